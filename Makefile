@@ -1,0 +1,61 @@
+# xdpfw build. `make` builds the BPF objects, the native helper and the
+# TypeScript; `make deps` installs what a fresh Debian machine lacks.
+SHELL := /bin/bash
+ARCH_INCLUDE := /usr/include/$(shell gcc -dumpmachine)
+BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -I$(ARCH_INCLUDE)
+BPF_OUT := dist/bpf
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BPF_OUT)/%.bpf.o,$(BPF_SRCS))
+TS_SRCS := $(shell find lib bin test -name '*.ts' 2>/dev/null)
+NATIVE := build/Release/xdpfw_native.node
+DEBIAN_PACKAGES := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev pkg-config \
+	iproute2 nftables iputils-ping ethtool procps util-linux python3 make g++
+TEST_FILES ?= dist/test
+
+.PHONY: all deps debian-deps bpf native ts test demo bench clean
+
+all: bpf native ts
+
+deps: debian-deps node_modules/.deps-stamp
+	@mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+
+debian-deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+# Scripts are skipped: the native helper is built by `make native`.
+node_modules/.deps-stamp: package.json package-lock.json | debian-deps
+	npm ci --no-audit --no-fund --ignore-scripts
+	@touch $@
+
+bpf: $(BPF_OBJS)
+
+$(BPF_OUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h)
+	@mkdir -p $(BPF_OUT)
+	clang $(BPF_CFLAGS) -c $< -o $@
+
+native: $(NATIVE)
+
+$(NATIVE): binding.gyp $(wildcard native/*.cc native/*.h)
+	npx node-gyp rebuild --nodedir=$$( [ -d /usr/include/node ] && echo /usr || node -p 'process.execPath.replace(/\/bin\/node$$/, "")' )
+
+ts: dist/.ts-stamp
+
+dist/.ts-stamp: tsconfig.json $(TS_SRCS)
+	npx tsc -p tsconfig.json
+	@touch $@
+
+# The tests load BPF programs and build network namespaces: run as root.
+test: deps all
+	@bash test/run.sh $(TEST_FILES)
+
+demo: deps all
+	@node dist/test/demo.js
+
+clean:
+	rm -rf build dist

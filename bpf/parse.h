@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Bounded packet parser: Ethernet with up to two VLAN tags, IPv4 with
+ * options, IPv6 with a bounded extension-header walk, TCP/UDP/ICMP/ICMPv6.
+ * Fills the session key of the packet as the sender sees it.
+ */
+#ifndef XDPFW_PARSE_H
+#define XDPFW_PARSE_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <linux/icmpv6.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "xdpfw.h"
+
+#ifndef AF_INET
+#define AF_INET 2
+#endif
+#ifndef AF_INET6
+#define AF_INET6 10
+#endif
+
+#define XDPFW_MAX_VLAN_TAGS 2
+#define XDPFW_MAX_IPV6_EXT 6
+
+#define TCP_FLAG_FIN 0x01
+#define TCP_FLAG_SYN 0x02
+#define TCP_FLAG_RST 0x04
+
+enum parse_result {
+	PARSE_OK = 0,
+	PARSE_NON_IP,
+	PARSE_NEIGHBOR,
+	PARSE_MALFORMED,
+	PARSE_FRAGMENT,
+};
+
+struct packet {
+	struct xdpfw_session_key key;
+	struct iphdr *ip4;    /* exactly one of ip4/ip6 is set on PARSE_OK */
+	struct ipv6hdr *ip6;
+	__u32 l3_len;         /* IP total length from the header */
+	__u16 l3_offset;      /* from the start of the frame */
+	__u8 vlan_tags;
+	__u8 tcp_flags;
+	__u8 icmp_type;
+};
+
+/* linux/icmp.h drags in libc socket headers; the echo header is all we need. */
+struct icmp_echo_hdr {
+	__u8 type;
+	__u8 code;
+	__sum16 checksum;
+	__be16 id;
+	__be16 sequence;
+};
+#define ICMP_ECHOREPLY 0
+#define ICMP_ECHO 8
+
+struct vlan_tag {
+	__be16 tci;
+	__be16 proto;
+};
+
+static __always_inline int proto_is_vlan(__u16 h_proto)
+{
+	return h_proto == bpf_htons(ETH_P_8021Q) || h_proto == bpf_htons(ETH_P_8021AD);
+}
+
+/* ICMP echo: the identifier plays the port; see struct xdpfw_session_key. */
+static __always_inline void key_icmp_echo(struct xdpfw_session_key *key, __be16 id, int is_reply)
+{
+	if (is_reply) {
+		key->src_port = 0;
+		key->dst_port = id;
+	} else {
+		key->src_port = id;
+		key->dst_port = 0;
+	}
+}
+
+static __always_inline int parse_l4(void *l4, void *data_end, struct packet *pkt)
+{
+	switch (pkt->key.protocol) {
+	case IPPROTO_TCP: {
+		struct tcphdr *th = l4;
+		if ((void *)(th + 1) > data_end || th->doff < 5)
+			return PARSE_MALFORMED;
+		pkt->key.src_port = th->source;
+		pkt->key.dst_port = th->dest;
+		pkt->tcp_flags = ((__u8 *)th)[13];
+		return PARSE_OK;
+	}
+	case IPPROTO_UDP: {
+		struct udphdr *uh = l4;
+		if ((void *)(uh + 1) > data_end)
+			return PARSE_MALFORMED;
+		pkt->key.src_port = uh->source;
+		pkt->key.dst_port = uh->dest;
+		return PARSE_OK;
+	}
+	case IPPROTO_ICMP: {
+		struct icmp_echo_hdr *ih = l4;
+		if ((void *)(ih + 1) > data_end)
+			return PARSE_MALFORMED;
+		pkt->icmp_type = ih->type;
+		if (ih->type == ICMP_ECHO || ih->type == ICMP_ECHOREPLY)
+			key_icmp_echo(&pkt->key, ih->id, ih->type == ICMP_ECHOREPLY);
+		return PARSE_OK;
+	}
+	case IPPROTO_ICMPV6: {
+		struct icmp6hdr *ih = l4;
+		if ((void *)(ih + 1) > data_end)
+			return PARSE_MALFORMED;
+		pkt->icmp_type = ih->icmp6_type;
+		/* Router/neighbour discovery and MLD belong to the kernel. */
+		if ((ih->icmp6_type >= 130 && ih->icmp6_type <= 137) || ih->icmp6_type == 143)
+			return PARSE_NEIGHBOR;
+		if (ih->icmp6_type == ICMPV6_ECHO_REQUEST || ih->icmp6_type == ICMPV6_ECHO_REPLY)
+			key_icmp_echo(&pkt->key, ih->icmp6_dataun.u_echo.identifier,
+				      ih->icmp6_type == ICMPV6_ECHO_REPLY);
+		return PARSE_OK;
+	}
+	default:
+		return PARSE_OK; /* other protocols: addresses only */
+	}
+}
+
+static __always_inline int parse_ipv4(void *l3, void *data_end, struct packet *pkt)
+{
+	struct iphdr *iph = l3;
+	if ((void *)(iph + 1) > data_end)
+		return PARSE_MALFORMED;
+	__u32 hlen = iph->ihl * 4;
+	__u32 tot = bpf_ntohs(iph->tot_len);
+	if (iph->version != 4 || hlen < sizeof(*iph) || tot < hlen)
+		return PARSE_MALFORMED;
+	if (l3 + hlen > data_end || l3 + tot > data_end)
+		return PARSE_MALFORMED;
+	pkt->ip4 = iph;
+	pkt->l3_len = tot;
+	pkt->key.family = AF_INET;
+	pkt->key.protocol = iph->protocol;
+	pkt->key.src_addr[0] = iph->saddr;
+	pkt->key.dst_addr[0] = iph->daddr;
+	if (iph->frag_off & bpf_htons(0x3fff)) /* MF set or offset non-zero */
+		return PARSE_FRAGMENT;
+	return parse_l4(l3 + hlen, data_end, pkt);
+}
+
+static __always_inline int parse_ipv6(void *l3, void *data_end, struct packet *pkt)
+{
+	struct ipv6hdr *ip6 = l3;
+	if ((void *)(ip6 + 1) > data_end)
+		return PARSE_MALFORMED;
+	if (ip6->version != 6)
+		return PARSE_MALFORMED;
+	__u32 tot = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+	if (l3 + tot > data_end)
+		return PARSE_MALFORMED;
+	pkt->ip6 = ip6;
+	pkt->l3_len = tot;
+	pkt->key.family = AF_INET6;
+	__builtin_memcpy(pkt->key.src_addr, &ip6->saddr, 16);
+	__builtin_memcpy(pkt->key.dst_addr, &ip6->daddr, 16);
+
+	__u8 next = ip6->nexthdr;
+	void *cursor = ip6 + 1;
+#pragma unroll
+	for (int i = 0; i < XDPFW_MAX_IPV6_EXT; i++) {
+		if (next != IPPROTO_HOPOPTS && next != IPPROTO_ROUTING && next != IPPROTO_DSTOPTS &&
+		    next != IPPROTO_FRAGMENT && next != IPPROTO_AH)
+			break;
+		__u8 *ext = cursor;
+		if ((void *)(ext + 8) > data_end)
+			return PARSE_MALFORMED;
+		if (next == IPPROTO_FRAGMENT)
+			return PARSE_FRAGMENT;
+		next = ext[0];
+		if (next == IPPROTO_AH)
+			cursor += ((__u32)ext[1] + 2) * 4;
+		else
+			cursor += ((__u32)ext[1] + 1) * 8;
+	}
+	/* Still an extension header after the bounded walk: refuse it. */
+	if (next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING || next == IPPROTO_DSTOPTS ||
+	    next == IPPROTO_FRAGMENT || next == IPPROTO_AH)
+		return PARSE_MALFORMED;
+	if (cursor > data_end)
+		return PARSE_MALFORMED;
+	pkt->key.protocol = next;
+	return parse_l4(cursor, data_end, pkt);
+}
+
+static __always_inline int parse_packet(struct xdp_md *ctx, struct packet *pkt)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+
+	__builtin_memset(pkt, 0, sizeof(*pkt));
+	if ((void *)(eth + 1) > data_end)
+		return PARSE_MALFORMED;
+	__u16 proto = eth->h_proto;
+	void *cursor = eth + 1;
+#pragma unroll
+	for (int i = 0; i < XDPFW_MAX_VLAN_TAGS; i++) {
+		if (!proto_is_vlan(proto))
+			break;
+		struct vlan_tag *tag = cursor;
+		if ((void *)(tag + 1) > data_end)
+			return PARSE_MALFORMED;
+		proto = tag->proto;
+		cursor = tag + 1;
+		pkt->vlan_tags++;
+	}
+	pkt->l3_offset = cursor - data;
+	if (proto == bpf_htons(ETH_P_IP))
+		return parse_ipv4(cursor, data_end, pkt);
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return parse_ipv6(cursor, data_end, pkt);
+	if (proto_is_vlan(proto))
+		return PARSE_MALFORMED; /* more tags than we walk */
+	return PARSE_NON_IP;
+}
+
+#endif

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: MIT
+/*
+ * xdpfw fast path.
+ *
+ *   xdpfw_rx      attached to every firewall interface: established sessions
+ *                 are forwarded here; misses and TCP SYN/FIN/RST go to the
+ *                 AF_XDP socket of the receiving queue (the slow path).
+ *   xdpfw_inject  run by the slow path through BPF_PROG_RUN (live frames)
+ *                 once it has installed a session: the same forwarding code
+ *                 as the fast path, so the first packet leaves byte-identical
+ *                 to the ones after it, and it is never dropped.
+ *   xdpfw_route   run by the slow path through plain BPF_PROG_RUN to learn
+ *                 where a packet would go (egress interface, or local).
+ */
+#include "parse.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XDPFW_MAX_SESSION_ENTRIES);
+	__type(key, struct xdpfw_session_key);
+	__type(value, struct xdpfw_session);
+} xdpfw_sessions SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XDPFW_MAX_IFACES);
+	__type(key, __u32); /* ifindex */
+	__type(value, struct xdpfw_iface);
+} xdpfw_ifaces SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, XDPFW_MAX_IFACES * XDPFW_MAX_QUEUES);
+	__type(key, __u32); /* slot * XDPFW_MAX_QUEUES + rx queue */
+	__type(value, __u32);
+} xdpfw_xsks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, XDPFW_MAX_IFACES);
+	__type(key, __u32); /* ifindex */
+	__type(value, __u32);
+} xdpfw_tx_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XDPFW_CNT__MAX);
+	__type(key, __u32);
+	__type(value, struct xdpfw_counter_value);
+} xdpfw_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xdpfw_meta);
+} xdpfw_meta SEC(".maps");
+
+/* Keep the shared layouts in BTF even where no map names them. */
+struct xdpfw_route_result xdpfw_btf_route_result __attribute__((unused));
+struct xdpfw_rx_meta xdpfw_btf_rx_meta __attribute__((unused));
+enum xdpfw_counter xdpfw_btf_counter __attribute__((unused));
+enum xdpfw_constants xdpfw_btf_constants __attribute__((unused));
+enum xdpfw_session_flags xdpfw_btf_session_flags __attribute__((unused));
+
+static __always_inline int count(__u32 idx, struct xdp_md *ctx, int verdict)
+{
+	struct xdpfw_counter_value *c = bpf_map_lookup_elem(&xdpfw_counters, &idx);
+	if (c) {
+		c->packets++;
+		c->bytes += ctx->data_end - ctx->data;
+	}
+	return verdict;
+}
+
+static __always_inline void fib_params_from(struct packet *pkt, struct xdp_md *ctx,
+					    struct bpf_fib_lookup *fib)
+{
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->ifindex = ctx->ingress_ifindex;
+	fib->l4_protocol = pkt->key.protocol;
+	fib->sport = pkt->key.src_port;
+	fib->dport = pkt->key.dst_port;
+	fib->tot_len = pkt->l3_len;
+	if (pkt->ip4) {
+		fib->family = AF_INET;
+		fib->tos = pkt->ip4->tos;
+		fib->ipv4_src = pkt->key.src_addr[0];
+		fib->ipv4_dst = pkt->key.dst_addr[0];
+	} else {
+		fib->family = AF_INET6;
+		__builtin_memcpy(fib->ipv6_src, pkt->key.src_addr, 16);
+		__builtin_memcpy(fib->ipv6_dst, pkt->key.dst_addr, 16);
+	}
+}
+
+/* RFC 1624 incremental update for the TTL decrement. */
+static __always_inline void ipv4_decrement_ttl(struct iphdr *iph)
+{
+	__u32 check = (__u32)iph->check;
+	check += (__u32)bpf_htons(0x0100);
+	iph->check = (__sum16)(check + (check >= 0xFFFF));
+	iph->ttl--;
+}
+
+struct path_counters {
+	__u32 forward, local, kernel;
+};
+
+static const struct path_counters FAST_PATH = {
+	XDPFW_CNT_FAST_FORWARD, XDPFW_CNT_FAST_LOCAL, XDPFW_CNT_FAST_KERNEL
+};
+static const struct path_counters INJECT_PATH = {
+	XDPFW_CNT_INJECT_FORWARD, XDPFW_CNT_INJECT_LOCAL, XDPFW_CNT_INJECT_KERNEL
+};
+
+/* Forward a packet of a known session: the one forwarding routine shared by
+ * the fast path and the slow path's re-injection. */
+static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pkt,
+					   struct xdpfw_session *sess,
+					   const struct path_counters *path)
+{
+	__sync_fetch_and_add(&sess->packets, 1);
+	__sync_fetch_and_add(&sess->bytes, pkt->l3_len);
+	sess->last_seen_ns = bpf_ktime_get_ns();
+
+	if (sess->flags & XDPFW_SESS_LOCAL)
+		return count(path->local, ctx, XDP_PASS);
+	/* Tagged frames, expiring TTLs: the kernel knows the sub-interface and
+	 * sends the ICMP time-exceeded. The session already permits them. */
+	if (pkt->vlan_tags)
+		return count(path->kernel, ctx, XDP_PASS);
+	if ((pkt->ip4 && pkt->ip4->ttl <= 1) || (pkt->ip6 && pkt->ip6->hop_limit <= 1))
+		return count(path->kernel, ctx, XDP_PASS);
+
+	struct bpf_fib_lookup fib;
+	fib_params_from(pkt, ctx, &fib);
+	int rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	switch (rc) {
+	case BPF_FIB_LKUP_RET_SUCCESS:
+		break;
+	case BPF_FIB_LKUP_RET_NOT_FWDED:
+		return count(path->local, ctx, XDP_PASS);
+	case BPF_FIB_LKUP_RET_BLACKHOLE:
+	case BPF_FIB_LKUP_RET_UNREACHABLE:
+	case BPF_FIB_LKUP_RET_PROHIBIT:
+		return count(XDPFW_CNT_DROP_NO_ROUTE, ctx, XDP_DROP);
+	default: /* no neighbour yet, MTU exceeded, ...: the kernel resolves it */
+		return count(path->kernel, ctx, XDP_PASS);
+	}
+	/* Only egress ports we manage can take a redirect. */
+	if (!bpf_map_lookup_elem(&xdpfw_tx_ports, &fib.ifindex))
+		return count(path->kernel, ctx, XDP_PASS);
+
+	if (pkt->ip4)
+		ipv4_decrement_ttl(pkt->ip4);
+	else if (pkt->ip6) /* re-tested: the verifier loses the pairing on the stack */
+		pkt->ip6->hop_limit--;
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return count(XDPFW_CNT_DROP_MALFORMED, ctx, XDP_DROP);
+	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+	return count(path->forward, ctx, bpf_redirect_map(&xdpfw_tx_ports, fib.ifindex, 0));
+}
+
+/* Hand the parse result to userspace in the metadata area (see
+ * struct xdpfw_rx_meta). Fails only on drivers without metadata support.
+ * Invalidates the packet pointers in *pkt. */
+static __always_inline int write_rx_meta(struct xdp_md *ctx, struct packet *pkt)
+{
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct xdpfw_rx_meta)))
+		return -1;
+	void *data = (void *)(long)ctx->data;
+	struct xdpfw_rx_meta *meta = (void *)(long)ctx->data_meta;
+	if ((void *)(meta + 1) > data)
+		return -1;
+	meta->family = pkt->key.family;
+	meta->protocol = pkt->key.protocol;
+	meta->tcp_flags = pkt->tcp_flags;
+	meta->icmp_type = pkt->icmp_type;
+	meta->l3_offset = pkt->l3_offset;
+	meta->l3_len = pkt->l3_len;
+	meta->src_port = pkt->key.src_port;
+	meta->dst_port = pkt->key.dst_port;
+	meta->reserved = 0;
+	return 0;
+}
+
+static __always_inline int to_slow_path(struct xdp_md *ctx, struct packet *pkt)
+{
+	__u32 ifindex = ctx->ingress_ifindex;
+	struct xdpfw_iface *iface = bpf_map_lookup_elem(&xdpfw_ifaces, &ifindex);
+	if (!iface || ctx->rx_queue_index >= XDPFW_MAX_QUEUES)
+		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP);
+	__u32 key = iface->slot * XDPFW_MAX_QUEUES + ctx->rx_queue_index;
+	/* Fail closed: with no socket on this queue nobody could judge it. */
+	if (!bpf_map_lookup_elem(&xdpfw_xsks, &key))
+		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP);
+	if (write_rx_meta(ctx, pkt))
+		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP);
+	int verdict = bpf_redirect_map(&xdpfw_xsks, key, XDP_DROP);
+	return count(verdict == XDP_REDIRECT ? XDPFW_CNT_SLOW_PATH : XDPFW_CNT_DROP_NO_SOCKET,
+		     ctx, verdict);
+}
+
+/* Verdicts for what the parser alone decides; -1 when the packet goes on. */
+static __always_inline int parse_verdict(struct xdp_md *ctx, int parsed)
+{
+	switch (parsed) {
+	case PARSE_OK:
+		return -1;
+	case PARSE_NON_IP:
+		return count(XDPFW_CNT_PASS_NON_IP, ctx, XDP_PASS);
+	case PARSE_NEIGHBOR:
+		return count(XDPFW_CNT_PASS_NEIGHBOR, ctx, XDP_PASS);
+	case PARSE_FRAGMENT:
+		return count(XDPFW_CNT_DROP_FRAGMENT, ctx, XDP_DROP);
+	default:
+		return count(XDPFW_CNT_DROP_MALFORMED, ctx, XDP_DROP);
+	}
+}
+
+SEC("xdp")
+int xdpfw_rx(struct xdp_md *ctx)
+{
+	struct packet pkt;
+	int verdict = parse_verdict(ctx, parse_packet(ctx, &pkt));
+	if (verdict >= 0)
+		return verdict;
+	/* Connection setup and teardown are the slow path's to see. */
+	if (pkt.key.protocol == IPPROTO_TCP &&
+	    (pkt.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST)))
+		return to_slow_path(ctx, &pkt);
+	struct xdpfw_session *sess = bpf_map_lookup_elem(&xdpfw_sessions, &pkt.key);
+	if (!sess)
+		return to_slow_path(ctx, &pkt);
+	return forward_session(ctx, &pkt, sess, &FAST_PATH);
+}
+
+SEC("xdp")
+int xdpfw_inject(struct xdp_md *ctx)
+{
+	struct packet pkt;
+	int verdict = parse_verdict(ctx, parse_packet(ctx, &pkt));
+	if (verdict >= 0)
+		return verdict;
+	struct xdpfw_session *sess = bpf_map_lookup_elem(&xdpfw_sessions, &pkt.key);
+	if (!sess)
+		return count(XDPFW_CNT_INJECT_MISS, ctx, XDP_DROP);
+	return forward_session(ctx, &pkt, sess, &INJECT_PATH);
+}
+
+SEC("xdp")
+int xdpfw_route(struct xdp_md *ctx)
+{
+	struct packet pkt;
+	struct xdpfw_route_result res = {};
+	if (parse_packet(ctx, &pkt) != PARSE_OK)
+		res.fib_rc = 0xffffffff;
+	else {
+		struct bpf_fib_lookup fib;
+		fib_params_from(&pkt, ctx, &fib);
+		fib.tot_len = 0; /* ask for the route, not the MTU */
+		res.fib_rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+		res.ifindex = fib.ifindex;
+	}
+	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(res)))
+		return XDP_ABORTED;
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	if (data + sizeof(res) > data_end)
+		return XDP_ABORTED;
+	__builtin_memcpy(data, &res, sizeof(res));
+	return XDP_PASS;
+}

@@ -1,0 +1,61 @@
+// Human-readable forms of what the daemon reports; --json prints the objects as they are.
+import type { CountersReport, StatusReport } from '../daemon/reports.js';
+import type { SessionView } from '../session/table.js';
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+export function formatStatus(s: StatusReport): string {
+  const ifaces = table(
+    ['Interface', 'Ifindex', 'XDP mode', 'Zone', 'Queues', 'AF_XDP mode', 'Rx dropped'],
+    s.interfaces.map((i) => [
+      i.name, String(i.ifindex), i.xdpMode, i.zone ?? '-', String(i.queues.length),
+      [...new Set(i.queues.map((q) => q.mode))].join(',') || '-',
+      String(i.queues.reduce((n, q) => n + q.rxDropped, 0)),
+    ]),
+  );
+  return [
+    `xdpfw running, pid ${s.pid}, up ${s.uptimeSeconds} s`,
+    `Config: ${s.config}`,
+    `State directory: ${s.stateDir}`,
+    `Sessions: ${s.sessions.active} active (max ${s.sessions.max})`,
+    '',
+    ifaces,
+  ].join('\n');
+}
+
+function endpoint(addr: string, port: number, family: string): string {
+  return family === 'inet6' ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+export function formatSessions(sessions: SessionView[]): string {
+  if (sessions.length === 0) return 'No sessions.';
+  const rows = sessions.map((s) => [
+    String(s.sessionId), s.protocol,
+    endpoint(s.sourceAddress, s.sourcePort, s.family), endpoint(s.destinationAddress, s.destinationPort, s.family),
+    `${s.fromZone}->${s.toZone}`, s.policy, s.state,
+    `${s.packetsFromClient}/${s.bytesFromClient}`, `${s.packetsFromServer}/${s.bytesFromServer}`,
+    `${s.idleSeconds}/${s.timeoutSeconds}`,
+  ]);
+  return `${table(
+    ['Id', 'Proto', 'Source', 'Destination', 'Zones', 'Policy', 'State', 'Pkts/bytes in', 'Pkts/bytes out', 'Idle/timeout'],
+    rows,
+  )}\nTotal sessions: ${sessions.length}`;
+}
+
+export function formatCounters(c: CountersReport): string {
+  const lines = [
+    `Fast path packets:  ${c.fastPathPackets} (${c.fastPathBytes} bytes)`,
+    `Slow path packets:  ${c.slowPathPackets} (${c.slowPathInjected} re-injected)`,
+    `Sessions created:   ${c.sessions.created}, refused (table full): ${c.sessions.refusedFull}`,
+    `Sessions closed:    ${Object.entries(c.sessions.closed).map(([r, n]) => `${r} ${n}`).join(', ') || '0'}`,
+    '',
+    table(['Drop reason', 'Packets'], Object.entries(c.drops).map(([r, n]) => [r, String(n)])),
+    '',
+    table(['XDP counter', 'Packets', 'Bytes'], Object.entries(c.xdp).map(([n, v]) => [n, String(v.packets), String(v.bytes)])),
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,138 @@
+// The xdpfw command line.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { DaemonNotRunning, request } from '../control/client.js';
+import type { ControlCommand } from '../control/protocol.js';
+import { ConfigRejected, Daemon } from '../daemon/daemon.js';
+import type { CountersReport, StatusReport } from '../daemon/reports.js';
+import { DEFAULT_STATE_DIR, statePaths } from '../daemon/state-paths.js';
+import { purgePins } from '../dataplane/dataplane.js';
+import type { SessionView } from '../session/table.js';
+import { packageRoot } from '../util/paths.js';
+import { formatCounters, formatSessions, formatStatus } from './format.js';
+
+const LOAD_TIMEOUT_MS = 60_000;
+const UNLOAD_TIMEOUT_MS = 30_000;
+
+type DaemonMessage = { ready: true; status: StatusReport } | { ready: false; error: string };
+
+class CliError extends Error {}
+
+async function runForeground(config: string, stateDir: string, xdpMode: 'auto' | 'native' | 'generic'): Promise<void> {
+  let daemon: Daemon;
+  try {
+    daemon = await Daemon.start({ configPath: resolve(config), stateDir, xdpMode });
+  } catch (err) {
+    const message = err instanceof ConfigRejected ? `configuration rejected:\n${err.message}` : (err as Error).message;
+    if (process.send) process.send({ ready: false, error: message } satisfies DaemonMessage);
+    throw new CliError(message);
+  }
+  // Killed by a signal, the daemon leaves XDP attached and its pins in place:
+  // established flows keep forwarding and the next start takes over.
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => void daemon.stop({ purge: false }));
+  if (process.send) {
+    process.send({ ready: true, status: daemon.status() } satisfies DaemonMessage);
+    process.disconnect();
+  } else {
+    process.stdout.write(`xdpfw: running on ${daemon.status().interfaces.map((i) => `${i.name} (${i.xdpMode})`).join(', ')}\n`);
+  }
+  await daemon.stopped;
+}
+
+/** Starts `xdpfw run` detached and returns once it reports the dataplane ready. */
+async function load(config: string, stateDir: string, xdpMode: string): Promise<void> {
+  const paths = statePaths(stateDir);
+  mkdirSync(paths.stateDir, { recursive: true, mode: 0o750 });
+  const log = openSync(paths.logFile, 'a');
+  const child = spawn(
+    process.execPath,
+    [resolve(packageRoot, 'bin', 'xdpfw'), 'run', '-c', resolve(config), '--state-dir', paths.stateDir, '--xdp-mode', xdpMode],
+    { detached: true, stdio: ['ignore', log, log, 'ipc'] },
+  );
+  const outcome = await new Promise<DaemonMessage>((done) => {
+    const timer = setTimeout(() => done({ ready: false, error: `daemon not ready after ${LOAD_TIMEOUT_MS / 1000} s` }), LOAD_TIMEOUT_MS);
+    child.once('message', (m: DaemonMessage) => { clearTimeout(timer); done(m); });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      done({ ready: false, error: `daemon exited (${signal ?? `code ${code}`}) before it was ready; see ${paths.logFile}` });
+    });
+  });
+  if (!outcome.ready) {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    throw new CliError(outcome.error);
+  }
+  child.unref();
+  child.disconnect?.();
+  const ifaces = outcome.status.interfaces.map((i) => `${i.name} (ifindex ${i.ifindex}, ${i.xdpMode})`).join(', ');
+  process.stdout.write(`xdpfw: loaded, pid ${outcome.status.pid}, on ${ifaces}\n`);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function unload(stateDir: string): Promise<void> {
+  const paths = statePaths(stateDir);
+  const pid = existsSync(paths.pidFile) ? Number.parseInt(readFileSync(paths.pidFile, 'utf8'), 10) : NaN;
+  try {
+    await request(paths.socket, 'unload');
+    const deadline = Date.now() + UNLOAD_TIMEOUT_MS;
+    while (Number.isInteger(pid) && pidAlive(pid)) {
+      if (Date.now() > deadline) throw new CliError(`daemon pid ${pid} did not exit within ${UNLOAD_TIMEOUT_MS / 1000} s`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } catch (err) {
+    if (!(err instanceof DaemonNotRunning)) throw err;
+    // No daemon (it was killed): remove what it left behind ourselves.
+    if (Number.isInteger(pid) && pidAlive(pid)) process.kill(pid, 'SIGKILL');
+  }
+  const { links } = purgePins(paths);
+  for (const f of [paths.pidFile, paths.socket, paths.runtimeFile]) rmSync(f, { force: true });
+  process.stdout.write(`xdpfw: unloaded${links.length ? ` (detached leftover links: ${links.join(', ')})` : ''}\n`);
+}
+
+async function show<T>(stateDir: string, command: ControlCommand, json: boolean, human: (data: T) => string): Promise<void> {
+  const data = await request<T>(statePaths(stateDir).socket, command);
+  process.stdout.write(`${json ? JSON.stringify(data, null, 2) : human(data)}\n`);
+}
+
+const withJson = <T>(y: Argv<T>) => y.option('json', { type: 'boolean', default: false, describe: 'print JSON' });
+const withConfig = <T>(y: Argv<T>) =>
+  y.option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'configuration file' })
+    .option('xdp-mode', { choices: ['auto', 'native', 'generic'] as const, default: 'auto' as const, describe: 'XDP attach mode (auto: native, else generic)' });
+
+export async function main(argv: string[]): Promise<void> {
+  await yargs(hideBin(argv))
+    .scriptName('xdpfw')
+    .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'pins, control socket and log', global: true })
+    .command('load', 'attach to the configured interfaces and start the daemon', (y) => withConfig(y),
+      (a) => load(a.config, a['state-dir'], a['xdp-mode']))
+    .command('run', 'run the daemon in the foreground', (y) => withConfig(y),
+      (a) => runForeground(a.config, a['state-dir'], a['xdp-mode']))
+    .command('unload', 'detach, remove pins and stop the daemon', (y) => y, (a) => unload(a['state-dir']))
+    .command('status', 'daemon, interfaces and queues', (y) => withJson(y),
+      (a) => show<StatusReport>(a['state-dir'], 'status', a.json, formatStatus))
+    .command('show <what>', 'show sessions or counters', (y) =>
+      withJson(y.positional('what', { choices: ['sessions', 'counters'] as const, demandOption: true })),
+      (a) => a.what === 'sessions'
+        ? show<SessionView[]>(a['state-dir'], 'show-sessions', a.json, formatSessions)
+        : show<CountersReport>(a['state-dir'], 'show-counters', a.json, formatCounters))
+    .command('clear <what>', 'clear sessions', (y) => y.positional('what', { choices: ['sessions'] as const, demandOption: true }),
+      (a) => show<{ cleared: number }>(a['state-dir'], 'clear-sessions', false, (d) => `${d.cleared} sessions cleared`))
+    .demandCommand(1)
+    .strict()
+    .parseAsync();
+}
+
+main(process.argv).catch((err: Error) => {
+  process.stderr.write(`xdpfw: ${err.message}\n`);
+  process.exit(1);
+});

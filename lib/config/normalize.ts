@@ -1,0 +1,231 @@
+import { isBracket, type Pos, type Statement, type Word } from './ast.js';
+import { ConfigError, describePos } from './errors.js';
+import type { Container, Key, Leaf, Shape, Value } from './schema-types.js';
+
+export interface NormalizeResult {
+  tree: Statement[];
+  errors: ConfigError[];
+}
+
+/**
+ * Rewrites a parsed tree into its canonical form under `schema`: every statement is exactly
+ * one schema node (keyword plus keys, plus values for a leaf), `set` paths are split and
+ * merged into the hierarchy in order of first appearance, and lists are `[ a b ]` (or a
+ * single word). Repeated containers merge; a leaf repeated with another value, or a unique
+ * definition given twice, is an error. Unknown keywords are reported with the valid ones.
+ *
+ * Normalising a canonical tree returns an equal tree, and printing then re-reading it in
+ * either syntax gives it back.
+ */
+export function normalize(tree: readonly Statement[], schema: Container): NormalizeResult {
+  const n = new Normalizer();
+  const root = node(schema, '', [], false, tree[0]?.pos ?? { file: '<input>', line: 1, column: 1 });
+  for (const s of tree) n.add(root, s);
+  return { tree: root.kids.map(finish), errors: n.errors };
+}
+
+interface Node {
+  shape: Shape;
+  /** Words of the enclosing statements and this one, for messages. */
+  path: string;
+  /** Keyword and keys (and, for single-valued leaves, the value). */
+  words: Word[];
+  /** Values of a list leaf. */
+  values: Word[];
+  inactive: boolean;
+  pos: Pos;
+  kids: Node[];
+  index: Map<string, Node>;
+  /** Where a unique definition's block was given. */
+  definedAt: Pos | null;
+}
+
+function node(shape: Shape, path: string, words: Word[], inactive: boolean, pos: Pos): Node {
+  return { shape, path, words, values: [], inactive, pos, kids: [], index: new Map(), definedAt: null };
+}
+
+function texts(words: readonly Word[]): string {
+  return words.map((w) => w.text).join(' ');
+}
+
+function identity(words: readonly Word[]): string {
+  return words.map((w) => w.text).join('\0');
+}
+
+function withArticle(label: string): string {
+  return /^[aeiou]/i.test(label) ? `an ${label}` : `a ${label}`;
+}
+
+function isListBracket(w: Word): boolean {
+  return isBracket(w, '[') || isBracket(w, ']');
+}
+
+function finish(n: Node): Statement {
+  let words = n.words;
+  if (n.values.length === 1) words = [...words, n.values[0]];
+  else if (n.values.length > 1) {
+    const first = n.values[0].pos;
+    const last = n.values[n.values.length - 1].pos;
+    words = [...words, { text: '[', quoted: false, pos: first }, ...n.values, { text: ']', quoted: false, pos: last }];
+  }
+  return { words, children: n.kids.length ? n.kids.map(finish) : null, inactive: n.inactive, pos: n.pos };
+}
+
+class Normalizer {
+  readonly errors: ConfigError[] = [];
+
+  private error(pos: Pos, message: string): void {
+    this.errors.push(ConfigError.at(pos, message));
+  }
+
+  /** Merges one parsed statement into `parent` (a container node). */
+  add(parent: Node, raw: Statement): void {
+    const words = raw.words;
+    if (words.length === 0) return this.error(raw.pos, 'empty statement');
+    let at = parent;
+    let inactive = raw.inactive;
+    let i = 0;
+    while (i < words.length) {
+      const shape = at.shape as Container;
+      const kw = words[i];
+      const fixed = isListBracket(kw) ? undefined : shape.children.get(kw.text);
+      const child = fixed ?? (isListBracket(kw) ? undefined : shape.wildcard?.shape);
+      if (!child) return this.unknown(at, kw);
+      const ids = this.keys(child, words, i, at);
+      if (!ids) return;
+      i += ids.length;
+      const name = texts(fixed ? ids.slice(1) : ids);
+      if (child.kind === 'container') {
+        const next = this.container(at, child, ids, inactive);
+        if (i < words.length) {
+          at = next;
+          inactive = false;
+          continue;
+        }
+        if (raw.children === null) return;
+        if (child.unique) {
+          if (next.definedAt) {
+            return this.error(kw.pos, `duplicate ${child.unique} '${name}' (first defined at ${describePos(next.definedAt, kw.pos)})`);
+          }
+          next.definedAt = kw.pos;
+        }
+        for (const s of raw.children) this.add(next, s);
+        return;
+      }
+      const values = this.values(child.value, words, i, ids);
+      if (!values) return;
+      i += values.consumed;
+      this.leaf(at, child, ids, values.words, inactive, name);
+      inactive = false;
+      if (i === words.length && raw.children !== null) this.error(kw.pos, `'${kw.text}' does not take a block`);
+    }
+  }
+
+  private unknown(at: Node, kw: Word): void {
+    const shape = at.shape as Container;
+    const expected = [...shape.children.keys()].sort();
+    if (shape.wildcard) expected.push(`<${shape.wildcard.label}>`);
+    const where = at.path ? ` in '${at.path}'` : '';
+    this.error(kw.pos, `unknown statement '${kw.text}'${where}; expected one of: ${expected.join(', ')}`);
+  }
+
+  /** The keyword (or wildcard name) and its keys, or null after reporting what is missing. */
+  private keys(shape: Shape, words: readonly Word[], start: number, at: Node): Word[] | null {
+    const ids = [words[start]];
+    for (const key of shape.keys) {
+      const w = words[start + ids.length];
+      if (!w || isListBracket(w)) {
+        this.error((w ?? ids[ids.length - 1]).pos, `'${texts(ids)}' must be followed by ${describeKey(key)}`);
+        return null;
+      }
+      if (key.literal !== undefined && w.text !== key.literal) {
+        this.error(w.pos, `expected '${key.literal}' after '${texts(ids)}', found '${w.text}'`);
+        return null;
+      }
+      if (key.oneOf && !key.oneOf.includes(w.text)) {
+        this.error(w.pos, `invalid ${key.label} '${w.text}' in '${at.path}'; expected one of: ${key.oneOf.join(', ')}`);
+        return null;
+      }
+      ids.push(w);
+    }
+    return ids;
+  }
+
+  /** Value words of a leaf starting at `start`, or null after reporting what is missing. */
+  private values(value: Value, words: readonly Word[], start: number, ids: Word[]): { words: Word[]; consumed: number } | null {
+    const w = words[start];
+    switch (value.kind) {
+      case 'none':
+        return { words: [], consumed: 0 };
+      case 'optional':
+        return w && !w.quoted && value.oneOf.includes(w.text) ? { words: [w], consumed: 1 } : { words: [], consumed: 0 };
+      case 'one':
+        if (w && !isListBracket(w)) return { words: [w], consumed: 1 };
+        this.error((w ?? ids[ids.length - 1]).pos, `'${texts(ids)}' must be followed by ${withArticle(value.label)}`);
+        return null;
+      case 'list': {
+        if (w && !isListBracket(w)) return { words: [w], consumed: 1 };
+        if (w && isBracket(w, '[')) {
+          const end = words.findIndex((x, k) => k > start && isBracket(x, ']'));
+          const items = end < 0 ? [] : words.slice(start + 1, end);
+          if (items.length > 0 && !items.some(isListBracket)) return { words: items, consumed: items.length + 2 };
+          this.error(w.pos, `malformed list after '${texts(ids)}'`);
+          return null;
+        }
+        this.error((w ?? ids[ids.length - 1]).pos, `'${texts(ids)}' must be followed by ${withArticle(value.label)} or a list [ ... ]`);
+        return null;
+      }
+    }
+  }
+
+  private container(parent: Node, shape: Container, ids: Word[], inactive: boolean): Node {
+    const id = identity(ids);
+    const existing = parent.index.get(id);
+    if (existing) {
+      existing.inactive ||= inactive;
+      return existing;
+    }
+    return this.attach(parent, node(shape, join(parent.path, texts(ids)), ids, inactive, ids[0].pos), id);
+  }
+
+  private leaf(parent: Node, shape: Leaf, ids: Word[], values: Word[], inactive: boolean, name: string): void {
+    const isList = shape.value.kind === 'list';
+    // Active and inactive parts of a list stay apart so deactivating one value keeps the rest.
+    const id = isList ? `${identity(ids)}\0${inactive}` : identity(ids);
+    const existing = parent.index.get(id);
+    if (!existing) {
+      const n = node(shape, join(parent.path, texts(ids)), isList ? ids : [...ids, ...values], inactive, ids[0].pos);
+      if (isList) n.values = [...values];
+      this.attach(parent, n, id);
+      return;
+    }
+    const here = ids[0].pos;
+    if (shape.unique) {
+      return this.error(here, `duplicate ${shape.unique} '${name}' (first defined at ${describePos(existing.pos, here)})`);
+    }
+    if (isList) {
+      for (const v of values) if (!existing.values.some((x) => x.text === v.text)) existing.values.push(v);
+      return;
+    }
+    const before = texts(existing.words);
+    const now = texts([...ids, ...values]);
+    if (before !== now) {
+      return this.error(here, `'${now}' conflicts with '${before}' at ${describePos(existing.pos, here)}`);
+    }
+    existing.inactive ||= inactive;
+  }
+
+  private attach(parent: Node, child: Node, id: string): Node {
+    parent.index.set(id, child);
+    parent.kids.push(child);
+    return child;
+  }
+}
+
+function join(path: string, more: string): string {
+  return path ? `${path} ${more}` : more;
+}
+
+function describeKey(key: Key): string {
+  return key.literal !== undefined ? `'${key.literal}'` : withArticle(key.label);
+}

@@ -1,0 +1,72 @@
+import type { Statement, Word } from './ast.js';
+import { describePos, type Diagnostics } from './errors.js';
+import { ALL, EXCEPT, HOST_PROTOCOLS, SYSTEM_SERVICES, type HostMatch } from './host-inbound-services.js';
+import { activeChildren, child, every } from './tree.js';
+import type { Zone } from './types.js';
+import { checkInterfaceName, checkName } from './values.js';
+
+export interface CompiledZones {
+  zones: Zone[];
+  zoneByInterface: Map<string, Zone>;
+  interfaces: string[];
+}
+
+/** `security zones security-zone Z { interfaces { <if>; } host-inbound-traffic { ... } }`. */
+export function compileZones(root: readonly Statement[], d: Diagnostics): CompiledZones {
+  const out: CompiledZones = { zones: [], zoneByInterface: new Map(), interfaces: [] };
+  const claimedAt = new Map<string, Word>();
+  const zones = child(child(root, 'security')?.children ?? null, 'zones');
+  every(zones?.children ?? null, 'security-zone').forEach((z, index) => {
+    if (z.inactive) return;
+    const name = z.words[1];
+    checkName(d, name, 'zone name');
+    const host = child(z.children, 'host-inbound-traffic');
+    const zone: Zone = {
+      id: index + 1,
+      name: name.text,
+      interfaces: [],
+      hostInbound: {
+        services: hostInbound(child(host?.children ?? null, 'system-services'), SYSTEM_SERVICES, d),
+        protocols: hostInbound(child(host?.children ?? null, 'protocols'), HOST_PROTOCOLS, d),
+      },
+    };
+    for (const i of activeChildren(child(z.children, 'interfaces')?.children ?? null)) {
+      const ifname = i.words[0];
+      if (!checkInterfaceName(d, ifname)) continue;
+      const prev = claimedAt.get(ifname.text);
+      if (prev) {
+        const owner = out.zoneByInterface.get(ifname.text)?.name;
+        d.error(ifname.pos, `interface '${ifname.text}' is already in zone '${owner}' (${describePos(prev.pos, ifname.pos)}); an interface belongs to one zone`);
+        continue;
+      }
+      claimedAt.set(ifname.text, ifname);
+      zone.interfaces.push(ifname.text);
+      out.zoneByInterface.set(ifname.text, zone);
+      out.interfaces.push(ifname.text);
+    }
+    out.zones.push(zone);
+  });
+  return out;
+}
+
+/** The admitted keywords: those listed, or with `all` every keyword but the `except` ones. */
+function hostInbound(stmt: Statement | undefined, table: ReadonlyMap<string, readonly HostMatch[]>, d: Diagnostics): Set<string> {
+  const entries = activeChildren(stmt?.children ?? null);
+  const all = entries.some((e) => e.words[0].text === ALL && e.words.length === 1);
+  const out = new Set<string>();
+  const excluded = new Set<string>();
+  for (const e of entries) {
+    const kw = e.words[0].text;
+    const except = e.words[1]?.text === EXCEPT;
+    if (kw === ALL) {
+      if (except) d.error(e.pos, `'${ALL} ${EXCEPT}' excludes everything; remove the statement instead`);
+    } else if (except) {
+      if (all) excluded.add(kw);
+      else d.error(e.pos, `'${kw} ${EXCEPT}' only makes sense together with '${ALL}'`);
+    } else {
+      out.add(kw);
+    }
+  }
+  if (all) for (const kw of table.keys()) if (!excluded.has(kw)) out.add(kw);
+  return out;
+}

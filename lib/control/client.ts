@@ -1,0 +1,33 @@
+// Sends one request to the daemon's control socket.
+import { connect } from 'node:net';
+import type { ControlCommand, ControlResponse } from './protocol.js';
+
+export class DaemonNotRunning extends Error {}
+
+export function request<T>(socketPath: string, command: ControlCommand, timeoutMs = 30_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const conn = connect(socketPath);
+    let text = '';
+    conn.setEncoding('utf8');
+    conn.setTimeout(timeoutMs, () => {
+      conn.destroy();
+      reject(new Error(`no answer from the daemon at ${socketPath} within ${timeoutMs / 1000} s`));
+    });
+    conn.on('connect', () => conn.write(`${JSON.stringify({ command })}\n`));
+    conn.on('data', (chunk: string) => (text += chunk));
+    conn.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
+        reject(new DaemonNotRunning(`no xdpfw daemon is running (no control socket at ${socketPath})`));
+      } else reject(err);
+    });
+    conn.on('end', () => {
+      try {
+        const res = JSON.parse(text) as ControlResponse<T>;
+        if (res.ok) resolve(res.data);
+        else reject(new Error(res.error));
+      } catch {
+        reject(new Error(`garbled answer from the daemon: ${text.slice(0, 200)}`));
+      }
+    });
+  });
+}

@@ -1,0 +1,63 @@
+// The shapes `xdpfw status` and `xdpfw show counters` print (and their --json).
+import type { XdpMode } from '../dataplane/dataplane.js';
+import type { QueueSocketStats } from '../slowpath/receiver.js';
+import type { SlowPathStats } from '../slowpath/slowpath.js';
+import type { SessionTableStats } from '../session/table.js';
+
+export interface StatusReport {
+  pid: number;
+  config: string;
+  stateDir: string;
+  uptimeSeconds: number;
+  interfaces: Array<{ name: string; ifindex: number; xdpMode: XdpMode; zone: string | null; queues: QueueSocketStats[] }>;
+  sessions: { active: number; max: number };
+}
+
+export interface CountersReport {
+  /** Packets decided entirely in XDP (forwarded, delivered locally, or handed to the kernel). */
+  fastPathPackets: number;
+  fastPathBytes: number;
+  /** Packets delivered to the TypeScript slow path. */
+  slowPathPackets: number;
+  /** Packets the slow path re-injected (first packets, SYN/FIN/RST). */
+  slowPathInjected: number;
+  drops: Record<string, number>;
+  sessions: { created: number; closed: Record<string, number>; refusedFull: number };
+  /** Every XDP counter, by name. */
+  xdp: Record<string, { packets: number; bytes: number }>;
+}
+
+const FAST_PATH = ['FAST_FORWARD', 'FAST_LOCAL', 'FAST_KERNEL'];
+
+/** XDP drop counters, reported under these names in `drops`. */
+const XDP_DROPS: Record<string, string> = {
+  DROP_MALFORMED: 'malformed',
+  DROP_FRAGMENT: 'fragment',
+  DROP_NO_SOCKET: 'no_slow_path_socket',
+  DROP_NO_ROUTE: 'no_route_established',
+  INJECT_MISS: 'inject_no_session',
+};
+
+function camel(name: string): string {
+  return name.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+export function countersReport(
+  xdp: Map<string, { packets: bigint; bytes: bigint }>,
+  slow: SlowPathStats,
+  sessions: SessionTableStats,
+): CountersReport {
+  const get = (n: string) => xdp.get(n) ?? { packets: 0n, bytes: 0n };
+  const drops: Record<string, number> = {};
+  for (const [counter, reason] of Object.entries(XDP_DROPS)) drops[reason] = Number(get(counter).packets);
+  for (const [reason, n] of slow.drops) drops[reason] = n;
+  return {
+    fastPathPackets: FAST_PATH.reduce((sum, n) => sum + Number(get(n).packets), 0),
+    fastPathBytes: FAST_PATH.reduce((sum, n) => sum + Number(get(n).bytes), 0),
+    slowPathPackets: slow.received,
+    slowPathInjected: slow.injected,
+    drops,
+    sessions: { created: sessions.created, closed: Object.fromEntries(sessions.closed), refusedFull: sessions.refusedFull },
+    xdp: Object.fromEntries([...xdp].map(([n, v]) => [camel(n), { packets: Number(v.packets), bytes: Number(v.bytes) }])),
+  };
+}

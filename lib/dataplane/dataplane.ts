@@ -1,0 +1,202 @@
+// The loaded XDP object and its maps: opening it against the pinned maps of
+// a previous run, attaching through pinned bpf_links, and the typed map
+// operations the slow path needs. Everything here survives a daemon restart
+// through the pins; only unload() removes it.
+import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { bpfObjectPath } from '../util/paths.js';
+import type { StatePaths } from '../daemon/state-paths.js';
+import { ensureBpffs } from './bpffs.js';
+import {
+  COUNTER_VALUE, IFACE, META, type DataplaneConstants, readConstants, verifyLayouts,
+} from './layout.js';
+import {
+  type BpfObject, attachXdp, closeFd, getPinned, ifNameToIndex, linkDetach, linkInfo, linkUpdate,
+  mapDelete, mapLookup, mapUpdate, numPossibleCpus, openObject, pinObject,
+} from './native.js';
+
+export type XdpMode = 'native' | 'generic';
+export type XdpModeRequest = XdpMode | 'auto';
+
+export interface AttachedInterface {
+  name: string;
+  ifindex: number;
+  slot: number;
+  zoneId: number;
+  mode: XdpMode;
+  /** true when an existing pinned link was taken over instead of attaching anew. */
+  reused: boolean;
+}
+
+const MAPS = ['xdpfw_sessions', 'xdpfw_ifaces', 'xdpfw_xsks', 'xdpfw_tx_ports', 'xdpfw_counters', 'xdpfw_meta'] as const;
+type MapName = (typeof MAPS)[number];
+
+const BPF_ANY = 0;
+
+export class Dataplane {
+  readonly objectPath = bpfObjectPath('xdpfw');
+  readonly constants: DataplaneConstants;
+  readonly cpus = numPossibleCpus();
+  readonly progs: { rx: number; inject: number; route: number };
+  private readonly obj: BpfObject;
+  private readonly fds: Record<MapName, number>;
+  private readonly linkFds = new Map<string, number>();
+
+  constructor(private readonly paths: StatePaths) {
+    ensureBpffs();
+    verifyLayouts(this.objectPath);
+    this.constants = readConstants(this.objectPath);
+    this.refuseIncompatiblePins();
+    mkdirSync(paths.mapPinDir, { recursive: true });
+    mkdirSync(paths.linkPinDir, { recursive: true });
+    this.obj = openObject(this.objectPath, { pinDir: paths.mapPinDir });
+    this.fds = Object.fromEntries(MAPS.map((m) => [m, this.obj.mapFd(m)])) as Record<MapName, number>;
+    this.progs = {
+      rx: this.obj.progFd('xdpfw_rx'),
+      inject: this.obj.progFd('xdpfw_inject'),
+      route: this.obj.progFd('xdpfw_route'),
+    };
+    const meta = Buffer.alloc(META.size);
+    meta.writeUInt32LE(this.constants.layoutVersion, META.offset.layout_version);
+    mapUpdate(this.fds.xdpfw_meta, u32(0), meta, BPF_ANY);
+  }
+
+  /** Pins written by a build with another layout are refused, never reused. */
+  private refuseIncompatiblePins(): void {
+    const metaPin = join(this.paths.mapPinDir, 'xdpfw_meta');
+    if (!existsSync(metaPin)) return;
+    const fd = getPinned(metaPin);
+    try {
+      const value = Buffer.alloc(META.size);
+      if (!mapLookup(fd, u32(0), value)) return;
+      const version = value.readUInt32LE(META.offset.layout_version);
+      if (version !== 0 && version !== this.constants.layoutVersion) {
+        throw new Error(
+          `pinned maps in ${this.paths.mapPinDir} have layout version ${version}, this build uses ` +
+            `${this.constants.layoutVersion}; run 'xdpfw unload' (this drops the existing sessions) and load again`,
+        );
+      }
+    } finally {
+      closeFd(fd);
+    }
+  }
+
+  mapFd(name: MapName): number {
+    return this.fds[name];
+  }
+
+  /**
+   * Attaches xdpfw_rx to an interface through a pinned bpf_link. A link left
+   * by a previous run on the same interface is taken over and switched to
+   * this run's program atomically, so forwarding never stops.
+   */
+  attach(name: string, slot: number, zoneId: number, mode: XdpModeRequest, previousMode?: XdpMode): AttachedInterface {
+    const ifindex = ifNameToIndex(name);
+    const iface = Buffer.alloc(IFACE.size);
+    iface.writeUInt32LE(slot, IFACE.offset.slot);
+    iface.writeUInt16LE(zoneId, IFACE.offset.zone_id);
+    mapUpdate(this.fds.xdpfw_ifaces, u32(ifindex), iface, BPF_ANY);
+    mapUpdate(this.fds.xdpfw_tx_ports, u32(ifindex), u32(ifindex), BPF_ANY);
+
+    const pin = join(this.paths.linkPinDir, name);
+    if (existsSync(pin)) {
+      const fd = getPinned(pin);
+      if (linkInfo(fd).ifindex === ifindex) {
+        linkUpdate(fd, this.progs.rx);
+        this.linkFds.set(name, fd);
+        return { name, ifindex, slot, zoneId, mode: previousMode ?? 'native', reused: true };
+      }
+      // The interface was recreated since: that link is dead.
+      closeFd(fd);
+      unlinkSync(pin);
+    }
+    const link = attachXdp(this.progs.rx, ifindex, mode);
+    pinObject(link.linkFd, pin);
+    this.linkFds.set(name, link.linkFd);
+    return { name, ifindex, slot, zoneId, mode: link.mode, reused: false };
+  }
+
+  /** Detaches pinned links of interfaces that are no longer configured. */
+  detachOthers(keep: ReadonlySet<string>): string[] {
+    const gone: string[] = [];
+    for (const name of readdirSync(this.paths.linkPinDir)) {
+      if (keep.has(name)) continue;
+      detachPinnedLink(join(this.paths.linkPinDir, name));
+      gone.push(name);
+    }
+    return gone;
+  }
+
+  forgetInterface(ifindex: number): void {
+    mapDelete(this.fds.xdpfw_ifaces, u32(ifindex));
+    mapDelete(this.fds.xdpfw_tx_ports, u32(ifindex));
+  }
+
+  registerSocket(slot: number, queue: number, xskFd: number): void {
+    mapUpdate(this.fds.xdpfw_xsks, u32(slot * this.constants.maxQueues + queue), u32(xskFd), BPF_ANY);
+  }
+
+  /** Sum of the per-CPU counters, by counter name. */
+  readCounters(): Map<string, { packets: bigint; bytes: bigint }> {
+    const stride = COUNTER_VALUE.size; // already a multiple of 8
+    const value = Buffer.alloc(stride * this.cpus);
+    const out = new Map<string, { packets: bigint; bytes: bigint }>();
+    for (const [name, index] of this.constants.counters) {
+      let packets = 0n;
+      let bytes = 0n;
+      if (mapLookup(this.fds.xdpfw_counters, u32(index), value)) {
+        for (let cpu = 0; cpu < this.cpus; cpu++) {
+          packets += value.readBigUInt64LE(cpu * stride + COUNTER_VALUE.offset.packets);
+          bytes += value.readBigUInt64LE(cpu * stride + COUNTER_VALUE.offset.bytes);
+        }
+      }
+      out.set(name, { packets, bytes });
+    }
+    return out;
+  }
+
+  /** Releases this process's handles; pins (links, maps) stay for the next run. */
+  close(): void {
+    for (const fd of this.linkFds.values()) closeFd(fd);
+    this.linkFds.clear();
+    this.obj.close();
+  }
+}
+
+function u32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v);
+  return b;
+}
+
+function detachPinnedLink(pin: string): void {
+  try {
+    const fd = getPinned(pin);
+    try {
+      linkDetach(fd);
+    } catch {
+      // Already detached (its interface is gone): removing the pin is enough.
+    } finally {
+      closeFd(fd);
+    }
+  } finally {
+    unlinkSync(pin);
+  }
+}
+
+/**
+ * Removes everything a daemon pinned for this state directory: detaches its
+ * XDP links and drops its maps (and with them every session). Works whether
+ * or not a daemon is still running.
+ */
+export function purgePins(paths: StatePaths): { links: string[] } {
+  const links: string[] = [];
+  if (existsSync(paths.linkPinDir)) {
+    for (const name of readdirSync(paths.linkPinDir)) {
+      detachPinnedLink(join(paths.linkPinDir, name));
+      links.push(name);
+    }
+  }
+  rmSync(paths.pinDir, { recursive: true, force: true });
+  return { links };
+}

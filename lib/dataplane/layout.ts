@@ -1,0 +1,114 @@
+// TypeScript's view of the layouts defined in bpf/xdpfw.h. Offsets follow
+// the C alignment rules; verifyLayouts() compares them with the BTF of the
+// compiled object, so the two can never silently drift apart.
+import { btfEnum, btfStruct } from './native.js';
+
+type FieldKind = 'u8' | 'u16' | 'u32' | 'u64' | 'bytes16';
+
+const KIND_SIZE: Record<FieldKind, number> = { u8: 1, u16: 2, u32: 4, u64: 8, bytes16: 16 };
+const KIND_ALIGN: Record<FieldKind, number> = { u8: 1, u16: 2, u32: 4, u64: 8, bytes16: 4 };
+
+export class StructLayout<F extends string> {
+  readonly size: number;
+  readonly offset: Readonly<Record<F, number>>;
+  private readonly fields: ReadonlyArray<{ name: F; kind: FieldKind; offset: number }>;
+
+  constructor(readonly cName: string, spec: ReadonlyArray<readonly [F, FieldKind]>) {
+    let at = 0;
+    let align = 1;
+    const fields: Array<{ name: F; kind: FieldKind; offset: number }> = [];
+    for (const [name, kind] of spec) {
+      const a = KIND_ALIGN[kind];
+      at = Math.ceil(at / a) * a;
+      fields.push({ name, kind, offset: at });
+      at += KIND_SIZE[kind];
+      align = Math.max(align, a);
+    }
+    this.size = Math.ceil(at / align) * align;
+    this.fields = fields;
+    this.offset = Object.fromEntries(fields.map((f) => [f.name, f.offset])) as Record<F, number>;
+  }
+
+  /** Differences between this layout and the C struct in the object's BTF. */
+  diff(objectPath: string): string[] {
+    const btf = btfStruct(objectPath, this.cName);
+    const problems: string[] = [];
+    if (btf.size !== this.size) problems.push(`${this.cName}: size ${btf.size} in C, ${this.size} here`);
+    if (btf.members.length !== this.fields.length) {
+      problems.push(`${this.cName}: ${btf.members.length} members in C, ${this.fields.length} here`);
+    }
+    for (const f of this.fields) {
+      const m = btf.members.find((x) => x.name === f.name);
+      if (!m) problems.push(`${this.cName}.${f.name}: missing in C`);
+      else if (m.offset !== f.offset || m.size !== KIND_SIZE[f.kind]) {
+        problems.push(`${this.cName}.${f.name}: C has offset ${m.offset} size ${m.size}, here ${f.offset}/${KIND_SIZE[f.kind]}`);
+      }
+    }
+    return problems;
+  }
+}
+
+export const SESSION_KEY = new StructLayout('xdpfw_session_key', [
+  ['family', 'u8'], ['protocol', 'u8'], ['pad', 'u16'], ['src_port', 'u16'], ['dst_port', 'u16'],
+  ['src_addr', 'bytes16'], ['dst_addr', 'bytes16'],
+] as const);
+
+export const SESSION = new StructLayout('xdpfw_session', [
+  ['session_id', 'u64'], ['created_ns', 'u64'], ['last_seen_ns', 'u64'], ['packets', 'u64'], ['bytes', 'u64'],
+  ['policy_id', 'u32'], ['ingress_ifindex', 'u32'], ['from_zone', 'u16'], ['to_zone', 'u16'],
+  ['flags', 'u8'], ['tcp_state', 'u8'], ['pad', 'u16'],
+] as const);
+
+export const IFACE = new StructLayout('xdpfw_iface', [['slot', 'u32'], ['zone_id', 'u16'], ['flags', 'u16']] as const);
+
+export const COUNTER_VALUE = new StructLayout('xdpfw_counter_value', [['packets', 'u64'], ['bytes', 'u64']] as const);
+
+export const RX_META = new StructLayout('xdpfw_rx_meta', [
+  ['family', 'u8'], ['protocol', 'u8'], ['tcp_flags', 'u8'], ['icmp_type', 'u8'], ['l3_offset', 'u16'],
+  ['l3_len', 'u16'], ['src_port', 'u16'], ['dst_port', 'u16'], ['reserved', 'u32'],
+] as const);
+
+export const ROUTE_RESULT = new StructLayout('xdpfw_route_result', [['fib_rc', 'u32'], ['ifindex', 'u32']] as const);
+
+export const META = new StructLayout('xdpfw_meta', [['layout_version', 'u32'], ['reserved', 'u32']] as const);
+
+export const ALL_LAYOUTS = [SESSION_KEY, SESSION, IFACE, COUNTER_VALUE, RX_META, ROUTE_RESULT, META];
+
+/** Values the C side defines as enums; read from BTF, never copied here. */
+export interface DataplaneConstants {
+  layoutVersion: number;
+  maxIfaces: number;
+  maxQueues: number;
+  sessionFlags: { reverse: number; local: number };
+  /** Counter index by name, e.g. 'FAST_FORWARD' → 0 (prefix XDPFW_CNT_ removed). */
+  counters: Map<string, number>;
+}
+
+export function readConstants(objectPath: string): DataplaneConstants {
+  const c = btfEnum(objectPath, 'xdpfw_constants');
+  const flags = btfEnum(objectPath, 'xdpfw_session_flags');
+  const counters = new Map<string, number>();
+  for (const [name, value] of Object.entries(btfEnum(objectPath, 'xdpfw_counter'))) {
+    if (name !== 'XDPFW_CNT__MAX') counters.set(name.replace(/^XDPFW_CNT_/, ''), value);
+  }
+  const need = (rec: Record<string, number>, name: string): number => {
+    const v = rec[name];
+    if (v === undefined) throw new Error(`BPF object ${objectPath} lacks ${name}`);
+    return v;
+  };
+  return {
+    layoutVersion: need(c, 'XDPFW_LAYOUT_VERSION'),
+    maxIfaces: need(c, 'XDPFW_MAX_IFACES'),
+    maxQueues: need(c, 'XDPFW_MAX_QUEUES'),
+    sessionFlags: { reverse: need(flags, 'XDPFW_SESS_REVERSE'), local: need(flags, 'XDPFW_SESS_LOCAL') },
+    counters,
+  };
+}
+
+/** Throws with every difference when TypeScript and C disagree. */
+export function verifyLayouts(objectPath: string): void {
+  const problems = ALL_LAYOUTS.flatMap((l) => l.diff(objectPath));
+  if (problems.length > 0) {
+    throw new Error(`layout mismatch between ${objectPath} and lib/dataplane/layout.ts:\n  ${problems.join('\n  ')}`);
+  }
+}

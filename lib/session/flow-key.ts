@@ -1,0 +1,82 @@
+// Session keys (struct xdpfw_session_key) built from what the XDP program
+// hands the slow path, and the helpers to read them back for people.
+import { SESSION_KEY } from '../dataplane/layout.js';
+
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const IPPROTO_ICMP = 1;
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+export const IPPROTO_ICMPV6 = 58;
+
+export type FamilyName = 'inet' | 'inet6';
+
+export function familyName(af: number): FamilyName {
+  return af === AF_INET6 ? 'inet6' : 'inet';
+}
+
+const PROTOCOL_NAMES: Record<number, string> = {
+  [IPPROTO_ICMP]: 'icmp', [IPPROTO_TCP]: 'tcp', [IPPROTO_UDP]: 'udp', [IPPROTO_ICMPV6]: 'icmp6',
+};
+
+export function protocolName(p: number): string {
+  return PROTOCOL_NAMES[p] ?? String(p);
+}
+
+const K = SESSION_KEY.offset;
+
+/** Writes the reverse direction of `key` into `out` (both SESSION_KEY.size bytes). */
+export function reverseKey(key: Uint8Array, out: Uint8Array): Uint8Array {
+  out.set(key.subarray(0, K.src_port));
+  out.set(key.subarray(K.dst_port, K.dst_port + 2), K.src_port);
+  out.set(key.subarray(K.src_port, K.src_port + 2), K.dst_port);
+  out.set(key.subarray(K.dst_addr, K.dst_addr + 16), K.src_addr);
+  out.set(key.subarray(K.src_addr, K.src_addr + 16), K.dst_addr);
+  return out;
+}
+
+/** A string usable as a Map key for a session key. */
+export function keyId(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, SESSION_KEY.size).toString('latin1');
+}
+
+export interface FlowTuple {
+  family: FamilyName;
+  protocol: number;
+  sourceAddress: string;
+  sourcePort: number;
+  destinationAddress: string;
+  destinationPort: number;
+}
+
+function formatAddress(bytes: Uint8Array, family: FamilyName): string {
+  if (family === 'inet') return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  // Compress the longest run of zero groups (RFC 5952).
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== '0') { i++; continue; }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLen) { best = i; bestLen = j - i; }
+    i = j;
+  }
+  if (best < 0) return groups.join(':');
+  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+}
+
+/** The tuple of a key as people read it (ports in host order). */
+export function describeKey(key: Uint8Array): FlowTuple {
+  const view = new DataView(key.buffer, key.byteOffset, SESSION_KEY.size);
+  const family = familyName(key[K.family]!);
+  return {
+    family,
+    protocol: key[K.protocol]!,
+    sourceAddress: formatAddress(key.subarray(K.src_addr, K.src_addr + 16), family),
+    sourcePort: view.getUint16(K.src_port, false),
+    destinationAddress: formatAddress(key.subarray(K.dst_addr, K.dst_addr + 16), family),
+    destinationPort: view.getUint16(K.dst_port, false),
+  };
+}

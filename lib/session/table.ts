@@ -1,0 +1,367 @@
+// The slow path's record of sessions, kept in step with the BPF session map
+// (two entries per session, one per direction). The BPF map is the truth for
+// counters and last-seen times; this table adds what people read (zones,
+// policy names) and owns installation, TCP state, expiry and closing.
+import { SESSION, SESSION_KEY } from '../dataplane/layout.js';
+import { mapDelete, mapDump, mapLookup, mapUpdate, monotonicNs } from '../dataplane/native.js';
+import {
+  type FlowTuple, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, describeKey, keyId, protocolName, reverseKey,
+} from './flow-key.js';
+import { type TcpState, TcpPhase, bothFinsSeen, decodeTcpState, describeTcpState, encodeTcpState } from './tcp.js';
+
+export type CloseReason = 'TCP FIN' | 'TCP RST' | 'idle Timeout' | 'cleared' | 'policy change';
+
+export interface Timeouts {
+  tcp: number;
+  tcpInitial: number;
+  tcpClosing: number;
+  udp: number;
+  icmp: number;
+  other: number;
+}
+
+export interface SessionFacts {
+  fromZone: string;
+  fromZoneId: number;
+  toZone: string;
+  toZoneId: number;
+  policyId: number;
+  policyName: string;
+  ingressIfindex: number;
+  egressIfindex: number;
+  local: boolean;
+}
+
+export interface Session extends SessionFacts {
+  id: number;
+  key: Buffer;
+  reverse: Buffer;
+  tuple: FlowTuple;
+  createdNs: bigint;
+  createdAtMs: number;
+  tcp: TcpState | null;
+}
+
+export interface SessionView {
+  sessionId: number;
+  family: string;
+  protocol: string;
+  sourceAddress: string;
+  sourcePort: number;
+  destinationAddress: string;
+  destinationPort: number;
+  fromZone: string;
+  toZone: string;
+  policy: string;
+  policyId: number;
+  local: boolean;
+  state: string;
+  packetsFromClient: number;
+  bytesFromClient: number;
+  packetsFromServer: number;
+  bytesFromServer: number;
+  ageSeconds: number;
+  idleSeconds: number;
+  timeoutSeconds: number;
+}
+
+export type InstallResult = { ok: true; session: Session } | { ok: false; reason: 'session_table_full' | 'session_map_error' };
+
+export interface SessionTableStats {
+  created: number;
+  closed: Map<CloseReason, number>;
+  refusedFull: number;
+}
+
+/** Resolves zone and policy names of sessions found in the pinned map at start-up. */
+export interface NameResolver {
+  zoneName(id: number): string;
+  policyName(id: number): string;
+}
+
+const BPF_NOEXIST = 1;
+const BPF_EXIST = 2;
+const S = SESSION.offset;
+
+interface DirectionCounters {
+  packets: number;
+  bytes: number;
+  lastSeenNs: bigint;
+}
+
+interface SessionCounters {
+  client: DirectionCounters;
+  server: DirectionCounters | null;
+}
+
+export class SessionTable {
+  private readonly byKey = new Map<string, Session>();
+  private readonly byId = new Map<number, Session>();
+  private nextId = 1;
+  private readonly value = Buffer.alloc(SESSION.size);
+  readonly stats: SessionTableStats = { created: 0, closed: new Map(), refusedFull: 0 };
+
+  constructor(
+    private readonly mapFd: number,
+    private readonly flags: { reverse: number; local: number },
+    private timeouts: Timeouts,
+    private maxSessions: number,
+  ) {}
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  configure(timeouts: Timeouts, maxSessions: number): void {
+    this.timeouts = timeouts;
+    this.maxSessions = maxSessions;
+  }
+
+  lookup(id: string): Session | undefined {
+    return this.byKey.get(id);
+  }
+
+  /** Whether `id` names the server-to-client entry of its session. */
+  isReverse(session: Session, id: string): boolean {
+    return id !== keyId(session.key);
+  }
+
+  /** Installs both directions in the BPF map; the first packet may then be re-injected. */
+  install(key: Uint8Array, facts: SessionFacts, protocol: number): InstallResult {
+    if (this.byId.size >= this.maxSessions) {
+      this.stats.refusedFull++;
+      return { ok: false, reason: 'session_table_full' };
+    }
+    const now = monotonicNs();
+    const fwd = Buffer.from(key.subarray(0, SESSION_KEY.size));
+    const rev = reverseKey(fwd, Buffer.alloc(SESSION_KEY.size)) as Buffer;
+    const session: Session = {
+      ...facts,
+      id: this.nextId++,
+      key: fwd,
+      reverse: rev,
+      tuple: describeKey(fwd),
+      createdNs: now,
+      createdAtMs: Date.now(),
+      tcp: protocol === IPPROTO_TCP ? { phase: TcpPhase.SynSent, finFromClient: false, finFromServer: false } : null,
+    };
+    try {
+      this.writeEntry(session, false, BPF_NOEXIST, now);
+      if (!facts.local) this.writeEntry(session, true, BPF_NOEXIST, now);
+    } catch (err) {
+      mapDelete(this.mapFd, fwd);
+      const code = (err as { code?: string }).code;
+      if (code === 'E2BIG' || code === 'ENOSPC' || code === 'ENOMEM') {
+        this.stats.refusedFull++;
+        return { ok: false, reason: 'session_table_full' };
+      }
+      return { ok: false, reason: 'session_map_error' };
+    }
+    this.remember(session);
+    this.stats.created++;
+    return { ok: true, session };
+  }
+
+  private remember(session: Session): void {
+    this.byKey.set(keyId(session.key), session);
+    if (!session.local) this.byKey.set(keyId(session.reverse), session);
+    this.byId.set(session.id, session);
+  }
+
+  private writeEntry(session: Session, reverse: boolean, flags: number, lastSeen: bigint): void {
+    const v = this.value;
+    v.fill(0);
+    v.writeBigUInt64LE(BigInt(session.id), S.session_id);
+    v.writeBigUInt64LE(session.createdNs, S.created_ns);
+    v.writeBigUInt64LE(lastSeen, S.last_seen_ns);
+    v.writeUInt32LE(session.policyId, S.policy_id);
+    v.writeUInt32LE(reverse ? session.egressIfindex : session.ingressIfindex, S.ingress_ifindex);
+    v.writeUInt16LE(session.fromZoneId, S.from_zone);
+    v.writeUInt16LE(session.toZoneId, S.to_zone);
+    v.writeUInt8((reverse ? this.flags.reverse : 0) | (session.local ? this.flags.local : 0), S.flags);
+    v.writeUInt8(session.tcp ? encodeTcpState(session.tcp) : 0, S.tcp_state);
+    mapUpdate(this.mapFd, reverse ? session.reverse : session.key, v, flags);
+  }
+
+  /**
+   * Records a TCP state change in the BPF entries. Only the tcp_state byte
+   * matters to us, but the map has no partial update: the entry is rewritten
+   * with the counters read just before, so what the fast path counts in the
+   * window between is the only thing that can be lost.
+   */
+  setTcpState(session: Session, state: TcpState): void {
+    session.tcp = state;
+    const entries = session.local ? [session.key] : [session.key, session.reverse];
+    for (const key of entries) {
+      const dump = this.readEntry(key);
+      if (!dump) continue;
+      dump.writeUInt8(encodeTcpState(state), S.tcp_state);
+      try {
+        mapUpdate(this.mapFd, key, dump, BPF_EXIST);
+      } catch {
+        // Entry vanished meanwhile (expired): nothing to record.
+      }
+    }
+  }
+
+  private readEntry(key: Buffer): Buffer | null {
+    const v = Buffer.alloc(SESSION.size);
+    return mapLookup(this.mapFd, key, v) ? v : null;
+  }
+
+  close(session: Session, reason: CloseReason): void {
+    if (this.byId.get(session.id) !== session) return;
+    mapDelete(this.mapFd, session.key);
+    if (!session.local) mapDelete(this.mapFd, session.reverse);
+    this.byKey.delete(keyId(session.key));
+    this.byKey.delete(keyId(session.reverse));
+    this.byId.delete(session.id);
+    this.stats.closed.set(reason, (this.stats.closed.get(reason) ?? 0) + 1);
+  }
+
+  clear(): number {
+    const all = [...this.byId.values()];
+    for (const s of all) this.close(s, 'cleared');
+    return all.length;
+  }
+
+  timeoutFor(session: Session): number {
+    const t = this.timeouts;
+    if (session.tcp) {
+      if (bothFinsSeen(session.tcp)) return t.tcpClosing;
+      return session.tcp.phase === TcpPhase.SynSent ? t.tcpInitial : t.tcp;
+    }
+    switch (session.tuple.protocol) {
+      case IPPROTO_UDP: return t.udp;
+      case IPPROTO_ICMP:
+      case IPPROTO_ICMPV6: return t.icmp;
+      default: return t.other;
+    }
+  }
+
+  /** Per-direction counters of every entry in the BPF map, by session id. */
+  private readCounters(): { counters: Map<number, SessionCounters>; orphans: Buffer[] } {
+    const { keys, values, count } = mapDump(this.mapFd, SESSION_KEY.size, SESSION.size);
+    const out = new Map<number, SessionCounters>();
+    const orphans: Buffer[] = [];
+    const zero = (): DirectionCounters => ({ packets: 0, bytes: 0, lastSeenNs: 0n });
+    for (let i = 0; i < count; i++) {
+      const at = i * SESSION.size;
+      const id = Number(values.readBigUInt64LE(at + S.session_id));
+      const dir: DirectionCounters = {
+        packets: Number(values.readBigUInt64LE(at + S.packets)),
+        bytes: Number(values.readBigUInt64LE(at + S.bytes)),
+        lastSeenNs: values.readBigUInt64LE(at + S.last_seen_ns),
+      };
+      const entry = out.get(id) ?? { client: zero(), server: null };
+      if (values.readUInt8(at + S.flags) & this.flags.reverse) entry.server = dir;
+      else entry.client = dir;
+      out.set(id, entry);
+      if (!this.byId.has(id)) orphans.push(Buffer.from(keys.subarray(i * SESSION_KEY.size, (i + 1) * SESSION_KEY.size)));
+    }
+    return { counters: out, orphans };
+  }
+
+  /**
+   * Closes sessions idle past their timeout and TCP sessions whose closing
+   * wait is over; removes map entries no session owns. Returns the closed ones.
+   */
+  expire(): Array<{ session: Session; reason: CloseReason }> {
+    const { counters, orphans } = this.readCounters();
+    const now = monotonicNs();
+    const closed: Array<{ session: Session; reason: CloseReason }> = [];
+    for (const session of this.byId.values()) {
+      const c = counters.get(session.id);
+      const last = maxBig(session.createdNs, c?.client.lastSeenNs ?? 0n, c?.server?.lastSeenNs ?? 0n);
+      const idleSeconds = Number(now - last) / 1e9;
+      if (idleSeconds < this.timeoutFor(session)) continue;
+      const reason: CloseReason = session.tcp && bothFinsSeen(session.tcp) ? 'TCP FIN' : 'idle Timeout';
+      closed.push({ session, reason });
+    }
+    for (const { session, reason } of closed) this.close(session, reason);
+    for (const key of orphans) mapDelete(this.mapFd, key);
+    return closed;
+  }
+
+  /** Every session with its live counters, oldest first. */
+  list(): SessionView[] {
+    const { counters } = this.readCounters();
+    const now = monotonicNs();
+    const views: SessionView[] = [];
+    for (const s of this.byId.values()) {
+      const c = counters.get(s.id);
+      const last = maxBig(s.createdNs, c?.client.lastSeenNs ?? 0n, c?.server?.lastSeenNs ?? 0n);
+      views.push({
+        sessionId: s.id,
+        family: s.tuple.family,
+        protocol: protocolName(s.tuple.protocol),
+        sourceAddress: s.tuple.sourceAddress,
+        sourcePort: s.tuple.sourcePort,
+        destinationAddress: s.tuple.destinationAddress,
+        destinationPort: s.tuple.destinationPort,
+        fromZone: s.fromZone,
+        toZone: s.toZone,
+        policy: s.policyName,
+        policyId: s.policyId,
+        local: s.local,
+        state: s.tcp ? describeTcpState(s.tcp) : 'active',
+        packetsFromClient: c?.client.packets ?? 0,
+        bytesFromClient: c?.client.bytes ?? 0,
+        packetsFromServer: c?.server?.packets ?? 0,
+        bytesFromServer: c?.server?.bytes ?? 0,
+        ageSeconds: Math.floor(Number(now - s.createdNs) / 1e9),
+        idleSeconds: Math.floor(Number(now - last) / 1e9),
+        timeoutSeconds: this.timeoutFor(s),
+      });
+    }
+    return views;
+  }
+
+  /**
+   * Rebuilds the table from the pinned BPF map after a restart: the client
+   * entry of each session carries everything needed.
+   */
+  adopt(names: NameResolver, wallClockOffsetMs: number): number {
+    const { keys, values, count } = mapDump(this.mapFd, SESSION_KEY.size, SESSION.size);
+    let adopted = 0;
+    for (let i = 0; i < count; i++) {
+      const at = i * SESSION.size;
+      const flags = values.readUInt8(at + S.flags);
+      if (flags & this.flags.reverse) continue;
+      const key = Buffer.from(keys.subarray(i * SESSION_KEY.size, (i + 1) * SESSION_KEY.size));
+      const id = Number(values.readBigUInt64LE(at + S.session_id));
+      const local = (flags & this.flags.local) !== 0;
+      const reverse = reverseKey(key, Buffer.alloc(SESSION_KEY.size)) as Buffer;
+      const revValue = Buffer.alloc(SESSION.size);
+      const hasReverse = !local && mapLookup(this.mapFd, reverse, revValue);
+      const fromZoneId = values.readUInt16LE(at + S.from_zone);
+      const toZoneId = values.readUInt16LE(at + S.to_zone);
+      const policyId = values.readUInt32LE(at + S.policy_id);
+      const createdNs = values.readBigUInt64LE(at + S.created_ns);
+      const tuple = describeKey(key);
+      const session: Session = {
+        id, key, reverse, tuple, createdNs,
+        createdAtMs: Math.round(Number(createdNs) / 1e6 + wallClockOffsetMs),
+        fromZone: names.zoneName(fromZoneId), fromZoneId,
+        toZone: local ? 'junos-host' : names.zoneName(toZoneId), toZoneId,
+        policyId, policyName: names.policyName(policyId),
+        ingressIfindex: values.readUInt32LE(at + S.ingress_ifindex),
+        egressIfindex: hasReverse ? revValue.readUInt32LE(S.ingress_ifindex) : 0,
+        local,
+        tcp: tuple.protocol === IPPROTO_TCP ? decodeTcpState(values.readUInt8(at + S.tcp_state)) : null,
+      };
+      this.remember(session);
+      this.nextId = Math.max(this.nextId, id + 1);
+      adopted++;
+    }
+    return adopted;
+  }
+
+  sessions(): IterableIterator<Session> {
+    return this.byId.values();
+  }
+}
+
+function maxBig(...xs: bigint[]): bigint {
+  return xs.reduce((a, b) => (b > a ? b : a));
+}

@@ -1,0 +1,70 @@
+// Reads what xdpfw_rx wrote in front of each frame it sent to the slow path
+// (struct xdpfw_rx_meta) and assembles the frame's session key from it. The
+// XDP parser is the only parser: this never walks headers itself.
+import { RX_META, SESSION_KEY } from '../dataplane/layout.js';
+import { AF_INET } from '../session/flow-key.js';
+
+const M = RX_META.offset;
+const K = SESSION_KEY.offset;
+
+export interface FrameFacts {
+  family: number;
+  protocol: number;
+  tcpFlags: number;
+  icmpType: number;
+  /** Host-order ports as in the key (ICMP echo: the identifier on one side). */
+  sourcePort: number;
+  destinationPort: number;
+}
+
+export class FrameReader {
+  private readonly bytes: Uint8Array;
+  private readonly view: DataView;
+  /** The key of the frame last read; reused, copy it to keep it. */
+  readonly key = Buffer.alloc(SESSION_KEY.size);
+  readonly facts: FrameFacts = { family: 0, protocol: 0, tcpFlags: 0, icmpType: 0, sourcePort: 0, destinationPort: 0 };
+
+  constructor(umem: ArrayBuffer) {
+    this.bytes = new Uint8Array(umem);
+    this.view = new DataView(umem);
+  }
+
+  /** Fills `key` and `facts` for the frame at `addr`; false if its metadata is implausible. */
+  read(addr: number, length: number): boolean {
+    const meta = addr - RX_META.size;
+    if (meta < 0) return false;
+    const b = this.bytes;
+    const f = this.facts;
+    f.family = b[meta + M.family]!;
+    f.protocol = b[meta + M.protocol]!;
+    f.tcpFlags = b[meta + M.tcp_flags]!;
+    f.icmpType = b[meta + M.icmp_type]!;
+    const l3 = this.view.getUint16(meta + M.l3_offset, true);
+    const addrLen = f.family === AF_INET ? 4 : 16;
+    const srcAt = addr + l3 + (f.family === AF_INET ? 12 : 8);
+    if (l3 + (f.family === AF_INET ? 20 : 40) > length) return false;
+
+    const key = this.key;
+    key.fill(0);
+    key[K.family] = f.family;
+    key[K.protocol] = f.protocol;
+    // Ports stay in network order, as the XDP program keys them.
+    key[K.src_port] = b[meta + M.src_port]!;
+    key[K.src_port + 1] = b[meta + M.src_port + 1]!;
+    key[K.dst_port] = b[meta + M.dst_port]!;
+    key[K.dst_port + 1] = b[meta + M.dst_port + 1]!;
+    key.set(b.subarray(srcAt, srcAt + addrLen), K.src_addr);
+    key.set(b.subarray(srcAt + addrLen, srcAt + 2 * addrLen), K.dst_addr);
+    f.sourcePort = (key[K.src_port]! << 8) | key[K.src_port + 1]!;
+    f.destinationPort = (key[K.dst_port]! << 8) | key[K.dst_port + 1]!;
+    return true;
+  }
+
+  sourceAddress(): Uint8Array {
+    return this.key.subarray(K.src_addr, K.src_addr + (this.facts.family === AF_INET ? 4 : 16));
+  }
+
+  destinationAddress(): Uint8Array {
+    return this.key.subarray(K.dst_addr, K.dst_addr + (this.facts.family === AF_INET ? 4 : 16));
+  }
+}

@@ -1,0 +1,267 @@
+// The compiled XDP object under BPF_PROG_RUN with crafted frames: parsing
+// edge cases, misses to the AF_XDP socket, hits rewritten and redirected,
+// counters. Runs inside its own network namespace:
+//   in0 (ingress, 10.8.0.1/24, fd08::1/64)   out0 (egress, 10.9.0.1/24, fd09::1/64)
+//   10.9.0.2 / fd09::2 have permanent neighbours; 10.10.0.0/24 routes to a
+//   gateway with no neighbour yet.
+import { insideTestNetns, reexecInNetns } from '../helpers/netns-reexec.js';
+
+reexecInNetns(import.meta.url, [
+  'ip link add name in0 type veth peer name in0p',
+  'ip link add name out0 address 02:00:00:00:09:01 type veth peer name out0p',
+  'for d in in0 in0p out0 out0p lo; do ip link set $d up; done',
+  'sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1',
+  'ip addr add 10.8.0.1/24 dev in0 && ip addr add 10.9.0.1/24 dev out0',
+  'ip addr add fd08::1/64 dev in0 nodad && ip addr add fd09::1/64 dev out0 nodad',
+  'ip neigh add 10.9.0.2 lladdr 02:00:00:00:09:02 dev out0 nud permanent',
+  'ip neigh add fd09::2 lladdr 02:00:00:00:09:02 dev out0 nud permanent',
+  'ip route add 10.10.0.0/24 via 10.9.0.3',
+  'ip route add blackhole 10.66.0.0/24',
+]);
+
+const { default: t } = await import('tap');
+const { Dataplane } = await import('../../lib/dataplane/dataplane.js');
+const { SESSION, SESSION_KEY, IFACE } = await import('../../lib/dataplane/layout.js');
+const native = await import('../../lib/dataplane/native.js');
+const { statePaths } = await import('../../lib/daemon/state-paths.js');
+const { FrameReader } = await import('../../lib/slowpath/frame.js');
+const { describeKey } = await import('../../lib/session/flow-key.js');
+const { purgePins } = await import('../../lib/dataplane/dataplane.js');
+const { checksum, frame, ipBytes, mac } = await import('../helpers/packets.js');
+type FrameSpec = import('../helpers/packets.js').FrameSpec;
+
+const XDP_DROP = 1;
+const XDP_PASS = 2;
+const XDP_REDIRECT = 4;
+
+t.ok(insideTestNetns(), 'runs in its own namespace');
+const paths = statePaths(`/tmp/${insideTestNetns()}`);
+const dp = new Dataplane(paths);
+let xsk: InstanceType<typeof native.Xsk> | null = null;
+t.teardown(() => {
+  xsk?.close();
+  dp.close();
+  purgePins(paths);
+});
+
+const inIndex = native.ifNameToIndex('in0');
+const outIndex = native.ifNameToIndex('out0');
+// Register both ports as the daemon does (slot 0 and 1); no sockets yet.
+const iface = (slot: number) => {
+  const v = Buffer.alloc(IFACE.size);
+  v.writeUInt32LE(slot, IFACE.offset.slot);
+  return v;
+};
+const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
+native.mapUpdate(dp.mapFd('xdpfw_ifaces'), u32(inIndex), iface(0), 0);
+native.mapUpdate(dp.mapFd('xdpfw_ifaces'), u32(outIndex), iface(1), 0);
+native.mapUpdate(dp.mapFd('xdpfw_tx_ports'), u32(outIndex), u32(outIndex), 0);
+
+function run(prog: number, data: Buffer, live = false) {
+  return native.progTestRun(prog, { data, ifindex: inIndex, rxQueue: 0, live, dataOutSize: data.length + 64 });
+}
+
+/** Counter deltas (packets) produced by `fn`, by counter name. */
+function deltas(fn: () => void): Record<string, number> {
+  const before = dp.readCounters();
+  fn();
+  const out: Record<string, number> = {};
+  for (const [name, v] of dp.readCounters()) {
+    const d = Number(v.packets - (before.get(name)?.packets ?? 0n));
+    if (d !== 0) out[name] = d;
+  }
+  return out;
+}
+
+/** The session key the XDP program computes for a frame, as the slow path builds it. */
+function keyOf(spec: FrameSpec): Buffer {
+  const k = Buffer.alloc(SESSION_KEY.size);
+  const v6 = spec.src.includes(':');
+  k[SESSION_KEY.offset.family] = v6 ? 10 : 2;
+  const proto = { tcp: 6, udp: 17, icmp: 1, icmp6: 58 }[spec.protocol as string] ?? Number(spec.protocol);
+  k[SESSION_KEY.offset.protocol] = proto;
+  if (proto === 1 || proto === 58) {
+    k.writeUInt16BE(spec.icmpId ?? 0x4242, SESSION_KEY.offset.src_port);
+  } else {
+    k.writeUInt16BE(spec.sport ?? 1234, SESSION_KEY.offset.src_port);
+    k.writeUInt16BE(spec.dport ?? (proto === 6 ? 80 : 53), SESSION_KEY.offset.dst_port);
+  }
+  ipBytes(spec.src).copy(k, SESSION_KEY.offset.src_addr);
+  ipBytes(spec.dst).copy(k, SESSION_KEY.offset.dst_addr);
+  return k;
+}
+
+function installSession(spec: FrameSpec, flags = 0): Buffer {
+  const key = keyOf(spec);
+  const v = Buffer.alloc(SESSION.size);
+  v.writeBigUInt64LE(77n, SESSION.offset.session_id);
+  v.writeUInt8(flags, SESSION.offset.flags);
+  native.mapUpdate(dp.mapFd('xdpfw_sessions'), key, v, 0);
+  return key;
+}
+
+function sessionCounters(key: Buffer): { packets: number; bytes: number; lastSeen: bigint } {
+  const v = Buffer.alloc(SESSION.size);
+  if (!native.mapLookup(dp.mapFd('xdpfw_sessions'), key, v)) throw new Error('no session');
+  return {
+    packets: Number(v.readBigUInt64LE(SESSION.offset.packets)),
+    bytes: Number(v.readBigUInt64LE(SESSION.offset.bytes)),
+    lastSeen: v.readBigUInt64LE(SESSION.offset.last_seen_ns),
+  };
+}
+
+const tcp4: FrameSpec = { src: '10.8.0.2', dst: '10.9.0.2', protocol: 'tcp', sport: 40000, dport: 443, tcpFlags: 0x10 };
+
+t.test('a miss with no AF_XDP socket on the queue is dropped and counted (fail closed)', async (t) => {
+  let r = { retval: -1 };
+  t.same(deltas(() => (r = run(dp.progs.rx, frame(tcp4)))), { DROP_NO_SOCKET: 1 });
+  t.equal(r.retval, XDP_DROP);
+});
+
+t.test('a miss goes to the AF_XDP socket of its queue, with the parse result as metadata', async (t) => {
+  const sock = new native.Xsk({ ifindex: inIndex, ifname: 'in0', queue: 0 });
+  xsk = sock; // stays registered for the tests below
+  dp.registerSocket(0, 0, sock.fd);
+  let r = { retval: -1 };
+  t.same(deltas(() => (r = run(dp.progs.rx, frame(tcp4)))), { SLOW_PATH: 1 }, 'plain run: counted once');
+  t.equal(r.retval, XDP_REDIRECT);
+
+  for (const spec of [
+    { ...tcp4, tcpFlags: 0x02 },
+    { src: 'fd08::2', dst: 'fd09::2', protocol: 'udp', sport: 5353, dport: 53, ext: [0, 60] } as FrameSpec,
+    { src: '10.8.0.2', dst: '10.9.0.2', protocol: 'icmp', icmpType: 8, icmpId: 0x1234 } as FrameSpec,
+  ]) {
+    run(dp.progs.rx, frame(spec), true); // live: really redirected into the socket
+    const descs = new Uint32Array(16);
+    let n = 0;
+    for (let i = 0; i < 50 && n === 0; i++) {
+      n = sock.rx(descs);
+      if (n === 0) await new Promise((r) => setTimeout(r, 10));
+    }
+    t.equal(n, 1, `${spec.protocol} frame arrived on the socket`);
+    const reader = new FrameReader(sock.umem);
+    t.ok(reader.read(descs[0]!, descs[1]!), 'metadata readable');
+    t.same(reader.key, keyOf(spec), `key assembled from metadata matches (${JSON.stringify(describeKey(reader.key))})`);
+    t.equal(reader.facts.tcpFlags, spec.protocol === 'tcp' ? spec.tcpFlags : 0);
+  }
+});
+
+t.test('TCP SYN, FIN and RST go to the slow path even when a session exists', async (t) => {
+  installSession(tcp4);
+  for (const flags of [0x02, 0x11, 0x14]) {
+    t.same(deltas(() => run(dp.progs.rx, frame({ ...tcp4, tcpFlags: flags }))), { SLOW_PATH: 1 }, `flags 0x${flags.toString(16)}`);
+  }
+});
+
+t.test('a hit is rewritten (MACs, TTL, checksum), redirected and counted', async (t) => {
+  const key = installSession(tcp4);
+  const data = frame({ ...tcp4, ttl: 64, payload: Buffer.alloc(100) });
+  const before = sessionCounters(key);
+  let r: { retval: number; dataOut: Buffer | null } = { retval: -1, dataOut: null };
+  t.same(deltas(() => (r = run(dp.progs.rx, data))), { FAST_FORWARD: 1 });
+  t.equal(r.retval, XDP_REDIRECT);
+  const out = r.dataOut!;
+  t.same(out.subarray(0, 6), mac('02:00:00:00:09:02'), 'destination MAC is the neighbour of the next hop');
+  t.same(out.subarray(6, 12), mac('02:00:00:00:09:01'), 'source MAC is the egress interface');
+  t.equal(out[14 + 8], 63, 'TTL decremented');
+  t.equal(checksum(out.subarray(14, 34)), 0xffff, 'IPv4 header checksum still valid');
+  t.same(out.subarray(34), data.subarray(34), 'L4 untouched');
+  const after = sessionCounters(key);
+  t.equal(after.packets - before.packets, 1, 'session packet counter');
+  t.equal(after.bytes - before.bytes, data.length - 14, 'session byte counter counts the IP packet');
+  t.ok(after.lastSeen > before.lastSeen, 'last seen updated');
+
+  const spec6: FrameSpec = { src: 'fd08::2', dst: 'fd09::2', protocol: 'udp', sport: 1000, dport: 2000, ttl: 10 };
+  installSession(spec6);
+  t.same(deltas(() => (r = run(dp.progs.rx, frame(spec6)))), { FAST_FORWARD: 1 });
+  t.equal(r.dataOut![14 + 7], 9, 'IPv6 hop limit decremented');
+  t.same(r.dataOut!.subarray(0, 6), mac('02:00:00:00:09:02'));
+});
+
+t.test('hits the fast path cannot finish go to the kernel or are dropped, counted', async (t) => {
+  const noNeigh: FrameSpec = { ...tcp4, dst: '10.10.0.7' };
+  installSession(noNeigh);
+  let r = { retval: -1 };
+  t.same(deltas(() => (r = run(dp.progs.rx, frame(noNeigh)))), { FAST_KERNEL: 1 }, 'no neighbour: kernel resolves it');
+  t.equal(r.retval, XDP_PASS);
+  const ttl1 = { ...tcp4, ttl: 1 };
+  t.same(deltas(() => (r = run(dp.progs.rx, frame(ttl1)))), { FAST_KERNEL: 1 }, 'TTL 1: kernel sends time-exceeded');
+  t.equal(r.retval, XDP_PASS);
+  const hole: FrameSpec = { ...tcp4, dst: '10.66.0.1' };
+  installSession(hole);
+  t.same(deltas(() => (r = run(dp.progs.rx, frame(hole)))), { DROP_NO_ROUTE: 1 }, 'blackhole route');
+  t.equal(r.retval, XDP_DROP);
+  const local: FrameSpec = { ...tcp4, dst: '10.8.0.1', dport: 22 };
+  installSession(local, dp.constants.sessionFlags.local);
+  t.same(deltas(() => (r = run(dp.progs.rx, frame(local)))), { FAST_LOCAL: 1 }, 'local session: delivered');
+  t.equal(r.retval, XDP_PASS);
+});
+
+t.test('VLAN tags, IPv4 options and IPv6 extension headers are parsed to the same key', async (t) => {
+  installSession(tcp4);
+  const one = frame({ ...tcp4, vlans: [10] });
+  const two = frame({ ...tcp4, vlans: [10, 20] });
+  t.same(deltas(() => run(dp.progs.rx, one)), { FAST_KERNEL: 1 }, 'one tag: session found, kernel forwards the tagged frame');
+  t.same(deltas(() => run(dp.progs.rx, two)), { FAST_KERNEL: 1 }, 'QinQ: session found');
+  t.same(deltas(() => run(dp.progs.rx, frame({ ...tcp4, vlans: [1, 2, 3] }))), { DROP_MALFORMED: 1 }, 'three tags: refused');
+  const nop = Buffer.from([1, 1, 1, 0]);
+  for (const words of [1, 4, 10]) {
+    const opts = Buffer.concat(Array(words).fill(nop));
+    t.same(deltas(() => run(dp.progs.rx, frame({ ...tcp4, ipOptions: opts }))), { FAST_FORWARD: 1 }, `${words * 4} bytes of IPv4 options`);
+  }
+  const spec6: FrameSpec = { src: 'fd08::2', dst: 'fd09::2', protocol: 'tcp', sport: 3000, dport: 22, tcpFlags: 0x10 };
+  installSession(spec6);
+  t.same(deltas(() => run(dp.progs.rx, frame({ ...spec6, ext: [0, 43, 60] }))), { FAST_FORWARD: 1 }, 'hop-by-hop, routing, destination options');
+  t.same(deltas(() => run(dp.progs.rx, frame({ ...spec6, ext: [0, 60, 60, 60, 60, 60] }))), { FAST_FORWARD: 1 }, 'six extension headers');
+  t.same(deltas(() => run(dp.progs.rx, frame({ ...spec6, ext: [0, 60, 60, 60, 60, 60, 60] }))), { DROP_MALFORMED: 1 }, 'seven: beyond the bounded walk');
+  t.same(deltas(() => run(dp.progs.rx, frame({ ...spec6, ext: [44] }))), { DROP_FRAGMENT: 1 }, 'IPv6 fragment');
+  const frag4 = frame(tcp4);
+  frag4.writeUInt16BE(0x2000, 14 + 6); // MF
+  t.same(deltas(() => run(dp.progs.rx, frag4)), { DROP_FRAGMENT: 1 }, 'IPv4 fragment');
+});
+
+t.test('non-IP and neighbour discovery go to the kernel untouched', async (t) => {
+  const arp = Buffer.alloc(42);
+  arp.writeUInt16BE(0x0806, 12);
+  t.same(deltas(() => run(dp.progs.rx, arp)), { PASS_NON_IP: 1 });
+  const ns = frame({ src: 'fe80::2', dst: 'ff02::1:ff00:1', protocol: 'icmp6', icmpType: 135 });
+  t.same(deltas(() => run(dp.progs.rx, ns)), { PASS_NEIGHBOR: 1 });
+});
+
+t.test('a truncated frame of every length is dropped as malformed', async (t) => {
+  for (const spec of [tcp4, { src: 'fd08::2', dst: 'fd09::2', protocol: 'udp', ext: [0] } as FrameSpec,
+    { src: '10.8.0.2', dst: '10.9.0.2', protocol: 'icmp' } as FrameSpec]) {
+    const full = frame(spec);
+    let malformed = 0;
+    let other = 0;
+    for (let len = 14; len < full.length; len++) {
+      const d = deltas(() => run(dp.progs.rx, full.subarray(0, len)));
+      if (d.DROP_MALFORMED === 1 && Object.keys(d).length === 1) malformed++;
+      else other++;
+    }
+    t.equal(other, 0, `${spec.protocol}: no prefix escapes`);
+    t.equal(malformed, full.length - 14, `${spec.protocol}: all ${full.length - 14} prefixes dropped as malformed`);
+  }
+});
+
+t.test('the route probe names the egress interface or the box itself', async (t) => {
+  const probe = (spec: FrameSpec) => {
+    const r = run(dp.progs.route, frame(spec));
+    return { rc: r.dataOut!.readUInt32LE(0), ifindex: r.dataOut!.readUInt32LE(4) };
+  };
+  t.same(probe(tcp4), { rc: 0, ifindex: outIndex }, 'forwarded out of out0');
+  t.equal(probe({ ...tcp4, dst: '10.10.0.7' }).ifindex, outIndex, 'via a gateway without neighbour: still out0');
+  t.equal(probe({ ...tcp4, dst: '10.8.0.1' }).rc, 4, 'own address: not forwarded (local)');
+});
+
+t.test('re-injection forwards a packet of an installed session and drops one without', async (t) => {
+  const spec: FrameSpec = { ...tcp4, sport: 41000 };
+  t.same(deltas(() => run(dp.progs.inject, frame(spec))), { INJECT_MISS: 1 });
+  installSession(spec);
+  let r: { retval: number; dataOut: Buffer | null } = { retval: -1, dataOut: null };
+  t.same(deltas(() => (r = run(dp.progs.inject, frame({ ...spec, tcpFlags: 0x02 })))), { INJECT_FORWARD: 1 }, 'even a SYN');
+  t.equal(r.retval, XDP_REDIRECT);
+  const viaRx = run(dp.progs.rx, frame(spec)).dataOut!;
+  const viaInject = run(dp.progs.inject, frame(spec)).dataOut!;
+  t.same(viaInject, viaRx, 'byte-identical to the fast path output');
+});

@@ -1,0 +1,188 @@
+// client ── trust0 [firewall] untrust0 ── server, in three network
+// namespaces named uniquely per run. The firewall namespace runs the real
+// daemon (entered with nsenter --net so it shares the bpffs with us).
+// Used by the end-to-end tests and by `make demo`.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { statePaths } from '../../lib/daemon/state-paths.js';
+import { purgePins } from '../../lib/dataplane/dataplane.js';
+import { packageRoot } from '../../lib/util/paths.js';
+
+const run = promisify(execFile);
+
+export const ADDR = {
+  client4: '10.1.0.2', fwTrust4: '10.1.0.1', server4: '10.2.0.2', fwUntrust4: '10.2.0.1',
+  client6: 'fd00:1::2', fwTrust6: 'fd00:1::1', server6: 'fd00:2::2', fwUntrust6: 'fd00:2::1',
+} as const;
+
+export type Host = 'client' | 'fw' | 'server';
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+const XDPFW = resolve(packageRoot, 'bin', 'xdpfw');
+const TRAFFIC = resolve(packageRoot, 'dist', 'test', 'helpers', 'traffic.js');
+const PASS_OBJ = resolve(packageRoot, 'dist', 'bpf', 'xdp_pass.bpf.o');
+
+export class Topology {
+  readonly ns: Record<Host, string>;
+  readonly stateDir: string;
+  private readonly children = new Set<ChildProcess>();
+
+  private constructor(readonly id: string) {
+    this.ns = { client: `${id}-c`, fw: `${id}-f`, server: `${id}-s` };
+    this.stateDir = mkdtempSync(join(tmpdir(), `${id}-state-`));
+  }
+
+  /** Builds the three namespaces; tears down what it built if a step fails. */
+  static async create(): Promise<Topology> {
+    const id = `xfw${process.pid.toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+    const t = new Topology(id);
+    try {
+      await t.build();
+    } catch (err) {
+      await t.destroy();
+      throw err;
+    }
+    return t;
+  }
+
+  private async build(): Promise<void> {
+    const { client, fw, server } = this.ns;
+    for (const n of [client, fw, server]) await sh('ip', ['netns', 'add', n]);
+    await sh('ip', ['link', 'add', 'eth0', 'netns', client, 'type', 'veth', 'peer', 'name', 'trust0', 'netns', fw]);
+    await sh('ip', ['link', 'add', 'eth0', 'netns', server, 'type', 'veth', 'peer', 'name', 'untrust0', 'netns', fw]);
+    const cmds: Array<[Host, string]> = [
+      ['fw', 'sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1'],
+      ['fw', `ip addr add ${ADDR.fwTrust4}/24 dev trust0`], ['fw', `ip addr add ${ADDR.fwTrust6}/64 dev trust0 nodad`],
+      ['fw', `ip addr add ${ADDR.fwUntrust4}/24 dev untrust0`], ['fw', `ip addr add ${ADDR.fwUntrust6}/64 dev untrust0 nodad`],
+      ['client', `ip addr add ${ADDR.client4}/24 dev eth0`], ['client', `ip addr add ${ADDR.client6}/64 dev eth0 nodad`],
+      ['server', `ip addr add ${ADDR.server4}/24 dev eth0`], ['server', `ip addr add ${ADDR.server6}/64 dev eth0 nodad`],
+    ];
+    for (const [host, cmd] of cmds) await this.sh(host, cmd);
+    for (const [host, dev] of [['fw', 'trust0'], ['fw', 'untrust0'], ['client', 'eth0'], ['server', 'eth0']] as Array<[Host, string]>) {
+      await this.sh(host, 'ip link set lo up');
+      await this.sh(host, `ip link set ${dev} up`);
+      // Frames leave complete: XDP forwards what it receives byte for byte,
+      // so no checksum or segmentation may be left to offload.
+      await this.sh(host, `ethtool -K ${dev} tx off tso off gso off gro off`);
+    }
+    for (const host of ['client', 'server'] as const) {
+      // A veth accepts XDP-redirected frames only when its peer runs XDP.
+      await this.sh(host, `ip link set dev eth0 xdpdrv obj ${PASS_OBJ} sec xdp`);
+    }
+    await this.sh('client', `ip route add default via ${ADDR.fwTrust4}`);
+    await this.sh('client', `ip -6 route add default via ${ADDR.fwTrust6}`);
+    await this.sh('server', `ip route add default via ${ADDR.fwUntrust4}`);
+    await this.sh('server', `ip -6 route add default via ${ADDR.fwUntrust6}`);
+  }
+
+  /** Runs a shell command line in a host's namespace; throws on failure. */
+  async sh(host: Host, cmd: string): Promise<string> {
+    const r = await this.exec(host, 'sh', ['-c', cmd]);
+    if (r.code !== 0) throw new Error(`${host}: ${cmd}: ${r.stderr || r.stdout}`);
+    return r.stdout;
+  }
+
+  /** Runs a program in a host's namespace (network namespace only: the bpffs stays shared). */
+  async exec(host: Host, file: string, args: string[], timeoutMs = 120_000): Promise<ExecResult> {
+    try {
+      const r = await run('nsenter', [`--net=/run/netns/${this.ns[host]}`, file, ...args], { timeout: timeoutMs, maxBuffer: 64 << 20 });
+      return { stdout: r.stdout, stderr: r.stderr, code: 0 };
+    } catch (err) {
+      const e = err as { stdout?: string; stderr?: string; code?: number | string };
+      return { stdout: e.stdout ?? '', stderr: e.stderr ?? String(err), code: typeof e.code === 'number' ? e.code : 1 };
+    }
+  }
+
+  /** The xdpfw CLI in the firewall namespace, with this topology's state directory. */
+  xdpfw(args: string[], timeoutMs?: number): Promise<ExecResult> {
+    return this.exec('fw', process.execPath, [XDPFW, ...args, '--state-dir', this.stateDir], timeoutMs);
+  }
+
+  async xdpfwJson<T>(args: string[]): Promise<T> {
+    const r = await this.xdpfw([...args, '--json']);
+    if (r.code !== 0) throw new Error(`xdpfw ${args.join(' ')}: ${r.stderr}`);
+    return JSON.parse(r.stdout) as T;
+  }
+
+  writeConfig(text: string): string {
+    const path = join(this.stateDir, 'xdpfw.conf');
+    writeFileSync(path, text);
+    return path;
+  }
+
+  /** Runs a traffic endpoint to completion and returns its last JSON line. */
+  async traffic<T>(host: Host, args: string[], timeoutMs = 120_000): Promise<T> {
+    const r = await this.exec(host, process.execPath, [TRAFFIC, ...args], timeoutMs);
+    const lines = r.stdout.trim().split('\n');
+    if (r.code !== 0 || !lines.at(-1)) throw new Error(`traffic ${args.join(' ')} on ${host}: ${r.stderr}`);
+    return JSON.parse(lines.at(-1)!) as T;
+  }
+
+  /** Starts a long-running traffic endpoint; resolves once it printed its first line. */
+  async startTraffic(host: Host, args: string[]): Promise<{ child: ChildProcess; lines: string[] }> {
+    const child = spawn('nsenter', [`--net=/run/netns/${this.ns[host]}`, process.execPath, TRAFFIC, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.children.add(child);
+    child.on('exit', () => this.children.delete(child));
+    const lines: string[] = [];
+    let partial = '';
+    await new Promise<void>((resolveReady, reject) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        partial += d.toString();
+        const parts = partial.split('\n');
+        partial = parts.pop()!;
+        lines.push(...parts);
+        if (lines.length > 0) resolveReady();
+      });
+      child.once('exit', (code) => reject(new Error(`traffic ${args.join(' ')} exited early (${code})`)));
+    });
+    return { child, lines };
+  }
+
+  /** Removes everything: daemon, pins, namespaces, state. Safe to call twice. */
+  async destroy(): Promise<void> {
+    for (const c of this.children) c.kill('SIGKILL');
+    await this.xdpfw(['unload'], 30_000).catch(() => undefined);
+    // If unload could not do it (daemon hung), do it by force.
+    const paths = statePaths(this.stateDir);
+    if (existsSync(paths.pidFile)) {
+      try { process.kill(Number.parseInt(readFileSync(paths.pidFile, 'utf8'), 10), 'SIGKILL'); } catch { /* gone */ }
+    }
+    purgePins(paths);
+    for (const n of Object.values(this.ns)) await sh('ip', ['netns', 'del', n]).catch(() => undefined);
+    rmSync(this.stateDir, { recursive: true, force: true });
+  }
+}
+
+async function sh(file: string, args: string[]): Promise<void> {
+  await run(file, args);
+}
+
+/** A zones-and-policies config for this topology. */
+export function basicConfig(extra = ''): string {
+  return `
+security {
+    zones {
+        security-zone trust { interfaces { trust0; } host-inbound-traffic { system-services { ping; } } }
+        security-zone untrust { interfaces { untrust0; } }
+    }
+    policies {
+        from-zone trust to-zone untrust {
+            policy allow-out {
+                match { source-address any; destination-address any; application any; }
+                then { permit; }
+            }
+        }
+        default-policy { deny-all; }
+    }
+    flow { timeouts { tcp-closing 1; udp 5; icmp 5; } }
+}
+${extra}`;
+}
