@@ -50,6 +50,7 @@ struct packet {
 	__u8 vlan_tags;
 	__u8 tcp_flags;
 	__u8 icmp_type;
+	__u8 icmp_code;
 };
 
 /* linux/icmp.h drags in libc socket headers; the echo header is all we need. */
@@ -110,6 +111,7 @@ static __always_inline int parse_l4(void *l4, void *data_end, struct packet *pkt
 		if ((void *)(ih + 1) > data_end)
 			return PARSE_MALFORMED;
 		pkt->icmp_type = ih->type;
+		pkt->icmp_code = ih->code;
 		if (ih->type == ICMP_ECHO || ih->type == ICMP_ECHOREPLY)
 			key_icmp_echo(&pkt->key, ih->id, ih->type == ICMP_ECHOREPLY);
 		return PARSE_OK;
@@ -119,6 +121,7 @@ static __always_inline int parse_l4(void *l4, void *data_end, struct packet *pkt
 		if ((void *)(ih + 1) > data_end)
 			return PARSE_MALFORMED;
 		pkt->icmp_type = ih->icmp6_type;
+		pkt->icmp_code = ih->icmp6_code;
 		/* Router/neighbour discovery and MLD belong to the kernel. */
 		if ((ih->icmp6_type >= 130 && ih->icmp6_type <= 137) || ih->icmp6_type == 143)
 			return PARSE_NEIGHBOR;

@@ -187,6 +187,8 @@ static __always_inline int write_rx_meta(struct xdp_md *ctx, struct packet *pkt)
 	meta->l3_len = pkt->l3_len;
 	meta->src_port = pkt->key.src_port;
 	meta->dst_port = pkt->key.dst_port;
+	meta->icmp_code = pkt->icmp_code;
+	meta->pad = 0;
 	meta->reserved = 0;
 	return 0;
 }

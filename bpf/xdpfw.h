@@ -103,7 +103,9 @@ struct xdpfw_rx_meta {
 	__u16 l3_len;
 	__u16 src_port;  /* as in the session key (network order) */
 	__u16 dst_port;
-	__u32 reserved;
+	__u8 icmp_code;
+	__u8 pad;
+	__u16 reserved;
 };
 
 /* Result of the route probe program, prepended to the probed packet. */

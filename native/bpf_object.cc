@@ -17,6 +17,8 @@
 
 #include "addon_data.h"
 #include "args.h"
+#include <set>
+
 #include "errors.h"
 #include "libbpf_log.h"
 #include "modules.h"
@@ -214,10 +216,18 @@ Napi::Value OpenObject(const Napi::CallbackInfo& info) {
   const char* op = "openObject";
   std::string path = GetString(op, "path", Arg(info, 0));
   std::string pinDir;
+  std::set<std::string> unpinned;
   Napi::Value optsVal = Arg(info, 1);
   if (!optsVal.IsUndefined()) {
     if (!optsVal.IsObject()) ThrowInvalid(env, op, "opts must be an object");
-    pinDir = OptString(op, optsVal.As<Napi::Object>(), "pinDir", "");
+    Napi::Object opts = optsVal.As<Napi::Object>();
+    pinDir = OptString(op, opts, "pinDir", "");
+    Napi::Value list = opts.Get("unpinned");
+    if (!list.IsUndefined()) {
+      if (!list.IsArray()) ThrowInvalid(env, op, "unpinned must be an array of map names");
+      Napi::Array names = list.As<Napi::Array>();
+      for (uint32_t i = 0; i < names.Length(); i++) unpinned.insert(GetString(op, "unpinned[]", names.Get(i)));
+    }
   }
   while (pinDir.size() > 1 && pinDir.back() == '/') pinDir.pop_back();
 
@@ -233,7 +243,7 @@ Napi::Value OpenObject(const Napi::CallbackInfo& info) {
     MakeDirs(env, pinDir);
     struct bpf_map* map;
     bpf_object__for_each_map(map, guard.obj) {
-      if (IsInternalMap(map)) continue;
+      if (IsInternalMap(map) || unpinned.count(bpf_map__name(map)) != 0) continue;
       std::string pinPath = pinDir + "/" + bpf_map__name(map);
       int rc = bpf_map__set_pin_path(map, pinPath.c_str());
       if (rc != 0) {

@@ -10,6 +10,7 @@
 
 #include "args.h"
 #include "errors.h"
+#include "fd_kind.h"
 #include "map_meta.h"
 #include "modules.h"
 
@@ -49,6 +50,7 @@ Napi::Value ProgInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "progInfo";
   int fd = GetFd(op, Arg(info, 0));
+  RequireBpfFd(env, op, fd, BpfFdKind::kProg);
   struct bpf_prog_info pi;
   memset(&pi, 0, sizeof(pi));
   __u32 len = sizeof(pi);

@@ -6,12 +6,14 @@
 // without a window where no program is attached.
 #include <bpf/bpf.h>
 #include <linux/if_link.h>
+#include <net/if.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "args.h"
 #include "errors.h"
+#include "fd_kind.h"
 #include "modules.h"
 
 namespace xdpfw {
@@ -32,7 +34,11 @@ Napi::Value AttachXdp(const Napi::CallbackInfo& info) {
   int progFd = GetFd(op, Arg(info, 0));
   uint32_t ifindex = GetU32(op, "ifindex", Arg(info, 1));
   std::string mode = GetString(op, "mode", Arg(info, 2));
-  if (ifindex == 0) ThrowErrno(env, op, ENODEV, "ifindex 0");
+  // The kernel reports a missing device as EINVAL; say what it is.
+  char name[IF_NAMESIZE];
+  if (ifindex == 0 || if_indextoname(ifindex, name) == nullptr) {
+    ThrowErrno(env, op, ENODEV, "no interface with ifindex " + std::to_string(ifindex));
+  }
 
   int fd;
   std::string took;
@@ -78,6 +84,7 @@ Napi::Value LinkInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "linkInfo";
   int fd = GetFd(op, Arg(info, 0));
+  RequireBpfFd(env, op, fd, BpfFdKind::kLink);
   struct bpf_link_info li;
   memset(&li, 0, sizeof(li));
   __u32 len = sizeof(li);

@@ -11,6 +11,7 @@
 
 #include "args.h"
 #include "errors.h"
+#include "fd_kind.h"
 #include "map_meta.h"
 #include "modules.h"
 
@@ -29,6 +30,7 @@ static bool IsPerCpuType(uint32_t type) {
 }
 
 MapMeta GetMapMeta(Napi::Env env, const std::string& op, int fd) {
+  RequireBpfFd(env, op, fd, BpfFdKind::kMap);
   struct bpf_map_info info;
   memset(&info, 0, sizeof(info));
   __u32 len = sizeof(info);
@@ -247,7 +249,8 @@ Napi::Value MapDump(const Napi::CallbackInfo& info) {
 
 // Returns how many elements were updated; throws only if none could be
 // (a partial result tells the caller to retry the remainder, which then
-// reports the error).
+// reports the error). Note the kernel accepts only BPF_ANY or BPF_F_LOCK as
+// flags here: BPF_NOEXIST/BPF_EXIST are rejected with EINVAL for batches.
 Napi::Value MapUpdateBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "mapUpdateBatch";
@@ -269,8 +272,9 @@ Napi::Value MapUpdateBatch(const Napi::CallbackInfo& info) {
   __u32 done = count;
   int rc = bpf_map_update_batch(fd, keys.data, values.data, &done, &opts);
   if (rc != 0) {
-    int err = LibbpfErr(rc);
-    if (done == 0 || done > count) ThrowErrno(env, op, err);
+    // The kernel writes the processed count only once it started the loop;
+    // an early rejection leaves our input count in place (done == count).
+    if (done == 0 || done >= count) ThrowErrno(env, op, LibbpfErr(rc));
   }
   return Napi::Number::New(env, done);
 }
@@ -294,7 +298,8 @@ Napi::Value MapDeleteBatch(const Napi::CallbackInfo& info) {
   while (pos < count) {
     __u32 n = count - pos;
     int rc = bpf_map_delete_batch(fd, keys.data + size_t{pos} * m.keySize, &n, &opts);
-    if (n > count - pos) n = 0;
+    // On failure a count left at its input value means nothing was processed.
+    if (rc != 0 && n >= count - pos) n = 0;
     deleted += n;
     pos += n;
     if (rc == 0) break;

@@ -17,6 +17,7 @@
 #include <net/if.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <xdp/xsk.h>
 
@@ -40,6 +41,14 @@ struct UmemRegion {
     if (addr != nullptr) munmap(addr, size);
   }
 };
+
+constexpr long kBusyRetryMs = 1000;
+
+long ElapsedMs(const struct timespec& start) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+}
 
 uint32_t RoundUpPow2(uint32_t v) {
   uint32_t p = 1;
@@ -119,16 +128,27 @@ class Xsk : public Napi::ObjectWrap<Xsk> {
     // 'auto' prefers zero-copy (driver support needed) and falls back to
     // copy mode. Each attempt uses a fresh UMEM registration: a failed bind
     // leaves the first socket's rings in an unusable state.
+    //
+    // EBUSY usually means a socket on this queue was closed moments ago:
+    // the kernel releases its buffer pool from a workqueue after an RCU
+    // grace period (~30 ms here), so EBUSY is retried for up to a second.
     std::vector<bool> attempts;
     if (mode == "auto") attempts = {true, false};
     else attempts = {mode == "zerocopy"};
     int err = 0;
     std::string failed;
-    for (bool zc : attempts) {
-      err = CreateSocket(ifname, zc);
-      if (err == 0) break;
-      failed += std::string(failed.empty() ? "" : ", ") + (zc ? "zerocopy: " : "copy: ") +
-                ErrnoName(err);
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+      failed.clear();
+      for (bool zc : attempts) {
+        err = CreateSocket(ifname, zc);
+        if (err == 0) break;
+        failed += std::string(failed.empty() ? "" : ", ") + (zc ? "zerocopy: " : "copy: ") +
+                  ErrnoName(err);
+      }
+      if (err != EBUSY || ElapsedMs(start) > kBusyRetryMs) break;
+      usleep(2000);
     }
     if (err != 0) {
       ThrowErrno(env, "Xsk: xsk_socket__create", err,
@@ -296,8 +316,8 @@ class Xsk : public Napi::ObjectWrap<Xsk> {
     for (uint32_t i = 0; i < n; i++) {
       const struct xdp_desc* d = xsk_ring_cons__rx_desc(&rx_, idx + i);
       uint64_t addr = d->addr;
-      heldRx_.push_back(addr - addr % frameSize_);
       if (addr >= region_->size || d->len > region_->size - addr) continue;  // never expected
+      heldRx_.push_back(addr - addr % frameSize_);
       descs.data[2 * out] = static_cast<uint32_t>(addr);
       descs.data[2 * out + 1] = d->len;
       out++;
@@ -345,7 +365,7 @@ class Xsk : public Napi::ObjectWrap<Xsk> {
         uint64_t addr = txFree_.back();
         txFree_.pop_back();
         uint32_t len = lengths.data[i];
-        memcpy(umem + addr, frames.data + off, len);
+        memmove(umem + addr, frames.data + off, len);  // `frames` may itself be a UMEM view
         off += len;
         struct xdp_desc* d = xsk_ring_prod__tx_desc(&tx_, idx + i);
         d->addr = addr;

@@ -129,6 +129,11 @@ export async function main(argv: string[]): Promise<void> {
       (a) => show<{ cleared: number }>(a['state-dir'], 'clear-sessions', false, (d) => `${d.cleared} sessions cleared`))
     .demandCommand(1)
     .strict()
+    .fail((msg, err) => {
+      if (err) throw err; // our own errors: printed once by main's catch, without the usage text
+      process.stderr.write(`xdpfw: ${msg}\nTry 'xdpfw --help'.\n`);
+      process.exit(2);
+    })
     .parseAsync();
 }
 

@@ -10,7 +10,7 @@ import { checkName } from './values.js';
 const V4_ANY: Prefix = { family: 'inet', words: [0], length: 0 };
 const V6_ANY: Prefix = { family: 'inet6', words: [0, 0, 0, 0], length: 0 };
 
-export const PREDEFINED_ADDRESSES: ReadonlyMap<string, readonly Prefix[]> = new Map([
+const PREDEFINED_ADDRESSES: ReadonlyMap<string, readonly Prefix[]> = new Map([
   ['any', [V4_ANY, V6_ANY]],
   ['any-ipv4', [V4_ANY]],
   ['any-ipv6', [V6_ANY]],
@@ -42,7 +42,7 @@ export function compileAddressBook(root: readonly Statement[], d: Diagnostics): 
   };
 
   const setNames: Word[] = [];
-  for (const book of each(child(root, 'security')?.children ?? null, 'address-book')) {
+  for (const book of each(child(root, 'security')?.children, 'address-book')) {
     if (book.words[1].text !== 'global') {
       d.error(book.words[1].pos, `unsupported address book '${book.words[1].text}': only the 'global' address book is supported`);
       continue;

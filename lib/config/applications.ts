@@ -72,7 +72,7 @@ export const PREDEFINED_APPLICATIONS: ReadonlyMap<string, readonly ApplicationTe
   PREDEFINED.map(([name, protocol, dst, icmpType]) => [name, [term(name, protocol, dst, icmpType)]]),
 );
 
-export const ANY_APPLICATION = 'any';
+const ANY_APPLICATION = 'any';
 
 /** Resolves application names (applications, sets, predefined, `any`) to terms. */
 export class Applications {
@@ -108,14 +108,14 @@ export function compileApplications(root: readonly Statement[], d: Diagnostics):
     return true;
   };
 
-  for (const s of each(stanza?.children ?? null, 'application')) {
+  for (const s of each(stanza?.children, 'application')) {
     const name = s.words[1];
     if (!define(name, 'application')) continue;
     const t = compileApplication(s, d);
     apps.set(name.text, t ? [t] : []);
   }
   const setNames: Word[] = [];
-  for (const s of each(stanza?.children ?? null, 'application-set')) {
+  for (const s of each(stanza?.children, 'application-set')) {
     const name = s.words[1];
     if (!define(name, 'application-set')) continue;
     const members = eachOf(s.children, ['application', 'application-set']).map((m) => ({ name: m.words[1], isSet: m.words[0].text === 'application-set' }));
@@ -183,15 +183,12 @@ function icmpFields(s: Statement, t: ApplicationTerm, protoWord: Word, d: Diagno
       ok = false;
       continue;
     }
+    if (isType) type = st;
+    else code = st;
     const n = parseNumber(d, valueOf(st), kw, 0, 255);
     if (n === null) ok = false;
-    else if (isType) {
-      type = st;
-      t.icmpType = n;
-    } else {
-      code = st;
-      t.icmpCode = n;
-    }
+    else if (isType) t.icmpType = n;
+    else t.icmpCode = n;
   }
   if (code && !type) {
     d.error(code.pos, `'${code.words[0].text}' needs an ICMP type as well`);
@@ -207,7 +204,7 @@ function parseProtocolNumber(w: Word, d: Diagnostics): number | null {
 }
 
 /** `80`, `1024-65535` or a Junos port name. */
-export function parsePortRange(w: Word, d: Diagnostics): [number, number] | null {
+function parsePortRange(w: Word, d: Diagnostics): [number, number] | null {
   const named = PORT_NUMBERS.get(w.text);
   if (named !== undefined) return [named, named];
   const m = /^([0-9]{1,5})(?:-([0-9]{1,5}))?$/.exec(w.text);

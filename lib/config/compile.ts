@@ -54,7 +54,7 @@ export function loadConfigFile(path: string): CompileResult {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    return { ok: false, errors: [new ConfigError(path, 1, 1, `cannot read configuration: ${(e as Error).message}`)] };
+    return { ok: false, errors: [new ConfigError(path, 1, 1, `cannot read configuration: ${e instanceof Error ? e.message : String(e)}`)] };
   }
   return compileText(text, path);
 }

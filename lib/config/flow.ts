@@ -5,7 +5,7 @@ import type { FlowSettings } from './types.js';
 import { parseNumber } from './values.js';
 
 /** Idle timeouts in seconds; icmp follows Junos (60 s). */
-export const DEFAULT_FLOW: FlowSettings = {
+const DEFAULT_FLOW: FlowSettings = {
   timeouts: { tcp: 1800, tcpInitial: 20, tcpClosing: 2, udp: 60, icmp: 60, other: 60 },
   maxSessions: 1_000_000,
 };
@@ -23,15 +23,15 @@ const U32_MAX = 0xffffffff;
 
 /** `security flow { timeouts { tcp N; ... } max-sessions N; }`. */
 export function compileFlow(root: readonly Statement[], d: Diagnostics): FlowSettings {
-  const flow = child(child(root, 'security')?.children ?? null, 'flow');
+  const flow = child(child(root, 'security')?.children, 'flow');
   const timeouts = { ...DEFAULT_FLOW.timeouts };
-  const block = child(flow?.children ?? null, 'timeouts');
+  const block = child(flow?.children, 'timeouts');
   for (const [kw, field] of TIMEOUT_KEYWORDS) {
-    const s = child(block?.children ?? null, kw);
+    const s = child(block?.children, kw);
     const n = s ? parseNumber(d, valueOf(s), `${kw} timeout`, 1, U32_MAX) : null;
     if (n !== null) timeouts[field] = n;
   }
-  const max = child(flow?.children ?? null, 'max-sessions');
+  const max = child(flow?.children, 'max-sessions');
   const maxSessions = max ? parseNumber(d, valueOf(max), 'max-sessions', 1, U32_MAX) : null;
   return { timeouts, maxSessions: maxSessions ?? DEFAULT_FLOW.maxSessions };
 }

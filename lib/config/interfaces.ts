@@ -7,7 +7,7 @@ import { checkInterfaceName, checkName, parseNumber } from './values.js';
 /** `interfaces <if> unit 0 family inet|inet6 { filter { input F; output F; } }`; addresses are the kernel's business. */
 export function compileInterfaces(root: readonly Statement[], d: Diagnostics): Map<string, InterfaceSettings> {
   const out = new Map<string, InterfaceSettings>();
-  for (const ifc of activeChildren(child(root, 'interfaces')?.children ?? null)) {
+  for (const ifc of activeChildren(child(root, 'interfaces')?.children)) {
     const name = ifc.words[0];
     checkInterfaceName(d, name);
     const settings: InterfaceSettings = { name: name.text, families: new Map() };
@@ -29,7 +29,7 @@ export function compileInterfaces(root: readonly Statement[], d: Diagnostics): M
 function compileFamily(fam: Statement, d: Diagnostics): FamilySettings {
   const filter = child(fam.children, 'filter');
   const name = (kw: string): string | null => {
-    const s = child(filter?.children ?? null, kw);
+    const s = child(filter?.children, kw);
     if (!s) return null;
     checkName(d, valueOf(s), 'filter name');
     return valueOf(s).text;

@@ -11,7 +11,7 @@ const DECIMAL = /^(0|[1-9][0-9]*)$/;
 const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
 
 /** Dotted-quad IPv4 without leading zeros (which some parsers read as octal). */
-export function parseIPv4(text: string): number | null {
+function parseIPv4(text: string): number | null {
   const parts = text.split('.');
   if (parts.length !== 4) return null;
   let value = 0;
@@ -25,7 +25,7 @@ export function parseIPv4(text: string): number | null {
 }
 
 /** RFC 4291 text form, including `::` and a trailing dotted IPv4; no zone index. */
-export function parseIPv6(text: string): number[] | null {
+function parseIPv6(text: string): number[] | null {
   const halves = text.split('::');
   if (halves.length > 2) return null;
   const groups = (s: string): number[] | null => {
@@ -78,9 +78,9 @@ export function parsePrefix(text: string): Prefix | string {
   const slash = text.indexOf('/');
   const addr = slash < 0 ? text : text.slice(0, slash);
   const v4 = parseIPv4(addr);
-  const v6 = v4 === null ? parseIPv6(addr) : null;
-  if (v4 === null && v6 === null) return `'${text}' is not an IPv4 or IPv6 prefix`;
-  const family: Family = v4 !== null ? 'inet' : 'inet6';
+  const words = v4 !== null ? [v4] : parseIPv6(addr);
+  if (!words) return `'${text}' is not an IPv4 or IPv6 prefix`;
+  const family: Family = words.length === 1 ? 'inet' : 'inet6';
   const max = family === 'inet' ? 32 : 128;
   let length = max;
   if (slash >= 0) {
@@ -90,7 +90,6 @@ export function parsePrefix(text: string): Prefix | string {
     }
     length = Number(len);
   }
-  const words = v4 !== null ? [v4] : (v6 as number[]);
   const mask = maskWords(family, length);
   if (words.some((w, k) => (w & ~mask[k]) !== 0)) return `'${text}' has address bits set beyond the /${length} prefix length`;
   return { family, words, length };

@@ -10,7 +10,13 @@ export interface Token {
   pos: Pos;
 }
 
-const PUNCTUATION = new Set(['{', '}', ';', '[', ']']);
+const PUNCTUATION: ReadonlyMap<string, TokenKind> = new Map([
+  ['{', '{'],
+  ['}', '}'],
+  [';', ';'],
+  ['[', '['],
+  [']', ']'],
+]);
 const ESCAPES: Readonly<Record<string, string>> = { '"': '"', '\\': '\\', n: '\n', t: '\t', r: '\r' };
 
 function isSpace(c: string): boolean {
@@ -40,6 +46,7 @@ export function tokenize(text: string, file: string): { tokens: Token[]; errors:
 
   while (i < text.length) {
     const c = text[i];
+    const punctuation = PUNCTUATION.get(c);
     if (c === '\n') {
       tokens.push({ kind: 'newline', text: '\n', pos: pos(i) });
       newline(i);
@@ -57,8 +64,8 @@ export function tokenize(text: string, file: string): { tokens: Token[]; errors:
       }
       if (i >= text.length) errors.push(ConfigError.at(start, "unterminated comment: missing '*/'"));
       i += 2;
-    } else if (PUNCTUATION.has(c)) {
-      tokens.push({ kind: c as TokenKind, text: c, pos: pos(i) });
+    } else if (punctuation) {
+      tokens.push({ kind: punctuation, text: c, pos: pos(i) });
       i++;
     } else if (c === '"') {
       const start = pos(i);

@@ -11,21 +11,24 @@ export interface NormalizeResult {
  * Rewrites a parsed tree into its canonical form under `schema`: every statement is exactly
  * one schema node (keyword plus keys, plus values for a leaf), `set` paths are split and
  * merged into the hierarchy in order of first appearance, and lists are `[ a b ]` (or a
- * single word). Repeated containers merge; a leaf repeated with another value, or a unique
- * definition given twice, is an error. Unknown keywords are reported with the valid ones.
+ * single word). Repeated containers merge, as `set` lines must; but a named definition (zone,
+ * policy, application, ...) written as two `{ }` blocks is an error, since silently merging
+ * two policies would widen them. A leaf repeated with another value is an error too.
+ * Unknown keywords are reported with the valid ones.
  *
  * Normalising a canonical tree returns an equal tree, and printing then re-reading it in
  * either syntax gives it back.
  */
 export function normalize(tree: readonly Statement[], schema: Container): NormalizeResult {
   const n = new Normalizer();
-  const root = node(schema, '', [], false, tree[0]?.pos ?? { file: '<input>', line: 1, column: 1 });
+  // The root is never printed, so its position does not matter.
+  const root = node(schema, '', [], false, { file: '', line: 0, column: 0 });
   for (const s of tree) n.add(root, s);
   return { tree: root.kids.map(finish), errors: n.errors };
 }
 
-interface Node {
-  shape: Shape;
+interface Node<S extends Shape = Shape> {
+  shape: S;
   /** Words of the enclosing statements and this one, for messages. */
   path: string;
   /** Keyword and keys (and, for single-valued leaves, the value). */
@@ -40,8 +43,12 @@ interface Node {
   definedAt: Pos | null;
 }
 
-function node(shape: Shape, path: string, words: Word[], inactive: boolean, pos: Pos): Node {
+function node<S extends Shape>(shape: S, path: string, words: Word[], inactive: boolean, pos: Pos): Node<S> {
   return { shape, path, words, values: [], inactive, pos, kids: [], index: new Map(), definedAt: null };
+}
+
+function isContainer(n: Node): n is Node<Container> {
+  return n.shape.kind === 'container';
 }
 
 function texts(words: readonly Word[]): string {
@@ -79,17 +86,17 @@ class Normalizer {
   }
 
   /** Merges one parsed statement into `parent` (a container node). */
-  add(parent: Node, raw: Statement): void {
+  add(parent: Node<Container>, raw: Statement): void {
     const words = raw.words;
     if (words.length === 0) return this.error(raw.pos, 'empty statement');
     let at = parent;
     let inactive = raw.inactive;
     let i = 0;
     while (i < words.length) {
-      const shape = at.shape as Container;
       const kw = words[i];
-      const fixed = isListBracket(kw) ? undefined : shape.children.get(kw.text);
-      const child = fixed ?? (isListBracket(kw) ? undefined : shape.wildcard?.shape);
+      const bracket = isListBracket(kw);
+      const fixed = bracket ? undefined : at.shape.children.get(kw.text);
+      const child = bracket ? undefined : (fixed ?? at.shape.wildcard?.shape);
       if (!child) return this.unknown(at, kw);
       const ids = this.keys(child, words, i, at);
       if (!ids) return;
@@ -121,12 +128,13 @@ class Normalizer {
     }
   }
 
-  private unknown(at: Node, kw: Word): void {
-    const shape = at.shape as Container;
+  private unknown(at: Node<Container>, kw: Word): void {
+    const shape = at.shape;
     const expected = [...shape.children.keys()].sort();
     if (shape.wildcard) expected.push(`<${shape.wildcard.label}>`);
     const where = at.path ? ` in '${at.path}'` : '';
-    this.error(kw.pos, `unknown statement '${kw.text}'${where}; expected one of: ${expected.join(', ')}`);
+    const hint = expected.length ? `expected one of: ${expected.join(', ')}` : 'nothing may follow here';
+    this.error(kw.pos, `unknown statement '${kw.text}'${where}; ${hint}`);
   }
 
   /** The keyword (or wildcard name) and its keys, or null after reporting what is missing. */
@@ -178,14 +186,16 @@ class Normalizer {
     }
   }
 
-  private container(parent: Node, shape: Container, ids: Word[], inactive: boolean): Node {
+  private container(parent: Node, shape: Container, ids: Word[], inactive: boolean): Node<Container> {
     const id = identity(ids);
     const existing = parent.index.get(id);
-    if (existing) {
+    if (existing && isContainer(existing)) {
       existing.inactive ||= inactive;
       return existing;
     }
-    return this.attach(parent, node(shape, join(parent.path, texts(ids)), ids, inactive, ids[0].pos), id);
+    const created = node(shape, join(parent.path, texts(ids)), ids, inactive, ids[0].pos);
+    this.attach(parent, created, id);
+    return created;
   }
 
   private leaf(parent: Node, shape: Leaf, ids: Word[], values: Word[], inactive: boolean, name: string): void {
@@ -204,7 +214,12 @@ class Normalizer {
       return this.error(here, `duplicate ${shape.unique} '${name}' (first defined at ${describePos(existing.pos, here)})`);
     }
     if (isList) {
-      for (const v of values) if (!existing.values.some((x) => x.text === v.text)) existing.values.push(v);
+      const have = new Set(existing.values.map((x) => x.text));
+      for (const v of values) {
+        if (have.has(v.text)) continue;
+        have.add(v.text);
+        existing.values.push(v);
+      }
       return;
     }
     const before = texts(existing.words);

@@ -8,7 +8,7 @@ export interface ParseResult {
 }
 
 /** Deep enough for any real configuration, shallow enough that nothing recursive overflows. */
-export const MAX_DEPTH = 64;
+const MAX_DEPTH = 64;
 
 /**
  * Parses Junos-style text: hierarchical statements (`a b { c d; }`) and `set a b c d` lines,

@@ -23,7 +23,15 @@ export interface CompiledPolicies {
 }
 
 const ACTIONS: readonly PolicyAction[] = ['permit', 'deny', 'reject'];
-const MAX_ORDINAL = 0xffff;
+/** Ordinals are 16 bits; the last set ordinal is the global set's. */
+const MAX_RULES = 0xffff;
+const MAX_ZONE_PAIRS = GLOBAL_POLICY_SET - 1;
+
+/** The first `max` statements; the rest are reported once. */
+function numbered(stmts: Statement[], max: number, what: string, d: Diagnostics): Statement[] {
+  if (stmts.length > max) d.error(stmts[max].pos, `more than ${max} ${what}`);
+  return stmts.slice(0, max);
+}
 
 /**
  * `security policies { from-zone A to-zone B { policy ... } global { policy ... } default-policy ...; }`.
@@ -37,19 +45,18 @@ export function compilePolicies(
   apps: Applications,
   d: Diagnostics,
 ): CompiledPolicies {
-  const stanza = child(child(root, 'security')?.children ?? null, 'policies');
+  const stanza = child(child(root, 'security')?.children, 'policies');
   const policies: Policy[] = [];
-  const compileSet = (stmts: Statement[] | null, set: number, from: string | null, to: string | null): void => {
-    every(stmts, 'policy').forEach((p, index) => {
-      if (index + 1 > MAX_ORDINAL) return d.error(p.pos, `more than ${MAX_ORDINAL} policies in one set`);
+  const compileSet = (stmts: Statement[] | null | undefined, set: number, from: string | null, to: string | null): void => {
+    const rules = numbered(every(stmts, 'policy'), MAX_RULES, 'policies in one set', d);
+    rules.forEach((p, index) => {
       if (p.inactive) return;
       const policy = compilePolicy(p, policyId(set, index + 1), from, to, book, apps, d);
       if (policy) policies.push(policy);
     });
   };
 
-  every(stanza?.children ?? null, 'from-zone').forEach((pair, index) => {
-    if (index + 1 >= GLOBAL_POLICY_SET) return d.error(pair.pos, `more than ${GLOBAL_POLICY_SET - 1} zone pairs`);
+  numbered(every(stanza?.children, 'from-zone'), MAX_ZONE_PAIRS, 'zone pairs', d).forEach((pair, index) => {
     if (pair.inactive) return;
     const [from, to] = [pair.words[1], pair.words[3]];
     for (const z of from.text === to.text ? [from] : [from, to]) {
@@ -57,12 +64,12 @@ export function compilePolicies(
     }
     compileSet(pair.children, index + 1, from.text, to.text);
   });
-  compileSet(child(stanza?.children ?? null, 'global')?.children ?? null, GLOBAL_POLICY_SET, null, null);
-  return { policies, defaultPolicy: defaultPolicy(child(stanza?.children ?? null, 'default-policy'), d) };
+  compileSet(child(stanza?.children, 'global')?.children, GLOBAL_POLICY_SET, null, null);
+  return { policies, defaultPolicy: defaultPolicy(child(stanza?.children, 'default-policy'), d) };
 }
 
 function defaultPolicy(stmt: Statement | undefined, d: Diagnostics): 'deny-all' | 'permit-all' {
-  const given = eachOf(stmt?.children ?? null, ['deny-all', 'permit-all']);
+  const given = eachOf(stmt?.children, ['deny-all', 'permit-all']);
   if (given.length > 1) {
     const [a, b] = given;
     d.error(b.pos, `'${b.words[0].text}' conflicts with '${a.words[0].text}' at ${describePos(a.pos, b.pos)}`);
@@ -85,7 +92,7 @@ function compilePolicy(
   const then = child(p.children, 'then');
   let ok = true;
   const need = (kw: string): Word[] => {
-    const values = listOf(match?.children ?? null, kw);
+    const values = listOf(match?.children, kw);
     if (values.length === 0) {
       d.error(p.pos, `policy '${name.text}' needs 'match ${kw}'`);
       ok = false;
@@ -95,7 +102,7 @@ function compilePolicy(
   const src = need('source-address');
   const dst = need('destination-address');
   const app = need('application');
-  const actions = ACTIONS.filter((a) => child(then?.children ?? null, a));
+  const actions = ACTIONS.filter((a) => child(then?.children, a));
   if (actions.length !== 1) {
     d.error(p.pos, actions.length ? `policy '${name.text}' has more than one action: ${actions.join(', ')}` : `policy '${name.text}' needs an action: then permit, deny or reject`);
     ok = false;
@@ -106,16 +113,16 @@ function compilePolicy(
   if (!ok || !match || !source || !destination || !application) return null;
   if (!familiesMeet(name.text, match, source, destination, application, d)) return null;
 
-  const log = child(then?.children ?? null, 'log');
+  const log = child(then?.children, 'log');
   return {
     id,
     name: name.text,
     fromZone,
     toZone,
     action: actions[0],
-    logInit: child(log?.children ?? null, 'session-init') !== undefined,
-    logClose: child(log?.children ?? null, 'session-close') !== undefined,
-    count: child(then?.children ?? null, 'count') !== undefined,
+    logInit: child(log?.children, 'session-init') !== undefined,
+    logClose: child(log?.children, 'session-close') !== undefined,
+    count: child(then?.children, 'count') !== undefined,
     match: {
       sourceAddresses: src.map((w) => w.text),
       destinationAddresses: dst.map((w) => w.text),
@@ -128,27 +135,27 @@ function compilePolicy(
 }
 
 function resolveAddresses(refs: readonly Word[], book: AddressBook, d: Diagnostics): Prefix[] | null {
-  const out: Prefix[] = [];
+  const out = new Set<Prefix>();
   let ok = true;
   for (const r of refs) {
     const prefixes = book.resolve(r, d);
     if (!prefixes) ok = false;
-    else for (const p of prefixes) if (!out.includes(p)) out.push(p);
+    else for (const p of prefixes) out.add(p);
   }
-  return ok ? out : null;
+  return ok ? [...out] : null;
 }
 
 function resolveApplications(refs: readonly Word[], apps: Applications, d: Diagnostics): ApplicationMatch | null {
-  const terms: ApplicationTerm[] = [];
+  const terms = new Set<ApplicationTerm>();
   let any = false;
   let ok = true;
   for (const r of refs) {
     const resolved = apps.resolve(r, d);
     if (resolved === 'any') any = true;
     else if (!resolved) ok = false;
-    else for (const t of resolved) if (!terms.includes(t)) terms.push(t);
+    else for (const t of resolved) terms.add(t);
   }
-  return ok ? { any, terms: any ? [] : terms } : null;
+  return ok ? { any, terms: any ? [] : [...terms] } : null;
 }
 
 function families(prefixes: readonly Prefix[]): Set<Family> {

@@ -59,7 +59,9 @@ export const SCHEMA: Container = container({
       'security-zone': container(
         {
           description,
-          interfaces: container({}, { wildcard: { label: 'interface name', shape: flag } }),
+          // An empty container rather than a flag, so `eth0 host-inbound-traffic ...` is
+          // reported as unsupported instead of read as more interface names.
+          interfaces: container({}, { wildcard: { label: 'interface name', shape: container({}) } }),
           'host-inbound-traffic': container({
             'system-services': hostInboundKeywords(SYSTEM_SERVICES.keys()),
             protocols: hostInboundKeywords(HOST_PROTOCOLS.keys()),

@@ -32,7 +32,8 @@ export class SetResolver<T> {
 
   private member(m: Member, owner: string, d: Diagnostics): readonly T[] | null {
     if (m.isSet && this.sets.has(m.name.text)) return this.expand(m.name, d);
-    if (!m.isSet && this.items.has(m.name.text)) return this.items.get(m.name.text) ?? null;
+    const item = m.isSet ? undefined : this.items.get(m.name.text);
+    if (item) return item;
     const other = m.isSet ? this.items.has(m.name.text) : this.sets.has(m.name.text);
     const [want, got] = m.isSet ? [this.kind.set, this.kind.item] : [this.kind.item, this.kind.set];
     d.error(
@@ -52,15 +53,17 @@ export class SetResolver<T> {
       return null;
     }
     this.expanding.push(ref.text);
-    let out: T[] | null = [];
+    const out = new Set<T>();
+    let ok = true;
     for (const m of this.sets.get(ref.text) ?? []) {
       const r = this.member(m, ref.text, d);
-      if (r === null) out = null;
-      else if (out) for (const x of r) if (!out.includes(x)) out.push(x);
+      if (r === null) ok = false;
+      else for (const x of r) out.add(x);
     }
     this.expanding.pop();
-    this.expanded.set(ref.text, out);
-    return out;
+    const result = ok ? [...out] : null;
+    this.expanded.set(ref.text, result);
+    return result;
   }
 }
 

@@ -15,8 +15,8 @@ export interface CompiledZones {
 export function compileZones(root: readonly Statement[], d: Diagnostics): CompiledZones {
   const out: CompiledZones = { zones: [], zoneByInterface: new Map(), interfaces: [] };
   const claimedAt = new Map<string, Word>();
-  const zones = child(child(root, 'security')?.children ?? null, 'zones');
-  every(zones?.children ?? null, 'security-zone').forEach((z, index) => {
+  const zones = child(child(root, 'security')?.children, 'zones');
+  every(zones?.children, 'security-zone').forEach((z, index) => {
     if (z.inactive) return;
     const name = z.words[1];
     checkName(d, name, 'zone name');
@@ -26,11 +26,11 @@ export function compileZones(root: readonly Statement[], d: Diagnostics): Compil
       name: name.text,
       interfaces: [],
       hostInbound: {
-        services: hostInbound(child(host?.children ?? null, 'system-services'), SYSTEM_SERVICES, d),
-        protocols: hostInbound(child(host?.children ?? null, 'protocols'), HOST_PROTOCOLS, d),
+        services: hostInbound(child(host?.children, 'system-services'), SYSTEM_SERVICES, d),
+        protocols: hostInbound(child(host?.children, 'protocols'), HOST_PROTOCOLS, d),
       },
     };
-    for (const i of activeChildren(child(z.children, 'interfaces')?.children ?? null)) {
+    for (const i of activeChildren(child(z.children, 'interfaces')?.children)) {
       const ifname = i.words[0];
       if (!checkInterfaceName(d, ifname)) continue;
       const prev = claimedAt.get(ifname.text);
@@ -51,7 +51,7 @@ export function compileZones(root: readonly Statement[], d: Diagnostics): Compil
 
 /** The admitted keywords: those listed, or with `all` every keyword but the `except` ones. */
 function hostInbound(stmt: Statement | undefined, table: ReadonlyMap<string, readonly HostMatch[]>, d: Diagnostics): Set<string> {
-  const entries = activeChildren(stmt?.children ?? null);
+  const entries = activeChildren(stmt?.children);
   const all = entries.some((e) => e.words[0].text === ALL && e.words.length === 1);
   const out = new Set<string>();
   const excluded = new Set<string>();

@@ -49,7 +49,10 @@ export class Dataplane {
     this.refuseIncompatiblePins();
     mkdirSync(paths.mapPinDir, { recursive: true });
     mkdirSync(paths.linkPinDir, { recursive: true });
-    this.obj = openObject(this.objectPath, { pinDir: paths.mapPinDir });
+    // The devmap holds nothing a restart must keep (it is rebuilt from the
+    // config), and libbpf 1.1 cannot reuse a pinned devmap: the kernel adds
+    // BPF_F_RDONLY_PROG to its flags, which libbpf then sees as a mismatch.
+    this.obj = openObject(this.objectPath, { pinDir: paths.mapPinDir, unpinned: ['xdpfw_tx_ports'] });
     this.fds = Object.fromEntries(MAPS.map((m) => [m, this.obj.mapFd(m)])) as Record<MapName, number>;
     this.progs = {
       rx: this.obj.progFd('xdpfw_rx'),

@@ -58,6 +58,8 @@ export interface OpenObjectOptions {
    * missing.
    */
   pinDir?: string;
+  /** maps left out of pinning: fresh in every run (e.g. state derived from config) */
+  unpinned?: string[];
 }
 
 /**
@@ -395,7 +397,11 @@ export function mapDump(fd: number, keySize: number, valueSize: number): MapDump
   return native().mapDump(fd, keySize, valueSize);
 }
 
-/** Update `count` entries; returns how many were done (throws only if none). */
+/**
+ * Update `count` entries; returns how many were done (throws only if none:
+ * retry the remainder to get its error). The kernel only accepts BPF_ANY
+ * (or BPF_F_LOCK) for batches; BPF_NOEXIST/BPF_EXIST fail with EINVAL.
+ */
 export function mapUpdateBatch(
   fd: number,
   keys: Uint8Array,

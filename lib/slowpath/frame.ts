@@ -12,6 +12,7 @@ export interface FrameFacts {
   protocol: number;
   tcpFlags: number;
   icmpType: number;
+  icmpCode: number;
   /** Host-order ports as in the key (ICMP echo: the identifier on one side). */
   sourcePort: number;
   destinationPort: number;
@@ -22,7 +23,7 @@ export class FrameReader {
   private readonly view: DataView;
   /** The key of the frame last read; reused, copy it to keep it. */
   readonly key = Buffer.alloc(SESSION_KEY.size);
-  readonly facts: FrameFacts = { family: 0, protocol: 0, tcpFlags: 0, icmpType: 0, sourcePort: 0, destinationPort: 0 };
+  readonly facts: FrameFacts = { family: 0, protocol: 0, tcpFlags: 0, icmpType: 0, icmpCode: 0, sourcePort: 0, destinationPort: 0 };
 
   constructor(umem: ArrayBuffer) {
     this.bytes = new Uint8Array(umem);
@@ -39,6 +40,7 @@ export class FrameReader {
     f.protocol = b[meta + M.protocol]!;
     f.tcpFlags = b[meta + M.tcp_flags]!;
     f.icmpType = b[meta + M.icmp_type]!;
+    f.icmpCode = b[meta + M.icmp_code]!;
     const l3 = this.view.getUint16(meta + M.l3_offset, true);
     const addrLen = f.family === AF_INET ? 4 : 16;
     const srcAt = addr + l3 + (f.family === AF_INET ? 12 : 8);

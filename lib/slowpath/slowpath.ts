@@ -108,6 +108,7 @@ export class SlowPath {
       sourcePort: facts.sourcePort,
       destinationPort: facts.destinationPort,
       icmpType: facts.icmpType,
+      icmpCode: facts.icmpCode,
     });
     if (decision.action !== 'permit') return this.drop(decision.action === 'reject' ? 'policy_reject' : 'policy_deny');
 

@@ -20,7 +20,7 @@ function flowKey(i: number): Buffer {
   const k = Buffer.alloc(FLOW_KEY_SIZE);
   k.writeUInt32BE(0xc0000200 + (i & 0xff), 0); // saddr
   k.writeUInt32BE(0xc6336400 + (i >>> 8), 4); // daddr
-  k.writeUInt16BE(1024 + i, 8); // sport
+  k.writeUInt16BE((1024 + i) & 0xffff, 8); // sport
   k.writeUInt16BE(443, 10); // dport
   k.writeUInt8(6, 12); // proto
   return k;
@@ -87,6 +87,7 @@ t.test('buffers are checked against the real key/value sizes', (t) => {
   t.equal(codeOf(() => mapDump(fd, FLOW_KEY_SIZE, FLOW_VAL_SIZE + 1)), 'EINVAL');
   t.equal(codeOf(() => mapUpdateBatch(fd, Buffer.alloc(FLOW_KEY_SIZE), Buffer.alloc(64), 2, BPF_ANY)), 'EINVAL');
   t.equal(codeOf(() => mapLookup(obj.progFd('xdp_main'), Buffer.alloc(4), Buffer.alloc(4))), 'EINVAL', 'prog fd');
+  t.equal(codeOf(() => mapLookup(0, Buffer.alloc(4), Buffer.alloc(4))), 'EINVAL', 'stdin is no map');
   t.equal(codeOf(() => mapLookup(-1, Buffer.alloc(4), Buffer.alloc(4))), 'EBADF');
   t.equal(codeOf(() => mapLookup(fd, 'key' as unknown as Uint8Array, Buffer.alloc(4))), 'EINVAL', 'non-binary key');
   t.end();
@@ -134,7 +135,13 @@ t.test('batch update, dump across several batches, batch delete', (t) => {
   const n = 5000;
   const keys = Buffer.concat(Array.from({ length: n }, (_, i) => flowKey(i)));
   const values = Buffer.concat(Array.from({ length: n }, (_, i) => flowVal(i)));
-  t.equal(mapUpdateBatch(fd, keys, values, n, BPF_NOEXIST), n);
+  t.equal(
+    codeOf(() => mapUpdateBatch(fd, keys, values, n, BPF_NOEXIST)),
+    'EINVAL',
+    'the kernel takes no NOEXIST/EXIST flags for batches',
+  );
+  t.equal(mapDump(fd, FLOW_KEY_SIZE, FLOW_VAL_SIZE).count, 0, 'and nothing was inserted');
+  t.equal(mapUpdateBatch(fd, keys, values, n, BPF_ANY), n);
 
   const dump = mapDump(fd, FLOW_KEY_SIZE, FLOW_VAL_SIZE);
   t.equal(dump.count, n, 'every entry dumped exactly once');
@@ -163,7 +170,27 @@ t.test('batch update, dump across several batches, batch delete', (t) => {
   t.equal(mapLookup(fd, flowKey(10), Buffer.alloc(FLOW_VAL_SIZE)), false);
   t.equal(mapLookup(fd, flowKey(1000), Buffer.alloc(FLOW_VAL_SIZE)), true);
 
-  t.equal(codeOf(() => mapUpdateBatch(fd, flowKey(1000), flowVal(0), 1, BPF_NOEXIST)), 'EEXIST');
+  // Overfill: the batch stops at max_entries and reports how far it got;
+  // retrying the remainder surfaces the error.
+  const more = 8000;
+  const moreKeys = Buffer.concat(Array.from({ length: more }, (_, i) => flowKey(20_000 + i)));
+  const moreValues = Buffer.concat(Array.from({ length: more }, (_, i) => flowVal(i)));
+  const done = mapUpdateBatch(fd, moreKeys, moreValues, more, BPF_ANY);
+  t.ok(done > 0 && done < more, `partial batch (${done} of ${more})`);
+  t.equal(mapDump(fd, FLOW_KEY_SIZE, FLOW_VAL_SIZE).count, n - 1000 + done);
+  t.equal(
+    codeOf(() =>
+      mapUpdateBatch(
+        fd,
+        moreKeys.subarray(done * FLOW_KEY_SIZE),
+        moreValues.subarray(done * FLOW_VAL_SIZE),
+        more - done,
+        BPF_ANY,
+      ),
+    ),
+    'E2BIG',
+    'map full',
+  );
   t.end();
 });
 

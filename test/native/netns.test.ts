@@ -140,8 +140,18 @@ function childTests(objPath: string, pins: string, xaMac: Buffer): void {
     t.teardown(() => obj.close());
     const main = obj.progFd('xdp_main');
     const count = obj.progFd('xdp_count');
+    // Close whatever is still open if an assertion throws half way, so the
+    // following tests find xa free.
+    const open = new Set<number>();
+    const track = (fd: number): number => (open.add(fd), fd);
+    const release = (fd: number): void => {
+      open.delete(fd);
+      closeFd(fd);
+    };
+    t.teardown(() => open.forEach((fd) => closeFd(fd)));
 
     const link = attachXdp(main, xa, 'native');
+    track(link.linkFd);
     t.equal(link.mode, 'native', 'veth has a native XDP hook');
     t.same(linkInfo(link.linkFd), {
       id: linkInfo(link.linkFd).id,
@@ -156,25 +166,29 @@ function childTests(objPath: string, pins: string, xaMac: Buffer): void {
 
     // A pinned link outlives its fd.
     const pin = join(pins, 'xa_link');
+    t.teardown(() => rmSync(pin, { force: true }));
     pinObject(link.linkFd, pin);
     const id = linkInfo(link.linkFd).id;
-    closeFd(link.linkFd);
-    const pinned = getPinned(pin);
+    release(link.linkFd);
+    const pinned = track(getPinned(pin));
     t.match(linkInfo(pinned), { id, ifindex: xa }, 'still attached through the pin');
 
     linkDetach(pinned);
     t.equal(linkInfo(pinned).ifindex, 0, 'detached link has no device');
-    closeFd(pinned);
+    release(pinned);
     rmSync(pin);
 
     const generic = attachXdp(main, xa, 'generic');
+    track(generic.linkFd);
     t.equal(generic.mode, 'generic');
-    closeFd(generic.linkFd);
+    release(generic.linkFd);
 
     const auto = attachXdp(main, xa, 'auto');
+    track(auto.linkFd);
     t.equal(auto.mode, 'native', "'auto' prefers native");
-    closeFd(auto.linkFd);
+    release(auto.linkFd);
 
+    t.match(thrown(() => linkInfo(main)).message, /is not a BPF link/);
     t.equal(thrown(() => attachXdp(main, 0x7ffffff0, 'auto')).code, 'ENODEV');
     t.equal(thrown(() => attachXdp(main, xa, 'bogus' as 'auto')).code, 'EINVAL');
     t.end();

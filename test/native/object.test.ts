@@ -149,6 +149,8 @@ t.test('pinObject, getPinned and closeFd on a program', (t) => {
   t.equal(progInfo(again).id, progInfo(fd).id, 'for the same program');
   closeFd(again);
 
+  t.match(thrown(() => progInfo(obj.mapFd('flows'))).message, /is not a BPF prog \(anon_inode:bpf-map\)/);
+  t.match(thrown(() => mapInfo(fd)).message, /is not a BPF map \(anon_inode:bpf-prog\)/);
   t.equal(thrown(() => getPinned(join(dir, 'missing'))).code, 'ENOENT');
   t.equal(thrown(() => closeFd(-5)).code, 'EBADF');
   t.end();

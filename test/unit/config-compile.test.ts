@@ -420,13 +420,33 @@ t.test('set lines may carry several leaves and merge into hierarchical blocks', 
 applications { application a { protocol tcp; } }
 set applications application a destination-port 443
 security { zones { security-zone z { interfaces { eth0; } } } }
-set security zones security-zone z interfaces eth1 eth2
+set security zones security-zone z interfaces eth1
+set security zones security-zone z host-inbound-traffic system-services ping ssh
 `;
   const { tree, errors } = readConfigTree(text, 'm.conf');
   t.same(errors, []);
   t.same(plainTree(tree), [
     ['applications', false, [['application a', false, [['protocol tcp', false, null], ['destination-port 443', false, null]]]]],
-    ['security', false, [['zones', false, [['security-zone z', false, [['interfaces', false, [['eth0', false, null], ['eth1', false, null], ['eth2', false, null]]]]]]]]],
+    [
+      'security',
+      false,
+      [
+        [
+          'zones',
+          false,
+          [
+            [
+              'security-zone z',
+              false,
+              [
+                ['interfaces', false, [['eth0', false, null], ['eth1', false, null]]],
+                ['host-inbound-traffic', false, [['system-services', false, [['ping', false, null], ['ssh', false, null]]]]],
+              ],
+            ],
+          ],
+        ],
+      ],
+    ],
   ]);
 });
 

@@ -36,6 +36,11 @@ t.test('schema errors name what was expected', async (t) => {
         "e.conf:1:50: unknown statement 'permitt' in 'security policies global policy p then'; expected one of: count, deny, log, permit, reject",
       ],
     ],
+    [
+      'per-interface host-inbound-traffic',
+      'set security zones security-zone z interfaces eth0 host-inbound-traffic system-services ping',
+      ["e.conf:1:52: unknown statement 'host-inbound-traffic' in 'security zones security-zone z interfaces eth0'; nothing may follow here"],
+    ],
     ['missing name', 'set security zones security-zone', ["e.conf:1:20: 'security-zone' must be followed by a zone name"]],
     ['wrong literal', 'set security policies from-zone a too-zone b', ["e.conf:1:35: expected 'to-zone' after 'from-zone a', found 'too-zone'"]],
     ['missing second zone', 'set security policies from-zone a to-zone', ["e.conf:1:35: 'from-zone a to-zone' must be followed by a zone name"]],

@@ -65,7 +65,7 @@ function mutate(text: string, rand: () => number): string {
   const int = (n: number): number => Math.floor(rand() * n);
   const tokens = text.split(/(\s+)/);
   const words = (): number => 2 * int(Math.ceil(tokens.length / 2));
-  for (let rounds = 1 + int(4); rounds > 0; rounds--) {
+  for (let rounds = 1 + int(2); rounds > 0; rounds--) {
     switch (int(7)) {
       case 0:
         return tokens.join('').slice(0, int(text.length));
@@ -157,6 +157,12 @@ t.test('pathological inputs', async (t) => {
     ['many markers', `set ${'x inactive: '.repeat(10_000)}y`],
     ['long list', `set security policies global policy p match application [ ${'junos-http '.repeat(50_000)}]`],
     ['huge word', 'x'.repeat(1_000_000)],
+    ['many interfaces', `set security zones security-zone z interfaces ${Array.from({ length: 20_000 }, (_, i) => `e${i}`).join(' ')}`],
+    [
+      'large address set',
+      Array.from({ length: 20_000 }, (_, i) => `set security address-book global address a${i} 10.${i >> 8}.${i & 255}.0/24\nset security address-book global address-set big address a${i}\n`).join('') +
+        'set security policies global policy p match source-address big destination-address big application any\nset security policies global policy p then permit\n',
+    ],
     ['unterminated string', `a "${'b'.repeat(100_000)}`],
     ['unterminated comment', `/*${'c\n'.repeat(100_000)}`],
   ]) {
