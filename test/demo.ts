@@ -34,7 +34,7 @@ async function demo(topo: Topology): Promise<void> {
   process.stdout.write((await topo.xdpfw(['show', 'sessions'])).stdout);
   say('xdpfw show counters');
   process.stdout.write((await topo.xdpfw(['show', 'counters'])).stdout);
-  await new Promise((r) => trickle.child.once('exit', r));
+  await trickle.exited;
   say('xdpfw unload');
   process.stdout.write((await topo.xdpfw(['unload'])).stdout);
 }

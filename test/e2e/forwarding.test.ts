@@ -107,7 +107,7 @@ t.test('show sessions lists a live flow with growing counters, and it closes aft
   t.ok(second && first && second.packetsFromClient > first.packetsFromClient, 'client packet count grows');
   t.ok(second && first && second.bytesFromClient > first.bytesFromClient, 'client byte count grows');
   const closedBefore = (await counters()).sessions.closed['TCP FIN'] ?? 0;
-  await new Promise((r) => trickle.child.once('exit', r));
+  await trickle.exited;
   const deadline = Date.now() + 10_000;
   while ((await find()) && Date.now() < deadline) await sleep(250);
   t.notOk(await find(), 'the session is gone after FIN');
@@ -142,7 +142,7 @@ t.test('SIGKILL of the daemon: established flows keep forwarding, the restart ad
   t.equal(udpAfter?.policy, 'allow-out', 'and its policy');
   t.equal(udpAfter?.packetsFromClient, 7, 'counted by XDP while the daemon was down');
 
-  const end = await new Promise<string>((r) => trickle.child.once('exit', () => r(trickle.lines.at(-1) ?? '')));
+  const end = await trickle.exited;
   t.same(JSON.parse(end), { ok: true, received: 40_000 }, 'the TCP stream ran through the kill without loss');
 });
 

@@ -2,7 +2,7 @@
 // namespaces named uniquely per run. The firewall namespace runs the real
 // daemon (entered with nsenter --net so it shares the bpffs with us).
 // Used by the end-to-end tests and by `make demo`.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,6 +20,12 @@ export const ADDR = {
 
 export type Host = 'client' | 'fw' | 'server';
 
+export interface RunningTraffic {
+  child: ChildProcess;
+  lines: string[];
+  exited: Promise<string>;
+}
+
 export interface ExecResult {
   stdout: string;
   stderr: string;
@@ -34,6 +40,7 @@ export class Topology {
   readonly ns: Record<Host, string>;
   readonly stateDir: string;
   private readonly children = new Set<ChildProcess>();
+  private destroyed = false;
 
   private constructor(readonly id: string) {
     this.ns = { client: `${id}-c`, fw: `${id}-f`, server: `${id}-s` };
@@ -44,6 +51,11 @@ export class Topology {
   static async create(): Promise<Topology> {
     const id = `xfw${process.pid.toString(36)}${Math.random().toString(36).slice(2, 6)}`;
     const t = new Topology(id);
+    // A test runner that times out kills us: clean up on the way out too.
+    process.once('exit', () => t.destroySync());
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+      process.once(sig, () => process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGHUP' ? 1 : 15)));
+    }
     try {
       await t.build();
     } catch (err) {
@@ -126,12 +138,24 @@ export class Topology {
     return JSON.parse(lines.at(-1)!) as T;
   }
 
-  /** Starts a long-running traffic endpoint; resolves once it printed its first line. */
-  async startTraffic(host: Host, args: string[]): Promise<{ child: ChildProcess; lines: string[] }> {
+  /**
+   * Starts a long-running traffic endpoint; resolves once it printed its
+   * first line. `exited` resolves with its last line when it ends, or
+   * rejects after `limitMs`.
+   */
+  async startTraffic(host: Host, args: string[], limitMs = 60_000): Promise<RunningTraffic> {
     const child = spawn('nsenter', [`--net=/run/netns/${this.ns[host]}`, process.execPath, TRAFFIC, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.children.add(child);
-    child.on('exit', () => this.children.delete(child));
     const lines: string[] = [];
+    const exited = new Promise<string>((resolveExit, reject) => {
+      const timer = setTimeout(() => reject(new Error(`traffic ${args.join(' ')} still running after ${limitMs} ms`)), limitMs);
+      child.on('exit', () => {
+        clearTimeout(timer);
+        this.children.delete(child);
+        resolveExit(lines.at(-1) ?? '');
+      });
+    });
+    exited.catch(() => undefined); // observed by whoever awaits it
     let partial = '';
     await new Promise<void>((resolveReady, reject) => {
       child.stdout!.on('data', (d: Buffer) => {
@@ -143,20 +167,31 @@ export class Topology {
       });
       child.once('exit', (code) => reject(new Error(`traffic ${args.join(' ')} exited early (${code})`)));
     });
-    return { child, lines };
+    return { child, lines, exited };
   }
 
   /** Removes everything: daemon, pins, namespaces, state. Safe to call twice. */
   async destroy(): Promise<void> {
+    if (this.destroyed) return;
     for (const c of this.children) c.kill('SIGKILL');
     await this.xdpfw(['unload'], 30_000).catch(() => undefined);
-    // If unload could not do it (daemon hung), do it by force.
+    this.destroySync();
+  }
+
+  /** The part of destroy() that needs no event loop: also run at process exit. */
+  destroySync(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const c of this.children) c.kill('SIGKILL');
+    // If unload could not do it (daemon hung or never asked), do it by force.
     const paths = statePaths(this.stateDir);
     if (existsSync(paths.pidFile)) {
       try { process.kill(Number.parseInt(readFileSync(paths.pidFile, 'utf8'), 10), 'SIGKILL'); } catch { /* gone */ }
     }
-    purgePins(paths);
-    for (const n of Object.values(this.ns)) await sh('ip', ['netns', 'del', n]).catch(() => undefined);
+    try { purgePins(paths); } catch { /* best effort: report nothing more useful than the test's own failure */ }
+    for (const n of Object.values(this.ns)) {
+      try { execFileSync('ip', ['netns', 'del', n], { stdio: 'ignore' }); } catch { /* not there */ }
+    }
     rmSync(this.stateDir, { recursive: true, force: true });
   }
 }
