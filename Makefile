@@ -59,3 +59,6 @@ demo: deps all
 
 clean:
 	rm -rf build dist
+
+bench: deps all
+	@node dist/test/bench/transfer.js
