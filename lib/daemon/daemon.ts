@@ -63,23 +63,30 @@ export class Daemon {
     mkdirSync(paths.stateDir, { recursive: true, mode: 0o750 });
     refuseSecondDaemon(paths);
 
+    // A failed first start must leave nothing behind; a failed restart must
+    // leave the previous run's links and sessions as they were.
+    const firstStart = !existsSync(paths.mapPinDir);
     const dataplane = new Dataplane(paths);
+    let daemon: Daemon | null = null;
     try {
       const sessions = new SessionTable(
         dataplane.mapFd('xdpfw_sessions'), dataplane.constants.sessionFlags, config.flow.timeouts, config.flow.maxSessions,
       );
       const zoneByIfindex = new Map<number, Zone>();
       const slowPath = new SlowPath(dataplane.progs, sessions, config, zoneByIfindex);
-      const daemon = new Daemon(paths, config, dataplane, sessions, slowPath);
+      daemon = new Daemon(paths, config, dataplane, sessions, slowPath);
       daemon.attachAll(opts.xdpMode ?? 'auto', zoneByIfindex);
       sessions.adopt(daemon.names(), Date.now() - Number(monotonicNs()) / 1e6);
       for (const s of daemon.sockets) s.start(slowPath);
-      daemon.expiryTimer = setInterval(() => daemon.expire(), EXPIRY_INTERVAL_MS);
-      daemon.control = await serveControl(paths.socket, (cmd) => daemon.command(cmd));
+      daemon.expiryTimer = setInterval(() => daemon?.expire(), EXPIRY_INTERVAL_MS);
+      daemon.control = await serveControl(paths.socket, (cmd) => daemon!.command(cmd));
       writeFileSync(paths.pidFile, `${process.pid}\n`);
       return daemon;
     } catch (err) {
+      for (const s of daemon?.sockets ?? []) s.close();
+      if (daemon?.expiryTimer) clearInterval(daemon.expiryTimer);
       dataplane.close();
+      if (firstStart) purgePins(paths);
       throw err;
     }
   }
