@@ -1,5 +1,6 @@
 // Human-readable forms of what the daemon reports; --json prints the objects as they are.
-import type { CountersReport, StatusReport } from '../daemon/reports.js';
+import type { MatchResult, PoliciesReport } from '../daemon/policies-report.js';
+import type { CountersReport, ReloadReport, StatusReport } from '../daemon/reports.js';
 import type { SessionView } from '../session/table.js';
 
 function table(header: string[], rows: string[][]): string {
@@ -58,4 +59,22 @@ export function formatCounters(c: CountersReport): string {
     table(['XDP counter', 'Packets', 'Bytes'], Object.entries(c.xdp).map(([n, v]) => [n, String(v.packets), String(v.bytes)])),
   ];
   return lines.join('\n');
+}
+
+export function formatPolicies(r: PoliciesReport): string {
+  const rows = r.policies.map((p) => [
+    `${p.fromZone}->${p.toZone}`, p.name, String(p.id), p.sourceAddresses.join(','), p.destinationAddresses.join(','),
+    p.applications.join(','), p.action,
+  ]);
+  return `${table(['Zones', 'Policy', 'Id', 'Source', 'Destination', 'Application', 'Action'], rows)}\nDefault policy: ${r.defaultPolicy}`;
+}
+
+export function formatMatch(m: MatchResult): string {
+  return `${m.fromZone} -> ${m.toZone}: policy ${m.policy} (id ${m.policyId}), action ${m.action}${m.application ? `, application ${m.application}` : ''}`;
+}
+
+export function formatReload(r: ReloadReport): string {
+  const ifaces = [...r.interfaces.added.map((n) => `+${n}`), ...r.interfaces.removed.map((n) => `-${n}`)].join(' ');
+  return `reloaded ${r.config}${ifaces ? ` (interfaces ${ifaces})` : ''}; sessions kept ${r.sessions.kept} ` +
+    `(relabelled ${r.sessions.relabelled}), closed ${r.sessions.closed} (policy change)`;
 }

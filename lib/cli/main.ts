@@ -5,14 +5,16 @@ import { resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DaemonNotRunning, request } from '../control/client.js';
-import type { ControlCommand } from '../control/protocol.js';
+import type { ControlRequest } from '../control/protocol.js';
+import { loadConfigFile } from '../config/compile.js';
 import { ConfigRejected, Daemon } from '../daemon/daemon.js';
-import type { CountersReport, StatusReport } from '../daemon/reports.js';
+import type { CountersReport, ReloadReport, StatusReport } from '../daemon/reports.js';
+import type { MatchResult, PoliciesReport } from '../daemon/policies-report.js';
 import { DEFAULT_STATE_DIR, statePaths } from '../daemon/state-paths.js';
 import { purgePins } from '../dataplane/dataplane.js';
 import type { SessionView } from '../session/table.js';
 import { packageRoot } from '../util/paths.js';
-import { formatCounters, formatSessions, formatStatus } from './format.js';
+import { formatCounters, formatMatch, formatPolicies, formatReload, formatSessions, formatStatus } from './format.js';
 
 const LOAD_TIMEOUT_MS = 60_000;
 const UNLOAD_TIMEOUT_MS = 30_000;
@@ -83,7 +85,7 @@ async function unload(stateDir: string): Promise<void> {
   const paths = statePaths(stateDir);
   const pid = existsSync(paths.pidFile) ? Number.parseInt(readFileSync(paths.pidFile, 'utf8'), 10) : NaN;
   try {
-    await request(paths.socket, 'unload');
+    await request(paths.socket, { command: 'unload' });
     const deadline = Date.now() + UNLOAD_TIMEOUT_MS;
     while (Number.isInteger(pid) && pidAlive(pid)) {
       if (Date.now() > deadline) throw new CliError(`daemon pid ${pid} did not exit within ${UNLOAD_TIMEOUT_MS / 1000} s`);
@@ -99,9 +101,16 @@ async function unload(stateDir: string): Promise<void> {
   process.stdout.write(`xdpfw: unloaded${links.length ? ` (detached leftover links: ${links.join(', ')})` : ''}\n`);
 }
 
-async function show<T>(stateDir: string, command: ControlCommand, json: boolean, human: (data: T) => string): Promise<void> {
-  const data = await request<T>(statePaths(stateDir).socket, command);
+async function show<T>(stateDir: string, req: ControlRequest, json: boolean, human: (data: T) => string): Promise<void> {
+  const data = await request<T>(statePaths(stateDir).socket, req);
   process.stdout.write(`${json ? JSON.stringify(data, null, 2) : human(data)}\n`);
+}
+
+/** Validates a file without touching the running daemon: exit 0, or every error as file:line:column: message. */
+function check(path: string): void {
+  const result = loadConfigFile(path);
+  if (!result.ok) throw new CliError(`configuration rejected:\n${result.errors.map((e) => e.toString()).join('\n')}`);
+  process.stdout.write(`configuration check succeeds: ${path}\n`);
 }
 
 const withJson = <T>(y: Argv<T>) => y.option('json', { type: 'boolean', default: false, describe: 'print JSON' });
@@ -118,15 +127,42 @@ export async function main(argv: string[]): Promise<void> {
     .command('run', 'run the daemon in the foreground', (y) => withConfig(y),
       (a) => runForeground(a.config, a['state-dir'], a['xdp-mode']))
     .command('unload', 'detach, remove pins and stop the daemon', (y) => y, (a) => unload(a['state-dir']))
+    .command('check', 'validate a configuration file', (y) => y.option('config', { alias: 'c', type: 'string', demandOption: true }),
+      (a) => check(a.config))
+    .command('reload', 'apply a new configuration; sessions survive if still permitted', (y) =>
+      withJson(y.option('config', { alias: 'c', type: 'string', demandOption: true })),
+      (a) => show<ReloadReport>(a['state-dir'], { command: 'reload', configPath: resolve(a.config) }, a.json, formatReload))
     .command('status', 'daemon, interfaces and queues', (y) => withJson(y),
-      (a) => show<StatusReport>(a['state-dir'], 'status', a.json, formatStatus))
-    .command('show <what>', 'show sessions or counters', (y) =>
-      withJson(y.positional('what', { choices: ['sessions', 'counters'] as const, demandOption: true })),
-      (a) => a.what === 'sessions'
-        ? show<SessionView[]>(a['state-dir'], 'show-sessions', a.json, formatSessions)
-        : show<CountersReport>(a['state-dir'], 'show-counters', a.json, formatCounters))
+      (a) => show<StatusReport>(a['state-dir'], { command: 'status' }, a.json, formatStatus))
+    .command('show <what>', 'show sessions, counters, policies or config', (y) =>
+      withJson(y.positional('what', { choices: ['sessions', 'counters', 'policies', 'config'] as const, demandOption: true })
+        .option('set', { type: 'boolean', default: false, describe: 'config as set lines' })),
+      (a) => {
+        const dir = a['state-dir'];
+        switch (a.what) {
+          case 'sessions': return show<SessionView[]>(dir, { command: 'show-sessions' }, a.json, formatSessions);
+          case 'counters': return show<CountersReport>(dir, { command: 'show-counters' }, a.json, formatCounters);
+          case 'policies': return show<PoliciesReport>(dir, { command: 'show-policies' }, a.json, formatPolicies);
+          case 'config': return show<{ text: string }>(dir, { command: 'show-config', format: a.set ? 'set' : 'hierarchical' }, a.json, (d) => d.text.trimEnd());
+        }
+      })
+    .command('match-policies', 'which policy decides a flow (like Junos show security match-policies)', (y) => withJson(y
+      .option('from-zone', { type: 'string', demandOption: true })
+      .option('to-zone', { type: 'string', demandOption: true })
+      .option('source-ip', { type: 'string', demandOption: true })
+      .option('destination-ip', { type: 'string', demandOption: true })
+      .option('protocol', { type: 'string', demandOption: true })
+      .option('source-port', { type: 'number' })
+      .option('destination-port', { type: 'number' })),
+      (a) => show<MatchResult>(a['state-dir'], {
+        command: 'match-policies',
+        query: {
+          fromZone: a['from-zone'], toZone: a['to-zone'], sourceIp: a['source-ip'], destinationIp: a['destination-ip'],
+          protocol: a.protocol, sourcePort: a['source-port'], destinationPort: a['destination-port'],
+        },
+      }, a.json, formatMatch))
     .command('clear <what>', 'clear sessions', (y) => y.positional('what', { choices: ['sessions'] as const, demandOption: true }),
-      (a) => show<{ cleared: number }>(a['state-dir'], 'clear-sessions', false, (d) => `${d.cleared} sessions cleared`))
+      (a) => show<{ cleared: number }>(a['state-dir'], { command: 'clear-sessions' }, false, (d) => `${d.cleared} sessions cleared`))
     .demandCommand(1)
     .strict()
     .fail((msg, err) => {

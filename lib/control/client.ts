@@ -1,10 +1,10 @@
 // Sends one request to the daemon's control socket.
 import { connect } from 'node:net';
-import type { ControlCommand, ControlResponse } from './protocol.js';
+import type { ControlRequest, ControlResponse } from './protocol.js';
 
 export class DaemonNotRunning extends Error {}
 
-export function request<T>(socketPath: string, command: ControlCommand, timeoutMs = 30_000): Promise<T> {
+export function request<T>(socketPath: string, req: ControlRequest, timeoutMs = 30_000): Promise<T> {
   return new Promise((resolve, reject) => {
     const conn = connect(socketPath);
     let text = '';
@@ -13,7 +13,7 @@ export function request<T>(socketPath: string, command: ControlCommand, timeoutM
       conn.destroy();
       reject(new Error(`no answer from the daemon at ${socketPath} within ${timeoutMs / 1000} s`));
     });
-    conn.on('connect', () => conn.write(`${JSON.stringify({ command })}\n`));
+    conn.on('connect', () => conn.write(`${JSON.stringify(req)}\n`));
     conn.on('data', (chunk: string) => (text += chunk));
     conn.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {

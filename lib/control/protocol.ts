@@ -1,16 +1,28 @@
 // The control socket speaks newline-delimited JSON: one request line, one
 // response line, then the connection closes.
 
-export type ControlCommand =
-  | 'status'
-  | 'show-sessions'
-  | 'show-counters'
-  | 'clear-sessions'
-  | 'unload';
-
-export interface ControlRequest {
-  command: ControlCommand;
+export interface MatchPoliciesArgs {
+  fromZone: string;
+  toZone: string;
+  sourceIp: string;
+  destinationIp: string;
+  protocol: string;
+  sourcePort?: number;
+  destinationPort?: number;
 }
+
+export type ControlRequest =
+  | { command: 'status' }
+  | { command: 'show-sessions' }
+  | { command: 'show-counters' }
+  | { command: 'show-policies' }
+  | { command: 'show-config'; format: 'hierarchical' | 'set' }
+  | { command: 'match-policies'; query: MatchPoliciesArgs }
+  | { command: 'clear-sessions' }
+  | { command: 'reload'; configPath: string }
+  | { command: 'unload' };
+
+export type ControlCommand = ControlRequest['command'];
 
 export type ControlResponse<T = unknown> = { ok: true; data: T } | { ok: false; error: string };
 

@@ -2,9 +2,9 @@
 // the socket is created 0660 inside a 0750 state directory.
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { type Server, createServer } from 'node:net';
-import { type ControlCommand, type ControlResponse, isControlRequest } from './protocol.js';
+import { type ControlRequest, type ControlResponse, isControlRequest } from './protocol.js';
 
-export type ControlHandler = (command: ControlCommand) => unknown | Promise<unknown>;
+export type ControlHandler = (request: ControlRequest) => unknown | Promise<unknown>;
 
 const MAX_REQUEST_BYTES = 64 * 1024;
 
@@ -30,7 +30,7 @@ export function serveControl(path: string, handler: ControlHandler): Promise<Ser
     try {
       const req: unknown = JSON.parse(line);
       if (!isControlRequest(req)) return { ok: false, error: 'malformed request' };
-      return { ok: true, data: await handler(req.command) };
+      return { ok: true, data: await handler(req) };
     } catch (err) {
       return { ok: false, error: (err as Error).message };
     }

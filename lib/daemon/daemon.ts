@@ -7,13 +7,16 @@ import type { Server } from 'node:net';
 import { loadConfigFile } from '../config/compile.js';
 import type { CompiledConfig, Zone } from '../config/types.js';
 import { serveControl } from '../control/server.js';
-import type { ControlCommand } from '../control/protocol.js';
+import type { ControlRequest } from '../control/protocol.js';
+import { printHierarchical, printSet } from '../config/printer.js';
+import { matchPolicies, policiesReport } from './policies-report.js';
+import { recheckSessions } from './recheck.js';
 import { type AttachedInterface, Dataplane, type XdpMode, type XdpModeRequest, purgePins } from '../dataplane/dataplane.js';
 import { ifNameToIndex, ifQueueCount, monotonicNs } from '../dataplane/native.js';
 import { SessionTable } from '../session/table.js';
 import { QueueSocket } from '../slowpath/receiver.js';
 import { LOCAL_ZONE, SlowPath } from '../slowpath/slowpath.js';
-import { type CountersReport, type StatusReport, countersReport } from './reports.js';
+import { type CountersReport, type ReloadReport, type StatusReport, countersReport } from './reports.js';
 import { type StatePaths, statePaths } from './state-paths.js';
 
 export interface DaemonOptions {
@@ -37,8 +40,10 @@ export function loadConfigOrThrow(path: string): CompiledConfig {
 }
 
 export class Daemon {
-  private readonly sockets: QueueSocket[] = [];
+  private sockets: QueueSocket[] = [];
   private interfaces: AttachedInterface[] = [];
+  private xdpMode: XdpModeRequest = 'auto';
+  private running = false;
   private expiryTimer: NodeJS.Timeout | null = null;
   private control: Server | null = null;
   private readonly startedAtMs = Date.now();
@@ -78,8 +83,9 @@ export class Daemon {
       daemon.attachAll(opts.xdpMode ?? 'auto', zoneByIfindex);
       sessions.adopt(daemon.names(), Date.now() - Number(monotonicNs()) / 1e6);
       for (const s of daemon.sockets) s.start(slowPath);
+      daemon.running = true;
       daemon.expiryTimer = setInterval(() => daemon?.expire(), EXPIRY_INTERVAL_MS);
-      daemon.control = await serveControl(paths.socket, (cmd) => daemon!.command(cmd));
+      daemon.control = await serveControl(paths.socket, (req) => daemon!.command(req));
       writeFileSync(paths.pidFile, `${process.pid}\n`);
       return daemon;
     } catch (err) {
@@ -98,22 +104,81 @@ export class Daemon {
    */
   private attachAll(mode: XdpModeRequest, zoneByIfindex: Map<number, Zone>): void {
     const previous = readRuntime(this.paths);
-    const configured = this.config.interfaces;
-    configured.forEach((name, slot) => {
-      const zone = this.config.zoneByInterface.get(name) ?? null;
-      const ifindex = ifNameToIndex(name);
-      const queues = ifQueueCount(name);
-      for (let q = 0; q < queues; q++) {
-        const sock = new QueueSocket(name, ifindex, q, zone);
-        this.sockets.push(sock);
-        this.dataplane.registerSocket(slot, q, sock.fd);
-      }
-      const attached = this.dataplane.attach(name, slot, zone?.id ?? 0, mode, previous.modes[name]);
-      this.interfaces.push(attached);
-      if (zone) zoneByIfindex.set(attached.ifindex, zone);
-    });
-    this.dataplane.detachOthers(new Set(configured));
+    this.xdpMode = mode;
+    for (const name of this.config.interfaces) this.attachInterface(name, previous.modes[name]);
+    for (const i of this.interfaces) {
+      const zone = this.config.zoneByInterface.get(i.name);
+      if (zone) zoneByIfindex.set(i.ifindex, zone);
+    }
+    this.dataplane.detachOthers(new Set(this.config.interfaces));
+    this.saveRuntime();
+  }
+
+  private attachInterface(name: string, previousMode?: XdpMode): void {
+    const used = new Set(this.interfaces.map((i) => i.slot));
+    let slot = 0;
+    while (used.has(slot)) slot++;
+    const zone = this.config.zoneByInterface.get(name) ?? null;
+    const ifindex = ifNameToIndex(name);
+    const queues = ifQueueCount(name);
+    for (let q = 0; q < queues; q++) {
+      const sock = new QueueSocket(name, ifindex, q, zone);
+      this.sockets.push(sock);
+      this.dataplane.registerSocket(slot, q, sock.fd);
+      if (this.running) sock.start(this.slowPath);
+    }
+    this.interfaces.push(this.dataplane.attach(name, slot, zone?.id ?? 0, this.xdpMode, previousMode));
+  }
+
+  private detachInterface(name: string): void {
+    const i = this.interfaces.find((x) => x.name === name);
+    if (!i) return;
+    for (const s of this.sockets.filter((x) => x.ifname === name)) s.close();
+    this.sockets = this.sockets.filter((x) => x.ifname !== name);
+    this.dataplane.detach(name);
+    this.dataplane.forgetInterface(i.ifindex);
+    this.interfaces = this.interfaces.filter((x) => x !== i);
+  }
+
+  private saveRuntime(): void {
     writeRuntime(this.paths, { modes: Object.fromEntries(this.interfaces.map((i) => [i.name, i.mode])) });
+  }
+
+  /**
+   * Applies a new config: nothing changes unless it compiles and every
+   * interface it names exists. Sessions are judged again; those the new
+   * config no longer permits are closed with reason 'policy change'.
+   */
+  reload(configPath: string): ReloadReport {
+    const result = loadConfigFile(configPath);
+    if (!result.ok) {
+      throw new ConfigRejected(`configuration rejected, the running one stays:\n${result.errors.map((e) => e.toString()).join('\n')}`);
+    }
+    const next = result.config;
+    for (const name of next.interfaces) ifNameToIndex(name); // throws ENODEV before anything changes
+    const previous = new Set(this.config.interfaces);
+    const wanted = new Set(next.interfaces);
+    const removed = [...previous].filter((n) => !wanted.has(n));
+    const added = next.interfaces.filter((n) => !previous.has(n));
+    this.config = next;
+    for (const name of removed) this.detachInterface(name);
+    for (const name of added) this.attachInterface(name);
+    const zoneByIfindex = new Map<number, Zone>();
+    for (const i of this.interfaces) {
+      const zone = next.zoneByInterface.get(i.name) ?? null;
+      this.dataplane.setInterfaceZone(i.ifindex, i.slot, zone?.id ?? 0);
+      for (const s of this.sockets) if (s.ifname === i.name) s.setZone(zone);
+      if (zone) zoneByIfindex.set(i.ifindex, zone);
+    }
+    this.saveRuntime();
+    this.sessions.configure(next.flow.timeouts, next.flow.maxSessions);
+    this.slowPath.setConfig(next, zoneByIfindex);
+    const recheck = recheckSessions(this.sessions, this.slowPath.policies, zoneByIfindex);
+    return {
+      config: next.source,
+      interfaces: { added, removed },
+      sessions: { kept: recheck.kept, relabelled: recheck.relabelled, closed: recheck.closed.length },
+    };
   }
 
   private names(): { zoneName(id: number): string; policyName(id: number): string } {
@@ -131,17 +196,20 @@ export class Daemon {
     }
   }
 
-  private async command(cmd: ControlCommand): Promise<unknown> {
-    switch (cmd) {
+  private async command(req: ControlRequest): Promise<unknown> {
+    switch (req.command) {
       case 'status': return this.status();
       case 'show-sessions': return this.sessions.list();
       case 'show-counters': return this.counters();
+      case 'show-policies': return policiesReport(this.config);
+      case 'show-config': return { text: req.format === 'set' ? printSet(this.config.tree) : printHierarchical(this.config.tree) };
+      case 'match-policies': return matchPolicies(this.slowPath.policies, this.config, req.query);
       case 'clear-sessions': return { cleared: this.sessions.clear() };
+      case 'reload': return this.reload(req.configPath);
       case 'unload':
         // Answer first; the caller waits for the pid to disappear.
         setImmediate(() => void this.stop({ purge: true }));
         return { unloading: true };
-      default: throw new Error(`unknown command ${String(cmd)}`);
     }
   }
 

@@ -61,3 +61,9 @@ export function countersReport(
     xdp: Object.fromEntries([...xdp].map(([n, v]) => [camel(n), { packets: Number(v.packets), bytes: Number(v.bytes) }])),
   };
 }
+
+export interface ReloadReport {
+  config: string;
+  interfaces: { added: string[]; removed: string[] };
+  sessions: { kept: number; relabelled: number; closed: number };
+}

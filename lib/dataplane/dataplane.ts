@@ -95,10 +95,7 @@ export class Dataplane {
    */
   attach(name: string, slot: number, zoneId: number, mode: XdpModeRequest, previousMode?: XdpMode): AttachedInterface {
     const ifindex = ifNameToIndex(name);
-    const iface = Buffer.alloc(IFACE.size);
-    iface.writeUInt32LE(slot, IFACE.offset.slot);
-    iface.writeUInt16LE(zoneId, IFACE.offset.zone_id);
-    mapUpdate(this.fds.xdpfw_ifaces, u32(ifindex), iface, BPF_ANY);
+    this.setInterfaceZone(ifindex, slot, zoneId);
     mapUpdate(this.fds.xdpfw_tx_ports, u32(ifindex), u32(ifindex), BPF_ANY);
 
     const pin = join(this.paths.linkPinDir, name);
@@ -119,6 +116,15 @@ export class Dataplane {
     return { name, ifindex, slot, zoneId, mode: link.mode, reused: false };
   }
 
+  /** Detaches one interface and removes its pinned link. */
+  detach(name: string): void {
+    const fd = this.linkFds.get(name);
+    if (fd !== undefined) closeFd(fd);
+    this.linkFds.delete(name);
+    const pin = join(this.paths.linkPinDir, name);
+    if (existsSync(pin)) detachPinnedLink(pin);
+  }
+
   /** Detaches pinned links of interfaces that are no longer configured. */
   detachOthers(keep: ReadonlySet<string>): string[] {
     const gone: string[] = [];
@@ -128,6 +134,13 @@ export class Dataplane {
       gone.push(name);
     }
     return gone;
+  }
+
+  setInterfaceZone(ifindex: number, slot: number, zoneId: number): void {
+    const iface = Buffer.alloc(IFACE.size);
+    iface.writeUInt32LE(slot, IFACE.offset.slot);
+    iface.writeUInt16LE(zoneId, IFACE.offset.zone_id);
+    mapUpdate(this.fds.xdpfw_ifaces, u32(ifindex), iface, BPF_ANY);
   }
 
   forgetInterface(ifindex: number): void {

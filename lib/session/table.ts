@@ -183,21 +183,35 @@ export class SessionTable {
     mapUpdate(this.mapFd, reverse ? session.reverse : session.key, v, flags);
   }
 
-  /**
-   * Records a TCP state change in the BPF entries. Only the tcp_state byte
-   * matters to us, but the map has no partial update: the entry is rewritten
-   * with the counters read just before, so what the fast path counts in the
-   * window between is the only thing that can be lost.
-   */
+  /** Records a TCP state change in the BPF entries. */
   setTcpState(session: Session, state: TcpState): void {
     session.tcp = state;
+    this.rewriteEntries(session, (v) => v.writeUInt8(encodeTcpState(state), S.tcp_state));
+  }
+
+  /** Another policy or zone now permits the session (after a reload). */
+  relabel(session: Session, facts: Pick<SessionFacts, 'policyId' | 'policyName' | 'fromZone' | 'fromZoneId' | 'toZone' | 'toZoneId'>): void {
+    Object.assign(session, facts);
+    this.rewriteEntries(session, (v) => {
+      v.writeUInt32LE(facts.policyId, S.policy_id);
+      v.writeUInt16LE(facts.fromZoneId, S.from_zone);
+      v.writeUInt16LE(facts.toZoneId, S.to_zone);
+    });
+  }
+
+  /**
+   * The map has no partial update: each entry is read, edited and written
+   * back, so what the fast path counts between the read and the write of
+   * that one entry is the only thing that can be lost.
+   */
+  private rewriteEntries(session: Session, edit: (value: Buffer) => void): void {
     const entries = session.local ? [session.key] : [session.key, session.reverse];
     for (const key of entries) {
-      const dump = this.readEntry(key);
-      if (!dump) continue;
-      dump.writeUInt8(encodeTcpState(state), S.tcp_state);
+      const value = this.readEntry(key);
+      if (!value) continue;
+      edit(value);
       try {
-        mapUpdate(this.mapFd, key, dump, BPF_EXIST);
+        mapUpdate(this.mapFd, key, value, BPF_EXIST);
       } catch {
         // Entry vanished meanwhile (expired): nothing to record.
       }

@@ -48,28 +48,27 @@ export interface SlowPathStats {
 
 export class SlowPath {
   readonly stats: SlowPathStats = { received: 0, injected: 0, drops: new Map() };
-  private policies: PolicyEngine;
+  private engine: PolicyEngine;
   private zoneByIfindex: Map<number, Zone>;
 
   constructor(
     private readonly progs: { inject: number; route: number },
     private readonly sessions: SessionTable,
-    private config: CompiledConfig,
+    config: CompiledConfig,
     zoneByIfindex: Map<number, Zone>,
     /** Told of every session the slow path closes on a TCP RST. */
     private readonly onClose: (s: Session, reason: 'TCP RST') => void = () => {},
   ) {
-    this.policies = new PolicyEngine(config);
+    this.engine = new PolicyEngine(config);
     this.zoneByIfindex = zoneByIfindex;
   }
 
-  get currentConfig(): CompiledConfig {
-    return this.config;
+  get policies(): PolicyEngine {
+    return this.engine;
   }
 
   setConfig(config: CompiledConfig, zoneByIfindex: Map<number, Zone>): void {
-    this.config = config;
-    this.policies = new PolicyEngine(config);
+    this.engine = new PolicyEngine(config);
     this.zoneByIfindex = zoneByIfindex;
   }
 
@@ -98,7 +97,7 @@ export class SlowPath {
     const toZone = this.zoneByIfindex.get(route.egress);
     if (!toZone) return this.drop('no_zone');
 
-    const decision = this.policies.match({
+    const decision = this.engine.match({
       fromZone: fromZone.name,
       toZone: toZone.name,
       family: familyName(facts.family),

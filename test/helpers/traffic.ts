@@ -67,7 +67,8 @@ function tcpTrickle(): void {
   const c = connect({ host: values.host, port, timeout: Number(values.timeout) });
   let reply = '';
   c.on('connect', () => {
-    c.setTimeout(0);
+    // The timeout stays armed as an idle timeout: a stream cut by the
+    // firewall ends with ETIMEDOUT instead of hanging.
     out({ connected: true, localPort: c.localPort });
     let left = Number(values.count);
     const tick = setInterval(() => {
