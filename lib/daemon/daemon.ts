@@ -3,7 +3,9 @@
 // directory takes over the pinned links, maps and sessions without a gap in
 // forwarding.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server as HttpServer } from 'node:http';
 import type { Server } from 'node:net';
+import { type MetricsEndpoint, type MetricsSource, createRegistry, serveMetrics } from '../metrics/metrics.js';
 import { loadConfigFile } from '../config/compile.js';
 import type { CompiledConfig, Zone } from '../config/types.js';
 import { serveControl } from '../control/server.js';
@@ -30,6 +32,7 @@ interface RuntimeRecord {
 }
 
 const EXPIRY_INTERVAL_MS = 1000;
+const DEFAULT_METRICS_ENDPOINT: MetricsEndpoint = { address: '127.0.0.1', port: 9420 };
 
 export class ConfigRejected extends Error {}
 
@@ -46,6 +49,7 @@ export class Daemon {
   private running = false;
   private expiryTimer: NodeJS.Timeout | null = null;
   private control: Server | null = null;
+  private metrics: HttpServer | null = null;
   private readonly startedAtMs = Date.now();
   private stopping: Promise<void> | null = null;
   /** Resolves when the daemon has stopped (after unload or a signal). */
@@ -85,10 +89,14 @@ export class Daemon {
       for (const s of daemon.sockets) s.start(slowPath);
       daemon.running = true;
       daemon.expiryTimer = setInterval(() => daemon?.expire(), EXPIRY_INTERVAL_MS);
+      daemon.metrics = await serveMetrics(createRegistry(daemon.metricsSource()), DEFAULT_METRICS_ENDPOINT).catch((err: Error) => {
+        throw new Error(`metrics: cannot listen on ${DEFAULT_METRICS_ENDPOINT.address}:${DEFAULT_METRICS_ENDPOINT.port}: ${err.message}`);
+      });
       daemon.control = await serveControl(paths.socket, (req) => daemon!.command(req));
       writeFileSync(paths.pidFile, `${process.pid}\n`);
       return daemon;
     } catch (err) {
+      daemon?.metrics?.close();
       for (const s of daemon?.sockets ?? []) s.close();
       if (daemon?.expiryTimer) clearInterval(daemon.expiryTimer);
       dataplane.close();
@@ -213,6 +221,17 @@ export class Daemon {
     }
   }
 
+  private metricsSource(): MetricsSource {
+    return {
+      xdpCounters: () => this.dataplane.readCounters(),
+      slowPath: () => this.slowPath.stats,
+      sessions: () => ({ active: this.sessions.size, stats: this.sessions.stats }),
+      queues: () => this.sockets.map((s) => s.stats()),
+      interfaces: () => this.interfaces.map((i) => ({ name: i.name, mode: i.mode })),
+      policyHits: () => [],
+    };
+  }
+
   status(): StatusReport {
     return {
       pid: process.pid,
@@ -240,6 +259,7 @@ export class Daemon {
       if (this.expiryTimer) clearInterval(this.expiryTimer);
       for (const s of this.sockets) s.close();
       await new Promise<void>((resolve) => (this.control ? this.control.close(() => resolve()) : resolve()));
+      this.metrics?.close();
       this.dataplane.close();
       if (opts.purge) {
         purgePins(this.paths);

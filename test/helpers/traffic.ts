@@ -104,7 +104,16 @@ function udpPing(): void {
   });
 }
 
-const modes: Record<string, () => void> = { 'tcp-sink': tcpSink, 'tcp-send': tcpSend, 'tcp-trickle': tcpTrickle, 'udp-echo': udpEcho, 'udp-ping': udpPing };
+function httpGet(): void {
+  // One GET; prints the status and body.
+  fetch(values.host, { signal: AbortSignal.timeout(Number(values.timeout)) }).then(
+    async (res) => out({ status: res.status, contentType: res.headers.get('content-type'), body: await res.text() }),
+    (e: Error) => out({ status: 0, error: e.message }),
+  );
+}
+
+const modes: Record<string, () => void> = {
+  'http-get': httpGet, 'tcp-sink': tcpSink, 'tcp-send': tcpSend, 'tcp-trickle': tcpTrickle, 'udp-echo': udpEcho, 'udp-ping': udpPing };
 const run = modes[positionals[0] ?? ''];
 if (!run) {
   process.stderr.write(`usage: traffic.js ${Object.keys(modes).join('|')} [options]\n`);

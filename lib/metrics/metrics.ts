@@ -1,0 +1,116 @@
+// Prometheus exposition of the daemon's counters. Every value is read at
+// scrape time from its owner (per-CPU XDP counters summed, slow path and
+// session statistics, AF_XDP socket statistics): nothing on the packet path
+// does any work for metrics, and a scrape does no I/O beyond reading a few
+// small maps.
+import { type Server, createServer } from 'node:http';
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { XdpMode } from '../dataplane/dataplane.js';
+import type { SessionTableStats } from '../session/table.js';
+import type { QueueSocketStats } from '../slowpath/receiver.js';
+import type { SlowPathStats } from '../slowpath/slowpath.js';
+
+export interface MetricsSource {
+  xdpCounters(): Map<string, { packets: bigint; bytes: bigint }>;
+  slowPath(): SlowPathStats;
+  sessions(): { active: number; stats: SessionTableStats };
+  queues(): QueueSocketStats[];
+  interfaces(): Array<{ name: string; mode: XdpMode }>;
+  policyHits(): Array<{ policy: string; fromZone: string; toZone: string; hits: number }>;
+}
+
+/** XDP counters by the path their packets took. */
+const PATHS: Record<string, string[]> = {
+  fast: ['FAST_FORWARD', 'FAST_KERNEL'],
+  local: ['FAST_LOCAL', 'INJECT_LOCAL'],
+  slow: ['SLOW_PATH'],
+};
+
+type Labels = Record<string, string>;
+
+/** A counter whose value is owned elsewhere and copied in at scrape time. */
+function mirroredCounter(registry: Registry, name: string, help: string, labelNames: string[], read: () => Array<[Labels, number]>): void {
+  new Counter({
+    name, help, labelNames, registers: [registry],
+    collect() {
+      this.reset();
+      for (const [labels, value] of read()) this.inc(labels, value);
+    },
+  });
+}
+
+function mirroredGauge(registry: Registry, name: string, help: string, labelNames: string[], read: () => Array<[Labels, number]>): void {
+  new Gauge({
+    name, help, labelNames, registers: [registry],
+    collect() {
+      this.reset();
+      for (const [labels, value] of read()) this.set(labels, value);
+    },
+  });
+}
+
+export function createRegistry(src: MetricsSource): Registry {
+  const r = new Registry();
+  const sum = (names: string[], field: 'packets' | 'bytes') => {
+    const c = src.xdpCounters();
+    return names.reduce((n, k) => n + Number(c.get(k)?.[field] ?? 0n), 0);
+  };
+  const byPath = (field: 'packets' | 'bytes') => () =>
+    Object.entries(PATHS).map(([path, names]): [Labels, number] => [{ path }, sum(names, field)]);
+
+  mirroredCounter(r, 'xdpfw_packets_total', 'Packets by the path that handled them', ['path'], byPath('packets'));
+  mirroredCounter(r, 'xdpfw_bytes_total', 'Bytes by the path that handled them', ['path'], byPath('bytes'));
+  mirroredCounter(r, 'xdpfw_xdp_verdicts_total', 'Packets per XDP program verdict counter', ['counter'],
+    () => [...src.xdpCounters()].map(([k, v]): [Labels, number] => [{ counter: k.toLowerCase() }, Number(v.packets)]));
+  mirroredCounter(r, 'xdpfw_drops_total', 'Dropped packets by stage and reason', ['stage', 'reason'], () => {
+    const out: Array<[Labels, number]> = [];
+    for (const [k, v] of src.xdpCounters()) {
+      if (k.startsWith('DROP_') || k === 'INJECT_MISS') out.push([{ stage: 'xdp', reason: k.toLowerCase() }, Number(v.packets)]);
+    }
+    for (const [reason, n] of src.slowPath().drops) out.push([{ stage: 'slowpath', reason }, n]);
+    return out;
+  });
+  mirroredCounter(r, 'xdpfw_slowpath_packets_total', 'Packets the slow path received', [], () => [[{}, src.slowPath().received]]);
+  mirroredCounter(r, 'xdpfw_slowpath_injected_total', 'Packets the slow path re-injected into the fast path', [],
+    () => [[{}, src.slowPath().injected]]);
+  mirroredGauge(r, 'xdpfw_sessions_active', 'Sessions in the session table', [], () => [[{}, src.sessions().active]]);
+  mirroredCounter(r, 'xdpfw_sessions_created_total', 'Sessions created', [], () => [[{}, src.sessions().stats.created]]);
+  mirroredCounter(r, 'xdpfw_sessions_closed_total', 'Sessions closed, by reason', ['reason'],
+    () => [...src.sessions().stats.closed].map(([reason, n]): [Labels, number] => [{ reason }, n]));
+  mirroredCounter(r, 'xdpfw_sessions_refused_total', 'New sessions refused because the table was full', [],
+    () => [[{}, src.sessions().stats.refusedFull]]);
+  mirroredCounter(r, 'xdpfw_policy_hits_total', 'Sessions permitted or packets denied, by policy', ['policy', 'from_zone', 'to_zone'],
+    () => src.policyHits().map((p): [Labels, number] => [{ policy: p.policy, from_zone: p.fromZone, to_zone: p.toZone }, p.hits]));
+  const perQueue = (field: keyof Pick<QueueSocketStats, 'rxDropped' | 'rxRingFull' | 'fillRingEmptyDescs' | 'rxInvalidDescs'>) => () =>
+    src.queues().map((q): [Labels, number] => [{ interface: q.ifname, queue: String(q.queue) }, q[field]]);
+  mirroredCounter(r, 'xdpfw_afxdp_rx_dropped_total', 'Frames the AF_XDP socket dropped (no room in the rx ring)', ['interface', 'queue'], perQueue('rxDropped'));
+  mirroredCounter(r, 'xdpfw_afxdp_rx_ring_full_total', 'Times the AF_XDP rx ring was full', ['interface', 'queue'], perQueue('rxRingFull'));
+  mirroredCounter(r, 'xdpfw_afxdp_fill_ring_empty_total', 'Times the AF_XDP fill ring was empty', ['interface', 'queue'], perQueue('fillRingEmptyDescs'));
+  mirroredCounter(r, 'xdpfw_afxdp_rx_invalid_total', 'Invalid AF_XDP rx descriptors', ['interface', 'queue'], perQueue('rxInvalidDescs'));
+  mirroredGauge(r, 'xdpfw_xdp_attach_mode', 'XDP attach mode per interface (1 for the mode in use)', ['interface', 'mode'],
+    () => src.interfaces().map((i): [Labels, number] => [{ interface: i.name, mode: i.mode }, 1]));
+  return r;
+}
+
+export interface MetricsEndpoint {
+  address: string;
+  port: number;
+}
+
+/** Serves GET /metrics; anything else is 404. */
+export function serveMetrics(registry: Registry, at: MetricsEndpoint): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404).end('not found\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (err: Error) => res.writeHead(500).end(`${err.message}\n`),
+    );
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.address, () => resolve(server));
+  });
+}
