@@ -62,3 +62,4 @@ clean:
 
 bench: deps all
 	@node dist/test/bench/transfer.js
+	@node dist/test/bench/policy.js

@@ -3,6 +3,10 @@
  * Bounded packet parser: Ethernet with up to two VLAN tags, IPv4 with
  * options, IPv6 with a bounded extension-header walk, TCP/UDP/ICMP/ICMPv6.
  * Fills the session key of the packet as the sender sees it.
+ *
+ * Fragments come back as PARSE_FRAGMENT with their fragment facts filled in,
+ * so the screens can judge them before they are dropped; a first fragment
+ * also carries its transport header (PKT_L4) when it holds all of it.
  */
 #ifndef XDPFW_PARSE_H
 #define XDPFW_PARSE_H
@@ -32,6 +36,8 @@
 #define TCP_FLAG_FIN 0x01
 #define TCP_FLAG_SYN 0x02
 #define TCP_FLAG_RST 0x04
+#define TCP_FLAG_ACK 0x10
+#define TCP_FLAG_URG 0x20
 
 enum parse_result {
 	PARSE_OK = 0,
@@ -41,9 +47,16 @@ enum parse_result {
 	PARSE_FRAGMENT,
 };
 
+enum packet_flags {
+	PKT_L4 = 1,             /* the TCP/UDP/ICMP header was read (ports, flags, type) */
+	PKT_FRAGMENT = 2,       /* an IPv4 fragment, or IPv6 with a fragment header */
+	PKT_MORE_FRAGMENTS = 4, /* MF / M: not the last fragment */
+	PKT_IPV6_RH0 = 8,       /* IPv6 routing header type 0 (source route) */
+};
+
 struct packet {
 	struct xdpfw_session_key key;
-	struct iphdr *ip4;    /* exactly one of ip4/ip6 is set on PARSE_OK */
+	struct iphdr *ip4;    /* exactly one of ip4/ip6 is set on PARSE_OK and PARSE_FRAGMENT */
 	struct ipv6hdr *ip6;
 	__u32 l3_len;         /* IP total length from the header */
 	__u16 l3_offset;      /* from the start of the frame */
@@ -51,6 +64,14 @@ struct packet {
 	__u8 tcp_flags;
 	__u8 icmp_type;
 	__u8 icmp_code;
+	__u8 flags;           /* enum packet_flags */
+	/* Fragments: where this one's data goes in the reassembled packet, how
+	 * much it carries, and the reassembled packet's bytes in front of the
+	 * fragmentable part (IPv4 header; IPv6 extension headers before the
+	 * fragment header), all in bytes. */
+	__u16 frag_offset;
+	__u16 frag_len;
+	__u16 frag_unfragmentable;
 };
 
 /* linux/icmp.h drags in libc socket headers; the echo header is all we need. */
@@ -96,6 +117,7 @@ static __always_inline int parse_l4(void *l4, void *data_end, struct packet *pkt
 		pkt->key.src_port = th->source;
 		pkt->key.dst_port = th->dest;
 		pkt->tcp_flags = ((__u8 *)th)[13];
+		pkt->flags |= PKT_L4;
 		return PARSE_OK;
 	}
 	case IPPROTO_UDP: {
@@ -104,6 +126,7 @@ static __always_inline int parse_l4(void *l4, void *data_end, struct packet *pkt
 			return PARSE_MALFORMED;
 		pkt->key.src_port = uh->source;
 		pkt->key.dst_port = uh->dest;
+		pkt->flags |= PKT_L4;
 		return PARSE_OK;
 	}
 	case IPPROTO_ICMP: {
@@ -112,6 +135,7 @@ static __always_inline int parse_l4(void *l4, void *data_end, struct packet *pkt
 			return PARSE_MALFORMED;
 		pkt->icmp_type = ih->type;
 		pkt->icmp_code = ih->code;
+		pkt->flags |= PKT_L4;
 		if (ih->type == ICMP_ECHO || ih->type == ICMP_ECHOREPLY)
 			key_icmp_echo(&pkt->key, ih->id, ih->type == ICMP_ECHOREPLY);
 		return PARSE_OK;
@@ -122,6 +146,7 @@ static __always_inline int parse_l4(void *l4, void *data_end, struct packet *pkt
 			return PARSE_MALFORMED;
 		pkt->icmp_type = ih->icmp6_type;
 		pkt->icmp_code = ih->icmp6_code;
+		pkt->flags |= PKT_L4;
 		/* Router/neighbour discovery and MLD belong to the kernel. */
 		if ((ih->icmp6_type >= 130 && ih->icmp6_type <= 137) || ih->icmp6_type == 143)
 			return PARSE_NEIGHBOR;
@@ -133,6 +158,33 @@ static __always_inline int parse_l4(void *l4, void *data_end, struct packet *pkt
 	default:
 		return PARSE_OK; /* other protocols: addresses only */
 	}
+}
+
+/* Bytes of the transport header a first fragment must hold whole (RFC 1858,
+ * RFC 7112); 0 for protocols whose header we do not read. */
+static __always_inline __u32 l4_header_len(__u8 protocol)
+{
+	switch (protocol) {
+	case IPPROTO_TCP:
+		return sizeof(struct tcphdr);
+	case IPPROTO_UDP:
+		return sizeof(struct udphdr);
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		return sizeof(struct icmp_echo_hdr);
+	default:
+		return 0;
+	}
+}
+
+/* A fragment: the first one also gets its transport header read, when it
+ * holds all of it (l4_at: where it starts, from the IP header). Reassembly
+ * is not ours to do, so a fragment never parses as more than PARSE_FRAGMENT. */
+static __always_inline int parse_fragment(void *l4, __u32 l4_at, void *data_end, struct packet *pkt)
+{
+	if (pkt->frag_offset == 0 && l4_at + l4_header_len(pkt->key.protocol) <= pkt->l3_len)
+		parse_l4(l4, data_end, pkt);
+	return PARSE_FRAGMENT;
 }
 
 static __always_inline int parse_ipv4(void *l3, void *data_end, struct packet *pkt)
@@ -152,9 +204,28 @@ static __always_inline int parse_ipv4(void *l3, void *data_end, struct packet *p
 	pkt->key.protocol = iph->protocol;
 	pkt->key.src_addr[0] = iph->saddr;
 	pkt->key.dst_addr[0] = iph->daddr;
-	if (iph->frag_off & bpf_htons(0x3fff)) /* MF set or offset non-zero */
-		return PARSE_FRAGMENT;
+	__u16 frag = bpf_ntohs(iph->frag_off);
+	if (frag & 0x3fff) { /* MF set or offset non-zero */
+		pkt->flags |= PKT_FRAGMENT | (frag & 0x2000 ? PKT_MORE_FRAGMENTS : 0);
+		pkt->frag_offset = (frag & 0x1fff) * 8;
+		pkt->frag_len = tot - hlen;
+		pkt->frag_unfragmentable = hlen;
+		return parse_fragment(l3 + hlen, hlen, data_end, pkt);
+	}
 	return parse_l4(l3 + hlen, data_end, pkt);
+}
+
+static __always_inline int ipv6_is_ext(__u8 next)
+{
+	return next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING || next == IPPROTO_DSTOPTS ||
+	       next == IPPROTO_FRAGMENT || next == IPPROTO_AH;
+}
+
+/* What a header chain we cannot follow is: once a fragment header was seen,
+ * still a fragment (dropped as one, as before the screens existed). */
+static __always_inline int ipv6_broken(const struct packet *pkt)
+{
+	return pkt->flags & PKT_FRAGMENT ? PARSE_FRAGMENT : PARSE_MALFORMED;
 }
 
 static __always_inline int parse_ipv6(void *l3, void *data_end, struct packet *pkt)
@@ -177,27 +248,42 @@ static __always_inline int parse_ipv6(void *l3, void *data_end, struct packet *p
 	void *cursor = ip6 + 1;
 #pragma unroll
 	for (int i = 0; i < XDPFW_MAX_IPV6_EXT; i++) {
-		if (next != IPPROTO_HOPOPTS && next != IPPROTO_ROUTING && next != IPPROTO_DSTOPTS &&
-		    next != IPPROTO_FRAGMENT && next != IPPROTO_AH)
+		if (!ipv6_is_ext(next))
 			break;
 		__u8 *ext = cursor;
 		if ((void *)(ext + 8) > data_end)
-			return PARSE_MALFORMED;
-		if (next == IPPROTO_FRAGMENT)
-			return PARSE_FRAGMENT;
+			return ipv6_broken(pkt);
+		__u32 len = ((__u32)ext[1] + 1) * 8;
+		if (next == IPPROTO_FRAGMENT) {
+			__u32 unfragmentable = (void *)ext - (void *)(ip6 + 1);
+			if (pkt->flags & PKT_FRAGMENT || sizeof(*ip6) + unfragmentable + 8 > tot)
+				return ipv6_broken(pkt);
+			__u16 off_m = bpf_ntohs(*(__be16 *)(ext + 2));
+			pkt->flags |= PKT_FRAGMENT | (off_m & 1 ? PKT_MORE_FRAGMENTS : 0);
+			pkt->frag_offset = off_m & 0xfff8;
+			pkt->frag_unfragmentable = unfragmentable;
+			pkt->frag_len = tot - sizeof(*ip6) - unfragmentable - 8;
+			if (pkt->frag_offset) {
+				/* Later fragments carry no transport header: the
+				 * protocol is what the fragment header says follows. */
+				pkt->key.protocol = ext[0];
+				return PARSE_FRAGMENT;
+			}
+			len = 8; /* its second byte is reserved, not a length */
+		} else if (next == IPPROTO_ROUTING && ext[2] == 0) {
+			pkt->flags |= PKT_IPV6_RH0;
+		} else if (next == IPPROTO_AH) {
+			len = ((__u32)ext[1] + 2) * 4;
+		}
 		next = ext[0];
-		if (next == IPPROTO_AH)
-			cursor += ((__u32)ext[1] + 2) * 4;
-		else
-			cursor += ((__u32)ext[1] + 1) * 8;
+		cursor += len;
 	}
 	/* Still an extension header after the bounded walk: refuse it. */
-	if (next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING || next == IPPROTO_DSTOPTS ||
-	    next == IPPROTO_FRAGMENT || next == IPPROTO_AH)
-		return PARSE_MALFORMED;
-	if (cursor > data_end)
-		return PARSE_MALFORMED;
+	if (ipv6_is_ext(next) || cursor > data_end)
+		return ipv6_broken(pkt);
 	pkt->key.protocol = next;
+	if (pkt->flags & PKT_FRAGMENT)
+		return parse_fragment(cursor, cursor - l3, data_end, pkt);
 	return parse_l4(cursor, data_end, pkt);
 }
 

@@ -2,9 +2,10 @@
 /*
  * xdpfw fast path.
  *
- *   xdpfw_rx      attached to every firewall interface: established sessions
- *                 are forwarded here; misses and TCP SYN/FIN/RST go to the
- *                 AF_XDP socket of the receiving queue (the slow path).
+ *   xdpfw_rx      attached to every firewall interface: the ingress zone's
+ *                 screens drop attacks first (screens.h); established
+ *                 sessions are forwarded here; misses and TCP SYN/FIN/RST go
+ *                 to the AF_XDP socket of the receiving queue (the slow path).
  *   xdpfw_inject  run by the slow path through BPF_PROG_RUN (live frames)
  *                 once it has installed a session: the same forwarding code
  *                 as the fast path, so the first packet leaves byte-identical
@@ -13,6 +14,8 @@
  *                 where a packet would go (egress interface, or local).
  */
 #include "parse.h"
+#include "events.h"
+#include "screens.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -193,10 +196,9 @@ static __always_inline int write_rx_meta(struct xdp_md *ctx, struct packet *pkt)
 	return 0;
 }
 
-static __always_inline int to_slow_path(struct xdp_md *ctx, struct packet *pkt)
+static __always_inline int to_slow_path(struct xdp_md *ctx, struct packet *pkt,
+					const struct xdpfw_iface *iface)
 {
-	__u32 ifindex = ctx->ingress_ifindex;
-	struct xdpfw_iface *iface = bpf_map_lookup_elem(&xdpfw_ifaces, &ifindex);
 	if (!iface || ctx->rx_queue_index >= XDPFW_MAX_QUEUES)
 		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP);
 	__u32 key = iface->slot * XDPFW_MAX_QUEUES + ctx->rx_queue_index;
@@ -227,20 +229,49 @@ static __always_inline int parse_verdict(struct xdp_md *ctx, int parsed)
 	}
 }
 
+/* The ingress zone's screens; -1 when the packet goes on (nothing tripped,
+ * or alarm-without-drop). */
+static __always_inline int run_screens(struct xdp_md *ctx, struct packet *pkt,
+				       const struct xdpfw_iface *iface)
+{
+	if (!iface)
+		return -1;
+	__u32 zone = iface->zone_id;
+	struct xdpfw_screen_profile *p = bpf_map_lookup_elem(&xdpfw_screen_profiles, &zone);
+	if (!p || !p->screens)
+		return -1;
+	struct screen_hit hit = screen_check(pkt, zone, p, (void *)(long)ctx->data_end);
+	if (!hit.screen)
+		return -1;
+	int alarm = p->flags & XDPFW_SCREEN_ALARM_WITHOUT_DROP;
+	screen_report(ctx, &xdpfw_counters, pkt, zone, hit, alarm);
+	return alarm ? -1 : count(XDPFW_CNT_DROP_SCREEN, ctx, XDP_DROP);
+}
+
 SEC("xdp")
 int xdpfw_rx(struct xdp_md *ctx)
 {
 	struct packet pkt;
-	int verdict = parse_verdict(ctx, parse_packet(ctx, &pkt));
+	__u32 ifindex = ctx->ingress_ifindex;
+	struct xdpfw_iface *iface = NULL;
+	int parsed = parse_packet(ctx, &pkt);
+	/* Screens see fragments too: they are dropped only after them. */
+	if (parsed == PARSE_OK || parsed == PARSE_FRAGMENT) {
+		iface = bpf_map_lookup_elem(&xdpfw_ifaces, &ifindex);
+		int screened = run_screens(ctx, &pkt, iface);
+		if (screened >= 0)
+			return screened;
+	}
+	int verdict = parse_verdict(ctx, parsed);
 	if (verdict >= 0)
 		return verdict;
 	/* Connection setup and teardown are the slow path's to see. */
 	if (pkt.key.protocol == IPPROTO_TCP &&
 	    (pkt.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST)))
-		return to_slow_path(ctx, &pkt);
+		return to_slow_path(ctx, &pkt, iface);
 	struct xdpfw_session *sess = bpf_map_lookup_elem(&xdpfw_sessions, &pkt.key);
 	if (!sess)
-		return to_slow_path(ctx, &pkt);
+		return to_slow_path(ctx, &pkt, iface);
 	return forward_session(ctx, &pkt, sess, &FAST_PATH);
 }
 

@@ -14,10 +14,15 @@
 enum xdpfw_constants {
 	/* Bumped whenever a pinned map's layout changes; stored in the meta
 	 * map so a new build refuses pinned maps written by an older one. */
-	XDPFW_LAYOUT_VERSION = 1,
+	XDPFW_LAYOUT_VERSION = 3,
 	XDPFW_MAX_IFACES = 64,  /* interfaces one daemon attaches to */
 	XDPFW_MAX_QUEUES = 64,  /* rx queues per interface with an AF_XDP socket */
 	XDPFW_MAX_SESSION_ENTRIES = 2 * 1048576, /* two entries per session */
+	XDPFW_EVENT_VERSION = 1, /* bumped whenever struct xdpfw_event changes */
+	XDPFW_MAX_ZONES = 256,   /* zone ids below this can have a screen profile */
+	XDPFW_SCREEN_SLOTS = 32, /* per-zone stride of the screen counters: above every enum xdpfw_screen */
+	XDPFW_SCREEN_EVENTS_PER_SECOND = 100, /* ring buffer records per (zone, screen); the rest are counted */
+	XDPFW_SCAN_ITEMS = 10,   /* ports (port scan) or addresses (IP sweep) one source may reach per window */
 };
 
 /* Session key: one entry per direction. Addresses and ports are in network
@@ -88,6 +93,8 @@ enum xdpfw_counter {
 	XDPFW_CNT_INJECT_LOCAL,       /* slow path re-injection, delivered locally */
 	XDPFW_CNT_INJECT_KERNEL,      /* slow path re-injection, handed to the kernel */
 	XDPFW_CNT_INJECT_MISS,        /* re-injected packet found no session: dropped */
+	XDPFW_CNT_DROP_SCREEN,        /* dropped by a screen of the ingress zone */
+	XDPFW_CNT_EVENT_RESERVE_FAIL, /* not a verdict: an event lost to a full ring buffer */
 	XDPFW_CNT__MAX,
 };
 
@@ -119,5 +126,168 @@ struct xdpfw_meta {
 	__u32 layout_version;
 	__u32 reserved;
 };
+
+/* ------------------------------------------------------------ security events
+ *
+ * One record for every security event, whoever emits it: the XDP programs
+ * through the xdpfw_events ring buffer (bpf/events.h) and the slow path in
+ * userspace (lib/events/record.ts). Enum values reach TypeScript through
+ * BTF; 0 is never a valid kind and means "not applicable" in the others.
+ */
+
+enum xdpfw_event_kind {
+	XDPFW_EVENT_SESSION_CREATE = 1,
+	XDPFW_EVENT_SESSION_CLOSE,
+	XDPFW_EVENT_POLICY_DENY,
+	XDPFW_EVENT_SCREEN_DROP,
+	XDPFW_EVENT_FILTER_LOG,
+};
+
+enum xdpfw_event_action {
+	XDPFW_ACTION_NONE = 0,
+	XDPFW_ACTION_PERMIT,  /* policy: session created */
+	XDPFW_ACTION_DENY,    /* policy: dropped silently */
+	XDPFW_ACTION_REJECT,  /* policy or filter: dropped with a TCP RST / ICMP unreachable */
+	XDPFW_ACTION_ACCEPT,  /* filter term */
+	XDPFW_ACTION_DISCARD, /* filter term */
+	XDPFW_ACTION_ALARM,   /* screen in alarm-without-drop mode: the packet went on */
+	XDPFW_ACTION_DROP,    /* screen */
+};
+
+enum xdpfw_close_reason {
+	XDPFW_CLOSE_NONE = 0,
+	XDPFW_CLOSE_TCP_FIN,
+	XDPFW_CLOSE_TCP_RST,
+	XDPFW_CLOSE_IDLE_TIMEOUT,
+	XDPFW_CLOSE_CLEARED,       /* by the operator */
+	XDPFW_CLOSE_POLICY_CHANGE, /* a new configuration no longer permits it */
+};
+
+/* Where the firewall filter that logged ran; cached-* are verdicts replayed
+ * from the session entry for established flows. */
+enum xdpfw_filter_source {
+	XDPFW_FILTER_NONE = 0,
+	XDPFW_FILTER_INPUT,
+	XDPFW_FILTER_OUTPUT,
+	XDPFW_FILTER_PBR,
+	XDPFW_FILTER_LO0,
+	XDPFW_FILTER_CACHED_INPUT,
+	XDPFW_FILTER_CACHED_OUTPUT,
+};
+
+/* The screen that fired; each has a fixed Junos attack name (lib/events/screens.ts). */
+enum xdpfw_screen {
+	XDPFW_SCREEN_NONE = 0,
+	XDPFW_SCREEN_SYN_FLOOD,
+	XDPFW_SCREEN_SYN_FLOOD_SRC_IP,
+	XDPFW_SCREEN_UDP_FLOOD,
+	XDPFW_SCREEN_ICMP_FLOOD,
+	XDPFW_SCREEN_TCP_PORT_SCAN,
+	XDPFW_SCREEN_IP_SWEEP,
+	XDPFW_SCREEN_ICMP_FRAGMENT,
+	XDPFW_SCREEN_SYN_FRAGMENT,
+	XDPFW_SCREEN_IP_SPOOFING,
+	XDPFW_SCREEN_SRC_IP_SESSION_LIMIT,
+	XDPFW_SCREEN_DST_IP_SESSION_LIMIT,
+	XDPFW_SCREEN_LAND,
+	XDPFW_SCREEN_WINNUKE,
+	XDPFW_SCREEN_TCP_NO_FLAG,
+	XDPFW_SCREEN_TCP_SYN_FIN,
+	XDPFW_SCREEN_TCP_FIN_NO_ACK,
+	XDPFW_SCREEN_SYN_FLOOD_DST_IP,
+	XDPFW_SCREEN_PING_OF_DEATH,
+	XDPFW_SCREEN_TEARDROP,
+	XDPFW_SCREEN_IP_SOURCE_ROUTE,
+	XDPFW_SCREEN_IP_LOOSE_SOURCE_ROUTE,
+	XDPFW_SCREEN_IP_STRICT_SOURCE_ROUTE,
+	XDPFW_SCREEN_IP_RECORD_ROUTE,
+	XDPFW_SCREEN_IP_TIMESTAMP,
+	XDPFW_SCREEN_IP_SECURITY,
+	XDPFW_SCREEN_IP_STREAM,
+};
+
+/*
+ * Time: the slow path stores CLOCK_REALTIME in timestamp_ns and leaves
+ * monotonic_ns 0; BPF has no realtime clock, so it stores bpf_ktime_get_ns()
+ * (CLOCK_MONOTONIC) in monotonic_ns and leaves timestamp_ns 0, and the
+ * decoder adds the realtime - monotonic offset it measures when it reads.
+ * Addresses and ports are in network byte order, as in the session key
+ * (IPv4 in src_addr[0]; ICMP echo identifier in place of a port).
+ */
+struct xdpfw_event {
+	__u8 version;         /* XDPFW_EVENT_VERSION */
+	__u8 kind;            /* enum xdpfw_event_kind */
+	__u8 family;          /* AF_INET or AF_INET6 */
+	__u8 protocol;        /* IANA protocol number */
+	__u8 action;          /* enum xdpfw_event_action */
+	__u8 close_reason;    /* enum xdpfw_close_reason */
+	__u8 filter_source;   /* enum xdpfw_filter_source */
+	__u8 icmp_type;
+	__u16 src_port;
+	__u16 dst_port;
+	__u16 ingress_zone;   /* zone ids; 0: none */
+	__u16 egress_zone;
+	__u32 ingress_ifindex;
+	__u32 egress_ifindex; /* 0: not known */
+	__u32 policy_id;      /* as in the session entry (0 is the default policy) */
+	__u32 filter_id;
+	__u32 term_id;
+	__u32 screen_id;      /* enum xdpfw_screen */
+	__u32 elapsed_s;      /* session lifetime, SESSION_CLOSE */
+	__u32 pad;
+	__u64 timestamp_ns;   /* CLOCK_REALTIME, 0 from BPF */
+	__u64 monotonic_ns;   /* CLOCK_MONOTONIC, 0 from the slow path */
+	__u64 session_id;     /* 0: no session */
+	__u64 packets_from_client;
+	__u64 bytes_from_client;
+	__u64 packets_from_server;
+	__u64 bytes_from_server;
+	__u32 src_addr[4];
+	__u32 dst_addr[4];
+};
+
+/* ------------------------------------------------------------------- screens
+ *
+ * One profile per zone (`security screen ids-option`, written by
+ * lib/screens/apply.ts), indexed by zone id. Rates are per second, windows
+ * in microseconds, as Junos configures them; 0 turns a rate check off.
+ */
+
+enum xdpfw_screen_flags {
+	XDPFW_SCREEN_ALARM_WITHOUT_DROP = 1, /* count and log, never drop */
+};
+
+struct xdpfw_screen_profile {
+	__u32 screens;         /* bit (1 << enum xdpfw_screen) of every screen turned on */
+	__u32 flags;           /* enum xdpfw_screen_flags */
+	__u32 syn_attack;      /* SYNs per second to one destination address and port; more are dropped */
+	__u32 syn_alarm;       /* SYNs beyond syn_attack per second before they are logged */
+	__u32 syn_source;      /* SYNs per second from one source address */
+	__u32 syn_destination; /* SYNs per second to one destination address */
+	__u32 icmp_flood;      /* ICMP packets per second to one destination address */
+	__u32 udp_flood;       /* UDP packets per second to one destination address */
+	__u32 port_scan_us;    /* window in which one source may reach XDPFW_SCAN_ITEMS ports */
+	__u32 ip_sweep_us;     /* window in which one source may ping XDPFW_SCAN_ITEMS addresses */
+};
+
+/* Per-CPU counters of one (zone, screen), at zone * XDPFW_SCREEN_SLOTS + screen. */
+struct xdpfw_screen_counter {
+	__u64 drops;
+	__u64 alarms;            /* alarm-without-drop: the packet went on */
+	__u64 events_suppressed; /* over XDPFW_SCREEN_EVENTS_PER_SECOND: counted, not logged */
+};
+
+#ifdef __bpf__
+/* Userspace reads the record and its enums from BTF (lib/events/record.ts),
+ * whether or not a program emits events yet. This header has one includer
+ * (xdpfw.bpf.c, through parse.h), so these are defined once. */
+struct xdpfw_event xdpfw_btf_event __attribute__((unused));
+enum xdpfw_event_kind xdpfw_btf_event_kind __attribute__((unused));
+enum xdpfw_event_action xdpfw_btf_event_action __attribute__((unused));
+enum xdpfw_close_reason xdpfw_btf_close_reason __attribute__((unused));
+enum xdpfw_filter_source xdpfw_btf_filter_source __attribute__((unused));
+enum xdpfw_screen xdpfw_btf_screen __attribute__((unused));
+enum xdpfw_screen_flags xdpfw_btf_screen_flags __attribute__((unused));
+#endif
 
 #endif

@@ -53,6 +53,11 @@ export function formatCounters(c: CountersReport): string {
     `Slow path packets:  ${c.slowPathPackets} (${c.slowPathInjected} re-injected)`,
     `Sessions created:   ${c.sessions.created}, refused (table full): ${c.sessions.refusedFull}`,
     `Sessions closed:    ${Object.entries(c.sessions.closed).map(([r, n]) => `${r} ${n}`).join(', ') || '0'}`,
+    `Reject replies:     ${c.rejects.sent} sent, ${c.rejects.rateLimited} rate-limited, ${c.rejects.notDue} not due, ${c.rejects.txFull} tx ring full`,
+    `Events lost in XDP: ${c.eventRingLost}`,
+    '',
+    table(['Event kind', 'Generated', 'Sent', 'Rate-limited', 'Queue full', 'Sink failed'], Object.entries(c.events).map(([k, v]) =>
+      [k, String(v.generated), String(v.sent), String(v.rateLimited), String(v.queueFull), String(v.sinkFailed)])),
     '',
     table(['Drop reason', 'Packets'], Object.entries(c.drops).map(([r, n]) => [r, String(n)])),
     '',
@@ -64,9 +69,10 @@ export function formatCounters(c: CountersReport): string {
 export function formatPolicies(r: PoliciesReport): string {
   const rows = r.policies.map((p) => [
     `${p.fromZone}->${p.toZone}`, p.name, String(p.id), p.sourceAddresses.join(','), p.destinationAddresses.join(','),
-    p.applications.join(','), p.action,
+    p.applications.join(','), p.action, String(p.hits),
   ]);
-  return `${table(['Zones', 'Policy', 'Id', 'Source', 'Destination', 'Application', 'Action'], rows)}\nDefault policy: ${r.defaultPolicy}`;
+  return `${table(['Zones', 'Policy', 'Id', 'Source', 'Destination', 'Application', 'Action', 'Hits'], rows)}\n` +
+    `Default policy: ${r.defaultPolicy} (${r.defaultPolicyHits} hits)`;
 }
 
 export function formatMatch(m: MatchResult): string {

@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { DaemonNotRunning, request } from '../control/client.js';
+import { DaemonNotRunning, monitor, request } from '../control/client.js';
+import { EVENT_KINDS, type EventKind } from '../events/types.js';
 import type { ControlRequest } from '../control/protocol.js';
 import { loadConfigFile } from '../config/compile.js';
 import { ConfigRejected, Daemon } from '../daemon/daemon.js';
@@ -14,6 +15,7 @@ import { DEFAULT_STATE_DIR, statePaths } from '../daemon/state-paths.js';
 import { purgePins } from '../dataplane/dataplane.js';
 import type { SessionView } from '../session/table.js';
 import { packageRoot } from '../util/paths.js';
+import { type EventJson, formatEventLine } from './format-events.js';
 import { formatCounters, formatMatch, formatPolicies, formatReload, formatSessions, formatStatus } from './format.js';
 
 const LOAD_TIMEOUT_MS = 60_000;
@@ -113,6 +115,9 @@ function check(path: string): void {
   process.stdout.write(`configuration check succeeds: ${path}\n`);
 }
 
+const withKinds = <T>(y: Argv<T>) =>
+  y.option('kind', { type: 'array', string: true, choices: [...EVENT_KINDS], describe: 'only these event kinds' });
+
 const withJson = <T>(y: Argv<T>) => y.option('json', { type: 'boolean', default: false, describe: 'print JSON' });
 const withConfig = <T>(y: Argv<T>) =>
   y.option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'configuration file' })
@@ -134,9 +139,9 @@ export async function main(argv: string[]): Promise<void> {
       (a) => show<ReloadReport>(a['state-dir'], { command: 'reload', configPath: resolve(a.config) }, a.json, formatReload))
     .command('status', 'daemon, interfaces and queues', (y) => withJson(y),
       (a) => show<StatusReport>(a['state-dir'], { command: 'status' }, a.json, formatStatus))
-    .command('show <what>', 'show sessions, counters, policies or config', (y) =>
-      withJson(y.positional('what', { choices: ['sessions', 'counters', 'policies', 'config'] as const, demandOption: true })
-        .option('set', { type: 'boolean', default: false, describe: 'config as set lines' })),
+    .command('show <what>', 'show sessions, counters, policies, config or log (recent events)', (y) =>
+      withJson(withKinds(y.positional('what', { choices: ['sessions', 'counters', 'policies', 'config', 'log'] as const, demandOption: true })
+        .option('set', { type: 'boolean', default: false, describe: 'config as set lines' }))),
       (a) => {
         const dir = a['state-dir'];
         switch (a.what) {
@@ -144,6 +149,8 @@ export async function main(argv: string[]): Promise<void> {
           case 'counters': return show<CountersReport>(dir, { command: 'show-counters' }, a.json, formatCounters);
           case 'policies': return show<PoliciesReport>(dir, { command: 'show-policies' }, a.json, formatPolicies);
           case 'config': return show<{ text: string }>(dir, { command: 'show-config', format: a.set ? 'set' : 'hierarchical' }, a.json, (d) => d.text.trimEnd());
+          case 'log': return show<EventJson[]>(dir, { command: 'show-log', kinds: a.kind as EventKind[] }, a.json,
+            (evs) => evs.map(formatEventLine).join('\n') || 'No events.');
         }
       })
     .command('match-policies', 'which policy decides a flow (like Junos show security match-policies)', (y) => withJson(y
@@ -161,6 +168,10 @@ export async function main(argv: string[]): Promise<void> {
           protocol: a.protocol, sourcePort: a['source-port'], destinationPort: a['destination-port'],
         },
       }, a.json, formatMatch))
+    .command('monitor <what>', 'follow security events as they happen', (y) =>
+      withJson(withKinds(y.positional('what', { choices: ['events'] as const, demandOption: true }))),
+      (a) => monitor(statePaths(a['state-dir']).socket, { command: 'monitor-events', kinds: a.kind as EventKind[] }, (line) =>
+        process.stdout.write(`${a.json ? line : formatEventLine(JSON.parse(line) as EventJson)}\n`)))
     .command('clear <what>', 'clear sessions', (y) => y.positional('what', { choices: ['sessions'] as const, demandOption: true }),
       (a) => show<{ cleared: number }>(a['state-dir'], { command: 'clear-sessions' }, false, (d) => `${d.cleared} sessions cleared`))
     .demandCommand(1)

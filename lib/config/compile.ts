@@ -3,12 +3,16 @@ import type { Statement } from './ast.js';
 import { compileAddressBook } from './addressbook.js';
 import { compileApplications } from './applications.js';
 import { ConfigError, Diagnostics, sortErrors } from './errors.js';
+import { compileFirewall } from './filters.js';
 import { compileFlow } from './flow.js';
 import { compileInterfaces } from './interfaces.js';
 import { normalize } from './normalize.js';
 import { parse } from './parser.js';
 import { compilePolicies } from './policies.js';
+import { compileRoutingInstances } from './routing-instances.js';
 import { SCHEMA } from './schema.js';
+import { compileScreens } from './screens.js';
+import { compileSystem } from './system.js';
 import type { CompiledConfig } from './types.js';
 import { compileZones } from './zones.js';
 
@@ -31,15 +35,19 @@ export function compile(tree: readonly Statement[], source = '<input>'): Compile
   const root = norm.tree;
   const d = new Diagnostics();
   const interfaceSettings = compileInterfaces(root, d);
-  const zones = compileZones(root, d);
+  const screens = compileScreens(root, d);
+  const zones = compileZones(root, screens, d);
   const book = compileAddressBook(root, d);
   const apps = compileApplications(root, d);
   const zoneNames = new Set(zones.zones.map((z) => z.name));
   const { policies, defaultPolicy } = compilePolicies(root, zoneNames, book, apps, d);
   const flow = compileFlow(root, d);
+  const syslog = compileSystem(root, d);
+  const routingInstances = compileRoutingInstances(root, d);
+  const firewall = compileFirewall(root, zones.zoneByInterface, routingInstances, d);
   const errors = [...norm.errors, ...d.errors];
   if (errors.length) return { ok: false, errors: sortErrors(errors) };
-  return { ok: true, config: { source, ...zones, interfaceSettings, policies, defaultPolicy, flow, tree: root } };
+  return { ok: true, config: { source, ...zones, interfaceSettings, policies, defaultPolicy, flow, syslog, screens, firewall, routingInstances, tree: root } };
 }
 
 export function compileText(text: string, file: string): CompileResult {

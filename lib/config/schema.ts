@@ -1,4 +1,6 @@
 import { ALL, EXCEPT, HOST_PROTOCOLS, SYSTEM_SERVICES } from './host-inbound-services.js';
+import { FIREWALL_SCHEMA, POLICY_OPTIONS_SCHEMA } from './filters.js';
+import { ROUTING_INSTANCES_SCHEMA } from './routing-instances.js';
 import { container, flag, leaf, list, named, one, type Container, type Shape } from './schema-types.js';
 
 /**
@@ -49,6 +51,55 @@ const interfaceUnit = container(
 
 const seconds = one('number of seconds');
 
+const perSecond = one('number per second');
+const microseconds = container({ threshold: one('number of microseconds') });
+
+/** `security screen ids-option NAME`: Junos's screens that xdpfw implements (lib/config/screens.ts). */
+const idsOption = container(
+  {
+    description,
+    'alarm-without-drop': flag,
+    icmp: container({
+      flood: container({ threshold: perSecond }),
+      fragment: flag,
+      'ip-sweep': microseconds,
+      'ping-death': flag,
+    }),
+    ip: container({
+      'source-route-option': flag,
+      'loose-source-route-option': flag,
+      'strict-source-route-option': flag,
+      'record-route-option': flag,
+      'timestamp-option': flag,
+      'security-option': flag,
+      'stream-option': flag,
+      'tear-drop': flag,
+    }),
+    tcp: container({
+      land: flag,
+      'syn-fin': flag,
+      'tcp-no-flag': flag,
+      'fin-no-ack': flag,
+      winnuke: flag,
+      'syn-frag': flag,
+      'syn-flood': container({
+        'attack-threshold': perSecond,
+        'alarm-threshold': perSecond,
+        'source-threshold': perSecond,
+        'destination-threshold': perSecond,
+        timeout: seconds,
+      }),
+      'port-scan': microseconds,
+    }),
+    udp: container({ flood: container({ threshold: perSecond }) }),
+    'limit-session': container({
+      'source-ip-based': one('number of sessions'),
+      'destination-ip-based': one('number of sessions'),
+    }),
+  },
+  { keys: [named('screen name')], unique: 'screen' },
+);
+
 export const SCHEMA: Container = container({
   interfaces: container(
     {},
@@ -66,10 +117,12 @@ export const SCHEMA: Container = container({
             'system-services': hostInboundKeywords(SYSTEM_SERVICES.keys()),
             protocols: hostInboundKeywords(HOST_PROTOCOLS.keys()),
           }),
+          screen: one('screen name'),
         },
         { keys: [named('zone name')], unique: 'security-zone' },
       ),
     }),
+    screen: container({ 'ids-option': idsOption }),
     'address-book': container(
       {
         description,
@@ -102,6 +155,17 @@ export const SCHEMA: Container = container({
       'max-sessions': one('number of sessions'),
     }),
   }),
+  system: container({
+    'host-name': one('host name'),
+    syslog: container({
+      host: container(
+        { port: one('port number'), transport: one('transport'), format: one('log format') },
+        { keys: [named('host address')], unique: 'syslog host' },
+      ),
+      'file-json': one('file path'),
+      'rate-limit': one('number of events per second'),
+    }),
+  }),
   applications: container({
     application: container(
       {
@@ -125,4 +189,8 @@ export const SCHEMA: Container = container({
       { keys: [named('application-set name')], unique: 'application-set' },
     ),
   }),
+  // Firewall filters, prefix lists and routing instances (lib/config/filters.ts, routing-instances.ts).
+  firewall: FIREWALL_SCHEMA,
+  'policy-options': POLICY_OPTIONS_SCHEMA,
+  'routing-instances': ROUTING_INSTANCES_SCHEMA,
 });

@@ -1,4 +1,6 @@
 import type { Statement } from './ast.js';
+import type { FirewallConfig } from './filters.js';
+import type { RoutingInstance } from './routing-instances.js';
 
 /** Compiled configuration: the typed tables the daemon and the engines run on. */
 
@@ -11,6 +13,8 @@ export interface Zone {
   interfaces: string[];
   /** Keywords admitted to the box itself; `all` is already expanded (minus `except` entries). */
   hostInbound: { services: Set<string>; protocols: Set<string> };
+  /** `screen P;`: the name of the zone's `security screen ids-option` profile, or null. */
+  screen: string | null;
 }
 
 /** Per-family settings of `interfaces <if> unit 0 family <f>`. */
@@ -91,6 +95,81 @@ export interface FlowSettings {
   maxSessions: number;
 }
 
+export type SyslogTransport = 'udp' | 'tcp';
+export type SyslogFormat = 'structured' | 'brief' | 'rfc3164';
+
+/** `system syslog host ADDRESS { port P; transport T; format F; }`. */
+export interface SyslogHost {
+  /** An IPv4 or IPv6 address, as written. */
+  address: string;
+  port: number;
+  transport: SyslogTransport;
+  format: SyslogFormat;
+}
+
+/** `system { host-name N; syslog { ... } }`: where security events go. */
+export interface SyslogSettings {
+  /** `system host-name`; null: the machine's host name. */
+  hostName: string | null;
+  hosts: SyslogHost[];
+  /** `system syslog file-json`: an absolute path for JSON lines, or null. */
+  jsonFile: string | null;
+  /** `system syslog rate-limit`: events per second per kind and zone; null: the per-kind defaults. */
+  rateLimit: number | null;
+}
+
+/**
+ * `tcp syn-flood { ... }`, in SYNs (segments with SYN and no ACK) per second, as Junos counts
+ * them. Junos proxies the SYNs past the attack threshold; xdpfw has no SYN proxy and drops them.
+ */
+export interface SynFloodSettings {
+  /** To one destination address and port. */
+  attackThreshold: number;
+  /** Past the attack threshold, how many more per second before they are logged. */
+  alarmThreshold: number;
+  /** From one source address, whatever the destination. */
+  sourceThreshold: number;
+  /** To one destination address, whatever the port. */
+  destinationThreshold: number;
+  /** Seconds a proxied half-open connection may wait: accepted for Junos compatibility, unused without a SYN proxy. */
+  timeout: number;
+}
+
+/**
+ * `security screen ids-option NAME { ... }`: what a zone's screens check. Floods are packets
+ * per second to one destination address; the port scan and IP sweep thresholds are windows in
+ * microseconds in which one source may reach 10 ports / addresses (Junos units); session limits
+ * count concurrent sessions per address. null: that check is off.
+ */
+export interface ScreenProfile {
+  name: string;
+  /** Log and count, never drop. */
+  alarmWithoutDrop: boolean;
+  icmp: { flood: number | null; fragment: boolean; ipSweep: number | null; pingDeath: boolean };
+  ip: {
+    sourceRoute: boolean;
+    looseSourceRoute: boolean;
+    strictSourceRoute: boolean;
+    recordRoute: boolean;
+    timestamp: boolean;
+    security: boolean;
+    stream: boolean;
+    tearDrop: boolean;
+  };
+  tcp: {
+    land: boolean;
+    synFin: boolean;
+    noFlag: boolean;
+    finNoAck: boolean;
+    winnuke: boolean;
+    synFrag: boolean;
+    synFlood: SynFloodSettings | null;
+    portScan: number | null;
+  };
+  udp: { flood: number | null };
+  limitSession: { source: number | null; destination: number | null };
+}
+
 export interface CompiledConfig {
   /** File path the configuration came from. */
   source: string;
@@ -104,6 +183,13 @@ export interface CompiledConfig {
   policies: Policy[];
   defaultPolicy: 'deny-all' | 'permit-all';
   flow: FlowSettings;
+  syslog: SyslogSettings;
+  /** `security screen ids-option` profiles by name. */
+  screens: Map<string, ScreenProfile>;
+  /** Firewall filters, prefix lists and the filters of interfaces and lo0 (lib/config/filters.ts). */
+  firewall: FirewallConfig;
+  /** `routing-instances` by name: kernel routing tables for `then routing-instance` (lib/config/routing-instances.ts). */
+  routingInstances: Map<string, RoutingInstance>;
   /** The normalised syntax tree (print it with printer.ts). */
   tree: Statement[];
 }

@@ -1,8 +1,9 @@
 import type { Statement, Word } from './ast.js';
 import { describePos, type Diagnostics } from './errors.js';
 import { ALL, EXCEPT, HOST_PROTOCOLS, SYSTEM_SERVICES, type HostMatch } from './host-inbound-services.js';
-import { activeChildren, child, every } from './tree.js';
-import type { Zone } from './types.js';
+import { zoneScreen } from './screens.js';
+import { activeChildren, child, every, valueOf } from './tree.js';
+import type { ScreenProfile, Zone } from './types.js';
 import { checkInterfaceName, checkName } from './values.js';
 
 export interface CompiledZones {
@@ -11,8 +12,8 @@ export interface CompiledZones {
   interfaces: string[];
 }
 
-/** `security zones security-zone Z { interfaces { <if>; } host-inbound-traffic { ... } }`. */
-export function compileZones(root: readonly Statement[], d: Diagnostics): CompiledZones {
+/** `security zones security-zone Z { interfaces { <if>; } host-inbound-traffic { ... } screen P; }`. */
+export function compileZones(root: readonly Statement[], screens: ReadonlyMap<string, ScreenProfile>, d: Diagnostics): CompiledZones {
   const out: CompiledZones = { zones: [], zoneByInterface: new Map(), interfaces: [] };
   const claimedAt = new Map<string, Word>();
   const zones = child(child(root, 'security')?.children, 'zones');
@@ -21,6 +22,7 @@ export function compileZones(root: readonly Statement[], d: Diagnostics): Compil
     const name = z.words[1];
     checkName(d, name, 'zone name');
     const host = child(z.children, 'host-inbound-traffic');
+    const screen = child(z.children, 'screen');
     const zone: Zone = {
       id: index + 1,
       name: name.text,
@@ -29,6 +31,7 @@ export function compileZones(root: readonly Statement[], d: Diagnostics): Compil
         services: hostInbound(child(host?.children, 'system-services'), SYSTEM_SERVICES, d),
         protocols: hostInbound(child(host?.children, 'protocols'), HOST_PROTOCOLS, d),
       },
+      screen: screen ? zoneScreen(valueOf(screen), index + 1, screens, d) : null,
     };
     for (const i of activeChildren(child(z.children, 'interfaces')?.children)) {
       const ifname = i.words[0];

@@ -31,3 +31,25 @@ export function request<T>(socketPath: string, req: ControlRequest, timeoutMs = 
     });
   });
 }
+
+/** Streams monitor-events lines to `onLine` until the daemon goes away or `signal` aborts. */
+export function monitor(socketPath: string, req: ControlRequest, onLine: (line: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const conn = connect(socketPath);
+    let partial = '';
+    conn.setEncoding('utf8');
+    conn.on('connect', () => conn.write(`${JSON.stringify(req)}\n`));
+    conn.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) if (l) onLine(l);
+    });
+    conn.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
+        reject(new DaemonNotRunning(`no xdpfw daemon is running (no control socket at ${socketPath})`));
+      } else reject(err);
+    });
+    conn.on('close', () => resolve());
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => conn.destroy());
+  });
+}

@@ -1,5 +1,7 @@
 // The control socket speaks newline-delimited JSON: one request line, one
-// response line, then the connection closes.
+// response line, then the connection closes — except monitor-events, which
+// answers with one JSON line per event until the client goes away.
+import type { EventKind } from '../events/types.js';
 
 export interface MatchPoliciesArgs {
   fromZone: string;
@@ -19,6 +21,8 @@ export type ControlRequest =
   | { command: 'show-config'; format: 'hierarchical' | 'set' }
   | { command: 'match-policies'; query: MatchPoliciesArgs }
   | { command: 'clear-sessions' }
+  | { command: 'show-log'; kinds?: EventKind[] }
+  | { command: 'monitor-events'; kinds?: EventKind[] }
   | { command: 'reload'; configPath: string }
   | { command: 'unload' };
 

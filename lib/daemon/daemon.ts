@@ -15,7 +15,15 @@ import { matchPolicies, policiesReport } from './policies-report.js';
 import { recheckSessions } from './recheck.js';
 import { type AttachedInterface, Dataplane, type XdpMode, type XdpModeRequest, purgePins } from '../dataplane/dataplane.js';
 import { ifNameToIndex, ifQueueCount, monotonicNs } from '../dataplane/native.js';
-import { SessionTable } from '../session/table.js';
+import { EventProducer } from '../events/producer.js';
+import { BpfEventSource } from '../events/bpf-source.js';
+import { formatter, type Formatter } from '../events/formats/index.js';
+import { EventCodec, readEventConstants } from '../events/record.js';
+import { configNameResolver } from '../events/resolver.js';
+import { createSinks, eventRates, formatContext } from '../events/setup.js';
+import type { EventSink } from '../events/sinks/sink.js';
+import { sessionCloseEvent } from '../session/flow-events.js';
+import { type NameResolver, SessionTable } from '../session/table.js';
 import { QueueSocket } from '../slowpath/receiver.js';
 import { LOCAL_ZONE, SlowPath } from '../slowpath/slowpath.js';
 import { type CountersReport, type ReloadReport, type StatusReport, countersReport } from './reports.js';
@@ -50,6 +58,9 @@ export class Daemon {
   private expiryTimer: NodeJS.Timeout | null = null;
   private control: Server | null = null;
   private metrics: HttpServer | null = null;
+  private bpfEvents: BpfEventSource | null = null;
+  private sinks: EventSink[] = [];
+  private jsonFormat: Formatter = () => '';
   private readonly startedAtMs = Date.now();
   private stopping: Promise<void> | null = null;
   /** Resolves when the daemon has stopped (after unload or a signal). */
@@ -62,6 +73,7 @@ export class Daemon {
     private readonly dataplane: Dataplane,
     private readonly sessions: SessionTable,
     private readonly slowPath: SlowPath,
+    private readonly events: EventProducer,
   ) {
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
   }
@@ -82,9 +94,15 @@ export class Daemon {
         dataplane.mapFd('xdpfw_sessions'), dataplane.constants.sessionFlags, config.flow.timeouts, config.flow.maxSessions,
       );
       const zoneByIfindex = new Map<number, Zone>();
-      const slowPath = new SlowPath(dataplane.progs, sessions, config, zoneByIfindex);
-      daemon = new Daemon(paths, config, dataplane, sessions, slowPath);
+      const events = new EventProducer({ rates: eventRates(config.syslog) });
+      const slowPath = new SlowPath(dataplane.progs, sessions, config, zoneByIfindex, (ev) => events.emit(ev));
+      daemon = new Daemon(paths, config, dataplane, sessions, slowPath, events);
       daemon.attachAll(opts.xdpMode ?? 'auto', zoneByIfindex);
+      daemon.configureEvents();
+      sessions.onClose((s, reason, totals) => {
+        if (s.logClose) events.emit(sessionCloseEvent(s, reason, totals, monotonicNs()));
+      });
+      daemon.bpfEvents = new BpfEventSource(dataplane.mapFd('xdpfw_events'), new EventCodec(readEventConstants(dataplane.objectPath)), events);
       sessions.adopt(daemon.names(), Date.now() - Number(monotonicNs()) / 1e6);
       for (const s of daemon.sockets) s.start(slowPath);
       daemon.running = true;
@@ -92,11 +110,14 @@ export class Daemon {
       daemon.metrics = await serveMetrics(createRegistry(daemon.metricsSource()), DEFAULT_METRICS_ENDPOINT).catch((err: Error) => {
         throw new Error(`metrics: cannot listen on ${DEFAULT_METRICS_ENDPOINT.address}:${DEFAULT_METRICS_ENDPOINT.port}: ${err.message}`);
       });
-      daemon.control = await serveControl(paths.socket, (req) => daemon!.command(req));
+      daemon.control = await serveControl(paths.socket, (req) => daemon!.command(req), (req, send) =>
+        events.subscribe((ev) => send(daemon!.jsonFormat(ev)), req.kinds?.length ? new Set(req.kinds) : undefined));
       writeFileSync(paths.pidFile, `${process.pid}\n`);
       return daemon;
     } catch (err) {
       daemon?.metrics?.close();
+      daemon?.bpfEvents?.close();
+      for (const s of daemon?.sinks ?? []) s.close();
       for (const s of daemon?.sockets ?? []) s.close();
       if (daemon?.expiryTimer) clearInterval(daemon.expiryTimer);
       dataplane.close();
@@ -179,6 +200,7 @@ export class Daemon {
       if (zone) zoneByIfindex.set(i.ifindex, zone);
     }
     this.saveRuntime();
+    this.configureEvents();
     this.sessions.configure(next.flow.timeouts, next.flow.maxSessions);
     this.slowPath.setConfig(next, zoneByIfindex);
     const recheck = recheckSessions(this.sessions, this.slowPath.policies, zoneByIfindex);
@@ -189,11 +211,23 @@ export class Daemon {
     };
   }
 
-  private names(): { zoneName(id: number): string; policyName(id: number): string } {
+  private names(): NameResolver {
     return {
       zoneName: (id) => this.config.zones.find((z) => z.id === id)?.name ?? (id === 0 ? LOCAL_ZONE : `zone-${id}`),
       policyName: (id) => this.config.policies.find((p) => p.id === id)?.name ?? (id === 0 ? 'default-policy' : `policy-${id}`),
+      logsClose: (id) => this.config.policies.find((p) => p.id === id)?.logClose ?? false,
     };
+  }
+
+  /** Sinks, rates and names from the current config; old sinks close after the switch. */
+  private configureEvents(): void {
+    const names = configNameResolver(this.config, new Map(this.interfaces.map((i) => [i.ifindex, i.name])));
+    const old = this.sinks;
+    this.sinks = createSinks(this.config.syslog, formatContext(this.config.syslog, names));
+    this.events.setSinks(this.sinks);
+    this.events.setRates(eventRates(this.config.syslog));
+    this.jsonFormat = formatter('json', formatContext(this.config.syslog, names));
+    for (const s of old) s.close();
   }
 
   private expire(): void {
@@ -209,10 +243,12 @@ export class Daemon {
       case 'status': return this.status();
       case 'show-sessions': return this.sessions.list();
       case 'show-counters': return this.counters();
-      case 'show-policies': return policiesReport(this.config);
+      case 'show-policies': return policiesReport(this.config, this.slowPath.policies);
       case 'show-config': return { text: req.format === 'set' ? printSet(this.config.tree) : printHierarchical(this.config.tree) };
       case 'match-policies': return matchPolicies(this.slowPath.policies, this.config, req.query);
       case 'clear-sessions': return { cleared: this.sessions.clear() };
+      case 'show-log': return this.events.recent(req.kinds?.length ? new Set(req.kinds) : undefined).map((ev) => JSON.parse(this.jsonFormat(ev)) as unknown);
+      case 'monitor-events': throw new Error('monitor-events is a stream');
       case 'reload': return this.reload(req.configPath);
       case 'unload':
         // Answer first; the caller waits for the pid to disappear.
@@ -228,7 +264,11 @@ export class Daemon {
       sessions: () => ({ active: this.sessions.size, stats: this.sessions.stats }),
       queues: () => this.sockets.map((s) => s.stats()),
       interfaces: () => this.interfaces.map((i) => ({ name: i.name, mode: i.mode })),
-      policyHits: () => [],
+      events: () => this.events.counters(),
+      policyHits: () => [...this.slowPath.policies.hitCounts()].map(([id, hits]) => {
+        const p = this.config.policies.find((x) => x.id === id);
+        return { policy: p?.name ?? 'default-policy', fromZone: p?.fromZone ?? 'global', toZone: p?.toZone ?? 'global', hits };
+      }),
     };
   }
 
@@ -250,7 +290,8 @@ export class Daemon {
   }
 
   counters(): CountersReport {
-    return countersReport(this.dataplane.readCounters(), this.slowPath.stats, this.sessions.stats);
+    return countersReport(this.dataplane.readCounters(), this.slowPath.stats, this.sessions.stats,
+      { counters: this.events.counters(), sinks: this.events.sinkStats() });
   }
 
   /** Stops serving. With purge, also detaches XDP and removes every pin (unload). */
@@ -258,6 +299,8 @@ export class Daemon {
     this.stopping ??= (async () => {
       if (this.expiryTimer) clearInterval(this.expiryTimer);
       for (const s of this.sockets) s.close();
+      this.bpfEvents?.close();
+      for (const s of this.sinks) s.close();
       await new Promise<void>((resolve) => (this.control ? this.control.close(() => resolve()) : resolve()));
       this.metrics?.close();
       this.dataplane.close();

@@ -1,7 +1,7 @@
 // `xdpfw show policies` and `xdpfw match-policies`.
 import { parsePrefix } from '../config/ip.js';
 import { PROTOCOL_NUMBERS } from '../config/protocols.js';
-import type { CompiledConfig } from '../config/types.js';
+import { type CompiledConfig, DEFAULT_POLICY_ID } from '../config/types.js';
 import type { MatchPoliciesArgs } from '../control/protocol.js';
 import type { PolicyEngine } from '../policy/engine.js';
 
@@ -16,14 +16,17 @@ export interface PolicyView {
   action: string;
   log: { sessionInit: boolean; sessionClose: boolean };
   count: boolean;
+  /** New sessions permitted, or first packets denied, by this policy since it was loaded. */
+  hits: number;
 }
 
 export interface PoliciesReport {
   policies: PolicyView[];
   defaultPolicy: string;
+  defaultPolicyHits: number;
 }
 
-export function policiesReport(config: CompiledConfig): PoliciesReport {
+export function policiesReport(config: CompiledConfig, engine: PolicyEngine): PoliciesReport {
   return {
     policies: config.policies.map((p) => ({
       id: p.id,
@@ -36,8 +39,10 @@ export function policiesReport(config: CompiledConfig): PoliciesReport {
       action: p.action,
       log: { sessionInit: p.logInit, sessionClose: p.logClose },
       count: p.count,
+      hits: engine.hits(p.id),
     })),
     defaultPolicy: config.defaultPolicy,
+    defaultPolicyHits: engine.hits(DEFAULT_POLICY_ID),
   };
 }
 
@@ -72,7 +77,7 @@ export function matchPolicies(engine: PolicyEngine, config: CompiledConfig, q: M
   if (src.family !== dst.family) throw new Error('source-ip and destination-ip are of different families');
   const protocol = /^\d+$/.test(q.protocol) ? Number(q.protocol) : PROTOCOL_NUMBERS.get(q.protocol);
   if (protocol === undefined || protocol > 255) throw new Error(`unknown protocol '${q.protocol}'`);
-  const d = engine.match({
+  const d = engine.lookup({
     fromZone: q.fromZone, toZone: q.toZone, family: src.family, protocol,
     source: src.bytes, destination: dst.bytes,
     sourcePort: q.sourcePort ?? 0, destinationPort: q.destinationPort ?? 0,

@@ -67,7 +67,7 @@ function judge(s: Session, policies: PolicyEngine, zones: ReadonlyMap<number, Zo
   const len = s.key[SESSION_KEY.offset.family] === AF_INET ? 4 : 16;
   const src = SESSION_KEY.offset.src_addr;
   const dst = SESSION_KEY.offset.dst_addr;
-  const d = policies.match({
+  const d = policies.lookup({
     fromZone: fromZone.name, toZone: toZone.name, family: t.family, protocol: t.protocol,
     source: s.key.subarray(src, src + len), destination: s.key.subarray(dst, dst + len),
     sourcePort: t.sourcePort, destinationPort: t.destinationPort, icmpType: echoType, icmpCode: echoType === undefined ? undefined : 0,

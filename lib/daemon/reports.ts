@@ -1,5 +1,7 @@
 // The shapes `xdpfw status` and `xdpfw show counters` print (and their --json).
 import type { XdpMode } from '../dataplane/dataplane.js';
+import type { KindCounters } from '../events/producer.js';
+import type { SinkStats } from '../events/sinks/sink.js';
 import type { QueueSocketStats } from '../slowpath/receiver.js';
 import type { SlowPathStats } from '../slowpath/slowpath.js';
 import type { SessionTableStats } from '../session/table.js';
@@ -23,6 +25,13 @@ export interface CountersReport {
   slowPathInjected: number;
   drops: Record<string, number>;
   sessions: { created: number; closed: Record<string, number>; refusedFull: number };
+  /** Security events by kind: generated = sent + rateLimited + queueFull + sinkFailed. */
+  events: Record<string, KindCounters>;
+  /** Events lost in XDP to a full ring buffer. */
+  eventRingLost: number;
+  sinks: SinkStats[];
+  /** Reject replies sent, rate-limited, not due (e.g. to ICMP errors), lost to a full tx ring. */
+  rejects: { sent: number; rateLimited: number; notDue: number; txFull: number };
   /** Every XDP counter, by name. */
   xdp: Record<string, { packets: number; bytes: number }>;
 }
@@ -46,6 +55,7 @@ export function countersReport(
   xdp: Map<string, { packets: bigint; bytes: bigint }>,
   slow: SlowPathStats,
   sessions: SessionTableStats,
+  events: { counters: Record<string, KindCounters>; sinks: SinkStats[] },
 ): CountersReport {
   const get = (n: string) => xdp.get(n) ?? { packets: 0n, bytes: 0n };
   const drops: Record<string, number> = {};
@@ -58,6 +68,10 @@ export function countersReport(
     slowPathInjected: slow.injected,
     drops,
     sessions: { created: sessions.created, closed: Object.fromEntries(sessions.closed), refusedFull: sessions.refusedFull },
+    events: events.counters,
+    eventRingLost: Number(get('EVENT_RESERVE_FAIL').packets),
+    sinks: events.sinks,
+    rejects: { ...slow.rejects, txFull: slow.rejectTxFull },
     xdp: Object.fromEntries([...xdp].map(([n, v]) => [camel(n), { packets: Number(v.packets), bytes: Number(v.bytes) }])),
   };
 }

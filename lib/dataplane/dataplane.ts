@@ -28,7 +28,10 @@ export interface AttachedInterface {
   reused: boolean;
 }
 
-const MAPS = ['xdpfw_sessions', 'xdpfw_ifaces', 'xdpfw_xsks', 'xdpfw_tx_ports', 'xdpfw_counters', 'xdpfw_meta'] as const;
+const MAPS = [
+  'xdpfw_sessions', 'xdpfw_ifaces', 'xdpfw_xsks', 'xdpfw_tx_ports', 'xdpfw_counters', 'xdpfw_meta', 'xdpfw_events',
+  'xdpfw_screen_profiles', 'xdpfw_screen_stats',
+] as const;
 type MapName = (typeof MAPS)[number];
 
 const BPF_ANY = 0;

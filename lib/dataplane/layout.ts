@@ -72,7 +72,28 @@ export const ROUTE_RESULT = new StructLayout('xdpfw_route_result', [['fib_rc', '
 
 export const META = new StructLayout('xdpfw_meta', [['layout_version', 'u32'], ['reserved', 'u32']] as const);
 
-export const ALL_LAYOUTS = [SESSION_KEY, SESSION, IFACE, COUNTER_VALUE, RX_META, ROUTE_RESULT, META];
+/** struct xdpfw_event: one security event (lib/events/record.ts reads and writes it). */
+export const EVENT = new StructLayout('xdpfw_event', [
+  ['version', 'u8'], ['kind', 'u8'], ['family', 'u8'], ['protocol', 'u8'], ['action', 'u8'], ['close_reason', 'u8'],
+  ['filter_source', 'u8'], ['icmp_type', 'u8'], ['src_port', 'u16'], ['dst_port', 'u16'], ['ingress_zone', 'u16'],
+  ['egress_zone', 'u16'], ['ingress_ifindex', 'u32'], ['egress_ifindex', 'u32'], ['policy_id', 'u32'], ['filter_id', 'u32'],
+  ['term_id', 'u32'], ['screen_id', 'u32'], ['elapsed_s', 'u32'], ['pad', 'u32'], ['timestamp_ns', 'u64'],
+  ['monotonic_ns', 'u64'], ['session_id', 'u64'], ['packets_from_client', 'u64'], ['bytes_from_client', 'u64'],
+  ['packets_from_server', 'u64'], ['bytes_from_server', 'u64'], ['src_addr', 'bytes16'], ['dst_addr', 'bytes16'],
+] as const);
+
+/** struct xdpfw_screen_profile: one zone's screens (lib/screens/apply.ts writes it). */
+export const SCREEN_PROFILE = new StructLayout('xdpfw_screen_profile', [
+  ['screens', 'u32'], ['flags', 'u32'], ['syn_attack', 'u32'], ['syn_alarm', 'u32'], ['syn_source', 'u32'],
+  ['syn_destination', 'u32'], ['icmp_flood', 'u32'], ['udp_flood', 'u32'], ['port_scan_us', 'u32'], ['ip_sweep_us', 'u32'],
+] as const);
+
+/** struct xdpfw_screen_counter: per-CPU counts of one (zone, screen) (lib/screens/stats.ts reads them). */
+export const SCREEN_COUNTER = new StructLayout('xdpfw_screen_counter', [
+  ['drops', 'u64'], ['alarms', 'u64'], ['events_suppressed', 'u64'],
+] as const);
+
+export const ALL_LAYOUTS = [SESSION_KEY, SESSION, IFACE, COUNTER_VALUE, RX_META, ROUTE_RESULT, META, EVENT, SCREEN_PROFILE, SCREEN_COUNTER];
 
 /** Values the C side defines as enums; read from BTF, never copied here. */
 export interface DataplaneConstants {

@@ -6,6 +6,7 @@
 import { type Server, createServer } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { XdpMode } from '../dataplane/dataplane.js';
+import type { KindCounters } from '../events/producer.js';
 import type { SessionTableStats } from '../session/table.js';
 import type { QueueSocketStats } from '../slowpath/receiver.js';
 import type { SlowPathStats } from '../slowpath/slowpath.js';
@@ -17,6 +18,7 @@ export interface MetricsSource {
   queues(): QueueSocketStats[];
   interfaces(): Array<{ name: string; mode: XdpMode }>;
   policyHits(): Array<{ policy: string; fromZone: string; toZone: string; hits: number }>;
+  events(): Record<string, KindCounters>;
 }
 
 /** XDP counters by the path their packets took. */
@@ -81,6 +83,11 @@ export function createRegistry(src: MetricsSource): Registry {
     () => [[{}, src.sessions().stats.refusedFull]]);
   mirroredCounter(r, 'xdpfw_policy_hits_total', 'Sessions permitted or packets denied, by policy', ['policy', 'from_zone', 'to_zone'],
     () => src.policyHits().map((p): [Labels, number] => [{ policy: p.policy, from_zone: p.fromZone, to_zone: p.toZone }, p.hits]));
+  mirroredCounter(r, 'xdpfw_events_total', 'Security events by kind and outcome (generated = sent + the drop outcomes)', ['kind', 'outcome'], () =>
+    Object.entries(src.events()).flatMap(([kind, c]) => (Object.entries(c) as Array<[string, number]>)
+      .map(([outcome, n]): [Labels, number] => [{ kind, outcome: outcome.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`) }, n])));
+  mirroredCounter(r, 'xdpfw_event_ring_lost_total', 'Events lost in XDP because the ring buffer was full', [],
+    () => [[{}, sum(['EVENT_RESERVE_FAIL'], 'packets')]]);
   const perQueue = (field: keyof Pick<QueueSocketStats, 'rxDropped' | 'rxRingFull' | 'fillRingEmptyDescs' | 'rxInvalidDescs'>) => () =>
     src.queues().map((q): [Labels, number] => [{ interface: q.ifname, queue: String(q.queue) }, q[field]]);
   mirroredCounter(r, 'xdpfw_afxdp_rx_dropped_total', 'Frames the AF_XDP socket dropped (no room in the rx ring)', ['interface', 'queue'], perQueue('rxDropped'));

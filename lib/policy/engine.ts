@@ -1,5 +1,6 @@
-import type { AddressMatch, ApplicationTerm, CompiledConfig, Family, Policy, PolicyAction } from '../config/types.js';
+import type { ApplicationTerm, CompiledConfig, Family, Policy, PolicyAction } from '../config/types.js';
 import { DEFAULT_POLICY_ID, DEFAULT_POLICY_NAME } from '../config/types.js';
+import { RuleIndex } from './rule-index.js';
 
 export interface PolicyQuery {
   fromZone: string;
@@ -29,76 +30,91 @@ export interface PolicyDecision {
 }
 
 interface Rule {
-  src: AddressMatch;
-  dst: AddressMatch;
   terms: readonly ApplicationTerm[];
   /** Decision for `application any`, or one per term: prebuilt so a match allocates nothing. */
   any: PolicyDecision | null;
   decisions: PolicyDecision[];
+  /** Position of the rule's hit counter. */
+  slot: number;
+}
+
+/** One zone pair's rules (or the global rules) in order, indexed per family. */
+interface RuleSet {
+  rules: Rule[];
+  v4: RuleIndex;
+  v6: RuleIndex;
 }
 
 function decision(policy: Policy, application: string | null): PolicyDecision {
   return Object.freeze({ policy, action: policy.action, policyId: policy.id, policyName: policy.name, application });
 }
 
-function rule(p: Policy): Rule {
+function rule(p: Policy, slot: number): Rule {
   const app = p.match.application;
   return {
-    src: p.match.source,
-    dst: p.match.destination,
     terms: app.terms,
     any: app.any ? decision(p, null) : null,
     decisions: app.terms.map((t) => decision(p, t.application)),
+    slot,
   };
 }
 
+function ruleSet(policies: readonly Policy[], slots: ReadonlyMap<Policy, number>): RuleSet {
+  const matches = policies.map((p) => p.match);
+  return { rules: policies.map((p) => rule(p, slots.get(p)!)), v4: new RuleIndex(matches, 'inet'), v6: new RuleIndex(matches, 'inet6') };
+}
+
 function read32(b: Uint8Array, at: number): number {
-  return (b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3];
+  return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
 }
 
-function inV4(m: Int32Array, a: number): boolean {
-  for (let i = 0; i < m.length; i += 2) if ((a & m[i + 1]) === m[i]) return true;
-  return false;
-}
-
-/** `a[at..at+3]` against groups of (network[4], mask[4]). */
-function inV6(m: Int32Array, a: Int32Array, at: number): boolean {
-  for (let i = 0; i < m.length; i += 8) {
-    if (
-      (a[at] & m[i + 4]) === m[i] &&
-      (a[at + 1] & m[i + 5]) === m[i + 1] &&
-      (a[at + 2] & m[i + 6]) === m[i + 2] &&
-      (a[at + 3] & m[i + 7]) === m[i + 3]
-    ) {
-      return true;
-    }
-  }
-  return false;
-}
+/** Hit counter slot of the default policy; rules follow in config order. */
+const DEFAULT_SLOT = 0;
 
 /**
  * First-match policy lookup: the zone pair's rules in order, then global rules, then the
- * default policy. A lookup allocates nothing and parses no strings.
+ * default policy. Each rule set is indexed by address prefixes and by protocol and
+ * destination port, so a lookup visits only the rules that match on those, lowest ordinal
+ * first, however many rules the set holds. A lookup allocates nothing and parses no strings.
  */
 export class PolicyEngine {
-  private readonly pairs = new Map<string, Map<string, Rule[]>>();
-  private readonly global: Rule[] = [];
+  private readonly pairs = new Map<string, Map<string, RuleSet>>();
+  private readonly global: RuleSet;
   private readonly fallback: PolicyDecision;
-  /** Query addresses as words: source at 0, destination at 4 (IPv4 uses one word each). */
-  private readonly addr = new Int32Array(8);
+  /** Query addresses as unsigned words: source at 0, destination at 4 (IPv4 uses one word each). */
+  private readonly addr = new Uint32Array(8);
+  /** Hits per slot; doubles stay exact far beyond any realistic count. */
+  private readonly counts: Float64Array;
+  private readonly slotOf = new Map<number, number>([[DEFAULT_POLICY_ID, DEFAULT_SLOT]]);
+  /** Policy names by id, so counts survive a reload only for the same policy. */
+  private readonly nameOf = new Map<number, string>([[DEFAULT_POLICY_ID, DEFAULT_POLICY_NAME]]);
+  private readonly order: number[] = [];
+  /** Slot of the decision the last lookup returned. */
+  private slot = DEFAULT_SLOT;
 
   constructor(cfg: CompiledConfig) {
+    const slots = new Map<Policy, number>();
+    const byPair = new Map<string, Map<string, Policy[]>>();
+    const global: Policy[] = [];
     for (const p of cfg.policies) {
+      slots.set(p, slots.size + 1);
+      this.slotOf.set(p.id, slots.size);
+      this.nameOf.set(p.id, p.name);
+      this.order.push(p.id);
       if (p.fromZone === null || p.toZone === null) {
-        this.global.push(rule(p));
+        global.push(p);
         continue;
       }
-      let to = this.pairs.get(p.fromZone);
-      if (!to) this.pairs.set(p.fromZone, (to = new Map()));
+      let to = byPair.get(p.fromZone);
+      if (!to) byPair.set(p.fromZone, (to = new Map()));
       let rules = to.get(p.toZone);
       if (!rules) to.set(p.toZone, (rules = []));
-      rules.push(rule(p));
+      rules.push(p);
     }
+    this.order.push(DEFAULT_POLICY_ID);
+    for (const [from, to] of byPair) this.pairs.set(from, new Map([...to].map(([zone, rules]) => [zone, ruleSet(rules, slots)])));
+    this.global = ruleSet(global, slots);
+    this.counts = new Float64Array(slots.size + 1);
     this.fallback = Object.freeze({
       policy: null,
       action: cfg.defaultPolicy === 'permit-all' ? 'permit' : 'deny',
@@ -108,7 +124,15 @@ export class PolicyEngine {
     });
   }
 
+  /** The deciding policy of a flow's first packet; counts a hit for it. */
   match(q: PolicyQuery): PolicyDecision {
+    const d = this.lookup(q);
+    this.counts[this.slot]++;
+    return d;
+  }
+
+  /** The deciding policy without counting a hit: for `match-policies` and re-checks. */
+  lookup(q: PolicyQuery): PolicyDecision {
     const words = q.family === 'inet6' ? 4 : 1;
     if (q.source.length !== words * 4 || q.destination.length !== words * 4) {
       throw new RangeError(`policy query: ${q.family} addresses must be ${words * 4} bytes`);
@@ -118,17 +142,39 @@ export class PolicyEngine {
       this.addr[4 + k] = read32(q.destination, 4 * k);
     }
     const pair = this.pairs.get(q.fromZone)?.get(q.toZone);
-    return (pair && this.scan(pair, q)) ?? this.scan(this.global, q) ?? this.fallback;
+    const d = (pair && this.scan(pair, q)) ?? this.scan(this.global, q);
+    if (d) return d;
+    this.slot = DEFAULT_SLOT;
+    return this.fallback;
   }
 
-  private scan(rules: readonly Rule[], q: PolicyQuery): PolicyDecision | null {
-    const v6 = q.family === 'inet6';
-    const a = this.addr;
-    for (const r of rules) {
-      if (v6 ? !inV6(r.src.v6, a, 0) || !inV6(r.dst.v6, a, 4) : !inV4(r.src.v4, a[0]) || !inV4(r.dst.v4, a[4])) continue;
-      if (r.any) return r.any;
-      const i = matchTerm(r.terms, q);
-      if (i >= 0) return r.decisions[i];
+  /** Hits of a policy id (DEFAULT_POLICY_ID for the default policy); 0 for an unknown id. */
+  hits(policyId: number): number {
+    const slot = this.slotOf.get(policyId);
+    return slot === undefined ? 0 : this.counts[slot];
+  }
+
+  /** Hits of every policy by id, in config order, the default policy last. */
+  hitCounts(): Map<number, number> {
+    return new Map(this.order.map((id) => [id, this.hits(id)]));
+  }
+
+  /** Keeps the counts of the policies a reload kept (same id and name); call before serving lookups. */
+  carryHitsFrom(previous: PolicyEngine): void {
+    for (const [id, slot] of this.slotOf) {
+      if (previous.nameOf.get(id) === this.nameOf.get(id)) this.counts[slot] += previous.hits(id);
+    }
+  }
+
+  private scan(set: RuleSet, q: PolicyQuery): PolicyDecision | null {
+    const index = q.family === 'inet6' ? set.v6 : set.v4;
+    if (!index.begin(this.addr, q.protocol, q.destinationPort)) return null;
+    for (let x = index.next(0); x >= 0; x = index.next(x + 1)) {
+      const r = set.rules[x];
+      const i = r.any ? 0 : matchTerm(r.terms, q);
+      if (i < 0) continue;
+      this.slot = r.slot;
+      return r.any ?? r.decisions[i];
     }
     return null;
   }

@@ -7,6 +7,7 @@ import { mapDelete, mapDump, mapLookup, mapUpdate, monotonicNs } from '../datapl
 import {
   type FlowTuple, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, describeKey, keyId, protocolName, reverseKey,
 } from './flow-key.js';
+import type { DirectionTotals } from './flow-events.js';
 import { type TcpState, TcpPhase, bothFinsSeen, decodeTcpState, describeTcpState, encodeTcpState } from './tcp.js';
 
 export type CloseReason = 'TCP FIN' | 'TCP RST' | 'idle Timeout' | 'cleared' | 'policy change';
@@ -30,6 +31,10 @@ export interface SessionFacts {
   ingressIfindex: number;
   egressIfindex: number;
   local: boolean;
+  /** The permitting policy asks for a SESSION_CLOSE event (`log session-close`). */
+  logClose: boolean;
+  /** ICMP type of the packet that opened the session (0 for other protocols). */
+  icmpType: number;
 }
 
 export interface Session extends SessionFacts {
@@ -77,7 +82,11 @@ export interface SessionTableStats {
 export interface NameResolver {
   zoneName(id: number): string;
   policyName(id: number): string;
+  logsClose(policyId: number): boolean;
 }
+
+/** Told of every session that ends, whatever ends it, with its final counters. */
+export type CloseListener = (session: Session, reason: CloseReason, totals: DirectionTotals) => void;
 
 const BPF_NOEXIST = 1;
 const BPF_EXIST = 2;
@@ -100,6 +109,7 @@ export class SessionTable {
   private nextId = 1;
   private readonly value = Buffer.alloc(SESSION.size);
   readonly stats: SessionTableStats = { created: 0, closed: new Map(), refusedFull: 0 };
+  private closeListener: CloseListener | null = null;
 
   constructor(
     private readonly mapFd: number,
@@ -110,6 +120,10 @@ export class SessionTable {
 
   get size(): number {
     return this.byId.size;
+  }
+
+  onClose(listener: CloseListener): void {
+    this.closeListener = listener;
   }
 
   configure(timeouts: Timeouts, maxSessions: number): void {
@@ -223,14 +237,29 @@ export class SessionTable {
     return mapLookup(this.mapFd, key, v) ? v : null;
   }
 
-  close(session: Session, reason: CloseReason): void {
+  /** Ends a session: both BPF entries go, listeners hear of it with the final counters. */
+  close(session: Session, reason: CloseReason, known?: SessionCounters): void {
     if (this.byId.get(session.id) !== session) return;
+    const totals = this.closeListener ? totalsOf(known ?? this.countersOf(session)) : null;
     mapDelete(this.mapFd, session.key);
     if (!session.local) mapDelete(this.mapFd, session.reverse);
     this.byKey.delete(keyId(session.key));
     this.byKey.delete(keyId(session.reverse));
     this.byId.delete(session.id);
     this.stats.closed.set(reason, (this.stats.closed.get(reason) ?? 0) + 1);
+    if (totals) this.closeListener!(session, reason, totals);
+  }
+
+  private countersOf(session: Session): SessionCounters {
+    const read = (key: Buffer): DirectionCounters | null => {
+      const v = this.readEntry(key);
+      return v && {
+        packets: Number(v.readBigUInt64LE(S.packets)),
+        bytes: Number(v.readBigUInt64LE(S.bytes)),
+        lastSeenNs: v.readBigUInt64LE(S.last_seen_ns),
+      };
+    };
+    return { client: read(session.key) ?? { packets: 0, bytes: 0, lastSeenNs: 0n }, server: session.local ? null : read(session.reverse) };
   }
 
   clear(): number {
@@ -292,7 +321,7 @@ export class SessionTable {
       const reason: CloseReason = session.tcp && bothFinsSeen(session.tcp) ? 'TCP FIN' : 'idle Timeout';
       closed.push({ session, reason });
     }
-    for (const { session, reason } of closed) this.close(session, reason);
+    for (const { session, reason } of closed) this.close(session, reason, counters.get(session.id));
     for (const key of orphans) mapDelete(this.mapFd, key);
     return closed;
   }
@@ -362,6 +391,8 @@ export class SessionTable {
         ingressIfindex: values.readUInt32LE(at + S.ingress_ifindex),
         egressIfindex: hasReverse ? revValue.readUInt32LE(S.ingress_ifindex) : 0,
         local,
+        logClose: !local && names.logsClose(policyId),
+        icmpType: tuple.protocol === IPPROTO_ICMP ? 8 : tuple.protocol === IPPROTO_ICMPV6 ? 128 : 0,
         tcp: tuple.protocol === IPPROTO_TCP ? decodeTcpState(values.readUInt8(at + S.tcp_state)) : null,
       };
       this.remember(session);
@@ -378,4 +409,13 @@ export class SessionTable {
 
 function maxBig(...xs: bigint[]): bigint {
   return xs.reduce((a, b) => (b > a ? b : a));
+}
+
+function totalsOf(c: SessionCounters): DirectionTotals {
+  return {
+    packetsFromClient: c.client.packets,
+    bytesFromClient: c.client.bytes,
+    packetsFromServer: c.server?.packets ?? 0,
+    bytesFromServer: c.server?.bytes ?? 0,
+  };
 }

@@ -13,6 +13,8 @@ export interface FrameFacts {
   tcpFlags: number;
   icmpType: number;
   icmpCode: number;
+  /** Offset of the IP header in the frame. */
+  l3Offset: number;
   /** Host-order ports as in the key (ICMP echo: the identifier on one side). */
   sourcePort: number;
   destinationPort: number;
@@ -23,7 +25,7 @@ export class FrameReader {
   private readonly view: DataView;
   /** The key of the frame last read; reused, copy it to keep it. */
   readonly key = Buffer.alloc(SESSION_KEY.size);
-  readonly facts: FrameFacts = { family: 0, protocol: 0, tcpFlags: 0, icmpType: 0, icmpCode: 0, sourcePort: 0, destinationPort: 0 };
+  readonly facts: FrameFacts = { family: 0, protocol: 0, tcpFlags: 0, icmpType: 0, icmpCode: 0, l3Offset: 0, sourcePort: 0, destinationPort: 0 };
 
   constructor(umem: ArrayBuffer) {
     this.bytes = new Uint8Array(umem);
@@ -42,6 +44,7 @@ export class FrameReader {
     f.icmpType = b[meta + M.icmp_type]!;
     f.icmpCode = b[meta + M.icmp_code]!;
     const l3 = this.view.getUint16(meta + M.l3_offset, true);
+    f.l3Offset = l3;
     const addrLen = f.family === AF_INET ? 4 : 16;
     const srcAt = addr + l3 + (f.family === AF_INET ? 12 : 8);
     if (l3 + (f.family === AF_INET ? 20 : 40) > length) return false;

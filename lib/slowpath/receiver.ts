@@ -24,7 +24,15 @@ export class QueueSocket {
 
   constructor(readonly ifname: string, ifindex: number, readonly queue: number, zone: Zone | null) {
     this.xsk = new Xsk({ ifindex, ifname, queue });
-    this.rx = { ifindex, queue, zone, reader: new FrameReader(this.xsk.umem), umem: this.xsk.umem };
+    const lengths = new Uint32Array(1);
+    this.rx = {
+      ifindex, queue, zone, reader: new FrameReader(this.xsk.umem), umem: this.xsk.umem,
+      // Replies (RST, ICMP unreachable) leave through the interface the offending packet came in on.
+      transmit: (frame, length) => {
+        lengths[0] = length;
+        return this.xsk.tx(frame, lengths, 1) === 1;
+      },
+    };
   }
 
   get fd(): number {

@@ -6,8 +6,11 @@ import { progTestRun } from '../dataplane/native.js';
 import type { CompiledConfig, Zone } from '../config/types.js';
 import { PolicyEngine } from '../policy/engine.js';
 import { hostInboundAllows } from '../policy/host-inbound.js';
-import { IPPROTO_TCP, familyName, keyId } from '../session/flow-key.js';
+import type { SecurityEvent } from '../events/types.js';
+import { policyDenyEvent, sessionCreateEvent } from '../session/flow-events.js';
+import { IPPROTO_TCP, describeKey, familyName, keyId } from '../session/flow-key.js';
 import type { Session, SessionTable } from '../session/table.js';
+import { REJECT_FRAME_MAX, type RejectCounters, Rejecter } from './reject.js';
 import { TCP_RST, advance, opensSession } from '../session/tcp.js';
 import { FrameReader } from './frame.js';
 
@@ -38,16 +41,24 @@ export interface RxQueue {
   zone: Zone | null;
   reader: FrameReader;
   umem: ArrayBuffer;
+  /** Sends a frame out of this interface; false if the tx ring had no room. */
+  transmit(frame: Uint8Array, length: number): boolean;
 }
 
 export interface SlowPathStats {
   received: number;
   injected: number;
   drops: Map<SlowPathDrop, number>;
+  /** Reject replies (RST / ICMP unreachable): built and sent, rate-limited, not due. */
+  rejects: RejectCounters;
+  /** Replies built but lost to a full AF_XDP tx ring. */
+  rejectTxFull: number;
 }
 
 export class SlowPath {
-  readonly stats: SlowPathStats = { received: 0, injected: 0, drops: new Map() };
+  private readonly rejecter = new Rejecter();
+  readonly stats: SlowPathStats = { received: 0, injected: 0, drops: new Map(), rejects: this.rejecter.counters, rejectTxFull: 0 };
+  private readonly replyFrame = new Uint8Array(REJECT_FRAME_MAX);
   private engine: PolicyEngine;
   private zoneByIfindex: Map<number, Zone>;
 
@@ -56,8 +67,8 @@ export class SlowPath {
     private readonly sessions: SessionTable,
     config: CompiledConfig,
     zoneByIfindex: Map<number, Zone>,
-    /** Told of every session the slow path closes on a TCP RST. */
-    private readonly onClose: (s: Session, reason: 'TCP RST') => void = () => {},
+    /** Where security events go (the bounded producer). */
+    private readonly emit: (ev: SecurityEvent) => void,
   ) {
     this.engine = new PolicyEngine(config);
     this.zoneByIfindex = zoneByIfindex;
@@ -68,7 +79,9 @@ export class SlowPath {
   }
 
   setConfig(config: CompiledConfig, zoneByIfindex: Map<number, Zone>): void {
+    const previous = this.engine;
     this.engine = new PolicyEngine(config);
+    this.engine.carryHitsFrom(previous);
     this.zoneByIfindex = zoneByIfindex;
   }
 
@@ -109,16 +122,33 @@ export class SlowPath {
       icmpType: facts.icmpType,
       icmpCode: facts.icmpCode,
     });
-    if (decision.action !== 'permit') return this.drop(decision.action === 'reject' ? 'policy_reject' : 'policy_deny');
+    const logs = decision.policy?.logInit ?? false;
+    if (decision.action !== 'permit') {
+      if (logs) {
+        this.emit(policyDenyEvent(describeKey(reader.key), facts.icmpType, { ifindex: rx.ifindex, zoneId: fromZone.id },
+          { ifindex: route.egress, zoneId: toZone.id }, decision.action, decision.policyId));
+      }
+      if (decision.action === 'reject') this.reject(rx, frame);
+      return this.drop(decision.action === 'reject' ? 'policy_reject' : 'policy_deny');
+    }
 
     const installed = this.sessions.install(reader.key, {
       fromZone: fromZone.name, fromZoneId: fromZone.id,
       toZone: toZone.name, toZoneId: toZone.id,
       policyId: decision.policyId, policyName: decision.policyName,
       ingressIfindex: rx.ifindex, egressIfindex: route.egress, local: false,
+      logClose: decision.policy?.logClose ?? false, icmpType: facts.icmpType,
     }, facts.protocol);
     if (!installed.ok) return this.drop(installed.reason);
     this.inject(rx, frame);
+    if (logs) this.emit(sessionCreateEvent(installed.session));
+  }
+
+  /** Answers the source (RST or ICMP unreachable) through the socket the packet came in on. */
+  private reject(rx: RxQueue, frame: Uint8Array): void {
+    const f = rx.reader.facts;
+    const n = this.rejecter.reply(frame, f.l3Offset, f.family, f.protocol, this.replyFrame);
+    if (n > 0 && !rx.transmit(this.replyFrame, n)) this.stats.rejectTxFull++;
   }
 
   private toLocal(rx: RxQueue, frame: Uint8Array, zone: Zone): void {
@@ -127,7 +157,7 @@ export class SlowPath {
     const installed = this.sessions.install(rx.reader.key, {
       fromZone: zone.name, fromZoneId: zone.id, toZone: LOCAL_ZONE, toZoneId: 0,
       policyId: 0, policyName: 'host-inbound-traffic',
-      ingressIfindex: rx.ifindex, egressIfindex: 0, local: true,
+      ingressIfindex: rx.ifindex, egressIfindex: 0, local: true, logClose: false, icmpType: f.icmpType,
     }, f.protocol);
     if (!installed.ok) return this.drop(installed.reason);
     this.inject(rx, frame);
@@ -145,10 +175,7 @@ export class SlowPath {
       }
     }
     this.inject(rx, frame);
-    if (session.tcp && (f.tcpFlags & TCP_RST)) {
-      this.sessions.close(session, 'TCP RST');
-      this.onClose(session, 'TCP RST');
-    }
+    if (session.tcp && (f.tcpFlags & TCP_RST)) this.sessions.close(session, 'TCP RST');
   }
 
   /** Where the kernel would send this packet: an egress ifindex, or the box itself. */

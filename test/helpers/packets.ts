@@ -8,6 +8,9 @@ export interface FrameSpec {
   sport?: number;
   dport?: number;
   tcpFlags?: number;
+  /** TCP sequence and acknowledgement numbers (default 1 and 0). */
+  tcpSeq?: number;
+  tcpAck?: number;
   icmpType?: number;
   icmpId?: number;
   ttl?: number;
@@ -16,6 +19,10 @@ export interface FrameSpec {
   ipOptions?: Buffer;
   /** IPv6 extension headers to insert: protocol numbers (0, 43, 60, 44, 51). */
   ext?: number[];
+  /** Fragment offset in 8-byte units: of the IPv4 header, or of an IPv6 fragment header in `ext`. */
+  fragmentOffset?: number;
+  /** The more-fragments flag: IPv4 MF (default clear), the M flag of an IPv6 fragment header (default set). */
+  moreFragments?: boolean;
   payload?: Buffer;
   srcMac?: string;
   dstMac?: string;
@@ -52,7 +59,8 @@ function l4Header(spec: FrameSpec, proto: number): Buffer {
     const h = Buffer.alloc(20);
     h.writeUInt16BE(spec.sport ?? 1234, 0);
     h.writeUInt16BE(spec.dport ?? 80, 2);
-    h.writeUInt32BE(1, 4);
+    h.writeUInt32BE(spec.tcpSeq ?? 1, 4);
+    h.writeUInt32BE(spec.tcpAck ?? 0, 8);
     h[12] = 5 << 4;
     h[13] = spec.tcpFlags ?? 0x10;
     h.writeUInt16BE(65535, 14);
@@ -85,6 +93,7 @@ export function frame(spec: FrameSpec): Buffer {
     const h = Buffer.alloc(20 + opts.length);
     h[0] = 0x40 | ((20 + opts.length) / 4);
     h.writeUInt16BE(h.length + l4.length, 2);
+    h.writeUInt16BE((spec.moreFragments ? 0x2000 : 0) | (spec.fragmentOffset ?? 0), 6);
     h[8] = spec.ttl ?? 64;
     h[9] = proto;
     ipBytes(spec.src).copy(h, 12);
@@ -98,7 +107,7 @@ export function frame(spec: FrameSpec): Buffer {
     for (let i = 0; i < (spec.ext ?? []).length; i++) {
       const e = Buffer.alloc(8);
       e[0] = chain[i + 1]!;
-      if (chain[i] === 44) e.writeUInt16BE(0x0001, 2); // fragment: offset 0, more fragments
+      if (chain[i] === 44) e.writeUInt16BE(((spec.fragmentOffset ?? 0) << 3) | (spec.moreFragments === false ? 0 : 1), 2);
       exts.push(e);
     }
     const body = Buffer.concat([...exts, l4]);

@@ -1,6 +1,7 @@
 // Traffic endpoints for the end-to-end tests and the demo, run inside the
 // test's network namespaces (`ip netns exec NS node traffic.js ...`). Each
 // prints one JSON line with what it saw, so tests assert real outcomes.
+import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { connect, createServer } from 'node:net';
 import { parseArgs } from 'node:util';
@@ -16,6 +17,11 @@ const { positionals, values } = parseArgs({
     timeout: { type: 'string', default: '3000' },
     listen: { type: 'string', default: '::' },
     sport: { type: 'string', default: '0' },
+    transport: { type: 'string', default: 'udp' },
+    iface: { type: 'string', default: 'eth0' },
+    frame: { type: 'string', default: '' },
+    rate: { type: 'string', default: '0' },
+    'vary-at': { type: 'string', default: '-1' },
   },
 });
 const port = Number(values.port);
@@ -38,7 +44,9 @@ function tcpSend(): void {
   const started = process.hrtime.bigint();
   const c = connect({ host: values.host, port, timeout: Number(values.timeout) });
   let reply = '';
+  let localPort = 0;
   c.on('connect', () => {
+    localPort = c.localPort ?? 0; // gone once the socket closes
     const chunk = Buffer.alloc(64 * 1024, 0x61);
     let left = total;
     const pump = (): void => {
@@ -58,7 +66,7 @@ function tcpSend(): void {
   c.on('close', () => {
     if (reply === '') return;
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    out({ ok: true, sent: total, received: Number(reply.trim()), ms, localPort: c.localPort });
+    out({ ok: true, sent: total, received: Number(reply.trim()), ms, localPort });
   });
 }
 
@@ -104,6 +112,69 @@ function udpPing(): void {
   });
 }
 
+function syslogListen(): void {
+  // A syslog collector: UDP datagrams, or TCP with RFC 6587 octet counting.
+  // Prints each message as {"msg": ...}.
+  if (values.transport === 'udp') {
+    const s = createSocket({ type: values.listen.includes(':') ? 'udp6' : 'udp4' });
+    s.on('message', (m) => out({ msg: m.toString() }));
+    s.bind(port, values.listen, () => out({ listening: port }));
+    return;
+  }
+  const server = createServer((c) => {
+    let buf = Buffer.alloc(0);
+    c.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        const sp = buf.indexOf(0x20);
+        if (sp < 0) return;
+        const len = Number(buf.subarray(0, sp).toString());
+        if (buf.length < sp + 1 + len) return;
+        out({ msg: buf.subarray(sp + 1, sp + 1 + len).toString() });
+        buf = buf.subarray(sp + 1 + len);
+      }
+    });
+  });
+  server.listen(port, values.listen, () => out({ listening: port }));
+}
+
+function tcpStall(): void {
+  // Accepts connections and never reads from them: a collector that hangs.
+  const server = createServer((c) => c.pause());
+  server.listen(port, values.listen, () => out({ listening: port }));
+}
+
+// Sends a raw Ethernet frame `count` times (AF_PACKET, which Node lacks),
+// paced to `rate` frames per second (0: as fast as it goes), adding the
+// frame's number to the 16-bit field at byte `vary-at` (e.g. the TCP source
+// port) so each frame is another flow.
+const RAW_SEND = `
+import socket, sys, time
+iface, frame, count, rate, at = sys.argv[1], bytearray.fromhex(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((iface, 0))
+base = int.from_bytes(frame[at:at + 2], 'big') if at >= 0 else 0
+start = time.monotonic()
+for i in range(count):
+    if at >= 0:
+        frame[at:at + 2] = ((base + i) & 0xffff).to_bytes(2, 'big')
+    s.send(frame)
+    if rate > 0 and i % 50 == 49:
+        ahead = (i + 1) / rate - (time.monotonic() - start)
+        if ahead > 0:
+            time.sleep(ahead)
+print(count)
+`;
+
+function rawSend(): void {
+  const r = spawnSync('python3', ['-c', RAW_SEND, values.iface, values.frame, values.count, values.rate, values['vary-at']], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    process.stderr.write(r.stderr);
+    process.exit(1);
+  }
+  out({ sent: Number(r.stdout.trim()) });
+}
+
 function httpGet(): void {
   // One GET; prints the status and body.
   fetch(values.host, { signal: AbortSignal.timeout(Number(values.timeout)) }).then(
@@ -113,7 +184,10 @@ function httpGet(): void {
 }
 
 const modes: Record<string, () => void> = {
-  'http-get': httpGet, 'tcp-sink': tcpSink, 'tcp-send': tcpSend, 'tcp-trickle': tcpTrickle, 'udp-echo': udpEcho, 'udp-ping': udpPing };
+  'http-get': httpGet,
+  'raw-send': rawSend,
+  'syslog-listen': syslogListen,
+  'tcp-stall': tcpStall, 'tcp-sink': tcpSink, 'tcp-send': tcpSend, 'tcp-trickle': tcpTrickle, 'udp-echo': udpEcho, 'udp-ping': udpPing };
 const run = modes[positionals[0] ?? ''];
 if (!run) {
   process.stderr.write(`usage: traffic.js ${Object.keys(modes).join('|')} [options]\n`);

@@ -29,6 +29,20 @@ interfaces {
         }
     }
 }
+firewall {
+    family inet {
+        filter protect-in {
+            term all {
+                then accept;
+            }
+        }
+        filter protect-re {
+            term all {
+                then accept;
+            }
+        }
+    }
+}
 security {
     zones {
         security-zone trust {
@@ -228,6 +242,8 @@ set interfaces trust0 unit 0 family inet address 192.0.2.1/24
 set interfaces trust0 unit 0 family inet filter input protect-in
 set interfaces trust0 unit 0 family inet6
 set interfaces lo0 unit 0 family inet filter input protect-re
+set firewall family inet filter protect-in term all then accept
+set firewall family inet filter protect-re term all then accept
 `;
 
 function compiled(text: string, file = 'golden.conf'): CompiledConfig {

@@ -19,11 +19,11 @@ const ANY = 'match source-address any destination-address any application any';
 
 t.test('schema errors name what was expected', async (t) => {
   const cases: Array<[string, string, string[]]> = [
-    ['unknown top-level statement', 'foo bar;', ["e.conf:1:1: unknown statement 'foo'; expected one of: applications, interfaces, security"]],
+    ['unknown top-level statement', 'foo bar;', ["e.conf:1:1: unknown statement 'foo'; expected one of: applications, firewall, interfaces, policy-options, routing-instances, security, system"]],
     [
       'unknown nested statement',
       'set security zones security-zone z host-inbound-trafic system-services ping',
-      ["e.conf:1:36: unknown statement 'host-inbound-trafic' in 'security zones security-zone z'; expected one of: description, host-inbound-traffic, interfaces"],
+      ["e.conf:1:36: unknown statement 'host-inbound-trafic' in 'security zones security-zone z'; expected one of: description, host-inbound-traffic, interfaces, screen"],
     ],
     [
       'unknown then action',

@@ -29,6 +29,18 @@ applications {
     application alt { protocol tcp; destination-port 8080-8081; }
     application-set web { application alt; application junos-http; }
 }
+policy-options { prefix-list mgmt { 192.0.2.0/24; 2001:db8::/32; } }
+routing-instances { isp2 { instance-type virtual-router; table-id 100; } }
+firewall {
+    family inet {
+        filter f {
+            term ssh { from { source-prefix-list { mgmt; } protocol tcp; destination-port [ ssh 8000-8080 ]; tcp-flags "syn & !ack"; } then { count ssh; log; accept; } }
+            term ping { from { source-address { 10.0.0.0/8; 10.1.0.0/16 except; } icmp-type [ echo-request 0 ]; dscp af11; } then { reject host-unreachable; syslog; } }
+            inactive: term old { then discard; }
+            term pbr { from { is-fragment; } then routing-instance isp2; }
+        }
+    }
+}
 `,
   `# set form
 set security zones security-zone a interfaces eth0

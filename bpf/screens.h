@@ -1,0 +1,436 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Screens: the `security screen ids-option` profile of the ingress zone,
+ * judged on every packet before the session lookup.
+ *
+ * Stateless checks look at one packet. Rate checks count in maps every CPU
+ * shares, with atomic updates (never per-CPU), so a configured rate means
+ * the same whatever the number of CPUs or queues:
+ *   floods     packets in one-second windows per destination address (and
+ *              port), or per source address;
+ *   port scan, IP sweep
+ *              distinct destination ports / addresses one source reaches in
+ *              windows of the configured microseconds.
+ * Windows are aligned on CLOCK_MONOTONIC. Seconds are read from the coarse
+ * clock (a tick late at most, and much cheaper on every packet); the
+ * microsecond windows from the precise one.
+ * A window's index and count share one 64-bit word ("window word"), so
+ * opening a window and counting in it are each one atomic instruction.
+ */
+#ifndef XDPFW_SCREENS_H
+#define XDPFW_SCREENS_H
+
+#include "parse.h"
+#include "events.h"
+
+#define NSEC_PER_SEC 1000000000ULL
+
+static __always_inline __u32 this_second(void)
+{
+	return bpf_ktime_get_coarse_ns() / NSEC_PER_SEC;
+}
+#define SCREEN_BIT(s) (1u << (s))
+
+/* The profile's bitmask and the counter stride need every id below 32. */
+_Static_assert(XDPFW_SCREEN_IP_STREAM < XDPFW_SCREEN_SLOTS, "enum xdpfw_screen outgrew XDPFW_SCREEN_SLOTS");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XDPFW_MAX_ZONES);
+	__type(key, __u32); /* zone id */
+	__type(value, struct xdpfw_screen_profile);
+} xdpfw_screen_profiles SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XDPFW_MAX_ZONES * XDPFW_SCREEN_SLOTS);
+	__type(key, __u32); /* zone id * XDPFW_SCREEN_SLOTS + screen */
+	__type(value, struct xdpfw_screen_counter);
+} xdpfw_screen_stats SEC(".maps");
+
+/* Events written this second per (zone, screen), as a window word. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XDPFW_MAX_ZONES * XDPFW_SCREEN_SLOTS);
+	__type(key, __u32); /* as xdpfw_screen_stats */
+	__type(value, __u64);
+} xdpfw_screen_budget SEC(".maps");
+
+/* What one rate is counted for: a zone's screen and one address, plus the
+ * destination port for the SYN flood attack threshold. */
+struct screen_rate_key {
+	__u16 zone;
+	__u8 screen;
+	__u8 family;
+	__u16 port;
+	__u16 pad;
+	__u32 addr[4];
+};
+
+/* One item a source reached, for the distinct counts: a destination port
+ * (port scan) or address (IP sweep). */
+struct screen_seen_key {
+	__u16 zone;
+	__u8 screen;
+	__u8 family;
+	__u16 port;
+	__u16 pad;
+	__u32 src[4];
+	__u32 dst[4];
+};
+
+/* LRU: a flood of spoofed sources recycles the coldest entries, and the
+ * hot ones (the flooded destination) stay. Per-CPU LRU lists keep inserts
+ * from contending on one lock; the entries themselves are shared. */
+#define SCREEN_STATE_ENTRIES 65536
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__uint(max_entries, SCREEN_STATE_ENTRIES);
+	__type(key, struct screen_rate_key);
+	__type(value, __u64); /* window word */
+} xdpfw_screen_rates SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__uint(max_entries, SCREEN_STATE_ENTRIES);
+	__type(key, struct screen_seen_key);
+	__type(value, __u64); /* the last window the item was reached in */
+} xdpfw_screen_seen SEC(".maps");
+
+/* The screen a packet trips; log is 0 where Junos counts without logging
+ * (SYN flood under the alarm threshold). */
+struct screen_hit {
+	__u32 screen; /* enum xdpfw_screen; XDPFW_SCREEN_NONE: nothing tripped */
+	__u32 log;
+};
+
+/*
+ * Counts one packet in the window word *w for window `win` and returns the
+ * window's count with it. Past `cap` the word is only read: a flood under
+ * way costs no contended writes.
+ */
+static __always_inline __u32 window_count(__u64 *w, __u32 win, __u32 cap)
+{
+	__u64 old = *(volatile __u64 *)w;
+	if ((__u32)(old >> 32) == win) {
+		if ((__u32)old > cap)
+			return (__u32)old;
+		return (__u32)__sync_fetch_and_add(w, 1) + 1;
+	}
+	if (__sync_val_compare_and_swap(w, old, ((__u64)win << 32) | 1) == old)
+		return 1;
+	/* Another CPU opened the window first: count in it. */
+	return (__u32)__sync_fetch_and_add(w, 1) + 1;
+}
+
+static __always_inline __u32 rate_count(struct screen_rate_key *k, __u32 win, __u32 cap)
+{
+	__u64 *w = bpf_map_lookup_elem(&xdpfw_screen_rates, k);
+	if (!w) {
+		__u64 first = ((__u64)win << 32) | 1;
+		if (!bpf_map_update_elem(&xdpfw_screen_rates, k, &first, BPF_NOEXIST))
+			return 1;
+		/* Another CPU inserted it meanwhile: count in its entry. */
+		w = bpf_map_lookup_elem(&xdpfw_screen_rates, k);
+		if (!w)
+			return 1;
+	}
+	return window_count(w, win, cap);
+}
+
+/* Whether k's item is new in window `win`; exactly one CPU is told so. */
+static __always_inline int first_in_window(struct screen_seen_key *k, __u32 win)
+{
+	__u64 *last = bpf_map_lookup_elem(&xdpfw_screen_seen, k);
+	if (!last) {
+		__u64 v = win;
+		return !bpf_map_update_elem(&xdpfw_screen_seen, k, &v, BPF_NOEXIST);
+	}
+	__u64 old = *(volatile __u64 *)last;
+	return old != win && __sync_val_compare_and_swap(last, old, win) == old;
+}
+
+/*
+ * Port scan and IP sweep: how many distinct items k's source reached in the
+ * current window before this packet (its own item is counted if new).
+ * Junos lets XDPFW_SCAN_ITEMS through and rejects the source for the rest
+ * of the window from then on.
+ */
+static __always_inline __u32 scan_count(struct screen_seen_key *k, __u32 window_us)
+{
+	__u32 win = bpf_ktime_get_ns() / ((__u64)window_us * 1000);
+	struct screen_rate_key rk = { .zone = k->zone, .screen = k->screen, .family = k->family };
+	__builtin_memcpy(rk.addr, k->src, sizeof(rk.addr));
+	__u64 *w = bpf_map_lookup_elem(&xdpfw_screen_rates, &rk);
+	__u64 word = w ? *(volatile __u64 *)w : 0;
+	__u32 before = (__u32)(word >> 32) == win ? (__u32)word : 0;
+	if (before >= XDPFW_SCAN_ITEMS || !first_in_window(k, win))
+		return before;
+	return rate_count(&rk, win, XDPFW_SCAN_ITEMS) - 1;
+}
+
+/* IPv4 options present, as bits of their option number (type & 0x1f, RFC
+ * 791). A malformed list ends the walk: judging it is Junos's bad-option
+ * screen. */
+#define OPT_BIT(type) (1u << IPOPT_NUMBER(type))
+#define IPOPT_MAX_LEN 40
+
+static __always_inline __u32 ipv4_options(const struct iphdr *iph, void *data_end)
+{
+	__u32 len = iph->ihl * 4 - sizeof(*iph);
+	__u8 *opt = (void *)(iph + 1);
+	__u32 seen = 0;
+	__u32 skip = 0; /* bytes left of the option being stepped over */
+	/* Byte by byte rather than option by option: the verifier then sees one
+	 * position per iteration instead of every possible chain of lengths. */
+	for (__u32 i = 0; i < IPOPT_MAX_LEN && i < len; i++) {
+		if (skip) {
+			skip--;
+			continue;
+		}
+		__u8 *p = opt + i;
+		if ((void *)(p + 2) > data_end || p[0] == IPOPT_END)
+			break;
+		if (p[0] == IPOPT_NOOP)
+			continue;
+		if (p[1] < 2 || i + p[1] > len)
+			break;
+		seen |= OPT_BIT(p[0]);
+		skip = p[1] - 1;
+	}
+	return seen;
+}
+
+#define IP_OPTION_SCREENS                                                                            \
+	(SCREEN_BIT(XDPFW_SCREEN_IP_SOURCE_ROUTE) | SCREEN_BIT(XDPFW_SCREEN_IP_LOOSE_SOURCE_ROUTE) |     \
+	 SCREEN_BIT(XDPFW_SCREEN_IP_STRICT_SOURCE_ROUTE) | SCREEN_BIT(XDPFW_SCREEN_IP_RECORD_ROUTE) |    \
+	 SCREEN_BIT(XDPFW_SCREEN_IP_TIMESTAMP) | SCREEN_BIT(XDPFW_SCREEN_IP_SECURITY) |                  \
+	 SCREEN_BIT(XDPFW_SCREEN_IP_STREAM))
+
+/* IP options; an IPv6 type 0 routing header is a loose source route (Junos). */
+static __always_inline __u32 screen_ip_options(const struct packet *pkt, __u32 on, void *data_end)
+{
+	if (!(on & IP_OPTION_SCREENS))
+		return XDPFW_SCREEN_NONE;
+	__u32 opts = pkt->flags & PKT_IPV6_RH0 ? OPT_BIT(IPOPT_LSRR) : 0;
+	if (pkt->ip4 && pkt->ip4->ihl > 5)
+		opts |= ipv4_options(pkt->ip4, data_end);
+	if (!opts)
+		return XDPFW_SCREEN_NONE;
+	if (on & SCREEN_BIT(XDPFW_SCREEN_IP_SOURCE_ROUTE) && opts & (OPT_BIT(IPOPT_LSRR) | OPT_BIT(IPOPT_SSRR)))
+		return XDPFW_SCREEN_IP_SOURCE_ROUTE;
+	if (on & SCREEN_BIT(XDPFW_SCREEN_IP_LOOSE_SOURCE_ROUTE) && opts & OPT_BIT(IPOPT_LSRR))
+		return XDPFW_SCREEN_IP_LOOSE_SOURCE_ROUTE;
+	if (on & SCREEN_BIT(XDPFW_SCREEN_IP_STRICT_SOURCE_ROUTE) && opts & OPT_BIT(IPOPT_SSRR))
+		return XDPFW_SCREEN_IP_STRICT_SOURCE_ROUTE;
+	if (on & SCREEN_BIT(XDPFW_SCREEN_IP_RECORD_ROUTE) && opts & OPT_BIT(IPOPT_RR))
+		return XDPFW_SCREEN_IP_RECORD_ROUTE;
+	if (on & SCREEN_BIT(XDPFW_SCREEN_IP_TIMESTAMP) && opts & OPT_BIT(IPOPT_TIMESTAMP))
+		return XDPFW_SCREEN_IP_TIMESTAMP;
+	if (on & SCREEN_BIT(XDPFW_SCREEN_IP_SECURITY) && opts & OPT_BIT(IPOPT_SEC))
+		return XDPFW_SCREEN_IP_SECURITY;
+	if (on & SCREEN_BIT(XDPFW_SCREEN_IP_STREAM) && opts & OPT_BIT(IPOPT_SID))
+		return XDPFW_SCREEN_IP_STREAM;
+	return XDPFW_SCREEN_NONE;
+}
+
+/*
+ * Teardrop, as far as one fragment shows it without reassembly:
+ *  - a fragment other than the last carrying no data or a length that is not
+ *    a multiple of 8: the next one must overlap it or leave a hole;
+ *  - TCP data at offset 8, which rewrites the TCP flags (RFC 1858);
+ *  - a first fragment too short for its transport header (RFC 1858, 7112).
+ */
+static __always_inline int teardrop(const struct packet *pkt)
+{
+	if (pkt->flags & PKT_MORE_FRAGMENTS && (pkt->frag_len == 0 || pkt->frag_len & 7))
+		return 1;
+	if (pkt->key.protocol == IPPROTO_TCP && pkt->frag_offset == 8)
+		return 1;
+	return pkt->frag_offset == 0 && !(pkt->flags & PKT_L4) && l4_header_len(pkt->key.protocol);
+}
+
+static __always_inline __u32 screen_fragment(const struct packet *pkt, __u32 on)
+{
+	int icmp = pkt->key.protocol == IPPROTO_ICMP || pkt->key.protocol == IPPROTO_ICMPV6;
+	/* An ICMP packet whose reassembled length field would pass 65535
+	 * (IPv4: the whole packet; IPv6: the payload). */
+	if (on & SCREEN_BIT(XDPFW_SCREEN_PING_OF_DEATH) && icmp &&
+	    (__u32)pkt->frag_unfragmentable + pkt->frag_offset + pkt->frag_len > 65535)
+		return XDPFW_SCREEN_PING_OF_DEATH;
+	if (on & SCREEN_BIT(XDPFW_SCREEN_TEARDROP) && teardrop(pkt))
+		return XDPFW_SCREEN_TEARDROP;
+	if (on & SCREEN_BIT(XDPFW_SCREEN_ICMP_FRAGMENT) && icmp)
+		return XDPFW_SCREEN_ICMP_FRAGMENT;
+	if (on & SCREEN_BIT(XDPFW_SCREEN_SYN_FRAGMENT) && pkt->key.protocol == IPPROTO_TCP &&
+	    pkt->flags & PKT_L4 && pkt->tcp_flags & TCP_FLAG_SYN)
+		return XDPFW_SCREEN_SYN_FRAGMENT;
+	return XDPFW_SCREEN_NONE;
+}
+
+/* TCP flag screens; the caller has the TCP header (never a later fragment). */
+static __always_inline __u32 screen_tcp_flags(const struct packet *pkt, __u32 on)
+{
+	__u8 f = pkt->tcp_flags;
+	const __u32 *s = pkt->key.src_addr, *d = pkt->key.dst_addr;
+	if (on & SCREEN_BIT(XDPFW_SCREEN_LAND) && f & TCP_FLAG_SYN &&
+	    s[0] == d[0] && s[1] == d[1] && s[2] == d[2] && s[3] == d[3])
+		return XDPFW_SCREEN_LAND;
+	if (on & SCREEN_BIT(XDPFW_SCREEN_TCP_SYN_FIN) && (f & (TCP_FLAG_SYN | TCP_FLAG_FIN)) == (TCP_FLAG_SYN | TCP_FLAG_FIN))
+		return XDPFW_SCREEN_TCP_SYN_FIN;
+	/* None of the six RFC 793 control bits. */
+	if (on & SCREEN_BIT(XDPFW_SCREEN_TCP_NO_FLAG) && !(f & 0x3f))
+		return XDPFW_SCREEN_TCP_NO_FLAG;
+	if (on & SCREEN_BIT(XDPFW_SCREEN_TCP_FIN_NO_ACK) && (f & (TCP_FLAG_FIN | TCP_FLAG_ACK)) == TCP_FLAG_FIN)
+		return XDPFW_SCREEN_TCP_FIN_NO_ACK;
+	/* Urgent data to NetBIOS session service. */
+	if (on & SCREEN_BIT(XDPFW_SCREEN_WINNUKE) && f & TCP_FLAG_URG && pkt->key.dst_port == bpf_htons(139))
+		return XDPFW_SCREEN_WINNUKE;
+	return XDPFW_SCREEN_NONE;
+}
+
+static __always_inline int echo_request(const struct packet *pkt)
+{
+	return pkt->key.protocol == IPPROTO_ICMP ? pkt->icmp_type == ICMP_ECHO
+						 : pkt->icmp_type == ICMPV6_ECHO_REQUEST;
+}
+
+/* One flood rate: packets this second for k, over `threshold`? */
+static __always_inline int flooded(struct screen_rate_key *k, __u32 screen, const __u32 *addr, __u32 threshold, __u32 sec)
+{
+	k->screen = screen;
+	__builtin_memcpy(k->addr, addr, sizeof(k->addr));
+	return rate_count(k, sec, threshold) > threshold;
+}
+
+/*
+ * Rate screens, in this order: SYN flood (destination address and port,
+ * then source, then destination address), port scan; UDP flood; ICMP flood,
+ * IP sweep. The first that trips stops the others: a dropped packet is not
+ * counted against later limits.
+ */
+static __always_inline struct screen_hit screen_rates(const struct packet *pkt, __u16 zone,
+						      const struct xdpfw_screen_profile *p)
+{
+	struct screen_hit hit = { .screen = XDPFW_SCREEN_NONE, .log = 1 };
+	__u32 on = p->screens;
+	__u32 sec;
+	struct screen_rate_key k = { .zone = zone, .family = pkt->key.family };
+	struct screen_seen_key seen = { .zone = zone, .family = pkt->key.family };
+
+	if (!(pkt->flags & PKT_L4)) /* later fragments; protocols without a header we read */
+		return hit;
+	switch (pkt->key.protocol) {
+	case IPPROTO_TCP:
+		if ((pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) != TCP_FLAG_SYN)
+			break;
+		sec = this_second();
+		if (on & SCREEN_BIT(XDPFW_SCREEN_SYN_FLOOD)) {
+			/* Junos proxies SYNs past the attack threshold and logs
+			 * once the proxied ones pass the alarm threshold; with no
+			 * proxy, they are dropped, and logged past both. */
+			k.screen = XDPFW_SCREEN_SYN_FLOOD;
+			k.port = pkt->key.dst_port;
+			__builtin_memcpy(k.addr, pkt->key.dst_addr, sizeof(k.addr));
+			__u32 n = rate_count(&k, sec, p->syn_attack + p->syn_alarm);
+			k.port = 0;
+			if (n > p->syn_attack) {
+				hit.screen = XDPFW_SCREEN_SYN_FLOOD;
+				hit.log = n > p->syn_attack + p->syn_alarm;
+				break;
+			}
+		}
+		if (on & SCREEN_BIT(XDPFW_SCREEN_SYN_FLOOD_SRC_IP) &&
+		    flooded(&k, XDPFW_SCREEN_SYN_FLOOD_SRC_IP, pkt->key.src_addr, p->syn_source, sec)) {
+			hit.screen = XDPFW_SCREEN_SYN_FLOOD_SRC_IP;
+			break;
+		}
+		if (on & SCREEN_BIT(XDPFW_SCREEN_SYN_FLOOD_DST_IP) &&
+		    flooded(&k, XDPFW_SCREEN_SYN_FLOOD_DST_IP, pkt->key.dst_addr, p->syn_destination, sec)) {
+			hit.screen = XDPFW_SCREEN_SYN_FLOOD_DST_IP;
+			break;
+		}
+		if (on & SCREEN_BIT(XDPFW_SCREEN_TCP_PORT_SCAN) && p->port_scan_us) {
+			seen.screen = XDPFW_SCREEN_TCP_PORT_SCAN;
+			seen.port = pkt->key.dst_port;
+			__builtin_memcpy(seen.src, pkt->key.src_addr, sizeof(seen.src));
+			if (scan_count(&seen, p->port_scan_us) >= XDPFW_SCAN_ITEMS)
+				hit.screen = XDPFW_SCREEN_TCP_PORT_SCAN;
+		}
+		break;
+	case IPPROTO_UDP:
+		if (on & SCREEN_BIT(XDPFW_SCREEN_UDP_FLOOD) &&
+		    flooded(&k, XDPFW_SCREEN_UDP_FLOOD, pkt->key.dst_addr, p->udp_flood, this_second()))
+			hit.screen = XDPFW_SCREEN_UDP_FLOOD;
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		if (on & SCREEN_BIT(XDPFW_SCREEN_ICMP_FLOOD) &&
+		    flooded(&k, XDPFW_SCREEN_ICMP_FLOOD, pkt->key.dst_addr, p->icmp_flood, this_second())) {
+			hit.screen = XDPFW_SCREEN_ICMP_FLOOD;
+			break;
+		}
+		if (on & SCREEN_BIT(XDPFW_SCREEN_IP_SWEEP) && p->ip_sweep_us && echo_request(pkt)) {
+			seen.screen = XDPFW_SCREEN_IP_SWEEP;
+			__builtin_memcpy(seen.src, pkt->key.src_addr, sizeof(seen.src));
+			__builtin_memcpy(seen.dst, pkt->key.dst_addr, sizeof(seen.dst));
+			if (scan_count(&seen, p->ip_sweep_us) >= XDPFW_SCAN_ITEMS)
+				hit.screen = XDPFW_SCREEN_IP_SWEEP;
+		}
+		break;
+	}
+	return hit;
+}
+
+/* The first screen of the profile the packet trips: IP options, fragments,
+ * TCP flags, then the rates. */
+static __always_inline struct screen_hit screen_check(const struct packet *pkt, __u16 zone,
+						      const struct xdpfw_screen_profile *p, void *data_end)
+{
+	struct screen_hit hit = { .screen = screen_ip_options(pkt, p->screens, data_end), .log = 1 };
+	if (!hit.screen && pkt->flags & PKT_FRAGMENT)
+		hit.screen = screen_fragment(pkt, p->screens);
+	if (!hit.screen && pkt->key.protocol == IPPROTO_TCP && pkt->flags & PKT_L4)
+		hit.screen = screen_tcp_flags(pkt, p->screens);
+	return hit.screen ? hit : screen_rates(pkt, zone, p);
+}
+
+/*
+ * Counts what a screen did in the zone's counters and logs it: a
+ * SCREEN_DROP event (action drop, or alarm for alarm-without-drop), at most
+ * XDPFW_SCREEN_EVENTS_PER_SECOND per (zone, screen), the rest counted as
+ * suppressed so a flood cannot fill the ring.
+ */
+static __always_inline void screen_report(struct xdp_md *ctx, void *counters, const struct packet *pkt,
+					  __u16 zone, struct screen_hit hit, int alarm)
+{
+	__u32 slot = (__u32)zone * XDPFW_SCREEN_SLOTS + hit.screen;
+	struct xdpfw_screen_counter *c = bpf_map_lookup_elem(&xdpfw_screen_stats, &slot);
+	if (c) {
+		if (alarm)
+			c->alarms++;
+		else
+			c->drops++;
+	}
+	if (!hit.log)
+		return;
+	__u64 *budget = bpf_map_lookup_elem(&xdpfw_screen_budget, &slot);
+	if (!budget || window_count(budget, this_second(), XDPFW_SCREEN_EVENTS_PER_SECOND) >
+			       XDPFW_SCREEN_EVENTS_PER_SECOND) {
+		if (c)
+			c->events_suppressed++;
+		return;
+	}
+	emit_event(ctx, counters, &pkt->key, &(struct xdpfw_event_facts){
+		.kind = XDPFW_EVENT_SCREEN_DROP,
+		.action = alarm ? XDPFW_ACTION_ALARM : XDPFW_ACTION_DROP,
+		.screen_id = hit.screen,
+		.ingress_zone = zone,
+		.icmp_type = pkt->icmp_type,
+	});
+}
+
+#endif

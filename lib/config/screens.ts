@@ -1,0 +1,132 @@
+import type { Statement, Word } from './ast.js';
+import type { Diagnostics } from './errors.js';
+import { child, each, valueOf } from './tree.js';
+import type { ScreenProfile, SynFloodSettings } from './types.js';
+import { checkName, parseNumber } from './values.js';
+
+/**
+ * `security screen ids-option NAME { ... }` and a zone's `screen NAME;`. Ranges and
+ * defaults are those of Junos on SRX Series devices: a `flood`, `ip-sweep`, `port-scan` or
+ * `syn-flood` statement without its numbers turns the check on with the defaults.
+ */
+
+interface Range {
+  min: number;
+  max: number;
+  fallback: number;
+}
+
+const FLOOD: Range = { min: 1, max: 1_000_000, fallback: 1000 };
+/** Microseconds in which one source may reach 10 ports or addresses. */
+const SCAN_WINDOW: Range = { min: 1000, max: 1_000_000, fallback: 5000 };
+const SESSIONS: Range = { min: 1, max: 8_000_000, fallback: 128 };
+const SYN_FLOOD = {
+  attack: { min: 1, max: 1_000_000, fallback: 200 },
+  alarm: { min: 1, max: 1_000_000, fallback: 512 },
+  source: { min: 4, max: 1_000_000, fallback: 4000 },
+  destination: { min: 4, max: 1_000_000, fallback: 4000 },
+  timeout: { min: 1, max: 50, fallback: 20 },
+} as const satisfies Record<string, Range>;
+
+/**
+ * Zone ids (positions among `security-zone` statements) that can carry a screen: below
+ * XDPFW_MAX_ZONES of bpf/xdpfw.h, which lib/screens/apply.ts checks this against.
+ */
+export const MAX_SCREENED_ZONE_ID = 255;
+
+export function compileScreens(root: readonly Statement[], d: Diagnostics): Map<string, ScreenProfile> {
+  const out = new Map<string, ScreenProfile>();
+  const screen = child(child(root, 'security')?.children, 'screen');
+  for (const s of each(screen?.children, 'ids-option')) {
+    const name = s.words[1];
+    if (checkName(d, name, 'screen name')) out.set(name.text, profile(name.text, s.children, d));
+  }
+  return out;
+}
+
+/** The profile a zone's `screen NAME;` names, checked; null after reporting. */
+export function zoneScreen(w: Word, zoneId: number, profiles: ReadonlyMap<string, ScreenProfile>, d: Diagnostics): string | null {
+  if (!profiles.has(w.text)) {
+    d.error(w.pos, `unknown screen '${w.text}': define it with 'security screen ids-option ${w.text}'`);
+    return null;
+  }
+  if (zoneId > MAX_SCREENED_ZONE_ID) {
+    d.error(w.pos, `screens apply to the first ${MAX_SCREENED_ZONE_ID} security-zone statements; this zone is number ${zoneId}`);
+    return null;
+  }
+  return w.text;
+}
+
+type Children = readonly Statement[] | null | undefined;
+
+function profile(name: string, kids: Children, d: Diagnostics): ScreenProfile {
+  const icmp = child(kids, 'icmp')?.children;
+  const ip = child(kids, 'ip')?.children;
+  const tcp = child(kids, 'tcp')?.children;
+  const udp = child(kids, 'udp')?.children;
+  const limit = child(kids, 'limit-session')?.children;
+  const on = (stmts: Children, keyword: string): boolean => child(stmts, keyword) !== undefined;
+  return {
+    name,
+    alarmWithoutDrop: on(kids, 'alarm-without-drop'),
+    icmp: {
+      flood: threshold(icmp, 'flood', FLOOD, 'ICMP flood threshold', d),
+      fragment: on(icmp, 'fragment'),
+      ipSweep: threshold(icmp, 'ip-sweep', SCAN_WINDOW, 'ip-sweep threshold', d),
+      pingDeath: on(icmp, 'ping-death'),
+    },
+    ip: {
+      sourceRoute: on(ip, 'source-route-option'),
+      looseSourceRoute: on(ip, 'loose-source-route-option'),
+      strictSourceRoute: on(ip, 'strict-source-route-option'),
+      recordRoute: on(ip, 'record-route-option'),
+      timestamp: on(ip, 'timestamp-option'),
+      security: on(ip, 'security-option'),
+      stream: on(ip, 'stream-option'),
+      tearDrop: on(ip, 'tear-drop'),
+    },
+    tcp: {
+      land: on(tcp, 'land'),
+      synFin: on(tcp, 'syn-fin'),
+      noFlag: on(tcp, 'tcp-no-flag'),
+      finNoAck: on(tcp, 'fin-no-ack'),
+      winnuke: on(tcp, 'winnuke'),
+      synFrag: on(tcp, 'syn-frag'),
+      synFlood: synFlood(child(tcp, 'syn-flood')?.children, on(tcp, 'syn-flood'), d),
+      portScan: threshold(tcp, 'port-scan', SCAN_WINDOW, 'port-scan threshold', d),
+    },
+    udp: { flood: threshold(udp, 'flood', FLOOD, 'UDP flood threshold', d) },
+    limitSession: {
+      source: optional(limit, 'source-ip-based', SESSIONS, 'source-ip-based session limit', d),
+      destination: optional(limit, 'destination-ip-based', SESSIONS, 'destination-ip-based session limit', d),
+    },
+  };
+}
+
+function synFlood(kids: Children, present: boolean, d: Diagnostics): SynFloodSettings | null {
+  if (!present) return null;
+  return {
+    attackThreshold: number(kids, 'attack-threshold', SYN_FLOOD.attack, 'syn-flood attack-threshold', d),
+    alarmThreshold: number(kids, 'alarm-threshold', SYN_FLOOD.alarm, 'syn-flood alarm-threshold', d),
+    sourceThreshold: number(kids, 'source-threshold', SYN_FLOOD.source, 'syn-flood source-threshold', d),
+    destinationThreshold: number(kids, 'destination-threshold', SYN_FLOOD.destination, 'syn-flood destination-threshold', d),
+    timeout: number(kids, 'timeout', SYN_FLOOD.timeout, 'syn-flood timeout', d),
+  };
+}
+
+/** `KEYWORD { threshold N; }`: N, the default when only KEYWORD is given, null without it. */
+function threshold(stmts: Children, keyword: string, range: Range, what: string, d: Diagnostics): number | null {
+  const s = child(stmts, keyword);
+  return s ? number(s.children, 'threshold', range, what, d) : null;
+}
+
+/** `KEYWORD N;`, or null without it. */
+function optional(stmts: Children, keyword: string, range: Range, what: string, d: Diagnostics): number | null {
+  return child(stmts, keyword) ? number(stmts, keyword, range, what, d) : null;
+}
+
+/** `KEYWORD N;`, or the default. An invalid N is reported (the compile fails) and the default stands in. */
+function number(stmts: Children, keyword: string, range: Range, what: string, d: Diagnostics): number {
+  const s = child(stmts, keyword);
+  return (s && parseNumber(d, valueOf(s), what, range.min, range.max)) ?? range.fallback;
+}

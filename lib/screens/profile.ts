@@ -1,0 +1,57 @@
+// A zone's screen profile as the XDP program reads it (struct
+// xdpfw_screen_profile), and which screens a profile turns on.
+import type { ScreenProfile } from '../config/types.js';
+import { SCREEN_PROFILE } from '../dataplane/layout.js';
+import type { ScreenConstants, ScreenKey } from './screen-ids.js';
+
+/** Each screen and the part of the profile that turns it on. */
+const TURNED_ON: ReadonlyArray<readonly [ScreenKey, (p: ScreenProfile) => boolean]> = [
+  ['ip-source-route', (p) => p.ip.sourceRoute],
+  ['ip-loose-source-route', (p) => p.ip.looseSourceRoute],
+  ['ip-strict-source-route', (p) => p.ip.strictSourceRoute],
+  ['ip-record-route', (p) => p.ip.recordRoute],
+  ['ip-timestamp', (p) => p.ip.timestamp],
+  ['ip-security', (p) => p.ip.security],
+  ['ip-stream', (p) => p.ip.stream],
+  ['ping-of-death', (p) => p.icmp.pingDeath],
+  ['teardrop', (p) => p.ip.tearDrop],
+  ['icmp-fragment', (p) => p.icmp.fragment],
+  ['syn-fragment', (p) => p.tcp.synFrag],
+  ['land', (p) => p.tcp.land],
+  ['tcp-syn-fin', (p) => p.tcp.synFin],
+  ['tcp-no-flag', (p) => p.tcp.noFlag],
+  ['tcp-fin-no-ack', (p) => p.tcp.finNoAck],
+  ['winnuke', (p) => p.tcp.winnuke],
+  ['syn-flood', (p) => p.tcp.synFlood !== null],
+  ['syn-flood-src-ip', (p) => p.tcp.synFlood !== null],
+  ['syn-flood-dst-ip', (p) => p.tcp.synFlood !== null],
+  ['tcp-port-scan', (p) => p.tcp.portScan !== null],
+  ['udp-flood', (p) => p.udp.flood !== null],
+  ['icmp-flood', (p) => p.icmp.flood !== null],
+  ['ip-sweep', (p) => p.icmp.ipSweep !== null],
+  ['src-ip-session-limit', (p) => p.limitSession.source !== null],
+  ['dst-ip-session-limit', (p) => p.limitSession.destination !== null],
+];
+
+export function enabledScreens(p: ScreenProfile): ScreenKey[] {
+  return TURNED_ON.filter(([, on]) => on(p)).map(([key]) => key);
+}
+
+const O = SCREEN_PROFILE.offset;
+
+/** Writes `p` as struct xdpfw_screen_profile at `at` in `out`. */
+export function encodeProfile(p: ScreenProfile, c: ScreenConstants, out: Buffer, at: number): void {
+  let screens = 0;
+  for (const key of enabledScreens(p)) screens |= 1 << c.ids.get(key)!;
+  const syn = p.tcp.synFlood;
+  out.writeUInt32LE(screens >>> 0, at + O.screens);
+  out.writeUInt32LE(p.alarmWithoutDrop ? c.alarmWithoutDrop : 0, at + O.flags);
+  out.writeUInt32LE(syn?.attackThreshold ?? 0, at + O.syn_attack);
+  out.writeUInt32LE(syn?.alarmThreshold ?? 0, at + O.syn_alarm);
+  out.writeUInt32LE(syn?.sourceThreshold ?? 0, at + O.syn_source);
+  out.writeUInt32LE(syn?.destinationThreshold ?? 0, at + O.syn_destination);
+  out.writeUInt32LE(p.icmp.flood ?? 0, at + O.icmp_flood);
+  out.writeUInt32LE(p.udp.flood ?? 0, at + O.udp_flood);
+  out.writeUInt32LE(p.tcp.portScan ?? 0, at + O.port_scan_us);
+  out.writeUInt32LE(p.icmp.ipSweep ?? 0, at + O.ip_sweep_us);
+}

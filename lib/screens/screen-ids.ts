@@ -1,0 +1,59 @@
+// enum xdpfw_screen and the screen constants of bpf/xdpfw.h, read from the
+// BTF of the compiled object: C is the one numbering.
+import { btfEnum } from '../dataplane/native.js';
+
+/**
+ * The screens of enum xdpfw_screen, named as lib/events/screens.ts names them: the
+ * enumerator without its prefix, lower case, '_' as '-' (XDPFW_SCREEN_LAND is 'land').
+ */
+export const SCREEN_KEYS = [
+  'syn-flood', 'syn-flood-src-ip', 'udp-flood', 'icmp-flood', 'tcp-port-scan', 'ip-sweep', 'icmp-fragment',
+  'syn-fragment', 'ip-spoofing', 'src-ip-session-limit', 'dst-ip-session-limit', 'land', 'winnuke', 'tcp-no-flag',
+  'tcp-syn-fin', 'tcp-fin-no-ack', 'syn-flood-dst-ip', 'ping-of-death', 'teardrop', 'ip-source-route',
+  'ip-loose-source-route', 'ip-strict-source-route', 'ip-record-route', 'ip-timestamp', 'ip-security', 'ip-stream',
+] as const;
+
+export type ScreenKey = (typeof SCREEN_KEYS)[number];
+
+export interface ScreenConstants {
+  /** enum xdpfw_screen value by name. */
+  ids: ReadonlyMap<ScreenKey, number>;
+  /** Zone ids below this can carry a profile (XDPFW_MAX_ZONES). */
+  maxZones: number;
+  /** Per-zone stride of the xdpfw_screen_stats array (XDPFW_SCREEN_SLOTS). */
+  slots: number;
+  /** XDPFW_SCREEN_ALARM_WITHOUT_DROP, for struct xdpfw_screen_profile's flags. */
+  alarmWithoutDrop: number;
+}
+
+const cache = new Map<string, ScreenConstants>();
+
+/** Throws unless the object's enum has exactly the screens of SCREEN_KEYS. */
+export function screenConstants(objectPath: string): ScreenConstants {
+  const cached = cache.get(objectPath);
+  if (cached) return cached;
+  const ids = new Map<ScreenKey, number>();
+  const known = new Set<string>(SCREEN_KEYS);
+  for (const [cName, value] of Object.entries(btfEnum(objectPath, 'xdpfw_screen'))) {
+    const name = cName.replace(/^XDPFW_SCREEN_/, '').toLowerCase().replace(/_/g, '-');
+    if (name === 'none') continue;
+    if (!known.has(name)) throw new Error(`${objectPath}: ${cName} is not a screen lib/screens knows`);
+    ids.set(name as ScreenKey, value);
+  }
+  const missing = SCREEN_KEYS.filter((k) => !ids.has(k));
+  if (missing.length) throw new Error(`${objectPath}: enum xdpfw_screen lacks ${missing.join(', ')}`);
+  const constants = btfEnum(objectPath, 'xdpfw_constants');
+  const need = (rec: Record<string, number>, name: string): number => {
+    const v = rec[name];
+    if (v === undefined) throw new Error(`BPF object ${objectPath} lacks ${name}`);
+    return v;
+  };
+  const c: ScreenConstants = {
+    ids,
+    maxZones: need(constants, 'XDPFW_MAX_ZONES'),
+    slots: need(constants, 'XDPFW_SCREEN_SLOTS'),
+    alarmWithoutDrop: need(btfEnum(objectPath, 'xdpfw_screen_flags'), 'XDPFW_SCREEN_ALARM_WITHOUT_DROP'),
+  };
+  cache.set(objectPath, c);
+  return c;
+}

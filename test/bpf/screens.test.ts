@@ -1,0 +1,437 @@
+// The screens (bpf/screens.h) in the compiled xdpfw_rx under BPF_PROG_RUN:
+// every check with a packet that trips it and a near miss, IPv4 and IPv6,
+// fragments; the rate checks driven by controlled packet sequences (below
+// the threshold passes, above drops, the window resets, one count shared by
+// several CPUs); SCREEN_DROP events read back from the ring buffer and
+// decoded; alarm-without-drop; the per-second event budget. Profiles are
+// compiled from configuration text and written by applyScreens, as the
+// daemon does. Runs in its own network namespace (in0: the ingress port).
+import { insideTestNetns, reexecInNetns } from '../helpers/netns-reexec.js';
+
+reexecInNetns(import.meta.url, [
+  'ip link add name in0 type veth peer name in0p',
+  'for d in in0 in0p lo; do ip link set $d up; done',
+]);
+
+const { spawn } = await import('node:child_process');
+const { fileURLToPath } = await import('node:url');
+const { default: t } = await import('tap');
+const { compileText } = await import('../../lib/config/compile.js');
+const { statePaths } = await import('../../lib/daemon/state-paths.js');
+const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
+const native = await import('../../lib/dataplane/native.js');
+const { EventCodec, readEventConstants, realtimeOffsetNs } = await import('../../lib/events/record.js');
+const { applyScreens } = await import('../../lib/screens/apply.js');
+const { formatScreenStats, screenStatsReport } = await import('../../lib/screens/stats.js');
+const { frame } = await import('../helpers/packets.js');
+type FrameSpec = import('../helpers/packets.js').FrameSpec;
+type ScreenKey = import('../../lib/screens/screen-ids.js').ScreenKey;
+type ScreenDropEvent = import('../../lib/events/types.js').ScreenDropEvent;
+type Test = import('tap').Test;
+
+const FIN = 0x01;
+const SYN = 0x02;
+const ACK = 0x10;
+const URG = 0x20;
+const ZONE = 1;
+
+t.ok(insideTestNetns(), 'runs in its own namespace');
+const stateDir = `/tmp/${insideTestNetns()}`;
+const paths = statePaths(stateDir);
+const dp = new Dataplane(paths);
+const IN = native.ifNameToIndex('in0');
+dp.setInterfaceZone(IN, 0, ZONE);
+const codec = new EventCodec(readEventConstants(dp.objectPath));
+// The ring is polled as soon as it exists: records come through the callback
+// while a test awaits, and through consume() otherwise.
+const records: Buffer[] = [];
+const ring = new native.RingBuffer(dp.mapFd('xdpfw_events'), (batch) => records.push(...batch));
+t.teardown(() => {
+  ring.close();
+  dp.close();
+  purgePins(paths);
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let config = useProfile('');
+
+/** Compiles a configuration whose zone (in0) has `ids-option S { body }` and applies it. */
+function useProfile(body: string): ReturnType<typeof compiled> {
+  const c = compiled(`security {
+    zones { security-zone untrust { interfaces { in0; } screen S; } }
+    screen { ids-option S { ${body} } }
+  }`);
+  applyScreens(dp, c);
+  drainEvents();
+  return c;
+}
+
+function compiled(text: string) {
+  const r = compileText(text, 'screens.conf');
+  if (!r.ok) throw new Error(r.errors.join('\n'));
+  return r.config;
+}
+
+function drainEvents(): ScreenDropEvent[] {
+  records.push(...ring.consume());
+  const offset = realtimeOffsetNs();
+  return records.splice(0).map((r) => {
+    const ev = codec.decode(r, offset);
+    if (ev.kind !== 'screen-drop') throw new Error(`unexpected ${ev.kind} event`);
+    return ev;
+  });
+}
+
+/** Verdict counters (packets) that moved, and the events written, for `runs` runs of `data`. */
+function judge(data: Buffer, runs = 1): { counters: Record<string, number>; events: ScreenDropEvent[] } {
+  const before = dp.readCounters();
+  for (let i = 0; i < runs; i++) native.progTestRun(dp.progs.rx, { data, ifindex: IN, rxQueue: 0 });
+  const counters: Record<string, number> = {};
+  for (const [name, v] of dp.readCounters()) {
+    const d = Number(v.packets - (before.get(name)?.packets ?? 0n));
+    if (d !== 0) counters[name] = d;
+  }
+  return { counters, events: drainEvents() };
+}
+
+/** Ports as the session key (and so the event) carries them: ICMP echo id for ICMP, none for later fragments. */
+function ports(spec: FrameSpec): { sourcePort: number; destinationPort: number } {
+  if (spec.fragmentOffset) return { sourcePort: 0, destinationPort: 0 };
+  if (spec.protocol === 'icmp' || spec.protocol === 'icmp6') {
+    const request = (spec.icmpType ?? (spec.protocol === 'icmp' ? 8 : 128)) === (spec.protocol === 'icmp' ? 8 : 128);
+    return request ? { sourcePort: spec.icmpId ?? 0x4242, destinationPort: 0 } : { sourcePort: 0, destinationPort: spec.icmpId ?? 0x4242 };
+  }
+  return { sourcePort: spec.sport ?? 1234, destinationPort: spec.dport ?? (spec.protocol === 'udp' ? 53 : 80) };
+}
+
+const PROTOCOLS: Record<string, number> = { tcp: 6, udp: 17, icmp: 1, icmp6: 58 };
+
+/** The packet is dropped by `screen`, counted once, with one event carrying its tuple. */
+function dropped(t: Test, spec: FrameSpec, screen: ScreenKey, msg: string, data = frame(spec)): void {
+  const r = judge(data);
+  t.same(r.counters, { DROP_SCREEN: 1 }, `${msg}: dropped by a screen`);
+  t.equal(r.events.length, 1, `${msg}: one event`);
+  const icmp = spec.protocol === 'icmp' || spec.protocol === 'icmp6';
+  t.match(r.events[0], {
+    kind: 'screen-drop',
+    screen,
+    action: 'drop',
+    ingressZone: ZONE,
+    ingressIfindex: IN,
+    family: spec.src.includes(':') ? 'inet6' : 'inet',
+    protocol: typeof spec.protocol === 'number' ? spec.protocol : PROTOCOLS[spec.protocol],
+    sourceAddress: spec.src,
+    destinationAddress: spec.dst,
+    ...ports(spec),
+    icmpType: icmp && !spec.fragmentOffset ? (spec.icmpType ?? (spec.protocol === 'icmp' ? 8 : 128)) : 0,
+  }, `${msg}: the event names ${screen}, the zone, the interface and the tuple`);
+}
+
+/** The packet goes on past the screens: to `verdict` (no socket: a miss; fragments: dropped as such). */
+function passed(t: Test, spec: FrameSpec, msg: string, verdict = 'DROP_NO_SOCKET', data = frame(spec)): void {
+  const r = judge(data);
+  t.same(r.counters, { [verdict]: 1 }, `${msg}: not screened`);
+  t.same(r.events, [], `${msg}: no event`);
+}
+
+/** Waits for the start of a fresh window of `ms` (windows are aligned on CLOCK_MONOTONIC). */
+async function freshWindow(ms: number): Promise<void> {
+  const into = Number(native.monotonicNs() % BigInt(ms * 1e6)) / 1e6;
+  await sleep(ms - into + 10); // past a tick: seconds come from the coarse clock
+}
+
+const V4 = { src: '10.8.0.2', dst: '10.9.0.2' };
+const V6 = { src: 'fd08::2', dst: 'fd09::2' };
+
+t.test('land: a SYN sent from the address it goes to', async (t) => {
+  useProfile('tcp { land; }');
+  for (const a of ['10.9.0.2', 'fd09::2']) {
+    dropped(t, { src: a, dst: a, protocol: 'tcp', tcpFlags: SYN }, 'land', a);
+    passed(t, { src: a, dst: a.includes(':') ? 'fd09::3' : '10.9.0.3', protocol: 'tcp', tcpFlags: SYN }, `${a}: another destination`);
+    passed(t, { src: a, dst: a, protocol: 'tcp', tcpFlags: ACK }, `${a}: not a SYN`);
+  }
+});
+
+t.test('TCP flag screens', async (t) => {
+  const cases: Array<{ stanza: string; screen: ScreenKey; trips: Partial<FrameSpec>[]; misses: Partial<FrameSpec>[] }> = [
+    { stanza: 'syn-fin', screen: 'tcp-syn-fin', trips: [{ tcpFlags: SYN | FIN }, { tcpFlags: SYN | FIN | ACK }], misses: [{ tcpFlags: SYN }] },
+    { stanza: 'tcp-no-flag', screen: 'tcp-no-flag', trips: [{ tcpFlags: 0 }, { tcpFlags: 0xc0 }], misses: [{ tcpFlags: ACK }, { tcpFlags: 0x08 }] },
+    { stanza: 'fin-no-ack', screen: 'tcp-fin-no-ack', trips: [{ tcpFlags: FIN }], misses: [{ tcpFlags: FIN | ACK }] },
+    {
+      stanza: 'winnuke',
+      screen: 'winnuke',
+      trips: [{ tcpFlags: URG | ACK, dport: 139 }],
+      misses: [{ tcpFlags: ACK, dport: 139 }, { tcpFlags: URG | ACK, dport: 445 }],
+    },
+  ];
+  for (const c of cases) {
+    useProfile(`tcp { ${c.stanza}; }`);
+    for (const family of [V4, V6]) {
+      for (const trip of c.trips) dropped(t, { ...family, protocol: 'tcp', ...trip }, c.screen, `${c.stanza} ${JSON.stringify(trip)} ${family.src}`);
+      for (const miss of c.misses) passed(t, { ...family, protocol: 'tcp', ...miss }, `${c.stanza} near miss ${JSON.stringify(miss)} ${family.src}`);
+    }
+  }
+});
+
+// RFC 791 options, padded to whole words.
+const OPT = {
+  lsrr: Buffer.from([131, 7, 4, 10, 9, 0, 3, 0]),
+  ssrr: Buffer.from([137, 7, 4, 10, 9, 0, 3, 0]),
+  rr: Buffer.from([7, 7, 4, 0, 0, 0, 0, 0]),
+  ts: Buffer.from([68, 8, 5, 0, 0, 0, 0, 0]),
+  sec: Buffer.from([130, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+  sid: Buffer.from([136, 4, 0, 1]),
+};
+
+t.test('IP option screens: each fires on its option only', async (t) => {
+  const cases: Array<[string, ScreenKey, Buffer[], Buffer[]]> = [
+    ['source-route-option', 'ip-source-route', [OPT.lsrr, OPT.ssrr], [OPT.rr]],
+    ['loose-source-route-option', 'ip-loose-source-route', [OPT.lsrr], [OPT.ssrr]],
+    ['strict-source-route-option', 'ip-strict-source-route', [OPT.ssrr], [OPT.lsrr]],
+    ['record-route-option', 'ip-record-route', [OPT.rr], [OPT.ts]],
+    ['timestamp-option', 'ip-timestamp', [OPT.ts], [OPT.rr]],
+    ['security-option', 'ip-security', [OPT.sec], [OPT.sid]],
+    ['stream-option', 'ip-stream', [OPT.sid], [OPT.sec]],
+  ];
+  for (const [stanza, screen, trips, misses] of cases) {
+    useProfile(`ip { ${stanza}; }`);
+    for (const o of trips) dropped(t, { ...V4, protocol: 'udp', ipOptions: o }, screen, `${stanza}: option ${o[0]}`);
+    for (const o of misses) passed(t, { ...V4, protocol: 'udp', ipOptions: o }, `${stanza}: option ${o[0]}`);
+    passed(t, { ...V4, protocol: 'udp', ipOptions: Buffer.from([1, 1, 1, 0]) }, `${stanza}: only no-operations`);
+  }
+  useProfile('ip { record-route-option; }');
+  dropped(t, { ...V4, protocol: 'tcp', ipOptions: Buffer.concat([Buffer.from([1, 1, 1, 1]), OPT.rr]) }, 'ip-record-route', 'after no-operations');
+  dropped(t, { ...V4, protocol: 'tcp', ipOptions: Buffer.concat([OPT.sid, OPT.ts, OPT.rr]) }, 'ip-record-route', 'after other options');
+  passed(t, { ...V4, protocol: 'tcp', ipOptions: Buffer.from([68, 8, 5, 0, 7, 7, 4, 0]) }, 'a 7 inside another option is data, not an option');
+  passed(t, { ...V4, protocol: 'tcp', ipOptions: Buffer.from([0, 7, 7, 4, 0, 0, 0, 0]) }, 'nothing after the end of the list counts');
+});
+
+t.test('IPv6: a type 0 routing header is a (loose) source route', async (t) => {
+  const rh0 = frame({ ...V6, protocol: 'udp', ext: [43] }); // routing type byte left 0
+  const rh2 = Buffer.from(rh0);
+  rh2[14 + 40 + 2] = 2;
+  for (const [stanza, screen] of [['source-route-option', 'ip-source-route'], ['loose-source-route-option', 'ip-loose-source-route']] as const) {
+    useProfile(`ip { ${stanza}; }`);
+    dropped(t, { ...V6, protocol: 'udp' }, screen, `${stanza}: routing header type 0`, rh0);
+    passed(t, { ...V6, protocol: 'udp' }, `${stanza}: routing header type 2`, 'DROP_NO_SOCKET', rh2);
+  }
+});
+
+/** An IPv4 frame cut to `l3Len` bytes of IP packet, its total length field saying so. */
+function cutIpv4(data: Buffer, l3Len: number): Buffer {
+  const out = Buffer.from(data.subarray(0, 14 + l3Len));
+  out.writeUInt16BE(l3Len, 14 + 2);
+  return out;
+}
+
+t.test('ping of death: an ICMP packet whose reassembled length would pass 65535', async (t) => {
+  useProfile('icmp { ping-death; }');
+  // IPv4: 20 header + 65480 offset + 8 ICMP + payload.
+  const v4: FrameSpec = { ...V4, protocol: 'icmp', fragmentOffset: 8185 };
+  dropped(t, { ...v4, payload: Buffer.alloc(28) }, 'ping-of-death', 'IPv4 ICMP, 65536 bytes');
+  passed(t, { ...v4, payload: Buffer.alloc(27) }, 'IPv4 ICMP, exactly 65535', 'DROP_FRAGMENT');
+  passed(t, { ...V4, protocol: 'udp', fragmentOffset: 8189, payload: Buffer.alloc(100) }, 'IPv4 UDP: not a ping', 'DROP_FRAGMENT');
+  // IPv6: the payload length counts 65480 offset + 8 ICMPv6 + payload (no unfragmentable headers).
+  const v6: FrameSpec = { ...V6, protocol: 'icmp6', ext: [44], fragmentOffset: 8185, moreFragments: false };
+  dropped(t, { ...v6, payload: Buffer.alloc(48) }, 'ping-of-death', 'IPv6 ICMPv6, 65536 bytes of payload');
+  passed(t, { ...v6, payload: Buffer.alloc(47) }, 'IPv6 ICMPv6, exactly 65535', 'DROP_FRAGMENT');
+});
+
+t.test('teardrop: fragments that must overlap or leave a hole, or too short a first one', async (t) => {
+  useProfile('ip { tear-drop; }');
+  for (const family of [V4, { ...V6, ext: [44] }]) {
+    const first: FrameSpec = { ...family, protocol: 'udp', moreFragments: true };
+    dropped(t, { ...first, payload: Buffer.alloc(5) }, 'teardrop', `${family.src}: 13 bytes in a non-last fragment`);
+    passed(t, { ...first, payload: Buffer.alloc(8) }, `${family.src}: 16 bytes`, 'DROP_FRAGMENT');
+    passed(t, { ...first, payload: Buffer.alloc(5), fragmentOffset: 2, moreFragments: false }, `${family.src}: 13 bytes in the last fragment`, 'DROP_FRAGMENT');
+  }
+  dropped(t, { ...V4, protocol: 'tcp', fragmentOffset: 1 }, 'teardrop', 'TCP data at offset 8 (RFC 1858)');
+  passed(t, { ...V4, protocol: 'tcp', fragmentOffset: 2 }, 'TCP data at offset 16', 'DROP_FRAGMENT');
+  const tcpFirst = frame({ ...V4, protocol: 'tcp', moreFragments: true, payload: Buffer.alloc(12) });
+  dropped(t, { ...V4, protocol: 'tcp', moreFragments: true, sport: 0, dport: 0 }, 'teardrop', 'a first fragment of 16 bytes cannot hold the TCP header', cutIpv4(tcpFirst, 20 + 16));
+  passed(t, { ...V4, protocol: 'tcp' }, 'a first fragment of 32 bytes holds it', 'DROP_FRAGMENT', tcpFirst);
+  dropped(t, { ...V4, protocol: 250, fragmentOffset: 3, moreFragments: true }, 'teardrop', 'an empty non-last fragment');
+});
+
+t.test('ICMP fragment: any ICMP or ICMPv6 fragment', async (t) => {
+  useProfile('icmp { fragment; }');
+  dropped(t, { ...V4, protocol: 'icmp', moreFragments: true, payload: Buffer.alloc(8) }, 'icmp-fragment', 'IPv4 first fragment');
+  dropped(t, { ...V4, protocol: 'icmp', fragmentOffset: 2 }, 'icmp-fragment', 'IPv4 later fragment');
+  dropped(t, { ...V6, protocol: 'icmp6', ext: [44], payload: Buffer.alloc(8) }, 'icmp-fragment', 'IPv6 first fragment');
+  passed(t, { ...V4, protocol: 'udp', moreFragments: true, payload: Buffer.alloc(8) }, 'a UDP fragment', 'DROP_FRAGMENT');
+  passed(t, { ...V4, protocol: 'icmp' }, 'an unfragmented ping');
+});
+
+t.test('SYN fragment: a first fragment that carries a SYN', async (t) => {
+  useProfile('tcp { syn-frag; }');
+  dropped(t, { ...V4, protocol: 'tcp', tcpFlags: SYN, moreFragments: true, payload: Buffer.alloc(4) }, 'syn-fragment', 'IPv4');
+  dropped(t, { ...V6, protocol: 'tcp', tcpFlags: SYN, ext: [44], payload: Buffer.alloc(4) }, 'syn-fragment', 'IPv6');
+  passed(t, { ...V4, protocol: 'tcp', tcpFlags: ACK, moreFragments: true, payload: Buffer.alloc(4) }, 'no SYN', 'DROP_FRAGMENT');
+  passed(t, { ...V4, protocol: 'tcp', tcpFlags: SYN }, 'not a fragment');
+});
+
+t.test('TCP screens judge first fragments, never later ones', async (t) => {
+  useProfile('tcp { land; syn-fin; tcp-no-flag; fin-no-ack; winnuke; }');
+  dropped(t, { ...V4, protocol: 'tcp', tcpFlags: SYN | FIN, moreFragments: true, payload: Buffer.alloc(4) }, 'tcp-syn-fin', 'first fragment');
+  for (const tcpFlags of [SYN | FIN, 0, FIN, URG]) {
+    const later: FrameSpec = { src: '10.9.0.2', dst: '10.9.0.2', protocol: 'tcp', tcpFlags, dport: 139, fragmentOffset: 2 };
+    passed(t, later, `later fragment whose data looks like flags 0x${tcpFlags.toString(16)}`, 'DROP_FRAGMENT');
+    passed(t, { ...later, src: 'fd09::2', dst: 'fd09::2', ext: [44] }, `IPv6 later fragment, 0x${tcpFlags.toString(16)}`, 'DROP_FRAGMENT');
+  }
+});
+
+t.test('SYN flood: attack threshold per destination address and port, logged past the alarm threshold', async (t) => {
+  config = useProfile('tcp { syn-flood { attack-threshold 5; alarm-threshold 2; } }');
+  const syn = (family: typeof V4, sport: number, dport = 80) => frame({ ...family, protocol: 'tcp', tcpFlags: SYN, sport, dport });
+  await freshWindow(1000);
+  for (const family of [V4, V6]) {
+    const verdicts = [];
+    let events = 0;
+    for (let i = 0; i < 10; i++) {
+      const r = judge(syn(family, 20000 + i));
+      verdicts.push(Object.keys(r.counters).join());
+      events += r.events.length;
+      if (i === 9) t.match(r.events[0], { screen: 'syn-flood', action: 'drop', sourcePort: 20009, destinationPort: 80, destinationAddress: family.dst });
+    }
+    t.same(verdicts, [...Array(5).fill('DROP_NO_SOCKET'), ...Array(5).fill('DROP_SCREEN')], `${family.src}: five pass, the rest are dropped`);
+    t.equal(events, 3, 'the 6th and 7th are within the alarm threshold: counted, not logged');
+    t.same(judge(syn(family, 20010, 443)).counters, { DROP_NO_SOCKET: 1 }, 'another destination port has its own count');
+    t.same(judge(frame({ ...family, protocol: 'tcp', tcpFlags: SYN | ACK, sport: 80 })).counters, { DROP_NO_SOCKET: 1 }, 'a SYN-ACK is not a connection request');
+  }
+  await freshWindow(1000);
+  for (const family of [V4, V6]) t.same(judge(syn(family, 20011)).counters, { DROP_NO_SOCKET: 1 }, `${family.src}: the next second starts a new count`);
+  t.match(screenStatsReport(dp, config, null).zones[0]?.screens['syn-flood'], { drops: 10, alarms: 0 }, 'counted per zone and screen');
+});
+
+t.test('SYN flood by source and by destination address', async (t) => {
+  useProfile('tcp { syn-flood { attack-threshold 1000000; source-threshold 4; destination-threshold 1000000; } }');
+  await freshWindow(1000);
+  const fromOne = [0, 1, 2, 3, 4, 5].map((i) => judge(frame({ ...V4, dst: `10.9.0.${10 + i}`, protocol: 'tcp', tcpFlags: SYN })));
+  t.same(fromOne.map((r) => Object.keys(r.counters).join()), [...Array(4).fill('DROP_NO_SOCKET'), 'DROP_SCREEN', 'DROP_SCREEN']);
+  t.match(fromOne[5]!.events[0], { screen: 'syn-flood-src-ip', sourceAddress: '10.8.0.2' });
+  useProfile('tcp { syn-flood { attack-threshold 1000000; source-threshold 1000000; destination-threshold 4; } }');
+  await freshWindow(1000);
+  const toOne = [0, 1, 2, 3, 4].map((i) => judge(frame({ ...V6, src: `fd08::${10 + i}`, dport: 1000 + i, protocol: 'tcp', tcpFlags: SYN })));
+  t.same(toOne.map((r) => Object.keys(r.counters).join()), [...Array(4).fill('DROP_NO_SOCKET'), 'DROP_SCREEN']);
+  t.match(toOne[4]!.events[0], { screen: 'syn-flood-dst-ip', destinationAddress: 'fd09::2' });
+});
+
+t.test('UDP and ICMP floods: packets per second to one destination address', async (t) => {
+  for (const [stanza, screen, protocol] of [['udp { flood { threshold 3; } }', 'udp-flood', 'udp'], ['icmp { flood { threshold 3; } }', 'icmp-flood', 'icmp']] as const) {
+    useProfile(stanza);
+    const p = (family: typeof V4) => (family === V6 && protocol === 'icmp' ? 'icmp6' : protocol);
+    await freshWindow(1000);
+    for (const family of [V4, V6]) {
+      const runs = [1, 2, 3, 4, 5].map((i) => judge(frame({ ...family, protocol: p(family), sport: 3000 + i, icmpId: i })));
+      t.same(runs.map((r) => Object.keys(r.counters).join()), ['DROP_NO_SOCKET', 'DROP_NO_SOCKET', 'DROP_NO_SOCKET', 'DROP_SCREEN', 'DROP_SCREEN'], `${screen} ${family.src}`);
+      t.match(runs[3]!.events[0], { screen, destinationAddress: family.dst });
+      t.same(judge(frame({ ...family, dst: family === V4 ? '10.9.0.3' : 'fd09::3', protocol: p(family) })).counters, { DROP_NO_SOCKET: 1 }, 'another destination');
+    }
+    await freshWindow(1000);
+    for (const family of [V4, V6]) t.same(judge(frame({ ...family, protocol: p(family) })).counters, { DROP_NO_SOCKET: 1 }, `${family.src}: the window resets`);
+  }
+});
+
+t.test('port scan: 10 distinct ports from one source per window, then the source is refused', async (t) => {
+  useProfile('tcp { port-scan { threshold 200000; } }');
+  for (const family of [V4, V6]) {
+    await freshWindow(200);
+    const syn = (dport: number, src = family.src) => frame({ ...family, src, protocol: 'tcp', tcpFlags: SYN, dport });
+    const first = [...Array(10).keys()].map((i) => Object.keys(judge(syn(100 + i)).counters).join());
+    t.same(first, Array(10).fill('DROP_NO_SOCKET'), `${family.src}: ten ports pass`);
+    const eleventh = judge(syn(110));
+    t.same(eleventh.counters, { DROP_SCREEN: 1 }, 'the 11th distinct port is a scan');
+    t.match(eleventh.events[0], { screen: 'tcp-port-scan', destinationPort: 110, sourceAddress: family.src });
+    t.same(judge(syn(100)).counters, { DROP_SCREEN: 1 }, 'and the source stays refused, even to a port it reached before');
+    t.same(judge(syn(200, family === V4 ? '10.8.0.3' : 'fd08::3')).counters, { DROP_NO_SOCKET: 1 }, 'another source is not');
+    await freshWindow(200);
+    t.same(judge(syn(111)).counters, { DROP_NO_SOCKET: 1 }, 'a new window forgives');
+  }
+  await freshWindow(200);
+  for (let i = 0; i < 15; i++) judge(frame({ ...V4, protocol: 'tcp', tcpFlags: SYN, dport: 80 }));
+  t.same(judge(frame({ ...V4, protocol: 'tcp', tcpFlags: SYN, dport: 81 })).counters, { DROP_NO_SOCKET: 1 }, 'repeats of one port are one port');
+});
+
+t.test('IP sweep: 10 distinct addresses pinged from one source per window', async (t) => {
+  useProfile('icmp { ip-sweep { threshold 200000; } }');
+  for (const [family, p, base] of [[V4, 'icmp', '10.9.1.'], [V6, 'icmp6', 'fd09::1:']] as const) {
+    await freshWindow(200);
+    const ping = (n: number, icmpType?: number) => frame({ ...family, dst: `${base}${n}`, protocol: p, icmpType });
+    t.same([...Array(10).keys()].map((i) => Object.keys(judge(ping(i)).counters).join()), Array(10).fill('DROP_NO_SOCKET'), `${family.src}: ten pass`);
+    t.same(judge(ping(20, p === 'icmp' ? 0 : 129)).counters, { DROP_NO_SOCKET: 1 }, 'echo replies are not counted');
+    const r = judge(ping(10));
+    t.same(r.counters, { DROP_SCREEN: 1 }, 'the 11th address is a sweep');
+    t.match(r.events[0], { screen: 'ip-sweep', destinationAddress: `${base}10`, sourceAddress: family.src });
+    await freshWindow(200);
+    t.same(judge(ping(11)).counters, { DROP_NO_SOCKET: 1 }, 'a new window forgives');
+  }
+});
+
+t.test('alarm-without-drop: the event and the counters, never the drop', async (t) => {
+  config = useProfile('alarm-without-drop; tcp { land; syn-flood { attack-threshold 1; alarm-threshold 1; } }');
+  const before = screenStatsReport(dp, config, null).zones[0]!.screens;
+  const land = judge(frame({ src: '10.9.0.2', dst: '10.9.0.2', protocol: 'tcp', tcpFlags: SYN }));
+  t.same(land.counters, { DROP_NO_SOCKET: 1 }, 'the land packet goes on');
+  t.match(land.events, [{ screen: 'land', action: 'alarm', sourceAddress: '10.9.0.2' }]);
+  await freshWindow(1000);
+  const flood = [1, 2, 3, 4].map((i) => judge(frame({ ...V4, protocol: 'tcp', tcpFlags: SYN, sport: 30000 + i })));
+  t.same(flood.map((r) => Object.keys(r.counters).join()), Array(4).fill('DROP_NO_SOCKET'), 'a flood goes on');
+  t.same(flood.map((r) => r.events.map((e) => e.action).join()), ['', '', 'alarm', 'alarm'], 'logged past both thresholds');
+  const after = screenStatsReport(dp, config, null).zones[0]!.screens;
+  t.equal(after.land!.alarms - (before.land?.alarms ?? 0), 1);
+  t.equal(after['syn-flood']!.alarms - (before['syn-flood']?.alarms ?? 0), 3);
+  t.equal(after.land!.drops, before.land?.drops ?? 0, 'no drops counted');
+});
+
+t.test('events are rate limited per (zone, screen); the suppressed ones are counted', async (t) => {
+  config = useProfile('tcp { land; }');
+  const base = screenStatsReport(dp, config, null).zones[0]!.screens.land!;
+  await freshWindow(1000);
+  const r = judge(frame({ src: '10.9.0.2', dst: '10.9.0.2', protocol: 'tcp', tcpFlags: SYN }), 150);
+  t.same(r.counters, { DROP_SCREEN: 150 }, 'every packet dropped');
+  t.equal(r.events.length, 100, 'XDPFW_SCREEN_EVENTS_PER_SECOND events');
+  const land = screenStatsReport(dp, config, null).zones[0]!.screens.land!;
+  t.equal(land.drops - base.drops, 150);
+  t.equal(land.eventsSuppressed - base.eventsSuppressed, 50, 'the rest counted as suppressed');
+  const text = formatScreenStats(screenStatsReport(dp, config, null, 'untrust'));
+  t.match(text, /^Zone untrust: screen S\n/, 'people read the zone and its profile');
+  t.match(text, new RegExp(`^  land +${land.drops} +${land.alarms} +${land.eventsSuppressed}$`, 'm'), 'and a line per screen');
+  t.throws(() => screenStatsReport(dp, config, null, 'nowhere'), /no security-zone named 'nowhere'/);
+});
+
+t.test('a zone without a screen is not screened', async (t) => {
+  applyScreens(dp, compiled('security { zones { security-zone untrust { interfaces { in0; } } } screen { ids-option S { tcp { land; } } } }'));
+  passed(t, { src: '10.9.0.2', dst: '10.9.0.2', protocol: 'tcp', tcpFlags: SYN }, 'land without the screen');
+});
+
+t.test('a rate holds across CPUs: one shared count, not one per CPU', async (t) => {
+  const cpus = [0, 1];
+  config = useProfile('tcp { syn-flood { attack-threshold 150000; alarm-threshold 1; source-threshold 1000000; destination-threshold 1000000; } }');
+  const data = frame({ ...V4, protocol: 'tcp', tcpFlags: SYN, dport: 8080 });
+  const worker = fileURLToPath(new URL('./screens-worker.js', import.meta.url));
+  const before = dp.readCounters();
+  const perWorker = 200_000;
+  // Start together early in a second, so every run falls in one window;
+  // two seconds leave the workers time to load the object, even on a busy machine.
+  const now = native.monotonicNs();
+  const start = now - (now % 1_000_000_000n) + 3_100_000_000n;
+  const runs = await Promise.all(cpus.map((cpu) => new Promise<{ began: bigint; ended: bigint }>((resolve, reject) => {
+    const child = spawn('taskset', ['-c', String(cpu), process.execPath, worker, stateDir, 'in0', data.toString('hex'), String(perWorker), String(start)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`worker on CPU ${cpu} exited with ${code}`));
+      const o = JSON.parse(out) as { began: string; ended: string };
+      resolve({ began: BigInt(o.began), ended: BigInt(o.ended) });
+    });
+  })));
+  t.ok(runs[0]!.began < runs[1]!.ended && runs[1]!.began < runs[0]!.ended, 'the two CPUs ran at the same time');
+  t.ok(runs.every((r) => r.began >= start && r.ended - start < 800_000_000n), `within one window (began ${runs.map((r) => r.began - start)} ns after the start)`);
+  const delta = (name: string) => Number(dp.readCounters().get(name)!.packets - before.get(name)!.packets);
+  t.equal(delta('DROP_NO_SOCKET'), 150_000, 'exactly the attack threshold passed');
+  t.equal(delta('DROP_SCREEN'), 2 * perWorker - 150_000, 'the rest was dropped');
+  const flood = screenStatsReport(dp, config, null).zones[0]!.screens['syn-flood']!;
+  t.ok(flood.drops >= 2 * perWorker - 150_000, 'screen counters sum the CPUs');
+  t.ok(drainEvents().length <= 100, 'and the event budget held');
+});

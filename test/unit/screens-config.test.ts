@@ -1,0 +1,173 @@
+// `security screen ids-option` and a zone's `screen`: compiled tables,
+// Junos defaults and ranges, errors with file:line:column; and the profile as
+// the XDP program reads it (struct xdpfw_screen_profile, BTF ids).
+import t from 'tap';
+import { compileText } from '../../lib/config/compile.js';
+import { printHierarchical, printSet } from '../../lib/config/printer.js';
+import { MAX_SCREENED_ZONE_ID } from '../../lib/config/screens.js';
+import type { CompiledConfig } from '../../lib/config/types.js';
+import { SCREEN_PROFILE } from '../../lib/dataplane/layout.js';
+import { btfEnum } from '../../lib/dataplane/native.js';
+import { enabledScreens, encodeProfile } from '../../lib/screens/profile.js';
+import { SCREEN_KEYS, screenConstants } from '../../lib/screens/screen-ids.js';
+import { bpfObjectPath } from '../../lib/util/paths.js';
+
+const OBJECT = bpfObjectPath('xdpfw');
+
+function compiled(text: string): CompiledConfig {
+  const r = compileText(text, 's.conf');
+  if (!r.ok) throw new Error(r.errors.join('\n'));
+  return r.config;
+}
+
+function errors(text: string): string[] {
+  const r = compileText(text, 's.conf');
+  return r.ok ? [] : r.errors.map(String);
+}
+
+const FULL = `security {
+    zones {
+        security-zone untrust { interfaces { eth0; } screen wall; }
+        security-zone trust { interfaces { eth1; } }
+    }
+    screen {
+        ids-option wall {
+            alarm-without-drop;
+            icmp { flood { threshold 300; } fragment; ip-sweep { threshold 2000; } ping-death; }
+            ip { source-route-option; loose-source-route-option; strict-source-route-option; record-route-option;
+                 timestamp-option; security-option; stream-option; tear-drop; }
+            tcp { land; syn-fin; tcp-no-flag; fin-no-ack; winnuke; syn-frag;
+                  syn-flood { attack-threshold 100; alarm-threshold 50; source-threshold 400; destination-threshold 800; timeout 10; }
+                  port-scan { threshold 3000; } }
+            udp { flood { threshold 600; } }
+            limit-session { source-ip-based 20; destination-ip-based 30; }
+        }
+    }
+}`;
+
+const SET = `set security zones security-zone untrust interfaces eth0
+set security zones security-zone untrust screen wall
+set security zones security-zone trust interfaces eth1
+set security screen ids-option wall alarm-without-drop
+set security screen ids-option wall icmp flood threshold 300
+set security screen ids-option wall icmp fragment
+set security screen ids-option wall icmp ip-sweep threshold 2000
+set security screen ids-option wall icmp ping-death
+set security screen ids-option wall ip source-route-option
+set security screen ids-option wall ip loose-source-route-option
+set security screen ids-option wall ip strict-source-route-option
+set security screen ids-option wall ip record-route-option
+set security screen ids-option wall ip timestamp-option
+set security screen ids-option wall ip security-option
+set security screen ids-option wall ip stream-option
+set security screen ids-option wall ip tear-drop
+set security screen ids-option wall tcp land
+set security screen ids-option wall tcp syn-fin
+set security screen ids-option wall tcp tcp-no-flag
+set security screen ids-option wall tcp fin-no-ack
+set security screen ids-option wall tcp winnuke
+set security screen ids-option wall tcp syn-frag
+set security screen ids-option wall tcp syn-flood attack-threshold 100
+set security screen ids-option wall tcp syn-flood alarm-threshold 50
+set security screen ids-option wall tcp syn-flood source-threshold 400
+set security screen ids-option wall tcp syn-flood destination-threshold 800
+set security screen ids-option wall tcp syn-flood timeout 10
+set security screen ids-option wall tcp port-scan threshold 3000
+set security screen ids-option wall udp flood threshold 600
+set security screen ids-option wall limit-session source-ip-based 20
+set security screen ids-option wall limit-session destination-ip-based 30
+`;
+
+t.test('a full profile compiles to its table, in either syntax', async (t) => {
+  const c = compiled(FULL);
+  t.same(c.screens.get('wall'), {
+    name: 'wall',
+    alarmWithoutDrop: true,
+    icmp: { flood: 300, fragment: true, ipSweep: 2000, pingDeath: true },
+    ip: { sourceRoute: true, looseSourceRoute: true, strictSourceRoute: true, recordRoute: true, timestamp: true, security: true, stream: true, tearDrop: true },
+    tcp: {
+      land: true, synFin: true, noFlag: true, finNoAck: true, winnuke: true, synFrag: true,
+      synFlood: { attackThreshold: 100, alarmThreshold: 50, sourceThreshold: 400, destinationThreshold: 800, timeout: 10 },
+      portScan: 3000,
+    },
+    udp: { flood: 600 },
+    limitSession: { source: 20, destination: 30 },
+  });
+  t.same(c.zones.map((z) => [z.name, z.screen]), [['untrust', 'wall'], ['trust', null]]);
+  t.same(compiled(SET).screens, c.screens, 'set lines give the same profile');
+  t.same(compiled(printSet(c.tree)).screens, c.screens, 'printed as set lines and read back');
+  t.same(compiled(printHierarchical(c.tree)).screens, c.screens, 'printed hierarchically and read back');
+  t.same([...enabledScreens(c.screens.get('wall')!)].sort(), SCREEN_KEYS.filter((k) => k !== 'ip-spoofing').sort(), 'every implemented screen is on');
+});
+
+t.test('a bare flood, sweep, scan or syn-flood takes the Junos defaults', async (t) => {
+  const p = compiled('security { screen { ids-option d { icmp { flood; ip-sweep; } tcp { syn-flood; port-scan; } udp { flood; } } } }').screens.get('d')!;
+  t.equal(p.icmp.flood, 1000);
+  t.equal(p.icmp.ipSweep, 5000, 'microseconds');
+  t.equal(p.udp.flood, 1000);
+  t.equal(p.tcp.portScan, 5000, 'microseconds');
+  t.same(p.tcp.synFlood, { attackThreshold: 200, alarmThreshold: 512, sourceThreshold: 4000, destinationThreshold: 4000, timeout: 20 });
+  const empty = compiled('security { screen { ids-option e; } }').screens.get('e')!;
+  t.same(enabledScreens(empty), [], 'an empty profile turns nothing on');
+  t.equal(empty.tcp.synFlood, null);
+  t.same(empty.limitSession, { source: null, destination: null });
+});
+
+t.test('errors carry file:line:column', async (t) => {
+  const cases: Array<[string, string, string[]]> = [
+    ['unknown profile', 'set security zones security-zone z screen nope', ["s.conf:1:43: unknown screen 'nope': define it with 'security screen ids-option nope'"]],
+    [
+      'inactive profile',
+      'security { screen { inactive: ids-option p { tcp { land; } } } zones { security-zone z { screen p; } } }',
+      ["s.conf:1:97: unknown screen 'p': define it with 'security screen ids-option p'"],
+    ],
+    ['zero threshold', 'set security screen ids-option p tcp syn-flood attack-threshold 0', ["s.conf:1:65: invalid syn-flood attack-threshold '0': expected a number from 1 to 1000000"]],
+    ['source threshold below 4', 'set security screen ids-option p tcp syn-flood source-threshold 3', ["s.conf:1:65: invalid syn-flood source-threshold '3': expected a number from 4 to 1000000"]],
+    ['timeout over 50', 'set security screen ids-option p tcp syn-flood timeout 51', ["s.conf:1:56: invalid syn-flood timeout '51': expected a number from 1 to 50"]],
+    ['port scan window too short', 'set security screen ids-option p tcp port-scan threshold 999', ["s.conf:1:58: invalid port-scan threshold '999': expected a number from 1000 to 1000000"]],
+    ['not a number', 'set security screen ids-option p udp flood threshold lots', ["s.conf:1:54: invalid UDP flood threshold 'lots': expected a number from 1 to 1000000"]],
+    ['session limit', 'set security screen ids-option p limit-session source-ip-based 0', ["s.conf:1:64: invalid source-ip-based session limit '0': expected a number from 1 to 8000000"]],
+    [
+      'a screen xdpfw does not implement',
+      'set security screen ids-option p tcp syn-ack-ack-proxy threshold 5',
+      ["s.conf:1:38: unknown statement 'syn-ack-ack-proxy' in 'security screen ids-option p tcp'; expected one of: fin-no-ack, land, port-scan, syn-fin, syn-flood, syn-frag, tcp-no-flag, winnuke"],
+    ],
+    [
+      'two blocks for one profile',
+      'security { screen { ids-option p { tcp { land; } } ids-option p { udp { flood; } } } }',
+      ["s.conf:1:52: duplicate screen 'p' (first defined at line 1, column 21)"],
+    ],
+  ];
+  for (const [name, text, want] of cases) t.same(errors(text), want, name);
+});
+
+t.test('a screen on a zone past the profile table is refused', async (t) => {
+  const zones = Array.from({ length: MAX_SCREENED_ZONE_ID + 1 }, (_, i) => `set security zones security-zone z${i + 1}`).join('\n');
+  const last = `set security zones security-zone z${MAX_SCREENED_ZONE_ID + 1} screen p`;
+  const text = `${zones}\nset security screen ids-option p tcp land\nset security zones security-zone z${MAX_SCREENED_ZONE_ID} screen p\n${last}`;
+  t.same(errors(text), [`s.conf:${MAX_SCREENED_ZONE_ID + 4}:${last.length}: screens apply to the first ${MAX_SCREENED_ZONE_ID} security-zone statements; this zone is number ${MAX_SCREENED_ZONE_ID + 1}`]);
+});
+
+t.test('the profile as the XDP program reads it', async (t) => {
+  const constants = btfEnum(OBJECT, 'xdpfw_constants');
+  t.equal(MAX_SCREENED_ZONE_ID + 1, constants.XDPFW_MAX_ZONES, 'the config limit is the table size in C');
+  const c = screenConstants(OBJECT);
+  const screens = btfEnum(OBJECT, 'xdpfw_screen');
+  t.equal(c.ids.get('land'), screens.XDPFW_SCREEN_LAND, 'ids come from BTF');
+  t.ok([...c.ids.values()].every((id) => id < c.slots), 'every id fits the bitmask and the counter stride');
+  const p = compiled(FULL).screens.get('wall')!;
+  const out = Buffer.alloc(SCREEN_PROFILE.size + 8, 0xee);
+  encodeProfile(p, c, out, 4);
+  const O = SCREEN_PROFILE.offset;
+  const word = (f: keyof typeof O) => out.readUInt32LE(4 + O[f]);
+  const mask = word('screens');
+  t.equal(mask & (1 << c.ids.get('ip-spoofing')!), 0, 'a screen xdpfw does not implement stays off');
+  t.equal(mask, enabledScreens(p).reduce((m, k) => (m | (1 << c.ids.get(k)!)) >>> 0, 0), 'one bit per screen turned on');
+  t.equal(word('flags'), btfEnum(OBJECT, 'xdpfw_screen_flags').XDPFW_SCREEN_ALARM_WITHOUT_DROP);
+  t.same(
+    [word('syn_attack'), word('syn_alarm'), word('syn_source'), word('syn_destination'), word('icmp_flood'), word('udp_flood'), word('port_scan_us'), word('ip_sweep_us')],
+    [100, 50, 400, 800, 300, 600, 3000, 2000],
+  );
+  t.equal(out.readUInt32LE(0), 0xeeeeeeee, 'nothing written before the offset');
+  t.equal(out.readUInt32LE(4 + SCREEN_PROFILE.size), 0xeeeeeeee, 'nor after the struct');
+});
