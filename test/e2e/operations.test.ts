@@ -35,7 +35,7 @@ t.test('load refuses an interface that does not exist, clearly', async (t) => {
 });
 
 t.test('idle sessions expire after their protocol timeout; a full table refuses new ones, counted', async (t) => {
-  const path = topo.writeConfig(basicConfig('').replace('tcp-closing 1; udp 5; icmp 5;', 'tcp-closing 1; udp 2; icmp 5;')
+  const path = topo.writeConfig(basicConfig('').replace('tcp-closing 1; udp 60; icmp 60;', 'tcp-closing 1; udp 6; icmp 60;')
     .replace('flow { timeouts', 'flow { max-sessions 2; timeouts'));
   const r = await topo.xdpfw(['load', '-c', path]);
   t.equal(r.code, 0, r.stderr);
@@ -47,10 +47,10 @@ t.test('idle sessions expire after their protocol timeout; a full table refuses 
   t.equal(c.drops.session_table_full, 1, 'and its packet counted as a drop');
   const list = await topo.xdpfwJson<SessionView[]>(['show', 'sessions']);
   t.same(list.map((s) => s.sourcePort).sort(), [41001, 41002]);
-  t.equal(list[0]?.timeoutSeconds, 2, 'UDP sessions carry the configured udp timeout');
+  t.equal(list[0]?.timeoutSeconds, 6, 'UDP sessions carry the configured udp timeout');
 
-  await sleep(3500);
-  t.same(await topo.xdpfwJson<SessionView[]>(['show', 'sessions']), [], 'both expired after 2 s idle');
+  await sleep(8000);
+  t.same(await topo.xdpfwJson<SessionView[]>(['show', 'sessions']), [], 'both expired after 6 s idle');
   const after = await topo.xdpfwJson<CountersReport>(['show', 'counters']);
   t.equal(after.sessions.closed['idle Timeout'], 2, 'closed with reason idle Timeout');
   t.equal((await ping(41003)).received, 1, 'room again for a new flow');

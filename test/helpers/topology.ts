@@ -217,7 +217,7 @@ security {
         }
         default-policy { deny-all; }
     }
-    flow { timeouts { tcp-closing 1; udp 5; icmp 5; } }
+    flow { timeouts { tcp-closing 1; udp 60; icmp 60; } }
 }
 ${extra}`;
 }
