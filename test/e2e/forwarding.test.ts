@@ -117,7 +117,8 @@ t.test('show sessions lists a live flow with growing counters, and it closes aft
 t.test('SIGKILL of the daemon: established flows keep forwarding, the restart adopts them', async (t) => {
   const pid = (await topo.xdpfwJson<StatusReport>(['status'])).pid;
   const trickle = await topo.startTraffic('client', [
-    'tcp-trickle', '--host', ADDR.server4, '--port', '5001', '--count', '40', '--interval', '100',
+    // Idle timeout well past a restart plus the FIN's retransmission backoff.
+    'tcp-trickle', '--host', ADDR.server4, '--port', '5001', '--count', '40', '--interval', '100', '--timeout', '20000',
   ]);
   const ping = (sport: number, count: number) => topo.traffic<{ sent: number; received: number }>('client', [
     'udp-ping', '--host', ADDR.server4, '--port', '5002', '--sport', String(sport), '--count', String(count), '--timeout', '1000',
