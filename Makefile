@@ -63,3 +63,4 @@ clean:
 bench: deps all
 	@node dist/test/bench/transfer.js
 	@node dist/test/bench/policy.js
+	@node dist/test/bench/screens.js

@@ -25,6 +25,13 @@ export interface Statement {
   pos: Pos;
 }
 
+/**
+ * Statements the parser made of the words before an `inactive:` marker (`set a b inactive: c d`
+ * is `a b { inactive: c d; }`): a path to the inactive statement, not a `{ }` block written by
+ * hand, so the normaliser does not count them as a second definition of a named block.
+ */
+export const INACTIVE_PATHS: WeakSet<Statement> = new WeakSet();
+
 /** Text of the bare word that marks the next statement inactive. */
 export const INACTIVE_MARKER = 'inactive:';
 

@@ -82,7 +82,7 @@ export interface FilterPrefix {
 
 /** The TCP flags a term admits: bit `f` of the 64-bit table (f = the low 6 flag bits) is set when flags `f` match. */
 export interface TcpFlagsMatch {
-  /** The expression(s) as written, joined with ` & `. */
+  /** The expression as written; several (tcp-flags, tcp-initial, tcp-established) are parenthesised and joined with ` & `. */
   expression: string;
   /** Table bits 0-31 and 32-63, as unsigned 32-bit numbers. */
   low: number;
@@ -873,7 +873,8 @@ function compileTcpFlags(kids: Children, ctx: TermContext): TcpFlagsMatch | null
       break;
     }
   }
-  return ok ? { expression: texts.join(' & '), low: low >>> 0, high: high >>> 0 } : { expression: texts.join(' & '), low: 0, high: 0 };
+  const expression = texts.length === 1 ? texts[0] : texts.map((x) => `(${x})`).join(' & ');
+  return { expression, low: ok ? low >>> 0 : 0, high: ok ? high >>> 0 : 0 };
 }
 
 interface CompiledThen {

@@ -1,4 +1,4 @@
-import { isBracket, type Pos, type Statement, type Word } from './ast.js';
+import { INACTIVE_PATHS, isBracket, type Pos, type Statement, type Word } from './ast.js';
 import { ConfigError, describePos } from './errors.js';
 import type { Container, Key, Leaf, Shape, Value } from './schema-types.js';
 
@@ -110,7 +110,7 @@ class Normalizer {
           continue;
         }
         if (raw.children === null) return;
-        if (child.unique) {
+        if (child.unique && !INACTIVE_PATHS.has(raw)) {
           if (next.definedAt) {
             return this.error(kw.pos, `duplicate ${child.unique} '${name}' (first defined at ${describePos(next.definedAt, kw.pos)})`);
           }

@@ -1,4 +1,4 @@
-import { INACTIVE_MARKER, type Statement, type Word } from './ast.js';
+import { INACTIVE_MARKER, INACTIVE_PATHS, type Statement, type Word } from './ast.js';
 import { ConfigError, describePos } from './errors.js';
 import { tokenize, type Token } from './lexer.js';
 
@@ -223,6 +223,8 @@ class Parser {
     while (m < words.length && !isMarker(words[m])) m++;
     if (m === words.length) return { words: words.slice(k), children, inactive, pos: words[k].pos };
     const inner = this.split(words.slice(m), children);
-    return { words: words.slice(k, m), children: inner ? [inner] : null, inactive, pos: words[k].pos };
+    const path: Statement = { words: words.slice(k, m), children: inner ? [inner] : null, inactive, pos: words[k].pos };
+    INACTIVE_PATHS.add(path);
+    return path;
   }
 }

@@ -22,6 +22,7 @@ export type ControlRequest =
   | { command: 'match-policies'; query: MatchPoliciesArgs }
   | { command: 'clear-sessions' }
   | { command: 'show-log'; kinds?: EventKind[] }
+  | { command: 'show-screen-statistics'; zone?: string }
   | { command: 'monitor-events'; kinds?: EventKind[] }
   | { command: 'reload'; configPath: string }
   | { command: 'unload' };

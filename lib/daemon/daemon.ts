@@ -13,6 +13,8 @@ import type { ControlRequest } from '../control/protocol.js';
 import { printHierarchical, printSet } from '../config/printer.js';
 import { matchPolicies, policiesReport } from './policies-report.js';
 import { recheckSessions } from './recheck.js';
+import { applyScreens } from '../screens/apply.js';
+import { screenStatsReport } from '../screens/stats.js';
 import { type AttachedInterface, Dataplane, type XdpMode, type XdpModeRequest, purgePins } from '../dataplane/dataplane.js';
 import { ifNameToIndex, ifQueueCount, monotonicNs } from '../dataplane/native.js';
 import { EventProducer } from '../events/producer.js';
@@ -97,6 +99,7 @@ export class Daemon {
       const events = new EventProducer({ rates: eventRates(config.syslog) });
       const slowPath = new SlowPath(dataplane.progs, sessions, config, zoneByIfindex, (ev) => events.emit(ev));
       daemon = new Daemon(paths, config, dataplane, sessions, slowPath, events);
+      applyScreens(dataplane, config); // before the links: the first packets are screened
       daemon.attachAll(opts.xdpMode ?? 'auto', zoneByIfindex);
       daemon.configureEvents();
       sessions.onClose((s, reason, totals) => {
@@ -199,6 +202,7 @@ export class Daemon {
       for (const s of this.sockets) if (s.ifname === i.name) s.setZone(zone);
       if (zone) zoneByIfindex.set(i.ifindex, zone);
     }
+    applyScreens(this.dataplane, next);
     this.saveRuntime();
     this.configureEvents();
     this.sessions.configure(next.flow.timeouts, next.flow.maxSessions);
@@ -246,6 +250,7 @@ export class Daemon {
       case 'show-policies': return policiesReport(this.config, this.slowPath.policies);
       case 'show-config': return { text: req.format === 'set' ? printSet(this.config.tree) : printHierarchical(this.config.tree) };
       case 'match-policies': return matchPolicies(this.slowPath.policies, this.config, req.query);
+      case 'show-screen-statistics': return screenStatsReport(this.dataplane, this.config, null, req.zone);
       case 'clear-sessions': return { cleared: this.sessions.clear() };
       case 'show-log': return this.events.recent(req.kinds?.length ? new Set(req.kinds) : undefined).map((ev) => JSON.parse(this.jsonFormat(ev)) as unknown);
       case 'monitor-events': throw new Error('monitor-events is a stream');

@@ -41,6 +41,7 @@ const FAST_PATH = ['FAST_FORWARD', 'FAST_LOCAL', 'FAST_KERNEL'];
 /** XDP drop counters, reported under these names in `drops`. */
 const XDP_DROPS: Record<string, string> = {
   DROP_MALFORMED: 'malformed',
+  DROP_SCREEN: 'screen',
   DROP_FRAGMENT: 'fragment',
   DROP_NO_SOCKET: 'no_slow_path_socket',
   DROP_NO_ROUTE: 'no_route_established',
