@@ -1,19 +1,15 @@
 // enum xdpfw_screen and the screen constants of bpf/xdpfw.h, read from the
 // BTF of the compiled object: C is the one numbering.
 import { btfEnum } from '../dataplane/native.js';
+import { SCREEN_NAMES, type ScreenName } from '../events/screens.js';
 
 /**
- * The screens of enum xdpfw_screen, named as lib/events/screens.ts names them: the
+ * The screens of enum xdpfw_screen, as lib/events/screens.ts names them: the
  * enumerator without its prefix, lower case, '_' as '-' (XDPFW_SCREEN_LAND is 'land').
  */
-export const SCREEN_KEYS = [
-  'syn-flood', 'syn-flood-src-ip', 'udp-flood', 'icmp-flood', 'tcp-port-scan', 'ip-sweep', 'icmp-fragment',
-  'syn-fragment', 'ip-spoofing', 'src-ip-session-limit', 'dst-ip-session-limit', 'land', 'winnuke', 'tcp-no-flag',
-  'tcp-syn-fin', 'tcp-fin-no-ack', 'syn-flood-dst-ip', 'ping-of-death', 'teardrop', 'ip-source-route',
-  'ip-loose-source-route', 'ip-strict-source-route', 'ip-record-route', 'ip-timestamp', 'ip-security', 'ip-stream',
-] as const;
+export const SCREEN_KEYS: readonly ScreenName[] = SCREEN_NAMES;
 
-export type ScreenKey = (typeof SCREEN_KEYS)[number];
+export type ScreenKey = ScreenName;
 
 export interface ScreenConstants {
   /** enum xdpfw_screen value by name. */

@@ -1,6 +1,7 @@
 // Session keys (struct xdpfw_session_key) built from what the XDP program
 // hands the slow path, and the helpers to read them back for people.
 import { SESSION_KEY } from '../dataplane/layout.js';
+import { formatAddress } from '../events/address.js';
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -47,24 +48,6 @@ export interface FlowTuple {
   sourcePort: number;
   destinationAddress: string;
   destinationPort: number;
-}
-
-function formatAddress(bytes: Uint8Array, family: FamilyName): string {
-  if (family === 'inet') return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
-  // Compress the longest run of zero groups (RFC 5952).
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== '0') { i++; continue; }
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen) { best = i; bestLen = j - i; }
-    i = j;
-  }
-  if (best < 0) return groups.join(':');
-  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
 }
 
 /** The tuple of a key as people read it (ports in host order). */

@@ -2,6 +2,7 @@ import t from 'tap';
 import { compileText, readConfigTree } from '../../lib/config/compile.js';
 import { ConfigError } from '../../lib/config/errors.js';
 import { printHierarchical, printSet } from '../../lib/config/printer.js';
+import { prng as rng } from '../helpers/prng.js';
 
 const SEEDS = [
   `interfaces { eth0 { unit 0 { family inet { address 10.0.0.1/24; filter { input f; } } } } }
@@ -61,17 +62,6 @@ set security flow timeouts icmp 10
 
 const JUNK = ['{', '}', ';', '[', ']', '"', '#', '/*', '*/', 'inactive:', 'set', '\\', '\n', 'any', '0', '65536', '::', '/', '-', 'policy', 'address'];
 
-/** Deterministic PRNG (mulberry32) so a failing case can be replayed by its index. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mutate(text: string, rand: () => number): string {
   const int = (n: number): number => Math.floor(rand() * n);

@@ -5,6 +5,7 @@ import { normalize } from '../../lib/config/normalize.js';
 import { parse } from '../../lib/config/parser.js';
 import { printHierarchical, printSet } from '../../lib/config/printer.js';
 import { SCHEMA } from '../../lib/config/schema.js';
+import { prng as rng } from '../helpers/prng.js';
 
 type Plain = [string[], boolean, Plain[] | null];
 /** Everything but positions. */
@@ -154,17 +155,6 @@ t.test('words built in code are quoted when they must be', async (t) => {
   t.equal(printSet([]), '');
 });
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 t.test('random trees survive hierarchical printing', async (t) => {
   const rand = rng(7);

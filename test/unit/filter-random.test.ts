@@ -4,6 +4,7 @@ import { parseTcpFlags, tableHas, type Filter, type FilterMatch, type FilterPref
 import { printHierarchical } from '../../lib/config/printer.js';
 import type { CompiledConfig, Family } from '../../lib/config/types.js';
 import { FilterEngine, type FilterEngineOptions, type FilterQuery } from '../../lib/filter/engine.js';
+import { prng as rng } from '../helpers/prng.js';
 
 /**
  * The engine against a straightforward reference evaluator written from the Junos rules, on
@@ -11,17 +12,6 @@ import { FilterEngine, type FilterEngineOptions, type FilterQuery } from '../../
  * Seeded: a failure names its seed and case so it can be replayed.
  */
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   constructor(readonly rand: () => number) {}

@@ -4,18 +4,8 @@ import { compileText } from '../../lib/config/compile.js';
 import type { AddressMatch, ApplicationTerm, CompiledConfig, Family, Policy } from '../../lib/config/types.js';
 import { DEFAULT_POLICY_ID, GLOBAL_POLICY_SET, policyId } from '../../lib/config/types.js';
 import { PolicyEngine, type PolicyQuery } from '../../lib/policy/engine.js';
+import { prng } from '../helpers/prng.js';
 
-/** mulberry32: small, seeded, good enough to spread test cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Prefix {
   family: Family;
