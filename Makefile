@@ -6,6 +6,8 @@ BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -I$(ARCH_INCLUDE)
 BPF_OUT := dist/bpf
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BPF_OUT)/%.bpf.o,$(BPF_SRCS))
+# Benchmark-only programs (traffic generator, sinks, minimal forwarder).
+BENCH_BPF_OBJS := $(patsubst bpf/bench/%.bpf.c,$(BPF_OUT)/bench/%.bpf.o,$(wildcard bpf/bench/*.bpf.c))
 TS_SRCS := $(shell find lib bin test -name '*.ts' 2>/dev/null)
 NATIVE := build/Release/xdpfw_native.node
 DEBIAN_PACKAGES := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev pkg-config \
@@ -33,10 +35,14 @@ node_modules/.deps-stamp: package.json package-lock.json | debian-deps
 	npm ci --no-audit --no-fund --ignore-scripts
 	@touch $@
 
-bpf: $(BPF_OBJS)
+bpf: $(BPF_OBJS) $(BENCH_BPF_OBJS)
 
 $(BPF_OUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h)
 	@mkdir -p $(BPF_OUT)
+	clang $(BPF_CFLAGS) -c $< -o $@
+
+$(BPF_OUT)/bench/%.bpf.o: bpf/bench/%.bpf.c
+	@mkdir -p $(BPF_OUT)/bench
 	clang $(BPF_CFLAGS) -c $< -o $@
 
 native: $(NATIVE)

@@ -7,11 +7,18 @@
  *                 sessions are forwarded here; misses and TCP SYN/FIN/RST go
  *                 to the AF_XDP socket of the receiving queue (the slow path).
  *   xdpfw_inject  run by the slow path through BPF_PROG_RUN (live frames)
- *                 once it has installed a session: the same forwarding code
- *                 as the fast path, so the first packet leaves byte-identical
+ *                 for a packet of an established session it was handed
+ *                 (TCP flags): the same forwarding code as the fast path,
+ *                 cached filter verdicts included.
+ *   xdpfw_inject_new
+ *                 the same for the first packet of a session the slow path
+ *                 has just installed: it has run the filters itself, so the
+ *                 cached verdicts route the packet but are not replayed (no
+ *                 second count or log). The first packet leaves byte-identical
  *                 to the ones after it, and it is never dropped.
  *   xdpfw_route   run by the slow path through plain BPF_PROG_RUN to learn
- *                 where a packet would go (egress interface, or local).
+ *                 where a packet would go (egress interface, or local), in
+ *                 the routing table the query in front of the frame names.
  */
 #include "parse.h"
 #include "events.h"
@@ -61,6 +68,15 @@ struct {
 	__type(value, struct xdpfw_meta);
 } xdpfw_meta SEC(".maps");
 
+/* `count C` of the firewall filters, for the packets XDP replays a cached
+ * verdict on; the slow path counts the packets it judges itself. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XDPFW_MAX_FILTER_COUNTERS);
+	__type(key, __u32);
+	__type(value, struct xdpfw_counter_value);
+} xdpfw_filter_counters SEC(".maps");
+
 /* Keep the shared layouts in BTF even where no map names them. */
 struct xdpfw_route_result xdpfw_btf_route_result __attribute__((unused));
 struct xdpfw_rx_meta xdpfw_btf_rx_meta __attribute__((unused));
@@ -78,8 +94,11 @@ static __always_inline int count(__u32 idx, struct xdp_md *ctx, int verdict)
 	return verdict;
 }
 
-static __always_inline void fib_params_from(struct packet *pkt, struct xdp_md *ctx,
-					    struct bpf_fib_lookup *fib)
+/* Fills the lookup for pkt; a table_id other than 0 looks up that routing
+ * table only (policy-based routing), 0 follows the kernel's rules. Returns
+ * the bpf_fib_lookup() flags to use. */
+static __always_inline __u32 fib_params_from(struct packet *pkt, struct xdp_md *ctx,
+					     struct bpf_fib_lookup *fib, __u32 table_id)
 {
 	__builtin_memset(fib, 0, sizeof(*fib));
 	fib->ifindex = ctx->ingress_ifindex;
@@ -97,6 +116,10 @@ static __always_inline void fib_params_from(struct packet *pkt, struct xdp_md *c
 		__builtin_memcpy(fib->ipv6_src, pkt->key.src_addr, 16);
 		__builtin_memcpy(fib->ipv6_dst, pkt->key.dst_addr, 16);
 	}
+	if (!table_id)
+		return 0;
+	fib->tbid = table_id;
+	return BPF_FIB_LOOKUP_DIRECT | BPF_FIB_LOOKUP_TBID;
 }
 
 /* RFC 1624 incremental update for the TTL decrement. */
@@ -108,29 +131,94 @@ static __always_inline void ipv4_decrement_ttl(struct iphdr *iph)
 	iph->ttl--;
 }
 
-struct path_counters {
-	__u32 forward, local, kernel;
+struct path {
+	__u32 forward, local, kernel; /* counters */
+	int replay;                   /* replay the cached filter verdicts */
 };
 
-static const struct path_counters FAST_PATH = {
-	XDPFW_CNT_FAST_FORWARD, XDPFW_CNT_FAST_LOCAL, XDPFW_CNT_FAST_KERNEL
+static const struct path FAST_PATH = {
+	XDPFW_CNT_FAST_FORWARD, XDPFW_CNT_FAST_LOCAL, XDPFW_CNT_FAST_KERNEL, 1
 };
-static const struct path_counters INJECT_PATH = {
-	XDPFW_CNT_INJECT_FORWARD, XDPFW_CNT_INJECT_LOCAL, XDPFW_CNT_INJECT_KERNEL
+static const struct path INJECT_PATH = {
+	XDPFW_CNT_INJECT_FORWARD, XDPFW_CNT_INJECT_LOCAL, XDPFW_CNT_INJECT_KERNEL, 1
 };
+static const struct path INJECT_NEW_PATH = {
+	XDPFW_CNT_INJECT_FORWARD, XDPFW_CNT_INJECT_LOCAL, XDPFW_CNT_INJECT_KERNEL, 0
+};
+
+/* forward_session(): the packet goes to the slow path (a cached reject,
+ * which needs an answer XDP does not build). */
+#define FORWARD_TO_SLOW_PATH (-1)
+/* replay_filter(): the verdict lets the packet go on. */
+#define FILTER_GOES_ON (-1)
+
+/* Enforces, counts and logs one cached filter verdict on a packet of an
+ * established session, as the slow path did on the first packet. */
+static __always_inline int replay_filter(struct xdp_md *ctx, struct packet *pkt,
+					 const struct xdpfw_session *sess,
+					 const struct xdpfw_filter_verdict *v, __u8 source,
+					 __u32 egress_ifindex)
+{
+	if (!v->filter_id)
+		return FILTER_GOES_ON;
+	/* The slow path answers, counts and logs a reject. */
+	if (v->action == XDPFW_FILTER_ACTION_REJECT)
+		return FORWARD_TO_SLOW_PATH;
+	if (v->counter) {
+		__u32 idx = v->counter;
+		struct xdpfw_counter_value *c = bpf_map_lookup_elem(&xdpfw_filter_counters, &idx);
+		if (c) {
+			c->packets++;
+			c->bytes += pkt->l3_len;
+		}
+	}
+	if (v->flags & (XDPFW_FILTER_FLAG_LOG | XDPFW_FILTER_FLAG_SYSLOG)) {
+		int reverse = sess->flags & XDPFW_SESS_REVERSE;
+		emit_event(ctx, &xdpfw_counters, &pkt->key, &(struct xdpfw_event_facts){
+			.kind = XDPFW_EVENT_FILTER_LOG,
+			.action = v->action == XDPFW_FILTER_ACTION_DISCARD ? XDPFW_ACTION_DISCARD
+									   : XDPFW_ACTION_ACCEPT,
+			.filter_source = source,
+			.filter_id = v->filter_id,
+			.term_id = v->term_id,
+			.session_id = sess->session_id,
+			/* The zones the slow path judged the first packet in. */
+			.ingress_zone = reverse ? sess->to_zone : sess->from_zone,
+			.egress_zone = reverse ? sess->from_zone : sess->to_zone,
+			.egress_ifindex = egress_ifindex,
+			.icmp_type = pkt->icmp_type,
+		});
+	}
+	if (v->action == XDPFW_FILTER_ACTION_DISCARD)
+		return count(XDPFW_CNT_DROP_FILTER, ctx, XDP_DROP);
+	return FILTER_GOES_ON;
+}
 
 /* Forward a packet of a known session: the one forwarding routine shared by
  * the fast path and the slow path's re-injection. */
 static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pkt,
 					   struct xdpfw_session *sess,
-					   const struct path_counters *path)
+					   const struct path *path)
 {
+	int verdict;
+	if (path->replay) {
+		verdict = replay_filter(ctx, pkt, sess, &sess->input, XDPFW_FILTER_CACHED_INPUT, 0);
+		if (verdict != FILTER_GOES_ON)
+			return verdict;
+	}
 	__sync_fetch_and_add(&sess->packets, 1);
 	__sync_fetch_and_add(&sess->bytes, pkt->l3_len);
 	sess->last_seen_ns = bpf_ktime_get_ns();
 
-	if (sess->flags & XDPFW_SESS_LOCAL)
+	if (sess->flags & XDPFW_SESS_LOCAL) {
+		/* To the box itself: the lo0 filter is this direction's output. */
+		if (path->replay) {
+			verdict = replay_filter(ctx, pkt, sess, &sess->output, XDPFW_FILTER_CACHED_LO0, 0);
+			if (verdict != FILTER_GOES_ON)
+				return verdict;
+		}
 		return count(path->local, ctx, XDP_PASS);
+	}
 	/* Tagged frames, expiring TTLs: the kernel knows the sub-interface and
 	 * sends the ICMP time-exceeded. The session already permits them. */
 	if (pkt->vlan_tags)
@@ -139,13 +227,14 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 		return count(path->kernel, ctx, XDP_PASS);
 
 	struct bpf_fib_lookup fib;
-	fib_params_from(pkt, ctx, &fib);
-	int rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	__u32 fib_flags = fib_params_from(pkt, ctx, &fib, sess->input.table_id);
+	int rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), fib_flags);
 	switch (rc) {
 	case BPF_FIB_LKUP_RET_SUCCESS:
 		break;
 	case BPF_FIB_LKUP_RET_NOT_FWDED:
-		return count(path->local, ctx, XDP_PASS);
+		/* Now addressed to the box: never past the lo0 checks on a
+		 * session that was judged for forwarding. */
 	case BPF_FIB_LKUP_RET_BLACKHOLE:
 	case BPF_FIB_LKUP_RET_UNREACHABLE:
 	case BPF_FIB_LKUP_RET_PROHIBIT:
@@ -156,6 +245,12 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 	/* Only egress ports we manage can take a redirect. */
 	if (!bpf_map_lookup_elem(&xdpfw_tx_ports, &fib.ifindex))
 		return count(path->kernel, ctx, XDP_PASS);
+	if (path->replay) {
+		verdict = replay_filter(ctx, pkt, sess, &sess->output, XDPFW_FILTER_CACHED_OUTPUT,
+					fib.ifindex);
+		if (verdict != FILTER_GOES_ON)
+			return verdict;
+	}
 
 	if (pkt->ip4)
 		ipv4_decrement_ttl(pkt->ip4);
@@ -254,7 +349,7 @@ int xdpfw_rx(struct xdp_md *ctx)
 	struct packet pkt;
 	__u32 ifindex = ctx->ingress_ifindex;
 	struct xdpfw_iface *iface = NULL;
-	int parsed = parse_packet(ctx, &pkt);
+	int verdict, parsed = parse_packet(ctx, &pkt);
 	/* Screens see fragments too: they are dropped only after them. */
 	if (parsed == PARSE_OK || parsed == PARSE_FRAGMENT) {
 		iface = bpf_map_lookup_elem(&xdpfw_ifaces, &ifindex);
@@ -262,7 +357,7 @@ int xdpfw_rx(struct xdp_md *ctx)
 		if (screened >= 0)
 			return screened;
 	}
-	int verdict = parse_verdict(ctx, parsed);
+	verdict = parse_verdict(ctx, parsed);
 	if (verdict >= 0)
 		return verdict;
 	/* Connection setup and teardown are the slow path's to see. */
@@ -272,11 +367,13 @@ int xdpfw_rx(struct xdp_md *ctx)
 	struct xdpfw_session *sess = bpf_map_lookup_elem(&xdpfw_sessions, &pkt.key);
 	if (!sess)
 		return to_slow_path(ctx, &pkt, iface);
-	return forward_session(ctx, &pkt, sess, &FAST_PATH);
+	verdict = forward_session(ctx, &pkt, sess, &FAST_PATH);
+	if (verdict == FORWARD_TO_SLOW_PATH)
+		return to_slow_path(ctx, &pkt, iface);
+	return verdict;
 }
 
-SEC("xdp")
-int xdpfw_inject(struct xdp_md *ctx)
+static __always_inline int inject(struct xdp_md *ctx, const struct path *path)
 {
 	struct packet pkt;
 	int verdict = parse_verdict(ctx, parse_packet(ctx, &pkt));
@@ -285,7 +382,24 @@ int xdpfw_inject(struct xdp_md *ctx)
 	struct xdpfw_session *sess = bpf_map_lookup_elem(&xdpfw_sessions, &pkt.key);
 	if (!sess)
 		return count(XDPFW_CNT_INJECT_MISS, ctx, XDP_DROP);
-	return forward_session(ctx, &pkt, sess, &INJECT_PATH);
+	verdict = forward_session(ctx, &pkt, sess, path);
+	/* The slow path answers a cached reject before it injects; one that
+	 * still arrives here (a reload in between) is dropped. */
+	if (verdict == FORWARD_TO_SLOW_PATH)
+		return count(XDPFW_CNT_DROP_FILTER, ctx, XDP_DROP);
+	return verdict;
+}
+
+SEC("xdp")
+int xdpfw_inject(struct xdp_md *ctx)
+{
+	return inject(ctx, &INJECT_PATH);
+}
+
+SEC("xdp")
+int xdpfw_inject_new(struct xdp_md *ctx)
+{
+	return inject(ctx, &INJECT_NEW_PATH);
 }
 
 SEC("xdp")
@@ -293,18 +407,25 @@ int xdpfw_route(struct xdp_md *ctx)
 {
 	struct packet pkt;
 	struct xdpfw_route_result res = {};
+	struct xdpfw_route_query query;
+	void *data = (void *)(long)ctx->data;
+	if (data + sizeof(query) > (void *)(long)ctx->data_end)
+		return XDP_ABORTED;
+	__builtin_memcpy(&query, data, sizeof(query));
+	if (bpf_xdp_adjust_head(ctx, (int)sizeof(query)))
+		return XDP_ABORTED;
 	if (parse_packet(ctx, &pkt) != PARSE_OK)
 		res.fib_rc = 0xffffffff;
 	else {
 		struct bpf_fib_lookup fib;
-		fib_params_from(&pkt, ctx, &fib);
+		__u32 flags = fib_params_from(&pkt, ctx, &fib, query.table_id);
 		fib.tot_len = 0; /* ask for the route, not the MTU */
-		res.fib_rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+		res.fib_rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), flags);
 		res.ifindex = fib.ifindex;
 	}
 	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(res)))
 		return XDP_ABORTED;
-	void *data = (void *)(long)ctx->data;
+	data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	if (data + sizeof(res) > data_end)
 		return XDP_ABORTED;

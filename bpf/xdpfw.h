@@ -14,7 +14,7 @@
 enum xdpfw_constants {
 	/* Bumped whenever a pinned map's layout changes; stored in the meta
 	 * map so a new build refuses pinned maps written by an older one. */
-	XDPFW_LAYOUT_VERSION = 3,
+	XDPFW_LAYOUT_VERSION = 4,
 	XDPFW_MAX_IFACES = 64,  /* interfaces one daemon attaches to */
 	XDPFW_MAX_QUEUES = 64,  /* rx queues per interface with an AF_XDP socket */
 	XDPFW_MAX_SESSION_ENTRIES = 2 * 1048576, /* two entries per session */
@@ -23,6 +23,7 @@ enum xdpfw_constants {
 	XDPFW_SCREEN_SLOTS = 32, /* per-zone stride of the screen counters: above every enum xdpfw_screen */
 	XDPFW_SCREEN_EVENTS_PER_SECOND = 100, /* ring buffer records per (zone, screen); the rest are counted */
 	XDPFW_SCAN_ITEMS = 10,   /* ports (port scan) or addresses (IP sweep) one source may reach per window */
+	XDPFW_MAX_FILTER_COUNTERS = 65536, /* `count` counters of the whole configuration, 1-based */
 };
 
 /* Session key: one entry per direction. Addresses and ports are in network
@@ -38,6 +39,36 @@ struct xdpfw_session_key {
 	__u16 dst_port;
 	__u32 src_addr[4];
 	__u32 dst_addr[4];
+};
+
+/* ------------------------------------------------------------ filter verdicts
+ *
+ * What one firewall filter decided for one direction of a flow, computed by
+ * the slow path (lib/filter/engine.ts) on the flow's first packet and cached
+ * in the session entry, so XDP enforces, counts and logs it on every packet
+ * of the established flow without scanning terms.
+ */
+enum xdpfw_filter_action {
+	XDPFW_FILTER_ACTION_NONE = 0, /* no filter on this attach point */
+	XDPFW_FILTER_ACTION_ACCEPT,
+	XDPFW_FILTER_ACTION_DISCARD,
+	XDPFW_FILTER_ACTION_REJECT,   /* answered by the slow path: XDP hands the packet up */
+};
+
+enum xdpfw_filter_flags {
+	XDPFW_FILTER_FLAG_LOG = 1,    /* `then log` */
+	XDPFW_FILTER_FLAG_SYSLOG = 2, /* `then syslog` */
+};
+
+struct xdpfw_filter_verdict {
+	__u32 filter_id;    /* 0: no filter (the rest is zero too) */
+	__u16 term_id;      /* 0: the implicit discard at the end of every filter */
+	__u16 counter;      /* index into xdpfw_filter_counters of `count C`; 0: none */
+	__u32 table_id;     /* kernel routing table of `routing-instance` (input filters); 0: main */
+	__u8 action;        /* enum xdpfw_filter_action */
+	__u8 flags;         /* enum xdpfw_filter_flags */
+	__u8 reject_reason; /* index of the `reject` reason (lib/config/filters.ts FILTER_REJECT_REASONS) */
+	__u8 pad;
 };
 
 enum xdpfw_session_flags {
@@ -62,6 +93,11 @@ struct xdpfw_session {
 	__u8 flags;            /* enum xdpfw_session_flags */
 	__u8 tcp_state;        /* owned by the slow path */
 	__u16 pad;
+	/* This direction's cached filters: `input` of the interface its packets
+	 * arrive on (its table_id routes the flow); `output` of the interface
+	 * they leave by, or the lo0 filter for a session to the box itself. */
+	struct xdpfw_filter_verdict input;
+	struct xdpfw_filter_verdict output;
 };
 
 /* Per-interface facts the fast path needs. Keyed by ifindex. */
@@ -94,6 +130,7 @@ enum xdpfw_counter {
 	XDPFW_CNT_INJECT_KERNEL,      /* slow path re-injection, handed to the kernel */
 	XDPFW_CNT_INJECT_MISS,        /* re-injected packet found no session: dropped */
 	XDPFW_CNT_DROP_SCREEN,        /* dropped by a screen of the ingress zone */
+	XDPFW_CNT_DROP_FILTER,        /* session hit, dropped by its cached filter verdict (discard) */
 	XDPFW_CNT_EVENT_RESERVE_FAIL, /* not a verdict: an event lost to a full ring buffer */
 	XDPFW_CNT__MAX,
 };
@@ -113,6 +150,11 @@ struct xdpfw_rx_meta {
 	__u8 icmp_code;
 	__u8 pad;
 	__u16 reserved;
+};
+
+/* Input of the route probe program, in front of the probed frame. */
+struct xdpfw_route_query {
+	__u32 table_id; /* kernel routing table (policy-based routing); 0: the main table */
 };
 
 /* Result of the route probe program, prepended to the probed packet. */
@@ -173,6 +215,7 @@ enum xdpfw_filter_source {
 	XDPFW_FILTER_LO0,
 	XDPFW_FILTER_CACHED_INPUT,
 	XDPFW_FILTER_CACHED_OUTPUT,
+	XDPFW_FILTER_CACHED_LO0,
 };
 
 /* The screen that fired; each has a fixed Junos attack name (lib/events/screens.ts). */
@@ -288,6 +331,9 @@ enum xdpfw_close_reason xdpfw_btf_close_reason __attribute__((unused));
 enum xdpfw_filter_source xdpfw_btf_filter_source __attribute__((unused));
 enum xdpfw_screen xdpfw_btf_screen __attribute__((unused));
 enum xdpfw_screen_flags xdpfw_btf_screen_flags __attribute__((unused));
+enum xdpfw_filter_action xdpfw_btf_filter_action __attribute__((unused));
+enum xdpfw_filter_flags xdpfw_btf_filter_flags __attribute__((unused));
+struct xdpfw_route_query xdpfw_btf_route_query __attribute__((unused));
 #endif
 
 #endif

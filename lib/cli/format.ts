@@ -82,5 +82,5 @@ export function formatMatch(m: MatchResult): string {
 export function formatReload(r: ReloadReport): string {
   const ifaces = [...r.interfaces.added.map((n) => `+${n}`), ...r.interfaces.removed.map((n) => `-${n}`)].join(' ');
   return `reloaded ${r.config}${ifaces ? ` (interfaces ${ifaces})` : ''}; sessions kept ${r.sessions.kept} ` +
-    `(relabelled ${r.sessions.relabelled}), closed ${r.sessions.closed} (policy change)`;
+    `(relabelled ${r.sessions.relabelled}, filter verdicts changed ${r.sessions.refiltered}), closed ${r.sessions.closed} (policy change)`;
 }

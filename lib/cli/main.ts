@@ -15,6 +15,7 @@ import { DEFAULT_STATE_DIR, statePaths } from '../daemon/state-paths.js';
 import { purgePins } from '../dataplane/dataplane.js';
 import type { SessionView } from '../session/table.js';
 import { type ScreenStatsReport, formatScreenStats } from '../screens/stats.js';
+import { type FirewallReport, formatFirewall } from '../filter/report.js';
 import { packageRoot } from '../util/paths.js';
 import { type EventJson, formatEventLine } from './format-events.js';
 import { formatCounters, formatMatch, formatPolicies, formatReload, formatSessions, formatStatus } from './format.js';
@@ -140,10 +141,11 @@ export async function main(argv: string[]): Promise<void> {
       (a) => show<ReloadReport>(a['state-dir'], { command: 'reload', configPath: resolve(a.config) }, a.json, formatReload))
     .command('status', 'daemon, interfaces and queues', (y) => withJson(y),
       (a) => show<StatusReport>(a['state-dir'], { command: 'status' }, a.json, formatStatus))
-    .command('show <what> [detail]', 'show sessions, counters, policies, config, log (recent events) or screen statistics', (y) =>
-      withJson(withKinds(y.positional('what', { choices: ['sessions', 'counters', 'policies', 'config', 'log', 'screen'] as const, demandOption: true })
+    .command('show <what> [detail]', 'show sessions, counters, policies, config, log (recent events), screen statistics or firewall (filter counters)', (y) =>
+      withJson(withKinds(y.positional('what', { choices: ['sessions', 'counters', 'policies', 'config', 'log', 'screen', 'firewall'] as const, demandOption: true })
         .positional('detail', { choices: ['statistics'] as const })
         .option('zone', { type: 'string', describe: 'screen statistics of one zone' })
+        .option('filter', { type: 'string', describe: 'firewall: one filter' })
         .option('set', { type: 'boolean', default: false, describe: 'config as set lines' }))),
       (a) => {
         const dir = a['state-dir'];
@@ -152,6 +154,7 @@ export async function main(argv: string[]): Promise<void> {
           case 'counters': return show<CountersReport>(dir, { command: 'show-counters' }, a.json, formatCounters);
           case 'policies': return show<PoliciesReport>(dir, { command: 'show-policies' }, a.json, formatPolicies);
           case 'config': return show<{ text: string }>(dir, { command: 'show-config', format: a.set ? 'set' : 'hierarchical' }, a.json, (d) => d.text.trimEnd());
+          case 'firewall': return show<FirewallReport>(dir, { command: 'show-firewall', filter: a.filter }, a.json, formatFirewall);
           case 'screen': return show<ScreenStatsReport>(dir, { command: 'show-screen-statistics', zone: a.zone }, a.json, formatScreenStats);
           case 'log': return show<EventJson[]>(dir, { command: 'show-log', kinds: a.kind as EventKind[] }, a.json,
             (evs) => evs.map(formatEventLine).join('\n') || 'No events.');

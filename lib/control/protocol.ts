@@ -23,6 +23,7 @@ export type ControlRequest =
   | { command: 'clear-sessions' }
   | { command: 'show-log'; kinds?: EventKind[] }
   | { command: 'show-screen-statistics'; zone?: string }
+  | { command: 'show-firewall'; filter?: string }
   | { command: 'monitor-events'; kinds?: EventKind[] }
   | { command: 'reload'; configPath: string }
   | { command: 'unload' };

@@ -15,6 +15,8 @@ import { matchPolicies, policiesReport } from './policies-report.js';
 import { recheckSessions } from './recheck.js';
 import { applyScreens } from '../screens/apply.js';
 import { screenStatsReport } from '../screens/stats.js';
+import type { FilterEngine } from '../filter/engine.js';
+import { type FirewallReport, firewallReport } from '../filter/report.js';
 import { type AttachedInterface, Dataplane, type XdpMode, type XdpModeRequest, purgePins } from '../dataplane/dataplane.js';
 import { ifNameToIndex, ifQueueCount, monotonicNs } from '../dataplane/native.js';
 import { EventProducer } from '../events/producer.js';
@@ -107,6 +109,7 @@ export class Daemon {
       });
       daemon.bpfEvents = new BpfEventSource(dataplane.mapFd('xdpfw_events'), new EventCodec(readEventConstants(dataplane.objectPath)), events);
       sessions.adopt(daemon.names(), Date.now() - Number(monotonicNs()) / 1e6);
+      slowPath.restoreLimits();
       for (const s of daemon.sockets) s.start(slowPath);
       daemon.running = true;
       daemon.expiryTimer = setInterval(() => daemon?.expire(), EXPIRY_INTERVAL_MS);
@@ -206,13 +209,31 @@ export class Daemon {
     this.saveRuntime();
     this.configureEvents();
     this.sessions.configure(next.flow.timeouts, next.flow.maxSessions);
-    this.slowPath.setConfig(next, zoneByIfindex);
-    const recheck = recheckSessions(this.sessions, this.slowPath.policies, zoneByIfindex);
+    const filters = this.slowPath.nextFilters(next);
+    filters.engine.carryCountsFrom(this.foldFilterCounters());
+    this.slowPath.setConfig(next, zoneByIfindex, filters);
+    const recheck = recheckSessions(this.sessions, this.slowPath.policies, zoneByIfindex, filters);
     return {
       config: next.source,
       interfaces: { added, removed },
-      sessions: { kept: recheck.kept, relabelled: recheck.relabelled, closed: recheck.closed.length },
+      sessions: { kept: recheck.kept, relabelled: recheck.relabelled, refiltered: recheck.refiltered, closed: recheck.closed.length },
     };
+  }
+
+  private firewallReport(only?: string): FirewallReport {
+    return firewallReport(this.config, this.slowPath.flowFilters.engine, (ix) => this.dataplane.readFilterCounters(ix), only);
+  }
+
+  /**
+   * Moves what XDP counted into the running filter engine's totals and zeroes XDP's counters,
+   * whose indexes the next configuration numbers anew. Returns that engine, to carry from.
+   */
+  private foldFilterCounters(): FilterEngine {
+    const engine = this.slowPath.flowFilters.engine;
+    const indexes = engine.counts().map((c) => c.index);
+    for (const [index, c] of this.dataplane.readFilterCounters(indexes)) engine.addCounts(index, c.packets, c.bytes);
+    this.dataplane.resetFilterCounters(indexes);
+    return engine;
   }
 
   private names(): NameResolver {
@@ -250,7 +271,8 @@ export class Daemon {
       case 'show-policies': return policiesReport(this.config, this.slowPath.policies);
       case 'show-config': return { text: req.format === 'set' ? printSet(this.config.tree) : printHierarchical(this.config.tree) };
       case 'match-policies': return matchPolicies(this.slowPath.policies, this.config, req.query);
-      case 'show-screen-statistics': return screenStatsReport(this.dataplane, this.config, null, req.zone);
+      case 'show-firewall': return this.firewallReport(req.filter);
+      case 'show-screen-statistics': return screenStatsReport(this.dataplane, this.config, this.slowPath.limiter, req.zone);
       case 'clear-sessions': return { cleared: this.sessions.clear() };
       case 'show-log': return this.events.recent(req.kinds?.length ? new Set(req.kinds) : undefined).map((ev) => JSON.parse(this.jsonFormat(ev)) as unknown);
       case 'monitor-events': throw new Error('monitor-events is a stream');
@@ -270,6 +292,7 @@ export class Daemon {
       queues: () => this.sockets.map((s) => s.stats()),
       interfaces: () => this.interfaces.map((i) => ({ name: i.name, mode: i.mode })),
       events: () => this.events.counters(),
+      screens: () => screenStatsReport(this.dataplane, this.config, this.slowPath.limiter),
       policyHits: () => [...this.slowPath.policies.hitCounts()].map(([id, hits]) => {
         const p = this.config.policies.find((x) => x.id === id);
         return { policy: p?.name ?? 'default-policy', fromZone: p?.fromZone ?? 'global', toZone: p?.toZone ?? 'global', hits };

@@ -2,13 +2,16 @@
 // config: zones from its interfaces, then policy (or host-inbound-traffic
 // for sessions to the box). Those no longer permitted are closed with the
 // reason 'policy change'; the others keep forwarding, relabelled if another
-// policy now permits them.
+// policy now permits them, with the verdicts of the new filters cached in
+// their entries (so a filter that now discards a flow drops it in XDP).
 import type { Zone } from '../config/types.js';
 import { SESSION_KEY } from '../dataplane/layout.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import { hostInboundAllows } from '../policy/host-inbound.js';
 import { AF_INET, IPPROTO_ICMP, IPPROTO_ICMPV6 } from '../session/flow-key.js';
-import type { Session, SessionTable } from '../session/table.js';
+import type { DirectionFilters, Session, SessionFilters, SessionTable } from '../session/table.js';
+import type { FilterDescriptor } from '../filter/descriptor.js';
+import type { FlowFilters } from '../slowpath/flow-filters.js';
 
 const ICMP_ECHO = 8;
 const ICMPV6_ECHO = 128;
@@ -16,6 +19,8 @@ const ICMPV6_ECHO = 128;
 export interface RecheckResult {
   kept: number;
   relabelled: number;
+  /** Sessions whose cached filter verdicts changed. */
+  refiltered: number;
   closed: Session[];
 }
 
@@ -23,8 +28,9 @@ export function recheckSessions(
   sessions: SessionTable,
   policies: PolicyEngine,
   zoneByIfindex: ReadonlyMap<number, Zone>,
+  filters: FlowFilters,
 ): RecheckResult {
-  const result: RecheckResult = { kept: 0, relabelled: 0, closed: [] };
+  const result: RecheckResult = { kept: 0, relabelled: 0, refiltered: 0, closed: [] };
   for (const s of [...sessions.sessions()]) {
     const verdict = judge(s, policies, zoneByIfindex);
     if (verdict === null) {
@@ -41,8 +47,35 @@ export function recheckSessions(
       });
       result.relabelled++;
     }
+    const cached = filtersOf(s, filters);
+    if (!sameFilters(cached, s.filters)) {
+      sessions.setFilters(s, cached);
+      result.refiltered++;
+    }
   }
   return result;
+}
+
+function filtersOf(s: Session, filters: FlowFilters): SessionFilters {
+  const len = s.key[SESSION_KEY.offset.family] === AF_INET ? 4 : 16;
+  const src = SESSION_KEY.offset.src_addr;
+  const dst = SESSION_KEY.offset.dst_addr;
+  const t = s.tuple;
+  return filters.sessionFilters({
+    family: s.key[SESSION_KEY.offset.family]!, protocol: t.protocol,
+    source: s.key.subarray(src, src + len), destination: s.key.subarray(dst, dst + len),
+    sourcePort: t.sourcePort, destinationPort: t.destinationPort, icmpType: s.icmpType,
+  }, s.first, s.ingressIfindex, s.egressIfindex, s.local);
+}
+
+function sameFilters(a: SessionFilters, b: SessionFilters): boolean {
+  const dir = (x: DirectionFilters, y: DirectionFilters): boolean => same(x.input, y.input) && same(x.output, y.output);
+  return dir(a.client, b.client) && dir(a.server, b.server);
+}
+
+function same(a: FilterDescriptor, b: FilterDescriptor): boolean {
+  return a.filterId === b.filterId && a.termId === b.termId && a.counter === b.counter && a.tableId === b.tableId &&
+    a.action === b.action && a.flags === b.flags && a.rejectReason === b.rejectReason;
 }
 
 interface Verdict {

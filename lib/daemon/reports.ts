@@ -80,5 +80,5 @@ export function countersReport(
 export interface ReloadReport {
   config: string;
   interfaces: { added: string[]; removed: string[] };
-  sessions: { kept: number; relabelled: number; closed: number };
+  sessions: { kept: number; relabelled: number; refiltered: number; closed: number };
 }

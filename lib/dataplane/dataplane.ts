@@ -2,6 +2,7 @@
 // a previous run, attaching through pinned bpf_links, and the typed map
 // operations the slow path needs. Everything here survives a daemon restart
 // through the pins; only unload() removes it.
+import { verifyFilterCodes } from '../filter/descriptor.js';
 import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { bpfObjectPath } from '../util/paths.js';
@@ -30,7 +31,7 @@ export interface AttachedInterface {
 
 const MAPS = [
   'xdpfw_sessions', 'xdpfw_ifaces', 'xdpfw_xsks', 'xdpfw_tx_ports', 'xdpfw_counters', 'xdpfw_meta', 'xdpfw_events',
-  'xdpfw_screen_profiles', 'xdpfw_screen_stats',
+  'xdpfw_screen_profiles', 'xdpfw_screen_stats', 'xdpfw_filter_counters',
 ] as const;
 type MapName = (typeof MAPS)[number];
 
@@ -40,7 +41,7 @@ export class Dataplane {
   readonly objectPath = bpfObjectPath('xdpfw');
   readonly constants: DataplaneConstants;
   readonly cpus = numPossibleCpus();
-  readonly progs: { rx: number; inject: number; route: number };
+  readonly progs: { rx: number; inject: number; injectNew: number; route: number };
   private readonly obj: BpfObject;
   private readonly fds: Record<MapName, number>;
   private readonly linkFds = new Map<string, number>();
@@ -48,6 +49,7 @@ export class Dataplane {
   constructor(private readonly paths: StatePaths) {
     ensureBpffs();
     verifyLayouts(this.objectPath);
+    verifyFilterCodes(this.objectPath);
     this.constants = readConstants(this.objectPath);
     this.refuseIncompatiblePins();
     mkdirSync(paths.mapPinDir, { recursive: true });
@@ -60,6 +62,7 @@ export class Dataplane {
     this.progs = {
       rx: this.obj.progFd('xdpfw_rx'),
       inject: this.obj.progFd('xdpfw_inject'),
+      injectNew: this.obj.progFd('xdpfw_inject_new'),
       route: this.obj.progFd('xdpfw_route'),
     };
     const meta = Buffer.alloc(META.size);
@@ -172,6 +175,31 @@ export class Dataplane {
       out.set(name, { packets, bytes });
     }
     return out;
+  }
+
+  /** XDP's totals of the filters' `count` counters at these indexes, summed over CPUs. */
+  readFilterCounters(indexes: Iterable<number>): Map<number, { packets: number; bytes: number }> {
+    const stride = COUNTER_VALUE.size;
+    const value = Buffer.alloc(stride * this.cpus);
+    const out = new Map<number, { packets: number; bytes: number }>();
+    for (const index of indexes) {
+      let packets = 0;
+      let bytes = 0;
+      if (mapLookup(this.fds.xdpfw_filter_counters, u32(index), value)) {
+        for (let cpu = 0; cpu < this.cpus; cpu++) {
+          packets += Number(value.readBigUInt64LE(cpu * stride + COUNTER_VALUE.offset.packets));
+          bytes += Number(value.readBigUInt64LE(cpu * stride + COUNTER_VALUE.offset.bytes));
+        }
+      }
+      out.set(index, { packets, bytes });
+    }
+    return out;
+  }
+
+  /** Zeroes the filters' `count` counters at these indexes (a reload numbers them anew). */
+  resetFilterCounters(indexes: Iterable<number>): void {
+    const zero = Buffer.alloc(COUNTER_VALUE.size * this.cpus);
+    for (const index of indexes) mapUpdate(this.fds.xdpfw_filter_counters, u32(index), zero, BPF_ANY);
   }
 
   /** Releases this process's handles; pins (links, maps) stay for the next run. */

@@ -56,7 +56,13 @@ export const SESSION_KEY = new StructLayout('xdpfw_session_key', [
 export const SESSION = new StructLayout('xdpfw_session', [
   ['session_id', 'u64'], ['created_ns', 'u64'], ['last_seen_ns', 'u64'], ['packets', 'u64'], ['bytes', 'u64'],
   ['policy_id', 'u32'], ['ingress_ifindex', 'u32'], ['from_zone', 'u16'], ['to_zone', 'u16'],
-  ['flags', 'u8'], ['tcp_state', 'u8'], ['pad', 'u16'],
+  ['flags', 'u8'], ['tcp_state', 'u8'], ['pad', 'u16'], ['input', 'bytes16'], ['output', 'bytes16'],
+] as const);
+
+/** struct xdpfw_filter_verdict: one filter's cached verdict (lib/filter/descriptor.ts reads and writes it). */
+export const FILTER_VERDICT = new StructLayout('xdpfw_filter_verdict', [
+  ['filter_id', 'u32'], ['term_id', 'u16'], ['counter', 'u16'], ['table_id', 'u32'], ['action', 'u8'], ['flags', 'u8'],
+  ['reject_reason', 'u8'], ['pad', 'u8'],
 ] as const);
 
 export const IFACE = new StructLayout('xdpfw_iface', [['slot', 'u32'], ['zone_id', 'u16'], ['flags', 'u16']] as const);
@@ -67,6 +73,8 @@ export const RX_META = new StructLayout('xdpfw_rx_meta', [
   ['family', 'u8'], ['protocol', 'u8'], ['tcp_flags', 'u8'], ['icmp_type', 'u8'], ['l3_offset', 'u16'],
   ['l3_len', 'u16'], ['src_port', 'u16'], ['dst_port', 'u16'], ['icmp_code', 'u8'], ['pad', 'u8'], ['reserved', 'u16'],
 ] as const);
+
+export const ROUTE_QUERY = new StructLayout('xdpfw_route_query', [['table_id', 'u32']] as const);
 
 export const ROUTE_RESULT = new StructLayout('xdpfw_route_result', [['fib_rc', 'u32'], ['ifindex', 'u32']] as const);
 
@@ -93,7 +101,7 @@ export const SCREEN_COUNTER = new StructLayout('xdpfw_screen_counter', [
   ['drops', 'u64'], ['alarms', 'u64'], ['events_suppressed', 'u64'],
 ] as const);
 
-export const ALL_LAYOUTS = [SESSION_KEY, SESSION, IFACE, COUNTER_VALUE, RX_META, ROUTE_RESULT, META, EVENT, SCREEN_PROFILE, SCREEN_COUNTER];
+export const ALL_LAYOUTS = [SESSION_KEY, SESSION, FILTER_VERDICT, IFACE, COUNTER_VALUE, RX_META, ROUTE_QUERY, ROUTE_RESULT, META, EVENT, SCREEN_PROFILE, SCREEN_COUNTER];
 
 /** Values the C side defines as enums; read from BTF, never copied here. */
 export interface DataplaneConstants {

@@ -1,14 +1,38 @@
 // The screens xdpfw reports, with the Junos attack name (matched byte for
 // byte by SIEM parsers) and the RT_IDS message tag a Junos device logs it
 // under. Names are the enumerators of enum xdpfw_screen (XDPFW_SCREEN_LAND is
-// 'land'). Attack names are those of shared/REFERENCE.md; tags follow real
-// SRX logs where they show one (Elastic's juniper_srx test-ids.log,
-// configrouter.com's RT_SCREEN_TCP samples) and the screen's Junos
-// configuration family (`ids-option tcp|udp|icmp|ip|limit-session`) otherwise.
-// A new screen gets the attack name Junos itself logs, looked up, not invented.
+// 'land'). A new screen gets the attack name Junos itself logs, looked up,
+// not invented.
+//
+// Where each name and tag is confirmed:
+// - shared/REFERENCE.md: every name from 'SYN flood!' to 'FIN but no ACK bit!'
+//   below, and the tag list (RT_SCREEN_TCP|UDP|ICMP|IP|TCP_SRC_IP|TCP_DST_IP).
+// - Elastic integrations, packages/juniper_srx, data_stream/log:
+//   _dev/test/pipeline/test-ids.log (real SRX RT_IDS lines) shows
+//   'Record Route IP option!' under RT_SCREEN_IP (with protocol-id), 'ICMP
+//   fragment!' under RT_SCREEN_ICMP, 'UDP flood!' under RT_SCREEN_UDP, 'SYN
+//   flood!', 'TCP port scan!', 'WinNuke attack!', 'FIN but no ACK bit!' under
+//   RT_SCREEN_TCP, and the per-address SYN floods under their own tags
+//   RT_SCREEN_TCP_SRC_IP / RT_SCREEN_TCP_DST_IP; elasticsearch/ingest_pipeline/ids.yml
+//   matches the attack names 'SYN flood Src-IP based!', 'SYN flood
+//   Dst-IP based!', 'Src IP session limit!', 'Dst IP session limit!'.
+// - ScreenOS only (the attack log patterns of the araqne/krakenapps
+//   logparser, org/.../syslog/juniper/attack/JuniperAttackLogParser.java):
+//   'Ping of Death!', 'Teardrop attack!', 'Source Route IP option!'. Junos
+//   kept most ScreenOS screen strings ('Land attack!', 'SYN fragment!', 'No
+//   TCP flag!', 'Src IP session limit!' are the same in both) but not all
+//   (ScreenOS 'Port scan!' / 'Address sweep!' are Junos 'TCP port scan!' /
+//   'IP sweep!'), so these three are likely, not confirmed, for SRX.
+// Unconfirmed (no captured line found): 'Loose source route IP option!',
+// 'Strict source route IP option!', 'Timestamp IP option!', 'Security IP
+// option!', 'Stream IP option!' (named after the confirmed 'Record Route IP
+// option!' / 'Source Route IP option!'), the tags of ping of death and
+// teardrop, and RT_SCREEN_IP for the session limits (real SRX tags them with
+// one of the six tags above; which one, no sample shows).
 
 /** Which facts a tag's lines carry besides the zone, interface and action. */
-export type ScreenTag = 'RT_SCREEN_TCP' | 'RT_SCREEN_UDP' | 'RT_SCREEN_ICMP' | 'RT_SCREEN_IP';
+export type ScreenTag =
+  | 'RT_SCREEN_TCP' | 'RT_SCREEN_UDP' | 'RT_SCREEN_ICMP' | 'RT_SCREEN_IP' | 'RT_SCREEN_TCP_SRC_IP' | 'RT_SCREEN_TCP_DST_IP';
 
 export interface ScreenInfo {
   attackName: string;
@@ -17,7 +41,7 @@ export interface ScreenInfo {
 
 export const SCREENS = {
   'syn-flood': { attackName: 'SYN flood!', tag: 'RT_SCREEN_TCP' },
-  'syn-flood-src-ip': { attackName: 'SYN flood Src-IP based!', tag: 'RT_SCREEN_TCP' },
+  'syn-flood-src-ip': { attackName: 'SYN flood Src-IP based!', tag: 'RT_SCREEN_TCP_SRC_IP' },
   'udp-flood': { attackName: 'UDP flood!', tag: 'RT_SCREEN_UDP' },
   'icmp-flood': { attackName: 'ICMP flood!', tag: 'RT_SCREEN_ICMP' },
   'tcp-port-scan': { attackName: 'TCP port scan!', tag: 'RT_SCREEN_TCP' },
@@ -32,9 +56,8 @@ export const SCREENS = {
   'tcp-no-flag': { attackName: 'No TCP flag!', tag: 'RT_SCREEN_TCP' },
   'tcp-syn-fin': { attackName: 'SYN and FIN bits!', tag: 'RT_SCREEN_TCP' },
   'tcp-fin-no-ack': { attackName: 'FIN but no ACK bit!', tag: 'RT_SCREEN_TCP' },
-  // Beyond REFERENCE.md: the strings Junos inherited from ScreenOS's screen
-  // messages (not yet checked against a captured SRX line).
-  'syn-flood-dst-ip': { attackName: 'SYN flood Dst-IP based!', tag: 'RT_SCREEN_TCP' },
+  // Beyond REFERENCE.md (see above for which are confirmed).
+  'syn-flood-dst-ip': { attackName: 'SYN flood Dst-IP based!', tag: 'RT_SCREEN_TCP_DST_IP' },
   'ping-of-death': { attackName: 'Ping of Death!', tag: 'RT_SCREEN_ICMP' },
   teardrop: { attackName: 'Teardrop attack!', tag: 'RT_SCREEN_IP' },
   'ip-source-route': { attackName: 'Source Route IP option!', tag: 'RT_SCREEN_IP' },

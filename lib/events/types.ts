@@ -16,7 +16,7 @@ export type EventAction = (typeof EVENT_ACTIONS)[number];
 export const CLOSE_REASONS = ['tcp-fin', 'tcp-rst', 'idle-timeout', 'cleared', 'policy-change'] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];
 
-export const FILTER_LOG_SOURCES = ['input', 'output', 'pbr', 'lo0', 'cached-input', 'cached-output'] as const;
+export const FILTER_LOG_SOURCES = ['input', 'output', 'pbr', 'lo0', 'cached-input', 'cached-output', 'cached-lo0'] as const;
 export type FilterLogSource = (typeof FILTER_LOG_SOURCES)[number];
 
 /** Dense index of each kind, for per-kind counters kept in arrays. */

@@ -7,6 +7,7 @@ import { type Server, createServer } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { XdpMode } from '../dataplane/dataplane.js';
 import type { KindCounters } from '../events/producer.js';
+import type { ScreenCounts, ScreenStatsReport } from '../screens/stats.js';
 import type { SessionTableStats } from '../session/table.js';
 import type { QueueSocketStats } from '../slowpath/receiver.js';
 import type { SlowPathStats } from '../slowpath/slowpath.js';
@@ -19,6 +20,8 @@ export interface MetricsSource {
   interfaces(): Array<{ name: string; mode: XdpMode }>;
   policyHits(): Array<{ policy: string; fromZone: string; toZone: string; hits: number }>;
   events(): Record<string, KindCounters>;
+  /** Per zone and screen: what the XDP screens and the slow path's session limits did. */
+  screens(): ScreenStatsReport;
 }
 
 /** XDP counters by the path their packets took. */
@@ -86,6 +89,15 @@ export function createRegistry(src: MetricsSource): Registry {
   mirroredCounter(r, 'xdpfw_events_total', 'Security events by kind and outcome (generated = sent + the drop outcomes)', ['kind', 'outcome'], () =>
     Object.entries(src.events()).flatMap(([kind, c]) => (Object.entries(c) as Array<[string, number]>)
       .map(([outcome, n]): [Labels, number] => [{ kind, outcome: outcome.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`) }, n])));
+  const perScreen = (field: keyof ScreenCounts) => () =>
+    src.screens().zones.flatMap((z) => (Object.entries(z.screens) as Array<[string, ScreenCounts]>)
+      .map(([screen, n]): [Labels, number] => [{ zone: z.zone, screen }, n[field]]));
+  mirroredCounter(r, 'xdpfw_screen_drops_total', 'Packets (or, for the session limits, new sessions) a screen dropped, by zone and screen',
+    ['zone', 'screen'], perScreen('drops'));
+  mirroredCounter(r, 'xdpfw_screen_alarms_total', 'Screen hits let through by alarm-without-drop, by zone and screen',
+    ['zone', 'screen'], perScreen('alarms'));
+  mirroredCounter(r, 'xdpfw_screen_events_suppressed_total', 'Screen events not logged past the per-second budget of the zone and screen',
+    ['zone', 'screen'], perScreen('eventsSuppressed'));
   mirroredCounter(r, 'xdpfw_event_ring_lost_total', 'Events lost in XDP because the ring buffer was full', [],
     () => [[{}, sum(['EVENT_RESERVE_FAIL'], 'packets')]]);
   const perQueue = (field: keyof Pick<QueueSocketStats, 'rxDropped' | 'rxRingFull' | 'fillRingEmptyDescs' | 'rxInvalidDescs'>) => () =>

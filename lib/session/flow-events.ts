@@ -2,7 +2,8 @@
 // One place decides what goes into a flow event, whichever code path
 // (slow path, expiry, reload, clear) ends or starts the session.
 import { realtimeNs } from '../dataplane/native.js';
-import type { CloseReason as EventCloseReason, PolicyDenyEvent, SessionCloseEvent, SessionCreateEvent } from '../events/types.js';
+import type { CloseReason as EventCloseReason, FilterLogEvent, FilterLogSource, PolicyDenyEvent, ScreenDropEvent, SessionCloseEvent, SessionCreateEvent } from '../events/types.js';
+import type { SessionLimitHit } from '../screens/session-limit.js';
 import { type FlowTuple } from './flow-key.js';
 import type { CloseReason, Session } from './table.js';
 
@@ -73,5 +74,28 @@ export function policyDenyEvent(
     egressZone: egress.zoneId,
     action,
     policyId,
+  };
+}
+
+/** A session refused (or, alarm-without-drop, admitted) by the zone's `limit-session` screen. */
+export function sessionLimitEvent(tuple: FlowTuple, icmpType: number, ingress: { ifindex: number; zoneId: number }, hit: SessionLimitHit): ScreenDropEvent {
+  return { kind: 'screen-drop', ...base(tuple, icmpType, ingress.ifindex, ingress.zoneId), screen: hit.screen, action: hit.action };
+}
+
+/** A firewall filter term that logs (`then log` / `syslog`) judged this packet; `action` is what was done to it. */
+export function filterLogEvent(
+  tuple: FlowTuple, icmpType: number, ingress: { ifindex: number; zoneId: number }, egress: { ifindex: number; zoneId: number },
+  filter: { filterId: number; termId: number; action: FilterLogEvent['action'] }, source: FilterLogSource, sessionId: number,
+): FilterLogEvent {
+  return {
+    kind: 'filter-log',
+    ...base(tuple, icmpType, ingress.ifindex, ingress.zoneId),
+    egressIfindex: egress.ifindex,
+    egressZone: egress.zoneId,
+    filterId: filter.filterId,
+    termId: filter.termId,
+    action: filter.action,
+    source,
+    sessionId,
   };
 }

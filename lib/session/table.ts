@@ -8,7 +8,8 @@ import {
   type FlowTuple, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, describeKey, keyId, protocolName, reverseKey,
 } from './flow-key.js';
 import type { DirectionTotals } from './flow-events.js';
-import { type TcpState, TcpPhase, bothFinsSeen, decodeTcpState, describeTcpState, encodeTcpState } from './tcp.js';
+import { NO_FILTER, decodeFilterDescriptor, encodeFilterDescriptor, type FilterDescriptor } from '../filter/descriptor.js';
+import { TCP_SYN, type TcpState, TcpPhase, bothFinsSeen, decodeTcpState, describeTcpState, encodeTcpState } from './tcp.js';
 
 export type CloseReason = 'TCP FIN' | 'TCP RST' | 'idle Timeout' | 'cleared' | 'policy change';
 
@@ -20,6 +21,35 @@ export interface Timeouts {
   icmp: number;
   other: number;
 }
+
+/** The cached filter verdicts of one direction (struct xdpfw_session input/output). */
+export interface DirectionFilters {
+  /** Input filter of the interface this direction's packets arrive on (its table routes them). */
+  input: FilterDescriptor;
+  /** Output filter of the interface they leave by; the lo0 filter for a session to the box. */
+  output: FilterDescriptor;
+}
+
+/** What the slow path computed for each direction of a session. */
+export interface SessionFilters {
+  client: DirectionFilters;
+  server: DirectionFilters;
+}
+
+export const NO_FILTERS: SessionFilters = Object.freeze({
+  client: Object.freeze({ input: NO_FILTER, output: NO_FILTER }),
+  server: Object.freeze({ input: NO_FILTER, output: NO_FILTER }),
+});
+
+/** What a session keeps of its first packet beyond the key, to judge the flow again after a reload. */
+export interface FirstPacket {
+  tcpFlags: number;
+  icmpCode: number;
+  dscp: number;
+}
+
+/** For sessions adopted from the pinned map, whose first packet is not known. */
+export const FIRST_PACKET_UNKNOWN: FirstPacket = Object.freeze({ tcpFlags: TCP_SYN, icmpCode: 0, dscp: 0 });
 
 export interface SessionFacts {
   fromZone: string;
@@ -35,6 +65,8 @@ export interface SessionFacts {
   logClose: boolean;
   /** ICMP type of the packet that opened the session (0 for other protocols). */
   icmpType: number;
+  first: FirstPacket;
+  filters: SessionFilters;
 }
 
 export interface Session extends SessionFacts {
@@ -86,6 +118,7 @@ export interface NameResolver {
 }
 
 /** Told of every session that ends, whatever ends it, with its final counters. */
+/** Told of every session that ends, with its final counters. */
 export type CloseListener = (session: Session, reason: CloseReason, totals: DirectionTotals) => void;
 
 const BPF_NOEXIST = 1;
@@ -109,7 +142,7 @@ export class SessionTable {
   private nextId = 1;
   private readonly value = Buffer.alloc(SESSION.size);
   readonly stats: SessionTableStats = { created: 0, closed: new Map(), refusedFull: 0 };
-  private closeListener: CloseListener | null = null;
+  private readonly closeListeners: CloseListener[] = [];
 
   constructor(
     private readonly mapFd: number,
@@ -123,7 +156,7 @@ export class SessionTable {
   }
 
   onClose(listener: CloseListener): void {
-    this.closeListener = listener;
+    this.closeListeners.push(listener);
   }
 
   configure(timeouts: Timeouts, maxSessions: number): void {
@@ -194,6 +227,9 @@ export class SessionTable {
     v.writeUInt16LE(session.toZoneId, S.to_zone);
     v.writeUInt8((reverse ? this.flags.reverse : 0) | (session.local ? this.flags.local : 0), S.flags);
     v.writeUInt8(session.tcp ? encodeTcpState(session.tcp) : 0, S.tcp_state);
+    const filters = reverse ? session.filters.server : session.filters.client;
+    encodeFilterDescriptor(filters.input, v, S.input);
+    encodeFilterDescriptor(filters.output, v, S.output);
     mapUpdate(this.mapFd, reverse ? session.reverse : session.key, v, flags);
   }
 
@@ -213,17 +249,27 @@ export class SessionTable {
     });
   }
 
+  /** The filters now decide otherwise for the session (after a reload). */
+  setFilters(session: Session, filters: SessionFilters): void {
+    session.filters = filters;
+    this.rewriteEntries(session, (v, reverse) => {
+      const dir = reverse ? filters.server : filters.client;
+      encodeFilterDescriptor(dir.input, v, S.input);
+      encodeFilterDescriptor(dir.output, v, S.output);
+    });
+  }
+
   /**
    * The map has no partial update: each entry is read, edited and written
    * back, so what the fast path counts between the read and the write of
    * that one entry is the only thing that can be lost.
    */
-  private rewriteEntries(session: Session, edit: (value: Buffer) => void): void {
+  private rewriteEntries(session: Session, edit: (value: Buffer, reverse: boolean) => void): void {
     const entries = session.local ? [session.key] : [session.key, session.reverse];
     for (const key of entries) {
       const value = this.readEntry(key);
       if (!value) continue;
-      edit(value);
+      edit(value, key === session.reverse);
       try {
         mapUpdate(this.mapFd, key, value, BPF_EXIST);
       } catch {
@@ -240,14 +286,15 @@ export class SessionTable {
   /** Ends a session: both BPF entries go, listeners hear of it with the final counters. */
   close(session: Session, reason: CloseReason, known?: SessionCounters): void {
     if (this.byId.get(session.id) !== session) return;
-    const totals = this.closeListener ? totalsOf(known ?? this.countersOf(session)) : null;
+    // Read before the entries go.
+    const totals = this.closeListeners.length > 0 ? totalsOf(known ?? this.countersOf(session)) : null;
     mapDelete(this.mapFd, session.key);
     if (!session.local) mapDelete(this.mapFd, session.reverse);
     this.byKey.delete(keyId(session.key));
     this.byKey.delete(keyId(session.reverse));
     this.byId.delete(session.id);
     this.stats.closed.set(reason, (this.stats.closed.get(reason) ?? 0) + 1);
-    if (totals) this.closeListener!(session, reason, totals);
+    if (totals) for (const listener of this.closeListeners) listener(session, reason, totals);
   }
 
   private countersOf(session: Session): SessionCounters {
@@ -393,6 +440,11 @@ export class SessionTable {
         local,
         logClose: !local && names.logsClose(policyId),
         icmpType: tuple.protocol === IPPROTO_ICMP ? 8 : tuple.protocol === IPPROTO_ICMPV6 ? 128 : 0,
+        first: FIRST_PACKET_UNKNOWN,
+        filters: {
+          client: directionFilters(values, at),
+          server: hasReverse ? directionFilters(revValue, 0) : { input: NO_FILTER, output: NO_FILTER },
+        },
         tcp: tuple.protocol === IPPROTO_TCP ? decodeTcpState(values.readUInt8(at + S.tcp_state)) : null,
       };
       this.remember(session);
@@ -405,6 +457,10 @@ export class SessionTable {
   sessions(): IterableIterator<Session> {
     return this.byId.values();
   }
+}
+
+function directionFilters(value: Buffer, at: number): DirectionFilters {
+  return { input: decodeFilterDescriptor(value, at + S.input), output: decodeFilterDescriptor(value, at + S.output) };
 }
 
 function maxBig(...xs: bigint[]): bigint {

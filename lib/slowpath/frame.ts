@@ -15,6 +15,10 @@ export interface FrameFacts {
   icmpCode: number;
   /** Offset of the IP header in the frame. */
   l3Offset: number;
+  /** IP total length (IPv6: payload length + 40), as counted by filters and sessions. */
+  l3Length: number;
+  /** DSCP: the top 6 bits of the IPv4 TOS / IPv6 traffic class. */
+  dscp: number;
   /** Host-order ports as in the key (ICMP echo: the identifier on one side). */
   sourcePort: number;
   destinationPort: number;
@@ -25,7 +29,7 @@ export class FrameReader {
   private readonly view: DataView;
   /** The key of the frame last read; reused, copy it to keep it. */
   readonly key = Buffer.alloc(SESSION_KEY.size);
-  readonly facts: FrameFacts = { family: 0, protocol: 0, tcpFlags: 0, icmpType: 0, icmpCode: 0, l3Offset: 0, sourcePort: 0, destinationPort: 0 };
+  readonly facts: FrameFacts = { family: 0, protocol: 0, tcpFlags: 0, icmpType: 0, icmpCode: 0, l3Offset: 0, l3Length: 0, dscp: 0, sourcePort: 0, destinationPort: 0 };
 
   constructor(umem: ArrayBuffer) {
     this.bytes = new Uint8Array(umem);
@@ -45,9 +49,12 @@ export class FrameReader {
     f.icmpCode = b[meta + M.icmp_code]!;
     const l3 = this.view.getUint16(meta + M.l3_offset, true);
     f.l3Offset = l3;
+    f.l3Length = this.view.getUint16(meta + M.l3_len, true);
     const addrLen = f.family === AF_INET ? 4 : 16;
     const srcAt = addr + l3 + (f.family === AF_INET ? 12 : 8);
     if (l3 + (f.family === AF_INET ? 20 : 40) > length) return false;
+    const ip = addr + l3;
+    f.dscp = f.family === AF_INET ? b[ip + 1]! >> 2 : (((b[ip]! & 0x0f) << 4) | (b[ip + 1]! >> 4)) >> 2;
 
     const key = this.key;
     key.fill(0);

@@ -1,18 +1,22 @@
 // The slow path: judges each packet the fast path could not (first packets,
 // TCP SYN/FIN/RST), installs sessions, and re-injects the packet through
 // xdpfw_inject so it leaves exactly as the fast path would send it.
-import { ROUTE_RESULT } from '../dataplane/layout.js';
-import { progTestRun } from '../dataplane/native.js';
+import { ifNameToIndex, progTestRun } from '../dataplane/native.js';
+import { FILTER_ACTION_CODE, type FilterDescriptor } from '../filter/descriptor.js';
+import type { FilterResult } from '../filter/engine.js';
 import type { CompiledConfig, Zone } from '../config/types.js';
 import { PolicyEngine } from '../policy/engine.js';
 import { hostInboundAllows } from '../policy/host-inbound.js';
-import type { SecurityEvent } from '../events/types.js';
-import { policyDenyEvent, sessionCreateEvent } from '../session/flow-events.js';
+import type { FilterLogSource, SecurityEvent } from '../events/types.js';
+import { filterLogEvent, policyDenyEvent, sessionCreateEvent, sessionLimitEvent } from '../session/flow-events.js';
+import { SessionLimiter } from '../screens/session-limit.js';
 import { IPPROTO_TCP, describeKey, familyName, keyId } from '../session/flow-key.js';
-import type { Session, SessionTable } from '../session/table.js';
-import { REJECT_FRAME_MAX, type RejectCounters, Rejecter } from './reject.js';
+import type { Session, SessionFacts, SessionTable } from '../session/table.js';
+import { POLICY_REJECT, REJECT_FRAME_MAX, type RejectCounters, type RejectReason, Rejecter } from './reject.js';
 import { TCP_RST, advance, opensSession } from '../session/tcp.js';
-import { FrameReader } from './frame.js';
+import type { FrameReader } from './frame.js';
+import { FlowFilters } from './flow-filters.js';
+import { RouteProbe } from './route-probe.js';
 
 /** Why the slow path dropped a packet; each has a counter. */
 export type SlowPathDrop =
@@ -20,8 +24,11 @@ export type SlowPathDrop =
   | 'policy_reject'
   | 'tcp_not_syn'
   | 'host_inbound_denied'
+  | 'filter_discard'
+  | 'filter_reject'
   | 'no_route'
   | 'no_zone'
+  | 'session_limit'
   | 'session_table_full'
   | 'session_map_error'
   | 'bad_metadata'
@@ -29,10 +36,16 @@ export type SlowPathDrop =
 
 export const LOCAL_ZONE = 'junos-host';
 
-const XDP_PASS = 2;
-const FIB_SUCCESS = 0;
-const FIB_NOT_FWDED = 4;
-const FIB_NO_NEIGH = 7;
+function localIfindex(name: string): number | null {
+  try {
+    return ifNameToIndex(name);
+  } catch {
+    return null;
+  }
+}
+
+/** Before the route is known. */
+const NO_EGRESS = Object.freeze({ ifindex: 0, zoneId: 0 });
 
 /** The receiving socket of a frame. */
 export interface RxQueue {
@@ -59,11 +72,15 @@ export class SlowPath {
   private readonly rejecter = new Rejecter();
   readonly stats: SlowPathStats = { received: 0, injected: 0, drops: new Map(), rejects: this.rejecter.counters, rejectTxFull: 0 };
   private readonly replyFrame = new Uint8Array(REJECT_FRAME_MAX);
+  private readonly routes: RouteProbe;
   private engine: PolicyEngine;
+  private filters: FlowFilters;
   private zoneByIfindex: Map<number, Zone>;
+  /** `limit-session` screens: active sessions per source and destination address. */
+  readonly limiter: SessionLimiter;
 
   constructor(
-    private readonly progs: { inject: number; route: number },
+    private readonly progs: { inject: number; injectNew: number; route: number },
     private readonly sessions: SessionTable,
     config: CompiledConfig,
     zoneByIfindex: Map<number, Zone>,
@@ -71,18 +88,39 @@ export class SlowPath {
     private readonly emit: (ev: SecurityEvent) => void,
   ) {
     this.engine = new PolicyEngine(config);
+    this.routes = new RouteProbe(progs.route);
+    this.filters = new FlowFilters(config, localIfindex);
     this.zoneByIfindex = zoneByIfindex;
+    this.limiter = new SessionLimiter(config);
+    // Every session the table ends, however it ends, gives its place back.
+    sessions.onClose((s) => this.limiter.release(s.fromZoneId, s.key));
+  }
+
+  /** Counts the sessions a restarted daemon found in the pinned map. */
+  restoreLimits(): void {
+    for (const s of this.sessions.sessions()) this.limiter.restore(s.fromZoneId, s.key);
   }
 
   get policies(): PolicyEngine {
     return this.engine;
   }
 
-  setConfig(config: CompiledConfig, zoneByIfindex: Map<number, Zone>): void {
+  get flowFilters(): FlowFilters {
+    return this.filters;
+  }
+
+  /** The next configuration's filters, built by the caller so it can carry counts and re-judge sessions first. */
+  nextFilters(config: CompiledConfig): FlowFilters {
+    return new FlowFilters(config, localIfindex);
+  }
+
+  setConfig(config: CompiledConfig, zoneByIfindex: Map<number, Zone>, filters: FlowFilters): void {
     const previous = this.engine;
     this.engine = new PolicyEngine(config);
     this.engine.carryHitsFrom(previous);
+    this.filters = filters;
     this.zoneByIfindex = zoneByIfindex;
+    this.limiter.configure(config);
   }
 
   private drop(reason: SlowPathDrop): void {
@@ -100,20 +138,30 @@ export class SlowPath {
     const session = this.sessions.lookup(keyId(reader.key));
     if (session) return this.continueSession(rx, frame, session);
 
-    if (facts.protocol === IPPROTO_TCP && !opensSession(facts.tcpFlags)) return this.drop('tcp_not_syn');
+    const family = familyName(facts.family);
     const fromZone = rx.zone;
+    const ingress = { ifindex: rx.ifindex, zoneId: fromZone?.id ?? 0 };
+    // Junos order: the input filter sees every packet the interface receives, before flow.
+    const input = this.filters.judge(this.filters.input(rx.ifindex, family), reader);
+    if (input) {
+      const source = input.routingInstance === null ? 'input' : 'pbr';
+      if (!this.enforceFilter(rx, frame, input, source, ingress, NO_EGRESS)) return;
+    }
+
+    if (facts.protocol === IPPROTO_TCP && !opensSession(facts.tcpFlags)) return this.drop('tcp_not_syn');
     if (!fromZone) return this.drop('no_zone');
 
-    const route = this.probeRoute(rx, frame);
+    const route = this.routes.lookup(frame, rx.ifindex, rx.queue, input?.routingInstance ?? 0);
     if (route.local) return this.toLocal(rx, frame, fromZone);
     if (route.egress === 0) return this.drop('no_route');
     const toZone = this.zoneByIfindex.get(route.egress);
     if (!toZone) return this.drop('no_zone');
+    const egress = { ifindex: route.egress, zoneId: toZone.id };
 
     const decision = this.engine.match({
       fromZone: fromZone.name,
       toZone: toZone.name,
-      family: familyName(facts.family),
+      family,
       protocol: facts.protocol,
       source: reader.sourceAddress(),
       destination: reader.destinationAddress(),
@@ -124,78 +172,143 @@ export class SlowPath {
     });
     const logs = decision.policy?.logInit ?? false;
     if (decision.action !== 'permit') {
-      if (logs) {
-        this.emit(policyDenyEvent(describeKey(reader.key), facts.icmpType, { ifindex: rx.ifindex, zoneId: fromZone.id },
-          { ifindex: route.egress, zoneId: toZone.id }, decision.action, decision.policyId));
-      }
-      if (decision.action === 'reject') this.reject(rx, frame);
+      if (logs) this.emit(policyDenyEvent(describeKey(reader.key), facts.icmpType, ingress, egress, decision.action, decision.policyId));
+      if (decision.action === 'reject') this.reject(rx, frame, POLICY_REJECT);
       return this.drop(decision.action === 'reject' ? 'policy_reject' : 'policy_deny');
     }
 
+    const output = this.filters.judge(this.filters.output(route.egress, family), reader);
+    if (output && !this.enforceFilter(rx, frame, output, 'output', ingress, egress)) return;
+
+    if (!this.admit(rx, fromZone)) return this.drop('session_limit');
     const installed = this.sessions.install(reader.key, {
       fromZone: fromZone.name, fromZoneId: fromZone.id,
       toZone: toZone.name, toZoneId: toZone.id,
       policyId: decision.policyId, policyName: decision.policyName,
       ingressIfindex: rx.ifindex, egressIfindex: route.egress, local: false,
       logClose: decision.policy?.logClose ?? false, icmpType: facts.icmpType,
+      ...this.judgedFlow(reader, rx.ifindex, route.egress, false),
     }, facts.protocol);
-    if (!installed.ok) return this.drop(installed.reason);
-    this.inject(rx, frame);
+    if (!installed.ok) {
+      this.limiter.release(fromZone.id, reader.key);
+      return this.drop(installed.reason);
+    }
+    this.inject(rx, frame, this.progs.injectNew);
     if (logs) this.emit(sessionCreateEvent(installed.session));
   }
 
+  /**
+   * Enforces a filter's verdict on the packet in hand: counts were taken by the judge; logs
+   * (with the action taken), answers a reject. false: the packet is gone.
+   */
+  private enforceFilter(
+    rx: RxQueue, frame: Uint8Array, result: FilterResult, source: FilterLogSource,
+    ingress: { ifindex: number; zoneId: number }, egress: { ifindex: number; zoneId: number }, sessionId = 0,
+  ): boolean {
+    if (result.log || result.syslog) {
+      this.emit(filterLogEvent(describeKey(rx.reader.key), rx.reader.facts.icmpType, ingress, egress, result, source, sessionId));
+    }
+    if (result.action === 'accept') return true;
+    if (result.action === 'reject') {
+      this.reject(rx, frame, result.rejectReason ?? POLICY_REJECT);
+      this.drop('filter_reject');
+    } else {
+      this.drop('filter_discard');
+    }
+    return false;
+  }
+
+  /** The first packet's facts and the verdicts of both directions, as the session caches them. */
+  private judgedFlow(reader: FrameReader, ingress: number, egress: number, local: boolean): Pick<SessionFacts, 'first' | 'filters'> {
+    const f = reader.facts;
+    const first = { tcpFlags: f.tcpFlags, icmpCode: f.icmpCode, dscp: f.dscp };
+    const key = {
+      family: f.family, protocol: f.protocol, source: reader.sourceAddress(), destination: reader.destinationAddress(),
+      sourcePort: f.sourcePort, destinationPort: f.destinationPort, icmpType: f.icmpType,
+    };
+    return { first, filters: this.filters.sessionFilters(key, first, ingress, egress, local) };
+  }
+
   /** Answers the source (RST or ICMP unreachable) through the socket the packet came in on. */
-  private reject(rx: RxQueue, frame: Uint8Array): void {
+  private reject(rx: RxQueue, frame: Uint8Array, reason: RejectReason): void {
     const f = rx.reader.facts;
-    const n = this.rejecter.reply(frame, f.l3Offset, f.family, f.protocol, this.replyFrame);
+    const n = this.rejecter.reply(frame, f.l3Offset, f.family, f.protocol, this.replyFrame, reason);
     if (n > 0 && !rx.transmit(this.replyFrame, n)) this.stats.rejectTxFull++;
   }
 
+  /** To the box itself: the zone's host-inbound-traffic, then the lo0 filter. */
   private toLocal(rx: RxQueue, frame: Uint8Array, zone: Zone): void {
-    const f = rx.reader.facts;
+    const reader = rx.reader;
+    const f = reader.facts;
     if (!hostInboundAllows(zone, f.protocol, f.destinationPort, f.icmpType)) return this.drop('host_inbound_denied');
-    const installed = this.sessions.install(rx.reader.key, {
+    const lo0 = this.filters.judge(this.filters.lo0Filter(familyName(f.family)), reader);
+    if (lo0 && !this.enforceFilter(rx, frame, lo0, 'lo0', { ifindex: rx.ifindex, zoneId: zone.id }, NO_EGRESS)) return;
+    if (!this.admit(rx, zone)) return this.drop('session_limit');
+    const installed = this.sessions.install(reader.key, {
       fromZone: zone.name, fromZoneId: zone.id, toZone: LOCAL_ZONE, toZoneId: 0,
       policyId: 0, policyName: 'host-inbound-traffic',
       ingressIfindex: rx.ifindex, egressIfindex: 0, local: true, logClose: false, icmpType: f.icmpType,
+      ...this.judgedFlow(reader, rx.ifindex, 0, true),
     }, f.protocol);
-    if (!installed.ok) return this.drop(installed.reason);
-    this.inject(rx, frame);
+    if (!installed.ok) {
+      this.limiter.release(zone.id, reader.key);
+      return this.drop(installed.reason);
+    }
+    this.inject(rx, frame, this.progs.injectNew);
   }
 
-  /** A packet of a known session that the fast path sent up: TCP flags. */
+  /** The zone's `limit-session` screen on a session about to be created; false: refused. */
+  private admit(rx: RxQueue, zone: Zone): boolean {
+    const key = rx.reader.key;
+    const hit = this.limiter.admit(zone.id, key);
+    if (hit === null) return true;
+    this.emit(sessionLimitEvent(describeKey(key), rx.reader.facts.icmpType, { ifindex: rx.ifindex, zoneId: zone.id }, hit));
+    return hit.action === 'alarm';
+  }
+
+  /** A packet of a known session that the fast path sent up: TCP flags, or a cached reject to answer. */
   private continueSession(rx: RxQueue, frame: Uint8Array, session: Session): void {
     const f = rx.reader.facts;
+    const fromServer = this.sessions.isReverse(session, keyId(rx.reader.key));
+    if (!this.replayRejects(rx, frame, session, fromServer)) return;
     if (session.tcp) {
-      const fromServer = this.sessions.isReverse(session, keyId(rx.reader.key));
       const next = advance(session.tcp, f.tcpFlags, fromServer);
       if (next.phase !== session.tcp.phase || next.finFromClient !== session.tcp.finFromClient ||
           next.finFromServer !== session.tcp.finFromServer) {
         this.sessions.setTcpState(session, next);
       }
     }
-    this.inject(rx, frame);
+    this.inject(rx, frame, this.progs.inject);
     if (session.tcp && (f.tcpFlags & TCP_RST)) this.sessions.close(session, 'TCP RST');
   }
 
-  /** Where the kernel would send this packet: an egress ifindex, or the box itself. */
-  private probeRoute(rx: RxQueue, frame: Uint8Array): { local: boolean; egress: number } {
-    const out = progTestRun(this.progs.route, {
-      data: frame, ifindex: rx.ifindex, rxQueue: rx.queue, dataOutSize: frame.length + ROUTE_RESULT.size,
-    });
-    if (out.retval !== XDP_PASS || !out.dataOut) return { local: false, egress: 0 };
-    const rc = out.dataOut.readUInt32LE(ROUTE_RESULT.offset.fib_rc);
-    if (rc === FIB_NOT_FWDED) return { local: true, egress: 0 };
-    if (rc === FIB_SUCCESS || rc === FIB_NO_NEIGH) {
-      return { local: false, egress: out.dataOut.readUInt32LE(ROUTE_RESULT.offset.ifindex) };
+  /**
+   * XDP replays cached accepts and discards itself; a cached reject needs an answer, so it is
+   * enforced here, counted and logged as XDP would. false: the packet was rejected.
+   */
+  private replayRejects(rx: RxQueue, frame: Uint8Array, session: Session, fromServer: boolean): boolean {
+    const dir = fromServer ? session.filters.server : session.filters.client;
+    const zones = fromServer ? [session.toZoneId, session.fromZoneId] : [session.fromZoneId, session.toZoneId];
+    const ingress = { ifindex: rx.ifindex, zoneId: zones[0]! };
+    const attach: Array<[FilterDescriptor, FilterLogSource, { ifindex: number; zoneId: number }]> = [
+      [dir.input, 'cached-input', NO_EGRESS],
+      [dir.output, session.local ? 'cached-lo0' : 'cached-output',
+        { ifindex: fromServer ? session.ingressIfindex : session.egressIfindex, zoneId: zones[1]! }],
+    ];
+    for (const [d, source, egress] of attach) {
+      if (d.action !== FILTER_ACTION_CODE.reject) continue;
+      const result = this.filters.engine.result(d.filterId, d.termId);
+      if (!result) continue; // a reload removed it; the new verdicts are being written
+      this.filters.engine.addCounts(d.counter, 1, rx.reader.facts.l3Length);
+      return this.enforceFilter(rx, frame, result, source, ingress, egress, session.id);
     }
-    return { local: false, egress: 0 };
+    return true;
   }
 
-  /** Sends the frame on through xdpfw_inject (live frames): forwarded as by the fast path. */
-  private inject(rx: RxQueue, frame: Uint8Array): void {
+  /** Sends the frame on through `prog` (live frames): forwarded as by the fast path. */
+  private inject(rx: RxQueue, frame: Uint8Array, prog: number): void {
     try {
-      progTestRun(this.progs.inject, { data: frame, ifindex: rx.ifindex, rxQueue: rx.queue, live: true });
+      progTestRun(prog, { data: frame, ifindex: rx.ifindex, rxQueue: rx.queue, live: true });
       this.stats.injected++;
     } catch {
       this.drop('inject_failed');

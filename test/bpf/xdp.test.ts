@@ -17,6 +17,9 @@ reexecInNetns(import.meta.url, [
   'ip neigh add fd09::2 lladdr 02:00:00:00:09:02 dev out0 nud permanent',
   'ip route add 10.10.0.0/24 via 10.9.0.3',
   'ip route add blackhole 10.66.0.0/24',
+  // Policy-based routing: table 100 reaches 10.77.0.0/24 by out0, the main table blackholes it.
+  'ip route add blackhole 10.77.0.0/24',
+  'ip route add 10.77.0.0/24 via 10.9.0.2 table 100',
 ]);
 
 const { default: t } = await import('tap');
@@ -25,6 +28,7 @@ const { SESSION, SESSION_KEY, IFACE } = await import('../../lib/dataplane/layout
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { FrameReader } = await import('../../lib/slowpath/frame.js');
+const { RouteProbe } = await import('../../lib/slowpath/route-probe.js');
 const { describeKey } = await import('../../lib/session/flow-key.js');
 const { purgePins } = await import('../../lib/dataplane/dataplane.js');
 const { checksum, frame, ipBytes, mac } = await import('../helpers/packets.js');
@@ -245,13 +249,11 @@ t.test('a truncated frame of every length is dropped as malformed', async (t) =>
 });
 
 t.test('the route probe names the egress interface or the box itself', async (t) => {
-  const probe = (spec: FrameSpec) => {
-    const r = run(dp.progs.route, frame(spec));
-    return { rc: r.dataOut!.readUInt32LE(0), ifindex: r.dataOut!.readUInt32LE(4) };
-  };
-  t.same(probe(tcp4), { rc: 0, ifindex: outIndex }, 'forwarded out of out0');
-  t.equal(probe({ ...tcp4, dst: '10.10.0.7' }).ifindex, outIndex, 'via a gateway without neighbour: still out0');
-  t.equal(probe({ ...tcp4, dst: '10.8.0.1' }).rc, 4, 'own address: not forwarded (local)');
+  const routes = new RouteProbe(dp.progs.route);
+  const probe = (spec: FrameSpec, table = 0) => routes.lookup(frame(spec), inIndex, 0, table);
+  t.same(probe(tcp4), { local: false, egress: outIndex }, 'forwarded out of out0');
+  t.same(probe({ ...tcp4, dst: '10.10.0.7' }), { local: false, egress: outIndex }, 'via a gateway without neighbour: still out0');
+  t.same(probe({ ...tcp4, dst: '10.8.0.1' }), { local: true, egress: 0 }, 'own address: not forwarded (local)');
 });
 
 t.test('re-injection forwards a packet of an installed session and drops one without', async (t) => {

@@ -1,7 +1,10 @@
 // Screens end to end: crafted frames from the client namespace (raw sockets)
 // through the real daemon. A land-attack packet and a SYN flood are dropped
 // in XDP before the slow path sees them, logged with their Junos attack
-// names, counted per zone and screen; legitimate traffic flows meanwhile.
+// names, counted per zone and screen (in `show screen statistics` and in
+// the Prometheus metrics, scraped over HTTP); legitimate traffic flows
+// meanwhile.
+import parsePrometheusTextFormat, { type PromFamily } from 'parse-prometheus-text-format';
 import t from 'tap';
 import type { CountersReport } from '../../lib/daemon/reports.js';
 import type { ScreenStatsReport } from '../../lib/screens/stats.js';
@@ -108,6 +111,34 @@ t.test('a land attack is dropped in XDP, logged as Land attack!, counted', async
   }, 'logged with the attack name, zone, interface and tuple');
 });
 
+/** GET /metrics in the firewall's namespace; samples by family name. */
+async function scrape(): Promise<Map<string, PromFamily>> {
+  const r = await topo.traffic<{ status: number; body: string }>('fw', ['http-get', '--host', 'http://127.0.0.1:9420/metrics']);
+  if (r.status !== 200) throw new Error(`scrape answered ${r.status}`);
+  return new Map(parsePrometheusTextFormat(r.body).map((f) => [f.name, f]));
+}
+
+/** Every sample of a family as `zone/screen value`, sorted. */
+function screenSamples(m: Map<string, PromFamily>, name: string): string[] {
+  const fam = m.get(name);
+  if (!fam) throw new Error(`no metric ${name}`);
+  return fam.metrics.map((s) => `${s.labels?.zone}/${s.labels?.screen} ${s.value}`).sort();
+}
+
+t.test('the screen counters are in the metrics: exactly the land drop, per zone and screen', async (t) => {
+  // Runs after the land attack (one drop) and before the SYN flood.
+  const m = await scrape();
+  for (const name of ['xdpfw_screen_drops_total', 'xdpfw_screen_alarms_total', 'xdpfw_screen_events_suppressed_total']) {
+    t.equal(m.get(name)?.type, 'COUNTER', `${name} is a counter`);
+  }
+  // The trust zone's profile turns on land and syn-flood (with its source and
+  // destination thresholds: the per-address SYN floods); untrust has no screen.
+  const zeroes = ['trust/syn-flood 0', 'trust/syn-flood-dst-ip 0', 'trust/syn-flood-src-ip 0'];
+  t.same(screenSamples(m, 'xdpfw_screen_drops_total'), ['trust/land 1', ...zeroes]);
+  t.same(screenSamples(m, 'xdpfw_screen_alarms_total'), ['trust/land 0', ...zeroes]);
+  t.same(screenSamples(m, 'xdpfw_screen_events_suppressed_total'), ['trust/land 0', ...zeroes]);
+});
+
 t.test('a SYN flood is dropped in XDP while legitimate traffic flows', async (t) => {
   const flood = 6000;
   const rate = 3000; // two seconds of flood
@@ -147,4 +178,9 @@ t.test('a SYN flood is dropped in XDP while legitimate traffic flows', async (t)
     ingressInterface: 'trust0',
   });
   t.ok(events.every((e) => e.sourcePort >= 10000 && e.sourcePort < 10000 + flood), 'each with the source port of its own SYN');
+  const m = await scrape();
+  const scraped = (name: string) => Number(m.get(name)?.metrics.find((s) => s.labels?.zone === 'trust' && s.labels.screen === 'syn-flood')?.value);
+  t.equal(scraped('xdpfw_screen_drops_total'), stats.drops, 'the scraped drops are those of show screen statistics');
+  t.equal(scraped('xdpfw_screen_events_suppressed_total'), stats.eventsSuppressed, 'and so are the events not logged');
+  t.ok(stats.eventsSuppressed > 0, `${stats.eventsSuppressed} events over the per-second budget were counted, not logged`);
 });

@@ -221,3 +221,15 @@ t.test('unknown ids become the Junos placeholders', async (t) => {
   const json = JSON.parse(fmt('json', bare)) as Record<string, unknown>;
   t.same([json.policy, json.sourceZone, json.ingressInterface, json.application], [null, null, null, null]);
 });
+
+t.test('per-address SYN floods carry their own RT_IDS tags and attack names', async (t) => {
+  const cases = [
+    ['syn-flood-src-ip', 'RT_SCREEN_TCP_SRC_IP', 'SYN flood Src-IP based!'],
+    ['syn-flood-dst-ip', 'RT_SCREEN_TCP_DST_IP', 'SYN flood Dst-IP based!'],
+  ] as const;
+  for (const [screen, tag, name] of cases) {
+    const ev: SecurityEvent = { ...SCREEN, screen };
+    t.match(fmt('structured', ev), new RegExp(`^<11>1 \\S+ fw1 RT_IDS - ${tag} \\[junos@2636\\.1\\.1\\.1\\.2\\.129 attack-name="${name}" `), `structured ${screen}`);
+    t.match(fmt('brief', ev), new RegExp(`^Mar  2 10:16:30 fw1 RT_IDS: ${tag}: ${name} source: `), `brief ${screen}`);
+  }
+});

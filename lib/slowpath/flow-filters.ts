@@ -1,0 +1,119 @@
+// The firewall filters a flow meets, by attach point: the input filter of
+// the interface a packet arrives on, the output filter of the one it leaves
+// by, and the lo0 filter for the box itself. The slow path judges a flow's
+// first packet here and caches the verdicts of both directions in the
+// session entries (lib/filter/descriptor.ts), which XDP then replays.
+import type { FilterAttachment } from '../config/filters.js';
+import type { CompiledConfig, Family } from '../config/types.js';
+import { NO_FILTER, type FilterDescriptor } from '../filter/descriptor.js';
+import { FilterEngine, type FilterQuery, type FilterResult } from '../filter/engine.js';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, familyName } from '../session/flow-key.js';
+import type { FirstPacket, SessionFilters } from '../session/table.js';
+import { TCP_ACK, TCP_SYN } from '../session/tcp.js';
+import type { FrameReader } from './frame.js';
+
+const ICMP_ECHO_REPLY: Readonly<Record<number, number>> = { 8: 0, 128: 129 };
+
+export class FlowFilters {
+  readonly engine: FilterEngine;
+  private readonly byIfindex = new Map<number, Record<Family, FilterAttachment>>();
+  private readonly lo0: Record<Family, number | null>;
+  /** Scratch query: a lookup allocates nothing. */
+  private readonly q: FilterQuery = {
+    family: 'inet', protocol: 0, source: new Uint8Array(4), destination: new Uint8Array(4), sourcePort: 0,
+    destinationPort: 0, icmpType: 0, icmpCode: 0, tcpFlags: 0, isFragment: false, dscp: 0, length: 0,
+  };
+
+  /** `ifindexOf` resolves an interface name; null: not on this box (its filters cannot apply). */
+  constructor(config: CompiledConfig, ifindexOf: (name: string) => number | null) {
+    this.engine = new FilterEngine(config);
+    for (const [name, attachment] of config.firewall.interfaces) {
+      const ifindex = ifindexOf(name);
+      if (ifindex !== null) this.byIfindex.set(ifindex, attachment);
+    }
+    this.lo0 = config.firewall.lo0;
+  }
+
+  input(ifindex: number, family: Family): number | null {
+    return this.byIfindex.get(ifindex)?.[family].input ?? null;
+  }
+
+  output(ifindex: number, family: Family): number | null {
+    return this.byIfindex.get(ifindex)?.[family].output ?? null;
+  }
+
+  lo0Filter(family: Family): number | null {
+    return this.lo0[family];
+  }
+
+  /** Judges the frame the reader holds with filter `id` and counts it (null: no filter there). */
+  judge(id: number | null, reader: FrameReader): FilterResult | null {
+    if (id === null) return null;
+    const f = reader.facts;
+    const q = this.q;
+    q.family = familyName(f.family);
+    q.protocol = f.protocol;
+    q.source = reader.sourceAddress();
+    q.destination = reader.destinationAddress();
+    q.sourcePort = f.sourcePort;
+    q.destinationPort = f.destinationPort;
+    q.icmpType = f.icmpType;
+    q.icmpCode = f.icmpCode;
+    q.tcpFlags = f.tcpFlags;
+    q.isFragment = false; // XDP drops fragments before the slow path
+    q.dscp = f.dscp;
+    q.length = f.l3Length;
+    return this.engine.evaluate(id, q);
+  }
+
+  /**
+   * The verdicts XDP caches for a session keyed `key` (client to server), without counting:
+   * the client direction enters at `ingress` and leaves at `egress`, the server direction the
+   * other way round; a local session meets the lo0 filter instead of an output filter and has
+   * no server direction in XDP. The server direction is judged as the reply to `first`.
+   */
+  sessionFilters(
+    key: { family: number; protocol: number; source: Uint8Array; destination: Uint8Array; sourcePort: number; destinationPort: number; icmpType: number },
+    first: FirstPacket, ingress: number, egress: number, local: boolean,
+  ): SessionFilters {
+    const family = familyName(key.family);
+    const q = this.q;
+    q.family = family;
+    q.protocol = key.protocol;
+    q.isFragment = false;
+    q.dscp = first.dscp;
+    q.icmpCode = first.icmpCode;
+    q.length = 0;
+    const judge = (id: number | null, reply: boolean): FilterDescriptor => {
+      if (id === null) return NO_FILTER;
+      q.source = reply ? key.destination : key.source;
+      q.destination = reply ? key.source : key.destination;
+      q.sourcePort = reply ? key.destinationPort : key.sourcePort;
+      q.destinationPort = reply ? key.sourcePort : key.destinationPort;
+      q.icmpType = reply ? replyIcmpType(key.protocol, key.icmpType) : key.icmpType;
+      q.tcpFlags = reply ? replyTcpFlags(key.protocol, first.tcpFlags) : first.tcpFlags;
+      return this.engine.lookup(id, q).descriptor;
+    };
+    if (local) {
+      return {
+        client: { input: judge(this.input(ingress, family), false), output: judge(this.lo0[family], false) },
+        server: { input: NO_FILTER, output: NO_FILTER },
+      };
+    }
+    return {
+      client: { input: judge(this.input(ingress, family), false), output: judge(this.output(egress, family), false) },
+      server: { input: judge(this.input(egress, family), true), output: judge(this.output(ingress, family), true) },
+    };
+  }
+}
+
+/** The flags of the answer to a first TCP packet: SYN+ACK to a SYN. */
+function replyTcpFlags(protocol: number, flags: number): number {
+  if (protocol !== IPPROTO_TCP) return 0;
+  return flags & TCP_SYN ? TCP_SYN | TCP_ACK : flags;
+}
+
+function replyIcmpType(protocol: number, type: number): number {
+  if (protocol !== IPPROTO_ICMP && protocol !== IPPROTO_ICMPV6) return 0;
+  return ICMP_ECHO_REPLY[type] ?? type;
+}

@@ -1,0 +1,45 @@
+// Where the kernel would send a packet: xdpfw_route runs bpf_fib_lookup on
+// it through plain BPF_PROG_RUN (no side effects) and prepends the result.
+// The query in front of the frame names the routing table (policy-based
+// routing); 0 follows the kernel's rules from the main table.
+import { ROUTE_QUERY, ROUTE_RESULT } from '../dataplane/layout.js';
+import { progTestRun } from '../dataplane/native.js';
+
+const XDP_PASS = 2;
+const FIB_SUCCESS = 0;
+const FIB_NOT_FWDED = 4;
+const FIB_NO_NEIGH = 7;
+/** The query and a frame of at most an AF_XDP frame's size. */
+const QUERY_MAX = 4096;
+
+export interface Route {
+  /** Addressed to the box itself. */
+  local: boolean;
+  /** Egress ifindex; 0 with `local` false: no usable route. */
+  egress: number;
+}
+
+const NO_ROUTE: Route = Object.freeze({ local: false, egress: 0 });
+const LOCAL: Route = Object.freeze({ local: true, egress: 0 });
+
+export class RouteProbe {
+  private readonly query = Buffer.alloc(QUERY_MAX);
+
+  constructor(private readonly prog: number) {}
+
+  /** The route of `frame` arriving at `ifindex` (queue `rxQueue`), looked up in `table` (0: main). */
+  lookup(frame: Uint8Array, ifindex: number, rxQueue: number, table = 0): Route {
+    const size = ROUTE_QUERY.size + frame.length;
+    if (size > this.query.length) return NO_ROUTE;
+    this.query.writeUInt32LE(table, ROUTE_QUERY.offset.table_id);
+    this.query.set(frame, ROUTE_QUERY.size);
+    const out = progTestRun(this.prog, {
+      data: this.query.subarray(0, size), ifindex, rxQueue, dataOutSize: size + ROUTE_RESULT.size,
+    });
+    if (out.retval !== XDP_PASS || !out.dataOut) return NO_ROUTE;
+    const rc = out.dataOut.readUInt32LE(ROUTE_RESULT.offset.fib_rc);
+    if (rc === FIB_NOT_FWDED) return LOCAL;
+    if (rc === FIB_SUCCESS || rc === FIB_NO_NEIGH) return { local: false, egress: out.dataOut.readUInt32LE(ROUTE_RESULT.offset.ifindex) };
+    return NO_ROUTE;
+  }
+}

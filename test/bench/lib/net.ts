@@ -1,0 +1,141 @@
+// The benchmark topology: the test topology (client ── trust0 [fw] untrust0
+// ── server, namespaces unique to the run) plus an agent in each namespace
+// (tools/agent.ts) that attaches benchmark XDP programs and generates
+// traffic. The server's eth0 runs the counting sink for the whole run, so
+// generated UDP to port 9 is counted there and everything else passes.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { packageRoot } from '../../../lib/util/paths.js';
+import { ADDR, type Host, Topology } from '../../helpers/topology.js';
+import { frame } from '../../helpers/packets.js';
+import type { AgentReply, AgentRequest, GenResult, GenSpec, ProgramName } from './agent-protocol.js';
+
+const AGENT = resolve(packageRoot, 'dist', 'test', 'bench', 'tools', 'agent.js');
+export const SINK_PORT = 9;
+
+class Agent {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private constructor(private readonly child: ChildProcess) {}
+
+  static start(netns: string): Promise<Agent> {
+    const child = spawn('nsenter', [`--net=/run/netns/${netns}`, process.execPath, AGENT], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const agent = new Agent(child);
+    return new Promise((ready, fail) => {
+      child.once('exit', (code) => {
+        fail(new Error(`agent in ${netns} exited (${code})`));
+        for (const p of agent.pending.values()) p.reject(new Error(`agent in ${netns} exited (${code})`));
+      });
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        const msg = JSON.parse(line) as AgentReply | { ready: true };
+        if ('ready' in msg) return ready(agent);
+        const p = agent.pending.get(msg.id);
+        agent.pending.delete(msg.id);
+        if (msg.ok) p?.resolve(msg.result);
+        else p?.reject(new Error(`agent in ${netns}: ${msg.error}`));
+      });
+    });
+  }
+
+  call<T>(req: AgentRequest): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolveCall, reject) => {
+      this.pending.set(id, { resolve: (v) => resolveCall(v as T), reject });
+      this.child.stdin!.write(`${JSON.stringify({ id, ...req })}\n`);
+    });
+  }
+
+  kill(): void {
+    this.child.kill('SIGKILL');
+  }
+}
+
+export interface FlowSpec {
+  frames: number;
+  rate?: number;
+  flows?: number;
+  /** Source ports per source address (default: as many as fit, up to 60,000). */
+  ports?: number;
+  firstFlow?: number;
+  /** Destination port (default the sink's). */
+  dport?: number;
+}
+
+export class BenchNet {
+  private template = '';
+  private constructor(readonly topo: Topology, private readonly agents: Record<Host, Agent>) {}
+
+  static async create(): Promise<BenchNet> {
+    const topo = await Topology.create();
+    const agents: Partial<Record<Host, Agent>> = {};
+    process.once('exit', () => Object.values(agents).forEach((a) => a.kill()));
+    try {
+      for (const h of ['client', 'fw', 'server'] as const) agents[h] = await Agent.start(topo.ns[h]);
+      const net = new BenchNet(topo, agents as Record<Host, Agent>);
+      await net.attach('server', 'eth0', 'sink');
+      net.template = frame({
+        src: ADDR.client4, dst: ADDR.server4, protocol: 'udp', sport: 1024, dport: SINK_PORT,
+        srcMac: await net.mac('client', 'eth0'), dstMac: await net.mac('fw', 'trust0'), payload: Buffer.alloc(18),
+      }).toString('hex');
+      return net;
+    } catch (err) {
+      Object.values(agents).forEach((a) => a.kill());
+      await topo.destroy();
+      throw err;
+    }
+  }
+
+  async mac(host: Host, dev: string): Promise<string> {
+    const [link] = JSON.parse(await this.topo.sh(host, `ip -j link show dev ${dev}`)) as Array<{ address: string }>;
+    return link!.address;
+  }
+
+  attach(host: Host, ifname: string, program: ProgramName): Promise<void> {
+    return this.agents[host].call({ op: 'attach', ifname, program });
+  }
+
+  detach(host: Host, ifname: string): Promise<void> {
+    return this.agents[host].call({ op: 'detach', ifname });
+  }
+
+  /** Frames counted by the sink on the server so far. */
+  sunk(): Promise<number> {
+    return this.agents.server.call({ op: 'count', ifname: 'eth0' });
+  }
+
+  /** Generates UDP frames from the client towards the server (flow n: source 10.1.0.2 + n / ports, port 1024 + n % ports). */
+  generate(f: FlowSpec): Promise<GenResult> {
+    const flows = f.flows ?? 1;
+    const template = f.dport === undefined ? this.template : withDport(this.template, f.dport);
+    const spec: GenSpec = {
+      ifname: 'eth0', frame: template, frames: f.frames, rate: f.rate ?? 0, flows,
+      ports: f.ports ?? Math.min(flows, 60_000), portBase: 1024, addrBase: ipv4Number(ADDR.client4), firstFlow: f.firstFlow ?? 0,
+    };
+    return this.agents.client.call({ op: 'gen', spec });
+  }
+
+  /** Delivered frames per second while the generator ran (what arrives later is not counted). */
+  async delivered(f: FlowSpec): Promise<{ pps: number; sent: number; received: number; seconds: number }> {
+    const before = await this.sunk();
+    const g = await this.generate(f);
+    const received = (await this.sunk()) - before;
+    return { pps: received / g.seconds, sent: g.sent, received, seconds: g.seconds };
+  }
+
+  async destroy(): Promise<void> {
+    Object.values(this.agents).forEach((a) => a.kill());
+    await this.topo.destroy();
+  }
+}
+
+function ipv4Number(a: string): number {
+  return a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+}
+
+/** The template with another UDP destination port (Ethernet 14 + IPv4 20 + 2). */
+function withDport(hex: string, port: number): string {
+  const b = Buffer.from(hex, 'hex');
+  b.writeUInt16BE(port, 36);
+  return b.toString('hex');
+}
