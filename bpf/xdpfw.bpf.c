@@ -148,7 +148,7 @@ static const struct path INJECT_NEW_PATH = {
 
 /* forward_session(): the packet goes to the slow path (a cached reject,
  * which needs an answer XDP does not build). */
-#define FORWARD_TO_SLOW_PATH (-1)
+#define FORWARD_TO_SLOW_PATH (-2)
 /* replay_filter(): the verdict lets the packet go on. */
 #define FILTER_GOES_ON (-1)
 

@@ -1,0 +1,277 @@
+// Cached filter verdicts in the compiled xdpfw programs under BPF_PROG_RUN:
+// a session entry carries the verdicts the slow path computed (input, and
+// output or lo0), and XDP replays them on every packet of the established
+// flow: discard drops, `count` counts, `log` writes one FILTER_LOG per packet
+// with the session's zones and the filter and term ids, reject goes up to the
+// slow path (which answers it), and a routing-instance verdict routes the flow
+// through its kernel table. xdpfw_inject replays too; xdpfw_inject_new (the
+// first packet, judged by the slow path itself) does not. Runs in its own
+// network namespace:
+//   in0 (ingress, 10.8.0.1/24, fd08::1/64)   out0 (egress, 10.9.0.1/24, fd09::1/64)
+//   10.77.0.0/24 is a blackhole in the main table and reached by out0 in table 100.
+import { insideTestNetns, reexecInNetns } from '../helpers/netns-reexec.js';
+
+reexecInNetns(import.meta.url, [
+  'ip link add name in0 type veth peer name in0p',
+  'ip link add name out0 address 02:00:00:00:09:01 type veth peer name out0p',
+  'for d in in0 in0p out0 out0p lo; do ip link set $d up; done',
+  'sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1',
+  'ip addr add 10.8.0.1/24 dev in0 && ip addr add 10.9.0.1/24 dev out0',
+  'ip addr add fd08::1/64 dev in0 nodad && ip addr add fd09::1/64 dev out0 nodad',
+  'ip neigh add 10.9.0.2 lladdr 02:00:00:00:09:02 dev out0 nud permanent',
+  'ip neigh add fd09::2 lladdr 02:00:00:00:09:02 dev out0 nud permanent',
+  'ip route add blackhole 10.77.0.0/24',
+  'ip route add 10.77.0.0/24 via 10.9.0.2 table 100',
+  'ip -6 route add blackhole fd77::/64',
+  'ip -6 route add fd77::/64 via fd09::2 table 100',
+]);
+
+const { default: t } = await import('tap');
+const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
+const { SESSION, SESSION_KEY, IFACE, COUNTER_VALUE } = await import('../../lib/dataplane/layout.js');
+const native = await import('../../lib/dataplane/native.js');
+const { statePaths } = await import('../../lib/daemon/state-paths.js');
+const { EventCodec, readEventConstants, realtimeOffsetNs } = await import('../../lib/events/record.js');
+const { FILTER_ACTION_CODE, FILTER_FLAG_LOG, NO_FILTER, encodeFilterDescriptor } = await import('../../lib/filter/descriptor.js');
+const { RouteProbe } = await import('../../lib/slowpath/route-probe.js');
+const { frame, ipBytes } = await import('../helpers/packets.js');
+type FrameSpec = import('../helpers/packets.js').FrameSpec;
+type FilterDescriptor = import('../../lib/filter/descriptor.js').FilterDescriptor;
+type SecurityEvent = import('../../lib/events/types.js').SecurityEvent;
+
+const XDP_DROP = 1;
+const XDP_PASS = 2;
+const XDP_REDIRECT = 4;
+const CLIENT_ZONE = 3;
+const SERVER_ZONE = 5;
+const SESSION_ID = 4242n;
+
+t.ok(insideTestNetns(), 'runs in its own namespace');
+const paths = statePaths(`/tmp/${insideTestNetns()}`);
+const dp = new Dataplane(paths);
+const codec = new EventCodec(readEventConstants(dp.objectPath));
+const records: Buffer[] = [];
+const ring = new native.RingBuffer(dp.mapFd('xdpfw_events'), (batch) => records.push(...batch));
+let xsk: InstanceType<typeof native.Xsk> | null = null;
+t.teardown(() => {
+  xsk?.close();
+  ring.close();
+  dp.close();
+  purgePins(paths);
+});
+
+const IN = native.ifNameToIndex('in0');
+const OUT = native.ifNameToIndex('out0');
+const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
+const iface = (slot: number) => { const v = Buffer.alloc(IFACE.size); v.writeUInt32LE(slot, IFACE.offset.slot); return v; };
+native.mapUpdate(dp.mapFd('xdpfw_ifaces'), u32(IN), iface(0), 0);
+native.mapUpdate(dp.mapFd('xdpfw_ifaces'), u32(OUT), iface(1), 0);
+native.mapUpdate(dp.mapFd('xdpfw_tx_ports'), u32(OUT), u32(OUT), 0);
+
+function run(prog: number, data: Buffer) {
+  return native.progTestRun(prog, { data, ifindex: IN, rxQueue: 0, dataOutSize: data.length + 64 });
+}
+
+/** Verdict counters (packets) moved by `fn`, by name. */
+function deltas(fn: () => void): Record<string, number> {
+  const before = dp.readCounters();
+  fn();
+  const out: Record<string, number> = {};
+  for (const [name, v] of dp.readCounters()) {
+    const d = Number(v.packets - (before.get(name)?.packets ?? 0n));
+    if (d !== 0) out[name] = d;
+  }
+  return out;
+}
+
+function events(): SecurityEvent[] {
+  records.push(...ring.consume());
+  const offset = realtimeOffsetNs();
+  return records.splice(0).map((r) => codec.decode(r, offset));
+}
+
+function keyOf(spec: FrameSpec): Buffer {
+  const k = Buffer.alloc(SESSION_KEY.size);
+  k[SESSION_KEY.offset.family] = spec.src.includes(':') ? 10 : 2;
+  const proto = { tcp: 6, udp: 17, icmp: 1, icmp6: 58 }[spec.protocol as string] ?? Number(spec.protocol);
+  k[SESSION_KEY.offset.protocol] = proto;
+  k.writeUInt16BE(spec.sport ?? 1234, SESSION_KEY.offset.src_port);
+  k.writeUInt16BE(spec.dport ?? 53, SESSION_KEY.offset.dst_port);
+  ipBytes(spec.src).copy(k, SESSION_KEY.offset.src_addr);
+  ipBytes(spec.dst).copy(k, SESSION_KEY.offset.dst_addr);
+  return k;
+}
+
+interface EntryOptions {
+  input?: FilterDescriptor;
+  output?: FilterDescriptor;
+  reverse?: boolean;
+  local?: boolean;
+}
+
+/** Writes one direction's session entry for `spec`, as the slow path does. */
+function install(spec: FrameSpec, o: EntryOptions = {}): Buffer {
+  const key = keyOf(spec);
+  const v = Buffer.alloc(SESSION.size);
+  v.writeBigUInt64LE(SESSION_ID, SESSION.offset.session_id);
+  v.writeUInt16LE(CLIENT_ZONE, SESSION.offset.from_zone);
+  v.writeUInt16LE(SERVER_ZONE, SESSION.offset.to_zone);
+  const flags = dp.constants.sessionFlags;
+  v.writeUInt8((o.reverse ? flags.reverse : 0) | (o.local ? flags.local : 0), SESSION.offset.flags);
+  encodeFilterDescriptor(o.input ?? NO_FILTER, v, SESSION.offset.input);
+  encodeFilterDescriptor(o.output ?? NO_FILTER, v, SESSION.offset.output);
+  native.mapUpdate(dp.mapFd('xdpfw_sessions'), key, v, 0);
+  return key;
+}
+
+function verdict(action: 'accept' | 'discard' | 'reject', extra: Partial<FilterDescriptor> = {}): FilterDescriptor {
+  return { filterId: 0x10002, termId: 3, counter: 0, tableId: 0, action: FILTER_ACTION_CODE[action], flags: 0, rejectReason: 0, ...extra };
+}
+
+function filterCounter(index: number): { packets: number; bytes: number } {
+  return dp.readFilterCounters([index]).get(index)!;
+}
+
+const udp4: FrameSpec = { src: '10.8.0.2', dst: '10.9.0.2', protocol: 'udp', sport: 40000, dport: 5000 };
+const udp6: FrameSpec = { src: 'fd08::2', dst: 'fd09::2', protocol: 'udp', sport: 40000, dport: 5000 };
+let nextPort = 41000;
+/** A flow no earlier test installed. */
+const fresh = (spec: FrameSpec): FrameSpec => ({ ...spec, sport: nextPort++ });
+
+t.test('a cached discard drops every packet of the established flow, counted', async (t) => {
+  for (const base of [udp4, udp6]) {
+    const spec = fresh(base);
+    install(spec, { input: verdict('discard') });
+    let r = { retval: -1 };
+    t.same(deltas(() => (r = run(dp.progs.rx, frame(spec)))), { DROP_FILTER: 1 }, `${spec.src}: dropped by the cached input verdict`);
+    t.equal(r.retval, XDP_DROP);
+    t.same(events(), [], 'a term without log writes no event');
+    const out = fresh(base);
+    install(out, { output: verdict('discard') });
+    t.same(deltas(() => run(dp.progs.rx, frame(out))), { DROP_FILTER: 1 }, `${spec.src}: dropped by the cached output verdict`);
+  }
+});
+
+t.test('a logging term writes one FILTER_LOG per packet with the session zones and the ids', async (t) => {
+  for (const base of [udp4, udp6]) {
+    const spec = fresh(base);
+    install(spec, { input: verdict('accept', { flags: FILTER_FLAG_LOG, counter: 7 }) });
+    const before = filterCounter(7);
+    const data = frame({ ...spec, payload: Buffer.alloc(50) });
+    t.same(deltas(() => { for (let i = 0; i < 5; i++) run(dp.progs.rx, data); }), { FAST_FORWARD: 5 }, 'accepted and forwarded');
+    const evs = events();
+    t.equal(evs.length, 5, 'one event per packet');
+    for (const ev of evs) {
+      if (ev.kind !== 'filter-log') { t.fail(`unexpected ${ev.kind}`); continue; }
+      t.match(ev, {
+        source: 'cached-input', action: 'accept', filterId: 0x10002, termId: 3, sessionId: Number(SESSION_ID),
+        ingressZone: CLIENT_ZONE, egressZone: SERVER_ZONE, ingressIfindex: IN,
+        sourceAddress: spec.src, destinationAddress: spec.dst, sourcePort: spec.sport, destinationPort: spec.dport,
+      });
+      t.ok(ev.timestampNs > 0n, 'real timestamp');
+    }
+    const after = filterCounter(7);
+    t.equal(after.packets - before.packets, 5, '`count` counted every packet');
+    t.equal(after.bytes - before.bytes, 5 * (data.length - 14), '... and their IP bytes');
+  }
+
+  // The server's direction: its zones are the other way round; a discarding log term logs the discard.
+  const reply: FrameSpec = { ...fresh(udp4) };
+  install(reply, { reverse: true, input: verdict('discard', { flags: FILTER_FLAG_LOG, termId: 9 }) });
+  t.same(deltas(() => run(dp.progs.rx, frame(reply))), { DROP_FILTER: 1 });
+  t.match(events(), [{ kind: 'filter-log', source: 'cached-input', action: 'discard', termId: 9, ingressZone: SERVER_ZONE, egressZone: CLIENT_ZONE }]);
+
+  const out = fresh(udp4);
+  install(out, { output: verdict('accept', { flags: FILTER_FLAG_LOG }) });
+  t.same(deltas(() => run(dp.progs.rx, frame(out))), { FAST_FORWARD: 1 });
+  t.match(events(), [{ kind: 'filter-log', source: 'cached-output', action: 'accept', egressIfindex: OUT, ingressZone: CLIENT_ZONE }],
+    'the output verdict is replayed once the egress is known, and names it');
+});
+
+t.test('a cached reject goes up to the slow path, which answers it', async (t) => {
+  const spec = fresh(udp4);
+  install(spec, { input: verdict('reject', { flags: FILTER_FLAG_LOG, counter: 8 }) });
+  const before = filterCounter(8);
+  t.same(deltas(() => run(dp.progs.rx, frame(spec))), { DROP_NO_SOCKET: 1 }, 'no socket on the queue: fails closed');
+  xsk = new native.Xsk({ ifindex: IN, ifname: 'in0', queue: 0 });
+  dp.registerSocket(0, 0, xsk.fd);
+  let r = { retval: -1 };
+  t.same(deltas(() => (r = run(dp.progs.rx, frame(spec)))), { SLOW_PATH: 1 }, 'handed to the slow path');
+  t.equal(r.retval, XDP_REDIRECT);
+  t.same(events(), [], 'XDP neither logs ...');
+  t.same(filterCounter(8), before, '... nor counts a reject: the slow path does, once');
+  t.same(deltas(() => run(dp.progs.inject, frame(spec))), { DROP_FILTER: 1 }, 're-injected regardless: dropped, never forwarded');
+});
+
+t.test('xdpfw_inject replays the cached verdicts; xdpfw_inject_new does not', async (t) => {
+  const spec = fresh(udp6);
+  install(spec, { input: verdict('accept', { flags: FILTER_FLAG_LOG, counter: 9 }) });
+  const before = filterCounter(9);
+  let r = { retval: -1 };
+  t.same(deltas(() => (r = run(dp.progs.injectNew, frame(spec)))), { INJECT_FORWARD: 1 }, 'the first packet is forwarded');
+  t.equal(r.retval, XDP_REDIRECT);
+  t.same(events(), [], 'and not logged a second time');
+  t.same(filterCounter(9), before, 'nor counted a second time');
+  t.same(deltas(() => run(dp.progs.inject, frame(spec))), { INJECT_FORWARD: 1 }, 'a later packet through the slow path');
+  t.match(events(), [{ kind: 'filter-log', source: 'cached-input' }], 'is logged like any established packet');
+  t.equal(filterCounter(9).packets - before.packets, 1);
+
+  const dropped = fresh(udp4);
+  install(dropped, { input: verdict('discard') });
+  t.same(deltas(() => run(dp.progs.injectNew, frame(dropped))), { INJECT_FORWARD: 1 },
+    'inject_new routes by the session alone (the slow path has enforced the filters)');
+  t.same(deltas(() => run(dp.progs.inject, frame(dropped))), { DROP_FILTER: 1 }, 'inject enforces the cached discard');
+});
+
+t.test('a session to the box replays its lo0 verdict and delivers locally', async (t) => {
+  for (const [src, dst] of [['10.8.0.2', '10.8.0.1'], ['fd08::2', 'fd08::1']] as const) {
+    const ok: FrameSpec = { ...fresh(udp4), src, dst, dport: 22, protocol: 'tcp', tcpFlags: 0x10 };
+    install(ok, { local: true, output: verdict('accept', { flags: FILTER_FLAG_LOG }) });
+    let r = { retval: -1 };
+    t.same(deltas(() => (r = run(dp.progs.rx, frame(ok)))), { FAST_LOCAL: 1 }, `${dst}: delivered to the kernel stack`);
+    t.equal(r.retval, XDP_PASS);
+    t.match(events(), [{ kind: 'filter-log', source: 'cached-lo0', action: 'accept', ingressZone: CLIENT_ZONE }]);
+    const blocked: FrameSpec = { ...ok, sport: nextPort++ };
+    install(blocked, { local: true, output: verdict('discard', { flags: FILTER_FLAG_LOG }) });
+    t.same(deltas(() => (r = run(dp.progs.rx, frame(blocked)))), { DROP_FILTER: 1 }, `${dst}: the lo0 discard keeps it from the kernel`);
+    t.equal(r.retval, XDP_DROP);
+    t.match(events(), [{ kind: 'filter-log', source: 'cached-lo0', action: 'discard' }]);
+  }
+});
+
+t.test('local-delivery steering: nothing addressed to the box passes without a local session', async (t) => {
+  const toBox: FrameSpec = { ...fresh(udp4), dst: '10.8.0.1' };
+  t.same(deltas(() => run(dp.progs.rx, frame(toBox))), { SLOW_PATH: 1 }, 'a miss to a local address goes to the slow path');
+  const routes = new RouteProbe(dp.progs.route);
+  t.same(routes.lookup(frame(toBox), IN, 0), { local: true, egress: 0 }, 'which the route probe sees as local');
+  // A session judged for forwarding whose destination became the box's own address.
+  const forwarded: FrameSpec = { ...fresh(udp4), dst: '10.9.0.1' };
+  install(forwarded);
+  let r = { retval: -1 };
+  t.same(deltas(() => (r = run(dp.progs.rx, frame(forwarded)))), { DROP_NO_ROUTE: 1 }, 'a forwarding session never delivers locally');
+  t.equal(r.retval, XDP_DROP);
+});
+
+t.test('a routing-instance verdict routes the flow through its table, in XDP and in the route probe', async (t) => {
+  const routes = new RouteProbe(dp.progs.route);
+  for (const dst of ['10.77.0.5', 'fd77::5']) {
+    const spec: FrameSpec = { ...fresh(dst.includes(':') ? udp6 : udp4), dst };
+    t.same(routes.lookup(frame(spec), IN, 0), { local: false, egress: 0 }, `${dst}: the main table blackholes it`);
+    t.same(routes.lookup(frame(spec), IN, 0, 100), { local: false, egress: OUT }, `${dst}: table 100 sends it out of out0`);
+    install(spec, { input: verdict('accept', { tableId: 100 }) });
+    let r: { retval: number; dataOut: Buffer | null } = { retval: -1, dataOut: null };
+    t.same(deltas(() => (r = run(dp.progs.rx, frame(spec)))), { FAST_FORWARD: 1 }, `${dst}: forwarded through table 100`);
+    t.equal(r.retval, XDP_REDIRECT);
+    t.same(r.dataOut!.subarray(0, 6), Buffer.from([2, 0, 0, 0, 9, 2]), 'to the next hop of table 100');
+    const main: FrameSpec = { ...spec, sport: nextPort++ };
+    install(main);
+    t.same(deltas(() => run(dp.progs.rx, frame(main))), { DROP_NO_ROUTE: 1 }, `${dst}: without it, the main table's blackhole`);
+  }
+});
+
+t.test('the filter counters are per-CPU values summed, zeroed by a reset', async (t) => {
+  t.ok(filterCounter(7).packets >= 10, 'earlier tests counted into 7');
+  dp.resetFilterCounters([7]);
+  t.same(filterCounter(7), { packets: 0, bytes: 0 });
+  t.equal(COUNTER_VALUE.size, 16);
+});
