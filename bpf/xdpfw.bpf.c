@@ -402,6 +402,46 @@ int xdpfw_inject_new(struct xdp_md *ctx)
 	return inject(ctx, &INJECT_NEW_PATH);
 }
 
+/* Whether a connected socket of the box (in the ingress device's namespace)
+ * has this packet's tuple: a reply to a connection the box opened. Listening
+ * and unconnected sockets do not count, so a service of the box stays behind
+ * host-inbound-traffic. */
+static __always_inline int box_connection(struct xdp_md *ctx, const struct packet *pkt)
+{
+	struct bpf_sock_tuple tuple = {};
+	__u32 size;
+	if (pkt->ip4) {
+		tuple.ipv4.saddr = pkt->key.src_addr[0];
+		tuple.ipv4.daddr = pkt->key.dst_addr[0];
+		tuple.ipv4.sport = pkt->key.src_port;
+		tuple.ipv4.dport = pkt->key.dst_port;
+		size = sizeof(tuple.ipv4);
+	} else {
+		__builtin_memcpy(tuple.ipv6.saddr, pkt->key.src_addr, 16);
+		__builtin_memcpy(tuple.ipv6.daddr, pkt->key.dst_addr, 16);
+		tuple.ipv6.sport = pkt->key.src_port;
+		tuple.ipv6.dport = pkt->key.dst_port;
+		size = sizeof(tuple.ipv6);
+	}
+	/* Two lookups, two pointer types: the verifier wants each read apart. */
+	struct bpf_sock *sk;
+	int connected = 0;
+	if (pkt->key.protocol == IPPROTO_TCP) {
+		sk = bpf_skc_lookup_tcp(ctx, &tuple, size, BPF_F_CURRENT_NETNS, 0);
+		if (sk) {
+			connected = sk->state != BPF_TCP_LISTEN;
+			bpf_sk_release(sk);
+		}
+	} else if (pkt->key.protocol == IPPROTO_UDP) {
+		sk = bpf_sk_lookup_udp(ctx, &tuple, size, BPF_F_CURRENT_NETNS, 0);
+		if (sk) {
+			connected = sk->dst_port != 0;
+			bpf_sk_release(sk);
+		}
+	}
+	return connected;
+}
+
 SEC("xdp")
 int xdpfw_route(struct xdp_md *ctx)
 {
@@ -422,6 +462,8 @@ int xdpfw_route(struct xdp_md *ctx)
 		fib.tot_len = 0; /* ask for the route, not the MTU */
 		res.fib_rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), flags);
 		res.ifindex = fib.ifindex;
+		if (res.fib_rc == BPF_FIB_LKUP_RET_NOT_FWDED && box_connection(ctx, &pkt))
+			res.flags = XDPFW_ROUTE_BOX_CONNECTION;
 	}
 	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(res)))
 		return XDP_ABORTED;

@@ -74,6 +74,7 @@ struct xdpfw_filter_verdict {
 enum xdpfw_session_flags {
 	XDPFW_SESS_REVERSE = 1, /* entry for server -> client packets */
 	XDPFW_SESS_LOCAL = 2,   /* destination is the box itself: XDP_PASS */
+	XDPFW_SESS_BOX_CONNECTION = 4, /* local, answering a connection the box opened (no host-inbound check) */
 };
 
 /* Value of one direction's entry. Session-level facts (ids, zones, policy)
@@ -157,10 +158,18 @@ struct xdpfw_route_query {
 	__u32 table_id; /* kernel routing table (policy-based routing); 0: the main table */
 };
 
+enum xdpfw_route_flags {
+	/* Addressed to the box and answering a connection the box opened: a
+	 * connected TCP or UDP socket of the box has this packet's tuple. */
+	XDPFW_ROUTE_BOX_CONNECTION = 1,
+};
+
 /* Result of the route probe program, prepended to the probed packet. */
 struct xdpfw_route_result {
 	__u32 fib_rc;     /* BPF_FIB_LKUP_RET_* */
 	__u32 ifindex;    /* egress interface (valid for SUCCESS and NO_NEIGH) */
+	__u32 flags;      /* enum xdpfw_route_flags */
+	__u32 pad;
 };
 
 /* Facts about the loaded layout, in the single-entry meta array. */
@@ -334,6 +343,7 @@ enum xdpfw_screen_flags xdpfw_btf_screen_flags __attribute__((unused));
 enum xdpfw_filter_action xdpfw_btf_filter_action __attribute__((unused));
 enum xdpfw_filter_flags xdpfw_btf_filter_flags __attribute__((unused));
 struct xdpfw_route_query xdpfw_btf_route_query __attribute__((unused));
+enum xdpfw_route_flags xdpfw_btf_route_flags __attribute__((unused));
 #endif
 
 #endif

@@ -92,7 +92,7 @@ function judge(s: Session, policies: PolicyEngine, zones: ReadonlyMap<number, Zo
   const t = s.tuple;
   const echoType = t.protocol === IPPROTO_ICMP ? ICMP_ECHO : t.protocol === IPPROTO_ICMPV6 ? ICMPV6_ECHO : undefined;
   if (s.local) {
-    if (!hostInboundAllows(fromZone, t.protocol, t.destinationPort, echoType)) return null;
+    if (!s.boxConnection && !hostInboundAllows(fromZone, t.protocol, t.destinationPort, echoType)) return null;
     return { policyId: s.policyId, policyName: s.policyName, fromZone, toZoneName: s.toZone, toZoneId: s.toZoneId };
   }
   const toZone = zones.get(s.egressIfindex);

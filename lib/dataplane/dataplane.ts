@@ -3,6 +3,7 @@
 // operations the slow path needs. Everything here survives a daemon restart
 // through the pins; only unload() removes it.
 import { verifyFilterCodes } from '../filter/descriptor.js';
+import { verifyRouteFlags } from '../slowpath/route-probe.js';
 import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { bpfObjectPath } from '../util/paths.js';
@@ -50,6 +51,7 @@ export class Dataplane {
     ensureBpffs();
     verifyLayouts(this.objectPath);
     verifyFilterCodes(this.objectPath);
+    verifyRouteFlags(this.objectPath);
     this.constants = readConstants(this.objectPath);
     this.refuseIncompatiblePins();
     mkdirSync(paths.mapPinDir, { recursive: true });

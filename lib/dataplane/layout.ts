@@ -76,7 +76,7 @@ export const RX_META = new StructLayout('xdpfw_rx_meta', [
 
 export const ROUTE_QUERY = new StructLayout('xdpfw_route_query', [['table_id', 'u32']] as const);
 
-export const ROUTE_RESULT = new StructLayout('xdpfw_route_result', [['fib_rc', 'u32'], ['ifindex', 'u32']] as const);
+export const ROUTE_RESULT = new StructLayout('xdpfw_route_result', [['fib_rc', 'u32'], ['ifindex', 'u32'], ['flags', 'u32'], ['pad', 'u32']] as const);
 
 export const META = new StructLayout('xdpfw_meta', [['layout_version', 'u32'], ['reserved', 'u32']] as const);
 
@@ -108,7 +108,7 @@ export interface DataplaneConstants {
   layoutVersion: number;
   maxIfaces: number;
   maxQueues: number;
-  sessionFlags: { reverse: number; local: number };
+  sessionFlags: { reverse: number; local: number; boxConnection: number };
   /** Counter index by name, e.g. 'FAST_FORWARD' → 0 (prefix XDPFW_CNT_ removed). */
   counters: Map<string, number>;
 }
@@ -129,7 +129,9 @@ export function readConstants(objectPath: string): DataplaneConstants {
     layoutVersion: need(c, 'XDPFW_LAYOUT_VERSION'),
     maxIfaces: need(c, 'XDPFW_MAX_IFACES'),
     maxQueues: need(c, 'XDPFW_MAX_QUEUES'),
-    sessionFlags: { reverse: need(flags, 'XDPFW_SESS_REVERSE'), local: need(flags, 'XDPFW_SESS_LOCAL') },
+    sessionFlags: {
+      reverse: need(flags, 'XDPFW_SESS_REVERSE'), local: need(flags, 'XDPFW_SESS_LOCAL'), boxConnection: need(flags, 'XDPFW_SESS_BOX_CONNECTION'),
+    },
     counters,
   };
 }

@@ -61,6 +61,8 @@ export interface SessionFacts {
   ingressIfindex: number;
   egressIfindex: number;
   local: boolean;
+  /** Local, answering a connection the box opened: admitted without host-inbound-traffic. */
+  boxConnection: boolean;
   /** The permitting policy asks for a SESSION_CLOSE event (`log session-close`). */
   logClose: boolean;
   /** ICMP type of the packet that opened the session (0 for other protocols). */
@@ -146,7 +148,7 @@ export class SessionTable {
 
   constructor(
     private readonly mapFd: number,
-    private readonly flags: { reverse: number; local: number },
+    private readonly flags: { reverse: number; local: number; boxConnection: number },
     private timeouts: Timeouts,
     private maxSessions: number,
   ) {}
@@ -225,7 +227,8 @@ export class SessionTable {
     v.writeUInt32LE(reverse ? session.egressIfindex : session.ingressIfindex, S.ingress_ifindex);
     v.writeUInt16LE(session.fromZoneId, S.from_zone);
     v.writeUInt16LE(session.toZoneId, S.to_zone);
-    v.writeUInt8((reverse ? this.flags.reverse : 0) | (session.local ? this.flags.local : 0), S.flags);
+    const f = this.flags;
+    v.writeUInt8((reverse ? f.reverse : 0) | (session.local ? f.local : 0) | (session.boxConnection ? f.boxConnection : 0), S.flags);
     v.writeUInt8(session.tcp ? encodeTcpState(session.tcp) : 0, S.tcp_state);
     const filters = reverse ? session.filters.server : session.filters.client;
     encodeFilterDescriptor(filters.input, v, S.input);
@@ -421,6 +424,7 @@ export class SessionTable {
       const key = Buffer.from(keys.subarray(i * SESSION_KEY.size, (i + 1) * SESSION_KEY.size));
       const id = Number(values.readBigUInt64LE(at + S.session_id));
       const local = (flags & this.flags.local) !== 0;
+      const boxConnection = (flags & this.flags.boxConnection) !== 0;
       const reverse = reverseKey(key, Buffer.alloc(SESSION_KEY.size)) as Buffer;
       const revValue = Buffer.alloc(SESSION.size);
       const hasReverse = !local && mapLookup(this.mapFd, reverse, revValue);
@@ -434,10 +438,10 @@ export class SessionTable {
         createdAtMs: Math.round(Number(createdNs) / 1e6 + wallClockOffsetMs),
         fromZone: names.zoneName(fromZoneId), fromZoneId,
         toZone: local ? 'junos-host' : names.zoneName(toZoneId), toZoneId,
-        policyId, policyName: names.policyName(policyId),
+        policyId, policyName: local ? localAdmission(boxConnection) : names.policyName(policyId),
         ingressIfindex: values.readUInt32LE(at + S.ingress_ifindex),
         egressIfindex: hasReverse ? revValue.readUInt32LE(S.ingress_ifindex) : 0,
-        local,
+        local, boxConnection,
         logClose: !local && names.logsClose(policyId),
         icmpType: tuple.protocol === IPPROTO_ICMP ? 8 : tuple.protocol === IPPROTO_ICMPV6 ? 128 : 0,
         first: FIRST_PACKET_UNKNOWN,
@@ -457,6 +461,11 @@ export class SessionTable {
   sessions(): IterableIterator<Session> {
     return this.byId.values();
   }
+}
+
+/** The policy name of a session to the box: what admitted it. */
+export function localAdmission(boxConnection: boolean): string {
+  return boxConnection ? 'box-connection' : 'host-inbound-traffic';
 }
 
 function directionFilters(value: Buffer, at: number): DirectionFilters {

@@ -3,7 +3,7 @@
 // The query in front of the frame names the routing table (policy-based
 // routing); 0 follows the kernel's rules from the main table.
 import { ROUTE_QUERY, ROUTE_RESULT } from '../dataplane/layout.js';
-import { progTestRun } from '../dataplane/native.js';
+import { btfEnum, progTestRun } from '../dataplane/native.js';
 
 const XDP_PASS = 2;
 const FIB_SUCCESS = 0;
@@ -12,15 +12,26 @@ const FIB_NO_NEIGH = 7;
 /** The query and a frame of at most an AF_XDP frame's size. */
 const QUERY_MAX = 4096;
 
+/** enum xdpfw_route_flags, checked against the object by verifyRouteFlags(). */
+const BOX_CONNECTION = 1;
+
 export interface Route {
   /** Addressed to the box itself. */
   local: boolean;
+  /** Local, and answering a connection the box opened (a connected socket of the box has its tuple). */
+  boxConnection: boolean;
   /** Egress ifindex; 0 with `local` false: no usable route. */
   egress: number;
 }
 
-const NO_ROUTE: Route = Object.freeze({ local: false, egress: 0 });
-const LOCAL: Route = Object.freeze({ local: true, egress: 0 });
+const NO_ROUTE: Route = Object.freeze({ local: false, boxConnection: false, egress: 0 });
+const LOCAL: Route = Object.freeze({ local: true, boxConnection: false, egress: 0 });
+const BOX_REPLY: Route = Object.freeze({ local: true, boxConnection: true, egress: 0 });
+
+export function verifyRouteFlags(objectPath: string): void {
+  const c = btfEnum(objectPath, 'xdpfw_route_flags').XDPFW_ROUTE_BOX_CONNECTION;
+  if (c !== BOX_CONNECTION) throw new Error(`XDPFW_ROUTE_BOX_CONNECTION is ${c ?? 'missing'} in ${objectPath}, ${BOX_CONNECTION} in lib/slowpath/route-probe.ts`);
+}
 
 export class RouteProbe {
   private readonly query = Buffer.alloc(QUERY_MAX);
@@ -38,8 +49,10 @@ export class RouteProbe {
     });
     if (out.retval !== XDP_PASS || !out.dataOut) return NO_ROUTE;
     const rc = out.dataOut.readUInt32LE(ROUTE_RESULT.offset.fib_rc);
-    if (rc === FIB_NOT_FWDED) return LOCAL;
-    if (rc === FIB_SUCCESS || rc === FIB_NO_NEIGH) return { local: false, egress: out.dataOut.readUInt32LE(ROUTE_RESULT.offset.ifindex) };
+    if (rc === FIB_NOT_FWDED) return out.dataOut.readUInt32LE(ROUTE_RESULT.offset.flags) & BOX_CONNECTION ? BOX_REPLY : LOCAL;
+    if (rc === FIB_SUCCESS || rc === FIB_NO_NEIGH) {
+      return { local: false, boxConnection: false, egress: out.dataOut.readUInt32LE(ROUTE_RESULT.offset.ifindex) };
+    }
     return NO_ROUTE;
   }
 }

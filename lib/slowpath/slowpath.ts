@@ -11,7 +11,7 @@ import type { FilterLogSource, SecurityEvent } from '../events/types.js';
 import { filterLogEvent, policyDenyEvent, sessionCreateEvent, sessionLimitEvent } from '../session/flow-events.js';
 import { SessionLimiter } from '../screens/session-limit.js';
 import { IPPROTO_TCP, describeKey, familyName, keyId } from '../session/flow-key.js';
-import type { Session, SessionFacts, SessionTable } from '../session/table.js';
+import { type Session, type SessionFacts, type SessionTable, localAdmission } from '../session/table.js';
 import { POLICY_REJECT, REJECT_FRAME_MAX, type RejectCounters, type RejectReason, Rejecter } from './reject.js';
 import { TCP_RST, advance, opensSession } from '../session/tcp.js';
 import type { FrameReader } from './frame.js';
@@ -35,6 +35,8 @@ export type SlowPathDrop =
   | 'inject_failed';
 
 export const LOCAL_ZONE = 'junos-host';
+
+
 
 function localIfindex(name: string): number | null {
   try {
@@ -148,11 +150,11 @@ export class SlowPath {
       if (!this.enforceFilter(rx, frame, input, source, ingress, NO_EGRESS)) return;
     }
 
-    if (facts.protocol === IPPROTO_TCP && !opensSession(facts.tcpFlags)) return this.drop('tcp_not_syn');
     if (!fromZone) return this.drop('no_zone');
-
     const route = this.routes.lookup(frame, rx.ifindex, rx.queue, input?.routingInstance ?? 0);
-    if (route.local) return this.toLocal(rx, frame, fromZone);
+    if (route.local && route.boxConnection) return this.toLocal(rx, frame, fromZone, true);
+    if (facts.protocol === IPPROTO_TCP && !opensSession(facts.tcpFlags)) return this.drop('tcp_not_syn');
+    if (route.local) return this.toLocal(rx, frame, fromZone, false);
     if (route.egress === 0) return this.drop('no_route');
     const toZone = this.zoneByIfindex.get(route.egress);
     if (!toZone) return this.drop('no_zone');
@@ -185,7 +187,7 @@ export class SlowPath {
       fromZone: fromZone.name, fromZoneId: fromZone.id,
       toZone: toZone.name, toZoneId: toZone.id,
       policyId: decision.policyId, policyName: decision.policyName,
-      ingressIfindex: rx.ifindex, egressIfindex: route.egress, local: false,
+      ingressIfindex: rx.ifindex, egressIfindex: route.egress, local: false, boxConnection: false,
       logClose: decision.policy?.logClose ?? false, icmpType: facts.icmpType,
       ...this.judgedFlow(reader, rx.ifindex, route.egress, false),
     }, facts.protocol);
@@ -236,18 +238,23 @@ export class SlowPath {
     if (n > 0 && !rx.transmit(this.replyFrame, n)) this.stats.rejectTxFull++;
   }
 
-  /** To the box itself: the zone's host-inbound-traffic, then the lo0 filter. */
-  private toLocal(rx: RxQueue, frame: Uint8Array, zone: Zone): void {
+  /**
+   * To the box itself: the lo0 filter, after the zone's host-inbound-traffic for a service of
+   * the box; replies to connections the box opened need no service.
+   */
+  private toLocal(rx: RxQueue, frame: Uint8Array, zone: Zone, boxConnection: boolean): void {
     const reader = rx.reader;
     const f = reader.facts;
-    if (!hostInboundAllows(zone, f.protocol, f.destinationPort, f.icmpType)) return this.drop('host_inbound_denied');
+    if (!boxConnection && !hostInboundAllows(zone, f.protocol, f.destinationPort, f.icmpType)) {
+      return this.drop('host_inbound_denied');
+    }
     const lo0 = this.filters.judge(this.filters.lo0Filter(familyName(f.family)), reader);
     if (lo0 && !this.enforceFilter(rx, frame, lo0, 'lo0', { ifindex: rx.ifindex, zoneId: zone.id }, NO_EGRESS)) return;
     if (!this.admit(rx, zone)) return this.drop('session_limit');
     const installed = this.sessions.install(reader.key, {
       fromZone: zone.name, fromZoneId: zone.id, toZone: LOCAL_ZONE, toZoneId: 0,
-      policyId: 0, policyName: 'host-inbound-traffic',
-      ingressIfindex: rx.ifindex, egressIfindex: 0, local: true, logClose: false, icmpType: f.icmpType,
+      policyId: 0, policyName: localAdmission(boxConnection),
+      ingressIfindex: rx.ifindex, egressIfindex: 0, local: true, boxConnection, logClose: false, icmpType: f.icmpType,
       ...this.judgedFlow(reader, rx.ifindex, 0, true),
     }, f.protocol);
     if (!installed.ok) {

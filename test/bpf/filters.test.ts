@@ -243,7 +243,7 @@ t.test('local-delivery steering: nothing addressed to the box passes without a l
   const toBox: FrameSpec = { ...fresh(udp4), dst: '10.8.0.1' };
   t.same(deltas(() => run(dp.progs.rx, frame(toBox))), { SLOW_PATH: 1 }, 'a miss to a local address goes to the slow path');
   const routes = new RouteProbe(dp.progs.route);
-  t.same(routes.lookup(frame(toBox), IN, 0), { local: true, egress: 0 }, 'which the route probe sees as local');
+  t.same(routes.lookup(frame(toBox), IN, 0), { local: true, boxConnection: false, egress: 0 }, 'which the route probe sees as local');
   // A session judged for forwarding whose destination became the box's own address.
   const forwarded: FrameSpec = { ...fresh(udp4), dst: '10.9.0.1' };
   install(forwarded);
@@ -256,8 +256,8 @@ t.test('a routing-instance verdict routes the flow through its table, in XDP and
   const routes = new RouteProbe(dp.progs.route);
   for (const dst of ['10.77.0.5', 'fd77::5']) {
     const spec: FrameSpec = { ...fresh(dst.includes(':') ? udp6 : udp4), dst };
-    t.same(routes.lookup(frame(spec), IN, 0), { local: false, egress: 0 }, `${dst}: the main table blackholes it`);
-    t.same(routes.lookup(frame(spec), IN, 0, 100), { local: false, egress: OUT }, `${dst}: table 100 sends it out of out0`);
+    t.same(routes.lookup(frame(spec), IN, 0), { local: false, boxConnection: false, egress: 0 }, `${dst}: the main table blackholes it`);
+    t.same(routes.lookup(frame(spec), IN, 0, 100), { local: false, boxConnection: false, egress: OUT }, `${dst}: table 100 sends it out of out0`);
     install(spec, { input: verdict('accept', { tableId: 100 }) });
     let r: { retval: number; dataOut: Buffer | null } = { retval: -1, dataOut: null };
     t.same(deltas(() => (r = run(dp.progs.rx, frame(spec)))), { FAST_FORWARD: 1 }, `${dst}: forwarded through table 100`);
@@ -274,4 +274,31 @@ t.test('the filter counters are per-CPU values summed, zeroed by a reset', async
   dp.resetFilterCounters([7]);
   t.same(filterCounter(7), { packets: 0, bytes: 0 });
   t.equal(COUNTER_VALUE.size, 16);
+});
+
+t.test('the route probe tells a reply to a connection the box opened from a packet to a service', async (t) => {
+  const { createServer, connect } = await import('node:net');
+  const dgram = await import('node:dgram');
+  const routes = new RouteProbe(dp.progs.route);
+  const server = createServer((s) => s.on('error', () => {}));
+  await new Promise<void>((r) => server.listen(7000, '10.8.0.1', r));
+  const client = connect(7000, '10.8.0.1');
+  await new Promise<void>((r) => client.on('connect', r));
+  const udp = dgram.createSocket('udp4');
+  await new Promise<void>((r) => udp.connect(5000, '10.9.0.2', r));
+  const unconnected = dgram.createSocket('udp4');
+  await new Promise<void>((r) => unconnected.bind(5001, '10.9.0.1', r));
+  t.teardown(() => { client.destroy(); server.close(); udp.close(); unconnected.close(); });
+
+  const reply = (spec: FrameSpec) => routes.lookup(frame(spec), IN, 0);
+  t.same(reply({ src: '10.8.0.1', dst: '10.8.0.1', protocol: 'tcp', sport: 7000, dport: client.localPort!, tcpFlags: 0x10 }),
+    { local: true, boxConnection: true, egress: 0 }, 'TCP: the server answering the box\'s connection');
+  t.same(reply({ src: '10.8.0.2', dst: '10.8.0.1', protocol: 'tcp', sport: 40000, dport: 7000, tcpFlags: 0x02 }),
+    { local: true, boxConnection: false, egress: 0 }, 'TCP: a SYN to the listening service is no reply');
+  t.same(reply({ src: '10.9.0.2', dst: '10.9.0.1', protocol: 'udp', sport: 5000, dport: udp.address().port }),
+    { local: true, boxConnection: true, egress: 0 }, 'UDP: an answer to the box\'s connected socket');
+  t.same(reply({ src: '10.9.0.2', dst: '10.9.0.1', protocol: 'udp', sport: 5000, dport: 5001 }),
+    { local: true, boxConnection: false, egress: 0 }, 'UDP: to a bound, unconnected socket (a service) is no reply');
+  t.same(reply({ src: '10.9.0.3', dst: '10.9.0.1', protocol: 'udp', sport: 5000, dport: udp.address().port }),
+    { local: true, boxConnection: false, egress: 0 }, 'UDP: the right port from another peer is no reply');
 });
