@@ -293,6 +293,7 @@ export class Daemon {
       interfaces: () => this.interfaces.map((i) => ({ name: i.name, mode: i.mode })),
       events: () => this.events.counters(),
       screens: () => screenStatsReport(this.dataplane, this.config, this.slowPath.limiter),
+      firewall: () => this.firewallReport(),
       policyHits: () => [...this.slowPath.policies.hitCounts()].map(([id, hits]) => {
         const p = this.config.policies.find((x) => x.id === id);
         return { policy: p?.name ?? 'default-policy', fromZone: p?.fromZone ?? 'global', toZone: p?.toZone ?? 'global', hits };

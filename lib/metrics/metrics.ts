@@ -8,6 +8,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import type { XdpMode } from '../dataplane/dataplane.js';
 import type { KindCounters } from '../events/producer.js';
 import type { ScreenCounts, ScreenStatsReport } from '../screens/stats.js';
+import type { FirewallReport } from '../filter/report.js';
 import type { SessionTableStats } from '../session/table.js';
 import type { QueueSocketStats } from '../slowpath/receiver.js';
 import type { SlowPathStats } from '../slowpath/slowpath.js';
@@ -22,6 +23,8 @@ export interface MetricsSource {
   events(): Record<string, KindCounters>;
   /** Per zone and screen: what the XDP screens and the slow path's session limits did. */
   screens(): ScreenStatsReport;
+  /** Firewall filters with their `count` counters (slow path and XDP together). */
+  firewall(): FirewallReport;
 }
 
 /** XDP counters by the path their packets took. */
@@ -96,6 +99,12 @@ export function createRegistry(src: MetricsSource): Registry {
     ['zone', 'screen'], perScreen('drops'));
   mirroredCounter(r, 'xdpfw_screen_alarms_total', 'Screen hits let through by alarm-without-drop, by zone and screen',
     ['zone', 'screen'], perScreen('alarms'));
+  const perFilterCounter = (field: 'packets' | 'bytes') => (): Array<[Labels, number]> =>
+    src.firewall().filters.flatMap((f) => f.counters.map((c): [Labels, number] => [{ filter: f.name, family: f.family, counter: c.name }, c[field]]));
+  mirroredCounter(r, 'xdpfw_filter_counter_packets_total', 'Packets counted by a firewall filter `count` action, by filter, family and counter',
+    ['filter', 'family', 'counter'], perFilterCounter('packets'));
+  mirroredCounter(r, 'xdpfw_filter_counter_bytes_total', 'IP bytes counted by a firewall filter `count` action, by filter, family and counter',
+    ['filter', 'family', 'counter'], perFilterCounter('bytes'));
   mirroredCounter(r, 'xdpfw_screen_events_suppressed_total', 'Screen events not logged past the per-second budget of the zone and screen',
     ['zone', 'screen'], perScreen('eventsSuppressed'));
   mirroredCounter(r, 'xdpfw_event_ring_lost_total', 'Events lost in XDP because the ring buffer was full', [],
