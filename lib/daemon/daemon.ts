@@ -109,6 +109,7 @@ export class Daemon {
       });
       daemon.bpfEvents = new BpfEventSource(dataplane.mapFd('xdpfw_events'), new EventCodec(readEventConstants(dataplane.objectPath)), events);
       sessions.adopt(daemon.names(), Date.now() - Number(monotonicNs()) / 1e6);
+      sessions.sweepOrphans();
       slowPath.restoreLimits();
       for (const s of daemon.sockets) s.start(slowPath);
       daemon.running = true;

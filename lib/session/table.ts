@@ -10,6 +10,7 @@ import {
 import type { DirectionTotals } from './flow-events.js';
 import { NO_FILTER, decodeFilterDescriptor, encodeFilterDescriptor, type FilterDescriptor } from '../filter/descriptor.js';
 import { TCP_SYN, type TcpState, TcpPhase, bothFinsSeen, decodeTcpState, describeTcpState, encodeTcpState } from './tcp.js';
+import { ExpirySchedule } from './expiry.js';
 
 export type CloseReason = 'TCP FIN' | 'TCP RST' | 'idle Timeout' | 'cleared' | 'policy change';
 
@@ -145,6 +146,8 @@ export class SessionTable {
   private readonly value = Buffer.alloc(SESSION.size);
   readonly stats: SessionTableStats = { created: 0, closed: new Map(), refusedFull: 0 };
   private readonly closeListeners: CloseListener[] = [];
+  private readonly expiry = new ExpirySchedule(nowSecond());
+  private readonly scratch = Buffer.alloc(SESSION.size);
 
   constructor(
     private readonly mapFd: number,
@@ -161,9 +164,12 @@ export class SessionTable {
     this.closeListeners.push(listener);
   }
 
+  /** New timeouts apply at each session's next check; one that shrank is checked by then. */
   configure(timeouts: Timeouts, maxSessions: number): void {
+    const shorter = (Object.keys(timeouts) as Array<keyof Timeouts>).some((k) => timeouts[k] < this.timeouts[k]);
     this.timeouts = timeouts;
     this.maxSessions = maxSessions;
+    if (shorter) for (const s of this.byId.values()) this.expiry.advance(s.id, nowSecond() + this.timeoutFor(s));
   }
 
   lookup(id: string): Session | undefined {
@@ -215,6 +221,7 @@ export class SessionTable {
     this.byKey.set(keyId(session.key), session);
     if (!session.local) this.byKey.set(keyId(session.reverse), session);
     this.byId.set(session.id, session);
+    this.expiry.schedule(session.id, nowSecond() + this.timeoutFor(session));
   }
 
   private writeEntry(session: Session, reverse: boolean, flags: number, lastSeen: bigint): void {
@@ -239,6 +246,7 @@ export class SessionTable {
   /** Records a TCP state change in the BPF entries. */
   setTcpState(session: Session, state: TcpState): void {
     session.tcp = state;
+    this.expiry.advance(session.id, nowSecond() + this.timeoutFor(session)); // a closing session waits less
     this.rewriteEntries(session, (v) => v.writeUInt8(encodeTcpState(state), S.tcp_state));
   }
 
@@ -281,9 +289,8 @@ export class SessionTable {
     }
   }
 
-  private readEntry(key: Buffer): Buffer | null {
-    const v = Buffer.alloc(SESSION.size);
-    return mapLookup(this.mapFd, key, v) ? v : null;
+  private readEntry(key: Buffer, into = Buffer.alloc(SESSION.size)): Buffer | null {
+    return mapLookup(this.mapFd, key, into) ? into : null;
   }
 
   /** Ends a session: both BPF entries go, listeners hear of it with the final counters. */
@@ -296,13 +303,14 @@ export class SessionTable {
     this.byKey.delete(keyId(session.key));
     this.byKey.delete(keyId(session.reverse));
     this.byId.delete(session.id);
+    this.expiry.forget(session.id);
     this.stats.closed.set(reason, (this.stats.closed.get(reason) ?? 0) + 1);
     if (totals) for (const listener of this.closeListeners) listener(session, reason, totals);
   }
 
   private countersOf(session: Session): SessionCounters {
     const read = (key: Buffer): DirectionCounters | null => {
-      const v = this.readEntry(key);
+      const v = this.readEntry(key, this.scratch);
       return v && {
         packets: Number(v.readBigUInt64LE(S.packets)),
         bytes: Number(v.readBigUInt64LE(S.bytes)),
@@ -356,24 +364,36 @@ export class SessionTable {
   }
 
   /**
-   * Closes sessions idle past their timeout and TCP sessions whose closing
-   * wait is over; removes map entries no session owns. Returns the closed ones.
+   * Closes the sessions due for a look that are idle past their timeout, and TCP sessions
+   * whose closing wait is over; looks at no more than `budget` sessions (the rest stay due).
+   * Returns the closed ones.
    */
-  expire(): Array<{ session: Session; reason: CloseReason }> {
-    const { counters, orphans } = this.readCounters();
+  expire(budget = EXPIRY_BUDGET): Array<{ session: Session; reason: CloseReason }> {
     const now = monotonicNs();
     const closed: Array<{ session: Session; reason: CloseReason }> = [];
-    for (const session of this.byId.values()) {
-      const c = counters.get(session.id);
-      const last = maxBig(session.createdNs, c?.client.lastSeenNs ?? 0n, c?.server?.lastSeenNs ?? 0n);
+    for (const id of this.expiry.take(nowSecond(), budget)) {
+      const session = this.byId.get(id);
+      if (!session) continue;
+      const c = this.countersOf(session);
+      const last = maxBig(session.createdNs, c.client.lastSeenNs, c.server?.lastSeenNs ?? 0n);
+      const timeout = this.timeoutFor(session);
       const idleSeconds = Number(now - last) / 1e9;
-      if (idleSeconds < this.timeoutFor(session)) continue;
+      if (idleSeconds < timeout) {
+        this.expiry.schedule(id, Number(last) / 1e9 + timeout);
+        continue;
+      }
       const reason: CloseReason = session.tcp && bothFinsSeen(session.tcp) ? 'TCP FIN' : 'idle Timeout';
+      this.close(session, reason, c);
       closed.push({ session, reason });
     }
-    for (const { session, reason } of closed) this.close(session, reason, counters.get(session.id));
-    for (const key of orphans) mapDelete(this.mapFd, key);
     return closed;
+  }
+
+  /** Removes map entries no session owns (left by a daemon killed while installing one); returns how many. */
+  sweepOrphans(): number {
+    const { orphans } = this.readCounters();
+    for (const key of orphans) mapDelete(this.mapFd, key);
+    return orphans.length;
   }
 
   /** Every session with its live counters, oldest first. */
@@ -461,6 +481,14 @@ export class SessionTable {
   sessions(): IterableIterator<Session> {
     return this.byId.values();
   }
+}
+
+/** Sessions expire() looks at per call at most: a bounded cost per tick, whatever the table's size. */
+const EXPIRY_BUDGET = 20_000;
+
+/** CLOCK_MONOTONIC in whole seconds, the clock of the BPF entries' timestamps. */
+function nowSecond(): number {
+  return Math.floor(Number(monotonicNs()) / 1e9);
 }
 
 /** The policy name of a session to the box: what admitted it. */
