@@ -4,10 +4,26 @@ import { ADDR, Topology, basicConfig } from './helpers/topology.js';
 
 const say = (s: string) => process.stdout.write(`\n=== ${s}\n`);
 
+/** The zones and policies of the topology, and a filter on the client side that counts and logs UDP echo traffic. */
+const CONFIG = basicConfig(`
+firewall {
+    family inet {
+        filter from-clients {
+            term udp-echo {
+                from { protocol udp; destination-port 5002; }
+                then { count udp-echo; log; accept; }
+            }
+            term everything-else { then accept; }
+        }
+    }
+}
+interfaces { trust0 { unit 0 { family inet { filter { input from-clients; } } } } }
+`);
+
 async function demo(topo: Topology): Promise<void> {
-  const conf = topo.writeConfig(basicConfig());
+  const conf = topo.writeConfig(CONFIG);
   say(`config (${conf})`);
-  process.stdout.write(basicConfig());
+  process.stdout.write(CONFIG);
   say('xdpfw load');
   const load = await topo.xdpfw(['load', '-c', conf]);
   process.stdout.write(load.stdout + load.stderr);
@@ -34,6 +50,10 @@ async function demo(topo: Topology): Promise<void> {
   process.stdout.write((await topo.xdpfw(['show', 'sessions'])).stdout);
   say('xdpfw show counters');
   process.stdout.write((await topo.xdpfw(['show', 'counters'])).stdout);
+  say('xdpfw show firewall: the first UDP packet counted by the slow path, the other four by XDP from the cached verdict');
+  process.stdout.write((await topo.xdpfw(['show', 'firewall'])).stdout);
+  say('xdpfw show log --kind filter-log: source input for the first packet, cached-input for the rest');
+  process.stdout.write((await topo.xdpfw(['show', 'log', '--kind', 'filter-log'])).stdout);
   await trickle.exited;
   say('xdpfw unload');
   process.stdout.write((await topo.xdpfw(['unload'])).stdout);
