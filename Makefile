@@ -11,7 +11,7 @@ BENCH_BPF_OBJS := $(patsubst bpf/bench/%.bpf.c,$(BPF_OUT)/bench/%.bpf.o,$(wildca
 TS_SRCS := $(shell find lib bin test -name '*.ts' 2>/dev/null)
 NATIVE := build/Release/xdpfw_native.node
 DEBIAN_PACKAGES := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev pkg-config \
-	iproute2 nftables iputils-ping ethtool procps util-linux python3 make g++
+	iproute2 nftables conntrack iputils-ping ethtool procps util-linux python3 make g++
 TEST_FILES ?= dist/test
 
 .PHONY: all deps debian-deps bpf native ts test demo bench clean
@@ -66,7 +66,7 @@ demo: deps all
 clean:
 	rm -rf build dist
 
+# Every figure a ratio to a baseline measured in the same run; writes
+# bench-results.json and bench-results.md. BENCH="forwarding memory" runs some.
 bench: deps all
-	@node dist/test/bench/transfer.js
-	@node dist/test/bench/policy.js
-	@node dist/test/bench/screens.js
+	@node dist/test/bench/run.js $(BENCH)

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <unordered_map>
 #include <vector>
 
 #include "args.h"
@@ -29,15 +30,35 @@ static bool IsPerCpuType(uint32_t type) {
          type == BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE;
 }
 
+// The kind check (a readlink of /proc/self/fd/N, a path walk) costs more
+// than the map operation it guards, and the slow path updates maps for
+// every new session. So it runs once per map an fd is seen to refer to:
+// the fd's info is still read on every call (the sizes must be the
+// kernel's), and only when it matches everything remembered for that fd -
+// id, type, sizes, flags, name, which a program's info read as a map's
+// cannot reproduce - is the check skipped. Per thread: workers load the
+// addon too.
+static bool SameMap(const struct bpf_map_info& a, const struct bpf_map_info& b) {
+  return a.id == b.id && a.type == b.type && a.key_size == b.key_size && a.value_size == b.value_size &&
+         a.max_entries == b.max_entries && a.map_flags == b.map_flags &&
+         memcmp(a.name, b.name, sizeof(a.name)) == 0;
+}
+
 MapMeta GetMapMeta(Napi::Env env, const std::string& op, int fd) {
-  RequireBpfFd(env, op, fd, BpfFdKind::kMap);
+  thread_local std::unordered_map<int, struct bpf_map_info> checked;
   struct bpf_map_info info;
   memset(&info, 0, sizeof(info));
   __u32 len = sizeof(info);
   int rc = bpf_obj_get_info_by_fd(fd, &info, &len);
-  if (rc != 0) ThrowErrno(env, op, LibbpfErr(rc), "fd " + std::to_string(fd) + " is not a BPF map");
-  if (len < offsetof(struct bpf_map_info, map_flags) + sizeof(info.map_flags)) {
-    ThrowErrno(env, op, EINVAL, "fd " + std::to_string(fd) + " is not a BPF map");
+  auto seen = checked.find(fd);
+  if (seen == checked.end() || rc != 0 || !SameMap(seen->second, info)) {
+    if (seen != checked.end()) checked.erase(seen);
+    RequireBpfFd(env, op, fd, BpfFdKind::kMap);
+    if (rc != 0) ThrowErrno(env, op, LibbpfErr(rc), "fd " + std::to_string(fd) + " is not a BPF map");
+    if (len < offsetof(struct bpf_map_info, map_flags) + sizeof(info.map_flags)) {
+      ThrowErrno(env, op, EINVAL, "fd " + std::to_string(fd) + " is not a BPF map");
+    }
+    checked[fd] = info;
   }
   MapMeta m;
   m.id = info.id;

@@ -4,8 +4,10 @@
 // traffic. The server's eth0 runs the counting sink for the whole run, so
 // generated UDP to port 9 is counted there and everything else passes.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { statePaths } from '../../../lib/daemon/state-paths.js';
 import { packageRoot } from '../../../lib/util/paths.js';
 import { ADDR, type Host, Topology } from '../../helpers/topology.js';
 import { frame } from '../../helpers/packets.js';
@@ -105,14 +107,14 @@ export class BenchNet {
   }
 
   /** Generates UDP frames from the client towards the server (flow n: source 10.1.0.2 + n / ports, port 1024 + n % ports). */
-  generate(f: FlowSpec): Promise<GenResult> {
+  generate(f: FlowSpec, agent = this.agents.client): Promise<GenResult> {
     const flows = f.flows ?? 1;
     const template = f.dport === undefined ? this.template : withDport(this.template, f.dport);
     const spec: GenSpec = {
       ifname: 'eth0', frame: template, frames: f.frames, rate: f.rate ?? 0, flows,
       ports: f.ports ?? Math.min(flows, 60_000), portBase: 1024, addrBase: ipv4Number(ADDR.client4), firstFlow: f.firstFlow ?? 0,
     };
-    return this.agents.client.call({ op: 'gen', spec });
+    return agent.call({ op: 'gen', spec });
   }
 
   /** Delivered frames per second while the generator ran (what arrives later is not counted). */
@@ -121,6 +123,32 @@ export class BenchNet {
     const g = await this.generate(f);
     const received = (await this.sunk()) - before;
     return { pps: received / g.seconds, sent: g.sent, received, seconds: g.seconds };
+  }
+
+  /** `xdpfw load` with this config in the firewall namespace. */
+  async loadXdpfw(config: string): Promise<void> {
+    const r = await this.topo.xdpfw(['load', '-c', this.topo.writeConfig(config)]);
+    if (r.code !== 0) throw new Error(`xdpfw load: ${r.stderr}`);
+  }
+
+  async unloadXdpfw(): Promise<void> {
+    const r = await this.topo.xdpfw(['unload']);
+    if (r.code !== 0) throw new Error(`xdpfw unload: ${r.stderr}`);
+  }
+
+  daemonPid(): number {
+    return Number.parseInt(readFileSync(statePaths(this.topo.stateDir).pidFile, 'utf8'), 10);
+  }
+
+  /**
+   * Generates traffic in the background from an agent of its own (a
+   * generator run blocks its agent) until stop(), which kills that agent.
+   */
+  async startBackground(f: FlowSpec): Promise<{ stop: () => void }> {
+    const agent = await Agent.start(this.topo.ns.client);
+    process.once('exit', () => agent.kill());
+    this.generate(f, agent).catch(() => undefined); // ends when the agent is killed
+    return { stop: () => agent.kill() };
   }
 
   async destroy(): Promise<void> {
