@@ -3,7 +3,7 @@
 // counters and last-seen times; this table adds what people read (zones,
 // policy names) and owns installation, TCP state, expiry and closing.
 import { SESSION, SESSION_KEY } from '../dataplane/layout.js';
-import { mapDelete, mapDump, mapLookup, mapUpdate, monotonicNs } from '../dataplane/native.js';
+import { mapDelete, mapDump, mapLookup, mapUpdate, mapUpdateBatch, monotonicNs } from '../dataplane/native.js';
 import {
   type FlowTuple, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, describeKey, keyId, protocolName, reverseKey,
 } from './flow-key.js';
@@ -124,6 +124,7 @@ export interface NameResolver {
 /** Told of every session that ends, with its final counters. */
 export type CloseListener = (session: Session, reason: CloseReason, totals: DirectionTotals) => void;
 
+const BPF_ANY = 0;
 const BPF_NOEXIST = 1;
 const BPF_EXIST = 2;
 const S = SESSION.offset;
@@ -143,7 +144,9 @@ export class SessionTable {
   private readonly byKey = new Map<string, Session>();
   private readonly byId = new Map<number, Session>();
   private nextId = 1;
-  private readonly value = Buffer.alloc(SESSION.size);
+  /** Keys and values of a new session's two entries, written in one batch. */
+  private readonly pairKeys = Buffer.alloc(2 * SESSION_KEY.size);
+  private readonly pairValues = Buffer.alloc(2 * SESSION.size);
   readonly stats: SessionTableStats = { created: 0, closed: new Map(), refusedFull: 0 };
   private readonly closeListeners: CloseListener[] = [];
   private readonly expiry = new ExpirySchedule(nowSecond());
@@ -190,8 +193,13 @@ export class SessionTable {
     const now = monotonicNs();
     const fwd = Buffer.from(key.subarray(0, SESSION_KEY.size));
     const rev = reverseKey(fwd, Buffer.alloc(SESSION_KEY.size)) as Buffer;
+    // One literal with every field in a fixed order: Session objects share one shape.
     const session: Session = {
-      ...facts,
+      fromZone: facts.fromZone, fromZoneId: facts.fromZoneId, toZone: facts.toZone, toZoneId: facts.toZoneId,
+      policyId: facts.policyId, policyName: facts.policyName,
+      ingressIfindex: facts.ingressIfindex, egressIfindex: facts.egressIfindex,
+      local: facts.local, boxConnection: facts.boxConnection, logClose: facts.logClose, icmpType: facts.icmpType,
+      first: facts.first, filters: facts.filters,
       id: this.nextId++,
       key: fwd,
       reverse: rev,
@@ -201,8 +209,7 @@ export class SessionTable {
       tcp: protocol === IPPROTO_TCP ? { phase: TcpPhase.SynSent, finFromClient: false, finFromServer: false } : null,
     };
     try {
-      this.writeEntry(session, false, BPF_NOEXIST, now);
-      if (!facts.local) this.writeEntry(session, true, BPF_NOEXIST, now);
+      this.writeEntries(session, now);
     } catch (err) {
       mapDelete(this.mapFd, fwd);
       const code = (err as { code?: string }).code;
@@ -224,8 +231,23 @@ export class SessionTable {
     this.expiry.schedule(session.id, nowSecond() + this.timeoutFor(session));
   }
 
-  private writeEntry(session: Session, reverse: boolean, flags: number, lastSeen: bigint): void {
-    const v = this.value;
+  /**
+   * Writes both entries of a new session with one syscall. The batch takes BPF_ANY only; no
+   * entry of these keys can exist, since the table mirrors the map and was asked first.
+   */
+  private writeEntries(session: Session, lastSeen: bigint): void {
+    const n = session.local ? 1 : 2;
+    this.encodeEntry(session, false, lastSeen, 0);
+    if (n === 2) this.encodeEntry(session, true, lastSeen, 1);
+    const done = mapUpdateBatch(this.mapFd, this.pairKeys, this.pairValues, n, BPF_ANY);
+    // A partial batch: write the rest alone to learn its error.
+    if (done < n) mapUpdate(this.mapFd, session.reverse, this.pairValues.subarray(SESSION.size), BPF_NOEXIST);
+  }
+
+  /** Entry `slot` (0: client direction, 1: server direction) of pairKeys / pairValues. */
+  private encodeEntry(session: Session, reverse: boolean, lastSeen: bigint, slot: number): void {
+    (reverse ? session.reverse : session.key).copy(this.pairKeys, slot * SESSION_KEY.size);
+    const v = this.pairValues.subarray(slot * SESSION.size, (slot + 1) * SESSION.size);
     v.fill(0);
     v.writeBigUInt64LE(BigInt(session.id), S.session_id);
     v.writeBigUInt64LE(session.createdNs, S.created_ns);
@@ -240,7 +262,6 @@ export class SessionTable {
     const filters = reverse ? session.filters.server : session.filters.client;
     encodeFilterDescriptor(filters.input, v, S.input);
     encodeFilterDescriptor(filters.output, v, S.output);
-    mapUpdate(this.mapFd, reverse ? session.reverse : session.key, v, flags);
   }
 
   /** Records a TCP state change in the BPF entries. */

@@ -312,10 +312,14 @@ export class SlowPath {
     return true;
   }
 
-  /** Sends the frame on through `prog` (live frames): forwarded as by the fast path. */
+  /**
+   * Sends the frame on through `prog` (live frames): forwarded as by the fast path. One frame
+   * per call, so a page pool of one page: the kernel builds the pool anew on every call, and
+   * its default of 64 pages cost more than the run itself.
+   */
   private inject(rx: RxQueue, frame: Uint8Array, prog: number): void {
     try {
-      progTestRun(prog, { data: frame, ifindex: rx.ifindex, rxQueue: rx.queue, live: true });
+      progTestRun(prog, { data: frame, ifindex: rx.ifindex, rxQueue: rx.queue, live: true, batchSize: 1 });
       this.stats.injected++;
     } catch {
       this.drop('inject_failed');
