@@ -92,7 +92,7 @@ struct xdpfw_session {
 	__u16 from_zone;       /* zone ids of the session (client side first) */
 	__u16 to_zone;
 	__u8 flags;            /* enum xdpfw_session_flags */
-	__u8 tcp_state;        /* owned by the slow path */
+	__u8 tcp_state;        /* owned by the slow path; kept current in the client entry only */
 	__u16 pad;
 	/* This direction's cached filters: `input` of the interface its packets
 	 * arrive on (its table_id routes the flow); `output` of the interface

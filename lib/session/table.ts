@@ -268,7 +268,8 @@ export class SessionTable {
   setTcpState(session: Session, state: TcpState): void {
     session.tcp = state;
     this.expiry.advance(session.id, nowSecond() + this.timeoutFor(session)); // a closing session waits less
-    this.rewriteEntries(session, (v) => v.writeUInt8(encodeTcpState(state), S.tcp_state));
+    // Only the client entry: it is the one a restarted daemon reads the state from (adopt).
+    this.rewriteEntries(session, (v) => v.writeUInt8(encodeTcpState(state), S.tcp_state), false);
   }
 
   /** Another policy or zone now permits the session (after a reload). */
@@ -296,8 +297,8 @@ export class SessionTable {
    * back, so what the fast path counts between the read and the write of
    * that one entry is the only thing that can be lost.
    */
-  private rewriteEntries(session: Session, edit: (value: Buffer, reverse: boolean) => void): void {
-    const entries = session.local ? [session.key] : [session.key, session.reverse];
+  private rewriteEntries(session: Session, edit: (value: Buffer, reverse: boolean) => void, both = true): void {
+    const entries = session.local || !both ? [session.key] : [session.key, session.reverse];
     for (const key of entries) {
       const value = this.readEntry(key);
       if (!value) continue;
