@@ -1,6 +1,9 @@
 // The slow path: judges each packet the fast path could not (first packets,
-// TCP SYN/FIN/RST), installs sessions, and re-injects the packet through
-// xdpfw_inject so it leaves exactly as the fast path would send it.
+// TCP SYN/FIN/RST, cached rejects) through the firewall filters, the route,
+// the zones' policies or host-inbound-traffic and the lo0 filter; installs
+// sessions with the filters' verdicts cached for XDP, and re-injects the
+// packet through xdpfw_inject_new / xdpfw_inject so it leaves exactly as the
+// fast path would send it.
 import { ifNameToIndex, progTestRun } from '../dataplane/native.js';
 import { FILTER_ACTION_CODE, type FilterDescriptor } from '../filter/descriptor.js';
 import type { FilterResult } from '../filter/engine.js';
@@ -36,8 +39,7 @@ export type SlowPathDrop =
 
 export const LOCAL_ZONE = 'junos-host';
 
-
-
+/** An interface's ifindex, or null when it is not on this box (its filters cannot apply). */
 function localIfindex(name: string): number | null {
   try {
     return ifNameToIndex(name);
