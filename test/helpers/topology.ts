@@ -1,6 +1,7 @@
 // client ── trust0 [firewall] untrust0 ── server, in three network
-// namespaces named uniquely per run. The firewall namespace runs the real
-// daemon (entered with nsenter --net so it shares the bpffs with us).
+// namespaces named uniquely per run (and, on request, a fourth behind
+// alt0: addAlt()). The firewall namespace runs the real daemon (entered
+// with nsenter --net so it shares the bpffs with us).
 // Used by the end-to-end tests and by `make demo`.
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,9 +17,12 @@ const run = promisify(execFile);
 export const ADDR = {
   client4: '10.1.0.2', fwTrust4: '10.1.0.1', server4: '10.2.0.2', fwUntrust4: '10.2.0.1',
   client6: 'fd00:1::2', fwTrust6: 'fd00:1::1', server6: 'fd00:2::2', fwUntrust6: 'fd00:2::1',
+  alt4: '10.3.0.2', fwAlt4: '10.3.0.1', alt6: 'fd00:3::2', fwAlt6: 'fd00:3::1',
 } as const;
 
 export type Host = 'client' | 'fw' | 'server';
+/** The hosts, and `alt` once addAlt() built it. */
+export type Namespace = Host | 'alt';
 
 export interface RunningTraffic {
   child: ChildProcess;
@@ -37,13 +41,13 @@ const TRAFFIC = resolve(packageRoot, 'dist', 'test', 'helpers', 'traffic.js');
 const PASS_OBJ = resolve(packageRoot, 'dist', 'bpf', 'xdp_pass.bpf.o');
 
 export class Topology {
-  readonly ns: Record<Host, string>;
+  readonly ns: Record<Namespace, string>;
   readonly stateDir: string;
   private readonly children = new Set<ChildProcess>();
   private destroyed = false;
 
   private constructor(readonly id: string) {
-    this.ns = { client: `${id}-c`, fw: `${id}-f`, server: `${id}-s` };
+    this.ns = { client: `${id}-c`, fw: `${id}-f`, server: `${id}-s`, alt: `${id}-a` };
     this.stateDir = mkdtempSync(join(tmpdir(), `${id}-state-`));
   }
 
@@ -95,15 +99,33 @@ export class Topology {
     await this.sh('server', `ip -6 route add default via ${ADDR.fwUntrust6}`);
   }
 
+  /**
+   * A fourth namespace `alt` behind the firewall's `alt0` (10.3.0.0/24, fd00:3::/64), a
+   * second way out: it routes back through the firewall and runs XDP on its end like the
+   * others. Removed with the rest by destroy().
+   */
+  async addAlt(): Promise<void> {
+    await sh('ip', ['netns', 'add', this.ns.alt]);
+    await sh('ip', ['link', 'add', 'eth0', 'netns', this.ns.alt, 'type', 'veth', 'peer', 'name', 'alt0', 'netns', this.ns.fw]);
+    for (const [host, cmd] of [
+      ['fw', `ip addr add ${ADDR.fwAlt4}/24 dev alt0`], ['fw', `ip addr add ${ADDR.fwAlt6}/64 dev alt0 nodad`],
+      ['alt', `ip addr add ${ADDR.alt4}/24 dev eth0`], ['alt', `ip addr add ${ADDR.alt6}/64 dev eth0 nodad`],
+      ['alt', 'ip link set lo up'], ['fw', 'ip link set alt0 up'], ['alt', 'ip link set eth0 up'],
+      ['fw', 'ethtool -K alt0 tx off tso off gso off gro off'], ['alt', 'ethtool -K eth0 tx off tso off gso off gro off'],
+      ['alt', `ip link set dev eth0 xdpdrv obj ${PASS_OBJ} sec xdp`],
+      ['alt', `ip route add default via ${ADDR.fwAlt4}`], ['alt', `ip -6 route add default via ${ADDR.fwAlt6}`],
+    ] as Array<[Namespace, string]>) await this.sh(host, cmd);
+  }
+
   /** Runs a shell command line in a host's namespace; throws on failure. */
-  async sh(host: Host, cmd: string): Promise<string> {
+  async sh(host: Namespace, cmd: string): Promise<string> {
     const r = await this.exec(host, 'sh', ['-c', cmd]);
     if (r.code !== 0) throw new Error(`${host}: ${cmd}: ${r.stderr || r.stdout}`);
     return r.stdout;
   }
 
   /** Runs a program in a host's namespace (network namespace only: the bpffs stays shared). */
-  async exec(host: Host, file: string, args: string[], timeoutMs = 120_000): Promise<ExecResult> {
+  async exec(host: Namespace, file: string, args: string[], timeoutMs = 120_000): Promise<ExecResult> {
     try {
       const r = await run('nsenter', [`--net=/run/netns/${this.ns[host]}`, file, ...args], { timeout: timeoutMs, maxBuffer: 64 << 20 });
       return { stdout: r.stdout, stderr: r.stderr, code: 0 };
@@ -131,7 +153,7 @@ export class Topology {
   }
 
   /** Runs a traffic endpoint to completion and returns its last JSON line. */
-  async traffic<T>(host: Host, args: string[], timeoutMs = 120_000): Promise<T> {
+  async traffic<T>(host: Namespace, args: string[], timeoutMs = 120_000): Promise<T> {
     const r = await this.exec(host, process.execPath, [TRAFFIC, ...args], timeoutMs);
     const lines = r.stdout.trim().split('\n');
     if (r.code !== 0 || !lines.at(-1)) throw new Error(`traffic ${args.join(' ')} on ${host}: ${r.stderr}`);
@@ -143,7 +165,7 @@ export class Topology {
    * first line. `exited` resolves with its last line when it ends, or
    * rejects after `limitMs`.
    */
-  async startTraffic(host: Host, args: string[], limitMs = 60_000): Promise<RunningTraffic> {
+  async startTraffic(host: Namespace, args: string[], limitMs = 60_000): Promise<RunningTraffic> {
     const child = spawn('nsenter', [`--net=/run/netns/${this.ns[host]}`, process.execPath, TRAFFIC, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.children.add(child);
     const lines: string[] = [];

@@ -22,6 +22,7 @@ const { positionals, values } = parseArgs({
     frame: { type: 'string', default: '' },
     rate: { type: 'string', default: '0' },
     'vary-at': { type: 'string', default: '-1' },
+    connect: { type: 'boolean', default: false },
   },
 });
 const port = Number(values.port);
@@ -98,17 +99,35 @@ function udpEcho(): void {
 
 function udpPing(): void {
   // Sends `count` datagrams and counts the echoes that come back in time.
+  // With --connect the socket is connected, so the kernel reports an ICMP
+  // unreachable answering it as an error (ECONNREFUSED, EHOSTUNREACH, ...):
+  // the first one ends the run, with `error` and `ms` since the first send.
   const v6 = values.host.includes(':');
   const s = createSocket({ type: v6 ? 'udp6' : 'udp4' });
   let got = 0;
+  let started = 0n;
   const count = Number(values.count);
   s.on('message', () => {
     if (++got === count) finish();
   });
+  s.on('error', (e: NodeJS.ErrnoException) => {
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    out({ sent: count, received: got, error: e.code ?? e.message, ms });
+    process.exit(0);
+  });
   const finish = (): void => { out({ sent: count, received: got }); s.close(); process.exit(0); };
-  s.bind(Number(values.sport), () => {
-    for (let i = 0; i < count; i++) setTimeout(() => s.send(`ping ${i}`, port, values.host), i * Number(values.interval));
+  const send = (i: number): void => {
+    if (values.connect) s.send(`ping ${i}`);
+    else s.send(`ping ${i}`, port, values.host);
+  };
+  const start = (): void => {
+    started = process.hrtime.bigint();
+    for (let i = 0; i < count; i++) setTimeout(() => send(i), i * Number(values.interval));
     setTimeout(finish, count * Number(values.interval) + Number(values.timeout));
+  };
+  s.bind(Number(values.sport), () => {
+    if (values.connect) s.connect(port, values.host, start);
+    else start();
   });
 }
 
