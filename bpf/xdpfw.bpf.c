@@ -194,6 +194,25 @@ static __always_inline int replay_filter(struct xdp_md *ctx, struct packet *pkt,
 	return FILTER_GOES_ON;
 }
 
+/* Hands a packet of a forwarded session to the kernel (tagged frame, next hop
+ * not resolved, MTU exceeded, egress not ours) after enforcing its output
+ * verdict. A session routed by a routing instance is never handed over: the
+ * kernel would route it by its own tables, not the instance's. */
+static __always_inline int to_kernel(struct xdp_md *ctx, struct packet *pkt,
+				     struct xdpfw_session *sess, const struct path *path,
+				     __u32 egress_ifindex)
+{
+	if (sess->input.table_id)
+		return count(XDPFW_CNT_DROP_PBR_KERNEL, ctx, XDP_DROP);
+	if (path->replay) {
+		int verdict = replay_filter(ctx, pkt, sess, &sess->output, XDPFW_FILTER_CACHED_OUTPUT,
+					    egress_ifindex);
+		if (verdict != FILTER_GOES_ON)
+			return verdict;
+	}
+	return count(path->kernel, ctx, XDP_PASS);
+}
+
 /* Forward a packet of a known session: the one forwarding routine shared by
  * the fast path and the slow path's re-injection. */
 static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pkt,
@@ -219,10 +238,10 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 		}
 		return count(path->local, ctx, XDP_PASS);
 	}
-	/* Tagged frames, expiring TTLs: the kernel knows the sub-interface and
-	 * sends the ICMP time-exceeded. The session already permits them. */
+	/* Tagged frames: the kernel knows the sub-interface. Expiring TTLs: the
+	 * kernel sends the ICMP time-exceeded (nothing is forwarded). */
 	if (pkt->vlan_tags)
-		return count(path->kernel, ctx, XDP_PASS);
+		return to_kernel(ctx, pkt, sess, path, 0);
 	if ((pkt->ip4 && pkt->ip4->ttl <= 1) || (pkt->ip6 && pkt->ip6->hop_limit <= 1))
 		return count(path->kernel, ctx, XDP_PASS);
 
@@ -240,11 +259,11 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 	case BPF_FIB_LKUP_RET_PROHIBIT:
 		return count(XDPFW_CNT_DROP_NO_ROUTE, ctx, XDP_DROP);
 	default: /* no neighbour yet, MTU exceeded, ...: the kernel resolves it */
-		return count(path->kernel, ctx, XDP_PASS);
+		return to_kernel(ctx, pkt, sess, path, fib.ifindex);
 	}
 	/* Only egress ports we manage can take a redirect. */
 	if (!bpf_map_lookup_elem(&xdpfw_tx_ports, &fib.ifindex))
-		return count(path->kernel, ctx, XDP_PASS);
+		return to_kernel(ctx, pkt, sess, path, fib.ifindex);
 	if (path->replay) {
 		verdict = replay_filter(ctx, pkt, sess, &sess->output, XDPFW_FILTER_CACHED_OUTPUT,
 					fib.ifindex);

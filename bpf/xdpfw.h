@@ -132,6 +132,9 @@ enum xdpfw_counter {
 	XDPFW_CNT_INJECT_MISS,        /* re-injected packet found no session: dropped */
 	XDPFW_CNT_DROP_SCREEN,        /* dropped by a screen of the ingress zone */
 	XDPFW_CNT_DROP_FILTER,        /* session hit, dropped by its cached filter verdict (discard) */
+	XDPFW_CNT_DROP_PBR_KERNEL,    /* routing-instance session the fast path cannot finish (next hop not
+	                               * resolved, tagged, MTU, egress not ours): the kernel would route it
+	                               * by its own tables, so it is dropped */
 	XDPFW_CNT_EVENT_RESERVE_FAIL, /* not a verdict: an event lost to a full ring buffer */
 	XDPFW_CNT__MAX,
 };

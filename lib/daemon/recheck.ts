@@ -38,6 +38,15 @@ export function recheckSessions(
       result.closed.push(s);
       continue;
     }
+    const cached = filtersOf(s, filters);
+    // Another routing table may send the flow out of another interface, into another zone:
+    // the session ends, and its next packet is judged as a new flow.
+    if (cached.client.input.tableId !== s.filters.client.input.tableId ||
+        cached.server.input.tableId !== s.filters.server.input.tableId) {
+      sessions.close(s, 'policy change');
+      result.closed.push(s);
+      continue;
+    }
     result.kept++;
     if (verdict.policyId !== s.policyId || verdict.fromZone.id !== s.fromZoneId || verdict.toZoneId !== s.toZoneId) {
       sessions.relabel(s, {
@@ -47,7 +56,6 @@ export function recheckSessions(
       });
       result.relabelled++;
     }
-    const cached = filtersOf(s, filters);
     if (!sameFilters(cached, s.filters)) {
       sessions.setFilters(s, cached);
       result.refiltered++;

@@ -45,6 +45,8 @@ const XDP_DROPS: Record<string, string> = {
   DROP_FRAGMENT: 'fragment',
   DROP_NO_SOCKET: 'no_slow_path_socket',
   DROP_NO_ROUTE: 'no_route_established',
+  DROP_FILTER: 'filter_discard_established',
+  DROP_PBR_KERNEL: 'pbr_not_forwardable',
   INJECT_MISS: 'inject_no_session',
 };
 

@@ -22,6 +22,9 @@ reexecInNetns(import.meta.url, [
   'ip neigh add fd09::2 lladdr 02:00:00:00:09:02 dev out0 nud permanent',
   'ip route add blackhole 10.77.0.0/24',
   'ip route add 10.77.0.0/24 via 10.9.0.2 table 100',
+  // Table 100 also reaches 10.78.0.0/24 through a gateway with no neighbour entry; so does main for 10.10.0.0/24.
+  'ip route add 10.78.0.0/24 via 10.9.0.3 table 100',
+  'ip route add 10.10.0.0/24 via 10.9.0.3',
   'ip -6 route add blackhole fd77::/64',
   'ip -6 route add fd77::/64 via fd09::2 table 100',
 ]);
@@ -301,4 +304,28 @@ t.test('the route probe tells a reply to a connection the box opened from a pack
     { local: true, boxConnection: false, egress: 0 }, 'UDP: to a bound, unconnected socket (a service) is no reply');
   t.same(reply({ src: '10.9.0.3', dst: '10.9.0.1', protocol: 'udp', sport: 5000, dport: udp.address().port }),
     { local: true, boxConnection: false, egress: 0 }, 'UDP: the right port from another peer is no reply');
+});
+
+t.test('what the fast path hands to the kernel meets the output verdict; a routing-instance flow never goes', async (t) => {
+  const noNeigh: FrameSpec = { ...fresh(udp4), dst: '10.10.0.7' };
+  install(noNeigh, { output: verdict('accept', { flags: FILTER_FLAG_LOG }) });
+  let r = { retval: -1 };
+  t.same(deltas(() => (r = run(dp.progs.rx, frame(noNeigh)))), { FAST_KERNEL: 1 }, 'no neighbour: the kernel resolves it');
+  t.equal(r.retval, XDP_PASS);
+  t.match(events(), [{ kind: 'filter-log', source: 'cached-output', egressIfindex: OUT }], 'after its output verdict, logged');
+  const blocked: FrameSpec = { ...fresh(udp4), dst: '10.10.0.8' };
+  install(blocked, { output: verdict('discard') });
+  t.same(deltas(() => run(dp.progs.rx, frame(blocked))), { DROP_FILTER: 1 }, 'an output discard holds on the way to the kernel');
+  const tagged: FrameSpec = { ...fresh(udp4), vlans: [10] };
+  install(tagged, { output: verdict('discard') });
+  t.same(deltas(() => run(dp.progs.rx, frame(tagged))), { DROP_FILTER: 1 }, 'and for tagged frames');
+
+  const pbr: FrameSpec = { ...fresh(udp4), dst: '10.78.0.5' };
+  install(pbr, { input: verdict('accept', { tableId: 100 }) });
+  t.same(deltas(() => (r = run(dp.progs.rx, frame(pbr)))), { DROP_PBR_KERNEL: 1 },
+    'next hop of table 100 unresolved: dropped, never routed by the main table');
+  t.equal(r.retval, XDP_DROP);
+  const pbrTagged: FrameSpec = { ...fresh(udp4), dst: '10.77.0.5', vlans: [10] };
+  install(pbrTagged, { input: verdict('accept', { tableId: 100 }) });
+  t.same(deltas(() => run(dp.progs.rx, frame(pbrTagged))), { DROP_PBR_KERNEL: 1 }, 'a tagged routing-instance frame neither');
 });

@@ -5,7 +5,7 @@
 // go tells the two apart: the services under test listen in `alt` only.
 import t from 'tap';
 import { ADDR, Topology } from '../helpers/topology.js';
-import { apply, filterId, filterLogs, filtersConfig, firewallCounter, tcp, udp, waitForLogs } from '../helpers/filters.js';
+import { apply, filterId, filterLogs, filtersConfig, firewallCounter, slowDrops, tcp, udp, waitForLogs } from '../helpers/filters.js';
 
 const TABLE = 100;
 /** UDP echo and TCP sink in `alt` only. */
@@ -62,9 +62,9 @@ t.before(async () => {
   await topo.sh('alt', `ip -6 route replace default via ${ADDR.fwAlt6} dev eth0 src ${ADDR.server6}`);
   await topo.sh('fw', `ip route add default via ${ADDR.alt4} dev alt0 table ${TABLE}`);
   await topo.sh('fw', `ip -6 route add default via ${ADDR.alt6} dev alt0 table ${TABLE}`);
-  // The next hop's neighbour entry must exist: XDP hands a packet whose next hop has none to
-  // the kernel, which routes it by its own rules (the main table: untrust0), not by the
-  // instance's table, and nothing ever resolves alt's address (a known gap).
+  // The next hop's neighbour entry must exist: XDP cannot forward to a next hop without one,
+  // and the kernel would route by its main table (untrust0), so such packets are dropped and
+  // counted (pbr_not_forwardable); xdpfw resolves no neighbours itself (a known gap).
   const mac = (JSON.parse(await topo.sh('alt', 'ip -j link show dev eth0')) as Array<{ address: string }>)[0]!.address;
   await topo.sh('fw', `ip neigh replace ${ADDR.alt4} lladdr ${mac} dev alt0 nud permanent`);
   await topo.sh('fw', `ip -6 neigh replace ${ADDR.alt6} lladdr ${mac} dev alt0 nud permanent`);
@@ -120,12 +120,26 @@ for (const family of ['inet', 'inet6'] as const) {
   });
 
   t.test(`${family}: without the routing-instance action the same flow takes the main table`, async (t) => {
+    t.ok(await session(family, sport), 'the steered session of the test before is there');
     await apply(topo, config(false), loaded);
+    t.notOk(await session(family, sport), 'a reload that changes its routing table closes it: its next packet is a new flow');
     const u = await udp(topo, 'client', a.server, ALT_ECHO, sport + 2, 2, { timeoutMs: 800 });
     t.equal(u.received, 0, 'the server, where the main table leads, runs no such echo');
     t.equal((await session(family, sport + 2))?.toZone, 'untrust', 'the session goes to untrust');
     const logs = await waitForLogs(topo, (e) => e.family === family && e.sourcePort === sport + 2, 2);
     t.equal(logs[0]?.filterSource, 'input', 'and the term logs as an ordinary input term');
     await apply(topo, config(true), loaded);
+  });
+
+  t.test(`${family}: a steered flow whose next hop is not resolved is dropped, never routed by the main table`, async (t) => {
+    const gateway = family === 'inet' ? ADDR.alt4 : ADDR.alt6;
+    const mac = (JSON.parse(await topo.sh('fw', `ip -j neigh show ${gateway} dev alt0`)) as Array<{ lladdr: string }>)[0]!.lladdr;
+    await topo.sh('fw', `ip ${family === 'inet' ? '' : '-6 '}neigh del ${gateway} dev alt0`);
+    t.teardown(() => topo.sh('fw', `ip ${family === 'inet' ? '' : '-6 '}neigh replace ${gateway} lladdr ${mac} dev alt0 nud permanent`));
+    const before = await slowDrops(topo, 'pbr_not_forwardable');
+    // A TCP port only alt listens on: the server, where the main table leads, would refuse it at once.
+    const c = await tcp(topo, 'client', a.server, ALT_SINK, 100, 1500);
+    t.same({ ok: c.ok, error: c.error }, { ok: false, error: 'ETIMEDOUT' }, 'no answer from anyone: the server never saw it');
+    t.ok((await slowDrops(topo, 'pbr_not_forwardable')) > before, 'counted as pbr_not_forwardable');
   });
 }
