@@ -30,8 +30,17 @@ Napi::Value ProgTestRun(const Napi::CallbackInfo& info) {
   if (!optsVal.IsObject()) ThrowInvalid(env, op, "opts must be an object");
   Napi::Object opts = optsVal.As<Napi::Object>();
 
-  // Used in place (no copy): `data` may be a view into an Xsk UMEM.
+  // Used in place (no copy): `data` may be a view into an Xsk UMEM, and
+  // `offset`/`length` pick a frame in it without a view per call.
   Bytes data = GetBytes(op, "data", opts.Get("data"));
+  if (!opts.Get("offset").IsUndefined() || !opts.Get("length").IsUndefined()) {
+    uint32_t offset = OptU32(op, opts, "offset", 0);
+    if (offset > data.len) ThrowInvalid(env, op, "offset beyond data");
+    uint32_t length = OptU32(op, opts, "length", static_cast<uint32_t>(data.len - offset));
+    if (length > data.len - offset) ThrowInvalid(env, op, "offset + length beyond data");
+    data.data += offset;
+    data.len = length;
+  }
   bool hasIfindex = !opts.Get("ifindex").IsUndefined();
   uint32_t ifindex = OptU32(op, opts, "ifindex", 0);
   uint32_t rxQueue = OptU32(op, opts, "rxQueue", 0);
@@ -39,6 +48,10 @@ Napi::Value ProgTestRun(const Napi::CallbackInfo& info) {
   uint32_t repeat = OptU32(op, opts, "repeat", 0);
   uint32_t batchSize = OptU32(op, opts, "batchSize", 0);
   uint32_t dataOutSize = OptU32(op, opts, "dataOutSize", 0);
+  // Output written into the caller's buffer: no allocation per call.
+  bool hasInto = !opts.Get("into").IsUndefined();
+  Bytes into;
+  if (hasInto) into = GetBytes(op, "into", opts.Get("into"));
 
   if (data.len == 0 || data.len > UINT32_MAX) ThrowInvalid(env, op, "data must not be empty");
   if (repeat > INT32_MAX) ThrowInvalid(env, op, "repeat too large");
@@ -70,14 +83,21 @@ Napi::Value ProgTestRun(const Napi::CallbackInfo& info) {
   // packet (bpf_xdp_adjust_head/tail), at least one page.
   std::vector<uint8_t> out;
   if (live) {
+    if (hasInto) ThrowInvalid(env, op, "into is not valid with live: true");
     ro.flags = BPF_F_TEST_XDP_LIVE_FRAMES;
     ro.batch_size = batchSize;  // 0 = kernel default (64)
   } else {
     if (batchSize != 0) ThrowInvalid(env, op, "batchSize is only valid with live: true");
-    size_t size = dataOutSize != 0 ? dataOutSize : (data.len + 256 > 4096 ? data.len + 256 : 4096);
-    out.resize(size);
-    ro.data_out = out.data();
-    ro.data_size_out = static_cast<__u32>(size);
+    if (hasInto) {
+      if (into.len == 0 || into.len > kMaxDataOut) ThrowInvalid(env, op, "into must not be empty or larger than 1 MiB");
+      ro.data_out = into.data;
+      ro.data_size_out = static_cast<__u32>(into.len);
+    } else {
+      size_t size = dataOutSize != 0 ? dataOutSize : (data.len + 256 > 4096 ? data.len + 256 : 4096);
+      out.resize(size);
+      ro.data_out = out.data();
+      ro.data_size_out = static_cast<__u32>(size);
+    }
   }
 
   int rc = bpf_prog_test_run_opts(progFd, &ro);
@@ -95,6 +115,9 @@ Napi::Value ProgTestRun(const Napi::CallbackInfo& info) {
   result.Set("duration", ro.duration);
   if (live) {
     result.Set("dataOut", env.Null());
+  } else if (hasInto) {
+    result.Set("dataOut", env.Null());
+    result.Set("dataOutLength", ro.data_size_out < into.len ? ro.data_size_out : into.len);
   } else {
     size_t n = ro.data_size_out < out.size() ? ro.data_size_out : out.size();
     result.Set("dataOut", Napi::Buffer<uint8_t>::Copy(env, out.data(), n));

@@ -134,6 +134,9 @@ export interface MapDump {
 export interface ProgTestRunOptions {
   /** packet (at least 14 bytes); used in place, may be a view into an Xsk UMEM */
   data: Uint8Array;
+  /** the packet is data[offset, offset + length) (defaults: 0, the rest): a UMEM frame without a view per call */
+  offset?: number;
+  length?: number;
   /** ingress interface (in the caller's network namespace); sets ctx ingress_ifindex */
   ifindex?: number;
   /** rx_queue_index in the context (requires ifindex) */
@@ -146,6 +149,8 @@ export interface ProgTestRunOptions {
   batchSize?: number;
   /** output buffer size (default max(4096, data.length + 256)) */
   dataOutSize?: number;
+  /** plain mode: write the output packet here (dataOut is then null, dataOutLength its size) */
+  into?: Uint8Array;
 }
 
 export interface ProgTestRunResult {
@@ -153,8 +158,10 @@ export interface ProgTestRunResult {
   retval: number;
   /** average run time in ns */
   duration: number;
-  /** the packet after the program ran; null in live mode */
+  /** the packet after the program ran; null in live mode and with `into` */
   dataOut: Buffer | null;
+  /** with `into`: bytes of output written there */
+  dataOutLength?: number;
 }
 
 // ----------------------------------------------------------------------- AF_XDP

@@ -38,6 +38,8 @@ export function reverseKey(key: Uint8Array, out: Uint8Array): Uint8Array {
 
 /** A string usable as a Map key for a session key. */
 export function keyId(key: Uint8Array): string {
+  // A Buffer (the slow path's keys) yields the string without an intermediate view.
+  if (Buffer.isBuffer(key)) return key.toString('latin1', 0, SESSION_KEY.size);
   return Buffer.from(key.buffer, key.byteOffset, SESSION_KEY.size).toString('latin1');
 }
 

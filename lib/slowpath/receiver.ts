@@ -26,7 +26,7 @@ export class QueueSocket {
     this.xsk = new Xsk({ ifindex, ifname, queue });
     const lengths = new Uint32Array(1);
     this.rx = {
-      ifindex, queue, zone, reader: new FrameReader(this.xsk.umem), umem: this.xsk.umem,
+      ifindex, queue, zone, reader: new FrameReader(this.xsk.umem), frames: Buffer.from(this.xsk.umem),
       // Replies (RST, ICMP unreachable) leave through the interface the offending packet came in on.
       transmit: (frame, length) => {
         lengths[0] = length;

@@ -35,23 +35,26 @@ export function verifyRouteFlags(objectPath: string): void {
 
 export class RouteProbe {
   private readonly query = Buffer.alloc(QUERY_MAX);
+  private readonly result = Buffer.alloc(QUERY_MAX + ROUTE_RESULT.size);
 
   constructor(private readonly prog: number) {}
 
-  /** The route of `frame` arriving at `ifindex` (queue `rxQueue`), looked up in `table` (0: main). */
-  lookup(frame: Uint8Array, ifindex: number, rxQueue: number, table = 0): Route {
-    const size = ROUTE_QUERY.size + frame.length;
+  /**
+   * The route of the frame at bytes[at, at + length) arriving at `ifindex` (queue `rxQueue`),
+   * looked up in `table` (0: main).
+   */
+  lookup(bytes: Buffer, at: number, length: number, ifindex: number, rxQueue: number, table = 0): Route {
+    const size = ROUTE_QUERY.size + length;
     if (size > this.query.length) return NO_ROUTE;
     this.query.writeUInt32LE(table, ROUTE_QUERY.offset.table_id);
-    this.query.set(frame, ROUTE_QUERY.size);
-    const out = progTestRun(this.prog, {
-      data: this.query.subarray(0, size), ifindex, rxQueue, dataOutSize: size + ROUTE_RESULT.size,
-    });
-    if (out.retval !== XDP_PASS || !out.dataOut) return NO_ROUTE;
-    const rc = out.dataOut.readUInt32LE(ROUTE_RESULT.offset.fib_rc);
-    if (rc === FIB_NOT_FWDED) return out.dataOut.readUInt32LE(ROUTE_RESULT.offset.flags) & BOX_CONNECTION ? BOX_REPLY : LOCAL;
+    bytes.copy(this.query, ROUTE_QUERY.size, at, at + length);
+    const res = this.result;
+    const out = progTestRun(this.prog, { data: this.query, length: size, ifindex, rxQueue, into: res });
+    if (out.retval !== XDP_PASS || (out.dataOutLength ?? 0) < ROUTE_RESULT.size) return NO_ROUTE;
+    const rc = res.readUInt32LE(ROUTE_RESULT.offset.fib_rc);
+    if (rc === FIB_NOT_FWDED) return res.readUInt32LE(ROUTE_RESULT.offset.flags) & BOX_CONNECTION ? BOX_REPLY : LOCAL;
     if (rc === FIB_SUCCESS || rc === FIB_NO_NEIGH) {
-      return { local: false, boxConnection: false, egress: out.dataOut.readUInt32LE(ROUTE_RESULT.offset.ifindex) };
+      return { local: false, boxConnection: false, egress: res.readUInt32LE(ROUTE_RESULT.offset.ifindex) };
     }
     return NO_ROUTE;
   }

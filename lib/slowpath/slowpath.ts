@@ -48,6 +48,13 @@ function localIfindex(name: string): number | null {
   }
 }
 
+/** The frame being judged: a range of its socket's UMEM, named without a view per packet. */
+interface FrameRef {
+  bytes: Buffer;
+  at: number;
+  length: number;
+}
+
 /** Before the route is known. */
 const NO_EGRESS = Object.freeze({ ifindex: 0, zoneId: 0 });
 
@@ -57,7 +64,8 @@ export interface RxQueue {
   queue: number;
   zone: Zone | null;
   reader: FrameReader;
-  umem: ArrayBuffer;
+  /** The socket's whole UMEM; a frame is a range of it. */
+  frames: Buffer;
   /** Sends a frame out of this interface; false if the tx ring had no room. */
   transmit(frame: Uint8Array, length: number): boolean;
 }
@@ -76,6 +84,11 @@ export class SlowPath {
   private readonly rejecter = new Rejecter();
   readonly stats: SlowPathStats = { received: 0, injected: 0, drops: new Map(), rejects: this.rejecter.counters, rejectTxFull: 0 };
   private readonly replyFrame = new Uint8Array(REJECT_FRAME_MAX);
+  /** The frame handle() is judging, and where it came in and goes (handle is never re-entered;
+   * events copy what they need). */
+  private readonly current: FrameRef = { bytes: Buffer.alloc(0), at: 0, length: 0 };
+  private readonly ingress = { ifindex: 0, zoneId: 0 };
+  private readonly egress = { ifindex: 0, zoneId: 0 };
   private readonly routes: RouteProbe;
   private engine: PolicyEngine;
   private filters: FlowFilters;
@@ -137,14 +150,19 @@ export class SlowPath {
     const reader = rx.reader;
     if (!reader.read(addr, length)) return this.drop('bad_metadata');
     const facts = reader.facts;
-    const frame = new Uint8Array(rx.umem, addr, length);
+    const frame = this.current;
+    frame.bytes = rx.frames;
+    frame.at = addr;
+    frame.length = length;
 
     const session = this.sessions.lookup(keyId(reader.key));
     if (session) return this.continueSession(rx, frame, session);
 
     const family = familyName(facts.family);
     const fromZone = rx.zone;
-    const ingress = { ifindex: rx.ifindex, zoneId: fromZone?.id ?? 0 };
+    const ingress = this.ingress;
+    ingress.ifindex = rx.ifindex;
+    ingress.zoneId = fromZone?.id ?? 0;
     // Junos order: the input filter sees every packet the interface receives, before flow.
     const input = this.filters.judge(this.filters.input(rx.ifindex, family), reader);
     if (input) {
@@ -153,14 +171,16 @@ export class SlowPath {
     }
 
     if (!fromZone) return this.drop('no_zone');
-    const route = this.routes.lookup(frame, rx.ifindex, rx.queue, input?.routingInstance ?? 0);
+    const route = this.routes.lookup(frame.bytes, frame.at, frame.length, rx.ifindex, rx.queue, input?.routingInstance ?? 0);
     if (route.local && route.boxConnection) return this.toLocal(rx, frame, fromZone, true);
     if (facts.protocol === IPPROTO_TCP && !opensSession(facts.tcpFlags)) return this.drop('tcp_not_syn');
     if (route.local) return this.toLocal(rx, frame, fromZone, false);
     if (route.egress === 0) return this.drop('no_route');
     const toZone = this.zoneByIfindex.get(route.egress);
     if (!toZone) return this.drop('no_zone');
-    const egress = { ifindex: route.egress, zoneId: toZone.id };
+    const egress = this.egress;
+    egress.ifindex = route.egress;
+    egress.zoneId = toZone.id;
 
     const decision = this.engine.match({
       fromZone: fromZone.name,
@@ -206,7 +226,7 @@ export class SlowPath {
    * (with the action taken), answers a reject. false: the packet is gone.
    */
   private enforceFilter(
-    rx: RxQueue, frame: Uint8Array, result: FilterResult, source: FilterLogSource,
+    rx: RxQueue, frame: FrameRef, result: FilterResult, source: FilterLogSource,
     ingress: { ifindex: number; zoneId: number }, egress: { ifindex: number; zoneId: number }, sessionId = 0,
   ): boolean {
     if (result.log || result.syslog) {
@@ -234,9 +254,10 @@ export class SlowPath {
   }
 
   /** Answers the source (RST or ICMP unreachable) through the socket the packet came in on. */
-  private reject(rx: RxQueue, frame: Uint8Array, reason: RejectReason): void {
+  private reject(rx: RxQueue, frame: FrameRef, reason: RejectReason): void {
     const f = rx.reader.facts;
-    const n = this.rejecter.reply(frame, f.l3Offset, f.family, f.protocol, this.replyFrame, reason);
+    const view = frame.bytes.subarray(frame.at, frame.at + frame.length);
+    const n = this.rejecter.reply(view, f.l3Offset, f.family, f.protocol, this.replyFrame, reason);
     if (n > 0 && !rx.transmit(this.replyFrame, n)) this.stats.rejectTxFull++;
   }
 
@@ -244,7 +265,7 @@ export class SlowPath {
    * To the box itself: the lo0 filter, after the zone's host-inbound-traffic for a service of
    * the box; replies to connections the box opened need no service.
    */
-  private toLocal(rx: RxQueue, frame: Uint8Array, zone: Zone, boxConnection: boolean): void {
+  private toLocal(rx: RxQueue, frame: FrameRef, zone: Zone, boxConnection: boolean): void {
     const reader = rx.reader;
     const f = reader.facts;
     if (!boxConnection && !hostInboundAllows(zone, f.protocol, f.destinationPort, f.icmpType)) {
@@ -276,7 +297,7 @@ export class SlowPath {
   }
 
   /** A packet of a known session that the fast path sent up: TCP flags, or a cached reject to answer. */
-  private continueSession(rx: RxQueue, frame: Uint8Array, session: Session): void {
+  private continueSession(rx: RxQueue, frame: FrameRef, session: Session): void {
     const f = rx.reader.facts;
     const fromServer = this.sessions.isReverse(session, keyId(rx.reader.key));
     if (!this.replayRejects(rx, frame, session, fromServer)) return;
@@ -295,7 +316,7 @@ export class SlowPath {
    * XDP replays cached accepts and discards itself; a cached reject needs an answer, so it is
    * enforced here, counted and logged as XDP would. false: the packet was rejected.
    */
-  private replayRejects(rx: RxQueue, frame: Uint8Array, session: Session, fromServer: boolean): boolean {
+  private replayRejects(rx: RxQueue, frame: FrameRef, session: Session, fromServer: boolean): boolean {
     const dir = fromServer ? session.filters.server : session.filters.client;
     const zones = fromServer ? [session.toZoneId, session.fromZoneId] : [session.fromZoneId, session.toZoneId];
     const ingress = { ifindex: rx.ifindex, zoneId: zones[0]! };
@@ -319,9 +340,11 @@ export class SlowPath {
    * per call, so a page pool of one page: the kernel builds the pool anew on every call, and
    * its default of 64 pages cost more than the run itself.
    */
-  private inject(rx: RxQueue, frame: Uint8Array, prog: number): void {
+  private inject(rx: RxQueue, frame: FrameRef, prog: number): void {
     try {
-      progTestRun(prog, { data: frame, ifindex: rx.ifindex, rxQueue: rx.queue, live: true, batchSize: 1 });
+      progTestRun(prog, {
+        data: frame.bytes, offset: frame.at, length: frame.length, ifindex: rx.ifindex, rxQueue: rx.queue, live: true, batchSize: 1,
+      });
       this.stats.injected++;
     } catch {
       this.drop('inject_failed');

@@ -29,6 +29,11 @@ const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { FrameReader } = await import('../../lib/slowpath/frame.js');
 const { RouteProbe } = await import('../../lib/slowpath/route-probe.js');
+
+/** The route of a whole frame, as the slow path asks for one. */
+function probeRoute(routes: InstanceType<typeof RouteProbe>, data: Buffer, ifindex: number, rxQueue: number, table = 0) {
+  return routes.lookup(data, 0, data.length, ifindex, rxQueue, table);
+}
 const { describeKey } = await import('../../lib/session/flow-key.js');
 const { purgePins } = await import('../../lib/dataplane/dataplane.js');
 const { checksum, frame, ipBytes, mac } = await import('../helpers/packets.js');
@@ -250,7 +255,7 @@ t.test('a truncated frame of every length is dropped as malformed', async (t) =>
 
 t.test('the route probe names the egress interface or the box itself', async (t) => {
   const routes = new RouteProbe(dp.progs.route);
-  const probe = (spec: FrameSpec, table = 0) => routes.lookup(frame(spec), inIndex, 0, table);
+  const probe = (spec: FrameSpec, table = 0) => probeRoute(routes, frame(spec), inIndex, 0, table);
   t.same(probe(tcp4), { local: false, boxConnection: false, egress: outIndex }, 'forwarded out of out0');
   t.same(probe({ ...tcp4, dst: '10.10.0.7' }), { local: false, boxConnection: false, egress: outIndex }, 'via a gateway without neighbour: still out0');
   t.same(probe({ ...tcp4, dst: '10.8.0.1' }), { local: true, boxConnection: false, egress: 0 }, 'own address: not forwarded (local)');

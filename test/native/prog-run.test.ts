@@ -95,6 +95,28 @@ t.test('data is read in place from any view, bounds enforced', (t) => {
   t.end();
 });
 
+t.test('a range of a larger buffer in, the output into a caller buffer: no view, no copy out', (t) => {
+  const obj = openTestObject(t, compileTestObject(t));
+  const prog = obj.progFd('xdp_main');
+  mapUpdate(obj.mapFd('config'), u32(0), u32(MODE_TX_SWAP), BPF_ANY);
+  const pkt = frame(0x23, 80);
+  const umem = Buffer.alloc(4096, 0xee);
+  pkt.copy(umem, 2048);
+  const into = Buffer.alloc(256, 0xcc);
+  const r = progTestRun(prog, { data: umem, offset: 2048, length: pkt.length, into });
+  t.equal(r.retval, XDP_TX);
+  t.equal(r.dataOut, null, 'nothing allocated for the output');
+  t.equal(r.dataOutLength, pkt.length);
+  t.same(into.subarray(0, 6), SRC, 'the program saw the frame at the offset and swapped its MACs');
+  t.same(into.subarray(12, pkt.length), pkt.subarray(12));
+  t.equal(into[pkt.length], 0xcc, 'nothing written past the output');
+  t.equal(codeOf(() => progTestRun(prog, { data: umem, offset: 4000, length: 200 })), 'EINVAL', 'range beyond the buffer');
+  t.equal(codeOf(() => progTestRun(prog, { data: umem, offset: 5000 })), 'EINVAL', 'offset beyond the buffer');
+  t.equal(codeOf(() => progTestRun(prog, { data: pkt, into: Buffer.alloc(20) })), 'ENOSPC', 'into too small');
+  t.equal(codeOf(() => progTestRun(prog, { data: pkt, into, live: true })), 'EINVAL', 'into needs a plain run');
+  t.end();
+});
+
 t.test('ring buffer events emitted by the program are consumed', (t) => {
   const obj = openTestObject(t, compileTestObject(t));
   const prog = obj.progFd('xdp_main');
