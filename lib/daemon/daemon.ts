@@ -101,6 +101,7 @@ export class Daemon {
       const events = new EventProducer({ rates: eventRates(config.syslog) });
       const slowPath = new SlowPath(dataplane.progs, sessions, config, zoneByIfindex, (ev) => events.emit(ev));
       daemon = new Daemon(paths, config, dataplane, sessions, slowPath, events);
+      slowPath.egressPort = (ifindex) => daemon?.sockets.find((s) => s.ifindex === ifindex);
       applyScreens(dataplane, config); // before the links: the first packets are screened
       daemon.attachAll(opts.xdpMode ?? 'auto', zoneByIfindex);
       daemon.configureEvents();

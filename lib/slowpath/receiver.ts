@@ -22,7 +22,7 @@ export class QueueSocket {
   private readonly rx: RxQueue;
   private readonly descs = new Uint32Array(BATCH * 2);
 
-  constructor(readonly ifname: string, ifindex: number, readonly queue: number, zone: Zone | null) {
+  constructor(readonly ifname: string, readonly ifindex: number, readonly queue: number, zone: Zone | null) {
     this.xsk = new Xsk({ ifindex, ifname, queue });
     const lengths = new Uint32Array(1);
     this.rx = {
@@ -37,6 +37,11 @@ export class QueueSocket {
 
   get fd(): number {
     return this.xsk.fd;
+  }
+
+  /** Sends a frame out of this interface; false if the tx ring had no room. */
+  transmit(frame: Uint8Array, length: number): boolean {
+    return this.rx.transmit(frame, length);
   }
 
   setZone(zone: Zone | null): void {

@@ -22,11 +22,13 @@ export interface Route {
   boxConnection: boolean;
   /** Egress ifindex; 0 with `local` false: no usable route. */
   egress: number;
+  /** The next hop's neighbour is known: XDP can forward it without the kernel. */
+  resolved: boolean;
 }
 
-const NO_ROUTE: Route = Object.freeze({ local: false, boxConnection: false, egress: 0 });
-const LOCAL: Route = Object.freeze({ local: true, boxConnection: false, egress: 0 });
-const BOX_REPLY: Route = Object.freeze({ local: true, boxConnection: true, egress: 0 });
+const NO_ROUTE: Route = Object.freeze({ local: false, boxConnection: false, egress: 0, resolved: false });
+const LOCAL: Route = Object.freeze({ local: true, boxConnection: false, egress: 0, resolved: false });
+const BOX_REPLY: Route = Object.freeze({ local: true, boxConnection: true, egress: 0, resolved: false });
 
 export function verifyRouteFlags(objectPath: string): void {
   const c = btfEnum(objectPath, 'xdpfw_route_flags').XDPFW_ROUTE_BOX_CONNECTION;
@@ -54,7 +56,7 @@ export class RouteProbe {
     const rc = res.readUInt32LE(ROUTE_RESULT.offset.fib_rc);
     if (rc === FIB_NOT_FWDED) return res.readUInt32LE(ROUTE_RESULT.offset.flags) & BOX_CONNECTION ? BOX_REPLY : LOCAL;
     if (rc === FIB_SUCCESS || rc === FIB_NO_NEIGH) {
-      return { local: false, boxConnection: false, egress: res.readUInt32LE(ROUTE_RESULT.offset.ifindex) };
+      return { local: false, boxConnection: false, egress: res.readUInt32LE(ROUTE_RESULT.offset.ifindex), resolved: rc === FIB_SUCCESS };
     }
     return NO_ROUTE;
   }

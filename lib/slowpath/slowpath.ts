@@ -19,7 +19,7 @@ import { POLICY_REJECT, REJECT_FRAME_MAX, type RejectCounters, type RejectReason
 import { TCP_RST, advance, opensSession } from '../session/tcp.js';
 import type { FrameReader } from './frame.js';
 import { FlowFilters } from './flow-filters.js';
-import { RouteProbe } from './route-probe.js';
+import { type Route, RouteProbe } from './route-probe.js';
 
 /** Why the slow path dropped a packet; each has a counter. */
 export type SlowPathDrop =
@@ -47,6 +47,14 @@ function localIfindex(name: string): number | null {
     return null;
   }
 }
+
+/** Sends frames out of one interface (an AF_XDP socket bound to it). */
+export interface TxPort {
+  transmit(frame: Uint8Array, length: number): boolean;
+}
+
+const XDP_DROP = 1;
+const XDP_REDIRECT = 4;
 
 /** The frame being judged: a range of its socket's UMEM, named without a view per packet. */
 interface FrameRef {
@@ -88,6 +96,10 @@ export class SlowPath {
    * events copy what they need). */
   private readonly current: FrameRef = { bytes: Buffer.alloc(0), at: 0, length: 0 };
   private readonly ingress = { ifindex: 0, zoneId: 0 };
+  /** A first packet as xdpfw_inject_new rewrote it, for the egress socket. */
+  private readonly rewritten = Buffer.alloc(4096);
+  /** The socket that sends out of an interface (set by the daemon, which owns the sockets). */
+  egressPort: (ifindex: number) => TxPort | undefined = () => undefined;
   private readonly egress = { ifindex: 0, zoneId: 0 };
   private readonly routes: RouteProbe;
   private engine: PolicyEngine;
@@ -217,7 +229,7 @@ export class SlowPath {
       this.limiter.release(fromZone.id, reader.key);
       return this.drop(installed.reason);
     }
-    this.inject(rx, frame, this.progs.injectNew);
+    this.forwardFirst(rx, frame, route);
     if (logs) this.emit(sessionCreateEvent(installed.session));
   }
 
@@ -333,6 +345,29 @@ export class SlowPath {
       return this.enforceFilter(rx, frame, result, source, ingress, egress, session.id);
     }
     return true;
+  }
+
+  /**
+   * Sends a new forwarded session's first packet on. The cheap way, when the next hop is known
+   * and the egress has a socket: xdpfw_inject_new in a plain run rewrites it exactly as the fast
+   * path would (and counts it), and the egress's AF_XDP socket sends the result. Otherwise, or
+   * if the program did not redirect, a live run lets the kernel have it (a live run costs
+   * several plain runs: the kernel builds a page pool for every call).
+   */
+  private forwardFirst(rx: RxQueue, frame: FrameRef, route: Route): void {
+    const port = route.resolved ? this.egressPort(route.egress) : undefined;
+    if (port) {
+      const out = progTestRun(this.progs.injectNew, {
+        data: frame.bytes, offset: frame.at, length: frame.length, ifindex: rx.ifindex, rxQueue: rx.queue, into: this.rewritten,
+      });
+      if (out.retval === XDP_DROP) return; // counted by the program
+      if (out.retval === XDP_REDIRECT && port.transmit(this.rewritten, out.dataOutLength ?? 0)) {
+        this.stats.injected++;
+        return;
+      }
+      // Rare (tx ring full, an expiring TTL): the live run counts this packet a second time.
+    }
+    this.inject(rx, frame, this.progs.injectNew);
   }
 
   /**

@@ -251,7 +251,7 @@ t.test('local-delivery steering: nothing addressed to the box passes without a l
   const toBox: FrameSpec = { ...fresh(udp4), dst: '10.8.0.1' };
   t.same(deltas(() => run(dp.progs.rx, frame(toBox))), { SLOW_PATH: 1 }, 'a miss to a local address goes to the slow path');
   const routes = new RouteProbe(dp.progs.route);
-  t.same(probeRoute(routes, frame(toBox), IN, 0), { local: true, boxConnection: false, egress: 0 }, 'which the route probe sees as local');
+  t.same(probeRoute(routes, frame(toBox), IN, 0), { local: true, boxConnection: false, egress: 0, resolved: false }, 'which the route probe sees as local');
   // A session judged for forwarding whose destination became the box's own address.
   const forwarded: FrameSpec = { ...fresh(udp4), dst: '10.9.0.1' };
   install(forwarded);
@@ -264,8 +264,8 @@ t.test('a routing-instance verdict routes the flow through its table, in XDP and
   const routes = new RouteProbe(dp.progs.route);
   for (const dst of ['10.77.0.5', 'fd77::5']) {
     const spec: FrameSpec = { ...fresh(dst.includes(':') ? udp6 : udp4), dst };
-    t.same(probeRoute(routes, frame(spec), IN, 0), { local: false, boxConnection: false, egress: 0 }, `${dst}: the main table blackholes it`);
-    t.same(probeRoute(routes, frame(spec), IN, 0, 100), { local: false, boxConnection: false, egress: OUT }, `${dst}: table 100 sends it out of out0`);
+    t.same(probeRoute(routes, frame(spec), IN, 0), { local: false, boxConnection: false, egress: 0, resolved: false }, `${dst}: the main table blackholes it`);
+    t.same(probeRoute(routes, frame(spec), IN, 0, 100), { local: false, boxConnection: false, egress: OUT, resolved: true }, `${dst}: table 100 sends it out of out0`);
     install(spec, { input: verdict('accept', { tableId: 100 }) });
     let r: { retval: number; dataOut: Buffer | null } = { retval: -1, dataOut: null };
     t.same(deltas(() => (r = run(dp.progs.rx, frame(spec)))), { FAST_FORWARD: 1 }, `${dst}: forwarded through table 100`);
@@ -300,15 +300,15 @@ t.test('the route probe tells a reply to a connection the box opened from a pack
 
   const reply = (spec: FrameSpec) => probeRoute(routes, frame(spec), IN, 0);
   t.same(reply({ src: '10.8.0.1', dst: '10.8.0.1', protocol: 'tcp', sport: 7000, dport: client.localPort!, tcpFlags: 0x10 }),
-    { local: true, boxConnection: true, egress: 0 }, 'TCP: the server answering the box\'s connection');
+    { local: true, boxConnection: true, egress: 0, resolved: false }, 'TCP: the server answering the box\'s connection');
   t.same(reply({ src: '10.8.0.2', dst: '10.8.0.1', protocol: 'tcp', sport: 40000, dport: 7000, tcpFlags: 0x02 }),
-    { local: true, boxConnection: false, egress: 0 }, 'TCP: a SYN to the listening service is no reply');
+    { local: true, boxConnection: false, egress: 0, resolved: false }, 'TCP: a SYN to the listening service is no reply');
   t.same(reply({ src: '10.9.0.2', dst: '10.9.0.1', protocol: 'udp', sport: 5000, dport: udp.address().port }),
-    { local: true, boxConnection: true, egress: 0 }, 'UDP: an answer to the box\'s connected socket');
+    { local: true, boxConnection: true, egress: 0, resolved: false }, 'UDP: an answer to the box\'s connected socket');
   t.same(reply({ src: '10.9.0.2', dst: '10.9.0.1', protocol: 'udp', sport: 5000, dport: 5001 }),
-    { local: true, boxConnection: false, egress: 0 }, 'UDP: to a bound, unconnected socket (a service) is no reply');
+    { local: true, boxConnection: false, egress: 0, resolved: false }, 'UDP: to a bound, unconnected socket (a service) is no reply');
   t.same(reply({ src: '10.9.0.3', dst: '10.9.0.1', protocol: 'udp', sport: 5000, dport: udp.address().port }),
-    { local: true, boxConnection: false, egress: 0 }, 'UDP: the right port from another peer is no reply');
+    { local: true, boxConnection: false, egress: 0, resolved: false }, 'UDP: the right port from another peer is no reply');
 });
 
 t.test('what the fast path hands to the kernel meets the output verdict; a routing-instance flow never goes', async (t) => {

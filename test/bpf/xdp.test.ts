@@ -256,9 +256,9 @@ t.test('a truncated frame of every length is dropped as malformed', async (t) =>
 t.test('the route probe names the egress interface or the box itself', async (t) => {
   const routes = new RouteProbe(dp.progs.route);
   const probe = (spec: FrameSpec, table = 0) => probeRoute(routes, frame(spec), inIndex, 0, table);
-  t.same(probe(tcp4), { local: false, boxConnection: false, egress: outIndex }, 'forwarded out of out0');
-  t.same(probe({ ...tcp4, dst: '10.10.0.7' }), { local: false, boxConnection: false, egress: outIndex }, 'via a gateway without neighbour: still out0');
-  t.same(probe({ ...tcp4, dst: '10.8.0.1' }), { local: true, boxConnection: false, egress: 0 }, 'own address: not forwarded (local)');
+  t.same(probe(tcp4), { local: false, boxConnection: false, egress: outIndex, resolved: true }, 'forwarded out of out0');
+  t.same(probe({ ...tcp4, dst: '10.10.0.7' }), { local: false, boxConnection: false, egress: outIndex, resolved: false }, 'via a gateway without neighbour: still out0');
+  t.same(probe({ ...tcp4, dst: '10.8.0.1' }), { local: true, boxConnection: false, egress: 0, resolved: false }, 'own address: not forwarded (local)');
 });
 
 t.test('re-injection forwards a packet of an installed session and drops one without', async (t) => {

@@ -1,0 +1,126 @@
+// The floor under new sessions per second: what the kernel calls the slow
+// path makes for every new flow cost on their own, with no JavaScript
+// around them. Per new UDP flow the slow path runs the route probe (plain
+// BPF_PROG_RUN), writes the session's two map entries (one batch update),
+// rewrites the first packet with xdpfw_inject_new (plain BPF_PROG_RUN) and
+// sends it from the egress AF_XDP socket; the sum of those is the least one
+// new session costs, whatever the code around it. The live-frame run it
+// falls back on is timed too.
+// Runs in its own namespace: in0 ── out0 (a permanent neighbour behind
+// out0; the sink drops what arrives on its peer).
+import { insideTestNetns, reexecInNetns } from '../helpers/netns-reexec.js';
+
+reexecInNetns(import.meta.url, [
+  'ip link add name in0 type veth peer name in0p',
+  'ip link add name out0 type veth peer name out0p',
+  'for d in in0 in0p out0 out0p lo; do ip link set $d up; done',
+  'sysctl -qw net.ipv4.ip_forward=1',
+  'ip addr add 10.8.0.1/24 dev in0 && ip addr add 10.9.0.1/24 dev out0',
+  'ip neigh add 10.9.0.2 lladdr 02:00:00:00:09:02 dev out0 nud permanent',
+]);
+
+const { statePaths } = await import('../../lib/daemon/state-paths.js');
+const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
+const { SESSION, SESSION_KEY, IFACE } = await import('../../lib/dataplane/layout.js');
+const native = await import('../../lib/dataplane/native.js');
+const { RouteProbe } = await import('../../lib/slowpath/route-probe.js');
+const { bpfObjectPath } = await import('../../lib/util/paths.js');
+const { frame, ipBytes } = await import('../helpers/packets.js');
+const { summarize } = await import('./lib/stats.js');
+const { fmt, report } = await import('./lib/report.js');
+
+const RUNS = 5;
+const CALLS = 20_000;
+
+if (!insideTestNetns()) throw new Error('not in the bench namespace');
+const paths = statePaths(`/tmp/${insideTestNetns()}`);
+const dp = new Dataplane(paths);
+const sink = native.openObject(bpfObjectPath('bench/sink'));
+try {
+  const IN = native.ifNameToIndex('in0');
+  const OUT = native.ifNameToIndex('out0');
+  const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
+  const iface = (slot: number) => { const v = Buffer.alloc(IFACE.size); v.writeUInt32LE(slot, IFACE.offset.slot); return v; };
+  native.mapUpdate(dp.mapFd('xdpfw_ifaces'), u32(IN), iface(0), 0);
+  native.mapUpdate(dp.mapFd('xdpfw_ifaces'), u32(OUT), iface(1), 0);
+  native.mapUpdate(dp.mapFd('xdpfw_tx_ports'), u32(OUT), u32(OUT), 0);
+  const drop = native.attachXdp(sink.progFd('bare_drop'), native.ifNameToIndex('out0p'), 'auto');
+
+  const sessions = dp.mapFd('xdpfw_sessions');
+  const data = frame({ src: '10.8.0.2', dst: '10.9.0.2', protocol: 'udp', sport: 40000, dport: 9 });
+  // The flow's session, so re-injection forwards it as it does a new flow's first packet.
+  const key = Buffer.alloc(SESSION_KEY.size);
+  key[SESSION_KEY.offset.family] = 2;
+  key[SESSION_KEY.offset.protocol] = 17;
+  key.writeUInt16BE(40000, SESSION_KEY.offset.src_port);
+  key.writeUInt16BE(9, SESSION_KEY.offset.dst_port);
+  ipBytes('10.8.0.2').copy(key, SESSION_KEY.offset.src_addr);
+  ipBytes('10.9.0.2').copy(key, SESSION_KEY.offset.dst_addr);
+  native.mapUpdate(sessions, key, Buffer.alloc(SESSION.size), 0);
+
+  const routes = new RouteProbe(dp.progs.route);
+  const egress = new native.Xsk({ ifindex: OUT, ifname: 'out0', queue: 0 });
+  const rewritten = Buffer.alloc(4096);
+  const lengths = new Uint32Array(1);
+  const keys = Buffer.alloc(2 * SESSION_KEY.size);
+  const values = Buffer.alloc(2 * SESSION.size);
+  let next = 1;
+
+  /** Microseconds per call of `fn`, run by run. */
+  const time = (fn: () => void, after?: () => void): number[] => {
+    const out: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < CALLS; i++) fn();
+      out.push(Number(process.hrtime.bigint() - t0) / 1e3 / CALLS);
+      after?.();
+    }
+    return out;
+  };
+  const written: Buffer[] = [];
+  const costs = {
+    route: time(() => routes.lookup(data, 0, data.length, IN, 0)),
+    install: time(() => {
+      // Two distinct keys per session, as the slow path writes them.
+      keys.writeUInt32BE(next++, 12);
+      keys.writeUInt32BE(next++, 12 + SESSION_KEY.size);
+      native.mapUpdateBatch(sessions, keys, values, 2, 0);
+      written.push(Buffer.from(keys));
+    }, () => {
+      for (const k of written.splice(0)) native.mapDeleteBatch(sessions, k, 2);
+    }),
+    rewrite: time(() => native.progTestRun(dp.progs.injectNew, { data, ifindex: IN, rxQueue: 0, into: rewritten })),
+    transmit: time(() => {
+      lengths[0] = data.length;
+      while (egress.tx(rewritten, lengths, 1) === 0) egress.completeTx();
+    }),
+    live: time(() => native.progTestRun(dp.progs.injectNew, { data, ifindex: IN, rxQueue: 0, live: true, batchSize: 1 })),
+  };
+  egress.close();
+  native.closeFd(drop.linkFd);
+  const sum = costs.route.map((r, i) => r + costs.install[i]! + costs.rewrite[i]! + costs.transmit[i]!);
+  const line = (label: string, xs: number[]): [string, string] => {
+    const s = summarize(xs);
+    return [label, `${fmt(s.median)} µs (${fmt(s.min)}–${fmt(s.max)})`];
+  };
+  const floor = summarize(sum.map((us) => 1e6 / us));
+  report({
+    id: 'session-floor',
+    title: 'Floor under new sessions per second',
+    method: `The kernel calls the slow path makes for each new flow, each timed alone (${fmt(CALLS)} calls, ${RUNS} runs) with no JavaScript around them: route probe (plain BPF_PROG_RUN), the two session entries (one batch map update), the first packet rewritten by xdpfw_inject_new (plain BPF_PROG_RUN) and sent from the egress AF_XDP socket (copy mode, one kick per frame). The live-frame run used when the next hop is not resolved is shown apart.`,
+    comparisons: [],
+    facts: [
+      line('route probe', costs.route),
+      line('install both entries (one batch update)', costs.install),
+      line('rewrite the first packet (plain BPF_PROG_RUN)', costs.rewrite),
+      line('send it from the egress AF_XDP socket', costs.transmit),
+      line('sum per new session', sum),
+      line('(fallback) re-inject with a live BPF_PROG_RUN', costs.live),
+      ['new sessions per second one core can reach at most', `${fmt(floor.median)} (${fmt(floor.min)}–${fmt(floor.max)})`],
+    ],
+  });
+} finally {
+  sink.close();
+  dp.close();
+  purgePins(paths);
+}
