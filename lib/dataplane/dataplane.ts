@@ -103,8 +103,7 @@ export class Dataplane {
    */
   attach(name: string, slot: number, zoneId: number, mode: XdpModeRequest, previousMode?: XdpMode): AttachedInterface {
     const ifindex = ifNameToIndex(name);
-    this.setInterfaceZone(ifindex, slot, zoneId);
-    mapUpdate(this.fds.xdpfw_tx_ports, u32(ifindex), u32(ifindex), BPF_ANY);
+    this.registerPort(ifindex, slot, zoneId);
 
     const pin = join(this.paths.linkPinDir, name);
     if (existsSync(pin)) {
@@ -142,6 +141,12 @@ export class Dataplane {
       gone.push(name);
     }
     return gone;
+  }
+
+  /** Makes an interface one of the firewall's: its slot and zone for xdpfw_rx, and a redirect target. */
+  registerPort(ifindex: number, slot: number, zoneId: number): void {
+    this.setInterfaceZone(ifindex, slot, zoneId);
+    mapUpdate(this.fds.xdpfw_tx_ports, u32(ifindex), u32(ifindex), BPF_ANY);
   }
 
   setInterfaceZone(ifindex: number, slot: number, zoneId: number): void {

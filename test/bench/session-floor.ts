@@ -21,7 +21,7 @@ reexecInNetns(import.meta.url, [
 
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
-const { SESSION, SESSION_KEY, IFACE } = await import('../../lib/dataplane/layout.js');
+const { SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
 const native = await import('../../lib/dataplane/native.js');
 const { RouteProbe } = await import('../../lib/slowpath/route-probe.js');
 const { bpfObjectPath } = await import('../../lib/util/paths.js');
@@ -39,11 +39,8 @@ const sink = native.openObject(bpfObjectPath('bench/sink'));
 try {
   const IN = native.ifNameToIndex('in0');
   const OUT = native.ifNameToIndex('out0');
-  const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
-  const iface = (slot: number) => { const v = Buffer.alloc(IFACE.size); v.writeUInt32LE(slot, IFACE.offset.slot); return v; };
-  native.mapUpdate(dp.mapFd('xdpfw_ifaces'), u32(IN), iface(0), 0);
-  native.mapUpdate(dp.mapFd('xdpfw_ifaces'), u32(OUT), iface(1), 0);
-  native.mapUpdate(dp.mapFd('xdpfw_tx_ports'), u32(OUT), u32(OUT), 0);
+  dp.registerPort(IN, 0, 0);
+  dp.registerPort(OUT, 1, 0);
   const drop = native.attachXdp(sink.progFd('bare_drop'), native.ifNameToIndex('out0p'), 'auto');
 
   const sessions = dp.mapFd('xdpfw_sessions');

@@ -31,7 +31,7 @@ reexecInNetns(import.meta.url, [
 
 const { default: t } = await import('tap');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
-const { SESSION, SESSION_KEY, IFACE, COUNTER_VALUE } = await import('../../lib/dataplane/layout.js');
+const { SESSION, SESSION_KEY, COUNTER_VALUE } = await import('../../lib/dataplane/layout.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { EventCodec, readEventConstants, realtimeOffsetNs } = await import('../../lib/events/record.js');
@@ -70,11 +70,8 @@ t.teardown(() => {
 
 const IN = native.ifNameToIndex('in0');
 const OUT = native.ifNameToIndex('out0');
-const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
-const iface = (slot: number) => { const v = Buffer.alloc(IFACE.size); v.writeUInt32LE(slot, IFACE.offset.slot); return v; };
-native.mapUpdate(dp.mapFd('xdpfw_ifaces'), u32(IN), iface(0), 0);
-native.mapUpdate(dp.mapFd('xdpfw_ifaces'), u32(OUT), iface(1), 0);
-native.mapUpdate(dp.mapFd('xdpfw_tx_ports'), u32(OUT), u32(OUT), 0);
+dp.registerPort(IN, 0, 0);
+dp.registerPort(OUT, 1, 0);
 
 function run(prog: number, data: Buffer) {
   return native.progTestRun(prog, { data, ifindex: IN, rxQueue: 0, dataOutSize: data.length + 64 });

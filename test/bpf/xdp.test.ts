@@ -24,7 +24,7 @@ reexecInNetns(import.meta.url, [
 
 const { default: t } = await import('tap');
 const { Dataplane } = await import('../../lib/dataplane/dataplane.js');
-const { SESSION, SESSION_KEY, IFACE } = await import('../../lib/dataplane/layout.js');
+const { SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { FrameReader } = await import('../../lib/slowpath/frame.js');
@@ -56,15 +56,8 @@ t.teardown(() => {
 const inIndex = native.ifNameToIndex('in0');
 const outIndex = native.ifNameToIndex('out0');
 // Register both ports as the daemon does (slot 0 and 1); no sockets yet.
-const iface = (slot: number) => {
-  const v = Buffer.alloc(IFACE.size);
-  v.writeUInt32LE(slot, IFACE.offset.slot);
-  return v;
-};
-const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
-native.mapUpdate(dp.mapFd('xdpfw_ifaces'), u32(inIndex), iface(0), 0);
-native.mapUpdate(dp.mapFd('xdpfw_ifaces'), u32(outIndex), iface(1), 0);
-native.mapUpdate(dp.mapFd('xdpfw_tx_ports'), u32(outIndex), u32(outIndex), 0);
+dp.registerPort(inIndex, 0, 0);
+dp.registerPort(outIndex, 1, 0);
 
 function run(prog: number, data: Buffer, live = false) {
   return native.progTestRun(prog, { data, ifindex: inIndex, rxQueue: 0, live, dataOutSize: data.length + 64 });
