@@ -14,8 +14,11 @@
  *                 the same for the first packet of a session the slow path
  *                 has just installed: it has run the filters itself, so the
  *                 cached verdicts route the packet but are not replayed (no
- *                 second count or log). The first packet leaves byte-identical
- *                 to the ones after it, and it is never dropped.
+ *                 second count or log). Run plain, its output is what the
+ *                 slow path sends from the egress AF_XDP socket; run with
+ *                 live frames when the kernel must finish the job. Either
+ *                 way the first packet leaves byte-identical to the ones
+ *                 after it, and it is never dropped.
  *   xdpfw_route   run by the slow path through plain BPF_PROG_RUN to learn
  *                 where a packet would go (egress interface, or local), in
  *                 the routing table the query in front of the frame names.
