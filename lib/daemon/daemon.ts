@@ -102,6 +102,8 @@ export class Daemon {
       const slowPath = new SlowPath(dataplane.progs, sessions, config, zoneByIfindex, (ev) => events.emit(ev));
       daemon = new Daemon(paths, config, dataplane, sessions, slowPath, events);
       slowPath.egressPort = (ifindex) => daemon?.sockets.find((s) => s.ifindex === ifindex);
+      // A filter term's `log` stays on the box (show log, monitor); `syslog` goes to the collectors too.
+      events.setExported((ev) => ev.kind !== 'filter-log' || slowPath.flowFilters.engine.result(ev.filterId, ev.termId)?.syslog !== false);
       applyScreens(dataplane, config); // before the links: the first packets are screened
       daemon.attachAll(opts.xdpMode ?? 'auto', zoneByIfindex);
       daemon.configureEvents();

@@ -49,6 +49,7 @@ export class EventProducer {
   private readonly now: () => number;
   private readonly recentEvents: RecentWindow<SecurityEvent>;
   private readonly subscribers = new Set<Subscriber>();
+  private exported: (ev: SecurityEvent) => boolean = () => true;
   private readonly generated = EVENT_KINDS.map(() => 0);
   private readonly sent = EVENT_KINDS.map(() => 0);
   private readonly rateLimited = EVENT_KINDS.map(() => 0);
@@ -66,6 +67,15 @@ export class EventProducer {
     this.sinks = sinks;
   }
 
+  /**
+   * Which events leave the box through the sinks; the others stay in the local log (recent
+   * events, subscribers), which is where they are sent. Junos keeps a filter term's `log` on
+   * the box and sends only `syslog` to the collectors.
+   */
+  setExported(exported: (ev: SecurityEvent) => boolean): void {
+    this.exported = exported;
+  }
+
   /** New rates start with full buckets. */
   setRates(rates: EventRates): void {
     this.limiter = new RateLimiter(rates, this.now);
@@ -80,7 +90,11 @@ export class EventProducer {
     }
     this.recentEvents.push(ev);
     this.notify(ev);
-    let queued = this.sinks.length === 0;
+    if (this.sinks.length === 0 || !this.exported(ev)) {
+      this.sent[k]++;
+      return 'sent';
+    }
+    let queued = false;
     let full = false;
     for (const sink of this.sinks) {
       const r = sink.offer(ev);

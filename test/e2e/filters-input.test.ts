@@ -26,8 +26,8 @@ function filter(family: 'inet' | 'inet6', icmp: string): string {
   const icmpProto = v6 ? 'icmp6' : 'icmp';
   return `
         filter in-${family} {
-            term udp-discard { from { ${proto} udp; source-port ${SPORT.discard}; } then { discard; log; } }
-            term tcp-discard { from { ${proto} tcp; destination-port ${TCP_DISCARD}; } then { discard; syslog; } }
+            term udp-discard { from { ${proto} udp; source-port ${SPORT.discard}; } then { discard; syslog; } }
+            term tcp-discard { from { ${proto} tcp; destination-port ${TCP_DISCARD}; } then { discard; log; } }
             term tcp-reject { from { ${proto} tcp; destination-port ${TCP_REJECT}; } then { reject; log; } }
             term udp-reject-port { from { ${proto} udp; source-port ${SPORT.rejectPort}; } then { reject port-unreachable; log; } }
             term udp-reject { from { ${proto} udp; source-port ${SPORT.rejectAdmin}; } then { reject; log; } }
@@ -135,15 +135,17 @@ for (const family of ['inet', 'inet6'] as const) {
     t.equal(ulogs.length, 1, 'one event for the one datagram');
     expectInputLog(t, ulogs[0], family, { term: 'udp-discard', termId: 1, action: 'discard', protocol: 'udp', sourcePort: SPORT.discard, destinationPort: ECHO });
 
-    // `syslog` logs as `log` does; each SYN (and its retransmissions) is one event.
+    // `log` keeps the event on the box (show log); each SYN (and its retransmissions) is one event.
     const tlogs = await waitForLogs(topo, (e) => e.destinationPort === TCP_DISCARD && e.family === family, 1);
     t.ok(tlogs.length >= 1, `the SYN was logged (${tlogs.length} SYNs)`);
     for (const e of tlogs) expectInputLog(t, e, family, { term: 'tcp-discard', termId: 2, action: 'discard', protocol: 'tcp', destinationPort: TCP_DISCARD });
     t.equal(await slowDrops(topo, 'filter_discard'), before + 1 + tlogs.length, 'every discarded packet counted as filter_discard');
 
-    // The same event at a syslog collector (RFC 5424, structured).
+    // `syslog` sends the same event to the collectors too (RFC 5424, structured).
     const line = await syslogLine(new RegExp(`source-address="${a.client}" destination-address="${a.server}" source-port="${SPORT.discard}"`));
-    t.ok(line, 'a syslog line for the discarded datagram');
+    t.ok(line, 'a syslog line for the datagram its `syslog` term discarded');
+    t.notOk(messages().some((m) => m.includes(`destination-port="${TCP_DISCARD}"`) && m.includes(`source-address="${a.client}"`)),
+      'none for the SYNs of the `log` term, though they were logged on the box over a second ago');
     t.match(line, /^<\d+>1 \S+ fw1 \S+ - \S+ \[junos@2636[^ ]* /, 'RFC 5424 with Junos structured data');
     for (const [k, v] of Object.entries({
       'interface-name': 'trust0', action: 'discard', 'protocol-id': '17', 'destination-port': String(ECHO),

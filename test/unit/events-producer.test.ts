@@ -5,7 +5,7 @@ import { EventProducer, type KindCounters } from '../../lib/events/producer.js';
 import { DEFAULT_EVENT_RATES, type EventRates } from '../../lib/events/rate-limit.js';
 import { QueuedSink } from '../../lib/events/sinks/sink.js';
 import { EVENT_KINDS, type EventKind, type SecurityEvent } from '../../lib/events/types.js';
-import { ALL, CREATE, DENY, SCREEN } from './events-fixture.js';
+import { ALL, CREATE, DENY, FILTER, SCREEN } from './events-fixture.js';
 
 /** A sink that never gets to write: what it takes stays queued. */
 class StuckSink extends QueuedSink {
@@ -130,4 +130,22 @@ t.test('rate-limited events reach neither the log nor subscribers', async (t) =>
   p.emit(SCREEN);
   t.equal(heard, 1);
   t.equal(p.recent().length, 1);
+});
+
+t.test('events the collectors do not want stay in the local log, counted as sent there', async (t) => {
+  const p = new EventProducer();
+  const sink = new StuckSink(10);
+  p.setSinks([sink]);
+  p.setExported((ev) => ev.kind !== 'filter-log' || ev.termId !== FILTER.termId);
+  const seen: SecurityEvent[] = [];
+  p.subscribe((ev) => seen.push(ev));
+  t.equal(p.emit(FILTER), 'sent');
+  t.equal(p.emit({ ...FILTER, termId: FILTER.termId + 1 }), 'sent');
+  t.equal(sink.stats().queued, 1, 'only the exported event reached the sink');
+  t.equal(p.recent().length, 2, 'both are in the local log');
+  t.equal(seen.length, 2, 'and reached the subscribers');
+  const c = p.counters()['filter-log'];
+  t.same({ generated: c.generated, sent: c.sent }, { generated: 2, sent: 2 });
+  t.ok(balanced(c), 'generated = sent + rate-limited + queue-full + sink-failed');
+  await sink.close();
 });
