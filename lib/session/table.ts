@@ -179,11 +179,6 @@ export class SessionTable {
     return this.byKey.get(id);
   }
 
-  /** Whether `id` names the server-to-client entry of its session. */
-  isReverse(session: Session, id: string): boolean {
-    return id !== keyId(session.key);
-  }
-
   /** Installs both directions in the BPF map; the first packet may then be re-injected. */
   install(key: Uint8Array, facts: SessionFacts, protocol: number): InstallResult {
     if (this.byId.size >= this.maxSessions) {

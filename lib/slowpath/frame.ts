@@ -72,11 +72,17 @@ export class FrameReader {
     return true;
   }
 
+  /** Views of the key's addresses by family, made once: asking for an address allocates nothing. */
+  private readonly addresses = {
+    v4: [this.key.subarray(K.src_addr, K.src_addr + 4), this.key.subarray(K.dst_addr, K.dst_addr + 4)],
+    v6: [this.key.subarray(K.src_addr, K.src_addr + 16), this.key.subarray(K.dst_addr, K.dst_addr + 16)],
+  } as const;
+
   sourceAddress(): Uint8Array {
-    return this.key.subarray(K.src_addr, K.src_addr + (this.facts.family === AF_INET ? 4 : 16));
+    return (this.facts.family === AF_INET ? this.addresses.v4 : this.addresses.v6)[0];
   }
 
   destinationAddress(): Uint8Array {
-    return this.key.subarray(K.dst_addr, K.dst_addr + (this.facts.family === AF_INET ? 4 : 16));
+    return (this.facts.family === AF_INET ? this.addresses.v4 : this.addresses.v6)[1];
   }
 }

@@ -5,6 +5,7 @@
 import { AF_INET, AF_INET6, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP } from '../session/flow-key.js';
 import { fold, sum16 } from './checksum.js';
 import { TokenBucket } from './token-bucket.js';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../session/tcp.js';
 
 /**
  * Junos reject message types. `tcp-reset` answers TCP with a RST and everything else with
@@ -50,10 +51,6 @@ const ICMP4_MAX = 576;
 const ICMP6_MAX = 1280;
 const TTL = 64;
 
-const TCP_FIN = 0x01;
-const TCP_SYN = 0x02;
-const TCP_RST = 0x04;
-const TCP_ACK = 0x10;
 
 function be16(b: Uint8Array, at: number): number {
   return (b[at] << 8) | b[at + 1];

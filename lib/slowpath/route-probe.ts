@@ -4,11 +4,8 @@
 // routing); 0 follows the kernel's rules from the main table.
 import { ROUTE_QUERY, ROUTE_RESULT } from '../dataplane/layout.js';
 import { btfEnum, progTestRun } from '../dataplane/native.js';
+import { FIB_NOT_FWDED, FIB_NO_NEIGH, FIB_SUCCESS, XDP_PASS } from '../dataplane/xdp-abi.js';
 
-const XDP_PASS = 2;
-const FIB_SUCCESS = 0;
-const FIB_NOT_FWDED = 4;
-const FIB_NO_NEIGH = 7;
 /** The query and a frame of at most an AF_XDP frame's size. */
 const QUERY_MAX = 4096;
 

@@ -5,7 +5,8 @@
 // packet through xdpfw_inject_new / xdpfw_inject so it leaves exactly as the
 // fast path would send it.
 import { ifNameToIndex, progTestRun } from '../dataplane/native.js';
-import { FILTER_ACTION_CODE, type FilterDescriptor } from '../filter/descriptor.js';
+import { XDP_DROP, XDP_REDIRECT } from '../dataplane/xdp-abi.js';
+import { FILTER_ACTION_CODE } from '../filter/descriptor.js';
 import type { FilterResult } from '../filter/engine.js';
 import type { CompiledConfig, Zone } from '../config/types.js';
 import { PolicyEngine } from '../policy/engine.js';
@@ -52,9 +53,6 @@ function localIfindex(name: string): number | null {
 export interface TxPort {
   transmit(frame: Uint8Array, length: number): boolean;
 }
-
-const XDP_DROP = 1;
-const XDP_REDIRECT = 4;
 
 /** The frame being judged: a range of its socket's UMEM, named without a view per packet. */
 interface FrameRef {
@@ -167,8 +165,8 @@ export class SlowPath {
     frame.at = addr;
     frame.length = length;
 
-    const session = this.sessions.lookup(keyId(reader.key));
-    if (session) return this.continueSession(rx, frame, session);
+    const known = this.sessions.lookup(keyId(reader.key));
+    if (known) return this.continueSession(rx, frame, known);
 
     const family = familyName(facts.family);
     const fromZone = rx.zone;
@@ -216,21 +214,17 @@ export class SlowPath {
     const output = this.filters.judge(this.filters.output(route.egress, family), reader);
     if (output && !this.enforceFilter(rx, frame, output, 'output', ingress, egress)) return;
 
-    if (!this.admit(rx, fromZone)) return this.drop('session_limit');
-    const installed = this.sessions.install(reader.key, {
+    const session = this.install(rx, fromZone, {
       fromZone: fromZone.name, fromZoneId: fromZone.id,
       toZone: toZone.name, toZoneId: toZone.id,
       policyId: decision.policyId, policyName: decision.policyName,
       ingressIfindex: rx.ifindex, egressIfindex: route.egress, local: false, boxConnection: false,
       logClose: decision.policy?.logClose ?? false, icmpType: facts.icmpType,
       ...this.judgedFlow(reader, rx.ifindex, route.egress, false),
-    }, facts.protocol);
-    if (!installed.ok) {
-      this.limiter.release(fromZone.id, reader.key);
-      return this.drop(installed.reason);
-    }
+    });
+    if (!session) return;
     this.forwardFirst(rx, frame, route);
-    if (logs) this.emit(sessionCreateEvent(installed.session));
+    if (logs) this.emit(sessionCreateEvent(session));
   }
 
   /**
@@ -285,33 +279,40 @@ export class SlowPath {
     }
     const lo0 = this.filters.judge(this.filters.lo0Filter(familyName(f.family)), reader);
     if (lo0 && !this.enforceFilter(rx, frame, lo0, 'lo0', { ifindex: rx.ifindex, zoneId: zone.id }, NO_EGRESS)) return;
-    if (!this.admit(rx, zone)) return this.drop('session_limit');
-    const installed = this.sessions.install(reader.key, {
+    const session = this.install(rx, zone, {
       fromZone: zone.name, fromZoneId: zone.id, toZone: LOCAL_ZONE, toZoneId: 0,
       policyId: 0, policyName: localAdmission(boxConnection),
       ingressIfindex: rx.ifindex, egressIfindex: 0, local: true, boxConnection, logClose: false, icmpType: f.icmpType,
       ...this.judgedFlow(reader, rx.ifindex, 0, true),
-    }, f.protocol);
-    if (!installed.ok) {
-      this.limiter.release(zone.id, reader.key);
-      return this.drop(installed.reason);
-    }
-    this.inject(rx, frame, this.progs.injectNew);
+    });
+    if (session) this.inject(rx, frame, this.progs.injectNew);
   }
 
-  /** The zone's `limit-session` screen on a session about to be created; false: refused. */
-  private admit(rx: RxQueue, zone: Zone): boolean {
+  /**
+   * Installs the session of the frame the reader holds, past the zone's `limit-session` screen
+   * (which gets its place back if the install fails); null: refused, the drop counted.
+   */
+  private install(rx: RxQueue, zone: Zone, facts: SessionFacts): Session | null {
     const key = rx.reader.key;
     const hit = this.limiter.admit(zone.id, key);
-    if (hit === null) return true;
-    this.emit(sessionLimitEvent(describeKey(key), rx.reader.facts.icmpType, { ifindex: rx.ifindex, zoneId: zone.id }, hit));
-    return hit.action === 'alarm';
+    if (hit !== null) {
+      this.emit(sessionLimitEvent(describeKey(key), rx.reader.facts.icmpType, { ifindex: rx.ifindex, zoneId: zone.id }, hit));
+      if (hit.action === 'drop') {
+        this.drop('session_limit');
+        return null;
+      }
+    }
+    const installed = this.sessions.install(key, facts, rx.reader.facts.protocol);
+    if (installed.ok) return installed.session;
+    this.limiter.release(zone.id, key);
+    this.drop(installed.reason);
+    return null;
   }
 
   /** A packet of a known session that the fast path sent up: TCP flags, or a cached reject to answer. */
   private continueSession(rx: RxQueue, frame: FrameRef, session: Session): void {
     const f = rx.reader.facts;
-    const fromServer = this.sessions.isReverse(session, keyId(rx.reader.key));
+    const fromServer = !rx.reader.key.equals(session.key);
     if (!this.replayRejects(rx, frame, session, fromServer)) return;
     if (session.tcp) {
       const next = advance(session.tcp, f.tcpFlags, fromServer);
@@ -330,21 +331,18 @@ export class SlowPath {
    */
   private replayRejects(rx: RxQueue, frame: FrameRef, session: Session, fromServer: boolean): boolean {
     const dir = fromServer ? session.filters.server : session.filters.client;
-    const zones = fromServer ? [session.toZoneId, session.fromZoneId] : [session.fromZoneId, session.toZoneId];
-    const ingress = { ifindex: rx.ifindex, zoneId: zones[0]! };
-    const attach: Array<[FilterDescriptor, FilterLogSource, { ifindex: number; zoneId: number }]> = [
-      [dir.input, 'cached-input', NO_EGRESS],
-      [dir.output, session.local ? 'cached-lo0' : 'cached-output',
-        { ifindex: fromServer ? session.ingressIfindex : session.egressIfindex, zoneId: zones[1]! }],
-    ];
-    for (const [d, source, egress] of attach) {
-      if (d.action !== FILTER_ACTION_CODE.reject) continue;
-      const result = this.filters.engine.result(d.filterId, d.termId);
-      if (!result) continue; // a reload removed it; the new verdicts are being written
-      this.filters.engine.addCounts(d.counter, 1, rx.reader.facts.l3Length);
-      return this.enforceFilter(rx, frame, result, source, ingress, egress, session.id);
-    }
-    return true;
+    const REJECT = FILTER_ACTION_CODE.reject;
+    const onInput = dir.input.action === REJECT;
+    if (!onInput && dir.output.action !== REJECT) return true;
+    const d = onInput ? dir.input : dir.output;
+    const result = this.filters.engine.result(d.filterId, d.termId);
+    if (!result) return true; // a reload removed it; the new verdicts are being written
+    this.filters.engine.addCounts(d.counter, 1, rx.reader.facts.l3Length);
+    const [near, far] = fromServer ? [session.toZoneId, session.fromZoneId] : [session.fromZoneId, session.toZoneId];
+    const ingress = { ifindex: rx.ifindex, zoneId: near };
+    if (onInput) return this.enforceFilter(rx, frame, result, 'cached-input', ingress, NO_EGRESS, session.id);
+    const egress = { ifindex: fromServer ? session.ingressIfindex : session.egressIfindex, zoneId: far };
+    return this.enforceFilter(rx, frame, result, session.local ? 'cached-lo0' : 'cached-output', ingress, egress, session.id);
   }
 
   /**

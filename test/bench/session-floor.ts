@@ -9,15 +9,9 @@
 // Runs in its own namespace: in0 ── out0 (a permanent neighbour behind
 // out0; the sink drops what arrives on its peer).
 import { insideTestNetns, reexecInNetns } from '../helpers/netns-reexec.js';
+import { TWO_PORTS } from '../helpers/two-ports.js';
 
-reexecInNetns(import.meta.url, [
-  'ip link add name in0 type veth peer name in0p',
-  'ip link add name out0 type veth peer name out0p',
-  'for d in in0 in0p out0 out0p lo; do ip link set $d up; done',
-  'sysctl -qw net.ipv4.ip_forward=1',
-  'ip addr add 10.8.0.1/24 dev in0 && ip addr add 10.9.0.1/24 dev out0',
-  'ip neigh add 10.9.0.2 lladdr 02:00:00:00:09:02 dev out0 nud permanent',
-]);
+reexecInNetns(import.meta.url, TWO_PORTS);
 
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');

@@ -10,16 +10,10 @@
 //   in0 (ingress, 10.8.0.1/24, fd08::1/64)   out0 (egress, 10.9.0.1/24, fd09::1/64)
 //   10.77.0.0/24 is a blackhole in the main table and reached by out0 in table 100.
 import { insideTestNetns, reexecInNetns } from '../helpers/netns-reexec.js';
+import { TWO_PORTS } from '../helpers/two-ports.js';
 
 reexecInNetns(import.meta.url, [
-  'ip link add name in0 type veth peer name in0p',
-  'ip link add name out0 address 02:00:00:00:09:01 type veth peer name out0p',
-  'for d in in0 in0p out0 out0p lo; do ip link set $d up; done',
-  'sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1',
-  'ip addr add 10.8.0.1/24 dev in0 && ip addr add 10.9.0.1/24 dev out0',
-  'ip addr add fd08::1/64 dev in0 nodad && ip addr add fd09::1/64 dev out0 nodad',
-  'ip neigh add 10.9.0.2 lladdr 02:00:00:00:09:02 dev out0 nud permanent',
-  'ip neigh add fd09::2 lladdr 02:00:00:00:09:02 dev out0 nud permanent',
+  ...TWO_PORTS,
   'ip route add blackhole 10.77.0.0/24',
   'ip route add 10.77.0.0/24 via 10.9.0.2 table 100',
   // Table 100 also reaches 10.78.0.0/24 through a gateway with no neighbour entry; so does main for 10.10.0.0/24.
@@ -47,9 +41,7 @@ type FrameSpec = import('../helpers/packets.js').FrameSpec;
 type FilterDescriptor = import('../../lib/filter/descriptor.js').FilterDescriptor;
 type SecurityEvent = import('../../lib/events/types.js').SecurityEvent;
 
-const XDP_DROP = 1;
-const XDP_PASS = 2;
-const XDP_REDIRECT = 4;
+const { XDP_DROP, XDP_PASS, XDP_REDIRECT } = await import('../../lib/dataplane/xdp-abi.js');
 const CLIENT_ZONE = 3;
 const SERVER_ZONE = 5;
 const SESSION_ID = 4242n;

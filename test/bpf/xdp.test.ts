@@ -5,21 +5,12 @@
 //   10.9.0.2 / fd09::2 have permanent neighbours; 10.10.0.0/24 routes to a
 //   gateway with no neighbour yet.
 import { insideTestNetns, reexecInNetns } from '../helpers/netns-reexec.js';
+import { TWO_PORTS } from '../helpers/two-ports.js';
 
 reexecInNetns(import.meta.url, [
-  'ip link add name in0 type veth peer name in0p',
-  'ip link add name out0 address 02:00:00:00:09:01 type veth peer name out0p',
-  'for d in in0 in0p out0 out0p lo; do ip link set $d up; done',
-  'sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1',
-  'ip addr add 10.8.0.1/24 dev in0 && ip addr add 10.9.0.1/24 dev out0',
-  'ip addr add fd08::1/64 dev in0 nodad && ip addr add fd09::1/64 dev out0 nodad',
-  'ip neigh add 10.9.0.2 lladdr 02:00:00:00:09:02 dev out0 nud permanent',
-  'ip neigh add fd09::2 lladdr 02:00:00:00:09:02 dev out0 nud permanent',
+  ...TWO_PORTS,
   'ip route add 10.10.0.0/24 via 10.9.0.3',
   'ip route add blackhole 10.66.0.0/24',
-  // Policy-based routing: table 100 reaches 10.77.0.0/24 by out0, the main table blackholes it.
-  'ip route add blackhole 10.77.0.0/24',
-  'ip route add 10.77.0.0/24 via 10.9.0.2 table 100',
 ]);
 
 const { default: t } = await import('tap');
@@ -39,9 +30,7 @@ const { purgePins } = await import('../../lib/dataplane/dataplane.js');
 const { checksum, frame, ipBytes, mac } = await import('../helpers/packets.js');
 type FrameSpec = import('../helpers/packets.js').FrameSpec;
 
-const XDP_DROP = 1;
-const XDP_PASS = 2;
-const XDP_REDIRECT = 4;
+const { XDP_DROP, XDP_PASS, XDP_REDIRECT } = await import('../../lib/dataplane/xdp-abi.js');
 
 t.ok(insideTestNetns(), 'runs in its own namespace');
 const paths = statePaths(`/tmp/${insideTestNetns()}`);
@@ -248,7 +237,7 @@ t.test('a truncated frame of every length is dropped as malformed', async (t) =>
 
 t.test('the route probe names the egress interface or the box itself', async (t) => {
   const routes = new RouteProbe(dp.progs.route);
-  const probe = (spec: FrameSpec, table = 0) => probeRoute(routes, frame(spec), inIndex, 0, table);
+  const probe = (spec: FrameSpec) => probeRoute(routes, frame(spec), inIndex, 0);
   t.same(probe(tcp4), { local: false, boxConnection: false, egress: outIndex, resolved: true }, 'forwarded out of out0');
   t.same(probe({ ...tcp4, dst: '10.10.0.7' }), { local: false, boxConnection: false, egress: outIndex, resolved: false }, 'via a gateway without neighbour: still out0');
   t.same(probe({ ...tcp4, dst: '10.8.0.1' }), { local: true, boxConnection: false, egress: 0, resolved: false }, 'own address: not forwarded (local)');

@@ -12,7 +12,7 @@ export function insideTestNetns(): string | undefined {
   return process.env[ENV];
 }
 
-export function reexecInNetns(moduleUrl: string, setup: string[]): void {
+export function reexecInNetns(moduleUrl: string, setup: readonly string[]): void {
   if (insideTestNetns()) return;
   const ns = `xfwb${process.pid.toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   let code = 1;

@@ -43,11 +43,7 @@ export const FLOW_VAL_SIZE = 32;
 /** struct event: u64 ts, u32 ifindex, u32 rxq, u32 len, u8 head[4] */
 export const EVENT_SIZE = 24;
 
-export const XDP_ABORTED = 0;
-export const XDP_DROP = 1;
-export const XDP_PASS = 2;
-export const XDP_TX = 3;
-export const XDP_REDIRECT = 4;
+export { XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX } from '../../lib/dataplane/xdp-abi.js';
 
 export const TEST_BPF_SOURCE = String.raw`
 #include <linux/bpf.h>
