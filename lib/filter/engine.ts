@@ -113,6 +113,8 @@ interface CompiledFilter {
   name: string;
   family: Family;
   terms: Term[];
+  /** Terms by id: cached verdicts name a term by id, for every logged or rejected packet. */
+  byTermId: Map<number, Term>;
   implicit: FilterResult;
   implicitSlot: number;
   /** Candidate terms by addresses, protocol and destination port; null: scan in order. */
@@ -196,6 +198,7 @@ export class FilterEngine {
         name: f.name,
         family: f.family,
         terms,
+        byTermId: new Map(terms.map((t) => [t.result.termId, t])),
         implicit: implicitDiscard(f),
         implicitSlot,
         index: f.terms.length > threshold ? new RuleIndex(f.terms.map((t) => superset(t, f.family)), f.family) : null,
@@ -241,7 +244,7 @@ export class FilterEngine {
     const f = this.filters.get(filterId);
     if (!f) return null;
     if (termId === IMPLICIT_DISCARD_TERM_ID) return f.implicit;
-    return f.terms.find((t) => t.result.termId === termId)?.result ?? null;
+    return f.byTermId.get(termId)?.result ?? null;
   }
 
   filterName(filterId: number): string | null {
@@ -257,7 +260,7 @@ export class FilterEngine {
     const f = this.filters.get(filterId);
     if (!f) return 0;
     if (termId === IMPLICIT_DISCARD_TERM_ID) return this.hitCounts[f.implicitSlot];
-    const t = f.terms.find((x) => x.result.termId === termId);
+    const t = f.byTermId.get(termId);
     return t ? this.hitCounts[t.slot] : 0;
   }
 
