@@ -2,6 +2,7 @@
 // BTF by verifyLayouts); every enum value comes from the BTF of the compiled
 // object, so C stays the single definition of the numbering.
 import { EVENT } from '../dataplane/layout.js';
+import { EnumCodec } from '../dataplane/enum-codec.js';
 import { btfEnum, monotonicNs, realtimeNs } from '../dataplane/native.js';
 import { AF_INET, AF_INET6, familyName } from '../session/flow-key.js';
 import { formatAddress, writeAddress } from './address.js';
@@ -18,41 +19,6 @@ import {
   type FilterLogSource,
   type SecurityEvent,
 } from './types.js';
-
-/** One C enum, by the names TypeScript knows; throws unless BTF has exactly them. */
-export class EnumCodec<N extends string> {
-  private readonly values = new Map<N, number>();
-  private readonly names = new Map<number, N>();
-
-  constructor(objectPath: string, cEnum: string, prefix: string, names: readonly N[]) {
-    const members = btfEnum(objectPath, cEnum);
-    const known = new Set<string>(names);
-    const extra: string[] = [];
-    for (const [cName, value] of Object.entries(members)) {
-      if (!cName.startsWith(prefix)) throw new Error(`${cEnum}: ${cName} lacks the prefix ${prefix}`);
-      const name = cName.slice(prefix.length).toLowerCase().replace(/_/g, '-');
-      if (name === 'none') continue;
-      if (!known.has(name)) { extra.push(cName); continue; }
-      this.values.set(name as N, value);
-      this.names.set(value, name as N);
-    }
-    const missing = names.filter((n) => !this.values.has(n));
-    if (extra.length || missing.length) {
-      throw new Error(`${objectPath}: enum ${cEnum} does not match lib/events (unknown here: ${extra.join(', ') || '-'}; missing in C: ${missing.join(', ') || '-'})`);
-    }
-  }
-
-  value(name: N): number {
-    return this.values.get(name)!;
-  }
-
-  /** The name of `value`; throws for values TypeScript does not know (a corrupt or newer record). */
-  name(value: number, field: string): N {
-    const n = this.names.get(value);
-    if (n === undefined) throw new Error(`event record: unknown ${field} ${value}`);
-    return n;
-  }
-}
 
 /** What the compiled object says about event records. */
 export interface EventConstants {

@@ -1,5 +1,5 @@
 import { FILTER_VERDICT } from '../dataplane/layout.js';
-import { btfEnum } from '../dataplane/native.js';
+import { EnumCodec } from '../dataplane/enum-codec.js';
 import { FILTER_REJECT_REASONS, type FilterAction, type FilterRejectReason } from '../config/filters.js';
 
 /**
@@ -41,18 +41,14 @@ const L = FILTER_VERDICT.offset;
 
 /** Throws unless the codes above are those of enum xdpfw_filter_action / xdpfw_filter_flags in the object. */
 export function verifyFilterCodes(objectPath: string): void {
-  const actions = btfEnum(objectPath, 'xdpfw_filter_action');
-  const flags = btfEnum(objectPath, 'xdpfw_filter_flags');
-  const want: Array<[string, number | undefined, number]> = [
-    ['XDPFW_FILTER_ACTION_NONE', actions.XDPFW_FILTER_ACTION_NONE, FILTER_ACTION_NONE],
-    ['XDPFW_FILTER_ACTION_ACCEPT', actions.XDPFW_FILTER_ACTION_ACCEPT, FILTER_ACTION_CODE.accept],
-    ['XDPFW_FILTER_ACTION_DISCARD', actions.XDPFW_FILTER_ACTION_DISCARD, FILTER_ACTION_CODE.discard],
-    ['XDPFW_FILTER_ACTION_REJECT', actions.XDPFW_FILTER_ACTION_REJECT, FILTER_ACTION_CODE.reject],
-    ['XDPFW_FILTER_FLAG_LOG', flags.XDPFW_FILTER_FLAG_LOG, FILTER_FLAG_LOG],
-    ['XDPFW_FILTER_FLAG_SYSLOG', flags.XDPFW_FILTER_FLAG_SYSLOG, FILTER_FLAG_SYSLOG],
+  const actions = new EnumCodec(objectPath, 'xdpfw_filter_action', 'XDPFW_FILTER_ACTION_', ['accept', 'discard', 'reject'] as const);
+  const flags = new EnumCodec(objectPath, 'xdpfw_filter_flags', 'XDPFW_FILTER_FLAG_', ['log', 'syslog'] as const);
+  const wrong = [
+    ...(['accept', 'discard', 'reject'] as const).filter((a) => actions.value(a) !== FILTER_ACTION_CODE[a]),
+    ...(flags.value('log') !== FILTER_FLAG_LOG ? ['log'] : []),
+    ...(flags.value('syslog') !== FILTER_FLAG_SYSLOG ? ['syslog'] : []),
   ];
-  const wrong = want.filter(([, c, ts]) => c !== ts).map(([name, c, ts]) => `${name}: ${c ?? 'missing'} in C, ${ts} here`);
-  if (wrong.length > 0) throw new Error(`filter verdict codes differ between ${objectPath} and lib/filter/descriptor.ts:\n  ${wrong.join('\n  ')}`);
+  if (wrong.length > 0) throw new Error(`filter verdict codes differ between ${objectPath} and lib/filter/descriptor.ts: ${wrong.join(', ')}`);
 }
 
 /** The descriptor of "no filter on this attach point". */

@@ -3,7 +3,8 @@
 // The query in front of the frame names the routing table (policy-based
 // routing); 0 follows the kernel's rules from the main table.
 import { ROUTE_QUERY, ROUTE_RESULT } from '../dataplane/layout.js';
-import { btfEnum, progTestRun } from '../dataplane/native.js';
+import { EnumCodec } from '../dataplane/enum-codec.js';
+import { progTestRun } from '../dataplane/native.js';
 import { FIB_NOT_FWDED, FIB_NO_NEIGH, FIB_SUCCESS, XDP_PASS } from '../dataplane/xdp-abi.js';
 
 /** The query and a frame of at most an AF_XDP frame's size. */
@@ -28,8 +29,8 @@ const LOCAL: Route = Object.freeze({ local: true, boxConnection: false, egress: 
 const BOX_REPLY: Route = Object.freeze({ local: true, boxConnection: true, egress: 0, resolved: false });
 
 export function verifyRouteFlags(objectPath: string): void {
-  const c = btfEnum(objectPath, 'xdpfw_route_flags').XDPFW_ROUTE_BOX_CONNECTION;
-  if (c !== BOX_CONNECTION) throw new Error(`XDPFW_ROUTE_BOX_CONNECTION is ${c ?? 'missing'} in ${objectPath}, ${BOX_CONNECTION} in lib/slowpath/route-probe.ts`);
+  const c = new EnumCodec(objectPath, 'xdpfw_route_flags', 'XDPFW_ROUTE_', ['box-connection'] as const).value('box-connection');
+  if (c !== BOX_CONNECTION) throw new Error(`XDPFW_ROUTE_BOX_CONNECTION is ${c} in ${objectPath}, ${BOX_CONNECTION} in lib/slowpath/route-probe.ts`);
 }
 
 export class RouteProbe {
