@@ -1,10 +1,12 @@
 // One line per security event for people (`xdpfw monitor events`, `xdpfw show log`);
 // --json prints the daemon's JSON lines as they are.
 
-/** The fields of an event's JSON form (lib/events/formats/json.ts) that the line shows. */
+/** The fields of an event's JSON form (lib/events/formats/json.ts) that the line (and tests) read. */
 export interface EventJson {
+  kind: string;
   timestamp: string;
   tag: string;
+  protocol: number;
   protocolName: string;
   sourceAddress: string;
   sourcePort: number;
@@ -17,6 +19,8 @@ export interface EventJson {
   action?: string;
   reasonText?: string;
   attackName?: string;
+  /** screen-drop: the screen's name. */
+  screen?: string;
   filter?: string | null;
   term?: string | null;
   filterSource?: string;

@@ -10,6 +10,7 @@ import type { CountersReport } from '../../lib/daemon/reports.js';
 import type { ScreenStatsReport } from '../../lib/screens/stats.js';
 import { frame } from '../helpers/packets.js';
 import { ADDR, Topology } from '../helpers/topology.js';
+import type { EventJson } from '../../lib/cli/format-events.js';
 
 const ATTACK_THRESHOLD = 50;
 
@@ -40,21 +41,6 @@ security {
 }
 `;
 
-/** The fields of `xdpfw show log --json` entries (lib/events/formats/json.ts) this test reads. */
-interface LoggedEvent {
-  kind: string;
-  tag: string;
-  screen?: string;
-  attackName?: string;
-  action?: string;
-  sourceAddress: string;
-  sourcePort: number;
-  destinationAddress: string;
-  destinationPort: number;
-  protocol: number;
-  sourceZone: string | null;
-  ingressInterface: string | null;
-}
 
 let topo: Topology;
 let macs: { client: string; fw: string };
@@ -84,7 +70,7 @@ async function rawSend(spec: { src: string; dst: string; sport: number; dport: n
 
 const counters = () => topo.xdpfwJson<CountersReport>(['show', 'counters']);
 const trustScreens = async () => (await topo.xdpfwJson<ScreenStatsReport>(['show', 'screen', 'statistics', '--zone', 'trust'])).zones[0]!;
-const screenEvents = async () => (await topo.xdpfwJson<LoggedEvent[]>(['show', 'log', '--kind', 'screen-drop'])).filter((e) => e.kind === 'screen-drop');
+const screenEvents = async () => (await topo.xdpfwJson<EventJson[]>(['show', 'log', '--kind', 'screen-drop'])).filter((e) => e.kind === 'screen-drop');
 
 t.test('a land attack is dropped in XDP, logged as Land attack!, counted', async (t) => {
   const before = await counters();

@@ -11,6 +11,7 @@ import type { CountersReport } from '../../lib/daemon/reports.js';
 import type { ScreenCounts, ScreenStatsReport } from '../../lib/screens/stats.js';
 import type { SessionView } from '../../lib/session/table.js';
 import { ADDR, type RunningTraffic, Topology } from '../helpers/topology.js';
+import type { EventJson } from '../../lib/cli/format-events.js';
 
 /** The configuration with the trust zone's screen profile `limits` holding `profile`. */
 function config(profile: string): string {
@@ -39,20 +40,6 @@ security {
 `;
 }
 
-/** The fields of `xdpfw show log --json` entries (lib/events/formats/json.ts) this test reads. */
-interface LoggedEvent {
-  kind: string;
-  screen?: string;
-  attackName?: string;
-  action?: string;
-  sourceAddress: string;
-  sourcePort: number;
-  destinationAddress: string;
-  destinationPort: number;
-  protocol: number;
-  sourceZone: string | null;
-  ingressInterface: string | null;
-}
 
 let topo: Topology;
 let syslog: RunningTraffic;
@@ -75,7 +62,7 @@ const clientSessions = async (protocol: string) =>
 const counters = () => topo.xdpfwJson<CountersReport>(['show', 'counters']);
 const trustScreens = async () => (await topo.xdpfwJson<ScreenStatsReport>(['show', 'screen', 'statistics', '--zone', 'trust'])).zones[0]!;
 const limitEvents = async (screen: string) =>
-  (await topo.xdpfwJson<LoggedEvent[]>(['show', 'log', '--kind', 'screen-drop'])).filter((e) => e.kind === 'screen-drop' && e.screen === screen);
+  (await topo.xdpfwJson<EventJson[]>(['show', 'log', '--kind', 'screen-drop'])).filter((e) => e.kind === 'screen-drop' && e.screen === screen);
 
 async function reload(profile: string): Promise<void> {
   const cleared = await topo.xdpfw(['clear', 'sessions']);
