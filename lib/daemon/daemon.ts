@@ -8,7 +8,7 @@ import type { Server } from 'node:net';
 import { type MetricsEndpoint, type MetricsSource, createRegistry, serveMetrics } from '../metrics/metrics.js';
 import { loadConfigFile } from '../config/compile.js';
 import type { CompiledConfig, Zone } from '../config/types.js';
-import { serveControl } from '../control/server.js';
+import { type ControlStats, serveControl } from '../control/server.js';
 import type { ControlRequest } from '../control/protocol.js';
 import { printHierarchical, printSet } from '../config/printer.js';
 import { matchPolicies, policiesReport } from './policies-report.js';
@@ -64,6 +64,7 @@ export class Daemon {
   private metrics: HttpServer | null = null;
   private bpfEvents: BpfEventSource | null = null;
   private sinks: EventSink[] = [];
+  private readonly controlStats: ControlStats = { rejected: 0 };
   private jsonFormat: Formatter = () => '';
   private readonly startedAtMs = Date.now();
   private stopping: Promise<void> | null = null;
@@ -110,7 +111,8 @@ export class Daemon {
       sessions.onClose((s, reason, totals) => {
         if (s.logClose) events.emit(sessionCloseEvent(s, reason, totals, monotonicNs()));
       });
-      daemon.bpfEvents = new BpfEventSource(dataplane.mapFd('xdpfw_events'), new EventCodec(readEventConstants(dataplane.objectPath)), events);
+      daemon.bpfEvents = new BpfEventSource(
+        dataplane.mapFd('xdpfw_events'), new EventCodec(readEventConstants(dataplane.objectPath)), events, slowPath.faults);
       sessions.adopt(daemon.names(), Date.now() - Number(monotonicNs()) / 1e6);
       sessions.sweepOrphans();
       slowPath.restoreLimits();
@@ -121,7 +123,7 @@ export class Daemon {
         throw new Error(`metrics: cannot listen on ${DEFAULT_METRICS_ENDPOINT.address}:${DEFAULT_METRICS_ENDPOINT.port}: ${err.message}`);
       });
       daemon.control = await serveControl(paths.socket, (req) => daemon!.command(req), (req, send) =>
-        events.subscribe((ev) => send(daemon!.jsonFormat(ev)), req.kinds?.length ? new Set(req.kinds) : undefined));
+        events.subscribe((ev) => send(daemon!.jsonFormat(ev)), req.kinds?.length ? new Set(req.kinds) : undefined), daemon.controlStats);
       writeFileSync(paths.pidFile, `${process.pid}\n`);
       return daemon;
     } catch (err) {
@@ -259,11 +261,13 @@ export class Daemon {
     for (const s of old) s.close();
   }
 
+  /** Runs from a timer: never throws; a session whose expiry fails is tried again. */
   private expire(): void {
+    const faults = this.slowPath.faults;
     try {
-      this.sessions.expire();
+      this.sessions.expire(undefined, (err, s) => faults.record('expiry', err, () => `session ${s.id}`));
     } catch (err) {
-      process.stderr.write(`xdpfw: session expiry failed: ${(err as Error).message}\n`);
+      faults.record('expiry', err, () => 'expiry run');
     }
   }
 
@@ -292,6 +296,7 @@ export class Daemon {
     return {
       xdpCounters: () => this.dataplane.readCounters(),
       slowPath: () => this.slowPath.stats,
+      controlRequestsRejected: () => this.controlStats.rejected,
       sessions: () => ({ active: this.sessions.size, stats: this.sessions.stats }),
       queues: () => this.sockets.map((s) => s.stats()),
       interfaces: () => this.interfaces.map((i) => ({ name: i.name, mode: i.mode })),
@@ -324,7 +329,7 @@ export class Daemon {
 
   counters(): CountersReport {
     return countersReport(this.dataplane.readCounters(), this.slowPath.stats, this.sessions.stats,
-      { counters: this.events.counters(), sinks: this.events.sinkStats() });
+      { counters: this.events.counters(), sinks: this.events.sinkStats() }, this.controlStats);
   }
 
   /** Stops serving. With purge, also detaches XDP and removes every pin (unload). */
