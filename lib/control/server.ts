@@ -92,6 +92,9 @@ export function serveControl(path: string, handler: ControlHandler, stream: Stre
     server.once('error', reject);
     server.listen(path, () => {
       chmodSync(path, 0o660);
+      // Later errors (a failed accept when out of descriptors) cost a connection, not the daemon.
+      server.removeListener('error', reject);
+      server.on('error', (err) => void process.stderr.write(`xdpfw: control socket: ${err.message}\n`));
       resolve(server);
     });
   });

@@ -148,6 +148,10 @@ export function serveMetrics(registry: Registry, at: MetricsEndpoint): Promise<S
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(at.port, at.address, () => resolve(server));
+    server.listen(at.port, at.address, () => {
+      server.removeListener('error', reject);
+      server.on('error', (err) => void process.stderr.write(`xdpfw: metrics: ${err.message}\n`));
+      resolve(server);
+    });
   });
 }
