@@ -55,7 +55,6 @@ export function formatCounters(c: CountersReport): string {
     `Sessions created:   ${c.sessions.created}, refused (table full): ${c.sessions.refusedFull}`,
     `Sessions closed:    ${Object.entries(c.sessions.closed).map(([r, n]) => `${r} ${n}`).join(', ') || '0'}`,
     `Reject replies:     ${c.rejects.sent} sent, ${c.rejects.rateLimited} rate-limited, ${c.rejects.notDue} not due, ${c.rejects.txFull} tx ring full`,
-    `Events lost in XDP: ${c.eventRingLost}`,
     '',
     table(['Event kind', 'Generated', 'Sent', 'Rate-limited', 'Queue full', 'Sink failed'], Object.entries(c.events).map(([k, v]) =>
       [k, String(v.generated), String(v.sent), String(v.rateLimited), String(v.queueFull), String(v.sinkFailed)])),

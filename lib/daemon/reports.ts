@@ -29,8 +29,6 @@ export interface CountersReport {
   sessions: { created: number; closed: Record<string, number>; refusedFull: number };
   /** Security events by kind: generated = sent + rateLimited + queueFull + sinkFailed. */
   events: Record<string, KindCounters>;
-  /** Events lost in XDP to a full ring buffer. */
-  eventRingLost: number;
   sinks: SinkStats[];
   /** Reject replies sent, rate-limited, not due (e.g. to ICMP errors), lost to a full tx ring. */
   rejects: { sent: number; rateLimited: number; notDue: number; txFull: number };
@@ -77,7 +75,6 @@ export function countersReport(
     drops,
     sessions: { created: sessions.created, closed: Object.fromEntries(sessions.closed), refusedFull: sessions.refusedFull },
     events: events.counters,
-    eventRingLost: Number(get('EVENT_RESERVE_FAIL').packets),
     sinks: events.sinks,
     rejects: { ...slow.rejects, txFull: slow.rejectTxFull },
     xdp: Object.fromEntries([...xdp].map(([n, v]) => [camel(n), { packets: Number(v.packets), bytes: Number(v.bytes) }])),

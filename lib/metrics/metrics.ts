@@ -110,8 +110,6 @@ export function createRegistry(src: MetricsSource): Registry {
     ['filter', 'family', 'counter'], perFilterCounter('bytes'));
   mirroredCounter(r, 'xdpfw_screen_events_suppressed_total', 'Screen events not logged past the per-second budget of the zone and screen',
     ['zone', 'screen'], perScreen('eventsSuppressed'));
-  mirroredCounter(r, 'xdpfw_event_ring_lost_total', 'Events lost in XDP because the ring buffer was full', [],
-    () => [[{}, sum(['EVENT_RESERVE_FAIL'], 'packets')]]);
   const perQueue = (field: keyof Pick<QueueSocketStats, 'rxDropped' | 'rxRingFull' | 'fillRingEmptyDescs' | 'rxInvalidDescs'>) => () =>
     src.queues().map((q): [Labels, number] => [{ interface: q.ifname, queue: String(q.queue) }, q[field]]);
   mirroredCounter(r, 'xdpfw_afxdp_rx_dropped_total', 'Frames the AF_XDP socket dropped (no room in the rx ring)', ['interface', 'queue'], perQueue('rxDropped'));
