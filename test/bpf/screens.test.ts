@@ -400,6 +400,23 @@ t.test('events are rate limited per (zone, screen); the suppressed ones are coun
   t.throws(() => screenStatsReport(dp, config, null, 'nowhere'), /no security-zone named 'nowhere'/);
 });
 
+t.test('the screen event budget is the configured screen-drop rate; suppressed events are also counted by kind', async (t) => {
+  const { XdpEventBudget } = await import('../../lib/events/xdp-budget.js');
+  const { DEFAULT_EVENT_RATES } = await import('../../lib/events/rate-limit.js');
+  const budget = new XdpEventBudget(dp, readEventConstants(dp.objectPath).kinds);
+  budget.setRates({ ...DEFAULT_EVENT_RATES, 'screen-drop': 20 });
+  t.teardown(() => budget.setRates(DEFAULT_EVENT_RATES));
+  config = useProfile('tcp { land; }');
+  const base = screenStatsReport(dp, config, null).zones[0]!.screens.land!;
+  const kindBase = budget.suppressed()['screen-drop'];
+  await freshWindow(1000);
+  const r = judge(frame({ src: '10.9.0.2', dst: '10.9.0.2', protocol: 'tcp', tcpFlags: SYN }), 50);
+  t.same(r.counters, { DROP_SCREEN: 50 }, 'every packet dropped');
+  t.equal(r.events.length, 20, 'the configured rate of events');
+  t.equal(screenStatsReport(dp, config, null).zones[0]!.screens.land!.eventsSuppressed - base.eventsSuppressed, 30);
+  t.equal(budget.suppressed()['screen-drop'] - kindBase, 30, 'and among the XDP events suppressed, by kind');
+});
+
 t.test('a zone without a screen is not screened', async (t) => {
   applyScreens(dp, compiled('security { zones { security-zone untrust { interfaces { in0; } } } screen { ids-option S { tcp { land; } } } }'));
   passed(t, { src: '10.9.0.2', dst: '10.9.0.2', protocol: 'tcp', tcpFlags: SYN }, 'land without the screen');
