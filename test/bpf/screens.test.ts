@@ -390,7 +390,7 @@ t.test('events are rate limited per (zone, screen); the suppressed ones are coun
   await freshWindow(1000);
   const r = judge(frame({ src: '10.9.0.2', dst: '10.9.0.2', protocol: 'tcp', tcpFlags: SYN }), 150);
   t.same(r.counters, { DROP_SCREEN: 150 }, 'every packet dropped');
-  t.equal(r.events.length, 100, 'XDPFW_SCREEN_EVENTS_PER_SECOND events');
+  t.equal(r.events.length, 100, 'XDPFW_XDP_EVENTS_PER_SECOND events, the default budget');
   const land = screenStatsReport(dp, config, null).zones[0]!.screens.land!;
   t.equal(land.drops - base.drops, 150);
   t.equal(land.eventsSuppressed - base.eventsSuppressed, 50, 'the rest counted as suppressed');
