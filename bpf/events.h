@@ -6,6 +6,15 @@
  * Self-contained: the caller passes its per-CPU counter map to emit_event()
  * so a record lost to a full ring is counted in XDPFW_CNT_EVENT_RESERVE_FAIL
  * (packets: events lost, bytes: the bytes of the packets they were about).
+ *
+ * Budgets: a packet flood must never mean one ring record per packet, or it
+ * fills the ring and starves every other event. emit_budgeted_event() lets
+ * through at most the kind's rate (xdpfw_event_rates, written by the daemon
+ * from `system syslog rate-limit`, the slow path's rates) per second and
+ * (ingress zone, kind); screens budget per (zone, screen) the same way. The
+ * budget is shared by every CPU (one atomic window word), so a rate means
+ * the same whatever the number of queues. Events over budget are counted in
+ * xdpfw_event_suppressed by kind, before any ring reservation.
  */
 #ifndef XDPFW_EVENTS_H
 #define XDPFW_EVENTS_H
@@ -22,6 +31,91 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, XDPFW_EVENT_RING_BYTES);
 } xdpfw_events SEC(".maps");
+
+/* Events per second XDP may write, by enum xdpfw_event_kind; 0: the default
+ * XDPFW_XDP_EVENTS_PER_SECOND. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XDPFW_EVENT_KIND_SLOTS);
+	__type(key, __u32); /* enum xdpfw_event_kind */
+	__type(value, __u32);
+} xdpfw_event_rates SEC(".maps");
+
+/* Events written this second per (ingress zone, kind), as a window word. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XDPFW_MAX_ZONES * XDPFW_EVENT_KIND_SLOTS);
+	__type(key, __u32); /* zone id * XDPFW_EVENT_KIND_SLOTS + kind */
+	__type(value, __u64);
+} xdpfw_event_budget SEC(".maps");
+
+/* Events not written because their budget was spent, by kind (packets: the
+ * events, bytes: the bytes of the packets they were about). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XDPFW_EVENT_KIND_SLOTS);
+	__type(key, __u32); /* enum xdpfw_event_kind */
+	__type(value, struct xdpfw_counter_value);
+} xdpfw_event_suppressed SEC(".maps");
+
+_Static_assert(XDPFW_EVENT_FILTER_LOG < XDPFW_EVENT_KIND_SLOTS, "enum xdpfw_event_kind outgrew XDPFW_EVENT_KIND_SLOTS");
+
+#define NSEC_PER_SEC 1000000000ULL
+
+static __always_inline __u32 this_second(void)
+{
+	return bpf_ktime_get_coarse_ns() / NSEC_PER_SEC;
+}
+
+/*
+ * Counts one packet in the window word *w for window `win` and returns the
+ * window's count with it. Past `cap` the word is only read: a flood under
+ * way costs no contended writes.
+ */
+static __always_inline __u32 window_count(__u64 *w, __u32 win, __u32 cap)
+{
+	__u64 old = *(volatile __u64 *)w;
+	if ((__u32)(old >> 32) == win) {
+		if ((__u32)old > cap)
+			return (__u32)old;
+		return (__u32)__sync_fetch_and_add(w, 1) + 1;
+	}
+	if (__sync_val_compare_and_swap(w, old, ((__u64)win << 32) | 1) == old)
+		return 1;
+	/* Another CPU opened the window first: count in it. */
+	return (__u32)__sync_fetch_and_add(w, 1) + 1;
+}
+
+
+/* The per-second budget of a kind of event. */
+static __always_inline __u32 event_rate(__u32 kind)
+{
+	__u32 *rate = bpf_map_lookup_elem(&xdpfw_event_rates, &kind);
+	return rate && *rate ? *rate : XDPFW_XDP_EVENTS_PER_SECOND;
+}
+
+static __always_inline void event_suppressed(struct xdp_md *ctx, __u32 kind)
+{
+	struct xdpfw_counter_value *c = bpf_map_lookup_elem(&xdpfw_event_suppressed, &kind);
+	if (c) {
+		c->packets++;
+		c->bytes += ctx->data_end - ctx->data;
+	}
+}
+
+/* Whether an event of `kind` about a packet from zone `zone` fits in this
+ * second's budget; if not, it is counted suppressed. Zones past
+ * XDPFW_MAX_ZONES share zone 0's budget. */
+static __always_inline int event_budget(struct xdp_md *ctx, __u32 kind, __u16 zone)
+{
+	__u32 slot = (zone < XDPFW_MAX_ZONES ? zone : 0) * XDPFW_EVENT_KIND_SLOTS + (kind & (XDPFW_EVENT_KIND_SLOTS - 1));
+	__u64 *w = bpf_map_lookup_elem(&xdpfw_event_budget, &slot);
+	__u32 rate = event_rate(kind);
+	if (w && window_count(w, this_second(), rate) <= rate)
+		return 1;
+	event_suppressed(ctx, kind);
+	return 0;
+}
 
 /* What the emitting program knows beyond the packet's key; fields a kind
  * does not use stay 0. Usually a compound literal, which inlining turns
@@ -87,6 +181,17 @@ static __always_inline int emit_event(struct xdp_md *ctx, void *counters,
 	__builtin_memcpy(ev->dst_addr, key->dst_addr, sizeof(ev->dst_addr));
 	bpf_ringbuf_submit(ev, 0);
 	return 0;
+}
+
+/* emit_event() within the budget of the event's kind and ingress zone;
+ * returns -1 without touching the ring when the budget is spent. */
+static __always_inline int emit_budgeted_event(struct xdp_md *ctx, void *counters,
+					       const struct xdpfw_session_key *key,
+					       const struct xdpfw_event_facts *facts)
+{
+	if (!event_budget(ctx, facts->kind, facts->ingress_zone))
+		return -1;
+	return emit_event(ctx, counters, key, facts);
 }
 
 #endif

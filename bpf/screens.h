@@ -23,12 +23,6 @@
 #include "parse.h"
 #include "events.h"
 
-#define NSEC_PER_SEC 1000000000ULL
-
-static __always_inline __u32 this_second(void)
-{
-	return bpf_ktime_get_coarse_ns() / NSEC_PER_SEC;
-}
 #define SCREEN_BIT(s) (1u << (s))
 
 /* The profile's bitmask and the counter stride need every id below 32. */
@@ -106,25 +100,6 @@ struct screen_hit {
 	__u32 screen; /* enum xdpfw_screen; XDPFW_SCREEN_NONE: nothing tripped */
 	__u32 log;
 };
-
-/*
- * Counts one packet in the window word *w for window `win` and returns the
- * window's count with it. Past `cap` the word is only read: a flood under
- * way costs no contended writes.
- */
-static __always_inline __u32 window_count(__u64 *w, __u32 win, __u32 cap)
-{
-	__u64 old = *(volatile __u64 *)w;
-	if ((__u32)(old >> 32) == win) {
-		if ((__u32)old > cap)
-			return (__u32)old;
-		return (__u32)__sync_fetch_and_add(w, 1) + 1;
-	}
-	if (__sync_val_compare_and_swap(w, old, ((__u64)win << 32) | 1) == old)
-		return 1;
-	/* Another CPU opened the window first: count in it. */
-	return (__u32)__sync_fetch_and_add(w, 1) + 1;
-}
 
 static __always_inline __u32 rate_count(struct screen_rate_key *k, __u32 win, __u32 cap)
 {
@@ -401,8 +376,8 @@ static __always_inline struct screen_hit screen_check(const struct packet *pkt, 
 /*
  * Counts what a screen did in the zone's counters and logs it: a
  * SCREEN_DROP event (action drop, or alarm for alarm-without-drop), at most
- * XDPFW_SCREEN_EVENTS_PER_SECOND per (zone, screen), the rest counted as
- * suppressed so a flood cannot fill the ring.
+ * the screen-drop event rate (event_rate()) per (zone, screen) and second,
+ * the rest counted as suppressed so a flood cannot fill the ring.
  */
 static __always_inline void screen_report(struct xdp_md *ctx, void *counters, const struct packet *pkt,
 					  __u16 zone, struct screen_hit hit, int alarm)
@@ -418,10 +393,11 @@ static __always_inline void screen_report(struct xdp_md *ctx, void *counters, co
 	if (!hit.log)
 		return;
 	__u64 *budget = bpf_map_lookup_elem(&xdpfw_screen_budget, &slot);
-	if (!budget || window_count(budget, this_second(), XDPFW_SCREEN_EVENTS_PER_SECOND) >
-			       XDPFW_SCREEN_EVENTS_PER_SECOND) {
+	__u32 rate = event_rate(XDPFW_EVENT_SCREEN_DROP);
+	if (!budget || window_count(budget, this_second(), rate) > rate) {
 		if (c)
 			c->events_suppressed++;
+		event_suppressed(ctx, XDPFW_EVENT_SCREEN_DROP);
 		return;
 	}
 	emit_event(ctx, counters, &pkt->key, &(struct xdpfw_event_facts){

@@ -156,7 +156,8 @@ static const struct path INJECT_NEW_PATH = {
 #define FILTER_GOES_ON (-1)
 
 /* Enforces, counts and logs one cached filter verdict on a packet of an
- * established session, as the slow path did on the first packet. */
+ * established session, as the slow path did on the first packet; its log
+ * events within the filter-log budget of the ingress zone. */
 static __always_inline int replay_filter(struct xdp_md *ctx, struct packet *pkt,
 					 const struct xdpfw_session *sess,
 					 const struct xdpfw_filter_verdict *v, __u8 source,
@@ -177,7 +178,7 @@ static __always_inline int replay_filter(struct xdp_md *ctx, struct packet *pkt,
 	}
 	if (v->flags & (XDPFW_FILTER_FLAG_LOG | XDPFW_FILTER_FLAG_SYSLOG)) {
 		int reverse = sess->flags & XDPFW_SESS_REVERSE;
-		emit_event(ctx, &xdpfw_counters, &pkt->key, &(struct xdpfw_event_facts){
+		emit_budgeted_event(ctx, &xdpfw_counters, &pkt->key, &(struct xdpfw_event_facts){
 			.kind = XDPFW_EVENT_FILTER_LOG,
 			.action = v->action == XDPFW_FILTER_ACTION_DISCARD ? XDPFW_ACTION_DISCARD
 									   : XDPFW_ACTION_ACCEPT,

@@ -21,7 +21,8 @@ enum xdpfw_constants {
 	XDPFW_EVENT_VERSION = 1, /* bumped whenever struct xdpfw_event changes */
 	XDPFW_MAX_ZONES = 256,   /* zone ids below this can have a screen profile */
 	XDPFW_SCREEN_SLOTS = 32, /* per-zone stride of the screen counters: above every enum xdpfw_screen */
-	XDPFW_SCREEN_EVENTS_PER_SECOND = 100, /* ring buffer records per (zone, screen); the rest are counted */
+	XDPFW_EVENT_KIND_SLOTS = 8,  /* per-zone stride of the XDP event budgets: above every enum xdpfw_event_kind */
+	XDPFW_XDP_EVENTS_PER_SECOND = 100, /* ring records per second and (zone, kind), or (zone, screen), while xdpfw_event_rates holds 0 */
 	XDPFW_SCAN_ITEMS = 10,   /* ports (port scan) or addresses (IP sweep) one source may reach per window */
 	XDPFW_MAX_FILTER_COUNTERS = 65536, /* `count` counters of the whole configuration, 1-based */
 };
@@ -329,7 +330,7 @@ struct xdpfw_screen_profile {
 struct xdpfw_screen_counter {
 	__u64 drops;
 	__u64 alarms;            /* alarm-without-drop: the packet went on */
-	__u64 events_suppressed; /* over XDPFW_SCREEN_EVENTS_PER_SECOND: counted, not logged */
+	__u64 events_suppressed; /* over the screen-drop event budget (bpf/events.h): counted, not logged */
 };
 
 #ifdef __bpf__

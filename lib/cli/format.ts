@@ -2,6 +2,7 @@
 import type { MatchResult, PoliciesReport } from '../daemon/policies-report.js';
 import type { CountersReport, ReloadReport, StatusReport } from '../daemon/reports.js';
 import type { SessionView } from '../session/table.js';
+import type { LossesReport } from '../daemon/losses.js';
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -57,7 +58,6 @@ export function formatCounters(c: CountersReport): string {
       `${c.rejects.notDue} not due, ${c.rejects.tooLarge} not sent: too large, ${c.rejects.txFull} tx ring full`,
     `Slow path errors:   ${Object.entries(c.slowPathErrors).filter(([, n]) => n > 0).map(([s, n]) => `${s} ${n}`).join(', ') || '0'}`,
     `Control requests rejected: ${c.controlRequestsRejected}`,
-    `Events lost in XDP: ${c.eventRingLost}`,
     '',
     table(['Event kind', 'Generated', 'Sent', 'Rate-limited', 'Queue full', 'Sink failed'], Object.entries(c.events).map(([k, v]) =>
       [k, String(v.generated), String(v.sent), String(v.rateLimited), String(v.queueFull), String(v.sinkFailed)])),
@@ -65,8 +65,22 @@ export function formatCounters(c: CountersReport): string {
     table(['Drop reason', 'Packets'], Object.entries(c.drops).map(([r, n]) => [r, String(n)])),
     '',
     table(['XDP counter', 'Packets', 'Bytes'], Object.entries(c.xdp).map(([n, v]) => [n, String(v.packets), String(v.bytes)])),
+    '',
+    formatLosses(c.losses),
   ];
   return lines.join('\n');
+}
+
+function formatLosses(l: LossesReport): string {
+  const e = l.xdpEvents;
+  const suppressed = Object.entries(e.suppressed).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || '0';
+  return [
+    `XDP events lost:       ${e.ringFull} ring full, ${e.undecodable} undecodable${e.ringError ? ` (ring error: ${e.ringError})` : ''}`,
+    `XDP events suppressed: ${suppressed} (over the per-second budget)`,
+    '',
+    table(['AF_XDP queue', 'Rx dropped', 'Rx ring full', 'Fill ring empty', 'Rx invalid', 'Tx ring full'], l.afxdp.map((q) =>
+      [`${q.interface}/${q.queue}`, String(q.rxDropped), String(q.rxRingFull), String(q.fillRingEmpty), String(q.rxInvalid), String(q.txRingFull)])),
+  ].join('\n');
 }
 
 export function formatPolicies(r: PoliciesReport): string {
@@ -85,5 +99,6 @@ export function formatMatch(m: MatchResult): string {
 export function formatReload(r: ReloadReport): string {
   const ifaces = [...r.interfaces.added.map((n) => `+${n}`), ...r.interfaces.removed.map((n) => `-${n}`)].join(' ');
   return `reloaded ${r.config}${ifaces ? ` (interfaces ${ifaces})` : ''}; sessions kept ${r.sessions.kept} ` +
-    `(relabelled ${r.sessions.relabelled}, filter verdicts changed ${r.sessions.refiltered}), closed ${r.sessions.closed} (policy change)`;
+    `(relabelled ${r.sessions.relabelled}, filter verdicts changed ${r.sessions.refiltered}), closed ${r.sessions.closed} (policy change)` +
+    (r.metrics?.error ? `\nwarning: ${r.metrics.error}; metrics stay on ${r.metrics.listening ?? 'nothing (disabled)'}` : '');
 }

@@ -5,6 +5,7 @@ import { compileApplications } from './applications.js';
 import { ConfigError, Diagnostics, sortErrors } from './errors.js';
 import { compileFirewall } from './filters.js';
 import { compileFlow } from './flow.js';
+import { compileMetrics } from './metrics.js';
 import { compileInterfaces } from './interfaces.js';
 import { normalize } from './normalize.js';
 import { parse } from './parser.js';
@@ -43,11 +44,12 @@ export function compile(tree: readonly Statement[], source = '<input>'): Compile
   const { policies, defaultPolicy } = compilePolicies(root, zoneNames, book, apps, d);
   const flow = compileFlow(root, d);
   const syslog = compileSystem(root, d);
+  const metrics = compileMetrics(root, d);
   const routingInstances = compileRoutingInstances(root, d);
   const firewall = compileFirewall(root, zones.zoneByInterface, routingInstances, d);
   const errors = [...norm.errors, ...d.errors];
   if (errors.length) return { ok: false, errors: sortErrors(errors) };
-  return { ok: true, config: { source, ...zones, interfaceSettings, policies, defaultPolicy, flow, syslog, screens, firewall, routingInstances, tree: root } };
+  return { ok: true, config: { source, ...zones, interfaceSettings, policies, defaultPolicy, flow, syslog, metrics, screens, firewall, routingInstances, tree: root } };
 }
 
 export function compileText(text: string, file: string): CompileResult {

@@ -165,6 +165,9 @@ export const SCHEMA: Container = container({
       'file-json': one('file path'),
       'rate-limit': one('number of events per second'),
     }),
+    services: container({
+      metrics: container({ 'listen-address': one('address'), port: one('port number'), disable: flag }),
+    }),
   }),
   applications: container({
     application: container(

@@ -118,6 +118,13 @@ export interface SyslogSettings {
   rateLimit: number | null;
 }
 
+/** `system services metrics`: the address and port of the Prometheus endpoint, or none (`disable`). */
+export interface MetricsSettings {
+  enabled: boolean;
+  address: string;
+  port: number;
+}
+
 /**
  * `tcp syn-flood { ... }`, in SYNs (segments with SYN and no ACK) per second, as Junos counts
  * them. Junos proxies the SYNs past the attack threshold; xdpfw has no SYN proxy and drops them.
@@ -184,6 +191,7 @@ export interface CompiledConfig {
   defaultPolicy: 'deny-all' | 'permit-all';
   flow: FlowSettings;
   syslog: SyslogSettings;
+  metrics: MetricsSettings;
   /** `security screen ids-option` profiles by name. */
   screens: Map<string, ScreenProfile>;
   /** Firewall filters, prefix lists and the filters of interfaces and lo0 (lib/config/filters.ts). */

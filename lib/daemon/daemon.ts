@@ -3,9 +3,11 @@
 // directory takes over the pinned links, maps and sessions without a gap in
 // forwarding.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server as HttpServer } from 'node:http';
 import type { Server } from 'node:net';
-import { type MetricsEndpoint, type MetricsSource, createRegistry, serveMetrics } from '../metrics/metrics.js';
+import { type MetricsSource, createRegistry } from '../metrics/metrics.js';
+import { MetricsService } from '../metrics/endpoint.js';
+import { XdpEventBudget } from '../events/xdp-budget.js';
+import { type LossesReport, lossesReport, noneSuppressed } from './losses.js';
 import { loadConfigFile } from '../config/compile.js';
 import type { CompiledConfig, Zone } from '../config/types.js';
 import { type ControlStats, serveControl } from '../control/server.js';
@@ -44,7 +46,6 @@ interface RuntimeRecord {
 }
 
 const EXPIRY_INTERVAL_MS = 1000;
-const DEFAULT_METRICS_ENDPOINT: MetricsEndpoint = { address: '127.0.0.1', port: 9420 };
 
 export class ConfigRejected extends Error {}
 
@@ -61,8 +62,9 @@ export class Daemon {
   private running = false;
   private expiryTimer: NodeJS.Timeout | null = null;
   private control: Server | null = null;
-  private metrics: HttpServer | null = null;
+  private metrics: MetricsService | null = null;
   private bpfEvents: BpfEventSource | null = null;
+  private xdpBudget: XdpEventBudget | null = null;
   private sinks: EventSink[] = [];
   private readonly controlStats: ControlStats = { rejected: 0 };
   private jsonFormat: Formatter = () => '';
@@ -106,22 +108,23 @@ export class Daemon {
       // A filter term's `log` stays on the box (show log, monitor); `syslog` goes to the collectors too.
       events.setExported((ev) => ev.kind !== 'filter-log' || slowPath.flowFilters.engine.result(ev.filterId, ev.termId)?.syslog !== false);
       applyScreens(dataplane, config); // before the links: the first packets are screened
+      const eventConstants = readEventConstants(dataplane.objectPath);
+      daemon.xdpBudget = new XdpEventBudget(dataplane, eventConstants.kinds);
+      daemon.xdpBudget.setRates(eventRates(config.syslog));
       daemon.attachAll(opts.xdpMode ?? 'auto', zoneByIfindex);
       daemon.configureEvents();
       sessions.onClose((s, reason, totals) => {
         if (s.logClose) events.emit(sessionCloseEvent(s, reason, totals, monotonicNs()));
       });
-      daemon.bpfEvents = new BpfEventSource(
-        dataplane.mapFd('xdpfw_events'), new EventCodec(readEventConstants(dataplane.objectPath)), events, slowPath.faults);
+      daemon.bpfEvents = new BpfEventSource(dataplane.mapFd('xdpfw_events'), new EventCodec(eventConstants), events, slowPath.faults);
       sessions.adopt(daemon.names(), Date.now() - Number(monotonicNs()) / 1e6);
       sessions.sweepOrphans();
       slowPath.restoreLimits();
       for (const s of daemon.sockets) s.start(slowPath);
       daemon.running = true;
       daemon.expiryTimer = setInterval(() => daemon?.expire(), EXPIRY_INTERVAL_MS);
-      daemon.metrics = await serveMetrics(createRegistry(daemon.metricsSource()), DEFAULT_METRICS_ENDPOINT).catch((err: Error) => {
-        throw new Error(`metrics: cannot listen on ${DEFAULT_METRICS_ENDPOINT.address}:${DEFAULT_METRICS_ENDPOINT.port}: ${err.message}`);
-      });
+      daemon.metrics = new MetricsService(createRegistry(daemon.metricsSource()));
+      await daemon.metrics.start(config.metrics);
       daemon.control = await serveControl(paths.socket, (req) => daemon!.command(req), (req, send) =>
         events.subscribe((ev) => send(daemon!.jsonFormat(ev)), req.kinds?.length ? new Set(req.kinds) : undefined), daemon.controlStats);
       writeFileSync(paths.pidFile, `${process.pid}\n`);
@@ -226,6 +229,12 @@ export class Daemon {
     };
   }
 
+  /** reload(), then the metrics endpoint to where the new config puts it (or kept, saying why). */
+  private async reloadAndMoveMetrics(configPath: string): Promise<ReloadReport> {
+    const report = this.reload(configPath);
+    return this.metrics ? { ...report, metrics: await this.metrics.reload(this.config.metrics) } : report;
+  }
+
   private firewallReport(only?: string): FirewallReport {
     return firewallReport(this.config, this.slowPath.flowFilters.engine, (ix) => this.dataplane.readFilterCounters(ix), only);
   }
@@ -257,6 +266,7 @@ export class Daemon {
     this.sinks = createSinks(this.config.syslog, formatContext(this.config.syslog, names));
     this.events.setSinks(this.sinks);
     this.events.setRates(eventRates(this.config.syslog));
+    this.xdpBudget?.setRates(eventRates(this.config.syslog));
     this.jsonFormat = formatter('json', formatContext(this.config.syslog, names));
     for (const s of old) s.close();
   }
@@ -284,7 +294,7 @@ export class Daemon {
       case 'clear-sessions': return { cleared: this.sessions.clear() };
       case 'show-log': return this.events.recent(req.kinds?.length ? new Set(req.kinds) : undefined).map((ev) => JSON.parse(this.jsonFormat(ev)) as unknown);
       case 'monitor-events': throw new Error('monitor-events is a stream');
-      case 'reload': return this.reload(req.configPath);
+      case 'reload': return this.reloadAndMoveMetrics(req.configPath);
       case 'unload':
         // Answer first; the caller waits for the pid to disappear.
         setImmediate(() => void this.stop({ purge: true }));
@@ -303,6 +313,7 @@ export class Daemon {
       events: () => this.events.counters(),
       screens: () => screenStatsReport(this.dataplane, this.config, this.slowPath.limiter),
       firewall: () => this.firewallReport(),
+      losses: () => this.losses(),
       policyHits: () => [...this.slowPath.policies.hitCounts()].map(([id, hits]) => {
         const p = this.config.policies.find((x) => x.id === id);
         return { policy: p?.name ?? 'default-policy', fromZone: p?.fromZone ?? 'global', toZone: p?.toZone ?? 'global', hits };
@@ -329,7 +340,13 @@ export class Daemon {
 
   counters(): CountersReport {
     return countersReport(this.dataplane.readCounters(), this.slowPath.stats, this.sessions.stats,
-      { counters: this.events.counters(), sinks: this.events.sinkStats() }, this.controlStats);
+      { counters: this.events.counters(), sinks: this.events.sinkStats() }, this.losses(), this.controlStats);
+  }
+
+  private losses(): LossesReport {
+    const ringFull = Number(this.dataplane.readCounters().get('EVENT_RESERVE_FAIL')?.packets ?? 0n);
+    return lossesReport(ringFull, this.bpfEvents?.stats() ?? { undecodable: 0, error: null },
+      this.xdpBudget?.suppressed() ?? noneSuppressed(), this.sockets.map((s) => s.stats()));
   }
 
   /** Stops serving. With purge, also detaches XDP and removes every pin (unload). */

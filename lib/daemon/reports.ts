@@ -6,6 +6,8 @@ import type { QueueSocketStats } from '../slowpath/receiver.js';
 import type { RejectCounters } from '../slowpath/reject.js';
 import type { SlowPathStats } from '../slowpath/slowpath.js';
 import type { SessionTableStats } from '../session/table.js';
+import type { LossesReport } from './losses.js';
+import type { MetricsEndpointState } from '../metrics/endpoint.js';
 
 export interface StatusReport {
   pid: number;
@@ -28,8 +30,6 @@ export interface CountersReport {
   sessions: { created: number; closed: Record<string, number>; refusedFull: number };
   /** Security events by kind: generated = sent + rateLimited + queueFull + sinkFailed. */
   events: Record<string, KindCounters>;
-  /** Events lost in XDP to a full ring buffer. */
-  eventRingLost: number;
   sinks: SinkStats[];
   /** Reject replies sent, rate-limited, not due (e.g. to ICMP errors), too large to send, lost to a full tx ring. */
   rejects: RejectCounters & { txFull: number };
@@ -39,6 +39,8 @@ export interface CountersReport {
   controlRequestsRejected: number;
   /** Every XDP counter, by name. */
   xdp: Record<string, { packets: number; bytes: number }>;
+  /** Events and frames lost or held back on the way (lib/daemon/losses.ts). */
+  losses: LossesReport;
 }
 
 const FAST_PATH = ['FAST_FORWARD', 'FAST_LOCAL', 'FAST_KERNEL'];
@@ -64,6 +66,7 @@ export function countersReport(
   slow: SlowPathStats,
   sessions: SessionTableStats,
   events: { counters: Record<string, KindCounters>; sinks: SinkStats[] },
+  losses: LossesReport,
   control: { rejected: number } = { rejected: 0 },
 ): CountersReport {
   const get = (n: string) => xdp.get(n) ?? { packets: 0n, bytes: 0n };
@@ -78,12 +81,12 @@ export function countersReport(
     drops,
     sessions: { created: sessions.created, closed: Object.fromEntries(sessions.closed), refusedFull: sessions.refusedFull },
     events: events.counters,
-    eventRingLost: Number(get('EVENT_RESERVE_FAIL').packets),
     sinks: events.sinks,
     rejects: { ...slow.rejects, txFull: slow.rejectTxFull },
     slowPathErrors: slow.faults.byStage(),
     controlRequestsRejected: control.rejected,
     xdp: Object.fromEntries([...xdp].map(([n, v]) => [camel(n), { packets: Number(v.packets), bytes: Number(v.bytes) }])),
+    losses,
   };
 }
 
@@ -91,4 +94,6 @@ export interface ReloadReport {
   config: string;
   interfaces: { added: string[]; removed: string[] };
   sessions: { kept: number; relabelled: number; refiltered: number; closed: number };
+  /** Where /metrics is served after the reload, and why not where configured if it could not move. */
+  metrics?: MetricsEndpointState;
 }

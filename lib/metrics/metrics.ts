@@ -12,6 +12,7 @@ import type { FirewallReport } from '../filter/report.js';
 import type { SessionTableStats } from '../session/table.js';
 import type { QueueSocketStats } from '../slowpath/receiver.js';
 import type { SlowPathStats } from '../slowpath/slowpath.js';
+import type { AfXdpLosses, LossesReport } from '../daemon/losses.js';
 
 export interface MetricsSource {
   xdpCounters(): Map<string, { packets: bigint; bytes: bigint }>;
@@ -26,6 +27,8 @@ export interface MetricsSource {
   screens(): ScreenStatsReport;
   /** Firewall filters with their `count` counters (slow path and XDP together). */
   firewall(): FirewallReport;
+  /** Events and frames lost or held back on the way. */
+  losses(): LossesReport;
 }
 
 /** XDP counters by the path their packets took. */
@@ -116,17 +119,31 @@ export function createRegistry(src: MetricsSource): Registry {
     ['filter', 'family', 'counter'], perFilterCounter('bytes'));
   mirroredCounter(r, 'xdpfw_screen_events_suppressed_total', 'Screen events not logged past the per-second budget of the zone and screen',
     ['zone', 'screen'], perScreen('eventsSuppressed'));
-  mirroredCounter(r, 'xdpfw_event_ring_lost_total', 'Events lost in XDP because the ring buffer was full', [],
-    () => [[{}, sum(['EVENT_RESERVE_FAIL'], 'packets')]]);
   const perQueue = (field: keyof Pick<QueueSocketStats, 'rxDropped' | 'rxRingFull' | 'fillRingEmptyDescs' | 'rxInvalidDescs'>) => () =>
     src.queues().map((q): [Labels, number] => [{ interface: q.ifname, queue: String(q.queue) }, q[field]]);
   mirroredCounter(r, 'xdpfw_afxdp_rx_dropped_total', 'Frames the AF_XDP socket dropped (no room in the rx ring)', ['interface', 'queue'], perQueue('rxDropped'));
   mirroredCounter(r, 'xdpfw_afxdp_rx_ring_full_total', 'Times the AF_XDP rx ring was full', ['interface', 'queue'], perQueue('rxRingFull'));
   mirroredCounter(r, 'xdpfw_afxdp_fill_ring_empty_total', 'Times the AF_XDP fill ring was empty', ['interface', 'queue'], perQueue('fillRingEmptyDescs'));
   mirroredCounter(r, 'xdpfw_afxdp_rx_invalid_total', 'Invalid AF_XDP rx descriptors', ['interface', 'queue'], perQueue('rxInvalidDescs'));
+  lossMetrics(r, src);
   mirroredGauge(r, 'xdpfw_xdp_attach_mode', 'XDP attach mode per interface (1 for the mode in use)', ['interface', 'mode'],
     () => src.interfaces().map((i): [Labels, number] => [{ interface: i.name, mode: i.mode }, 1]));
   return r;
+}
+
+/** What lib/daemon/losses.ts reports; the AF_XDP rx drops are the xdpfw_afxdp_* counters above. */
+function lossMetrics(r: Registry, src: MetricsSource): void {
+  mirroredCounter(r, 'xdpfw_xdp_events_lost_total', 'Events from XDP lost: ring buffer full (never written) or not decodable by the daemon',
+    ['reason'], () => {
+      const e = src.losses().xdpEvents;
+      return [[{ reason: 'ring_full' }, e.ringFull], [{ reason: 'undecodable' }, e.undecodable]];
+    });
+  mirroredCounter(r, 'xdpfw_xdp_events_suppressed_total', 'Events XDP did not write, over the per-second budget of their kind and zone',
+    ['kind'], () => Object.entries(src.losses().xdpEvents.suppressed).map(([kind, n]): [Labels, number] => [{ kind }, n]));
+  const perQueue = (field: 'txRingFull') => () =>
+    src.losses().afxdp.map((q: AfXdpLosses): [Labels, number] => [{ interface: q.interface, queue: String(q.queue) }, q[field]]);
+  mirroredCounter(r, 'xdpfw_afxdp_tx_ring_full_total', 'Frames the slow path could not send: the AF_XDP tx ring was full',
+    ['interface', 'queue'], perQueue('txRingFull'));
 }
 
 export interface MetricsEndpoint {

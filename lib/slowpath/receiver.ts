@@ -16,12 +16,15 @@ export interface QueueSocketStats {
   rxInvalidDescs: number;
   rxRingFull: number;
   fillRingEmptyDescs: number;
+  /** Frames this process could not send: the tx ring had no room. */
+  txRingFull: number;
 }
 
 export class QueueSocket {
   private readonly xsk: Xsk;
   private readonly rx: RxQueue;
   private readonly descs = new Uint32Array(BATCH * 2);
+  private txRingFull = 0;
 
   constructor(readonly ifname: string, readonly ifindex: number, readonly queue: number, zone: Zone | null) {
     this.xsk = new Xsk({ ifindex, ifname, queue });
@@ -31,7 +34,9 @@ export class QueueSocket {
       // Replies (RST, ICMP unreachable) leave through the interface the offending packet came in on.
       transmit: (frame, length) => {
         lengths[0] = length;
-        return this.xsk.tx(frame, lengths, 1) === 1;
+        if (this.xsk.tx(frame, lengths, 1) === 1) return true;
+        this.txRingFull++;
+        return false;
       },
     };
   }
@@ -87,7 +92,7 @@ export class QueueSocket {
     return {
       ifname: this.ifname, queue: this.queue, mode: this.xsk.mode,
       rxDropped: s.rxDropped, rxInvalidDescs: s.rxInvalidDescs, rxRingFull: s.rxRingFull,
-      fillRingEmptyDescs: s.fillRingEmptyDescs,
+      fillRingEmptyDescs: s.fillRingEmptyDescs, txRingFull: this.txRingFull,
     };
   }
 

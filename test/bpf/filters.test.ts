@@ -104,6 +104,7 @@ interface EntryOptions {
   output?: FilterDescriptor;
   reverse?: boolean;
   local?: boolean;
+  fromZone?: number;
 }
 
 /** Writes one direction's session entry for `spec`, as the slow path does. */
@@ -111,7 +112,7 @@ function install(spec: FrameSpec, o: EntryOptions = {}): Buffer {
   const key = keyOf(spec);
   const v = Buffer.alloc(SESSION.size);
   v.writeBigUInt64LE(SESSION_ID, SESSION.offset.session_id);
-  v.writeUInt16LE(CLIENT_ZONE, SESSION.offset.from_zone);
+  v.writeUInt16LE(o.fromZone ?? CLIENT_ZONE, SESSION.offset.from_zone);
   v.writeUInt16LE(SERVER_ZONE, SESSION.offset.to_zone);
   const flags = dp.constants.sessionFlags;
   v.writeUInt8((o.reverse ? flags.reverse : 0) | (o.local ? flags.local : 0), SESSION.offset.flags);
@@ -322,4 +323,38 @@ t.test('what the fast path hands to the kernel meets the output verdict; a routi
   const pbrTagged: FrameSpec = { ...fresh(udp4), dst: '10.77.0.5', vlans: [10] };
   install(pbrTagged, { input: verdict('accept', { tableId: 100 }) });
   t.same(deltas(() => run(dp.progs.rx, frame(pbrTagged))), { DROP_PBR_KERNEL: 1 }, 'a tagged routing-instance frame neither');
+});
+
+t.test('logged packets past the per-second budget of their kind and zone are counted suppressed, never written', async (t) => {
+  const { XdpEventBudget } = await import('../../lib/events/xdp-budget.js');
+  const { DEFAULT_EVENT_RATES } = await import('../../lib/events/rate-limit.js');
+  const budget = new XdpEventBudget(dp, readEventConstants(dp.objectPath).kinds);
+  const RATE = 10;
+  const N = 1000;
+  const FLOOD_ZONE = 9; // no other test logs in these zones: their budgets are whole
+  const OTHER_ZONE = 10;
+  budget.setRates({ ...DEFAULT_EVENT_RATES, 'filter-log': RATE });
+  t.teardown(() => budget.setRates(DEFAULT_EVENT_RATES));
+  events();
+  const spec = fresh(udp4);
+  install(spec, { fromZone: FLOOD_ZONE, input: verdict('accept', { flags: FILTER_FLAG_LOG, counter: 11 }) });
+  const data = frame(spec);
+  const suppressedBefore = budget.suppressed()['filter-log'];
+  const lostBefore = dp.readCounters().get('EVENT_RESERVE_FAIL')!.packets;
+  // The budget's seconds are read from the coarse clock, a tick behind this one at most.
+  const from = native.monotonicNs() - 50_000_000n;
+  t.same(deltas(() => { for (let i = 0; i < N; i++) run(dp.progs.rx, data); }), { FAST_FORWARD: N }, 'every packet forwarded, logged or not');
+  const seconds = Number(native.monotonicNs() / 1_000_000_000n - from / 1_000_000_000n) + 1;
+  const written = events().filter((e) => e.kind === 'filter-log' && e.sourcePort === spec.sport);
+  const suppressed = budget.suppressed()['filter-log'] - suppressedBefore;
+  t.ok(written.length >= RATE, `the budget is used (${written.length} events)`);
+  t.ok(written.length <= RATE * seconds, `at most ${RATE} events per second: ${written.length} in ${seconds} second window(s)`);
+  t.equal(written.length + suppressed, N, 'every other logged packet is counted suppressed');
+  t.equal(dp.readCounters().get('EVENT_RESERVE_FAIL')!.packets - lostBefore, 0n, 'the ring never filled: no reservation once over budget');
+  t.equal(filterCounter(11).packets, N, '`count` still counts every packet');
+
+  const other = fresh(udp4);
+  install(other, { fromZone: OTHER_ZONE, input: verdict('accept', { flags: FILTER_FLAG_LOG }) });
+  run(dp.progs.rx, frame(other));
+  t.match(events(), [{ kind: 'filter-log', ingressZone: OTHER_ZONE, sourcePort: other.sport }], 'another zone has its own budget');
 });

@@ -390,7 +390,7 @@ t.test('events are rate limited per (zone, screen); the suppressed ones are coun
   await freshWindow(1000);
   const r = judge(frame({ src: '10.9.0.2', dst: '10.9.0.2', protocol: 'tcp', tcpFlags: SYN }), 150);
   t.same(r.counters, { DROP_SCREEN: 150 }, 'every packet dropped');
-  t.equal(r.events.length, 100, 'XDPFW_SCREEN_EVENTS_PER_SECOND events');
+  t.equal(r.events.length, 100, 'XDPFW_XDP_EVENTS_PER_SECOND events, the default budget');
   const land = screenStatsReport(dp, config, null).zones[0]!.screens.land!;
   t.equal(land.drops - base.drops, 150);
   t.equal(land.eventsSuppressed - base.eventsSuppressed, 50, 'the rest counted as suppressed');
@@ -398,6 +398,23 @@ t.test('events are rate limited per (zone, screen); the suppressed ones are coun
   t.match(text, /^Zone untrust: screen S\n/, 'people read the zone and its profile');
   t.match(text, new RegExp(`^  land +${land.drops} +${land.alarms} +${land.eventsSuppressed}$`, 'm'), 'and a line per screen');
   t.throws(() => screenStatsReport(dp, config, null, 'nowhere'), /no security-zone named 'nowhere'/);
+});
+
+t.test('the screen event budget is the configured screen-drop rate; suppressed events are also counted by kind', async (t) => {
+  const { XdpEventBudget } = await import('../../lib/events/xdp-budget.js');
+  const { DEFAULT_EVENT_RATES } = await import('../../lib/events/rate-limit.js');
+  const budget = new XdpEventBudget(dp, readEventConstants(dp.objectPath).kinds);
+  budget.setRates({ ...DEFAULT_EVENT_RATES, 'screen-drop': 20 });
+  t.teardown(() => budget.setRates(DEFAULT_EVENT_RATES));
+  config = useProfile('tcp { land; }');
+  const base = screenStatsReport(dp, config, null).zones[0]!.screens.land!;
+  const kindBase = budget.suppressed()['screen-drop'];
+  await freshWindow(1000);
+  const r = judge(frame({ src: '10.9.0.2', dst: '10.9.0.2', protocol: 'tcp', tcpFlags: SYN }), 50);
+  t.same(r.counters, { DROP_SCREEN: 50 }, 'every packet dropped');
+  t.equal(r.events.length, 20, 'the configured rate of events');
+  t.equal(screenStatsReport(dp, config, null).zones[0]!.screens.land!.eventsSuppressed - base.eventsSuppressed, 30);
+  t.equal(budget.suppressed()['screen-drop'] - kindBase, 30, 'and among the XDP events suppressed, by kind');
 });
 
 t.test('a zone without a screen is not screened', async (t) => {
