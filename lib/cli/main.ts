@@ -1,6 +1,6 @@
 // The xdpfw command line.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -11,6 +11,7 @@ import { loadConfigFile } from '../config/compile.js';
 import { ConfigRejected, Daemon } from '../daemon/daemon.js';
 import type { CountersReport, ReloadReport, StatusReport } from '../daemon/reports.js';
 import type { MatchResult, PoliciesReport } from '../daemon/policies-report.js';
+import { identifyDaemon, processStartTime } from '../daemon/pid-file.js';
 import { DEFAULT_STATE_DIR, statePaths } from '../daemon/state-paths.js';
 import { purgePins } from '../dataplane/dataplane.js';
 import type { SessionView } from '../session/table.js';
@@ -76,32 +77,46 @@ async function load(config: string, stateDir: string, xdpMode: string): Promise<
   process.stdout.write(`xdpfw: loaded, pid ${outcome.status.pid}, on ${ifaces}\n`);
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
+/** Waits until a process has exited (a zombie counts as gone); false after the timeout. */
+async function exited(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (processStartTime(pid) !== undefined) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
   }
+  return true;
 }
 
+/**
+ * Stops this state directory's daemon and removes its pins. Only a process
+ * verified to be that daemon is ever signalled; with no daemon and no pins
+ * there is nothing to unload, and it says so (exit 1).
+ */
 async function unload(stateDir: string): Promise<void> {
   const paths = statePaths(stateDir);
-  const pid = existsSync(paths.pidFile) ? Number.parseInt(readFileSync(paths.pidFile, 'utf8'), 10) : NaN;
+  const daemon = identifyDaemon(paths);
+  let stopped = false;
   try {
     await request(paths.socket, { command: 'unload' });
-    const deadline = Date.now() + UNLOAD_TIMEOUT_MS;
-    while (Number.isInteger(pid) && pidAlive(pid)) {
-      if (Date.now() > deadline) throw new CliError(`daemon pid ${pid} did not exit within ${UNLOAD_TIMEOUT_MS / 1000} s`);
-      await new Promise((r) => setTimeout(r, 50));
+    stopped = true;
+    if (daemon.kind === 'ours' && !(await exited(daemon.pid, UNLOAD_TIMEOUT_MS))) {
+      throw new CliError(`daemon pid ${daemon.pid} did not exit within ${UNLOAD_TIMEOUT_MS / 1000} s`);
     }
   } catch (err) {
     if (!(err instanceof DaemonNotRunning)) throw err;
-    // No daemon (it was killed): remove what it left behind ourselves.
-    if (Number.isInteger(pid) && pidAlive(pid)) process.kill(pid, 'SIGKILL');
+    // Its control socket is gone but the daemon lives on: stop it, then remove what it left behind ourselves.
+    if (daemon.kind === 'ours') {
+      process.kill(daemon.pid, 'SIGKILL');
+      stopped = await exited(daemon.pid, UNLOAD_TIMEOUT_MS);
+    }
   }
+  if (daemon.kind === 'foreign' && daemon.pid !== null && processStartTime(daemon.pid) !== undefined) {
+    process.stderr.write(`xdpfw: ${paths.pidFile} names pid ${daemon.pid}, left alone: ${daemon.why}\n`);
+  }
+  const hadPins = existsSync(paths.pinDir);
   const { links } = purgePins(paths);
   for (const f of [paths.pidFile, paths.socket, paths.runtimeFile]) rmSync(f, { force: true });
+  if (!stopped && !hadPins) throw new CliError(`nothing loaded for state directory ${paths.stateDir}: no daemon runs and nothing is pinned`);
   process.stdout.write(`xdpfw: unloaded${links.length ? ` (detached leftover links: ${links.join(', ')})` : ''}\n`);
 }
 
