@@ -13,6 +13,7 @@ import type { CountersReport, ReloadReport, StatusReport } from '../daemon/repor
 import type { MatchResult, PoliciesReport } from '../daemon/policies-report.js';
 import { identifyDaemon, processStartTime } from '../daemon/pid-file.js';
 import { DEFAULT_STATE_DIR, statePaths } from '../daemon/state-paths.js';
+import { persistentBpffs } from '../dataplane/bpffs.js';
 import { purgePins } from '../dataplane/dataplane.js';
 import type { SessionView } from '../session/table.js';
 import { type ScreenStatsReport, formatScreenStats } from '../screens/stats.js';
@@ -40,6 +41,7 @@ async function runForeground(config: string, stateDir: string, xdpMode: 'auto' |
   // Killed by a signal, the daemon leaves XDP attached and its pins in place:
   // established flows keep forwarding and the next start takes over.
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => void daemon.stop({ purge: false }));
+  process.stdout.write(`xdpfw: pins in ${daemon.paths.pinName} on the host's bpffs, reached at ${persistentBpffs().via}\n`);
   if (process.send) {
     process.send({ ready: true, status: daemon.status() } satisfies DaemonMessage);
     process.disconnect();
