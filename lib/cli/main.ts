@@ -11,7 +11,7 @@ import { loadConfigFile } from '../config/compile.js';
 import { ConfigRejected, Daemon } from '../daemon/daemon.js';
 import type { CountersReport, ReloadReport, StatusReport } from '../daemon/reports.js';
 import type { MatchResult, PoliciesReport } from '../daemon/policies-report.js';
-import { identifyDaemon, processStartTime } from '../daemon/pid-file.js';
+import { identifyDaemon, processHoldsPid, processStartTime } from '../daemon/pid-file.js';
 import { DEFAULT_STATE_DIR, statePaths } from '../daemon/state-paths.js';
 import { persistentBpffs } from '../dataplane/bpffs.js';
 import { purgePins } from '../dataplane/dataplane.js';
@@ -79,10 +79,10 @@ async function load(config: string, stateDir: string, xdpMode: string): Promise<
   process.stdout.write(`xdpfw: loaded, pid ${outcome.status.pid}, on ${ifaces}\n`);
 }
 
-/** Waits until a process has exited (a zombie counts as gone); false after the timeout. */
-async function exited(pid: number, timeoutMs: number): Promise<boolean> {
+/** Waits until a process has exited and been reaped; false after the timeout. */
+async function exited(proc: { pid: number; startTime: string }, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (processStartTime(pid) !== undefined) {
+  while (processHoldsPid(proc.pid, proc.startTime)) {
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -101,7 +101,7 @@ async function unload(stateDir: string): Promise<void> {
   try {
     await request(paths.socket, { command: 'unload' });
     stopped = true;
-    if (daemon.kind === 'ours' && !(await exited(daemon.pid, UNLOAD_TIMEOUT_MS))) {
+    if (daemon.kind === 'ours' && !(await exited(daemon, UNLOAD_TIMEOUT_MS))) {
       throw new CliError(`daemon pid ${daemon.pid} did not exit within ${UNLOAD_TIMEOUT_MS / 1000} s`);
     }
   } catch (err) {
@@ -109,7 +109,7 @@ async function unload(stateDir: string): Promise<void> {
     // Its control socket is gone but the daemon lives on: stop it, then remove what it left behind ourselves.
     if (daemon.kind === 'ours') {
       process.kill(daemon.pid, 'SIGKILL');
-      stopped = await exited(daemon.pid, UNLOAD_TIMEOUT_MS);
+      stopped = await exited(daemon, UNLOAD_TIMEOUT_MS);
     }
   }
   if (daemon.kind === 'foreign' && daemon.pid !== null && processStartTime(daemon.pid) !== undefined) {

@@ -10,21 +10,31 @@ import { DEFAULT_STATE_DIR, type StatePaths } from './state-paths.js';
 
 export type DaemonIdentity =
   | { kind: 'none' }
-  | { kind: 'ours'; pid: number }
+  | { kind: 'ours'; pid: number; startTime: string }
   | { kind: 'foreign'; pid: number | null; why: string };
 
-/** Start time of a process in clock ticks since boot (proc(5) stat field 22), or undefined if it is gone or a zombie. */
-export function processStartTime(pid: number): string | undefined {
+/** State and start time (clock ticks since boot) of a process, from proc(5) stat fields 3 and 22. */
+function readStat(pid: number): { state: string; startTime: string } | undefined {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
     return undefined;
   }
-  // The comm field may hold spaces and parentheses: count from the last ')'. Field 3 is the state.
+  // The comm field may hold spaces and parentheses: count from the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).trim().split(' ');
-  if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
-  return fields[19];
+  return { state: fields[0] ?? '', startTime: fields[19] ?? '' };
+}
+
+/** Start time of a running process, or undefined if it is gone or a zombie. */
+export function processStartTime(pid: number): string | undefined {
+  const stat = readStat(pid);
+  return stat && stat.state !== 'Z' && stat.state !== 'X' ? stat.startTime : undefined;
+}
+
+/** Whether the process that started at startTime still has its pid, a zombie not yet reaped included. */
+export function processHoldsPid(pid: number, startTime: string): boolean {
+  return readStat(pid)?.startTime === startTime;
 }
 
 export function writePidFile(paths: StatePaths): void {
@@ -55,7 +65,7 @@ export function identifyDaemon(paths: StatePaths): DaemonIdentity {
   const stateDir = daemonStateDir(pid);
   if (stateDir === undefined) return { kind: 'foreign', pid, why: `process ${pid} is not an xdpfw daemon` };
   if (stateDir !== paths.stateDir) return { kind: 'foreign', pid, why: `process ${pid} is the xdpfw daemon of ${stateDir}` };
-  return { kind: 'ours', pid };
+  return { kind: 'ours', pid, startTime: started };
 }
 
 /** The state directory of a process running `xdpfw run`, or undefined if it runs something else. */
