@@ -1,6 +1,6 @@
 // The xdpfw command line.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -12,7 +12,7 @@ import { ConfigRejected, Daemon } from '../daemon/daemon.js';
 import type { CountersReport, ReloadReport, StatusReport } from '../daemon/reports.js';
 import type { MatchResult, PoliciesReport } from '../daemon/policies-report.js';
 import { identifyDaemon, processHoldsPid, processStartTime } from '../daemon/pid-file.js';
-import { DEFAULT_STATE_DIR, statePaths } from '../daemon/state-paths.js';
+import { DEFAULT_STATE_DIR, type StatePaths, statePaths } from '../daemon/state-paths.js';
 import { persistentBpffs } from '../dataplane/bpffs.js';
 import { purgePins } from '../dataplane/dataplane.js';
 import type { SessionView } from '../session/table.js';
@@ -123,8 +123,24 @@ async function unload(stateDir: string): Promise<void> {
 }
 
 async function show<T>(stateDir: string, req: ControlRequest, json: boolean, human: (data: T) => string): Promise<void> {
-  const data = await request<T>(statePaths(stateDir).socket, req);
+  const paths = statePaths(stateDir);
+  const data = await request<T>(paths.socket, req).catch((err: Error) => {
+    throw err instanceof DaemonNotRunning ? new CliError(`${err.message}${stillAttached(paths)}`) : err;
+  });
   process.stdout.write(`${json ? JSON.stringify(data, null, 2) : human(data)}\n`);
+}
+
+/** With no daemon, what its pins still hold: the dataplane stays attached and closed. */
+function stillAttached(paths: StatePaths): string {
+  let links: string[];
+  try {
+    links = readdirSync(paths.linkPinDir);
+  } catch {
+    return ''; // nothing pinned (or no host bpffs to look in)
+  }
+  if (links.length === 0) return '';
+  return `; XDP stays attached to ${links.join(', ')} (pinned under ${paths.pinName}): established sessions forward, ` +
+    "new flows are dropped until 'xdpfw load' starts the daemon again";
 }
 
 /** Validates a file without touching the running daemon: exit 0, or every error as file:line:column: message. */

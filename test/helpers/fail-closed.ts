@@ -107,6 +107,9 @@ export async function killDaemonAndCheck(t: Test, topo: Topology, conf: string, 
   t.equal((await udpPing(topo, udpPort + 1, 3)).received, 0, 'a new permitted flow finds no slow path and is dropped');
   for (const dev of ['trust0', 'untrust0']) t.ok(await xdpAttached(topo, dev), `XDP still attached to ${dev}`);
   t.ok(linkPinnedOnHost(topo, 'trust0'), 'the pins are still there');
+  const down = await topo.xdpfw(['status'], undefined, c.restart);
+  t.not(down.code, 0, 'status: no daemon runs');
+  t.match(down.stderr, /XDP stays attached to (trust0, untrust0|untrust0, trust0) .*new flows are dropped/, 'and the dataplane stays attached');
 
   const again = await topo.xdpfw(['load', '-c', conf], undefined, c.restart);
   t.equal(again.code, 0, `daemon started again (${again.stderr.trim()})`);
