@@ -1,6 +1,6 @@
 // The xdpfw command line.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -11,7 +11,9 @@ import { loadConfigFile } from '../config/compile.js';
 import { ConfigRejected, Daemon } from '../daemon/daemon.js';
 import type { CountersReport, ReloadReport, StatusReport } from '../daemon/reports.js';
 import type { MatchResult, PoliciesReport } from '../daemon/policies-report.js';
-import { DEFAULT_STATE_DIR, statePaths } from '../daemon/state-paths.js';
+import { identifyDaemon, processHoldsPid, processStartTime } from '../daemon/pid-file.js';
+import { DEFAULT_STATE_DIR, type StatePaths, statePaths } from '../daemon/state-paths.js';
+import { persistentBpffs } from '../dataplane/bpffs.js';
 import { purgePins } from '../dataplane/dataplane.js';
 import type { SessionView } from '../session/table.js';
 import { type ScreenStatsReport, formatScreenStats } from '../screens/stats.js';
@@ -39,6 +41,7 @@ async function runForeground(config: string, stateDir: string, xdpMode: 'auto' |
   // Killed by a signal, the daemon leaves XDP attached and its pins in place:
   // established flows keep forwarding and the next start takes over.
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => void daemon.stop({ purge: false }));
+  process.stdout.write(`xdpfw: pins in ${daemon.paths.pinName} on the host's bpffs, reached at ${persistentBpffs().via}\n`);
   if (process.send) {
     process.send({ ready: true, status: daemon.status() } satisfies DaemonMessage);
     process.disconnect();
@@ -76,38 +79,68 @@ async function load(config: string, stateDir: string, xdpMode: string): Promise<
   process.stdout.write(`xdpfw: loaded, pid ${outcome.status.pid}, on ${ifaces}\n`);
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
+/** Waits until a process has exited and been reaped; false after the timeout. */
+async function exited(proc: { pid: number; startTime: string }, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (processHoldsPid(proc.pid, proc.startTime)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
   }
+  return true;
 }
 
+/**
+ * Stops this state directory's daemon and removes its pins. Only a process
+ * verified to be that daemon is ever signalled; with no daemon and no pins
+ * there is nothing to unload, and it says so (exit 1).
+ */
 async function unload(stateDir: string): Promise<void> {
   const paths = statePaths(stateDir);
-  const pid = existsSync(paths.pidFile) ? Number.parseInt(readFileSync(paths.pidFile, 'utf8'), 10) : NaN;
+  const daemon = identifyDaemon(paths);
+  let stopped = false;
   try {
     await request(paths.socket, { command: 'unload' });
-    const deadline = Date.now() + UNLOAD_TIMEOUT_MS;
-    while (Number.isInteger(pid) && pidAlive(pid)) {
-      if (Date.now() > deadline) throw new CliError(`daemon pid ${pid} did not exit within ${UNLOAD_TIMEOUT_MS / 1000} s`);
-      await new Promise((r) => setTimeout(r, 50));
+    stopped = true;
+    if (daemon.kind === 'ours' && !(await exited(daemon, UNLOAD_TIMEOUT_MS))) {
+      throw new CliError(`daemon pid ${daemon.pid} did not exit within ${UNLOAD_TIMEOUT_MS / 1000} s`);
     }
   } catch (err) {
     if (!(err instanceof DaemonNotRunning)) throw err;
-    // No daemon (it was killed): remove what it left behind ourselves.
-    if (Number.isInteger(pid) && pidAlive(pid)) process.kill(pid, 'SIGKILL');
+    // Its control socket is gone but the daemon lives on: stop it, then remove what it left behind ourselves.
+    if (daemon.kind === 'ours') {
+      process.kill(daemon.pid, 'SIGKILL');
+      stopped = await exited(daemon, UNLOAD_TIMEOUT_MS);
+    }
   }
+  if (daemon.kind === 'foreign' && daemon.pid !== null && processStartTime(daemon.pid) !== undefined) {
+    process.stderr.write(`xdpfw: ${paths.pidFile} names pid ${daemon.pid}, left alone: ${daemon.why}\n`);
+  }
+  const hadPins = existsSync(paths.pinDir);
   const { links } = purgePins(paths);
   for (const f of [paths.pidFile, paths.socket, paths.runtimeFile]) rmSync(f, { force: true });
+  if (!stopped && !hadPins) throw new CliError(`nothing loaded for state directory ${paths.stateDir}: no daemon runs and nothing is pinned`);
   process.stdout.write(`xdpfw: unloaded${links.length ? ` (detached leftover links: ${links.join(', ')})` : ''}\n`);
 }
 
 async function show<T>(stateDir: string, req: ControlRequest, json: boolean, human: (data: T) => string): Promise<void> {
-  const data = await request<T>(statePaths(stateDir).socket, req);
+  const paths = statePaths(stateDir);
+  const data = await request<T>(paths.socket, req).catch((err: Error) => {
+    throw err instanceof DaemonNotRunning ? new CliError(`${err.message}${stillAttached(paths)}`) : err;
+  });
   process.stdout.write(`${json ? JSON.stringify(data, null, 2) : human(data)}\n`);
+}
+
+/** With no daemon, what its pins still hold: the dataplane stays attached and closed. */
+function stillAttached(paths: StatePaths): string {
+  let links: string[];
+  try {
+    links = readdirSync(paths.linkPinDir);
+  } catch {
+    return ''; // nothing pinned (or no host bpffs to look in)
+  }
+  if (links.length === 0) return '';
+  return `; XDP stays attached to ${links.join(', ')} (pinned under ${paths.pinName}): established sessions forward, ` +
+    "new flows are dropped until 'xdpfw load' starts the daemon again";
 }
 
 /** Validates a file without touching the running daemon: exit 0, or every error as file:line:column: message. */

@@ -33,6 +33,7 @@ import { type NameResolver, SessionTable } from '../session/table.js';
 import { QueueSocket } from '../slowpath/receiver.js';
 import { LOCAL_ZONE, SlowPath } from '../slowpath/slowpath.js';
 import { type CountersReport, type ReloadReport, type StatusReport, countersReport } from './reports.js';
+import { identifyDaemon, writePidFile } from './pid-file.js';
 import { type StatePaths, statePaths } from './state-paths.js';
 
 export interface DaemonOptions {
@@ -127,7 +128,7 @@ export class Daemon {
       await daemon.metrics.start(config.metrics);
       daemon.control = await serveControl(paths.socket, (req) => daemon!.command(req), (req, send) =>
         events.subscribe((ev) => send(daemon!.jsonFormat(ev)), req.kinds?.length ? new Set(req.kinds) : undefined), daemon.controlStats);
-      writeFileSync(paths.pidFile, `${process.pid}\n`);
+      writePidFile(paths);
       return daemon;
     } catch (err) {
       daemon?.metrics?.close();
@@ -372,15 +373,10 @@ export class Daemon {
 }
 
 function refuseSecondDaemon(paths: StatePaths): void {
-  if (!existsSync(paths.pidFile)) return;
-  const pid = Number.parseInt(readFileSync(paths.pidFile, 'utf8'), 10);
-  if (!Number.isInteger(pid) || pid === process.pid) return;
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return; // stale pid file of a daemon that died
-  }
-  throw new Error(`an xdpfw daemon (pid ${pid}) already runs with state directory ${paths.stateDir}`);
+  const running = identifyDaemon(paths);
+  // A pid file naming anything but a live daemon of this state directory is stale.
+  if (running.kind !== 'ours' || running.pid === process.pid) return;
+  throw new Error(`an xdpfw daemon (pid ${running.pid}) already runs with state directory ${paths.stateDir}`);
 }
 
 function readRuntime(paths: StatePaths): RuntimeRecord {

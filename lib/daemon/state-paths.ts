@@ -1,10 +1,12 @@
-// Where one daemon instance keeps its state. Pins must live on the bpffs, so
-// they go under /sys/fs/bpf/xdpfw/<state dir spelled as one name>; the state
-// directory itself holds the control socket, pid file and log.
+// Where one daemon instance keeps its state. Pins must live on the host's
+// bpffs (see dataplane/bpffs.ts), under xdpfw/<state dir spelled as one
+// name>: the same place for every process given the same state directory,
+// however it was started, so a restarted daemon adopts them and unload finds
+// them. The state directory itself holds the control socket, pid file and log.
 import { join, resolve } from 'node:path';
+import { persistentBpffs } from '../dataplane/bpffs.js';
 
 export const DEFAULT_STATE_DIR = '/run/xdpfw';
-export const BPFFS_ROOT = '/sys/fs/bpf';
 
 export interface StatePaths {
   stateDir: string;
@@ -12,22 +14,32 @@ export interface StatePaths {
   pidFile: string;
   logFile: string;
   runtimeFile: string;
-  pinDir: string;
-  mapPinDir: string;
-  linkPinDir: string;
+  /** Pins of this instance, relative to the bpffs root: xdpfw/NAME. */
+  pinName: string;
+  /** The pin paths are found on first use: finding the host's bpffs may fail (NoPersistentBpffs). */
+  readonly pinDir: string;
+  readonly mapPinDir: string;
+  readonly linkPinDir: string;
 }
 
 export function statePaths(stateDir: string = DEFAULT_STATE_DIR): StatePaths {
   const dir = resolve(stateDir);
-  const pinDir = join(BPFFS_ROOT, 'xdpfw', dir.replace(/^\//, '').replace(/[^A-Za-z0-9._-]/g, '_') || 'root');
+  const pinName = join('xdpfw', dir.replace(/^\//, '').replace(/[^A-Za-z0-9._-]/g, '_') || 'root');
   return {
     stateDir: dir,
     socket: join(dir, 'control.sock'),
     pidFile: join(dir, 'daemon.pid'),
     logFile: join(dir, 'daemon.log'),
     runtimeFile: join(dir, 'runtime.json'),
-    pinDir,
-    mapPinDir: join(pinDir, 'maps'),
-    linkPinDir: join(pinDir, 'links'),
+    pinName,
+    get pinDir() {
+      return join(persistentBpffs().root, pinName);
+    },
+    get mapPinDir() {
+      return join(this.pinDir, 'maps');
+    },
+    get linkPinDir() {
+      return join(this.pinDir, 'links');
+    },
   };
 }

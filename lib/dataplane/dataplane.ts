@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path';
 import { bpfObjectPath } from '../util/paths.js';
 import type { StatePaths } from '../daemon/state-paths.js';
-import { ensureBpffs } from './bpffs.js';
+import { persistentBpffs } from './bpffs.js';
 import {
   COUNTER_VALUE, IFACE, META, type DataplaneConstants, readConstants, verifyLayouts,
 } from './layout.js';
@@ -48,7 +48,8 @@ export class Dataplane {
   private readonly linkFds = new Map<string, number>();
 
   constructor(private readonly paths: StatePaths) {
-    ensureBpffs();
+    // Pins only on the host's bpffs: they, not this process, keep XDP attached.
+    persistentBpffs();
     verifyLayouts(this.objectPath);
     verifyFilterCodes(this.objectPath);
     verifyRouteFlags(this.objectPath);

@@ -1,13 +1,16 @@
 // client ── trust0 [firewall] untrust0 ── server, in three network
 // namespaces named uniquely per run (and, on request, a fourth behind
-// alt0: addAlt()). The firewall namespace runs the real daemon (entered
-// with nsenter --net so it shares the bpffs with us).
+// alt0: addAlt()). The firewall namespace runs the real daemon, entered
+// with nsenter --net (it shares our mount namespace, as a systemd service
+// on the host would) or, on request, with `ip netns exec` as users do
+// (which gives it a mount namespace of its own with a fresh /sys).
 // Used by the end-to-end tests and by `make demo`.
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { identifyDaemon } from '../../lib/daemon/pid-file.js';
 import { statePaths } from '../../lib/daemon/state-paths.js';
 import { purgePins } from '../../lib/dataplane/dataplane.js';
 import { packageRoot } from '../../lib/util/paths.js';
@@ -29,6 +32,9 @@ export interface RunningTraffic {
   lines: string[];
   exited: Promise<string>;
 }
+
+/** How a command enters the firewall namespace: network only, or `ip netns exec` (also a mount namespace). */
+export type Entry = 'nsenter' | 'ip-netns-exec';
 
 export interface ExecResult {
   stdout: string;
@@ -124,10 +130,14 @@ export class Topology {
     return r.stdout;
   }
 
-  /** Runs a program in a host's namespace (network namespace only: the bpffs stays shared). */
-  async exec(host: Namespace, file: string, args: string[], timeoutMs = 120_000): Promise<ExecResult> {
+  /**
+   * Runs a program in a host's namespace: by default the network namespace
+   * only (the bpffs stays shared); `ip-netns-exec` runs it as a user would.
+   */
+  async exec(host: Namespace, file: string, args: string[], timeoutMs = 120_000, entry: Entry = 'nsenter'): Promise<ExecResult> {
+    const enter = entry === 'nsenter' ? ['nsenter', `--net=/run/netns/${this.ns[host]}`] : ['ip', 'netns', 'exec', this.ns[host]];
     try {
-      const r = await run('nsenter', [`--net=/run/netns/${this.ns[host]}`, file, ...args], { timeout: timeoutMs, maxBuffer: 64 << 20 });
+      const r = await run(enter[0]!, [...enter.slice(1), file, ...args], { timeout: timeoutMs, maxBuffer: 64 << 20 });
       return { stdout: r.stdout, stderr: r.stderr, code: 0 };
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; code?: number | string };
@@ -136,8 +146,8 @@ export class Topology {
   }
 
   /** The xdpfw CLI in the firewall namespace, with this topology's state directory. */
-  xdpfw(args: string[], timeoutMs?: number): Promise<ExecResult> {
-    return this.exec('fw', process.execPath, [XDPFW, ...args, '--state-dir', this.stateDir], timeoutMs);
+  xdpfw(args: string[], timeoutMs?: number, entry: Entry = 'nsenter'): Promise<ExecResult> {
+    return this.exec('fw', process.execPath, [XDPFW, ...args, '--state-dir', this.stateDir], timeoutMs, entry);
   }
 
   async xdpfwJson<T>(args: string[]): Promise<T> {
@@ -207,8 +217,9 @@ export class Topology {
     for (const c of this.children) c.kill('SIGKILL');
     // If unload could not do it (daemon hung or never asked), do it by force.
     const paths = statePaths(this.stateDir);
-    if (existsSync(paths.pidFile)) {
-      try { process.kill(Number.parseInt(readFileSync(paths.pidFile, 'utf8'), 10), 'SIGKILL'); } catch { /* gone */ }
+    const daemon = identifyDaemon(paths);
+    if (daemon.kind === 'ours') {
+      try { process.kill(daemon.pid, 'SIGKILL'); } catch { /* gone */ }
     }
     try { purgePins(paths); } catch { /* best effort: report nothing more useful than the test's own failure */ }
     for (const n of Object.values(this.ns)) {
