@@ -54,7 +54,10 @@ export function formatCounters(c: CountersReport): string {
     `Slow path packets:  ${c.slowPathPackets} (${c.slowPathInjected} re-injected)`,
     `Sessions created:   ${c.sessions.created}, refused (table full): ${c.sessions.refusedFull}`,
     `Sessions closed:    ${Object.entries(c.sessions.closed).map(([r, n]) => `${r} ${n}`).join(', ') || '0'}`,
-    `Reject replies:     ${c.rejects.sent} sent, ${c.rejects.rateLimited} rate-limited, ${c.rejects.notDue} not due, ${c.rejects.txFull} tx ring full`,
+    `Reject replies:     ${c.rejects.sent} sent (${c.rejects.partialQuote} quoting part of the header chain), ${c.rejects.rateLimited} rate-limited, ` +
+      `${c.rejects.notDue} not due, ${c.rejects.tooLarge} not sent: too large, ${c.rejects.txFull} tx ring full`,
+    `Slow path errors:   ${Object.entries(c.slowPathErrors).filter(([, n]) => n > 0).map(([s, n]) => `${s} ${n}`).join(', ') || '0'}`,
+    `Control requests rejected: ${c.controlRequestsRejected}`,
     '',
     table(['Event kind', 'Generated', 'Sent', 'Rate-limited', 'Queue full', 'Sink failed'], Object.entries(c.events).map(([k, v]) =>
       [k, String(v.generated), String(v.sent), String(v.rateLimited), String(v.queueFull), String(v.sinkFailed)])),

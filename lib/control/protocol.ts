@@ -1,37 +1,83 @@
 // The control socket speaks newline-delimited JSON: one request line, one
 // response line, then the connection closes — except monitor-events, which
-// answers with one JSON line per event until the client goes away.
-import type { EventKind } from '../events/types.js';
+// answers with one JSON line per event until the client goes away. Every
+// request is checked against the schema of its command before anything
+// acts on it; the request types are derived from the same schemas.
+import { EVENT_KINDS } from '../events/types.js';
+import { type Shape, type ShapeType, checkObject, integer, listOf, oneOf, optional, quote, shape, text } from './schema.js';
 
-export interface MatchPoliciesArgs {
-  fromZone: string;
-  toZone: string;
-  sourceIp: string;
-  destinationIp: string;
-  protocol: string;
-  sourcePort?: number;
-  destinationPort?: number;
-}
+/** Longest request line the server reads. */
+export const MAX_REQUEST_CHARS = 64 * 1024;
 
-export type ControlRequest =
-  | { command: 'status' }
-  | { command: 'show-sessions' }
-  | { command: 'show-counters' }
-  | { command: 'show-policies' }
-  | { command: 'show-config'; format: 'hierarchical' | 'set' }
-  | { command: 'match-policies'; query: MatchPoliciesArgs }
-  | { command: 'clear-sessions' }
-  | { command: 'show-log'; kinds?: EventKind[] }
-  | { command: 'show-screen-statistics'; zone?: string }
-  | { command: 'show-firewall'; filter?: string }
-  | { command: 'monitor-events'; kinds?: EventKind[] }
-  | { command: 'reload'; configPath: string }
-  | { command: 'unload' };
+const NAME = text(256);
+const PORT = integer(0, 65535);
+/** Repeats allowed (`--kind a --kind a`), within reason. */
+const KINDS = optional(listOf(oneOf(EVENT_KINDS), 32));
+
+const MATCH_QUERY = {
+  fromZone: NAME,
+  toZone: NAME,
+  sourceIp: text(64),
+  destinationIp: text(64),
+  protocol: text(32),
+  sourcePort: optional(PORT),
+  destinationPort: optional(PORT),
+} as const satisfies Shape;
+
+/** Each command and the fields it takes besides `command`. */
+const COMMANDS = {
+  'status': {},
+  'show-sessions': {},
+  'show-counters': {},
+  'show-policies': {},
+  'show-config': { format: oneOf(['hierarchical', 'set'] as const) },
+  'match-policies': { query: shape(MATCH_QUERY) },
+  'clear-sessions': {},
+  'show-log': { kinds: KINDS },
+  'show-screen-statistics': { zone: optional(NAME) },
+  'show-firewall': { filter: optional(NAME) },
+  'monitor-events': { kinds: KINDS },
+  'reload': { configPath: text(4096) },
+  'unload': {},
+} as const satisfies Record<string, Shape>;
+
+type Commands = typeof COMMANDS;
+
+export type MatchPoliciesArgs = ShapeType<typeof MATCH_QUERY>;
+
+export type ControlRequest = { [C in keyof Commands]: { command: C } & ShapeType<Commands[C]> }[keyof Commands];
 
 export type ControlCommand = ControlRequest['command'];
 
 export type ControlResponse<T = unknown> = { ok: true; data: T } | { ok: false; error: string };
 
+export type Checked = { ok: true; request: ControlRequest } | { ok: false; error: string };
+
+const COMMAND_KEY = new Set(['command']);
+
+/** Checks a parsed request line against the schema of its command. */
+export function checkRequest(v: unknown): Checked {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return { ok: false, error: 'a request must be a JSON object with a command' };
+  const command = (v as { command?: unknown }).command;
+  if (typeof command !== 'string') return { ok: false, error: 'command must be a string' };
+  if (!Object.hasOwn(COMMANDS, command)) {
+    return { ok: false, error: `unknown command ${quote(command)}; known: ${Object.keys(COMMANDS).join(', ')}` };
+  }
+  const wrong = checkObject(COMMANDS[command as ControlCommand], v, '', COMMAND_KEY);
+  return wrong ? { ok: false, error: `${command}: ${wrong}` } : { ok: true, request: v as ControlRequest };
+}
+
+/** Parses and checks one request line. */
+export function parseRequest(line: string): Checked {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch (err) {
+    return { ok: false, error: `not JSON: ${(err as Error).message.slice(0, 200)}` };
+  }
+  return checkRequest(v);
+}
+
 export function isControlRequest(v: unknown): v is ControlRequest {
-  return typeof v === 'object' && v !== null && typeof (v as { command?: unknown }).command === 'string';
+  return checkRequest(v).ok;
 }

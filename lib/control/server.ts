@@ -1,68 +1,100 @@
 // Serves the control socket. Only root or the socket's group may connect:
-// the socket is created 0660 inside a 0750 state directory.
+// the socket is created 0660 inside a 0750 state directory. Nothing a client
+// sends can stop the daemon: a request that is not one line of JSON matching
+// its command's schema is answered {ok:false,error}, counted, and has no
+// other effect.
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
-import { type Server, createServer } from 'node:net';
-import { type ControlRequest, type ControlResponse, isControlRequest } from './protocol.js';
+import { type Server, type Socket, createServer } from 'node:net';
+import { type ControlRequest, type ControlResponse, MAX_REQUEST_CHARS, parseRequest } from './protocol.js';
 
 export type ControlHandler = (request: ControlRequest) => unknown | Promise<unknown>;
 
 /** Starts a stream for `request`: `send` each line; returns how to stop it. */
 export type StreamHandler = (request: Extract<ControlRequest, { command: 'monitor-events' }>, send: (line: string) => void) => () => void;
 
+export interface ControlStats {
+  /** Requests refused as malformed: not JSON, too long, unknown command, fields not matching the schema. */
+  rejected: number;
+}
+
 /** A reader that falls this far behind loses lines rather than grow our memory. */
 const MAX_STREAM_BACKLOG = 1 << 20;
 
-const MAX_REQUEST_BYTES = 64 * 1024;
+/** A client has this long to send its request line (and, once refused, to go away). */
+const REQUEST_TIMEOUT_MS = 30_000;
 
-export function serveControl(path: string, handler: ControlHandler, stream: StreamHandler): Promise<Server> {
+export function serveControl(path: string, handler: ControlHandler, stream: StreamHandler, stats: ControlStats = { rejected: 0 }): Promise<Server> {
   if (existsSync(path)) unlinkSync(path); // left by a daemon that was killed
   const server = createServer((conn) => {
     let buffered = '';
+    /** The request line was read (or refused): later input is ignored. */
+    let read = false;
     conn.setEncoding('utf8');
+    conn.setTimeout(REQUEST_TIMEOUT_MS, () => conn.destroy());
     conn.on('error', () => conn.destroy());
+    const refuse = (error: string, counted = true): void => {
+      read = true;
+      if (counted) stats.rejected++;
+      // What the client still sends is read and dropped until it hangs up or the timeout ends it.
+      conn.end(`${JSON.stringify({ ok: false, error } satisfies ControlResponse)}\n`);
+    };
     conn.on('data', (chunk: string) => {
-      buffered += chunk;
-      if (buffered.length > MAX_REQUEST_BYTES) {
-        conn.destroy();
-        return;
+      if (read) return;
+      try {
+        buffered += chunk;
+        const nl = buffered.indexOf('\n');
+        if (nl > MAX_REQUEST_CHARS || (nl < 0 && buffered.length > MAX_REQUEST_CHARS)) {
+          buffered = '';
+          return refuse(`request line longer than ${MAX_REQUEST_CHARS} characters`);
+        }
+        if (nl < 0) return;
+        const checked = parseRequest(buffered.slice(0, nl));
+        buffered = '';
+        if (!checked.ok) return refuse(checked.error);
+        read = true;
+        conn.setTimeout(0);
+        serve(conn, checked.request);
+      } catch (err) {
+        refuse(`internal error: ${err instanceof Error ? err.message : String(err)}`, false);
       }
-      const nl = buffered.indexOf('\n');
-      if (nl < 0) return;
-      conn.pause();
-      const line = buffered.slice(0, nl);
-      const req = parseRequest(line);
-      if (req && req.command === 'monitor-events') {
-        const stop = stream(req, (out) => {
-          if (conn.writableLength < MAX_STREAM_BACKLOG) conn.write(`${out}\n`);
-        });
-        conn.on('close', stop);
-        conn.resume(); // to see the client hang up
-        return;
-      }
-      void respond(line).then((res) => conn.end(`${JSON.stringify(res)}\n`));
     });
   });
-  function parseRequest(line: string): ControlRequest | null {
-    try {
-      const req: unknown = JSON.parse(line);
-      return isControlRequest(req) ? req : null;
-    } catch {
-      return null;
+
+  function serve(conn: Socket, req: ControlRequest): void {
+    if (req.command === 'monitor-events') {
+      const stop = stream(req, (out) => {
+        if (conn.writableLength < MAX_STREAM_BACKLOG) conn.write(`${out}\n`);
+      });
+      conn.on('close', stop);
+      return; // reading on, to see the client hang up
     }
+    conn.pause();
+    void respond(req).then((res) => {
+      let line: string;
+      try {
+        line = JSON.stringify(res);
+      } catch (err) {
+        line = JSON.stringify({ ok: false, error: `the answer could not be encoded: ${(err as Error).message}` } satisfies ControlResponse);
+      }
+      conn.end(`${line}\n`);
+    });
   }
-  async function respond(line: string): Promise<ControlResponse> {
+
+  async function respond(req: ControlRequest): Promise<ControlResponse> {
     try {
-      const req: unknown = JSON.parse(line);
-      if (!isControlRequest(req)) return { ok: false, error: 'malformed request' };
       return { ok: true, data: await handler(req) };
     } catch (err) {
-      return { ok: false, error: (err as Error).message };
+      return { ok: false, error: err instanceof Error ? err.message : String(err) };
     }
   }
+
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(path, () => {
       chmodSync(path, 0o660);
+      // Later errors (a failed accept when out of descriptors) cost a connection, not the daemon.
+      server.removeListener('error', reject);
+      server.on('error', (err) => void process.stderr.write(`xdpfw: control socket: ${err.message}\n`));
       resolve(server);
     });
   });

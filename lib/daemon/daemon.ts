@@ -10,7 +10,7 @@ import { XdpEventBudget } from '../events/xdp-budget.js';
 import { type LossesReport, lossesReport, noneSuppressed } from './losses.js';
 import { loadConfigFile } from '../config/compile.js';
 import type { CompiledConfig, Zone } from '../config/types.js';
-import { serveControl } from '../control/server.js';
+import { type ControlStats, serveControl } from '../control/server.js';
 import type { ControlRequest } from '../control/protocol.js';
 import { printHierarchical, printSet } from '../config/printer.js';
 import { matchPolicies, policiesReport } from './policies-report.js';
@@ -67,6 +67,7 @@ export class Daemon {
   private bpfEvents: BpfEventSource | null = null;
   private xdpBudget: XdpEventBudget | null = null;
   private sinks: EventSink[] = [];
+  private readonly controlStats: ControlStats = { rejected: 0 };
   private jsonFormat: Formatter = () => '';
   private readonly startedAtMs = Date.now();
   private stopping: Promise<void> | null = null;
@@ -116,7 +117,7 @@ export class Daemon {
       sessions.onClose((s, reason, totals) => {
         if (s.logClose) events.emit(sessionCloseEvent(s, reason, totals, monotonicNs()));
       });
-      daemon.bpfEvents = new BpfEventSource(dataplane.mapFd('xdpfw_events'), new EventCodec(eventConstants), events);
+      daemon.bpfEvents = new BpfEventSource(dataplane.mapFd('xdpfw_events'), new EventCodec(eventConstants), events, slowPath.faults);
       sessions.adopt(daemon.names(), Date.now() - Number(monotonicNs()) / 1e6);
       sessions.sweepOrphans();
       slowPath.restoreLimits();
@@ -126,7 +127,7 @@ export class Daemon {
       daemon.metrics = new MetricsService(createRegistry(daemon.metricsSource()));
       await daemon.metrics.start(config.metrics);
       daemon.control = await serveControl(paths.socket, (req) => daemon!.command(req), (req, send) =>
-        events.subscribe((ev) => send(daemon!.jsonFormat(ev)), req.kinds?.length ? new Set(req.kinds) : undefined));
+        events.subscribe((ev) => send(daemon!.jsonFormat(ev)), req.kinds?.length ? new Set(req.kinds) : undefined), daemon.controlStats);
       writePidFile(paths);
       return daemon;
     } catch (err) {
@@ -271,11 +272,13 @@ export class Daemon {
     for (const s of old) s.close();
   }
 
+  /** Runs from a timer: never throws; a session whose expiry fails is tried again. */
   private expire(): void {
+    const faults = this.slowPath.faults;
     try {
-      this.sessions.expire();
+      this.sessions.expire(undefined, (err, s) => faults.record('expiry', err, () => `session ${s.id}`));
     } catch (err) {
-      process.stderr.write(`xdpfw: session expiry failed: ${(err as Error).message}\n`);
+      faults.record('expiry', err, () => 'expiry run');
     }
   }
 
@@ -304,6 +307,7 @@ export class Daemon {
     return {
       xdpCounters: () => this.dataplane.readCounters(),
       slowPath: () => this.slowPath.stats,
+      controlRequestsRejected: () => this.controlStats.rejected,
       sessions: () => ({ active: this.sessions.size, stats: this.sessions.stats }),
       queues: () => this.sockets.map((s) => s.stats()),
       interfaces: () => this.interfaces.map((i) => ({ name: i.name, mode: i.mode })),
@@ -337,7 +341,7 @@ export class Daemon {
 
   counters(): CountersReport {
     return countersReport(this.dataplane.readCounters(), this.slowPath.stats, this.sessions.stats,
-      { counters: this.events.counters(), sinks: this.events.sinkStats() }, this.losses());
+      { counters: this.events.counters(), sinks: this.events.sinkStats() }, this.losses(), this.controlStats);
   }
 
   private losses(): LossesReport {

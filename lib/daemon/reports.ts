@@ -3,6 +3,7 @@ import type { XdpMode } from '../dataplane/dataplane.js';
 import type { KindCounters } from '../events/producer.js';
 import type { SinkStats } from '../events/sinks/sink.js';
 import type { QueueSocketStats } from '../slowpath/receiver.js';
+import type { RejectCounters } from '../slowpath/reject.js';
 import type { SlowPathStats } from '../slowpath/slowpath.js';
 import type { SessionTableStats } from '../session/table.js';
 import type { LossesReport } from './losses.js';
@@ -30,8 +31,12 @@ export interface CountersReport {
   /** Security events by kind: generated = sent + rateLimited + queueFull + sinkFailed. */
   events: Record<string, KindCounters>;
   sinks: SinkStats[];
-  /** Reject replies sent, rate-limited, not due (e.g. to ICMP errors), lost to a full tx ring. */
-  rejects: { sent: number; rateLimited: number; notDue: number; txFull: number };
+  /** Reject replies sent, rate-limited, not due (e.g. to ICMP errors), too large to send, lost to a full tx ring. */
+  rejects: RejectCounters & { txFull: number };
+  /** Errors inside the daemon's input loops, by stage: each frame hit is dropped as slow_path_error. */
+  slowPathErrors: Record<string, number>;
+  /** Control requests refused as malformed. */
+  controlRequestsRejected: number;
   /** Every XDP counter, by name. */
   xdp: Record<string, { packets: number; bytes: number }>;
   /** Events and frames lost or held back on the way (lib/daemon/losses.ts). */
@@ -62,6 +67,7 @@ export function countersReport(
   sessions: SessionTableStats,
   events: { counters: Record<string, KindCounters>; sinks: SinkStats[] },
   losses: LossesReport,
+  control: { rejected: number } = { rejected: 0 },
 ): CountersReport {
   const get = (n: string) => xdp.get(n) ?? { packets: 0n, bytes: 0n };
   const drops: Record<string, number> = {};
@@ -77,6 +83,8 @@ export function countersReport(
     events: events.counters,
     sinks: events.sinks,
     rejects: { ...slow.rejects, txFull: slow.rejectTxFull },
+    slowPathErrors: slow.faults.byStage(),
+    controlRequestsRejected: control.rejected,
     xdp: Object.fromEntries([...xdp].map(([n, v]) => [camel(n), { packets: Number(v.packets), bytes: Number(v.bytes) }])),
     losses,
   };

@@ -1,7 +1,9 @@
 // Events from the XDP programs: drains the xdpfw_events ring buffer into the
 // producer. Records this build cannot read are counted, never fatal.
 import { RingBuffer, type NativeError } from '../dataplane/native.js';
+import { Faults } from '../util/faults.js';
 import type { EventProducer } from './producer.js';
+import type { SecurityEvent } from './types.js';
 import { realtimeOffsetNs, type EventCodec } from './record.js';
 
 export class BpfEventSource {
@@ -9,18 +11,33 @@ export class BpfEventSource {
   private undecodable = 0;
   private failure: NativeError | null = null;
 
-  /** Starts polling the ring buffer map `mapFd` (keep the map's object open meanwhile). */
-  constructor(mapFd: number, codec: EventCodec, producer: EventProducer) {
+  /**
+   * Starts polling the ring buffer map `mapFd` (keep the map's object open meanwhile). The
+   * callback runs from the event loop and never throws: a record that fails is counted in
+   * `faults` and the batch goes on.
+   */
+  constructor(mapFd: number, codec: EventCodec, producer: EventProducer, faults: Faults = new Faults()) {
     this.ring = new RingBuffer(mapFd, (records, err) => {
-      if (err) this.failure = err;
-      // One offset per batch: the clocks drift apart only slowly (NTP slews).
-      const offset = realtimeOffsetNs();
-      for (const r of records) {
-        try {
-          producer.emit(codec.decode(r, offset));
-        } catch {
-          this.undecodable++;
+      try {
+        if (err) this.failure = err;
+        // One offset per batch: the clocks drift apart only slowly (NTP slews).
+        const offset = realtimeOffsetNs();
+        for (const r of records) {
+          let ev: SecurityEvent;
+          try {
+            ev = codec.decode(r, offset);
+          } catch {
+            this.undecodable++;
+            continue;
+          }
+          try {
+            producer.emit(ev);
+          } catch (e) {
+            faults.record('xdp-events', e, () => `${ev.kind} event record ${Buffer.from(r.subarray(0, 32)).toString('hex')}`);
+          }
         }
+      } catch (e) {
+        faults.record('xdp-events', e, () => `batch of ${Array.isArray(records) ? records.length : 'no'} event records`);
       }
     });
   }

@@ -17,6 +17,7 @@ import type { AfXdpLosses, LossesReport } from '../daemon/losses.js';
 export interface MetricsSource {
   xdpCounters(): Map<string, { packets: bigint; bytes: bigint }>;
   slowPath(): SlowPathStats;
+  controlRequestsRejected(): number;
   sessions(): { active: number; stats: SessionTableStats };
   queues(): QueueSocketStats[];
   interfaces(): Array<{ name: string; mode: XdpMode }>;
@@ -84,6 +85,14 @@ export function createRegistry(src: MetricsSource): Registry {
   mirroredCounter(r, 'xdpfw_slowpath_packets_total', 'Packets the slow path received', [], () => [[{}, src.slowPath().received]]);
   mirroredCounter(r, 'xdpfw_slowpath_injected_total', 'Packets the slow path re-injected into the fast path', [],
     () => [[{}, src.slowPath().injected]]);
+  mirroredCounter(r, 'xdpfw_slow_path_errors_total', 'Errors inside the daemon input loops by stage (the frame hit is dropped)', ['stage'],
+    () => Object.entries(src.slowPath().faults.byStage()).map(([stage, n]): [Labels, number] => [{ stage }, n]));
+  mirroredCounter(r, 'xdpfw_control_requests_rejected_total', 'Control requests refused as malformed', [], () => [[{}, src.controlRequestsRejected()]]);
+  mirroredCounter(r, 'xdpfw_reject_replies_total', 'Reject replies (RST, ICMP unreachable) by outcome', ['outcome'], () => {
+    const c = src.slowPath().rejects;
+    return [[{ outcome: 'sent' }, c.sent], [{ outcome: 'partial_quote' }, c.partialQuote], [{ outcome: 'rate_limited' }, c.rateLimited],
+      [{ outcome: 'not_due' }, c.notDue], [{ outcome: 'too_large' }, c.tooLarge], [{ outcome: 'tx_full' }, src.slowPath().rejectTxFull]];
+  });
   mirroredGauge(r, 'xdpfw_sessions_active', 'Sessions in the session table', [], () => [[{}, src.sessions().active]]);
   mirroredCounter(r, 'xdpfw_sessions_created_total', 'Sessions created', [], () => [[{}, src.sessions().stats.created]]);
   mirroredCounter(r, 'xdpfw_sessions_closed_total', 'Sessions closed, by reason', ['reason'],
@@ -156,6 +165,10 @@ export function serveMetrics(registry: Registry, at: MetricsEndpoint): Promise<S
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(at.port, at.address, () => resolve(server));
+    server.listen(at.port, at.address, () => {
+      server.removeListener('error', reject);
+      server.on('error', (err) => void process.stderr.write(`xdpfw: metrics: ${err.message}\n`));
+      resolve(server);
+    });
   });
 }

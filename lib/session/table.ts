@@ -322,7 +322,17 @@ export class SessionTable {
     this.byId.delete(session.id);
     this.expiry.forget(session.id);
     this.stats.closed.set(reason, (this.stats.closed.get(reason) ?? 0) + 1);
-    if (totals) for (const listener of this.closeListeners) listener(session, reason, totals);
+    if (!totals) return;
+    // Every listener hears of it (one gives a session-limit place back), even if another throws.
+    let failure: { err: unknown } | null = null;
+    for (const listener of this.closeListeners) {
+      try {
+        listener(session, reason, totals);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+    if (failure) throw failure.err;
   }
 
   private countersOf(session: Session): SessionCounters {
@@ -383,26 +393,35 @@ export class SessionTable {
   /**
    * Closes the sessions due for a look that are idle past their timeout, and TCP sessions
    * whose closing wait is over; looks at no more than `budget` sessions (the rest stay due).
-   * Returns the closed ones.
+   * Returns the closed ones. A session whose look fails is due again a second later (it must
+   * not escape expiry); the error goes to `onError`, or is thrown once the others were seen.
    */
-  expire(budget = EXPIRY_BUDGET): Array<{ session: Session; reason: CloseReason }> {
+  expire(budget = EXPIRY_BUDGET, onError?: (err: unknown, session: Session) => void): Array<{ session: Session; reason: CloseReason }> {
     const now = monotonicNs();
     const closed: Array<{ session: Session; reason: CloseReason }> = [];
+    let failure: { err: unknown } | null = null;
     for (const id of this.expiry.take(nowSecond(), budget)) {
       const session = this.byId.get(id);
       if (!session) continue;
-      const c = this.countersOf(session);
-      const last = maxBig(session.createdNs, c.client.lastSeenNs, c.server?.lastSeenNs ?? 0n);
-      const timeout = this.timeoutFor(session);
-      const idleSeconds = Number(now - last) / 1e9;
-      if (idleSeconds < timeout) {
-        this.expiry.schedule(id, Number(last) / 1e9 + timeout);
-        continue;
+      try {
+        const c = this.countersOf(session);
+        const last = maxBig(session.createdNs, c.client.lastSeenNs, c.server?.lastSeenNs ?? 0n);
+        const timeout = this.timeoutFor(session);
+        const idleSeconds = Number(now - last) / 1e9;
+        if (idleSeconds < timeout) {
+          this.expiry.schedule(id, Number(last) / 1e9 + timeout);
+          continue;
+        }
+        const reason: CloseReason = session.tcp && bothFinsSeen(session.tcp) ? 'TCP FIN' : 'idle Timeout';
+        this.close(session, reason, c);
+        closed.push({ session, reason });
+      } catch (err) {
+        if (this.byId.get(id) === session) this.expiry.schedule(id, nowSecond() + 1);
+        if (onError) onError(err, session);
+        else failure ??= { err };
       }
-      const reason: CloseReason = session.tcp && bothFinsSeen(session.tcp) ? 'TCP FIN' : 'idle Timeout';
-      this.close(session, reason, c);
-      closed.push({ session, reason });
     }
+    if (failure) throw failure.err;
     return closed;
   }
 

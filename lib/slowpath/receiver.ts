@@ -2,6 +2,7 @@
 // drained in batches whenever it becomes readable.
 import type { Zone } from '../config/types.js';
 import { Xsk } from '../dataplane/native.js';
+import { frameDigest } from '../util/faults.js';
 import { FrameReader } from './frame.js';
 import type { RxQueue, SlowPath } from './slowpath.js';
 
@@ -57,13 +58,31 @@ export class QueueSocket {
     this.xsk.poll(() => this.drain(slowPath));
   }
 
-  /** Handles everything queued; frames stay valid until the next rx(). */
+  /**
+   * Handles everything queued; frames stay valid until the next rx(). Never throws: this runs
+   * from the event loop, where an error would end the daemon. A frame that fails is dropped;
+   * if the ring itself fails, the rest waits for the next wake-up.
+   */
   drain(slowPath: SlowPath): number {
     let total = 0;
     for (;;) {
-      const n = this.xsk.rx(this.descs);
+      let n = 0;
+      try {
+        n = this.xsk.rx(this.descs);
+      } catch (err) {
+        slowPath.faults.record('receive', err, () => `rx ring of ${this.ifname} queue ${this.queue}`);
+        return total;
+      }
       if (n === 0) return total;
-      for (let i = 0; i < n; i++) slowPath.handle(this.rx, this.descs[2 * i]!, this.descs[2 * i + 1]!);
+      for (let i = 0; i < n; i++) {
+        const addr = this.descs[2 * i]!;
+        const length = this.descs[2 * i + 1]!;
+        try {
+          slowPath.handle(this.rx, addr, length);
+        } catch (err) {
+          slowPath.faults.record('receive', err, () => frameDigest(this.rx.frames, addr, length, this.ifindex, this.queue));
+        }
+      }
       total += n;
     }
   }

@@ -88,6 +88,8 @@ const pkt = {
   l4: 0,
   tcp: false,
   code: 0,
+  /** Set by write(): the quote ends before the first 8 bytes of the transport header. */
+  partial: false,
 };
 
 /** Fills `pkt`; false when no reply is due or the frame is malformed. */
@@ -226,13 +228,19 @@ function writeRst(f: Uint8Array, out: Uint8Array): number {
   return o + 20;
 }
 
-/** Destination unreachable quoting as much of the original datagram as the limits allow. */
+/**
+ * Destination unreachable quoting as much of the original datagram as the limits allow; 0 when
+ * not even the shortest quote fits in `out`. IPv4 must quote the IP header and 8 bytes of the
+ * datagram (RFC 792). IPv6 quotes what fits in the minimum MTU (RFC 4443 2.4(c)), even when a
+ * long header chain leaves no room for the transport header.
+ */
 function writeUnreachable(f: Uint8Array, out: Uint8Array): number {
   const { v6, l3, l4, end } = pkt;
   const o = l3 + (v6 ? 40 : 20);
   const quote = Math.min(end - l3, (v6 ? ICMP6_MAX - 48 : ICMP4_MAX - 28), out.length - o - 8);
-  // RFC 792: at least the IP header and 8 bytes of the datagram (or all of a shorter one).
-  if (quote < Math.min(end, l4 + 8) - l3) throw new RangeError(`reject: a ${out.length}-byte buffer cannot hold the reply`);
+  const wanted = Math.min(end, l4 + 8) - l3;
+  if (quote < (v6 ? Math.min(end - l3, 40) : wanted)) return 0;
+  pkt.partial = quote < wanted;
   const protocol = v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
   const pseudo = writeIp(f, out, protocol, 8 + quote);
   out[o] = v6 ? 1 : 3;
@@ -247,8 +255,8 @@ function writeUnreachable(f: Uint8Array, out: Uint8Array): number {
 /**
  * Builds the reply to `frame` (an Ethernet frame whose IP header starts at `l3Offset`;
  * `family` AF_INET or AF_INET6, `protocol` its transport protocol) into `out` and returns
- * its length, or 0 when no reply is due. Throws a RangeError when `out` cannot hold even the
- * shortest reply; REJECT_FRAME_MAX bytes always suffice.
+ * its length, or 0 when no reply is due or `out` cannot hold even the shortest reply;
+ * REJECT_FRAME_MAX bytes always suffice for frames with up to two VLAN tags.
  */
 export function buildReject(frame: Uint8Array, l3Offset: number, family: number, protocol: number, out: Uint8Array, reason: RejectReason = POLICY_REJECT): number {
   if (!parse(frame, l3Offset, family, protocol, reason)) return 0;
@@ -256,7 +264,9 @@ export function buildReject(frame: Uint8Array, l3Offset: number, family: number,
 }
 
 function write(frame: Uint8Array, out: Uint8Array): number {
-  if (out.length < pkt.l3 + (pkt.v6 ? 40 : 20) + 20) throw new RangeError(`reject: a ${out.length}-byte buffer cannot hold the reply`);
+  pkt.partial = false;
+  const o = pkt.l3 + (pkt.v6 ? 40 : 20);
+  if (out.length < o + (pkt.tcp ? 20 : 8)) return 0;
   writeEthernet(frame, out, pkt.l3);
   return pkt.tcp ? writeRst(frame, out) : writeUnreachable(frame, out);
 }
@@ -277,11 +287,15 @@ export interface RejectCounters {
   rateLimited: number;
   /** Rejected packets that get no reply (ICMP errors, broadcasts, RSTs, non-first fragments, malformed). */
   notDue: number;
+  /** Of `sent`: ICMPv6 replies whose quote ends inside a header chain too long for the minimum MTU. */
+  partialQuote: number;
+  /** Replies due but not sent: even the shortest one does not fit in the reply frame. */
+  tooLarge: number;
 }
 
 /** buildReject behind a token bucket, so a reject storm cannot turn the box into a packet cannon. */
 export class Rejecter {
-  readonly counters: RejectCounters = { sent: 0, rateLimited: 0, notDue: 0 };
+  readonly counters: RejectCounters = { sent: 0, rateLimited: 0, notDue: 0, partialQuote: 0, tooLarge: 0 };
   private readonly bucket: TokenBucket;
 
   constructor(limits: RejectLimits = {}) {
@@ -301,7 +315,12 @@ export class Rejecter {
       return 0;
     }
     const n = write(frame, out);
+    if (n === 0) {
+      this.counters.tooLarge++;
+      return 0;
+    }
     this.counters.sent++;
+    if (pkt.partial) this.counters.partialQuote++;
     return n;
   }
 }

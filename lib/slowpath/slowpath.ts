@@ -15,12 +15,13 @@ import type { FilterLogSource, SecurityEvent } from '../events/types.js';
 import { filterLogEvent, policyDenyEvent, sessionCreateEvent, sessionLimitEvent } from '../session/flow-events.js';
 import { SessionLimiter } from '../screens/session-limit.js';
 import { IPPROTO_TCP, describeKey, familyName, keyId } from '../session/flow-key.js';
-import { type Session, type SessionFacts, type SessionTable, localAdmission } from '../session/table.js';
+import { type InstallResult, type Session, type SessionFacts, type SessionTable, localAdmission } from '../session/table.js';
 import { POLICY_REJECT, REJECT_FRAME_MAX, type RejectCounters, type RejectReason, Rejecter } from './reject.js';
 import { TCP_RST, advance, opensSession } from '../session/tcp.js';
 import type { FrameReader } from './frame.js';
 import { FlowFilters } from './flow-filters.js';
 import { type Route, RouteProbe } from './route-probe.js';
+import { type FaultStage, Faults, frameDigest } from '../util/faults.js';
 
 /** Why the slow path dropped a packet; each has a counter. */
 export type SlowPathDrop =
@@ -36,7 +37,9 @@ export type SlowPathDrop =
   | 'session_table_full'
   | 'session_map_error'
   | 'bad_metadata'
-  | 'inject_failed';
+  | 'inject_failed'
+  /** An internal error while judging it (by stage in `faults`). */
+  | 'slow_path_error';
 
 export const LOCAL_ZONE = 'junos-host';
 
@@ -84,11 +87,16 @@ export interface SlowPathStats {
   rejects: RejectCounters;
   /** Replies built but lost to a full AF_XDP tx ring. */
   rejectTxFull: number;
+  /** Internal errors by stage; each frame they hit is dropped, counted once as `slow_path_error`. */
+  faults: Faults;
 }
 
 export class SlowPath {
   private readonly rejecter = new Rejecter();
-  readonly stats: SlowPathStats = { received: 0, injected: 0, drops: new Map(), rejects: this.rejecter.counters, rejectTxFull: 0 };
+  readonly stats: SlowPathStats;
+  /** Where judging the current frame is, and whether its outcome was counted (a drop or a send). */
+  private stage: FaultStage = 'parse';
+  private settled = false;
   private readonly replyFrame = new Uint8Array(REJECT_FRAME_MAX);
   /** The frame handle() is judging, and where it came in and goes (handle is never re-entered;
    * events copy what they need). */
@@ -113,7 +121,9 @@ export class SlowPath {
     zoneByIfindex: Map<number, Zone>,
     /** Where security events go (the bounded producer). */
     private readonly emit: (ev: SecurityEvent) => void,
+    readonly faults: Faults = new Faults(),
   ) {
+    this.stats = { received: 0, injected: 0, drops: new Map(), rejects: this.rejecter.counters, rejectTxFull: 0, faults };
     this.engine = new PolicyEngine(config);
     this.routes = new RouteProbe(progs.route);
     this.filters = new FlowFilters(config, localIfindex);
@@ -152,11 +162,31 @@ export class SlowPath {
 
   private drop(reason: SlowPathDrop): void {
     this.stats.drops.set(reason, (this.stats.drops.get(reason) ?? 0) + 1);
+    this.settled = true;
   }
 
-  /** Judges one frame (umem offset `addr`, `length` bytes). */
+  private sent(): void {
+    this.stats.injected++;
+    this.settled = true;
+  }
+
+  /**
+   * Judges one frame (umem offset `addr`, `length` bytes). Never throws: a frame that makes any
+   * stage fail is dropped (unless it was already sent or dropped), counted and reported.
+   */
   handle(rx: RxQueue, addr: number, length: number): void {
     this.stats.received++;
+    this.stage = 'parse';
+    this.settled = false;
+    try {
+      this.judge(rx, addr, length);
+    } catch (err) {
+      if (!this.settled) this.drop('slow_path_error');
+      this.faults.record(this.stage, err, () => frameDigest(rx.frames, addr, length, rx.ifindex, rx.queue));
+    }
+  }
+
+  private judge(rx: RxQueue, addr: number, length: number): void {
     const reader = rx.reader;
     if (!reader.read(addr, length)) return this.drop('bad_metadata');
     const facts = reader.facts;
@@ -174,6 +204,7 @@ export class SlowPath {
     ingress.ifindex = rx.ifindex;
     ingress.zoneId = fromZone?.id ?? 0;
     // Junos order: the input filter sees every packet the interface receives, before flow.
+    this.stage = 'filter';
     const input = this.filters.judge(this.filters.input(rx.ifindex, family), reader);
     if (input) {
       const source = input.routingInstance === null ? 'input' : 'pbr';
@@ -181,6 +212,7 @@ export class SlowPath {
     }
 
     if (!fromZone) return this.drop('no_zone');
+    this.stage = 'route';
     const route = this.routes.lookup(frame.bytes, frame.at, frame.length, rx.ifindex, rx.queue, input?.routingInstance ?? 0);
     if (route.local && route.boxConnection) return this.toLocal(rx, frame, fromZone, true);
     if (facts.protocol === IPPROTO_TCP && !opensSession(facts.tcpFlags)) return this.drop('tcp_not_syn');
@@ -192,6 +224,7 @@ export class SlowPath {
     egress.ifindex = route.egress;
     egress.zoneId = toZone.id;
 
+    this.stage = 'policy';
     const decision = this.engine.match({
       fromZone: fromZone.name,
       toZone: toZone.name,
@@ -206,11 +239,13 @@ export class SlowPath {
     });
     const logs = decision.policy?.logInit ?? false;
     if (decision.action !== 'permit') {
+      this.stage = 'event';
       if (logs) this.emit(policyDenyEvent(describeKey(reader.key), facts.icmpType, ingress, egress, decision.action, decision.policyId));
       if (decision.action === 'reject') this.reject(rx, frame, POLICY_REJECT);
       return this.drop(decision.action === 'reject' ? 'policy_reject' : 'policy_deny');
     }
 
+    this.stage = 'filter';
     const output = this.filters.judge(this.filters.output(route.egress, family), reader);
     if (output && !this.enforceFilter(rx, frame, output, 'output', ingress, egress)) return;
 
@@ -223,7 +258,9 @@ export class SlowPath {
       ...this.judgedFlow(reader, rx.ifindex, route.egress, false),
     });
     if (!session) return;
+    this.stage = 'inject';
     this.forwardFirst(rx, frame, route);
+    this.stage = 'event';
     if (logs) this.emit(sessionCreateEvent(session));
   }
 
@@ -236,6 +273,7 @@ export class SlowPath {
     ingress: { ifindex: number; zoneId: number }, egress: { ifindex: number; zoneId: number }, sessionId = 0,
   ): boolean {
     if (result.log || result.syslog) {
+      this.stage = 'event';
       this.emit(filterLogEvent(describeKey(rx.reader.key), rx.reader.facts.icmpType, ingress, egress, result, source, sessionId));
     }
     if (result.action === 'accept') return true;
@@ -261,6 +299,7 @@ export class SlowPath {
 
   /** Answers the source (RST or ICMP unreachable) through the socket the packet came in on. */
   private reject(rx: RxQueue, frame: FrameRef, reason: RejectReason): void {
+    this.stage = 'reject';
     const f = rx.reader.facts;
     const view = frame.bytes.subarray(frame.at, frame.at + frame.length);
     const n = this.rejecter.reply(view, f.l3Offset, f.family, f.protocol, this.replyFrame, reason);
@@ -274,6 +313,7 @@ export class SlowPath {
   private toLocal(rx: RxQueue, frame: FrameRef, zone: Zone, boxConnection: boolean): void {
     const reader = rx.reader;
     const f = reader.facts;
+    this.stage = 'filter';
     if (!boxConnection && !hostInboundAllows(zone, f.protocol, f.destinationPort, f.icmpType)) {
       return this.drop('host_inbound_denied');
     }
@@ -289,31 +329,42 @@ export class SlowPath {
   }
 
   /**
-   * Installs the session of the frame the reader holds, past the zone's `limit-session` screen
-   * (which gets its place back if the install fails); null: refused, the drop counted.
+   * Installs the session of the frame the reader holds, past the zone's `limit-session` screen;
+   * a place the screen gave is given back unless the session is installed, whatever fails.
+   * null: refused, the drop counted.
    */
   private install(rx: RxQueue, zone: Zone, facts: SessionFacts): Session | null {
+    this.stage = 'install';
     const key = rx.reader.key;
     const hit = this.limiter.admit(zone.id, key);
-    if (hit !== null) {
-      this.emit(sessionLimitEvent(describeKey(key), rx.reader.facts.icmpType, { ifindex: rx.ifindex, zoneId: zone.id }, hit));
-      if (hit.action === 'drop') {
+    const admitted = hit === null || hit.action !== 'drop';
+    let installed: InstallResult | null = null;
+    try {
+      if (hit !== null) {
+        this.stage = 'event';
+        this.emit(sessionLimitEvent(describeKey(key), rx.reader.facts.icmpType, { ifindex: rx.ifindex, zoneId: zone.id }, hit));
+        this.stage = 'install';
+      }
+      if (!admitted) {
         this.drop('session_limit');
         return null;
       }
+      installed = this.sessions.install(key, facts, rx.reader.facts.protocol);
+    } finally {
+      if (admitted && !installed?.ok) this.limiter.release(zone.id, key);
     }
-    const installed = this.sessions.install(key, facts, rx.reader.facts.protocol);
     if (installed.ok) return installed.session;
-    this.limiter.release(zone.id, key);
     this.drop(installed.reason);
     return null;
   }
 
   /** A packet of a known session that the fast path sent up: TCP flags, or a cached reject to answer. */
   private continueSession(rx: RxQueue, frame: FrameRef, session: Session): void {
+    this.stage = 'session';
     const f = rx.reader.facts;
     const fromServer = !rx.reader.key.equals(session.key);
     if (!this.replayRejects(rx, frame, session, fromServer)) return;
+    this.stage = 'session';
     if (session.tcp) {
       const next = advance(session.tcp, f.tcpFlags, fromServer);
       if (next.phase !== session.tcp.phase || next.finFromClient !== session.tcp.finFromClient ||
@@ -322,6 +373,7 @@ export class SlowPath {
       }
     }
     this.inject(rx, frame, this.progs.inject);
+    this.stage = 'session';
     if (session.tcp && (f.tcpFlags & TCP_RST)) this.sessions.close(session, 'TCP RST');
   }
 
@@ -358,9 +410,12 @@ export class SlowPath {
       const out = progTestRun(this.progs.injectNew, {
         data: frame.bytes, offset: frame.at, length: frame.length, ifindex: rx.ifindex, rxQueue: rx.queue, into: this.rewritten,
       });
-      if (out.retval === XDP_DROP) return; // counted by the program
+      if (out.retval === XDP_DROP) {
+        this.settled = true; // counted by the program
+        return;
+      }
       if (out.retval === XDP_REDIRECT && port.transmit(this.rewritten, out.dataOutLength ?? 0)) {
-        this.stats.injected++;
+        this.sent();
         return;
       }
       // Rare (tx ring full, an expiring TTL): the live run counts this packet a second time.
@@ -374,11 +429,12 @@ export class SlowPath {
    * its default of 64 pages cost more than the run itself.
    */
   private inject(rx: RxQueue, frame: FrameRef, prog: number): void {
+    this.stage = 'inject';
     try {
       progTestRun(prog, {
         data: frame.bytes, offset: frame.at, length: frame.length, ifindex: rx.ifindex, rxQueue: rx.queue, live: true, batchSize: 1,
       });
-      this.stats.injected++;
+      this.sent();
     } catch {
       this.drop('inject_failed');
     }

@@ -19,6 +19,8 @@ export interface FrameSpec {
   ipOptions?: Buffer;
   /** IPv6 extension headers to insert: protocol numbers (0, 43, 60, 44, 51). */
   ext?: number[];
+  /** Lengths of the headers in `ext` (default 8; a multiple of 8 for 0, 43 and 60), options filled with PadN. */
+  extLengths?: number[];
   /** Fragment offset in 8-byte units: of the IPv4 header, or of an IPv6 fragment header in `ext`. */
   fragmentOffset?: number;
   /** The more-fragments flag: IPv4 MF (default clear), the M flag of an IPv6 fragment header (default set). */
@@ -105,8 +107,16 @@ export function frame(spec: FrameSpec): Buffer {
     const exts: Buffer[] = [];
     const chain = [...(spec.ext ?? []), proto];
     for (let i = 0; i < (spec.ext ?? []).length; i++) {
-      const e = Buffer.alloc(8);
+      const e = Buffer.alloc(spec.extLengths?.[i] ?? 8);
       e[0] = chain[i + 1]!;
+      if (e.length > 8) {
+        e[1] = e.length / 8 - 1;
+        // PadN options of up to 257 bytes; a last single byte stays Pad1 (0).
+        for (let at = 2; at + 1 < e.length; at += 257) {
+          e[at] = 1;
+          e[at + 1] = Math.min(255, e.length - at - 2);
+        }
+      }
       if (chain[i] === 44) e.writeUInt16BE(((spec.fragmentOffset ?? 0) << 3) | (spec.moreFragments === false ? 0 : 1), 2);
       exts.push(e);
     }

@@ -23,6 +23,8 @@ const { positionals, values } = parseArgs({
     rate: { type: 'string', default: '0' },
     'vary-at': { type: 'string', default: '-1' },
     connect: { type: 'boolean', default: false },
+    'opt-bytes': { type: 'string', default: '8' },
+    source: { type: 'string', default: '' },
   },
 });
 const port = Number(values.port);
@@ -194,6 +196,60 @@ function rawSend(): void {
   out({ sent: Number(r.stdout.trim()) });
 }
 
+// One IPv6 UDP datagram from `source` to host:port with `bytes` bytes of payload behind a
+// destination-options header of `opt-bytes` bytes (PadN options), built whole and sent through
+// a raw socket (the kernel routes it and resolves the neighbour; its UDP socket refuses such a
+// chain on a 1500-byte link), then every ICMPv6 error that comes back within `timeout` ms, read
+// from a raw ICMPv6 socket, which the kernel fills only with messages whose checksum is good.
+const UDP_DSTOPTS = `
+import json, select, socket, struct, sys, time
+src, host, port, size, optlen, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6]) / 1000
+opts = bytearray(optlen)
+opts[0] = 17
+opts[1] = optlen // 8 - 1
+at = 2
+while at + 1 < optlen:
+    opts[at] = 1
+    opts[at + 1] = min(255, optlen - at - 2)
+    at += 257
+payload = bytes(range(size))
+s_addr, d_addr = socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, host)
+def csum(b):
+    if len(b) % 2:
+        b += b'\\0'
+    n = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    while n > 0xffff:
+        n = (n & 0xffff) + (n >> 16)
+    return 0xffff - n
+udp = struct.pack('!HHHH', 40000, port, 8 + size, 0) + payload
+check = csum(s_addr + d_addr + struct.pack('!IxxxB', len(udp), 17) + udp) or 0xffff
+udp = udp[:6] + struct.pack('!H', check) + udp[8:]
+body = bytes(opts) + udp
+packet = struct.pack('!IHBB', 0x60000000, len(body), 60, 64) + s_addr + d_addr + body
+icmp = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+raw = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
+raw.sendto(packet, (host, 0))
+errors = []
+end = time.monotonic() + timeout
+while True:
+    left = end - time.monotonic()
+    if left <= 0 or not select.select([icmp], [], [], left)[0]:
+        break
+    msg, addr = icmp.recvfrom(65535)
+    if msg[0] < 128:
+        errors.append({'type': msg[0], 'code': msg[1], 'from': addr[0], 'hex': msg.hex()})
+print(json.dumps({'sent': packet.hex(), 'errors': errors}))
+`;
+
+function udpDstopts(): void {
+  const r = spawnSync('python3', ['-c', UDP_DSTOPTS, values.source, values.host, values.port, values.bytes, values['opt-bytes'], values.timeout], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    process.stderr.write(r.stderr);
+    process.exit(1);
+  }
+  process.stdout.write(r.stdout);
+}
+
 function httpGet(): void {
   // One GET; prints the status and body.
   fetch(values.host, { signal: AbortSignal.timeout(Number(values.timeout)) }).then(
@@ -205,6 +261,7 @@ function httpGet(): void {
 const modes: Record<string, () => void> = {
   'http-get': httpGet,
   'raw-send': rawSend,
+  'udp-dstopts': udpDstopts,
   'syslog-listen': syslogListen,
   'tcp-stall': tcpStall, 'tcp-sink': tcpSink, 'tcp-send': tcpSend, 'tcp-trickle': tcpTrickle, 'udp-echo': udpEcho, 'udp-ping': udpPing };
 const run = modes[positionals[0] ?? ''];

@@ -199,16 +199,67 @@ t.test('malformed or mislabelled frames get no reply', async (t) => {
   t.equal(buildReject(icmp.subarray(0, 34), 14, AF_INET, 1, out), 0, 'ICMP without a type to check');
 });
 
-t.test('the reply is built in the caller buffer, which must be large enough', async (t) => {
+t.test('the reply is built in the caller buffer; none when even the shortest does not fit', async (t) => {
   const buf = new Uint8Array(2048).fill(0xee);
   const { reply } = send({ ...V4, protocol: 'tcp', tcpFlags: 0x02 }, undefined, buf);
   t.same(buf.subarray(0, reply.length), reply);
   t.equal(buf[reply.length], 0xee, 'nothing written past the reply');
-  t.throws(() => send({ ...V4, protocol: 'tcp', tcpFlags: 0x02 }, undefined, new Uint8Array(40)), RangeError);
-  t.throws(() => send({ ...V4, protocol: 'udp' }, undefined, new Uint8Array(60)), RangeError);
+  t.equal(send({ ...V4, protocol: 'tcp', tcpFlags: 0x02 }, undefined, new Uint8Array(14 + 20 + 19)).reply.length, 0, 'no room for a RST');
+  t.equal(send({ ...V4, protocol: 'tcp', tcpFlags: 0x02 }, undefined, new Uint8Array(14 + 20 + 20)).reply.length, 54, 'a RST just fits');
+  t.equal(send({ ...V4, protocol: 'udp' }, undefined, new Uint8Array(60)).reply.length, 0, 'IPv4: no room for header + 8 bytes');
   // Room for the minimum quote (header + 8 bytes): the rest is trimmed.
-  const small = send({ ...V4, protocol: 'udp', payload: Buffer.alloc(100) }, undefined, new Uint8Array(14 + 28 + 40));
-  verifyUnreachable(t, small.sent, small.reply, 13, 40);
+  const small = send({ ...V4, protocol: 'udp', payload: Buffer.alloc(100) }, undefined, new Uint8Array(14 + 28 + 28));
+  verifyUnreachable(t, small.sent, small.reply, 13, 28);
+  const tiny6 = send({ ...V6, protocol: 'udp', payload: Buffer.alloc(100) }, undefined, new Uint8Array(14 + 48 + 39));
+  t.equal(tiny6.reply.length, 0, 'IPv6: not even the IPv6 header fits');
+  const least6 = send({ ...V6, protocol: 'udp', payload: Buffer.alloc(100) }, undefined, new Uint8Array(14 + 48 + 40));
+  verifyUnreachable(t, least6.sent, least6.reply, 1, 40);
+});
+
+t.test('IPv6: a header chain longer than the minimum MTU allows is quoted as far as it fits (RFC 4443 2.4(c))', async (t) => {
+  // 40 + 1400 + 8 + 19 = 1467 bytes of IP: the datagram that once took the daemon down.
+  const long = send({ ...V6, protocol: 'udp', ext: [60], extLengths: [1400], payload: Buffer.alloc(19, 7) });
+  t.equal(long.sent.original.length - 14, 1467);
+  verifyUnreachable(t, long.sent, long.reply, 1, 1280 - 48);
+  t.equal(long.reply.length - 14, 1280, 'exactly the minimum MTU');
+  const tagged = send({ ...V6, protocol: 'udp', ext: [0, 60], extLengths: [8, 1400], vlans: [3, 4] });
+  verifyUnreachable(t, tagged.sent, tagged.reply, 1, 1280 - 48);
+  t.equal(tagged.reply.length, REJECT_FRAME_MAX, 'under two VLAN tags: REJECT_FRAME_MAX, no more');
+  // The edge: chain + 8 bytes of UDP header exactly fill the quote, then one more 8-byte unit does not.
+  const fits = send({ ...V6, protocol: 'udp', ext: [60], extLengths: [1232 - 48], payload: Buffer.alloc(100) });
+  verifyUnreachable(t, fits.sent, fits.reply, 1, 1232);
+  t.equal(fits.reply.readUInt16BE(14 + 48 + 40 + 1184), 1234, 'the quote ends with the UDP header');
+  const over = send({ ...V6, protocol: 'udp', ext: [60], extLengths: [1232 - 40] });
+  verifyUnreachable(t, over.sent, over.reply, 1, 1232);
+  const tcp = send({ ...V6, protocol: 'tcp', tcpFlags: 0x02, tcpSeq: 9, ext: [60], extLengths: [1400] });
+  verifyRst(t, tcp.sent, tcp.reply, { seq: 0, ack: 10, flags: 0x14 });
+  const r = new Rejecter();
+  const n = (spec: FrameSpec): number => {
+    const f = frame(spec);
+    return r.reply(f, 14, AF_INET6, 17, out);
+  };
+  t.ok(n({ ...V6, protocol: 'udp', ext: [60], extLengths: [1400] }) > 0);
+  t.ok(n({ ...V6, protocol: 'udp', ext: [60], extLengths: [1232 - 40] }) > 0);
+  t.ok(n({ ...V6, protocol: 'udp', ext: [60], extLengths: [1232 - 48] }) > 0);
+  t.same(r.counters, { sent: 3, rateLimited: 0, notDue: 0, partialQuote: 2, tooLarge: 0 }, 'replies quoting part of the chain counted');
+});
+
+t.test('IPv4: the longest header is quoted with 8 bytes and more, up to 576 bytes of IP (RFC 792, RFC 1812)', async (t) => {
+  const opts = Buffer.alloc(40, 1);
+  opts[39] = 0;
+  const r = send({ ...V4, protocol: 'udp', ipOptions: opts, payload: Buffer.alloc(1400, 3) });
+  verifyUnreachable(t, r.sent, r.reply, 13, 576 - 28);
+  t.equal(r.reply.length - 14, 576);
+  const short = send({ ...V4, protocol: 'udp', ipOptions: opts, payload: Buffer.alloc(0) });
+  verifyUnreachable(t, short.sent, short.reply, 13, 60 + 8);
+});
+
+t.test('a reply that does not fit is not sent, and counted', async (t) => {
+  const r = new Rejecter();
+  const small = new Uint8Array(14 + 20 + 8 + 20);
+  const udp = frame({ ...V4, protocol: 'udp', ipOptions: Buffer.alloc(8, 1) });
+  t.equal(r.reply(udp, 14, AF_INET, 17, small), 0);
+  t.same(r.counters, { sent: 0, rateLimited: 0, notDue: 0, partialQuote: 0, tooLarge: 1 });
 });
 
 t.test('rate limit: a token bucket, suppressed replies counted', async (t) => {
@@ -227,7 +278,7 @@ t.test('rate limit: a token bucket, suppressed replies counted', async (t) => {
   t.same([reply(), reply(), reply(), reply()].map((n) => n > 0), [true, true, true, false], 'refills to the burst, no further');
   const icmpError = frame({ ...V4, protocol: 'icmp', icmpType: 3 });
   t.equal(r.reply(icmpError, 14, AF_INET, 1, out), 0);
-  t.same(r.counters, { sent: 7, rateLimited: 4, notDue: 1 }, 'packets owed no reply take no token');
+  t.same(r.counters, { sent: 7, rateLimited: 4, notDue: 1, partialQuote: 0, tooLarge: 0 }, 'packets owed no reply take no token');
   const d = new Rejecter({ now: () => now });
   let sent = 0;
   for (let i = 0; i < 150; i++) if (d.reply(syn, 14, AF_INET, 6, out) > 0) sent++;
