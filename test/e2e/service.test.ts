@@ -181,3 +181,44 @@ t.test('a daemon that cannot start says why and never sends READY=1', async (t) 
   t.match(failed.fields.STATUS, /nosuch9/, 'systemctl status names the cause');
   t.notOk(listener.received.some((m) => m.fields.READY === '1' || m.fields.WATCHDOG === '1'), 'never ready, never pinged');
 });
+
+/** Every system call in the groups the unit's SystemCallFilter=~... denies, as systemd-analyze lists them. */
+async function deniedSyscalls(): Promise<string[]> {
+  const filter = unitValue(shippedUnit(), 'SystemCallFilter') ?? '';
+  if (!filter.startsWith('~')) throw new Error(`expected a deny-list, got SystemCallFilter=${filter}`);
+  const { stdout } = await run('systemd-analyze', ['syscall-filter', ...filter.slice(1).split(/\s+/).filter(Boolean)]);
+  return [...new Set(stdout.split('\n').map((l) => l.trim()).filter((l) => /^[a-z_0-9]+$/.test(l)))];
+}
+
+t.test('the daemon makes none of the system calls the unit denies, through start, traffic, reload and stop', async (t) => {
+  const denied = await deniedSyscalls();
+  t.ok(denied.includes('mount') && denied.includes('ptrace'), 'the groups resolve to system calls');
+  const topo = await Topology.create();
+  t.teardown(() => topo.destroy());
+  await topo.startTraffic('server', ['udp-echo', '--port', '5003']);
+  const config = topo.writeConfig(basicConfig());
+  const trace = join(scratch, 'syscalls.trace');
+  // bpf is traced too, as a control: the trace must show the calls the daemon does make.
+  const traced = ['bpf', ...denied].map((name) => `?${name}`).join(',');
+  const tracer = spawn('nsenter', [`--net=/run/netns/${topo.ns.fw}`, 'strace', '-f', '-qq', '-o', trace, '-e', `trace=${traced}`, '-e', 'signal=none',
+    process.execPath, XDPFW, 'run', '-c', config, '--state-dir', topo.stateDir], { stdio: 'ignore' });
+  const done = new Promise<number | null>((r) => tracer.once('exit', (code) => r(code)));
+  t.teardown(() => { if (tracer.exitCode === null) tracer.kill('SIGKILL'); });
+  let status: StatusReport | null = null;
+  for (let i = 0; i < 1200 && status === null && tracer.exitCode === null; i++) {
+    const r = await topo.xdpfw(['status', '--json']);
+    if (r.code === 0) status = JSON.parse(r.stdout) as StatusReport;
+    else await new Promise((r) => setTimeout(r, 100));
+  }
+  t.ok(status, 'the traced daemon came up');
+  const ping = await topo.traffic<{ received: number }>('client', [
+    'udp-ping', '--host', ADDR.server4, '--port', '5003', '--sport', '41002', '--count', '1', '--timeout', '2000',
+  ]);
+  t.equal(ping.received, 1, 'a flow through the slow path');
+  t.equal((await topo.xdpfw(['reload', '-c', config])).code, 0, 'a reload');
+  process.kill(status!.pid, 'SIGTERM');
+  t.equal(await done, 0, 'stopped cleanly');
+  const calls = readFileSync(trace, 'utf8').split('\n').filter(Boolean).map((l) => /^\d+\s+([a-z_0-9]+)\(/.exec(l)?.[1] ?? l);
+  t.ok(calls.includes('bpf'), 'the trace records what the daemon calls');
+  t.same([...new Set(calls.filter((c) => c !== 'bpf'))], [], 'no denied system call: the filter cannot break the daemon');
+});
