@@ -137,7 +137,17 @@ function check(path: string): void {
 function installServiceCommand(unitDir: string, config: string, stateDir: string): void {
   // The unit's RuntimeDirectory= is /run/xdpfw; another state directory would need other sandbox paths.
   if (resolve(stateDir) !== DEFAULT_STATE_DIR) throw new CliError(`install-service: the unit uses the state directory ${DEFAULT_STATE_DIR}, not ${stateDir}`);
-  const { path, target, replaced } = installService(unitDir, config);
+  let installed: ReturnType<typeof installService>;
+  try {
+    installed = installService(unitDir, config);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      throw new CliError(`install-service: cannot write to ${unitDir} (${code}): run it as root, or name another --unit-dir`);
+    }
+    throw err;
+  }
+  const { path, target, replaced } = installed;
   const notes = [
     `xdpfw: ${replaced ? 'replaced' : 'wrote'} ${path}`,
     `  runs ${target.node} ${target.xdpfw} run -c ${target.config}`,
