@@ -61,7 +61,7 @@ export interface Installed {
 /** Writes the unit for this installation into `unitDir` (atomically: a reader sees the old or the new one). */
 export function installService(unitDir: string, config: string): Installed {
   const target: UnitTarget = { node: process.execPath, xdpfw: resolve(packageRoot, 'bin', 'xdpfw'), config: resolve(config) };
-  const text = renderUnit(shippedUnit(), target);
+  const text = `# Written by \`xdpfw install-service\` from ${SHIPPED_UNIT}.\n${renderUnit(shippedUnit(), target)}`;
   mkdirSync(unitDir, { recursive: true, mode: 0o755 });
   const path = join(resolve(unitDir), UNIT_NAME);
   const replaced = existsSync(path);
