@@ -38,7 +38,9 @@ Napi::Value SdNotify(const Napi::CallbackInfo& info) {
   if (path[0] == '@') addr.sun_path[0] = '\0';  // abstract namespace: no terminating NUL counted
   socklen_t len = static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + path.size() + (path[0] == '/' ? 1 : 0));
 
-  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  // Non-blocking: a manager too busy to read must not stall the slow path
+  // (the notification is lost, EAGAIN is reported).
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) ThrowErrno(env, op, errno, "socket(AF_UNIX, SOCK_DGRAM)");
   ssize_t n = sendto(fd, message.data(), message.size(), MSG_NOSIGNAL, reinterpret_cast<struct sockaddr*>(&addr), len);
   int err = errno;

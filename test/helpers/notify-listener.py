@@ -4,7 +4,7 @@
 # carries its sender's pid (what NotifyAccess=main checks). Prints one JSON
 # line per datagram. With --stop-on-ready it SIGSTOPs the sender as soon as
 # READY=1 arrives, so a test can look at the state the sender was in when it
-# declared itself ready.
+# declared itself ready. With --never-read it binds and reads nothing.
 import argparse
 import json
 import os
@@ -15,12 +15,15 @@ import struct
 parser = argparse.ArgumentParser()
 parser.add_argument('path', help="socket path, or @name for the abstract namespace")
 parser.add_argument('--stop-on-ready', action='store_true')
+parser.add_argument('--never-read', action='store_true', help='a manager that is stuck: the queue fills up')
 args = parser.parse_args()
 
 sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
 sock.bind('\0' + args.path[1:] if args.path.startswith('@') else args.path)
 print(json.dumps({'listening': args.path}), flush=True)
+if args.never_read:
+    signal.pause()
 
 UCRED = struct.Struct('iII')
 while True:

@@ -23,9 +23,10 @@ export class NotifyListener {
 
   private constructor(readonly path: string, private readonly child: ChildProcess) {}
 
-  /** `path`: a socket path, or '@name' for the abstract namespace (prefix `nsenter` to bind it in a network namespace). */
-  static async start(path: string, opts: { stopOnReady?: boolean; prefix?: string[] } = {}): Promise<NotifyListener> {
-    const argv = [...(opts.prefix ?? []), 'python3', LISTENER, path, ...(opts.stopOnReady ? ['--stop-on-ready'] : [])];
+  /** `path`: a socket path, or '@name' for the abstract namespace (of this network namespace). */
+  static async start(path: string, opts: { stopOnReady?: boolean; neverRead?: boolean } = {}): Promise<NotifyListener> {
+    const argv = ['python3', LISTENER, path,
+      ...(opts.stopOnReady ? ['--stop-on-ready'] : []), ...(opts.neverRead ? ['--never-read'] : [])];
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     const listener = new NotifyListener(path, child);
     let stderr = '';

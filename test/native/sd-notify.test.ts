@@ -51,6 +51,25 @@ t.test('no listener, or a name that is no socket address: a clear error', (t) =>
   t.end();
 });
 
+t.test('a manager that reads nothing: once its queue is full, EAGAIN instead of a stalled daemon', async (t) => {
+  const path = join(dir, 'stuck.sock');
+  const listener = await NotifyListener.start(path, { neverRead: true });
+  t.teardown(() => listener.close());
+  let sent = 0;
+  let error: NativeError | null = null;
+  // A blocking send would hang here, with the event loop, on the first datagram past the queue.
+  for (; sent < 100_000 && error === null; sent++) {
+    try {
+      sdNotify(path, 'WATCHDOG=1');
+    } catch (e) {
+      if (!(e instanceof NativeError)) throw e;
+      error = e;
+    }
+  }
+  t.equal(error?.code, 'EAGAIN', `refused after ${sent - 1} queued datagrams`);
+  t.ok(sent > 1, 'the queue took datagrams first');
+});
+
 t.test('the watchdog interval is half of WATCHDOG_USEC, and only for the process it names', (t) => {
   t.equal(watchdogIntervalMs({ NOTIFY_SOCKET: '/run/n', WATCHDOG_USEC: '30000000' }, 42), 15_000);
   t.equal(watchdogIntervalMs({ NOTIFY_SOCKET: '/run/n', WATCHDOG_USEC: '30000000', WATCHDOG_PID: '42' }, 42), 15_000);
