@@ -11,7 +11,8 @@ BENCH_BPF_OBJS := $(patsubst bpf/bench/%.bpf.c,$(BPF_OUT)/bench/%.bpf.o,$(wildca
 TS_SRCS := $(shell find lib bin test -name '*.ts' 2>/dev/null)
 NATIVE := build/Release/xdpfw_native.node
 DEBIAN_PACKAGES := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev pkg-config \
-	iproute2 nftables conntrack iputils-ping ethtool procps util-linux python3 make g++
+	iproute2 nftables conntrack iputils-ping ethtool procps util-linux python3 make g++ \
+	systemd strace
 TEST_FILES ?= dist/test
 
 .PHONY: all deps debian-deps bpf native ts test demo bench clean

@@ -19,6 +19,9 @@ import type { SessionView } from '../session/table.js';
 import { type ScreenStatsReport, formatScreenStats } from '../screens/stats.js';
 import { type FirewallReport, formatFirewall } from '../filter/report.js';
 import { packageRoot } from '../util/paths.js';
+import { serviceStatusLine } from '../service/daemon-status.js';
+import { ServiceNotifier } from '../service/sd-notify.js';
+import { DEFAULT_SERVICE_CONFIG, DEFAULT_UNIT_DIR, installService } from '../service/unit.js';
 import { type EventJson, formatEventLine } from './format-events.js';
 import { formatCounters, formatMatch, formatPolicies, formatReload, formatSessions, formatStatus } from './format.js';
 
@@ -30,18 +33,30 @@ type DaemonMessage = { ready: true; status: StatusReport } | { ready: false; err
 class CliError extends Error {}
 
 async function runForeground(config: string, stateDir: string, xdpMode: 'auto' | 'native' | 'generic'): Promise<void> {
+  // Under systemd (Type=notify): READY=1 at the point `load` reports ready, then watchdog pings.
+  const service = ServiceNotifier.fromEnvironment();
+  service.status('loading the dataplane');
   let daemon: Daemon;
   try {
     daemon = await Daemon.start({ configPath: resolve(config), stateDir, xdpMode });
   } catch (err) {
     const message = err instanceof ConfigRejected ? `configuration rejected:\n${err.message}` : (err as Error).message;
+    service.status(`start failed: ${message}`);
     if (process.send) process.send({ ready: false, error: message } satisfies DaemonMessage);
     throw new CliError(message);
   }
   // Killed by a signal, the daemon leaves XDP attached and its pins in place:
   // established flows keep forwarding and the next start takes over.
-  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => void daemon.stop({ purge: false }));
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(sig, () => {
+      service.stopping(`stopping on ${sig}: XDP stays attached, the next start adopts it`);
+      void daemon.stop({ purge: false });
+    });
+  }
   process.stdout.write(`xdpfw: pins in ${daemon.paths.pinName} on the host's bpffs, reached at ${persistentBpffs().via}\n`);
+  const statusLine = () => serviceStatusLine(daemon.status());
+  service.ready(statusLine());
+  service.startWatchdog(statusLine);
   if (process.send) {
     process.send({ ready: true, status: daemon.status() } satisfies DaemonMessage);
     process.disconnect();
@@ -49,6 +64,7 @@ async function runForeground(config: string, stateDir: string, xdpMode: 'auto' |
     process.stdout.write(`xdpfw: running on ${daemon.status().interfaces.map((i) => `${i.name} (${i.xdpMode})`).join(', ')}\n`);
   }
   await daemon.stopped;
+  service.stopping('stopped');
 }
 
 /** Starts `xdpfw run` detached and returns once it reports the dataplane ready. */
@@ -150,6 +166,33 @@ function check(path: string): void {
   process.stdout.write(`configuration check succeeds: ${path}\n`);
 }
 
+/** Writes the systemd unit for this installation and says what to do next. */
+function installServiceCommand(unitDir: string, config: string, stateDir: string): void {
+  // The unit's RuntimeDirectory= is /run/xdpfw; another state directory would need other sandbox paths.
+  if (resolve(stateDir) !== DEFAULT_STATE_DIR) throw new CliError(`install-service: the unit uses the state directory ${DEFAULT_STATE_DIR}, not ${stateDir}`);
+  let installed: ReturnType<typeof installService>;
+  try {
+    installed = installService(unitDir, config);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      throw new CliError(`install-service: cannot write to ${unitDir} (${code}): run it as root, or name another --unit-dir`);
+    }
+    throw err;
+  }
+  const { path, target, replaced } = installed;
+  const notes = [
+    `xdpfw: ${replaced ? 'replaced' : 'wrote'} ${path}`,
+    `  runs ${target.node} ${target.xdpfw} run -c ${target.config}`,
+    existsSync(target.config) ? '' : `  ${target.config} does not exist yet: write it (xdpfw check -c ${target.config}) before starting`,
+    'next:',
+    '  systemctl daemon-reload',
+    '  systemctl enable --now xdpfw      # started at boot, restarted when it dies',
+    '  systemctl status xdpfw            # interfaces and sessions; systemctl reload xdpfw applies an edited config',
+  ];
+  process.stdout.write(`${notes.filter((l) => l !== '').join('\n')}\n`);
+}
+
 const withKinds = <T>(y: Argv<T>) =>
   y.option('kind', { type: 'array', string: true, choices: [...EVENT_KINDS], describe: 'only these event kinds' });
 
@@ -167,6 +210,10 @@ export async function main(argv: string[]): Promise<void> {
     .command('run', 'run the daemon in the foreground', (y) => withConfig(y),
       (a) => runForeground(a.config, a['state-dir'], a['xdp-mode']))
     .command('unload', 'detach, remove pins and stop the daemon', (y) => y, (a) => unload(a['state-dir']))
+    .command('install-service', 'install the systemd unit (Type=notify, watchdog, restart) for this installation', (y) => y
+      .option('config', { alias: 'c', type: 'string', default: DEFAULT_SERVICE_CONFIG, describe: 'configuration file the service runs' })
+      .option('unit-dir', { type: 'string', default: DEFAULT_UNIT_DIR, describe: 'where to write xdpfw.service' }),
+      (a) => installServiceCommand(a['unit-dir'], a.config, a['state-dir']))
     .command('check', 'validate a configuration file', (y) => y.option('config', { alias: 'c', type: 'string', demandOption: true }),
       (a) => check(a.config))
     .command('reload', 'apply a new configuration; sessions survive if still permitted', (y) =>

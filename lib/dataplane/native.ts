@@ -285,6 +285,7 @@ interface NativeAddon {
   monotonicNs(): bigint;
   realtimeNs(): bigint;
   ifQueueCount(ifname: string): number;
+  sdNotify(socketPath: string, message: string): void;
 }
 
 /**
@@ -465,6 +466,11 @@ export function realtimeNs(): bigint {
 /** Number of RX queues (ethtool channels, else sysfs, else 1). */
 export function ifQueueCount(ifname: string): number {
   return native().ifQueueCount(ifname);
+}
+
+/** One datagram to a service manager's notification socket: a path or an '@abstract' name (sd_notify(3)). */
+export function sdNotify(socketPath: string, message: string): void {
+  native().sdNotify(socketPath, message);
 }
 
 // ------------------------------------------------------------------ classes
