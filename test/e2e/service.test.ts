@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import type { StatusReport } from '../../lib/daemon/reports.js';
+import { identifyDaemon } from '../../lib/daemon/pid-file.js';
 import { statePaths } from '../../lib/daemon/state-paths.js';
 import { SHIPPED_UNIT, UNIT_NAME, renderUnit, shippedUnit } from '../../lib/service/unit.js';
 import { packageRoot } from '../../lib/util/paths.js';
@@ -134,7 +135,7 @@ t.test('the daemon under a NOTIFY_SOCKET, with the unit\'s capabilities', async 
   for (const dev of ['trust0', 'untrust0']) {
     t.match(await topo.sh('fw', `ip -d link show dev ${dev}`), /prog\/xdp/, `XDP already attached to ${dev}`);
   }
-  t.equal(readFileSync(paths.pidFile, 'utf8').trim(), String(daemon.pid), 'pid file written');
+  t.match(identifyDaemon(paths), { kind: 'ours', pid: daemon.pid }, 'pid file written, naming this daemon');
   t.ok(existsSync(paths.socket), 'control socket in place');
   t.match(ready.fields.STATUS ?? '', /^filtering on trust0 \(\w+, \d+ queues?\), untrust0 \(\w+, \d+ queues?\); 0\/\d+ sessions$/);
   process.kill(daemon.pid!, 'SIGCONT');
