@@ -17,6 +17,8 @@ import type { SessionView } from '../session/table.js';
 import { type ScreenStatsReport, formatScreenStats } from '../screens/stats.js';
 import { type FirewallReport, formatFirewall } from '../filter/report.js';
 import { packageRoot } from '../util/paths.js';
+import { checkConfigPath } from '../config/read-file.js';
+import { requireDataplanePrivileges } from './privileges.js';
 import { type EventJson, formatEventLine } from './format-events.js';
 import { formatCounters, formatMatch, formatPolicies, formatReload, formatSessions, formatStatus } from './format.js';
 
@@ -30,6 +32,7 @@ class CliError extends Error {}
 async function runForeground(config: string, stateDir: string, xdpMode: 'auto' | 'native' | 'generic'): Promise<void> {
   let daemon: Daemon;
   try {
+    requireDataplanePrivileges('run');
     daemon = await Daemon.start({ configPath: resolve(config), stateDir, xdpMode });
   } catch (err) {
     const message = err instanceof ConfigRejected ? `configuration rejected:\n${err.message}` : (err as Error).message;
@@ -50,6 +53,8 @@ async function runForeground(config: string, stateDir: string, xdpMode: 'auto' |
 
 /** Starts `xdpfw run` detached and returns once it reports the dataplane ready. */
 async function load(config: string, stateDir: string, xdpMode: string): Promise<void> {
+  requireDataplanePrivileges('load');
+  checkConfigPath(resolve(config)); // a FIFO or device would only be refused by the daemon
   const paths = statePaths(stateDir);
   mkdirSync(paths.stateDir, { recursive: true, mode: 0o750 });
   const log = openSync(paths.logFile, 'a');

@@ -118,7 +118,12 @@ export class Dataplane {
       unlinkSync(pin);
     }
     const link = attachXdp(this.progs.rx, ifindex, mode);
-    pinObject(link.linkFd, pin);
+    try {
+      pinObject(link.linkFd, pin);
+    } catch (err) {
+      closeFd(link.linkFd); // an unpinned link detaches when its last fd closes
+      throw err;
+    }
     this.linkFds.set(name, link.linkFd);
     return { name, ifindex, slot, zoneId, mode: link.mode, reused: false };
   }
@@ -163,6 +168,10 @@ export class Dataplane {
 
   registerSocket(slot: number, queue: number, xskFd: number): void {
     mapUpdate(this.fds.xdpfw_xsks, u32(slot * this.constants.maxQueues + queue), u32(xskFd), BPF_ANY);
+  }
+
+  unregisterSocket(slot: number, queue: number): void {
+    mapDelete(this.fds.xdpfw_xsks, u32(slot * this.constants.maxQueues + queue));
   }
 
   /** Sum of the per-CPU counters, by counter name. */
