@@ -27,11 +27,14 @@ t.before(async () => {
 });
 t.teardown(() => topo?.destroy());
 
+const XDPFW = resolve(packageRoot, 'bin', 'xdpfw');
+/** The CLI in the firewall's namespace with another state directory than the running daemon's. */
+const xdpfwAt = (stateDir: string, args: string[]) => topo.exec('fw', process.execPath, [XDPFW, ...args, '--state-dir', stateDir], 60_000);
 const shownConfig = async () => (await topo.xdpfwJson<{ text: string }>(['show', 'config'])).text;
 const forwards = async (sport: number) => (await topo.traffic<{ received: number }>('client', [
   'udp-ping', '--host', ADDR.server4, '--port', '5002', '--sport', String(sport), '--count', '3', '--timeout', '2000',
 ])).received;
-const ifindexOf = async (name: string) => Number((await topo.sh('fw', `cat /sys/class/net/${name}/ifindex`)).trim());
+const ifindexOf = async (name: string) => Number.parseInt(await topo.sh('fw', `ip -o link show dev ${name}`), 10);
 const xdpOn = async (name: string) => /prog\/xdp|xdpgeneric|xdpdrv/.test(await topo.sh('fw', `ip -d link show dev ${name}`));
 /** AF_XDP sockets bound in the firewall's namespace, by ifindex (ss --xdp prints `ifindex:N`). */
 const xskIfindexes = async () => [...(await topo.sh('fw', 'ss -a --xdp')).matchAll(/ifindex:(\d+)/g)].map((m) => Number(m[1]));
@@ -119,7 +122,7 @@ t.test('load naming a missing interface names it and its line, and loads nothing
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const text = basicConfig().replace('interfaces { trust0; }', 'interfaces { trust0; ghost8; }');
   const path = topo.writeConfig(text);
-  const r = await topo.xdpfw(['load', '-c', path, '--state-dir', dir]);
+  const r = await xdpfwAt(dir, ['load', '-c', path]);
   t.not(r.code, 0);
   t.match(r.stderr, new RegExp(`xdpfw\\.conf:${positionOf(text, 'ghost8')}: interface 'ghost8' does not exist`));
   t.match(r.stderr, /nothing was loaded/);
@@ -148,7 +151,7 @@ t.test('reload, check and load refuse anything but a regular file, at once', asy
     const c = await topo.xdpfw(['check', '-c', path], 60_000);
     t.not(c.code, 0);
     t.match(c.stderr, message, `check ${path}`);
-    const l = await topo.xdpfw(['load', '-c', path, '--state-dir', join(topo.stateDir, 'other')], 60_000);
+    const l = await xdpfwAt(join(topo.stateDir, 'other'), ['load', '-c', path]);
     t.not(l.code, 0);
     t.match(l.stderr, message, `load ${path}`);
   }
@@ -159,8 +162,9 @@ t.test('reload, check and load refuse anything but a regular file, at once', asy
 });
 
 t.test('a user without root is told what is needed', async (t) => {
-  const asNobody = ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, resolve(packageRoot, 'bin', 'xdpfw')];
-  const status = await topo.exec('fw', 'setpriv', [...asNobody, 'status', '--state-dir', topo.stateDir]);
+  // As a user's shell would run it: nothing of the test runner's environment.
+  const asNobody = ['-i', `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`, 'setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, XDPFW];
+  const status = await topo.exec('fw', 'env', [...asNobody, 'status', '--state-dir', topo.stateDir]);
   t.not(status.code, 0);
   t.match(status.stderr, /permission denied on the control socket .*needs root, or membership of the socket's group 'root'/);
   t.notMatch(status.stderr, /EACCES/);
@@ -171,7 +175,7 @@ t.test('a user without root is told what is needed', async (t) => {
   const conf = join(dir, 'xdpfw.conf');
   execFileSync('cp', [topo.writeConfig(basicConfig()), conf]);
   chmodSync(conf, 0o644);
-  const load = await topo.exec('fw', 'setpriv', [...asNobody, 'load', '-c', conf, '--state-dir', join(dir, 'state')]);
+  const load = await topo.exec('fw', 'env', [...asNobody, 'load', '-c', conf, '--state-dir', join(dir, 'state')]);
   t.not(load.code, 0);
   t.match(load.stderr, /'xdpfw load' must run as root: .*CAP_BPF and CAP_NET_ADMIN; you are nobody/);
   t.notMatch(load.stderr, /EACCES|EPERM/);
