@@ -26,7 +26,9 @@ export function attachFailure(config: CompiledConfig, name: string, mode: XdpMod
   const code = isNativeError(err) ? err.code : (err as NodeJS.ErrnoException | null)?.code;
   const op = raw.split(':')[0];
   let why: string;
-  if (op === 'attachXdp' && code === 'ERANGE' && mode === 'native') {
+  if (code === 'ENODEV') {
+    why = `it no longer exists on this system (it was removed while the config was applied)`;
+  } else if (op === 'attachXdp' && code === 'ERANGE' && mode === 'native') {
     why = `its MTU (on a veth, its peer's MTU) is too large for XDP in native mode; lower the MTU or use --xdp-mode generic`;
   } else if (op === 'attachXdp' && (code === 'EOPNOTSUPP' || code === 'ENOTSUPP') && mode === 'native') {
     why = `its driver does not support XDP in native mode; use --xdp-mode auto or generic`;
