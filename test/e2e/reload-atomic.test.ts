@@ -10,8 +10,9 @@ import { join, resolve } from 'node:path';
 import t from 'tap';
 import type { StatusReport } from '../../lib/daemon/reports.js';
 import { statePaths } from '../../lib/daemon/state-paths.js';
-import { IFACE } from '../../lib/dataplane/layout.js';
-import { closeFd, getPinned, mapLookup } from '../../lib/dataplane/native.js';
+import { IFACE, SCREEN_PROFILE } from '../../lib/dataplane/layout.js';
+import { closeFd, getPinned, mapDump, mapLookup } from '../../lib/dataplane/native.js';
+import type { SessionView } from '../../lib/session/table.js';
 import { packageRoot } from '../../lib/util/paths.js';
 import { ADDR, Topology, basicConfig } from '../helpers/topology.js';
 
@@ -49,6 +50,25 @@ function inIfaceTable(ifindex: number): boolean {
     closeFd(fd);
   }
 }
+/** The whole content of a pinned map, to compare before and after. */
+function pinnedMap(name: string, keySize: number, valueSize: number): string {
+  const fd = getPinned(join(statePaths(topo.stateDir).mapPinDir, name));
+  try {
+    const d = mapDump(fd, keySize, valueSize);
+    const entries: string[] = [];
+    for (let i = 0; i < d.count; i++) {
+      entries.push(`${d.keys.subarray(i * keySize, (i + 1) * keySize).toString('hex')}=${d.values.subarray(i * valueSize, (i + 1) * valueSize).toString('hex')}`);
+    }
+    return entries.sort().join(' ');
+  } finally {
+    closeFd(fd);
+  }
+}
+const dataplaneTables = () => ({
+  ifaces: pinnedMap('xdpfw_ifaces', 4, IFACE.size),
+  screens: pinnedMap('xdpfw_screen_profiles', 4, SCREEN_PROFILE.size),
+});
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pinnedLinks = () => readdirSync(statePaths(topo.stateDir).linkPinDir).sort();
 /** Line and column (1-based) of the first `word` in `text`. */
 function positionOf(text: string, word: string): string {
@@ -58,12 +78,17 @@ function positionOf(text: string, word: string): string {
 }
 
 /**
- * Adds zones for alt0 (attaches fine) and then big0 (refuses native XDP), and turns the
- * trust->untrust permit into a deny: applied, even in part, it would stop the test flow.
+ * Zones for alt0 (attaches fine) and then big0 (refuses native XDP) put first, so that every
+ * zone id changes; a screen on trust; the trust->untrust permit turned into a deny. Applied,
+ * even in part, it would change the interface and screen tables and stop the test flows.
  */
-const failingConfig = () => basicConfig().replace('security-zone untrust { interfaces { untrust0; } }', `security-zone untrust { interfaces { untrust0; } }
+const failingConfig = () => basicConfig()
+  .replace('zones {', `zones {
         security-zone alt { interfaces { alt0; } }
-        security-zone big { interfaces { big0; } }`).replace('then { permit; }', 'then { deny; }');
+        security-zone big { interfaces { big0; } }`)
+  .replace('security-zone trust { interfaces { trust0; }', 'security-zone trust { screen guard; interfaces { trust0; }')
+  .replace('policies {', 'screen { ids-option guard { icmp { ping-death; } tcp { land; } } }\n    policies {')
+  .replace('then { permit; }', 'then { deny; }');
 
 t.test('a reload whose new interface refuses XDP changes nothing and says why', async (t) => {
   const before = await shownConfig();
@@ -71,8 +96,17 @@ t.test('a reload whose new interface refuses XDP changes nothing and says why', 
   const alt = await ifindexOf('alt0');
   const big = await ifindexOf('big0');
   t.equal(await forwards(43001), 3, 'forwarding before');
+  const tables = dataplaneTables();
   const text = failingConfig();
+  t.equal((await topo.xdpfw(['check', '-c', topo.writeConfig(text)])).code, 0, 'the new config itself is valid');
   const path = topo.writeConfig(text);
+  // A flow running across the failed reload: the new config would deny it.
+  const flow = topo.traffic<{ received: number }>('client', [
+    'udp-ping', '--host', ADDR.server4, '--port', '5002', '--sport', '43000', '--count', '80', '--interval', '25',
+  ]);
+  await sleep(500);
+  const session = (await topo.xdpfwJson<SessionView[]>(['show', 'sessions'])).find((x) => x.sourcePort === 43000);
+  t.ok(session, 'flow running');
 
   const r = await topo.xdpfw(['reload', '-c', path]);
   t.not(r.code, 0, 'reload fails');
@@ -81,6 +115,10 @@ t.test('a reload whose new interface refuses XDP changes nothing and says why', 
     'names the interface, the statement that names it and why');
 
   t.equal(await shownConfig(), before, 'show config is the old config');
+  t.same(dataplaneTables(), tables, 'interface zones and screen profiles in the dataplane unchanged');
+  t.equal((await flow).received, 80, 'the running flow lost nothing');
+  t.equal((await topo.xdpfwJson<SessionView[]>(['show', 'sessions'])).find((x) => x.sourcePort === 43000)?.sessionId, session?.sessionId,
+    'and kept its session');
   const status = await topo.xdpfwJson<StatusReport>(['status']);
   t.same(status.interfaces.map((i) => i.name).sort(), ['trust0', 'untrust0'], 'status: the old interfaces only');
   t.equal(await forwards(43002), 3, 'the old interfaces still forward under the old permit');
@@ -94,7 +132,7 @@ t.test('a reload whose new interface refuses XDP changes nothing and says why', 
   t.equal(after.length, sockets.length, 'as many AF_XDP sockets as before');
 
   // What failed leaves nothing in the way: the same interface can be added for real.
-  const good = topo.writeConfig(failingConfig().replace(/\s*security-zone big \{ interfaces \{ big0; \} \}/, '').replace('then { deny; }', 'then { permit; }'));
+  const good = topo.writeConfig(basicConfig().replace('zones {', 'zones {\n        security-zone alt { interfaces { alt0; } }'));
   const ok = await topo.xdpfw(['reload', '-c', good]);
   t.equal(ok.code, 0, ok.stderr);
   t.ok(await xdpOn('alt0'), 'alt0 attached by the next good reload');
