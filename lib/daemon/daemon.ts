@@ -266,8 +266,9 @@ export class Daemon {
         if (!wanted.has(i.name) || added.includes(i.name)) continue; // removed ones keep theirs until detached
         const before = old.zoneByInterface.get(i.name) ?? null;
         const after = next.zoneByInterface.get(i.name) ?? null;
+        const entry = this.dataplane.interfaceEntry(i.ifindex);
         this.dataplane.setInterfaceZone(i.ifindex, i.slot, after?.id ?? 0);
-        undo.push(() => this.dataplane.setInterfaceZone(i.ifindex, i.slot, before?.id ?? 0));
+        undo.push(() => this.dataplane.restoreInterfaceEntry(i.ifindex, entry));
         for (const s of this.sockets) if (s.ifname === i.name) s.setZone(after);
         undo.push(() => { for (const s of this.sockets) if (s.ifname === i.name) s.setZone(before); });
       }

@@ -161,6 +161,17 @@ export class Dataplane {
     mapUpdate(this.fds.xdpfw_ifaces, u32(ifindex), iface, BPF_ANY);
   }
 
+  /** An interface's entry as the running programs see it (null: none), to put back with restoreInterfaceEntry. */
+  interfaceEntry(ifindex: number): Buffer | null {
+    const value = Buffer.alloc(IFACE.size);
+    return mapLookup(this.fds.xdpfw_ifaces, u32(ifindex), value) ? value : null;
+  }
+
+  restoreInterfaceEntry(ifindex: number, entry: Buffer | null): void {
+    if (entry) mapUpdate(this.fds.xdpfw_ifaces, u32(ifindex), entry, BPF_ANY);
+    else mapDelete(this.fds.xdpfw_ifaces, u32(ifindex));
+  }
+
   forgetInterface(ifindex: number): void {
     mapDelete(this.fds.xdpfw_ifaces, u32(ifindex));
     mapDelete(this.fds.xdpfw_tx_ports, u32(ifindex));
