@@ -22,6 +22,8 @@ import { packageRoot } from '../util/paths.js';
 import { serviceStatusLine } from '../service/daemon-status.js';
 import { ServiceNotifier } from '../service/sd-notify.js';
 import { DEFAULT_SERVICE_CONFIG, DEFAULT_UNIT_DIR, installService } from '../service/unit.js';
+import { checkConfigPath } from '../config/read-file.js';
+import { requireDataplanePrivileges } from './privileges.js';
 import { type EventJson, formatEventLine } from './format-events.js';
 import { formatCounters, formatMatch, formatPolicies, formatReload, formatSessions, formatStatus } from './format.js';
 
@@ -38,6 +40,7 @@ async function runForeground(config: string, stateDir: string, xdpMode: 'auto' |
   service.status('loading the dataplane');
   let daemon: Daemon;
   try {
+    requireDataplanePrivileges('run');
     daemon = await Daemon.start({ configPath: resolve(config), stateDir, xdpMode });
   } catch (err) {
     const message = err instanceof ConfigRejected ? `configuration rejected:\n${err.message}` : (err as Error).message;
@@ -69,6 +72,8 @@ async function runForeground(config: string, stateDir: string, xdpMode: 'auto' |
 
 /** Starts `xdpfw run` detached and returns once it reports the dataplane ready. */
 async function load(config: string, stateDir: string, xdpMode: string): Promise<void> {
+  requireDataplanePrivileges('load');
+  checkConfigPath(resolve(config)); // a FIFO or device would only be refused by the daemon
   const paths = statePaths(stateDir);
   mkdirSync(paths.stateDir, { recursive: true, mode: 0o750 });
   const log = openSync(paths.logFile, 'a');

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { Statement } from './ast.js';
 import { compileAddressBook } from './addressbook.js';
 import { compileApplications } from './applications.js';
@@ -9,6 +8,7 @@ import { compileMetrics } from './metrics.js';
 import { compileInterfaces } from './interfaces.js';
 import { normalize } from './normalize.js';
 import { parse } from './parser.js';
+import { readConfigText } from './read-file.js';
 import { compilePolicies } from './policies.js';
 import { compileRoutingInstances } from './routing-instances.js';
 import { SCHEMA } from './schema.js';
@@ -58,11 +58,14 @@ export function compileText(text: string, file: string): CompileResult {
   return compile(parsed.tree, file);
 }
 
-/** Reads, parses and compiles a file. Never throws: an unreadable file is an error at 1:1. */
+/**
+ * Reads, parses and compiles a file. Never throws, never blocks: an unreadable file, or
+ * anything but a regular file (a FIFO, a device, a directory), is an error at 1:1.
+ */
 export function loadConfigFile(path: string): CompileResult {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readConfigText(path);
   } catch (e) {
     return { ok: false, errors: [new ConfigError(path, 1, 1, `cannot read configuration: ${e instanceof Error ? e.message : String(e)}`)] };
   }

@@ -1,8 +1,43 @@
 // Sends one request to the daemon's control socket.
+import { readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
+import { dirname } from 'node:path';
 import type { ControlRequest, ControlResponse } from './protocol.js';
 
 export class DaemonNotRunning extends Error {}
+
+/** The group that may use the socket (its own, else its directory's), by name if /etc/group knows it. */
+function socketGroup(socketPath: string): string | null {
+  let gid: number | null = null;
+  for (const p of [socketPath, dirname(socketPath)]) {
+    try {
+      gid = statSync(p).gid;
+      break;
+    } catch { /* not visible to us: try the directory */ }
+  }
+  if (gid === null) return null;
+  try {
+    const entry = readFileSync('/etc/group', 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[2] === String(gid));
+    return entry?.[0] ? `'${entry[0]}'` : `gid ${gid}`;
+  } catch {
+    return `gid ${gid}`;
+  }
+}
+
+/** The connect error in the operator's words. */
+function connectError(socketPath: string, err: NodeJS.ErrnoException): Error {
+  if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
+    return new DaemonNotRunning(`no xdpfw daemon is running (no control socket at ${socketPath})`);
+  }
+  if (err.code === 'EACCES' || err.code === 'EPERM') {
+    const group = socketGroup(socketPath);
+    return new Error(
+      `permission denied on the control socket ${socketPath}: xdpfw needs root, or membership of ` +
+        `${group ? `the socket's group ${group}` : "the control socket's group"} (uid ${process.geteuid?.() ?? '?'} has neither)`,
+    );
+  }
+  return err;
+}
 
 export function request<T>(socketPath: string, req: ControlRequest, timeoutMs = 30_000): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -15,11 +50,7 @@ export function request<T>(socketPath: string, req: ControlRequest, timeoutMs = 
     });
     conn.on('connect', () => conn.write(`${JSON.stringify(req)}\n`));
     conn.on('data', (chunk: string) => (text += chunk));
-    conn.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
-        reject(new DaemonNotRunning(`no xdpfw daemon is running (no control socket at ${socketPath})`));
-      } else reject(err);
-    });
+    conn.on('error', (err: NodeJS.ErrnoException) => reject(connectError(socketPath, err)));
     conn.on('end', () => {
       try {
         const res = JSON.parse(text) as ControlResponse<T>;
@@ -44,11 +75,7 @@ export function monitor(socketPath: string, req: ControlRequest, onLine: (line: 
       partial = lines.pop() ?? '';
       for (const l of lines) if (l) onLine(l);
     });
-    conn.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
-        reject(new DaemonNotRunning(`no xdpfw daemon is running (no control socket at ${socketPath})`));
-      } else reject(err);
-    });
+    conn.on('error', (err: NodeJS.ErrnoException) => reject(connectError(socketPath, err)));
     conn.on('close', () => resolve());
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => conn.destroy());
   });

@@ -14,8 +14,8 @@ import { type ControlStats, serveControl } from '../control/server.js';
 import type { ControlRequest } from '../control/protocol.js';
 import { printHierarchical, printSet } from '../config/printer.js';
 import { matchPolicies, policiesReport } from './policies-report.js';
-import { recheckSessions } from './recheck.js';
-import { applyScreens } from '../screens/apply.js';
+import { applyRecheck, planRecheck } from './recheck.js';
+import { applyScreens, encodeScreens, writeScreens } from '../screens/apply.js';
 import { screenStatsReport } from '../screens/stats.js';
 import type { FilterEngine } from '../filter/engine.js';
 import { type FirewallReport, firewallReport } from '../filter/report.js';
@@ -35,6 +35,8 @@ import { LOCAL_ZONE, SlowPath } from '../slowpath/slowpath.js';
 import { type CountersReport, type ReloadReport, type StatusReport, countersReport } from './reports.js';
 import { identifyDaemon, writePidFile } from './pid-file.js';
 import { type StatePaths, statePaths } from './state-paths.js';
+import { attachFailure, missingInterfaces } from './interface-errors.js';
+import { UndoLog } from './undo-log.js';
 
 export interface DaemonOptions {
   configPath: string;
@@ -53,8 +55,12 @@ export class ConfigRejected extends Error {}
 export function loadConfigOrThrow(path: string): CompiledConfig {
   const result = loadConfigFile(path);
   if (!result.ok) throw new ConfigRejected(result.errors.map((e) => e.toString()).join('\n'));
+  const missing = missingInterfaces(result.config);
+  if (missing.length) throw new ConfigRejected(`${missing.join('\n')}\nnothing was loaded`);
   return result.config;
 }
+
+const STAYS = 'the running configuration stays';
 
 export class Daemon {
   private sockets: QueueSocket[] = [];
@@ -150,7 +156,13 @@ export class Daemon {
   private attachAll(mode: XdpModeRequest, zoneByIfindex: Map<number, Zone>): void {
     const previous = readRuntime(this.paths);
     this.xdpMode = mode;
-    for (const name of this.config.interfaces) this.attachInterface(name, previous.modes[name]);
+    for (const name of this.config.interfaces) {
+      try {
+        this.attachInterface(name, this.config.zoneByInterface.get(name) ?? null, previous.modes[name]);
+      } catch (err) {
+        throw new Error(attachFailure(this.config, name, mode, err).toString());
+      }
+    }
     for (const i of this.interfaces) {
       const zone = this.config.zoneByInterface.get(i.name);
       if (zone) zoneByIfindex.set(i.ifindex, zone);
@@ -159,20 +171,34 @@ export class Daemon {
     this.saveRuntime();
   }
 
-  private attachInterface(name: string, previousMode?: XdpMode): void {
+  /**
+   * Sockets, then the interface's slot and zone, then the link. On failure
+   * everything made for this interface is undone before the error is thrown.
+   */
+  private attachInterface(name: string, zone: Zone | null, previousMode?: XdpMode): void {
     const used = new Set(this.interfaces.map((i) => i.slot));
     let slot = 0;
     while (used.has(slot)) slot++;
-    const zone = this.config.zoneByInterface.get(name) ?? null;
     const ifindex = ifNameToIndex(name);
-    const queues = ifQueueCount(name);
-    for (let q = 0; q < queues; q++) {
-      const sock = new QueueSocket(name, ifindex, q, zone);
-      this.sockets.push(sock);
-      this.dataplane.registerSocket(slot, q, sock.fd);
-      if (this.running) sock.start(this.slowPath);
+    const sockets: QueueSocket[] = [];
+    try {
+      const queues = ifQueueCount(name);
+      for (let q = 0; q < queues; q++) {
+        const sock = new QueueSocket(name, ifindex, q, zone);
+        sockets.push(sock);
+        this.dataplane.registerSocket(slot, q, sock.fd);
+      }
+      this.interfaces.push(this.dataplane.attach(name, slot, zone?.id ?? 0, this.xdpMode, previousMode));
+    } catch (err) {
+      for (const s of sockets) {
+        this.dataplane.unregisterSocket(slot, s.queue);
+        s.close();
+      }
+      this.dataplane.forgetInterface(ifindex);
+      throw err;
     }
-    this.interfaces.push(this.dataplane.attach(name, slot, zone?.id ?? 0, this.xdpMode, previousMode));
+    this.sockets.push(...sockets);
+    if (this.running) for (const s of sockets) s.start(this.slowPath);
   }
 
   private detachInterface(name: string): void {
@@ -190,9 +216,15 @@ export class Daemon {
   }
 
   /**
-   * Applies a new config: nothing changes unless it compiles and every
-   * interface it names exists. Sessions are judged again; those the new
-   * config no longer permits are closed with reason 'policy change'.
+   * Applies a new config atomically: it is compiled, its interfaces checked,
+   * its engines, screens, sinks and session verdicts computed, and its new
+   * interfaces attached (sockets, slots, links) before anything the running
+   * config uses is switched. The shared maps are then switched entry by entry,
+   * each step logged with how to put the old value back; on any failure every
+   * step is undone in reverse and the old config runs on as it was. Only
+   * after the switch are removed interfaces detached. Sessions are judged
+   * again; those the new config no longer permits are closed with reason
+   * 'policy change'.
    */
   reload(configPath: string): ReloadReport {
     const result = loadConfigFile(configPath);
@@ -200,34 +232,89 @@ export class Daemon {
       throw new ConfigRejected(`configuration rejected, the running one stays:\n${result.errors.map((e) => e.toString()).join('\n')}`);
     }
     const next = result.config;
-    for (const name of next.interfaces) ifNameToIndex(name); // throws ENODEV before anything changes
-    const previous = new Set(this.config.interfaces);
+    const missing = missingInterfaces(next);
+    if (missing.length) throw new ConfigRejected(`configuration rejected, ${STAYS}:\n${missing.join('\n')}`);
+    const old = this.config;
     const wanted = new Set(next.interfaces);
-    const removed = [...previous].filter((n) => !wanted.has(n));
-    const added = next.interfaces.filter((n) => !previous.has(n));
-    this.config = next;
-    for (const name of removed) this.detachInterface(name);
-    for (const name of added) this.attachInterface(name);
-    const zoneByIfindex = new Map<number, Zone>();
-    for (const i of this.interfaces) {
-      const zone = next.zoneByInterface.get(i.name) ?? null;
-      this.dataplane.setInterfaceZone(i.ifindex, i.slot, zone?.id ?? 0);
-      for (const s of this.sockets) if (s.ifname === i.name) s.setZone(zone);
-      if (zone) zoneByIfindex.set(i.ifindex, zone);
+    const removed = old.interfaces.filter((n) => !wanted.has(n));
+    const added = next.interfaces.filter((n) => !old.interfaces.includes(n));
+
+    const undo = new UndoLog();
+    let sinks: EventSink[] = [];
+    try {
+      // Computed first, nothing shared touched: engines, screen profiles.
+      const filters = this.slowPath.nextFilters(next);
+      const policies = this.slowPath.nextPolicies(next);
+      const screens = encodeScreens(this.dataplane, next);
+      const oldScreens = encodeScreens(this.dataplane, old);
+
+      // New interfaces: sockets, slots and links of their own, with the new config's zones.
+      for (const name of added) {
+        try {
+          this.attachInterface(name, next.zoneByInterface.get(name) ?? null);
+        } catch (err) {
+          throw new ConfigRejected(`reload failed, ${STAYS}:\n${attachFailure(next, name, this.xdpMode, err).toString()}`);
+        }
+        undo.push(() => this.detachInterface(name));
+      }
+
+      const zoneByIfindex = new Map<number, Zone>();
+      for (const i of this.interfaces) {
+        const zone = next.zoneByInterface.get(i.name);
+        if (zone) zoneByIfindex.set(i.ifindex, zone);
+      }
+      const recheck = planRecheck(this.sessions, policies, zoneByIfindex, filters);
+      const names = configNameResolver(next, new Map(this.interfaces.filter((i) => wanted.has(i.name)).map((i) => [i.ifindex, i.name])));
+      sinks = createSinks(next.syslog, formatContext(next.syslog, names));
+
+      // The switch of what the running programs share, each step undoable.
+      for (const i of this.interfaces) {
+        if (!wanted.has(i.name) || added.includes(i.name)) continue; // removed ones keep theirs until detached
+        const before = old.zoneByInterface.get(i.name) ?? null;
+        const after = next.zoneByInterface.get(i.name) ?? null;
+        const entry = this.dataplane.interfaceEntry(i.ifindex);
+        this.dataplane.setInterfaceZone(i.ifindex, i.slot, after?.id ?? 0);
+        undo.push(() => this.dataplane.restoreInterfaceEntry(i.ifindex, entry));
+        for (const s of this.sockets) if (s.ifname === i.name) s.setZone(after);
+        undo.push(() => { for (const s of this.sockets) if (s.ifname === i.name) s.setZone(before); });
+      }
+      writeScreens(this.dataplane, screens);
+      undo.push(() => writeScreens(this.dataplane, oldScreens));
+
+      // Committed: from here on the new config runs.
+      undo.clear();
+      this.config = next;
+      const oldSinks = this.sinks;
+      this.sinks = sinks;
+      this.events.setSinks(sinks);
+      this.events.setRates(eventRates(next.syslog));
+      this.jsonFormat = formatter('json', formatContext(next.syslog, names));
+      for (const s of oldSinks) s.close();
+      this.sessions.configure(next.flow.timeouts, next.flow.maxSessions);
+      filters.engine.carryCountsFrom(this.foldFilterCounters());
+      this.slowPath.setConfig(next, zoneByIfindex, filters, policies);
+      const rechecked = applyRecheck(this.sessions, recheck);
+      for (const name of removed) {
+        try {
+          this.detachInterface(name);
+        } catch (err) {
+          process.stderr.write(`xdpfw: reload: detaching ${name}: ${(err as Error).message}\n`);
+        }
+      }
+      this.saveRuntime();
+      return {
+        config: next.source,
+        interfaces: { added, removed },
+        sessions: { kept: rechecked.kept, relabelled: rechecked.relabelled, refiltered: rechecked.refiltered, closed: rechecked.closed.length },
+      };
+    } catch (err) {
+      if (!undo.pending) throw err; // failed after the switch: the new config runs
+      for (const s of sinks) s.close();
+      const failures = undo.run();
+      for (const f of failures) process.stderr.write(`xdpfw: reload: undoing a step failed: ${f.message}\n`);
+      if (err instanceof ConfigRejected) throw err;
+      throw new Error(`reload failed, ${STAYS}: ${(err as Error).message}`);
     }
-    applyScreens(this.dataplane, next);
-    this.saveRuntime();
-    this.configureEvents();
-    this.sessions.configure(next.flow.timeouts, next.flow.maxSessions);
-    const filters = this.slowPath.nextFilters(next);
-    filters.engine.carryCountsFrom(this.foldFilterCounters());
-    this.slowPath.setConfig(next, zoneByIfindex, filters);
-    const recheck = recheckSessions(this.sessions, this.slowPath.policies, zoneByIfindex, filters);
-    return {
-      config: next.source,
-      interfaces: { added, removed },
-      sessions: { kept: recheck.kept, relabelled: recheck.relabelled, refiltered: recheck.refiltered, closed: recheck.closed.length },
-    };
   }
 
   /** reload(), then the metrics endpoint to where the new config puts it (or kept, saying why). */

@@ -24,18 +24,25 @@ export interface RecheckResult {
   closed: Session[];
 }
 
-export function recheckSessions(
+/** What a recheck will do, computed without touching the table: a reload plans it before it switches anything. */
+export interface RecheckPlan {
+  kept: number;
+  close: Session[];
+  relabel: Array<{ session: Session; label: Parameters<SessionTable['relabel']>[1] }>;
+  refilter: Array<{ session: Session; filters: SessionFilters }>;
+}
+
+export function planRecheck(
   sessions: SessionTable,
   policies: PolicyEngine,
   zoneByIfindex: ReadonlyMap<number, Zone>,
   filters: FlowFilters,
-): RecheckResult {
-  const result: RecheckResult = { kept: 0, relabelled: 0, refiltered: 0, closed: [] };
-  for (const s of [...sessions.sessions()]) {
+): RecheckPlan {
+  const plan: RecheckPlan = { kept: 0, close: [], relabel: [], refilter: [] };
+  for (const s of sessions.sessions()) {
     const verdict = judge(s, policies, zoneByIfindex);
     if (verdict === null) {
-      sessions.close(s, 'policy change');
-      result.closed.push(s);
+      plan.close.push(s);
       continue;
     }
     const cached = filtersOf(s, filters);
@@ -43,25 +50,39 @@ export function recheckSessions(
     // the session ends, and its next packet is judged as a new flow.
     if (cached.client.input.tableId !== s.filters.client.input.tableId ||
         cached.server.input.tableId !== s.filters.server.input.tableId) {
-      sessions.close(s, 'policy change');
-      result.closed.push(s);
+      plan.close.push(s);
       continue;
     }
-    result.kept++;
+    plan.kept++;
     if (verdict.policyId !== s.policyId || verdict.fromZone.id !== s.fromZoneId || verdict.toZoneId !== s.toZoneId) {
-      sessions.relabel(s, {
-        policyId: verdict.policyId, policyName: verdict.policyName,
-        fromZone: verdict.fromZone.name, fromZoneId: verdict.fromZone.id,
-        toZone: verdict.toZoneName, toZoneId: verdict.toZoneId,
+      plan.relabel.push({
+        session: s,
+        label: {
+          policyId: verdict.policyId, policyName: verdict.policyName,
+          fromZone: verdict.fromZone.name, fromZoneId: verdict.fromZone.id,
+          toZone: verdict.toZoneName, toZoneId: verdict.toZoneId,
+        },
       });
-      result.relabelled++;
     }
-    if (!sameFilters(cached, s.filters)) {
-      sessions.setFilters(s, cached);
-      result.refiltered++;
-    }
+    if (!sameFilters(cached, s.filters)) plan.refilter.push({ session: s, filters: cached });
   }
-  return result;
+  return plan;
+}
+
+export function applyRecheck(sessions: SessionTable, plan: RecheckPlan): RecheckResult {
+  for (const s of plan.close) sessions.close(s, 'policy change');
+  for (const { session, label } of plan.relabel) sessions.relabel(session, label);
+  for (const { session, filters } of plan.refilter) sessions.setFilters(session, filters);
+  return { kept: plan.kept, relabelled: plan.relabel.length, refiltered: plan.refilter.length, closed: plan.close };
+}
+
+export function recheckSessions(
+  sessions: SessionTable,
+  policies: PolicyEngine,
+  zoneByIfindex: ReadonlyMap<number, Zone>,
+  filters: FlowFilters,
+): RecheckResult {
+  return applyRecheck(sessions, planRecheck(sessions, policies, zoneByIfindex, filters));
 }
 
 function filtersOf(s: Session, filters: FlowFilters): SessionFilters {

@@ -119,7 +119,12 @@ export class Dataplane {
       unlinkSync(pin);
     }
     const link = attachXdp(this.progs.rx, ifindex, mode);
-    pinObject(link.linkFd, pin);
+    try {
+      pinObject(link.linkFd, pin);
+    } catch (err) {
+      closeFd(link.linkFd); // an unpinned link detaches when its last fd closes
+      throw err;
+    }
     this.linkFds.set(name, link.linkFd);
     return { name, ifindex, slot, zoneId, mode: link.mode, reused: false };
   }
@@ -157,6 +162,17 @@ export class Dataplane {
     mapUpdate(this.fds.xdpfw_ifaces, u32(ifindex), iface, BPF_ANY);
   }
 
+  /** An interface's entry as the running programs see it (null: none), to put back with restoreInterfaceEntry. */
+  interfaceEntry(ifindex: number): Buffer | null {
+    const value = Buffer.alloc(IFACE.size);
+    return mapLookup(this.fds.xdpfw_ifaces, u32(ifindex), value) ? value : null;
+  }
+
+  restoreInterfaceEntry(ifindex: number, entry: Buffer | null): void {
+    if (entry) mapUpdate(this.fds.xdpfw_ifaces, u32(ifindex), entry, BPF_ANY);
+    else mapDelete(this.fds.xdpfw_ifaces, u32(ifindex));
+  }
+
   forgetInterface(ifindex: number): void {
     mapDelete(this.fds.xdpfw_ifaces, u32(ifindex));
     mapDelete(this.fds.xdpfw_tx_ports, u32(ifindex));
@@ -164,6 +180,10 @@ export class Dataplane {
 
   registerSocket(slot: number, queue: number, xskFd: number): void {
     mapUpdate(this.fds.xdpfw_xsks, u32(slot * this.constants.maxQueues + queue), u32(xskFd), BPF_ANY);
+  }
+
+  unregisterSocket(slot: number, queue: number): void {
+    mapDelete(this.fds.xdpfw_xsks, u32(slot * this.constants.maxQueues + queue));
   }
 
   /** Sum of the per-CPU counters, by counter name. */

@@ -11,7 +11,14 @@ import { mapUpdateBatch } from '../dataplane/native.js';
 import { encodeProfile } from './profile.js';
 import { screenConstants } from './screen-ids.js';
 
-export function applyScreens(dataplane: Dataplane, config: CompiledConfig): void {
+/** Every zone's profile, encoded for xdpfw_screen_profiles: computed before anything is written. */
+export interface ScreenProfiles {
+  keys: Buffer;
+  values: Buffer;
+  count: number;
+}
+
+export function encodeScreens(dataplane: Dataplane, config: CompiledConfig): ScreenProfiles {
   const c = screenConstants(dataplane.objectPath);
   if (c.maxZones !== MAX_SCREENED_ZONE_ID + 1) {
     throw new Error(`${dataplane.objectPath} has room for ${c.maxZones} screened zones, lib/config/screens.ts allows ${MAX_SCREENED_ZONE_ID + 1}`);
@@ -23,8 +30,17 @@ export function applyScreens(dataplane: Dataplane, config: CompiledConfig): void
   for (const zone of config.zones) {
     if (zone.screen !== null) encodeProfile(config.screens.get(zone.screen)!, c, values, zone.id * size);
   }
+  return { keys, values, count: c.maxZones };
+}
+
+export function writeScreens(dataplane: Dataplane, profiles: ScreenProfiles): void {
+  const size = SCREEN_PROFILE.size;
   const fd = dataplane.mapFd('xdpfw_screen_profiles');
-  for (let done = 0; done < c.maxZones;) {
-    done += mapUpdateBatch(fd, keys.subarray(4 * done), values.subarray(size * done), c.maxZones - done);
+  for (let done = 0; done < profiles.count;) {
+    done += mapUpdateBatch(fd, profiles.keys.subarray(4 * done), profiles.values.subarray(size * done), profiles.count - done);
   }
+}
+
+export function applyScreens(dataplane: Dataplane, config: CompiledConfig): void {
+  writeScreens(dataplane, encodeScreens(dataplane, config));
 }

@@ -151,9 +151,14 @@ export class SlowPath {
     return new FlowFilters(config, localIfindex);
   }
 
-  setConfig(config: CompiledConfig, zoneByIfindex: Map<number, Zone>, filters: FlowFilters): void {
+  /** The next configuration's policies, built before the switch (a reload re-judges sessions with them first). */
+  nextPolicies(config: CompiledConfig): PolicyEngine {
+    return new PolicyEngine(config);
+  }
+
+  setConfig(config: CompiledConfig, zoneByIfindex: Map<number, Zone>, filters: FlowFilters, policies = this.nextPolicies(config)): void {
     const previous = this.engine;
-    this.engine = new PolicyEngine(config);
+    this.engine = policies;
     this.engine.carryHitsFrom(previous);
     this.filters = filters;
     this.zoneByIfindex = zoneByIfindex;

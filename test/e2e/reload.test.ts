@@ -85,7 +85,9 @@ t.test('a broken config on reload changes nothing and says why', async (t) => {
 });
 
 t.test('a reload that denies a running flow closes it with reason policy change', async (t) => {
-  const trickle = await topo.startTraffic('client', ['tcp-trickle', '--host', ADDR.server4, '--port', '5001', '--count', '50', '--interval', '100', '--timeout', '3000']);
+  // 12 s of trickle: on a loaded machine the CLI calls before the reload take seconds, and a flow
+  // that ended before the reload would not show the cut.
+  const trickle = await topo.startTraffic('client', ['tcp-trickle', '--host', ADDR.server4, '--port', '5001', '--count', '120', '--interval', '100', '--timeout', '3000']);
   const port = (JSON.parse(trickle.lines[0]!) as { localPort: number }).localPort;
   await sleep(300);
   t.ok((await sessions()).some((s) => s.sourcePort === port), 'TCP session up');
