@@ -90,25 +90,36 @@ for (const family of ['inet', 'inet6'] as const) {
 }
 
 t.test('show sessions lists a live flow with growing counters, and it closes after FIN', async (t) => {
+  // The stream runs until SIGUSR1 (or 2 minutes), so however slowly the
+  // observations below come, it is still live for both of them.
   const trickle = await topo.startTraffic('client', [
-    'tcp-trickle', '--host', ADDR.server4, '--port', '5001', '--count', '30', '--interval', '100',
-  ]);
+    'tcp-trickle', '--host', ADDR.server4, '--port', '5001', '--count', '1200', '--interval', '100', '--timeout', '20000',
+  ], 180_000);
   const localPort = (JSON.parse(trickle.lines[0]!) as { localPort: number }).localPort;
   const find = async () => (await sessions()).find((s) => s.protocol === 'tcp' && s.sourcePort === localPort);
-  await sleep(500);
-  const first = await find();
+  const poll = async (done: (s: SessionView | undefined) => boolean): Promise<SessionView | undefined> => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const s = await find();
+      if (done(s) || Date.now() > deadline) return s;
+      await sleep(250);
+    }
+  };
+  const first = await poll((s) => s !== undefined && s.packetsFromClient > 0);
   t.ok(first, 'the connection is listed');
   t.match(first, {
     family: 'inet', sourceAddress: ADDR.client4, destinationAddress: ADDR.server4, destinationPort: 5001,
     fromZone: 'trust', toZone: 'untrust', policy: 'allow-out', state: 'established',
   });
-  await sleep(1000);
-  const second = await find();
+  const second = await poll((s) => !s || !first || (s.packetsFromClient > first.packetsFromClient && s.bytesFromClient > first.bytesFromClient));
   t.ok(second && first && second.packetsFromClient > first.packetsFromClient, 'client packet count grows');
   t.ok(second && first && second.bytesFromClient > first.bytesFromClient, 'client byte count grows');
   const closedBefore = (await counters()).sessions.closed['TCP FIN'] ?? 0;
-  await trickle.exited;
-  const deadline = Date.now() + 10_000;
+  trickle.child.kill('SIGUSR1');
+  const end = JSON.parse(await trickle.exited) as { ok: boolean; received: number };
+  const stopped = trickle.lines.map((l) => JSON.parse(l) as { stopped?: boolean; sent?: number }).find((l) => l.stopped);
+  t.same(end, { ok: true, received: stopped?.sent }, 'the client ended the stream and the server answered');
+  const deadline = Date.now() + 30_000;
   while ((await find()) && Date.now() < deadline) await sleep(250);
   t.notOk(await find(), 'the session is gone after FIN');
   t.ok(((await counters()).sessions.closed['TCP FIN'] ?? 0) > closedBefore, 'closed with reason TCP FIN');

@@ -85,11 +85,13 @@ t.test('a broken config on reload changes nothing and says why', async (t) => {
 });
 
 t.test('a reload that denies a running flow closes it with reason policy change', async (t) => {
-  // 12 s of trickle: on a loaded machine the CLI calls before the reload take seconds, and a flow
-  // that ended before the reload would not show the cut.
-  const trickle = await topo.startTraffic('client', ['tcp-trickle', '--host', ADDR.server4, '--port', '5001', '--count', '120', '--interval', '100', '--timeout', '3000']);
+  // The stream runs until SIGUSR1 (or 2 minutes): it is still running when the
+  // reload comes, however slow the machine. The 10 s idle timeout then ends
+  // the client that waits in vain for its answer.
+  const trickle = await topo.startTraffic('client', [
+    'tcp-trickle', '--host', ADDR.server4, '--port', '5001', '--count', '1200', '--interval', '100', '--timeout', '10000',
+  ], 180_000);
   const port = (JSON.parse(trickle.lines[0]!) as { localPort: number }).localPort;
-  await sleep(300);
   t.ok((await sessions()).some((s) => s.sourcePort === port), 'TCP session up');
   const closedBefore = (await counters()).sessions.closed['policy change'] ?? 0;
   const r = await topo.xdpfw(['reload', '-c', topo.writeConfig(denyingVariant())]);
@@ -97,6 +99,7 @@ t.test('a reload that denies a running flow closes it with reason policy change'
   t.match(r.stdout, /closed [1-9]\d* \(policy change\)/);
   t.notOk((await sessions()).some((s) => s.sourcePort === port), 'the session is gone');
   t.ok(((await counters()).sessions.closed['policy change'] ?? 0) > closedBefore, 'counted as closed by policy change');
+  trickle.child.kill('SIGUSR1');
   const end = JSON.parse(await trickle.exited) as { ok: boolean };
   t.notOk(end.ok, 'the client never gets its answer: the flow is cut');
 });

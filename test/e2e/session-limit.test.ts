@@ -116,9 +116,11 @@ const counts = (drops: number, alarms: number): ScreenCounts => ({ drops, alarms
 
 t.test('source-ip-based 2: two TCP sessions from the client, the third refused until one closes', async (t) => {
   const before = await counters();
+  // Streams that run until SIGUSR1 (or 2 minutes): both still hold their
+  // sessions when the third connection tries, however slow the machine.
   const trickle = () => topo.startTraffic('client', [
-    'tcp-trickle', '--host', ADDR.server4, '--port', '5001', '--count', '25', '--interval', '100', '--timeout', '5000',
-  ]);
+    'tcp-trickle', '--host', ADDR.server4, '--port', '5001', '--count', '1200', '--interval', '100', '--timeout', '20000',
+  ], 180_000);
   const [a, b] = [await trickle(), await trickle()];
   t.equal((await clientSessions('tcp')).length, 2, 'two concurrent TCP sessions from the client');
 
@@ -145,9 +147,14 @@ t.test('source-ip-based 2: two TCP sessions from the client, the third refused u
   t.equal(sample(m, 'xdpfw_screen_alarms_total', { zone: 'trust', screen: 'src-ip-session-limit' }), 0, 'scraped: no alarm');
   t.equal(sample(m, 'xdpfw_drops_total', { stage: 'slowpath', reason: 'session_limit' }), 1, 'scraped: one slow path drop');
 
-  for (const s of [a, b]) t.same(JSON.parse(await s.exited), { ok: true, received: 25_000 }, 'the admitted streams ran to their end');
+  for (const s of [a, b]) {
+    s.child.kill('SIGUSR1');
+    const end = JSON.parse(await s.exited) as { ok: boolean; received: number };
+    const stopped = s.lines.map((l) => JSON.parse(l) as { stopped?: boolean; sent?: number }).find((l) => l.stopped);
+    t.same(end, { ok: true, received: stopped?.sent }, 'the admitted streams ran to their end, every byte received');
+  }
   // FIN, then the tcp-closing timeout (1 s): the sessions close and give their places back.
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + 30_000;
   while ((await clientSessions('tcp')).length > 0 && Date.now() < deadline) await sleep(200);
   t.same(await clientSessions('tcp'), [], 'both sessions closed');
   const fresh = await topo.traffic<{ ok: boolean; received?: number }>('client', [

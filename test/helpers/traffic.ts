@@ -82,10 +82,21 @@ function tcpTrickle(): void {
     // firewall ends with ETIMEDOUT instead of hanging.
     out({ connected: true, localPort: c.localPort });
     let left = Number(values.count);
+    let sent = 0;
     const tick = setInterval(() => {
       c.write(Buffer.alloc(1000, 0x62));
+      sent += 1000;
       if (--left <= 0) { clearInterval(tick); c.end(); }
     }, Number(values.interval));
+    // SIGUSR1 ends the stream early, as if `count` were reached: a test keeps
+    // a flow alive as long as its observations take, however slow the machine.
+    process.once('SIGUSR1', () => {
+      if (left <= 0) return;
+      left = 0;
+      clearInterval(tick);
+      out({ stopped: true, sent });
+      c.end();
+    });
   });
   c.on('data', (d) => (reply += d.toString()));
   c.on('timeout', () => { out({ ok: false, error: 'ETIMEDOUT' }); process.exit(0); });
