@@ -3,7 +3,7 @@
 // (errors with file:line:column, or a configuration that reads back the
 // same from either printed form). Shared by test/unit/config-fuzz.test.ts,
 // test/fuzz/config-check.test.ts and test/fuzz/reload.test.ts.
-import { compileText, readConfigTree } from '../../lib/config/compile.js';
+import { type CompileResult, compileText, readConfigTree } from '../../lib/config/compile.js';
 import { ConfigError } from '../../lib/config/errors.js';
 import { printHierarchical, printSet } from '../../lib/config/printer.js';
 
@@ -105,16 +105,19 @@ export function mutate(text: string, rand: () => number): string {
   return tokens.join('');
 }
 
-/** What is wrong with the outcome of compiling `text`, or null. */
-export function problem(text: string): string | null {
+/**
+ * What is wrong with the outcome of compiling `text` (by `load`, which reads it from
+ * `file`), or null.
+ */
+export function problem(text: string, load: () => CompileResult = () => compileText(text, 'fuzz.conf'), file = 'fuzz.conf'): string | null {
   let r;
   try {
-    r = compileText(text, 'fuzz.conf');
+    r = load();
   } catch (e) {
     return `threw ${(e as Error).stack}`;
   }
   if (!r.ok) {
-    const bad = r.errors.length === 0 || r.errors.some((e) => !(e instanceof ConfigError) || e.line < 1 || e.column < 1 || !e.message || /[\n\r]/.test(e.message));
+    const bad = r.errors.length === 0 || r.errors.some((e) => !(e instanceof ConfigError) || e.file !== file || e.line < 1 || e.column < 1 || !e.message || /[\n\r]/.test(e.message));
     return bad ? `malformed errors ${JSON.stringify(r.errors)}` : null;
   }
   // A configuration that compiles must read back the same from either printed form.
