@@ -129,3 +129,43 @@ export function problem(text: string, load: () => CompileResult = () => compileT
   }
   return null;
 }
+
+const ACTIONS = ['permit', 'deny', 'reject', 'accept', 'discard', 'log', 'count', 'syslog'];
+const NUMBERS = ['0', '1', '7', '65535', '65536', '4294967296', '-1', '10.2.0.0/24', 'fd00:2::/64', '300'];
+
+/**
+ * A gentler mutation that often still compiles, so a reload applies it: one word
+ * swapped for another of the same text, an action or number changed, a line dropped
+ * or repeated.
+ */
+export function mildMutate(text: string, rand: () => number): string {
+  const int = (n: number): number => Math.floor(rand() * n);
+  const lines = text.split('\n');
+  const words = text.split(/(\s+)/);
+  const wordAt = (): number => 2 * int(Math.ceil(words.length / 2));
+  switch (int(5)) {
+    case 0: {
+      const i = wordAt();
+      words[i] = words[wordAt()] ?? '';
+      return words.join('');
+    }
+    case 1: {
+      const i = words.findIndex((w, k) => k >= wordAt() && ACTIONS.some((a) => w.startsWith(a)));
+      if (i >= 0) words[i] = words[i]!.replace(/^[a-z]+/, ACTIONS[int(ACTIONS.length)]!);
+      return words.join('');
+    }
+    case 2: {
+      const i = words.findIndex((w, k) => k >= wordAt() && /\d/.test(w));
+      if (i >= 0) words[i] = words[i]!.replace(/[\d.:a-f/]+/, NUMBERS[int(NUMBERS.length)]!);
+      return words.join('');
+    }
+    case 3:
+      lines.splice(int(lines.length), 1);
+      return lines.join('\n');
+    default: {
+      const i = int(lines.length);
+      lines.splice(i, 0, lines[i] ?? '');
+      return lines.join('\n');
+    }
+  }
+}

@@ -3,6 +3,7 @@
 // checks every target ends with (the daemon answers `status`, a normal
 // flow still forwards), each returning what is wrong or null.
 import { readFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { statePaths } from '../../lib/daemon/state-paths.js';
 import { ADDR, Topology } from '../helpers/topology.js';
 import { FILTER_PORTS, fuzzDaemonConfig } from './daemon-config.js';
@@ -39,10 +40,43 @@ export class FuzzDaemon {
     }
   }
 
-  /** null if `xdpfw status` answers. */
-  async alive(): Promise<string | null> {
+  /** null if `xdpfw status` answers (by the CLI with `cli`, else straight on the control socket: cheaper). */
+  async alive(cli = false): Promise<string | null> {
+    if (!cli) {
+      const r = await this.request<unknown>({ command: 'status' }).catch((err: Error) => err);
+      return r instanceof Error ? `status failed: ${r.message}\n--- daemon log ---\n${this.logTail()}` : null;
+    }
     const r = await this.topo.xdpfw(['status', '--json'], 30_000);
     return r.code === 0 ? null : `status failed (${r.code}): ${r.stderr.trim()}\n--- daemon log ---\n${this.logTail()}`;
+  }
+
+  /** One request on the control socket; its data, or an Error with the daemon's message. */
+  request<T>(req: object, timeoutMs = 30_000): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const conn = createConnection(this.socket);
+      let data = '';
+      const timer = setTimeout(() => {
+        conn.destroy();
+        reject(new Error(`no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      conn.setEncoding('utf8');
+      conn.on('connect', () => conn.write(`${JSON.stringify(req)}\n`));
+      conn.on('data', (d: string) => (data += d));
+      conn.on('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      conn.on('close', () => {
+        clearTimeout(timer);
+        try {
+          const res = JSON.parse(data) as { ok: boolean; data?: T; error?: string };
+          if (res.ok) resolve(res.data as T);
+          else reject(new Error(res.error));
+        } catch {
+          reject(new Error(`not a response: ${data.slice(0, 200)}`));
+        }
+      });
+    });
   }
 
   /** null if a new UDP flow to the server forwards both ways, over IPv4 and IPv6. */
@@ -57,10 +91,9 @@ export class FuzzDaemon {
     return null;
   }
 
+  /** What `show config` prints (asked on the control socket). */
   async showConfig(): Promise<string> {
-    const r = await this.topo.xdpfw(['show', 'config', '--json'], 30_000);
-    if (r.code !== 0) throw new Error(`show config: ${r.stderr}`);
-    return (JSON.parse(r.stdout) as { text: string }).text;
+    return (await this.request<{ text: string }>({ command: 'show-config', format: 'hierarchical' })).text;
   }
 
   destroy(): Promise<void> {
