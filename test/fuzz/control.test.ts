@@ -12,7 +12,6 @@ import { fuzzPlan } from './seed.js';
 
 const plan = fuzzPlan(1206);
 t.comment(`fuzz seed ${plan.seed} (${plan.large ? 'large' : 'small'}); replay: ${plan.replay('control')}`);
-if (plan.large) t.setTimeout(3600_000);
 
 let daemon: FuzzDaemon;
 t.before(async () => {

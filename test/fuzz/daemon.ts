@@ -64,7 +64,7 @@ export class FuzzDaemon {
       conn.on('data', (d: string) => (data += d));
       conn.on('error', (err) => {
         clearTimeout(timer);
-        reject(err);
+        reject(new Error(`${err.message}: the daemon is gone\n--- daemon log ---\n${this.logTail()}`));
       });
       conn.on('close', () => {
         clearTimeout(timer);

@@ -232,12 +232,20 @@ export function chain(headers: readonly ExtHeader[], last: number, upper: Buffer
   return { next: headers[0]?.type ?? last, payload: Buffer.concat([...parts, upper]) };
 }
 
-/** A chain of `n` extension headers: around and past the parser's limit of six, some huge. */
-function randomChain(rand: Rand, n: number, big: boolean): ExtHeader[] {
+/**
+ * A chain of `n` extension headers: around and past the parser's limit of six, some huge.
+ * Huge ones (`big`) fit in `room` bytes half of the time, so whole frames carry them too.
+ */
+function randomChain(rand: Rand, n: number, big: boolean, room = 1400): ExtHeader[] {
+  const fit = chance(rand, 0.5);
+  let left = room;
   return Array.from({ length: n }, () => {
     const type = chance(rand, 0.85) ? pick(rand, [0, 43, 60, 60, 44, 51]) : pick(rand, IPV6_EXT);
-    const units = big && chance(rand, 0.3) ? int(rand, 256) : int(rand, 3);
-    return extHeader(rand, type, units);
+    const max = fit ? Math.max(1, Math.min(256, Math.floor(left / 8))) : 256;
+    const units = big && chance(rand, 0.3) ? int(rand, max) : int(rand, 3);
+    const h = extHeader(rand, type, units);
+    left -= h.body.length;
+    return h;
   });
 }
 

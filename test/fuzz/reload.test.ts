@@ -18,7 +18,6 @@ import { fuzzPlan } from './seed.js';
 
 const plan = fuzzPlan(71206);
 t.comment(`fuzz seed ${plan.seed} (${plan.large ? 'large' : 'small'}); replay: ${plan.replay('reload')}`);
-if (plan.large) t.setTimeout(4 * 3600_000);
 
 /** Longer than any reload should take on a loaded 2-core machine. */
 const RELOAD_MS = 90_000;

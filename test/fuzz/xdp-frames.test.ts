@@ -34,7 +34,6 @@ type Test = import('tap').Test;
 
 const plan = fuzzPlan(20261206);
 t.comment(`fuzz seed ${plan.seed} (${plan.large ? 'large' : 'small'}); replay: ${plan.replay('xdp-frames')}`);
-if (plan.large) t.setTimeout(4 * 3600_000);
 
 t.ok(insideTestNetns(), 'runs in its own namespace');
 const paths = statePaths(`/tmp/${insideTestNetns()}`);
