@@ -1,13 +1,16 @@
-// Mutated configurations through loadConfigFile, what `xdpfw check` runs:
+// Mutated configurations through loadConfigFile, what `xdpfw check` runs
+// (and a sample through the command itself):
 // each ends in errors that carry file:line:column, or in a configuration
 // that reads back the same from either printed form; never an exception,
 // and never a case that does not end (each case gets its own deadline; the
 // cases run in a worker thread the test can stop).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import t from 'tap';
+import { packageRoot } from '../../lib/util/paths.js';
 import type { CheckJob, CheckMessage } from './config-check-worker.js';
 import { mutatedConfig } from './config-seeds.js';
 import { fuzzPlan } from './seed.js';
@@ -58,3 +61,36 @@ t.test('mutated configurations end in located errors or a configuration, never a
   t.equal(compiled + rejected + problems.length, cases.length, `${cases.length} configurations: ${compiled} compiled, ${rejected} rejected with located errors`);
   if (plan.only === null) t.ok(compiled > 0 && rejected > 0, 'both outcomes occur');
 });
+
+t.test('mutated configurations through the xdpfw check command: exit 0, or errors with file:line:column', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdpfw-fuzz-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const offset = 1_000_000; // cases of their own, apart from the library run's
+  const cases = plan.only === null ? plan.cases(plan.count(8, 200)).map((i) => i + offset) : [plan.only];
+  let passed = 0;
+  let refused = 0;
+  for (const i of cases) {
+    const text = mutatedConfig(plan.rand(i), i);
+    const file = join(dir, `case-${i}.conf`);
+    writeFileSync(file, text);
+    const r = await run(process.execPath, [XDPFW, 'check', '-c', file], CASE_MS);
+    const what = `case ${i}: ${plan.replay('config-check', i)}\n--- input ---\n${text}`;
+    if (r.timedOut) return void t.fail(`check did not end within ${CASE_MS} ms: ${what}`);
+    if (r.code === 0) passed++;
+    else if (r.code !== 0 && r.code !== null && r.stderr.split('\n').some((l) => l.startsWith(`${file}:`) && /^[^:]+:\d+:\d+: \S/.test(l))) refused++;
+    else return void t.fail(`check exited ${r.code} without a located error:\n${r.stderr}\n${what}`);
+  }
+  t.equal(passed + refused, cases.length, `${cases.length} checks: ${passed} passed, ${refused} refused with file:line:column`);
+});
+
+const XDPFW = resolve(packageRoot, 'bin', 'xdpfw');
+
+/** Runs a command to its end or the deadline. */
+function run(file: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stderr: string; timedOut: boolean }> {
+  return new Promise((done) => {
+    const child = execFile(file, args, { timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, _stdout, stderr) => {
+      const e = err as (Error & { killed?: boolean }) | null;
+      done({ code: child.exitCode, stderr, timedOut: e?.killed === true });
+    });
+  });
+}

@@ -52,7 +52,7 @@ export function anyValue(rand: Rand, depth = 0): unknown {
 function requestObject(rand: Rand): Record<string, unknown> {
   const command: unknown = chance(rand, 0.7) ? pick(rand, COMMANDS) : chance(rand, 0.5) ? pick(rand, NEAR_MISS) : anyValue(rand);
   const req: Record<string, unknown> = { command };
-  const fields = typeof command === 'string' ? FIELDS[command] ?? [] : [];
+  const fields = typeof command === 'string' && Object.hasOwn(FIELDS, command) ? FIELDS[command]! : [];
   for (const f of fields) {
     if (chance(rand, 0.8)) req[f] = f === 'query' && chance(rand, 0.5) ? queryValue(rand) : f === 'configPath' ? pathValue(rand) : anyValue(rand);
   }
