@@ -99,7 +99,14 @@ t.test('malformed control requests are refused, the daemon stays up and forwardi
     }
   }
   // Every wrong answer is listed (the first 20), after the run went on to look for worse.
-  if (problems.length) t.fail(`${problems.length} wrong answers:\n${problems.slice(0, 20).join('\n')}\nreplay: ${plan.replay('control')}`);
+  if (problems.length) {
+    const kinds: Record<string, number> = {};
+    for (const p of problems) {
+      const kind = p.replace(/^case \d+ \(FUZZ_CASE=\d+\): /, '').split(':')[0]!;
+      kinds[kind] = (kinds[kind] ?? 0) + 1;
+    }
+    t.fail(`${problems.length} wrong answers ${JSON.stringify(kinds)}:\n${problems.slice(0, 20).join('\n')}\nreplay: ${plan.replay('control')}`);
+  }
   else t.equal(answered, ids.length, `${answered} requests each refused, answered or closed`);
   t.equal(await daemon.alive(true), null, 'the daemon answers xdpfw status');
   t.equal(await daemon.forwards(), null, 'a new flow forwards');
