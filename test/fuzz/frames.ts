@@ -369,11 +369,13 @@ export const FAMILIES: Readonly<Record<string, Family>> = {
     const type = chance(rand, 0.8) ? ((inner[0]! >> 4) === 6 ? ETH_IP6 : ETH_IP) : pick(rand, ETHERTYPES);
     return clip(ether(at, tags, type, inner));
   },
-  /** A valid frame with a few bytes past the MACs flipped. */
+  /** A valid frame with a few bytes past the MACs flipped, but not its IP addresses. */
   bitflip: (rand, at) => {
     const f = Buffer.from(FAMILIES['well-formed']!(rand, at));
+    const addrs = f.readUInt16BE(12) === ETH_IP6 ? [14 + 8, 14 + 40] : [14 + 12, 14 + 20];
     for (let n = 1 + int(rand, 4); n > 0; n--) {
       const i = 12 + int(rand, f.length - 12);
+      if (i >= addrs[0]! && i < addrs[1]!) continue;
       f[i] = chance(rand, 0.5) ? f[i]! ^ (1 << int(rand, 8)) : int(rand, 256);
     }
     return f;
