@@ -24,6 +24,7 @@ const { FILTER_VERDICT, SESSION, SESSION_KEY } = await import('../../lib/datapla
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { applyScreens } = await import('../../lib/screens/apply.js');
+const { RouteProbe } = await import('../../lib/slowpath/route-probe.js');
 const { ipBytes, mac } = await import('../helpers/packets.js');
 const { FAMILY_NAMES, fuzzFrame, sweeps, truncationBases } = await import('./frames.js');
 const { fuzzPlan, int, pick } = await import('./seed.js');
@@ -258,4 +259,27 @@ t.test('generated frames of every family, through rx and the injection programs'
   t.comment(`verdict counters moved: ${JSON.stringify(counterDelta(start, dp.readCounters()).byName)}`);
   t.equal(ran, plan.only === null ? total : 1, `${ran} frames, each with a valid verdict, all accounted for`);
   if (plan.only === null) t.same(Object.keys(perFamily).sort(), [...FAMILY_NAMES].sort(), `every family ran: ${JSON.stringify(perFamily)}`);
+});
+
+t.test('the route probe answers every frame, in any table, with an interface of this namespace or none', async (t) => {
+  const routes = new RouteProbe(dp.progs.route);
+  const known = new Set([0, 1, IN, OUT, native.ifNameToIndex('in0p'), native.ifNameToIndex('out0p')]);
+  const total = plan.count(20_000, 200_000);
+  let n = 0;
+  for (const i of plan.cases(total)) {
+    const rand = plan.rand(0x40000000 + i);
+    const f = fuzzFrame(rand, AT, i);
+    const table = pick(rand, [0, 0, 0, 100, 253, 254, 255, int(rand, 0x100000000)]);
+    let route;
+    try {
+      route = routes.lookup(f.data, 0, f.data.length, IN, 0, table);
+    } catch (err) {
+      return void t.fail(`route case ${i} (${f.family}, table ${table}): ${(err as Error).message}\nframe ${hex(f.data)}\nreplay: ${plan.replay('xdp-frames')}`);
+    }
+    if (!known.has(route.egress) || (route.local && route.egress !== 0)) {
+      return void t.fail(`route case ${i} (${f.family}, table ${table}): ${JSON.stringify(route)}\nframe ${hex(f.data)}\nreplay: ${plan.replay('xdp-frames')}`);
+    }
+    n++;
+  }
+  t.equal(n, plan.only === null ? total : 1, `${n} frames routed or refused`);
 });
