@@ -41,6 +41,7 @@ const paths = statePaths(`/tmp/${insideTestNetns()}`);
 const dp = new Dataplane(paths);
 const IN = native.ifNameToIndex('in0');
 const OUT = native.ifNameToIndex('out0');
+const UNREGISTERED = native.ifNameToIndex('in0p');
 const ZONE = 1;
 dp.registerPort(IN, 0, ZONE);
 dp.registerPort(OUT, 1, 2);
@@ -251,7 +252,10 @@ t.test('generated frames of every family, through rx and the injection programs'
         perFamily[f.family] = (perFamily[f.family] ?? 0) + 1;
         const r = rand();
         const prog: Prog = r < 0.9 ? 'rx' : r < 0.95 ? 'inject' : 'injectNew';
-        yield { label: `case ${i} (${f.family}, ${prog}, screens ${mode}) FUZZ_CASE=${i}`, data: f.data, prog, ifindex: rand() < 0.95 ? IN : OUT };
+        // Mostly the zone's port; sometimes one without a socket, or one that is not the firewall's.
+        const port = rand();
+        const ifindex = port < 0.94 ? IN : port < 0.97 ? OUT : UNREGISTERED;
+        yield { label: `case ${i} (${f.family}, ${prog}, screens ${mode}, ifindex ${ifindex}) FUZZ_CASE=${i}`, data: f.data, prog, ifindex };
       }
     }
     ran += runAll(t, cases());
