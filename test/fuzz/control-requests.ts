@@ -4,6 +4,7 @@
 // binary, no newline, several lines at once. Never `unload` (a well-formed
 // one stops the daemon, as it should) and never a reload path that names a
 // real file.
+import { EVENT_KINDS } from '../../lib/events/types.js';
 import { type Rand, bytes, chance, int, pick } from './seed.js';
 
 /** Every command but unload, which a fuzzer must not send. */
@@ -22,7 +23,7 @@ const FIELDS: Record<string, readonly string[]> = {
   reload: ['configPath'],
 };
 const QUERY_FIELDS = ['fromZone', 'toZone', 'sourceIp', 'destinationIp', 'protocol', 'sourcePort', 'destinationPort'];
-const KINDS = ['session-create', 'session-close', 'policy-deny', 'screen-drop', 'filter-log'];
+const KINDS: readonly string[] = EVENT_KINDS;
 const NEAR_MISS = ['Status', 'status ', ' status', 'STATUS', 'show_sessions', 'show-session', 'unload ', 'Unload', 'reload\u0000', 'show-config\n', ''];
 
 /** A JSON value of any type, sometimes huge or nested. */
@@ -72,7 +73,7 @@ function pathValue(rand: Rand): unknown {
 export interface ControlCase {
   /** what goes on the wire */
   wire: Buffer;
-  /** a response, if any, must be ok:false (not a well-formed request of a known command) */
+  /** the response must be ok:false: not a request of a known command, or a field of the wrong type or value */
   mustRefuse: boolean;
   /** the line may start a stream (monitor-events): no response is due */
   mayStream: boolean;
@@ -108,13 +109,35 @@ export function controlCase(rand: Rand): ControlCase {
     // Deeper than any recursive reader goes, built as text (JSON.stringify would overflow first).
     const n = pick(rand, [2000, 10_000, 30_000]);
     const field = pick(rand, ['kinds', 'query', 'format', 'zone']);
-    const text = `{"command":"${pick(rand, COMMANDS)}","${field}":${'['.repeat(n)}${']'.repeat(n)}}`;
-    return { wire: line(text), mustRefuse: false, mayStream: true, describe: `nested ${n} deep in ${field}` };
+    const command = pick(rand, COMMANDS);
+    const text = `{"command":"${command}","${field}":${'['.repeat(n)}${']'.repeat(n)}}`;
+    // Nested arrays are the wrong shape for every field they land in; a missing required one too.
+    const refuse = SCHEMA[command]?.field === field || SCHEMA[command]?.required === true;
+    return { wire: line(text), mustRefuse: refuse, mayStream: command === 'monitor-events', describe: `nested ${n} deep in ${field} of ${command}` };
   }
   const req = requestObject(rand);
   const text = JSON.stringify(req);
   const known = typeof req.command === 'string' && (COMMANDS as readonly string[]).includes(req.command);
-  return { wire: line(text), mustRefuse: !known, mayStream: req.command === 'monitor-events', describe: short(text) };
+  return { wire: line(text), mustRefuse: !known || violatesSchema(req), mayStream: req.command === 'monitor-events', describe: short(text) };
+}
+
+/** The field of each command that must have this shape, where a value of another shape is malformed. */
+const SCHEMA: Record<string, { field: string; ok: (v: unknown) => boolean; required?: boolean }> = {
+  'show-config': { field: 'format', ok: (v) => v === 'hierarchical' || v === 'set' },
+  'show-log': { field: 'kinds', ok: (v) => Array.isArray(v) && v.every((k) => KINDS.includes(k as string)) },
+  'monitor-events': { field: 'kinds', ok: (v) => Array.isArray(v) && v.every((k) => KINDS.includes(k as string)) },
+  'show-screen-statistics': { field: 'zone', ok: (v) => typeof v === 'string' },
+  'show-firewall': { field: 'filter', ok: (v) => typeof v === 'string' },
+  'match-policies': { field: 'query', ok: (v) => typeof v === 'object' && v !== null && !Array.isArray(v), required: true },
+  reload: { field: 'configPath', ok: (v) => typeof v === 'string', required: true },
+};
+
+/** Whether a request of a known command gets a field's type or enum wrong (or lacks a required one). */
+export function violatesSchema(req: Record<string, unknown>): boolean {
+  const s = typeof req.command === 'string' && Object.hasOwn(SCHEMA, req.command) ? SCHEMA[req.command]! : null;
+  if (!s) return false;
+  if (!Object.hasOwn(req, s.field)) return s.required === true;
+  return !s.ok(req[s.field]);
 }
 
 /** Binary that happens to parse as a JSON object cannot be held to a refusal. */
