@@ -136,7 +136,8 @@ const SCHEMA: Record<string, { field: string; ok: (v: unknown) => boolean; requi
 export function violatesSchema(req: Record<string, unknown>): boolean {
   const s = typeof req.command === 'string' && Object.hasOwn(SCHEMA, req.command) ? SCHEMA[req.command]! : null;
   if (!s) return false;
-  if (!Object.hasOwn(req, s.field)) return s.required === true;
+  // null for an optional field may fairly be read as absent.
+  if (!Object.hasOwn(req, s.field) || req[s.field] === null) return s.required === true;
   return !s.ok(req[s.field]);
 }
 
