@@ -84,7 +84,7 @@ function judge(c: ControlCase, o: Outcome): string | null {
 }
 
 t.test('malformed control requests are refused, the daemon stays up and forwarding works', async (t) => {
-  const total = plan.count(600, 10_000);
+  const total = plan.count(400, 10_000);
   const ids = plan.cases(total);
   const BATCH = 100;
   const PARALLEL = 8;

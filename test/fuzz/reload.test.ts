@@ -22,7 +22,7 @@ t.comment(`fuzz seed ${plan.seed} (${plan.large ? 'large' : 'small'}); replay: $
 /** Longer than any reload should take on a loaded 2-core machine. */
 const RELOAD_MS = 90_000;
 /** The base configuration is reloaded (and forwarding checked) every this many cases. */
-const RESTORE_EVERY = 6;
+const RESTORE_EVERY = 4;
 
 let daemon: FuzzDaemon;
 t.before(async () => {
@@ -39,7 +39,7 @@ function caseConfig(i: number): string {
 }
 
 t.test('mutated configurations reload cleanly or fail with the running config intact', async (t) => {
-  const cases = plan.cases(plan.count(12, 300));
+  const cases = plan.cases(plan.count(8, 300));
   let running = await daemon.showConfig();
   let applied = 0;
   let located = 0;
