@@ -131,40 +131,62 @@ export function problem(text: string, load: () => CompileResult = () => compileT
 }
 
 const ACTIONS = ['permit', 'deny', 'reject', 'accept', 'discard', 'log', 'count', 'syslog'];
-const NUMBERS = ['0', '1', '7', '65535', '65536', '4294967296', '-1', '10.2.0.0/24', 'fd00:2::/64', '300'];
+const NUMBERS = ['0', '1', '7', '22', '443', '65535', '65536', '4294967296', '300'];
 
 /**
- * A gentler mutation that often still compiles, so a reload applies it: one word
- * swapped for another of the same text, an action or number changed, a line dropped
- * or repeated.
+ * A gentler mutation that often still compiles, so a reload applies it: an action or a
+ * number changed, a whole one-line statement dropped or repeated; sometimes one word
+ * swapped for another of the same text.
  */
 export function mildMutate(text: string, rand: () => number): string {
   const int = (n: number): number => Math.floor(rand() * n);
   const lines = text.split('\n');
   const words = text.split(/(\s+)/);
   const wordAt = (): number => 2 * int(Math.ceil(words.length / 2));
-  switch (int(5)) {
+  /** A word of `words` matching `re`, from a random place on (wrapping round), or -1. */
+  const find = (re: RegExp): number => {
+    const from = wordAt();
+    for (let k = 0; k < words.length; k += 2) {
+      const i = (from + k) % (words.length + (words.length % 2));
+      if (re.test(words[i] ?? '')) return i;
+    }
+    return -1;
+  };
+  /** A line that is a whole statement (its braces balance), or -1. */
+  const statement = (): number => {
+    const from = int(lines.length);
+    for (let k = 0; k < lines.length; k++) {
+      const i = (from + k) % lines.length;
+      const l = lines[i]!;
+      if (l.trim() && l.split('{').length === l.split('}').length && /;\s*(\}\s*)*$/.test(l)) return i;
+    }
+    return -1;
+  };
+  switch (int(6)) {
     case 0: {
       const i = wordAt();
       words[i] = words[wordAt()] ?? '';
       return words.join('');
     }
-    case 1: {
-      const i = words.findIndex((w, k) => k >= wordAt() && ACTIONS.some((a) => w.startsWith(a)));
+    case 1:
+    case 2: {
+      const i = find(new RegExp(`^(${ACTIONS.join('|')});?$`));
       if (i >= 0) words[i] = words[i]!.replace(/^[a-z]+/, ACTIONS[int(ACTIONS.length)]!);
       return words.join('');
     }
-    case 2: {
-      const i = words.findIndex((w, k) => k >= wordAt() && /\d/.test(w));
-      if (i >= 0) words[i] = words[i]!.replace(/[\d.:a-f/]+/, NUMBERS[int(NUMBERS.length)]!);
+    case 3: {
+      const i = find(/^\d+;?$/);
+      if (i >= 0) words[i] = words[i]!.replace(/^\d+/, NUMBERS[int(NUMBERS.length)]!);
       return words.join('');
     }
-    case 3:
-      lines.splice(int(lines.length), 1);
+    case 4: {
+      const i = statement();
+      if (i >= 0) lines.splice(i, 1);
       return lines.join('\n');
+    }
     default: {
-      const i = int(lines.length);
-      lines.splice(i, 0, lines[i] ?? '');
+      const i = statement();
+      if (i >= 0) lines.splice(i, 0, lines[i]!);
       return lines.join('\n');
     }
   }
