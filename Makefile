@@ -15,7 +15,7 @@ DEBIAN_PACKAGES := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev pkg-co
 	systemd strace
 TEST_FILES ?= dist/test
 
-.PHONY: all deps debian-deps bpf native ts test demo bench clean
+.PHONY: all deps debian-deps bpf native ts test fuzz demo bench clean
 
 all: bpf native ts
 
@@ -60,6 +60,11 @@ dist/.ts-stamp: tsconfig.json $(TS_SRCS)
 # The tests load BPF programs and build network namespaces: run as root.
 test: deps all
 	@bash test/run.sh $(TEST_FILES)
+
+# The fuzz tier at full volume (test/fuzz/, README "Fuzzing"): a fresh seed
+# each run, printed; FUZZ_SEED=N replays one, FUZZ_CASE=I one case of it.
+fuzz: deps all
+	@FUZZ_SCALE=large TAP_TIMEOUT=14400 bash test/run.sh dist/test/fuzz
 
 demo: deps all
 	@node dist/test/demo.js

@@ -9,7 +9,8 @@ trap 'rm -f "$log"' EXIT
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(dist/test)
 mapfile -t files < <(find "${targets[@]}" -name '*.test.js' | sort)
-npx tap --reporter=tap --jobs=1 "${files[@]}" 2>&1 | tee "$log"
+# TAP_TIMEOUT (seconds per test file) overrides package.json, for make fuzz.
+npx tap --reporter=tap --jobs=1 ${TAP_TIMEOUT:+--timeout=$TAP_TIMEOUT} "${files[@]}" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 passed=$(grep -cE '^    ok [0-9]+ ' "$log")
 failed=$(grep -cE '^    not ok [0-9]+ ' "$log")

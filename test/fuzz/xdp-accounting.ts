@@ -1,0 +1,48 @@
+// Accounting of XDP verdicts: every verdict the programs reach increments
+// exactly one counter of enum xdpfw_counter, so over any run of frames the
+// counters of each verdict class move by the number of runs that returned
+// it. Counters that are no verdict (events lost) are named here too, so a
+// counter nobody classified fails loudly instead of hiding a frame.
+import { XDP_DROP, XDP_PASS, XDP_REDIRECT } from '../../lib/dataplane/xdp-abi.js';
+
+export type Verdict = 'drop' | 'pass' | 'redirect';
+
+const PASS = new Set(['PASS_NON_IP', 'PASS_NEIGHBOR', 'FAST_LOCAL', 'FAST_KERNEL', 'INJECT_LOCAL', 'INJECT_KERNEL']);
+const REDIRECT = new Set(['FAST_FORWARD', 'SLOW_PATH', 'INJECT_FORWARD']);
+/** Counters that count something other than a frame's verdict. */
+const NOT_A_VERDICT = /^EVENT_/;
+
+/** The verdict class a counter counts, null for a non-verdict counter; throws for one nobody classified. */
+export function counterVerdict(name: string): Verdict | null {
+  if (PASS.has(name)) return 'pass';
+  if (REDIRECT.has(name)) return 'redirect';
+  if (name.startsWith('DROP_') || name === 'INJECT_MISS') return 'drop';
+  if (NOT_A_VERDICT.test(name)) return null;
+  throw new Error(`XDP counter ${name} is not classified as a verdict or not (test/fuzz/xdp-accounting.ts)`);
+}
+
+/** The class of an XDP return code; null for ABORTED, TX or anything else the programs must not return. */
+export function retvalVerdict(retval: number): Verdict | null {
+  return retval === XDP_DROP ? 'drop' : retval === XDP_PASS ? 'pass' : retval === XDP_REDIRECT ? 'redirect' : null;
+}
+
+export type Tally = Record<Verdict, number>;
+export const emptyTally = (): Tally => ({ drop: 0, pass: 0, redirect: 0 });
+
+type Counters = Map<string, { packets: bigint }>;
+
+/** Counter movement between two readings, by verdict class, and by counter name (non-zero only). */
+export function counterDelta(before: Counters, after: Counters): { tally: Tally; byName: Record<string, number> } {
+  const tally = emptyTally();
+  const byName: Record<string, number> = {};
+  for (const [name, v] of after) {
+    const d = Number(v.packets - (before.get(name)?.packets ?? 0n));
+    if (d === 0) continue;
+    byName[name] = d;
+    const cls = counterVerdict(name);
+    if (cls) tally[cls] += d;
+  }
+  return { tally, byName };
+}
+
+export const sameTally = (a: Tally, b: Tally): boolean => a.drop === b.drop && a.pass === b.pass && a.redirect === b.redirect;
