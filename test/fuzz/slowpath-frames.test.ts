@@ -101,8 +101,8 @@ t.test('fuzzed frames through XDP and the slow path: every action taken, every f
   t.equal(received + lost, up, `all ${up} frames XDP sent up: ${received} judged by the slow path, ${lost} lost on the socket (counted)`);
   const judged = verdicts(after) - verdicts(before);
   t.ok(judged >= sent.sent, `XDP gave a verdict to at least the ${sent.sent} frames sent (${judged} with the other traffic)`);
-  const delta = (a: Record<string, number>, b: Record<string, number>) =>
-    Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v - (b[k] ?? 0)]).filter(([, v]) => v !== 0));
+  const delta = <T extends object>(a: T, b: T) =>
+    Object.fromEntries(Object.entries(a as Record<string, number>).map(([k, v]) => [k, v - ((b as Record<string, number>)[k] ?? 0)]).filter(([, v]) => v !== 0));
   const drops = delta(after.drops, before.drops);
   t.comment(`drops: ${JSON.stringify(drops)}; rejects: ${JSON.stringify(delta(after.rejects, before.rejects))}; sessions created: ${after.sessions.created - before.sessions.created}`);
   if (plan.only === null) {
