@@ -3,18 +3,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { NativeError, btfEnum, btfStruct } from '../../lib/dataplane/native.js';
-import { EVENT_SIZE, FLOW_KEY_SIZE, FLOW_VAL_SIZE, compileTestObject, tmpDir } from './fixture.js';
-
-function thrown(fn: () => unknown): NativeError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof NativeError) return e;
-    throw e;
-  }
-  throw new Error('expected a NativeError');
-}
+import { btfEnum, btfStruct } from '../../lib/dataplane/native.js';
+import { EVENT_SIZE, FLOW_KEY_SIZE, FLOW_VAL_SIZE, compileTestObject, tmpDir, thrown } from './fixture.js';
 
 t.test('struct layouts: offsets, sizes, arrays', (t) => {
   const obj = compileTestObject(t);

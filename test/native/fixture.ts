@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import t from 'tap';
 import {
   type BpfObject,
+  NativeError,
   type OpenObjectOptions,
   mapLookup,
   numPossibleCpus,
@@ -246,6 +247,17 @@ char LICENSE[] SEC("license") = "GPL";
 `;
 
 /** A fresh temporary directory, removed at teardown. */
+/** The NativeError fn throws (anything else is rethrown; no throw fails the test). */
+export function thrown(fn: () => unknown): NativeError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof NativeError) return e;
+    throw e;
+  }
+  throw new Error('expected a NativeError');
+}
+
 export function tmpDir(tt: Teardown): string {
   const dir = mkdtempSync(join(tmpdir(), 'xdpfw-native-'));
   tt.teardown(() => rmSync(dir, { recursive: true, force: true }));

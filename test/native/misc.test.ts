@@ -2,7 +2,6 @@
 import { cpus } from 'node:os';
 import t from 'tap';
 import {
-  NativeError,
   ifIndexToName,
   ifNameToIndex,
   ifQueueCount,
@@ -10,16 +9,7 @@ import {
   numPossibleCpus,
   realtimeNs,
 } from '../../lib/dataplane/native.js';
-
-function thrown(fn: () => unknown): NativeError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof NativeError) return e;
-    throw e;
-  }
-  throw new Error('expected a NativeError');
-}
+import { thrown } from './fixture.js';
 
 t.test('interface name <-> index', (t) => {
   t.equal(ifNameToIndex('lo'), 1);

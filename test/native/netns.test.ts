@@ -20,7 +20,6 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import {
   BPF_ANY,
-  NativeError,
   Xsk,
   attachXdp,
   closeFd,
@@ -53,8 +52,7 @@ import {
   pinDir,
   u32,
   udpFrame,
-  waitFor,
-} from './fixture.js';
+  waitFor, thrown } from './fixture.js';
 
 const BPF_LINK_TYPE_XDP = 6;
 const UDP_PORT = 9999;
@@ -100,16 +98,6 @@ function required(name: string): string {
   const v = process.env[name];
   if (v === undefined) throw new Error(`${name} not set`);
   return v;
-}
-
-function thrown(fn: () => unknown): NativeError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof NativeError) return e;
-    throw e;
-  }
-  throw new Error('expected a NativeError');
 }
 
 /** Attach with cleanup: the link fd is closed at teardown (detaching it). */

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import t from 'tap';
 import {
   BPF_ANY,
-  NativeError,
   closeFd,
   getPinned,
   mapInfo,
@@ -22,18 +21,7 @@ import {
   compileTestObject,
   openTestObject,
   pinDir,
-  tmpDir,
-} from './fixture.js';
-
-function thrown(fn: () => unknown): NativeError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof NativeError) return e;
-    throw e;
-  }
-  throw new Error('expected a NativeError');
-}
+  tmpDir, thrown } from './fixture.js';
 
 const USER_MAPS = ['config', 'counters', 'events', 'flows', 'prefixes', 'xsks'];
 

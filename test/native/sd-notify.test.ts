@@ -8,19 +8,10 @@ import t from 'tap';
 import { NativeError, sdNotify } from '../../lib/dataplane/native.js';
 import { ServiceNotifier, watchdogIntervalMs } from '../../lib/service/sd-notify.js';
 import { NotifyListener } from '../helpers/notify-socket.js';
+import { thrown } from './fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xdpfw-notify-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-
-function thrown(fn: () => unknown): NativeError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof NativeError) return e;
-    throw e;
-  }
-  throw new Error('expected a NativeError');
-}
 
 t.test('a datagram to a socket path arrives whole, sent by this process', async (t) => {
   const path = join(dir, 'notify.sock');
