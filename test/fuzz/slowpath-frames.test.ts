@@ -65,7 +65,7 @@ t.test('fuzzed frames through XDP and the slow path: every action taken, every f
     dst6: [...POLICY_TARGETS.permit6, ...POLICY_TARGETS.deny6, ...POLICY_TARGETS.reject6, ADDR.fwTrust6, ADDR.fwUntrust6].map(ipBytes),
     ports: [FILTER_PORTS.discard, FILTER_PORTS.reject, FILTER_PORTS.log, FILTER_PORTS.echo, 53, 80, 22],
   };
-  const cases = plan.cases(plan.count(4000, 200_000));
+  const cases = plan.cases(plan.count(4000, 1_000_000));
   const parts: Buffer[] = [];
   for (const i of cases) {
     const f = fuzzFrame(plan.rand(i), at, i);
