@@ -16,7 +16,8 @@
         "native/xsk.cc",
         "native/ringbuf.cc",
         "native/btf.cc",
-        "native/misc.cc"
+        "native/misc.cc",
+        "native/link_state.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -19,6 +19,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterRingBuffer(env, exports);
   RegisterBtf(env, exports);
   RegisterMisc(env, exports);
+  RegisterLinkState(env, exports);
   return exports;
 }
 

@@ -15,5 +15,6 @@ void RegisterXsk(Napi::Env env, Napi::Object exports);        // xsk.cc
 void RegisterRingBuffer(Napi::Env env, Napi::Object exports); // ringbuf.cc
 void RegisterBtf(Napi::Env env, Napi::Object exports);        // btf.cc
 void RegisterMisc(Napi::Env env, Napi::Object exports);       // misc.cc
+void RegisterLinkState(Napi::Env env, Napi::Object exports);  // link_state.cc
 
 }  // namespace xdpfw

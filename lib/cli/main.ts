@@ -13,6 +13,7 @@ import type { CountersReport, ReloadReport, StatusReport } from '../daemon/repor
 import type { MatchResult, PoliciesReport } from '../daemon/policies-report.js';
 import { DEFAULT_STATE_DIR, statePaths } from '../daemon/state-paths.js';
 import { purgePins } from '../dataplane/dataplane.js';
+import { formatWarning } from '../dataplane/link-checks.js';
 import type { SessionView } from '../session/table.js';
 import { type ScreenStatsReport, formatScreenStats } from '../screens/stats.js';
 import { type FirewallReport, formatFirewall } from '../filter/report.js';
@@ -74,6 +75,7 @@ async function load(config: string, stateDir: string, xdpMode: string): Promise<
   child.disconnect?.();
   const ifaces = outcome.status.interfaces.map((i) => `${i.name} (ifindex ${i.ifindex}, ${i.xdpMode})`).join(', ');
   process.stdout.write(`xdpfw: loaded, pid ${outcome.status.pid}, on ${ifaces}\n`);
+  for (const w of outcome.status.warnings) process.stderr.write(`xdpfw: ${formatWarning(w)}\n`);
 }
 
 function pidAlive(pid: number): boolean {

@@ -18,7 +18,8 @@ import { screenStatsReport } from '../screens/stats.js';
 import type { FilterEngine } from '../filter/engine.js';
 import { type FirewallReport, firewallReport } from '../filter/report.js';
 import { type AttachedInterface, Dataplane, type XdpMode, type XdpModeRequest, purgePins } from '../dataplane/dataplane.js';
-import { ifNameToIndex, ifQueueCount, monotonicNs } from '../dataplane/native.js';
+import { ifNameToIndex, ifQueueCount, linkState, monotonicNs } from '../dataplane/native.js';
+import { type LinkWarning, checkLink, formatWarning, queueLimitError } from '../dataplane/link-checks.js';
 import { EventProducer } from '../events/producer.js';
 import { BpfEventSource } from '../events/bpf-source.js';
 import { formatter, type Formatter } from '../events/formats/index.js';
@@ -44,6 +45,8 @@ interface RuntimeRecord {
 }
 
 const EXPIRY_INTERVAL_MS = 1000;
+/** How often the start-up checks run again: a veth's far end can change after load. */
+const LINK_CHECK_INTERVAL_MS = 30_000;
 const DEFAULT_METRICS_ENDPOINT: MetricsEndpoint = { address: '127.0.0.1', port: 9420 };
 
 export class ConfigRejected extends Error {}
@@ -60,6 +63,9 @@ export class Daemon {
   private xdpMode: XdpModeRequest = 'auto';
   private running = false;
   private expiryTimer: NodeJS.Timeout | null = null;
+  private linkCheckTimer: NodeJS.Timeout | null = null;
+  /** Warnings already written to the log, so each is logged once while it lasts. */
+  private loggedWarnings = new Set<string>();
   private control: Server | null = null;
   private metrics: HttpServer | null = null;
   private bpfEvents: BpfEventSource | null = null;
@@ -117,6 +123,8 @@ export class Daemon {
       for (const s of daemon.sockets) s.start(slowPath);
       daemon.running = true;
       daemon.expiryTimer = setInterval(() => daemon?.expire(), EXPIRY_INTERVAL_MS);
+      daemon.logLinkWarnings();
+      daemon.linkCheckTimer = setInterval(() => daemon?.logLinkWarnings(), LINK_CHECK_INTERVAL_MS);
       daemon.metrics = await serveMetrics(createRegistry(daemon.metricsSource()), DEFAULT_METRICS_ENDPOINT).catch((err: Error) => {
         throw new Error(`metrics: cannot listen on ${DEFAULT_METRICS_ENDPOINT.address}:${DEFAULT_METRICS_ENDPOINT.port}: ${err.message}`);
       });
@@ -130,6 +138,7 @@ export class Daemon {
       for (const s of daemon?.sinks ?? []) s.close();
       for (const s of daemon?.sockets ?? []) s.close();
       if (daemon?.expiryTimer) clearInterval(daemon.expiryTimer);
+      if (daemon?.linkCheckTimer) clearInterval(daemon.linkCheckTimer);
       dataplane.close();
       if (firstStart) purgePins(paths);
       throw err;
@@ -160,8 +169,11 @@ export class Daemon {
     const zone = this.config.zoneByInterface.get(name) ?? null;
     const ifindex = ifNameToIndex(name);
     const queues = ifQueueCount(name);
+    const { maxQueues, xskFrameSize } = this.dataplane.constants;
+    const tooMany = queueLimitError(name, linkState(ifindex)?.kind ?? '', queues, maxQueues);
+    if (tooMany) throw new Error(tooMany);
     for (let q = 0; q < queues; q++) {
-      const sock = new QueueSocket(name, ifindex, q, zone);
+      const sock = new QueueSocket(name, ifindex, q, zone, xskFrameSize);
       this.sockets.push(sock);
       this.dataplane.registerSocket(slot, q, sock.fd);
       if (this.running) sock.start(this.slowPath);
@@ -177,6 +189,26 @@ export class Daemon {
     this.dataplane.detach(name);
     this.dataplane.forgetInterface(i.ifindex);
     this.interfaces = this.interfaces.filter((x) => x !== i);
+  }
+
+  /** What would silently lose traffic on the attached interfaces, checked now. */
+  private linkWarnings(): LinkWarning[] {
+    return this.interfaces.flatMap((i) => checkLink(i.ifindex, i.mode, this.dataplane.constants.slowPathMaxFrame));
+  }
+
+  /** Writes each new warning to the daemon's log once (and again if it comes back after a fix). */
+  private logLinkWarnings(): void {
+    try {
+      const now = new Set<string>();
+      for (const w of this.linkWarnings()) {
+        const text = formatWarning(w);
+        now.add(text);
+        if (!this.loggedWarnings.has(text)) process.stderr.write(`xdpfw: ${text}\n`);
+      }
+      this.loggedWarnings = now;
+    } catch (err) {
+      process.stderr.write(`xdpfw: interface checks failed: ${(err as Error).message}\n`);
+    }
   }
 
   private saveRuntime(): void {
@@ -319,6 +351,7 @@ export class Daemon {
         queues: this.sockets.filter((s) => s.ifname === i.name).map((s) => s.stats()),
       })),
       sessions: { active: this.sessions.size, max: this.config.flow.maxSessions },
+      warnings: this.linkWarnings(),
     };
   }
 
@@ -331,6 +364,7 @@ export class Daemon {
   stop(opts: { purge: boolean }): Promise<void> {
     this.stopping ??= (async () => {
       if (this.expiryTimer) clearInterval(this.expiryTimer);
+      if (this.linkCheckTimer) clearInterval(this.linkCheckTimer);
       for (const s of this.sockets) s.close();
       this.bpfEvents?.close();
       for (const s of this.sinks) s.close();
