@@ -59,7 +59,7 @@ function vethPeer(own: LinkState, mode: XdpMode): LinkWarning[] {
     out.push({
       interface: own.name, check: 'veth-peer-drops-redirects',
       message: `frames forwarded out of ${own.name} are dropped by the kernel: its veth peer ${peer.name}${where(peer)} ` +
-        'runs no XDP program and has GRO off, so it cannot take frames redirected by XDP. Only the first packet of ' +
+        'runs no XDP program and has GRO off, so it cannot take frames redirected by XDP. At most the first packet of ' +
         'each flow and reject replies (sent by the slow path) get through; nothing else arrives',
       fix: `${inNamespace(peer, `ethtool -K ${peer.name} gro on`)} (or attach an XDP program to ${peer.name})`,
     });
