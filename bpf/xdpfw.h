@@ -139,9 +139,9 @@ enum xdpfw_counter {
 	XDPFW_CNT_DROP_PBR_KERNEL,    /* routing-instance session the fast path cannot finish (next hop not
 	                               * resolved, tagged, MTU, egress not ours): the kernel would route it
 	                               * by its own tables, so it is dropped */
-	XDPFW_CNT_EVENT_RESERVE_FAIL, /* not a verdict: an event lost to a full ring buffer */
 	XDPFW_CNT_DROP_TOO_BIG,       /* for the slow path but larger than XDPFW_SLOW_PATH_MAX_FRAME (an MTU
 	                               * above what the AF_XDP frames hold): the socket would lose it unseen */
+	XDPFW_CNT_EVENT_RESERVE_FAIL, /* not a verdict: an event lost to a full ring buffer */
 	XDPFW_CNT__MAX,
 };
 

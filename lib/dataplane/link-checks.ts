@@ -44,7 +44,12 @@ function where(peer: LinkState): string {
  */
 function vethPeer(own: LinkState, mode: XdpMode): LinkWarning[] {
   if (own.kind !== 'veth' || own.linkIfindex === 0) return [];
-  const peer = linkState(own.linkIfindex, own.linkNetnsid);
+  let peer: LinkState | null = null;
+  try {
+    peer = linkState(own.linkIfindex, own.linkNetnsid);
+  } catch {
+    // Entering the peer's namespace needs CAP_SYS_ADMIN: without it, say what cannot be checked.
+  }
   if (!peer) {
     return mode === 'native' ? [{
       interface: own.name, check: 'veth-peer-unknown',
@@ -95,7 +100,12 @@ function mtu(own: LinkState, slowPathMaxFrame: number): LinkWarning[] {
 
 /** Everything that would silently lose traffic on one attached interface. */
 export function checkLink(ifindex: number, mode: XdpMode, slowPathMaxFrame: number): LinkWarning[] {
-  const own = linkState(ifindex);
+  let own: LinkState | null = null;
+  try {
+    own = linkState(ifindex);
+  } catch {
+    // A check must never stop load or status.
+  }
   if (!own) return [];
   return [...vethPeer(own, mode), ...mtu(own, slowPathMaxFrame)];
 }
