@@ -66,6 +66,8 @@ export class Daemon {
   private linkCheckTimer: NodeJS.Timeout | null = null;
   /** Warnings already written to the log, so each is logged once while it lasts. */
   private loggedWarnings = new Set<string>();
+  /** The warnings as last checked, for the metrics (a scrape must not walk namespaces). */
+  private lastWarnings: LinkWarning[] = [];
   private control: Server | null = null;
   private metrics: HttpServer | null = null;
   private bpfEvents: BpfEventSource | null = null;
@@ -193,7 +195,8 @@ export class Daemon {
 
   /** What would silently lose traffic on the attached interfaces, checked now. */
   private linkWarnings(): LinkWarning[] {
-    return this.interfaces.flatMap((i) => checkLink(i.ifindex, i.mode, this.dataplane.constants.slowPathMaxFrame));
+    this.lastWarnings = this.interfaces.flatMap((i) => checkLink(i.ifindex, i.mode, this.dataplane.constants.slowPathMaxFrame));
+    return this.lastWarnings;
   }
 
   /** Writes each new warning to the daemon's log once (and again if it comes back after a fix). */
@@ -330,6 +333,7 @@ export class Daemon {
       events: () => this.events.counters(),
       screens: () => screenStatsReport(this.dataplane, this.config, this.slowPath.limiter),
       firewall: () => this.firewallReport(),
+      linkWarnings: () => this.lastWarnings,
       policyHits: () => [...this.slowPath.policies.hitCounts()].map(([id, hits]) => {
         const p = this.config.policies.find((x) => x.id === id);
         return { policy: p?.name ?? 'default-policy', fromZone: p?.fromZone ?? 'global', toZone: p?.toZone ?? 'global', hits };

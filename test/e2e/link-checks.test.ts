@@ -96,6 +96,7 @@ t.test('an MTU above the slow path frame: warned, and larger first packets are d
   t.match((await topo.xdpfw(['show', 'counters'])).stdout, /too_big_for_slow_path\s+1/, 'and in show counters');
   const m = await topo.traffic<{ body: string }>('fw', ['http-get', '--host', 'http://127.0.0.1:9420/metrics']);
   t.match(m.body, /xdpfw_drops_total\{stage="xdp",reason="drop_too_big"\} 1/, 'and in the metrics');
+  t.match(m.body, /xdpfw_link_warnings\{interface="trust0",check="mtu-above-slow-path"\} 1/, 'the warning is counted in the metrics too');
 });
 
 t.test('more RX queues than XDP has socket slots: load refuses, naming the interface, its queues and the fix', async (t) => {
