@@ -18,8 +18,8 @@ import { screenStatsReport } from '../screens/stats.js';
 import type { FilterEngine } from '../filter/engine.js';
 import { type FirewallReport, firewallReport } from '../filter/report.js';
 import { type AttachedInterface, Dataplane, type XdpMode, type XdpModeRequest, purgePins } from '../dataplane/dataplane.js';
-import { ifNameToIndex, ifQueueCount, linkState, monotonicNs } from '../dataplane/native.js';
-import { type LinkWarning, checkLink, formatWarning, queueLimitError } from '../dataplane/link-checks.js';
+import { ifNameToIndex, ifQueueCount, monotonicNs } from '../dataplane/native.js';
+import { type LinkWarning, checkLink, formatWarning, refuseTooManyQueues } from '../dataplane/link-checks.js';
 import { EventProducer } from '../events/producer.js';
 import { BpfEventSource } from '../events/bpf-source.js';
 import { formatter, type Formatter } from '../events/formats/index.js';
@@ -172,8 +172,7 @@ export class Daemon {
     const ifindex = ifNameToIndex(name);
     const queues = ifQueueCount(name);
     const { maxQueues, xskFrameSize } = this.dataplane.constants;
-    const tooMany = queueLimitError(name, linkState(ifindex)?.kind ?? '', queues, maxQueues);
-    if (tooMany) throw new Error(tooMany);
+    refuseTooManyQueues(name, ifindex, queues, maxQueues);
     for (let q = 0; q < queues; q++) {
       const sock = new QueueSocket(name, ifindex, q, zone, xskFrameSize);
       this.sockets.push(sock);

@@ -123,6 +123,19 @@ export function queueLimitError(name: string, kind: string, queues: number, maxQ
     `(one AF_XDP socket each). Reduce them first: ${fix}`;
 }
 
+/** Throws queueLimitError's message when an interface has more RX queues than XDP can serve. */
+export function refuseTooManyQueues(name: string, ifindex: number, queues: number, maxQueues: number): void {
+  if (queues <= maxQueues) return;
+  let kind = '';
+  try {
+    kind = linkState(ifindex)?.kind ?? '';
+  } catch {
+    // Only the wording of the fix depends on it.
+  }
+  const error = queueLimitError(name, kind, queues, maxQueues);
+  if (error) throw new Error(error);
+}
+
 export function formatWarning(w: LinkWarning): string {
   return `warning: ${w.message}.\n  fix: ${w.fix}`;
 }
