@@ -17,7 +17,8 @@
         "native/ringbuf.cc",
         "native/btf.cc",
         "native/misc.cc",
-        "native/sd_notify.cc"
+        "native/sd_notify.cc",
+        "native/link_state.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -323,6 +323,8 @@ static __always_inline int to_slow_path(struct xdp_md *ctx, struct packet *pkt,
 	/* Fail closed: with no socket on this queue nobody could judge it. */
 	if (!bpf_map_lookup_elem(&xdpfw_xsks, &key))
 		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP);
+	if (ctx->data_end - ctx->data > XDPFW_SLOW_PATH_MAX_FRAME)
+		return count(XDPFW_CNT_DROP_TOO_BIG, ctx, XDP_DROP);
 	if (write_rx_meta(ctx, pkt))
 		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP);
 	int verdict = bpf_redirect_map(&xdpfw_xsks, key, XDP_DROP);

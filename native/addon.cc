@@ -20,6 +20,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterBtf(env, exports);
   RegisterMisc(env, exports);
   RegisterSdNotify(env, exports);
+  RegisterLinkState(env, exports);
   return exports;
 }
 

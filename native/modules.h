@@ -16,5 +16,6 @@ void RegisterRingBuffer(Napi::Env env, Napi::Object exports); // ringbuf.cc
 void RegisterBtf(Napi::Env env, Napi::Object exports);        // btf.cc
 void RegisterMisc(Napi::Env env, Napi::Object exports);       // misc.cc
 void RegisterSdNotify(Napi::Env env, Napi::Object exports);   // sd_notify.cc
+void RegisterLinkState(Napi::Env env, Napi::Object exports);  // link_state.cc
 
 }  // namespace xdpfw

@@ -3,6 +3,7 @@ import type { MatchResult, PoliciesReport } from '../daemon/policies-report.js';
 import type { CountersReport, ReloadReport, StatusReport } from '../daemon/reports.js';
 import type { SessionView } from '../session/table.js';
 import type { LossesReport } from '../daemon/losses.js';
+import { formatWarning } from '../dataplane/link-checks.js';
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -26,6 +27,7 @@ export function formatStatus(s: StatusReport): string {
     `Sessions: ${s.sessions.active} active (max ${s.sessions.max})`,
     '',
     ifaces,
+    ...(s.warnings.length ? ['', `Warnings (${s.warnings.length}):`, ...s.warnings.map((w) => `  ${w.interface}: ${formatWarning(w).replace(/\n/g, '\n  ')}`)] : []),
   ].join('\n');
 }
 

@@ -15,6 +15,7 @@ import { identifyDaemon, processHoldsPid, processStartTime } from '../daemon/pid
 import { DEFAULT_STATE_DIR, type StatePaths, statePaths } from '../daemon/state-paths.js';
 import { persistentBpffs } from '../dataplane/bpffs.js';
 import { purgePins } from '../dataplane/dataplane.js';
+import { formatWarning } from '../dataplane/link-checks.js';
 import type { SessionView } from '../session/table.js';
 import { type ScreenStatsReport, formatScreenStats } from '../screens/stats.js';
 import { type FirewallReport, formatFirewall } from '../filter/report.js';
@@ -98,6 +99,7 @@ async function load(config: string, stateDir: string, xdpMode: string): Promise<
   child.disconnect?.();
   const ifaces = outcome.status.interfaces.map((i) => `${i.name} (ifindex ${i.ifindex}, ${i.xdpMode})`).join(', ');
   process.stdout.write(`xdpfw: loaded, pid ${outcome.status.pid}, on ${ifaces}\n`);
+  for (const w of outcome.status.warnings) process.stderr.write(`xdpfw: ${formatWarning(w)}\n`);
 }
 
 /** Waits until a process has exited and been reaped; false after the timeout. */

@@ -21,6 +21,7 @@ import type { FilterEngine } from '../filter/engine.js';
 import { type FirewallReport, firewallReport } from '../filter/report.js';
 import { type AttachedInterface, Dataplane, type XdpMode, type XdpModeRequest, purgePins } from '../dataplane/dataplane.js';
 import { ifNameToIndex, ifQueueCount, monotonicNs } from '../dataplane/native.js';
+import { type LinkWarning, checkLink, formatWarning, refuseTooManyQueues } from '../dataplane/link-checks.js';
 import { EventProducer } from '../events/producer.js';
 import { BpfEventSource } from '../events/bpf-source.js';
 import { formatter, type Formatter } from '../events/formats/index.js';
@@ -49,6 +50,8 @@ interface RuntimeRecord {
 }
 
 const EXPIRY_INTERVAL_MS = 1000;
+/** How often the start-up checks run again: a veth's far end can change after load. */
+const LINK_CHECK_INTERVAL_MS = 30_000;
 
 export class ConfigRejected extends Error {}
 
@@ -68,6 +71,11 @@ export class Daemon {
   private xdpMode: XdpModeRequest = 'auto';
   private running = false;
   private expiryTimer: NodeJS.Timeout | null = null;
+  private linkCheckTimer: NodeJS.Timeout | null = null;
+  /** Warnings already written to the log, so each is logged once while it lasts. */
+  private loggedWarnings = new Set<string>();
+  /** The warnings as last checked, for the metrics (a scrape must not walk namespaces). */
+  private lastWarnings: LinkWarning[] = [];
   private control: Server | null = null;
   private metrics: MetricsService | null = null;
   private bpfEvents: BpfEventSource | null = null;
@@ -130,6 +138,8 @@ export class Daemon {
       for (const s of daemon.sockets) s.start(slowPath);
       daemon.running = true;
       daemon.expiryTimer = setInterval(() => daemon?.expire(), EXPIRY_INTERVAL_MS);
+      daemon.logLinkWarnings();
+      daemon.linkCheckTimer = setInterval(() => daemon?.logLinkWarnings(), LINK_CHECK_INTERVAL_MS);
       daemon.metrics = new MetricsService(createRegistry(daemon.metricsSource()));
       await daemon.metrics.start(config.metrics);
       daemon.control = await serveControl(paths.socket, (req) => daemon!.command(req), (req, send) =>
@@ -142,6 +152,7 @@ export class Daemon {
       for (const s of daemon?.sinks ?? []) s.close();
       for (const s of daemon?.sockets ?? []) s.close();
       if (daemon?.expiryTimer) clearInterval(daemon.expiryTimer);
+      if (daemon?.linkCheckTimer) clearInterval(daemon.linkCheckTimer);
       dataplane.close();
       if (firstStart) purgePins(paths);
       throw err;
@@ -183,8 +194,10 @@ export class Daemon {
     const sockets: QueueSocket[] = [];
     try {
       const queues = ifQueueCount(name);
+      const { maxQueues, xskFrameSize } = this.dataplane.constants;
+      refuseTooManyQueues(name, ifindex, queues, maxQueues);
       for (let q = 0; q < queues; q++) {
-        const sock = new QueueSocket(name, ifindex, q, zone);
+        const sock = new QueueSocket(name, ifindex, q, zone, xskFrameSize);
         sockets.push(sock);
         this.dataplane.registerSocket(slot, q, sock.fd);
       }
@@ -209,6 +222,27 @@ export class Daemon {
     this.dataplane.detach(name);
     this.dataplane.forgetInterface(i.ifindex);
     this.interfaces = this.interfaces.filter((x) => x !== i);
+  }
+
+  /** What would silently lose traffic on the attached interfaces, checked now. */
+  private linkWarnings(): LinkWarning[] {
+    this.lastWarnings = this.interfaces.flatMap((i) => checkLink(i.ifindex, i.mode, this.dataplane.constants.slowPathMaxFrame));
+    return this.lastWarnings;
+  }
+
+  /** Writes each new warning to the daemon's log once (and again if it comes back after a fix). */
+  private logLinkWarnings(): void {
+    try {
+      const now = new Set<string>();
+      for (const w of this.linkWarnings()) {
+        const text = formatWarning(w);
+        now.add(text);
+        if (!this.loggedWarnings.has(text)) process.stderr.write(`xdpfw: ${text}\n`);
+      }
+      this.loggedWarnings = now;
+    } catch (err) {
+      process.stderr.write(`xdpfw: interface checks failed: ${(err as Error).message}\n`);
+    }
   }
 
   private saveRuntime(): void {
@@ -402,6 +436,7 @@ export class Daemon {
       screens: () => screenStatsReport(this.dataplane, this.config, this.slowPath.limiter),
       firewall: () => this.firewallReport(),
       losses: () => this.losses(),
+      linkWarnings: () => this.lastWarnings,
       policyHits: () => [...this.slowPath.policies.hitCounts()].map(([id, hits]) => {
         const p = this.config.policies.find((x) => x.id === id);
         return { policy: p?.name ?? 'default-policy', fromZone: p?.fromZone ?? 'global', toZone: p?.toZone ?? 'global', hits };
@@ -423,6 +458,7 @@ export class Daemon {
         queues: this.sockets.filter((s) => s.ifname === i.name).map((s) => s.stats()),
       })),
       sessions: { active: this.sessions.size, max: this.config.flow.maxSessions },
+      warnings: this.linkWarnings(),
     };
   }
 
@@ -441,6 +477,7 @@ export class Daemon {
   stop(opts: { purge: boolean }): Promise<void> {
     this.stopping ??= (async () => {
       if (this.expiryTimer) clearInterval(this.expiryTimer);
+      if (this.linkCheckTimer) clearInterval(this.linkCheckTimer);
       for (const s of this.sockets) s.close();
       this.bpfEvents?.close();
       for (const s of this.sinks) s.close();

@@ -1,5 +1,6 @@
 // The shapes `xdpfw status` and `xdpfw show counters` print (and their --json).
 import type { XdpMode } from '../dataplane/dataplane.js';
+import type { LinkWarning } from '../dataplane/link-checks.js';
 import type { KindCounters } from '../events/producer.js';
 import type { SinkStats } from '../events/sinks/sink.js';
 import type { QueueSocketStats } from '../slowpath/receiver.js';
@@ -16,6 +17,8 @@ export interface StatusReport {
   uptimeSeconds: number;
   interfaces: Array<{ name: string; ifindex: number; xdpMode: XdpMode; zone: string | null; queues: QueueSocketStats[] }>;
   sessions: { active: number; max: number };
+  /** What would silently lose traffic on the attached interfaces (veth peers, MTU), checked at each status. */
+  warnings: LinkWarning[];
 }
 
 export interface CountersReport {
@@ -55,6 +58,7 @@ const XDP_DROPS: Record<string, string> = {
   DROP_FILTER: 'filter_discard_established',
   DROP_PBR_KERNEL: 'pbr_not_forwardable',
   INJECT_MISS: 'inject_no_session',
+  DROP_TOO_BIG: 'too_big_for_slow_path',
 };
 
 function camel(name: string): string {

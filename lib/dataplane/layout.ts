@@ -108,6 +108,10 @@ export interface DataplaneConstants {
   layoutVersion: number;
   maxIfaces: number;
   maxQueues: number;
+  /** UMEM frame size of the slow path's AF_XDP sockets. */
+  xskFrameSize: number;
+  /** The largest frame XDP hands to the slow path; larger ones are dropped as DROP_TOO_BIG. */
+  slowPathMaxFrame: number;
   sessionFlags: { reverse: number; local: number; boxConnection: number };
   /** Counter index by name, e.g. 'FAST_FORWARD' → 0 (prefix XDPFW_CNT_ removed). */
   counters: Map<string, number>;
@@ -129,6 +133,8 @@ export function readConstants(objectPath: string): DataplaneConstants {
     layoutVersion: need(c, 'XDPFW_LAYOUT_VERSION'),
     maxIfaces: need(c, 'XDPFW_MAX_IFACES'),
     maxQueues: need(c, 'XDPFW_MAX_QUEUES'),
+    xskFrameSize: need(c, 'XDPFW_XSK_FRAME_SIZE'),
+    slowPathMaxFrame: need(c, 'XDPFW_SLOW_PATH_MAX_FRAME'),
     sessionFlags: {
       reverse: need(flags, 'XDPFW_SESS_REVERSE'), local: need(flags, 'XDPFW_SESS_LOCAL'), boxConnection: need(flags, 'XDPFW_SESS_BOX_CONNECTION'),
     },

@@ -286,6 +286,7 @@ interface NativeAddon {
   realtimeNs(): bigint;
   ifQueueCount(ifname: string): number;
   sdNotify(socketPath: string, message: string): void;
+  linkState(ifindex: number, netnsid: number): LinkState | null;
 }
 
 /**
@@ -471,6 +472,40 @@ export function ifQueueCount(ifname: string): number {
 /** One datagram to a service manager's notification socket: a path or an '@abstract' name (sd_notify(3)). */
 export function sdNotify(socketPath: string, message: string): void {
   native().sdNotify(socketPath, message);
+}
+
+/** An interface as the start-up checks see it (rtnetlink and ethtool). */
+export interface LinkState {
+  ifindex: number;
+  name: string;
+  /** Where its namespace was found (/run/netns/NAME, /proc/PID/ns/net); '' for ours. */
+  netns: string;
+  /** IFLA_INFO_KIND: 'veth', 'vlan', ...; '' for a plain device. */
+  kind: string;
+  mtu: number;
+  up: boolean;
+  /** The link's other end (a veth's peer); 0 when none. */
+  linkIfindex: number;
+  /** Our namespace's id for the namespace of linkIfindex; -1 when it is ours. */
+  linkNetnsid: number;
+  rxQueues: number;
+  txQueues: number;
+  xdpAttached: boolean;
+  /** Offloads, null when the driver does not say. */
+  gro: boolean | null;
+  txChecksum: boolean | null;
+  tso: boolean | null;
+  gso: boolean | null;
+  lro: boolean | null;
+}
+
+/**
+ * The interface at ifindex in our network namespace (netnsid -1) or in the
+ * one our namespace calls netnsid; null when that namespace or device cannot
+ * be found.
+ */
+export function linkState(ifindex: number, netnsid = -1): LinkState | null {
+  return native().linkState(ifindex, netnsid);
 }
 
 // ------------------------------------------------------------------ classes

@@ -29,6 +29,8 @@ export interface MetricsSource {
   firewall(): FirewallReport;
   /** Events and frames lost or held back on the way. */
   losses(): LossesReport;
+  /** The start-up checks' warnings as last checked (status, or the daemon's periodic check). */
+  linkWarnings(): Array<{ interface: string; check: string }>;
 }
 
 /** XDP counters by the path their packets took. */
@@ -126,6 +128,8 @@ export function createRegistry(src: MetricsSource): Registry {
   mirroredCounter(r, 'xdpfw_afxdp_fill_ring_empty_total', 'Times the AF_XDP fill ring was empty', ['interface', 'queue'], perQueue('fillRingEmptyDescs'));
   mirroredCounter(r, 'xdpfw_afxdp_rx_invalid_total', 'Invalid AF_XDP rx descriptors', ['interface', 'queue'], perQueue('rxInvalidDescs'));
   lossMetrics(r, src);
+  mirroredGauge(r, 'xdpfw_link_warnings', 'What would silently lose traffic on an interface, by check (1 while it lasts)', ['interface', 'check'],
+    () => src.linkWarnings().map((w): [Labels, number] => [{ interface: w.interface, check: w.check }, 1]));
   mirroredGauge(r, 'xdpfw_xdp_attach_mode', 'XDP attach mode per interface (1 for the mode in use)', ['interface', 'mode'],
     () => src.interfaces().map((i): [Labels, number] => [{ interface: i.name, mode: i.mode }, 1]));
   return r;

@@ -26,8 +26,9 @@ export class QueueSocket {
   private readonly descs = new Uint32Array(BATCH * 2);
   private txRingFull = 0;
 
-  constructor(readonly ifname: string, readonly ifindex: number, readonly queue: number, zone: Zone | null) {
-    this.xsk = new Xsk({ ifindex, ifname, queue });
+  /** frameSize: XDPFW_XSK_FRAME_SIZE, which XDP's size check for the slow path assumes. */
+  constructor(readonly ifname: string, readonly ifindex: number, readonly queue: number, zone: Zone | null, frameSize?: number) {
+    this.xsk = new Xsk({ ifindex, ifname, queue, ...(frameSize === undefined ? {} : { frameSize }) });
     const lengths = new Uint32Array(1);
     this.rx = {
       ifindex, queue, zone, reader: new FrameReader(this.xsk.umem), frames: Buffer.from(this.xsk.umem),

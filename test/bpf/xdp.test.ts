@@ -137,6 +137,16 @@ t.test('a miss goes to the AF_XDP socket of its queue, with the parse result as 
   }
 });
 
+t.test('a miss larger than the slow path frame is dropped and counted, not handed to a socket that would lose it', async (t) => {
+  const max = dp.constants.slowPathMaxFrame;
+  const sized = (len: number) => frame({ ...tcp4, payload: Buffer.alloc(len - frame(tcp4).length) });
+  t.equal(sized(max).length, max);
+  t.same(deltas(() => run(dp.progs.rx, sized(max))), { SLOW_PATH: 1 }, `${max} bytes: to the slow path`);
+  let r = { retval: -1 };
+  t.same(deltas(() => (r = run(dp.progs.rx, sized(max + 1)))), { DROP_TOO_BIG: 1 }, `${max + 1} bytes: dropped and counted`);
+  t.equal(r.retval, XDP_DROP);
+});
+
 t.test('TCP SYN, FIN and RST go to the slow path even when a session exists', async (t) => {
   installSession(tcp4);
   for (const flags of [0x02, 0x11, 0x14]) {

@@ -36,6 +36,13 @@ export interface RunningTraffic {
 /** How a command enters the firewall namespace: network only, or `ip netns exec` (also a mount namespace). */
 export type Entry = 'nsenter' | 'ip-netns-exec';
 
+/**
+ * How the client's and server's veth ends take frames the firewall's XDP
+ * redirects to them: an XDP program of their own (the default), GRO, or
+ * neither (the kernel then drops those frames).
+ */
+export type PeerReceive = 'xdp' | 'gro' | 'none';
+
 export interface ExecResult {
   stdout: string;
   stderr: string;
@@ -58,7 +65,7 @@ export class Topology {
   }
 
   /** Builds the three namespaces; tears down what it built if a step fails. */
-  static async create(): Promise<Topology> {
+  static async create(opts: { peers?: PeerReceive } = {}): Promise<Topology> {
     const id = `xfw${process.pid.toString(36)}${Math.random().toString(36).slice(2, 6)}`;
     const t = new Topology(id);
     // A test runner that times out kills us: clean up on the way out too.
@@ -67,7 +74,7 @@ export class Topology {
       process.once(sig, () => process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGHUP' ? 1 : 15)));
     }
     try {
-      await t.build();
+      await t.build(opts.peers ?? 'xdp');
     } catch (err) {
       await t.destroy();
       throw err;
@@ -75,7 +82,7 @@ export class Topology {
     return t;
   }
 
-  private async build(): Promise<void> {
+  private async build(peers: PeerReceive): Promise<void> {
     const { client, fw, server } = this.ns;
     for (const n of [client, fw, server]) await sh('ip', ['netns', 'add', n]);
     await sh('ip', ['link', 'add', 'eth0', 'netns', client, 'type', 'veth', 'peer', 'name', 'trust0', 'netns', fw]);
@@ -96,8 +103,9 @@ export class Topology {
       await this.sh(host, `ethtool -K ${dev} tx off tso off gso off gro off`);
     }
     for (const host of ['client', 'server'] as const) {
-      // A veth accepts XDP-redirected frames only when its peer runs XDP.
-      await this.sh(host, `ip link set dev eth0 xdpdrv obj ${PASS_OBJ} sec xdp`);
+      // A veth accepts XDP-redirected frames only when its peer runs XDP or GRO.
+      if (peers === 'xdp') await this.sh(host, `ip link set dev eth0 xdpdrv obj ${PASS_OBJ} sec xdp`);
+      if (peers === 'gro') await this.sh(host, 'ethtool -K eth0 gro on');
     }
     await this.sh('client', `ip route add default via ${ADDR.fwTrust4}`);
     await this.sh('client', `ip -6 route add default via ${ADDR.fwTrust6}`);
