@@ -64,7 +64,7 @@ t.test('malformed requests: each error names what is wrong', async (t) => {
 t.test('request lines: not JSON, or nested past reason, is an error, never an exception', async (t) => {
   const bad = (line: string): string => {
     const r = parseRequest(line);
-    t.notOk(r.ok, line.slice(0, 40));
+    t.notOk(r.ok, `refused: ${JSON.stringify(line.slice(0, 40))}`);
     return r.ok ? '' : r.error;
   };
   t.match(bad('{"command":'), /^not JSON: /);
