@@ -86,3 +86,43 @@ t.test('mutated configurations reload cleanly or fail with the running config in
   t.equal(await daemon.alive(true), null, 'the daemon answers xdpfw status');
   t.equal(await daemon.forwards(), null, 'a new flow forwards');
 });
+
+// The volume: reload requests straight on the control socket (what the CLI sends),
+// without a CLI process per case. Cases of their own, apart from the CLI run's.
+t.test('10^4 mutated configurations through the control socket: applied, or refused with the running config intact', async (t) => {
+  const offset = 1_000_000;
+  const cases = plan.cases(plan.count(60, 10_000)).map((i) => i + offset);
+  let running = await daemon.showConfig();
+  let applied = 0;
+  let refused = 0;
+  for (const [n, i] of cases.entries()) {
+    const text = caseConfig(i);
+    const path = join(daemon.topo.stateDir, 'bulk.conf');
+    writeFileSync(path, text);
+    const what = `case ${i} (FUZZ_CASE=${i}); replay: ${plan.replay('reload', i)}\n--- config ---\n${text}`;
+    const outcome = await daemon.request<unknown>({ command: 'reload', configPath: path }, RELOAD_MS).then(() => null, (err: Error) => err.message);
+    const down = await daemon.alive();
+    if (down) return void t.fail(`daemon down after ${what}\n${down}`);
+    const offline = compileText(text, path);
+    const shown = await daemon.showConfig();
+    if (outcome === null) {
+      if (!offline.ok) return void t.fail(`reload applied a configuration check rejects: ${offline.errors.join('; ')}\n${what}`);
+      if (shown !== printHierarchical(offline.config.tree)) return void t.fail(`show config after a clean reload is not the new configuration: ${what}`);
+      running = shown;
+      applied++;
+    } else {
+      if (shown !== running) return void t.fail(`a failed reload changed the running configuration (${outcome}): ${what}`);
+      if (!offline.ok && !/bulk\.conf:\d+:\d+: /.test(outcome)) return void t.fail(`error without file:line:column: ${outcome}\n${what}`);
+      refused++;
+    }
+    if ((n + 1) % 500 === 0 || n + 1 === cases.length) {
+      const back = await daemon.request<unknown>({ command: 'reload', configPath: daemon.configPath }, RELOAD_MS).then(() => null, (err: Error) => err.message);
+      if (back) return void t.fail(`the base configuration does not reload after case ${i}: ${back}`);
+      running = await daemon.showConfig();
+      const broken = await daemon.forwards();
+      if (broken) return void t.fail(`after case ${i} and the base configuration reloaded: ${broken}`);
+    }
+  }
+  t.equal(applied + refused, cases.length, `${cases.length} reloads: ${applied} applied, ${refused} refused, the running config intact each time`);
+  t.equal(await daemon.forwards(), null, 'a new flow forwards');
+});
