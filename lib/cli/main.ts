@@ -61,6 +61,10 @@ async function runForeground(config: string, stateDir: string, xdpMode: 'auto' |
   const statusLine = () => serviceStatusLine(daemon.status());
   service.ready(statusLine());
   service.startWatchdog(statusLine);
+  daemon.reloadHooks = {
+    begin: (configPath) => service.reloading(`reloading ${configPath}`),
+    end: () => service.ready(statusLine()),
+  };
   if (process.send) {
     process.send({ ready: true, status: daemon.status() } satisfies DaemonMessage);
     process.disconnect();

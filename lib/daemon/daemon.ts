@@ -85,6 +85,8 @@ export class Daemon {
   private jsonFormat: Formatter = () => '';
   private readonly startedAtMs = Date.now();
   private stopping: Promise<void> | null = null;
+  /** Told when a reload begins and ends, whatever its outcome (the service manager's RELOADING=1 / READY=1). */
+  reloadHooks: { begin(configPath: string): void; end(): void } = { begin: () => {}, end: () => {} };
   /** Resolves when the daemon has stopped (after unload or a signal). */
   readonly stopped: Promise<void>;
   private markStopped: () => void = () => {};
@@ -353,8 +355,13 @@ export class Daemon {
 
   /** reload(), then the metrics endpoint to where the new config puts it (or kept, saying why). */
   private async reloadAndMoveMetrics(configPath: string): Promise<ReloadReport> {
-    const report = this.reload(configPath);
-    return this.metrics ? { ...report, metrics: await this.metrics.reload(this.config.metrics) } : report;
+    this.reloadHooks.begin(configPath);
+    try {
+      const report = this.reload(configPath);
+      return this.metrics ? { ...report, metrics: await this.metrics.reload(this.config.metrics) } : report;
+    } finally {
+      this.reloadHooks.end();
+    }
   }
 
   private firewallReport(only?: string): FirewallReport {

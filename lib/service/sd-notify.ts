@@ -58,6 +58,11 @@ export class ServiceNotifier {
     this.notify(`READY=1\n${statusLine(status)}`);
   }
 
+  /** A reload begins (sd_notify(3) RELOADING=1, with the CLOCK_MONOTONIC time it began); ready() ends it. */
+  reloading(status: string): void {
+    this.notify(`RELOADING=1\nMONOTONIC_USEC=${monotonicUsec()}\n${statusLine(status)}`);
+  }
+
   status(text: string): void {
     this.notify(statusLine(text));
   }
@@ -108,4 +113,8 @@ export class ServiceNotifier {
       this.lastError = reason;
     }
   }
+}
+
+function monotonicUsec(): bigint {
+  return process.hrtime.bigint() / 1000n; // CLOCK_MONOTONIC on Linux
 }

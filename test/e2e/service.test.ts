@@ -146,7 +146,13 @@ t.test('the daemon under a NOTIFY_SOCKET, with the unit\'s capabilities', async 
     'udp-ping', '--host', ADDR.server4, '--port', '5002', '--sport', '41001', '--count', '1', '--timeout', '2000',
   ]);
   t.equal(ping.received, 1, 'a new flow through the slow path: it serves with these capabilities');
+  const beforeReload = listener.received.length;
   t.equal((await topo.xdpfw(['reload', '-c', config])).code, 0, 'reload works with these capabilities');
+  const reloading = await listener.waitFor('RELOADING=1', (m, i) => i >= beforeReload && m.fields.RELOADING === '1');
+  const reloadedAt = listener.received.indexOf(reloading);
+  t.match(reloading, { pid: daemon.pid, fields: { MONOTONIC_USEC: /^\d+$/, STATUS: `reloading ${config}` } }, 'RELOADING=1 from the daemon as the reload begins');
+  await listener.waitFor('READY=1 after the reload', (m, i) => i > reloadedAt && m.fields.READY === '1' && m.pid === daemon.pid);
+  t.pass('READY=1 again once the reload is done');
 
   const readyAt = listener.received.indexOf(ready);
   await listener.waitFor('three watchdog pings', (m, i) => i > readyAt && m.fields.WATCHDOG === '1'

@@ -3,7 +3,7 @@
 # Type=notify: an AF_UNIX datagram socket with SO_PASSCRED, so each datagram
 # carries its sender's pid (what NotifyAccess=main checks). Prints one JSON
 # line per datagram. With --stop-on-ready it SIGSTOPs the sender as soon as
-# READY=1 arrives, so a test can look at the state the sender was in when it
+# the first READY=1 arrives (later ones, after a reload, pass), so a test can look at the state the sender was in when it
 # declared itself ready. With --never-read it binds and reads nothing.
 import argparse
 import json
@@ -26,6 +26,7 @@ if args.never_read:
     signal.pause()
 
 UCRED = struct.Struct('iII')
+stop_pending = args.stop_on_ready
 while True:
     data, ancillary, _flags, _addr = sock.recvmsg(65536, socket.CMSG_SPACE(UCRED.size))
     pid = None
@@ -35,7 +36,8 @@ while True:
     text = data.decode('utf-8', 'replace')
     fields = dict(line.split('=', 1) for line in text.split('\n') if '=' in line)
     stopped = False
-    if args.stop_on_ready and fields.get('READY') == '1' and pid:
+    if stop_pending and fields.get('READY') == '1' and pid:
         os.kill(pid, signal.SIGSTOP)
         stopped = True
+        stop_pending = False
     print(json.dumps({'pid': pid, 'raw': text, 'fields': fields, 'stopped': stopped}), flush=True)
