@@ -6,6 +6,7 @@
 // which a reused pid does not share, on the second.
 import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
+import { readProcStat } from '../util/proc-stat.js';
 import { DEFAULT_STATE_DIR, type StatePaths } from './state-paths.js';
 
 export type DaemonIdentity =
@@ -13,28 +14,15 @@ export type DaemonIdentity =
   | { kind: 'ours'; pid: number; startTime: string }
   | { kind: 'foreign'; pid: number | null; why: string };
 
-/** State and start time (clock ticks since boot) of a process, from proc(5) stat fields 3 and 22. */
-function readStat(pid: number): { state: string; startTime: string } | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // The comm field may hold spaces and parentheses: count from the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).trim().split(' ');
-  return { state: fields[0] ?? '', startTime: fields[19] ?? '' };
-}
-
 /** Start time of a running process, or undefined if it is gone or a zombie. */
 export function processStartTime(pid: number): string | undefined {
-  const stat = readStat(pid);
+  const stat = readProcStat(pid);
   return stat && stat.state !== 'Z' && stat.state !== 'X' ? stat.startTime : undefined;
 }
 
 /** Whether the process that started at startTime still has its pid, a zombie not yet reaped included. */
 export function processHoldsPid(pid: number, startTime: string): boolean {
-  return readStat(pid)?.startTime === startTime;
+  return readProcStat(pid)?.startTime === startTime;
 }
 
 export function writePidFile(paths: StatePaths): void {

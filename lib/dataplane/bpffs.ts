@@ -9,6 +9,7 @@
 // its path, and reached through /proc when it is not visible here. A private
 // bpffs is never mounted: without the host's, the daemon refuses to start.
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
+import { readProcStat } from '../util/proc-stat.js';
 
 export const BPFFS_MOUNT_POINT = '/sys/fs/bpf';
 
@@ -148,17 +149,7 @@ function ancestors(): number[] {
   let pid = process.ppid;
   while (pid > 1 && out.length < 64) {
     out.push(pid);
-    pid = parentOf(pid) ?? 0;
+    pid = readProcStat(pid)?.ppid ?? 0;
   }
   return out;
-}
-
-function parentOf(pid: number): number | undefined {
-  try {
-    // The comm field may hold spaces and parentheses: the fields after the last ')'.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
 }
