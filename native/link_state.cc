@@ -26,6 +26,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -117,6 +118,19 @@ int NsidOf(int nl, int nsFd) {
 // Opens the namespace our namespace calls `nsid` and sets `where` to the
 // path it was found at; invalid Fd if none is reachable.
 Fd FindNamespace(int nl, int nsid, std::string* where) {
+  // Where each id was last found: the daemon checks its links every 30 s on
+  // the event loop that runs the slow path, and walking every /proc/PID on a
+  // busy host each time would stall it. A cached path is used only while it
+  // still names that namespace.
+  static std::map<int, std::string> found;
+  if (auto hit = found.find(nsid); hit != found.end()) {
+    Fd fd(open(hit->second.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.ok() && NsidOf(nl, fd.get()) == nsid) {
+      *where = hit->second;
+      return fd;
+    }
+    found.erase(hit);
+  }
   std::vector<std::string> paths;
   for (const char* dir : {"/run/netns", "/var/run/netns"}) {
     if (DIR* d = opendir(dir)) {
@@ -140,6 +154,7 @@ Fd FindNamespace(int nl, int nsid, std::string* where) {
     if (!seen.insert({st.st_dev, st.st_ino}).second) continue;
     if (NsidOf(nl, fd.get()) == nsid) {
       *where = p;
+      found[nsid] = p;
       return fd;
     }
   }
