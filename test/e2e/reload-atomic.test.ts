@@ -200,8 +200,11 @@ t.test('reload, check and load refuse anything but a regular file, at once', asy
 });
 
 t.test('a user without root is told what is needed', async (t) => {
-  // As a user's shell would run it: nothing of the test runner's environment.
-  const asNobody = ['-i', `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`, 'setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, XDPFW];
+  // As a user's shell would run it: nothing of the test runner's environment. The checkout may sit
+  // in a directory only root can enter (mktemp -d), so the user keeps CAP_DAC_READ_SEARCH to read
+  // the program: it still may not write to the control socket, and has no CAP_BPF or CAP_NET_ADMIN.
+  const asNobody = ['-i', `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`, 'setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups',
+    '--inh-caps=-all,+dac_read_search', '--ambient-caps=-all,+dac_read_search', process.execPath, XDPFW];
   const status = await topo.exec('fw', 'env', [...asNobody, 'status', '--state-dir', topo.stateDir]);
   t.not(status.code, 0);
   t.match(status.stderr, /permission denied on the control socket .*needs root, or membership of the socket's group 'root'/);
