@@ -1,16 +1,19 @@
 // Locations inside the installed package, whatever the working directory.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 function findPackageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest)) {
-      const name = (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name;
-      if (name === 'xdpfw') return dir;
+    // Read, not existsSync: access(2) checks the real uid without capabilities.
+    let manifest: string | null = null;
+    try {
+      manifest = readFileSync(join(dir, 'package.json'), 'utf8');
+    } catch {
+      // none here: look further up
     }
+    if (manifest !== null && (JSON.parse(manifest) as { name?: string }).name === 'xdpfw') return dir;
     const parent = dirname(dir);
     if (parent === dir) throw new Error('xdpfw package root not found');
     dir = parent;
