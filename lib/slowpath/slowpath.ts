@@ -199,6 +199,8 @@ export class SlowPath {
     frame.bytes = rx.frames;
     frame.at = addr;
     frame.length = length;
+    // Held behind its first fragment, which this socket's frames brought first: XDP follows it.
+    if (facts.laterFragment) return this.inject(rx, frame, this.progs.inject);
 
     const known = this.sessions.lookup(keyId(reader.key));
     if (known) return this.continueSession(rx, frame, known);
