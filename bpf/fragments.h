@@ -20,6 +20,11 @@
  *            one; xdpfw_inject then follows the entry. Nothing is queued in
  *            XDP.
  *   judged   the first fragment was forwarded along the session.
+ *   refused  a held later fragment came back from the slow path while its
+ *            first was still pending: the first was refused (or lost), and
+ *            the rest of the datagram is dropped in XDP, not held again.
+ *            Should the first fragment still be judged after all, judged
+ *            replaces refused.
  *
  * Fail closed: a later fragment is forwarded only along a judged entry whose
  * session still exists. Anything else is dropped and counted: no entry (it
@@ -53,6 +58,7 @@ struct xdpfw_fragment_key {
 enum xdpfw_fragment_state {
 	XDPFW_FRAGMENT_PENDING = 1, /* first fragment with the slow path */
 	XDPFW_FRAGMENT_JUDGED,      /* first fragment forwarded along `session` */
+	XDPFW_FRAGMENT_REFUSED,     /* first fragment not let through by the slow path */
 };
 
 struct xdpfw_fragment {
@@ -108,8 +114,10 @@ enum fragment_follow {
 	FRAGMENT_UNFIT,      /* drop: XDPFW_CNT_DROP_FRAGMENT */
 };
 
-/* What a later fragment (no PKT_FRAGMENT_HEAD) arriving on ifindex does. */
-static __always_inline int fragment_follow(struct packet *pkt, __u32 ifindex)
+/* What a later fragment (no PKT_FRAGMENT_HEAD) arriving on ifindex does;
+ * may_hold: it has not been held yet (xdpfw_rx), else it is coming back
+ * from the slow path. */
+static __always_inline int fragment_follow(struct packet *pkt, __u32 ifindex, int may_hold)
 {
 	/* Offset 0 without its transport header: a first fragment too short
 	 * to be judged (tiny fragment attack, RFC 1858). */
@@ -128,8 +136,12 @@ static __always_inline int fragment_follow(struct packet *pkt, __u32 ifindex)
 		return FRAGMENT_NO_FIRST;
 	if (pkt->frag_offset < f->head_len)
 		return FRAGMENT_UNFIT;
-	if (f->state == XDPFW_FRAGMENT_PENDING)
-		return FRAGMENT_HOLD;
+	if (f->state == XDPFW_FRAGMENT_PENDING) {
+		if (may_hold)
+			return FRAGMENT_HOLD;
+		f->state = XDPFW_FRAGMENT_REFUSED;
+		return FRAGMENT_NO_FIRST;
+	}
 	if (f->state != XDPFW_FRAGMENT_JUDGED)
 		return FRAGMENT_NO_FIRST;
 	pkt->key = f->session;

@@ -362,13 +362,11 @@ static __always_inline int parse_verdict(struct xdp_md *ctx, int parsed)
 static __always_inline int later_fragment(struct xdp_md *ctx, struct packet *pkt,
 					  const struct path *path, int may_hold)
 {
-	switch (fragment_follow(pkt, ctx->ingress_ifindex)) {
+	switch (fragment_follow(pkt, ctx->ingress_ifindex, may_hold)) {
 	case FRAGMENT_FOLLOW:
 		break;
 	case FRAGMENT_HOLD:
-		if (may_hold)
-			return FRAGMENT_TO_SLOW_PATH;
-		/* fallthrough */
+		return FRAGMENT_TO_SLOW_PATH;
 	case FRAGMENT_NO_FIRST:
 		return count(XDPFW_CNT_DROP_FRAGMENT_NO_FIRST, ctx, XDP_DROP);
 	default:

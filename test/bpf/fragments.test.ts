@@ -37,6 +37,7 @@ dp.registerPort(outIndex, 1, 0);
 const STATE = native.btfEnum(dp.objectPath, 'xdpfw_fragment_state');
 const PENDING = STATE.XDPFW_FRAGMENT_PENDING!;
 const JUDGED = STATE.XDPFW_FRAGMENT_JUDGED!;
+const REFUSED = STATE.XDPFW_FRAGMENT_REFUSED!;
 
 type Run = { retval: number; dataOut: Buffer | null };
 
@@ -266,7 +267,9 @@ t.test('a first fragment without a session goes to the slow path; later ones are
 
     // Re-injected while the first is still unjudged (its flow was refused): dropped.
     verdict(t, later, 'DROP_FRAGMENT_NO_FIRST', XDP_DROP, `${family}: re-injected behind a refused first fragment`, dp.progs.inject);
-    // The slow path permits the flow: installs the session, then re-injects the first fragment.
+    t.equal(fragmentEntry(udp, 0x5555)?.state, REFUSED, `${family}: the datagram is marked refused`);
+    verdict(t, later, 'DROP_FRAGMENT_NO_FIRST', XDP_DROP, `${family}: its next later fragments are dropped in XDP, not held again`);
+    // Had the slow path permitted the flow after all: it installs the session, then re-injects the first fragment.
     const key = installSession(udp);
     verdict(t, first, 'INJECT_FORWARD', XDP_REDIRECT, `${family}: first fragment re-injected`, dp.progs.injectNew);
     t.equal(fragmentEntry(udp, 0x5555)?.state, JUDGED, `${family}: judged once re-injected`);
