@@ -290,3 +290,38 @@ t.test('the route probe routes a first fragment like a whole packet', async (t) 
       `${addrs.src}: out of out0`);
   }
 });
+
+t.test('a full fragment table evicts old datagrams, and a later fragment without its entry is never forwarded', async (t) => {
+  const udp: FrameSpec = { ...V4, protocol: 'udp', sport: 8000, dport: 8001 };
+  installSession(udp);
+  verdict(t, fragment(udp, 0x7000, 0, true), 'FAST_FORWARD', XDP_REDIRECT, 'first fragment before the table fills');
+  // Fill the table past its size with datagrams of other sources, as a flood of first fragments would.
+  const max = native.btfEnum(dp.objectPath, 'xdpfw_constants').XDPFW_MAX_FRAGMENT_ENTRIES!;
+  const fd = dp.mapFd('xdpfw_fragments');
+  const value = Buffer.alloc(FRAGMENT.size);
+  value[FRAGMENT.offset.state] = JUDGED;
+  value.writeBigUInt64LE(native.monotonicNs(), FRAGMENT.offset.first_ns);
+  value.writeUInt32LE(inIndex, FRAGMENT.offset.ingress_ifindex);
+  let refused = 0;
+  for (let i = 0; i < max + 1000; i++) {
+    const k = fragmentKey({ ...udp, src: `10.${100 + (i >> 16)}.${(i >> 8) & 0xff}.${i & 0xff}` }, i & 0xffff);
+    try {
+      native.mapUpdate(fd, k, value, 0);
+    } catch {
+      refused++;
+    }
+  }
+  t.comment(`${refused} of ${max + 1000} updates refused by the full table`);
+  const survived = fragmentEntry(udp, 0x7000) !== null;
+  verdict(t, fragment(udp, 0x7000, 154, false), survived ? 'FAST_FORWARD' : 'DROP_FRAGMENT_NO_FIRST', survived ? XDP_REDIRECT : XDP_DROP,
+    `the early datagram's later fragment, its entry ${survived ? 'kept' : 'evicted'}`);
+  // New datagrams still find room: XDP evicts the least recently used.
+  for (const id of [0x7001, 0x7002, 0x7003]) {
+    verdict(t, fragment(udp, id, 0, true), 'FAST_FORWARD', XDP_REDIRECT, `first fragment of datagram ${id} in the full table`);
+    t.equal(fragmentEntry(udp, id)?.state, JUDGED, `datagram ${id} recorded`);
+    verdict(t, fragment(udp, id, 154, false), 'FAST_FORWARD', XDP_REDIRECT, `its later fragment follows it`);
+  }
+  // Fragments of the flood's datagrams follow only entries that point at a session: none does.
+  verdict(t, fragment({ ...udp, src: '10.100.0.5' }, 5, 154, false), fragmentEntry({ ...udp, src: '10.100.0.5' }, 5) ? 'DROP_FRAGMENT_NO_SESSION' : 'DROP_FRAGMENT_NO_FIRST',
+    XDP_DROP, 'a later fragment of a flooded datagram');
+});
