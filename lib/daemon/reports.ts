@@ -59,6 +59,8 @@ const XDP_DROPS: Record<string, string> = {
   DROP_PBR_KERNEL: 'pbr_not_forwardable',
   INJECT_MISS: 'inject_no_session',
   DROP_TOO_BIG: 'too_big_for_slow_path',
+  DROP_FRAGMENT_NO_FIRST: 'fragment_no_first',
+  DROP_FRAGMENT_NO_SESSION: 'fragment_no_session',
 };
 
 function camel(name: string): string {
