@@ -58,6 +58,7 @@ struct packet {
 	struct xdpfw_session_key key;
 	struct iphdr *ip4;    /* exactly one of ip4/ip6 is set on PARSE_OK and PARSE_FRAGMENT */
 	struct ipv6hdr *ip6;
+	struct tcphdr *tcp;   /* set when the TCP header was read (PKT_L4) */
 	__u32 l3_len;         /* IP total length from the header */
 	__u16 l3_offset;      /* from the start of the frame */
 	__u8 vlan_tags;
@@ -117,6 +118,7 @@ static __always_inline int parse_l4(void *l4, void *data_end, struct packet *pkt
 		pkt->key.src_port = th->source;
 		pkt->key.dst_port = th->dest;
 		pkt->tcp_flags = ((__u8 *)th)[13];
+		pkt->tcp = th;
 		pkt->flags |= PKT_L4;
 		return PARSE_OK;
 	}
