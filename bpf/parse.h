@@ -58,9 +58,9 @@ struct packet {
 	struct xdpfw_session_key key;
 	struct iphdr *ip4;    /* exactly one of ip4/ip6 is set on PARSE_OK and PARSE_FRAGMENT */
 	struct ipv6hdr *ip6;
-	struct tcphdr *tcp;   /* set when the TCP header was read (PKT_L4) */
 	__u32 l3_len;         /* IP total length from the header */
 	__u16 l3_offset;      /* from the start of the frame */
+	__u16 l4_offset;      /* of the transport header, from the start of the frame */
 	__u8 vlan_tags;
 	__u8 tcp_flags;
 	__u8 icmp_type;
@@ -118,7 +118,6 @@ static __always_inline int parse_l4(void *l4, void *data_end, struct packet *pkt
 		pkt->key.src_port = th->source;
 		pkt->key.dst_port = th->dest;
 		pkt->tcp_flags = ((__u8 *)th)[13];
-		pkt->tcp = th;
 		pkt->flags |= PKT_L4;
 		return PARSE_OK;
 	}
@@ -214,6 +213,7 @@ static __always_inline int parse_ipv4(void *l3, void *data_end, struct packet *p
 		pkt->frag_unfragmentable = hlen;
 		return parse_fragment(l3 + hlen, hlen, data_end, pkt);
 	}
+	pkt->l4_offset = pkt->l3_offset + hlen;
 	return parse_l4(l3 + hlen, data_end, pkt);
 }
 
@@ -286,6 +286,7 @@ static __always_inline int parse_ipv6(void *l3, void *data_end, struct packet *p
 	pkt->key.protocol = next;
 	if (pkt->flags & PKT_FRAGMENT)
 		return parse_fragment(cursor, cursor - l3, data_end, pkt);
+	pkt->l4_offset = pkt->l3_offset + (cursor - l3);
 	return parse_l4(cursor, data_end, pkt);
 }
 

@@ -11,13 +11,15 @@
  * accepted only at the exact next sequence number (RFC 5961 3.2), or, while
  * the SYN is unanswered, when it acknowledges the SYN.
  *
- * Every packet is tracked twice, both times under the owner entry's spin
- * lock (the two directions arrive on different CPUs): tcp_check() before the
- * packet is forwarded only judges it, tcp_commit() after it was accepted
- * (redirected or passed) judges it again and writes the result. A packet the
- * filters discard, or that is dropped for any reason, never moves the state;
- * a packet that another CPU's commit made stale in between is still sent
- * (it was valid an instant before) and changes nothing.
+ * Every packet is judged before it is forwarded, on a copy of the owner
+ * entry's connection taken under the entry's spin lock (the two directions
+ * arrive on different CPUs); what the judgement learnt is written back only
+ * after the packet was accepted (redirected or passed), under the lock and
+ * only if the connection's version has not moved meanwhile; otherwise the
+ * packet is judged again on the new copy (a bounded number of times). A
+ * packet the filters discard, or that is dropped for any reason, never
+ * moves the state. The judging itself (xdpfw_tcp_step) is a global function
+ * that works on the copy without the lock: the verifier walks it once.
  *
  * When a session closes (both FINs acknowledged, or an accepted RST) XDP
  * records the reason and time in the owner entry and writes one
@@ -74,7 +76,7 @@ struct tcp_seg {
 
 /* What tcp_check() found, for tcp_commit(). */
 struct tcp_track {
-	struct xdpfw_session *owner; /* NULL: not tracked (not TCP) */
+	struct xdpfw_session *owner; /* NULL: not tracked (not TCP, or judged invalid) */
 	struct tcp_seg seg;
 };
 
@@ -91,56 +93,69 @@ static __always_inline __u32 tcp_settings(void)
 	return s ? s->flags : 0;
 }
 
-/* The window scale option of a SYN (RFC 7323), TCP_NO_WSCALE without one. */
-static __always_inline __u8 tcp_wscale(struct xdp_md *ctx, __u32 opt_at, __u32 opt_len)
+/* The window scale option of a SYN (RFC 7323), TCP_NO_WSCALE without one.
+ * A global function: the verifier walks its option loop once, not once per
+ * path of the programs that call it. */
+__attribute__((noinline)) int xdpfw_tcp_wscale(struct xdp_md *ctx, __u32 opt_at, __u32 opt_len)
 {
-	__u8 opts[64] = {};
+	if (!ctx)
+		return TCP_NO_WSCALE;
+	__u8 opts[44] = {};
+	opt_len &= 0x3f;
 	if (opt_len == 0 || opt_len > 40)
 		return TCP_NO_WSCALE;
 	if (bpf_xdp_load_bytes(ctx, opt_at, opts, opt_len))
 		return TCP_NO_WSCALE;
-	__u32 i = 0;
-	for (int n = 0; n < 40 && i < opt_len; n++) {
-		__u8 kind = opts[i & 63];
+	/* Every byte position is visited at a constant index (the loop is
+	 * unrolled); `at` marks where the next option starts. */
+	__u32 at = 0;
+	for (int i = 0; i < 40; i++) {
+		if (i >= opt_len)
+			break;
+		if (i != at)
+			continue;
+		__u8 kind = opts[i];
 		if (kind == TCP_OPT_EOL)
 			break;
 		if (kind == TCP_OPT_NOP) {
-			i++;
+			at = i + 1;
 			continue;
 		}
-		__u8 len = opts[(i + 1) & 63];
+		__u8 len = opts[i + 1];
 		if (kind == TCP_OPT_WSCALE && len == 3 && i + 2 < opt_len) {
-			__u8 scale = opts[(i + 2) & 63];
+			__u8 scale = opts[i + 2];
 			return scale > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : scale;
 		}
 		if (len < 2)
 			break;
-		i += len;
+		at = i + len;
 	}
 	return TCP_NO_WSCALE;
 }
 
-/* Fills seg from the packet; -1 when its TCP header cannot be read whole. */
-static __always_inline int tcp_segment(struct xdp_md *ctx, const struct packet *pkt, struct tcp_seg *seg)
+/* Fills seg from the TCP header at l4_at of a packet whose IP payload ends
+ * at l3_end; -1 when the header cannot be read whole. A global function
+ * (verified once); the header is copied rather than pointed to. */
+__attribute__((noinline)) int xdpfw_tcp_segment(struct xdp_md *ctx, __u32 l4_at, __u32 l3_end, __u32 flags,
+						struct tcp_seg *seg)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct tcphdr *th = pkt->tcp;
-	if (!th || (void *)(th + 1) > data_end)
+	struct tcphdr th;
+	if (!ctx || !seg)
 		return -1;
-	__u32 l4_at = (void *)th - data;
-	__u32 hlen = th->doff * 4;
-	__u32 l3_end = pkt->l3_offset + pkt->l3_len;
-	if (hlen < sizeof(*th) || l4_at + hlen > l3_end)
+	l4_at &= 0xffff;
+	if (bpf_xdp_load_bytes(ctx, l4_at, &th, sizeof(th)))
 		return -1;
-	seg->seq = bpf_ntohl(th->seq);
-	seg->ack = bpf_ntohl(th->ack_seq);
-	seg->win = bpf_ntohs(th->window);
-	seg->flags = pkt->tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_SYN | TCP_FLAG_RST | TCP_FLAG_ACK);
+	__u32 hlen = th.doff * 4;
+	if (hlen < sizeof(th) || l4_at + hlen > l3_end)
+		return -1;
+	seg->seq = bpf_ntohl(th.seq);
+	seg->ack = bpf_ntohl(th.ack_seq);
+	seg->win = bpf_ntohs(th.window);
+	seg->flags = flags & (TCP_FLAG_FIN | TCP_FLAG_SYN | TCP_FLAG_RST | TCP_FLAG_ACK);
 	seg->end = seg->seq + (l3_end - l4_at - hlen) + !!(seg->flags & TCP_FLAG_SYN) + !!(seg->flags & TCP_FLAG_FIN);
 	seg->wscale = TCP_NO_WSCALE;
 	if (seg->flags & TCP_FLAG_SYN)
-		seg->wscale = tcp_wscale(ctx, l4_at + sizeof(*th), hlen - sizeof(*th));
+		seg->wscale = xdpfw_tcp_wscale(ctx, l4_at + sizeof(th), hlen - sizeof(th));
 	return 0;
 }
 
@@ -173,9 +188,9 @@ static __always_inline __u8 tcp_closing_state(const struct xdpfw_tcp_dir *c, con
 
 /* A session to the box: only the client's direction passes here, so there
  * are no windows to track; RST closes, FIN starts the closing wait. */
-static __always_inline int tcp_step_local(struct xdpfw_session *o, const struct tcp_seg *seg, int commit, __u64 now)
+static __always_inline int tcp_step_local(struct xdpfw_tcp_conn *t, const struct tcp_seg *seg)
 {
-	__u8 state = o->tcp_state, next = state, f = seg->flags;
+	__u8 state = t->state, next = state, f = seg->flags;
 	if ((f & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN && state >= XDPFW_TCP_TIME_WAIT)
 		return TCP_REOPEN;
 	if (state >= XDPFW_TCP_TIME_WAIT)
@@ -188,32 +203,34 @@ static __always_inline int tcp_step_local(struct xdpfw_session *o, const struct 
 		next = state == XDPFW_TCP_NONE ? XDPFW_TCP_SYN_SENT : state;
 	else if (state < XDPFW_TCP_ESTABLISHED)
 		next = XDPFW_TCP_ESTABLISHED;
-	if (!commit || next == state)
-		return TCP_ACCEPT;
-	o->tcp_state = next;
+	t->state = next;
 	if (next != XDPFW_TCP_CLOSE)
 		return TCP_ACCEPT;
-	o->close_reason = XDPFW_CLOSE_TCP_RST;
-	o->closed_ns = now;
+	t->close_reason = XDPFW_CLOSE_TCP_RST;
 	return TCP_ACCEPT | TCP_CLOSED;
 }
 
 /*
- * Judges one segment against the owner entry `o` (lock held); with commit,
- * writes what it learnt. Works on copies so a judge-only run writes nothing.
+ * Judges one segment against the connection *t (a copy: no lock held) and
+ * updates the copy; the caller writes it back if the packet is accepted.
+ * `local`: a session to the box (one direction seen). A global function: the
+ * verifier walks it once, whatever the states of its callers.
  */
-static __always_inline int tcp_step(struct xdpfw_session *o, const struct tcp_seg *seg, int commit, __u64 now)
+__attribute__((noinline)) int xdpfw_tcp_step(struct xdpfw_tcp_conn *t, const struct tcp_seg *seg, __u32 local)
 {
-	if (o->flags & XDPFW_SESS_LOCAL)
-		return tcp_step_local(o, seg, commit, now);
-	__u8 state = o->tcp_state, next;
+	if (!t || !seg)
+		return TCP_INVALID;
+	if (local)
+		return tcp_step_local(t, seg);
+	__u8 state = t->state, next;
 	__u8 f = seg->flags;
 	int dir = seg->dir & 1;
-	struct xdpfw_tcp_dir c = o->tcp[0], sv = o->tcp[1];
-	struct xdpfw_tcp_dir *snd = dir ? &sv : &c, *rcv = dir ? &c : &sv;
+	/* In place: the caller's copy is thrown away unless this returns TCP_ACCEPT. */
+	struct xdpfw_tcp_dir *cl = &t->dir[0], *sv = &t->dir[1];
+	struct xdpfw_tcp_dir *snd = dir ? sv : cl, *rcv = dir ? cl : sv;
 	int syn = f & TCP_FLAG_SYN, ack = f & TCP_FLAG_ACK, rst = f & TCP_FLAG_RST, fin = f & TCP_FLAG_FIN;
 	int strict = !(seg->settings & XDPFW_TCP_NO_SEQUENCE_CHECK) &&
-		     !((c.flags | sv.flags) & XDPFW_TCP_DIR_LIBERAL);
+		     !((cl->flags | sv->flags) & XDPFW_TCP_DIR_LIBERAL);
 
 	/* Flag combinations no TCP sends (conntrack's tcp_valid_flags). */
 	if ((syn && (rst || fin)) || (!syn && !rst && !ack))
@@ -228,10 +245,10 @@ static __always_inline int tcp_step(struct xdpfw_session *o, const struct tcp_se
 				return TCP_INVALID; /* simultaneous open is not supported */
 			if (state > XDPFW_TCP_SYN_RECV)
 				return TCP_ACCEPT; /* the endpoints answer it (challenge ACK) */
-			if (state != XDPFW_TCP_NONE && seg->end == c.td_end)
+			if (state != XDPFW_TCP_NONE && seg->end == cl->td_end)
 				return TCP_ACCEPT; /* retransmitted */
-			tcp_side_from_syn(&c, seg);
-			__builtin_memset(&sv, 0, sizeof(sv));
+			tcp_side_from_syn(cl, seg);
+			__builtin_memset(sv, 0, sizeof(*sv));
 			next = XDPFW_TCP_SYN_SENT;
 			goto write;
 		}
@@ -242,16 +259,16 @@ static __always_inline int tcp_step(struct xdpfw_session *o, const struct tcp_se
 			return TCP_ACCEPT; /* retransmitted after the handshake: the client re-ACKs */
 		if (state == XDPFW_TCP_NONE)
 			return TCP_INVALID;
-		if (seg->ack != c.td_end)
+		if (seg->ack != cl->td_end)
 			return strict ? TCP_OUT_OF_WINDOW : TCP_ACCEPT;
-		tcp_side_from_syn(&sv, seg);
+		tcp_side_from_syn(sv, seg);
 		/* Scaling holds only when both SYNs carry the option (RFC 7323). */
-		if (!(c.flags & sv.flags & XDPFW_TCP_DIR_WSCALE)) {
-			c.td_scale = 0;
-			sv.td_scale = 0;
+		if (!(cl->flags & sv->flags & XDPFW_TCP_DIR_WSCALE)) {
+			cl->td_scale = 0;
+			sv->td_scale = 0;
 		}
 		/* What the server's window lets the client send (SYN windows are unscaled). */
-		c.td_maxend = seg->ack + (seg->win ? seg->win : 1);
+		cl->td_maxend = seg->ack + (seg->win ? seg->win : 1);
 		next = XDPFW_TCP_SYN_RECV;
 		goto write;
 	}
@@ -261,13 +278,13 @@ static __always_inline int tcp_step(struct xdpfw_session *o, const struct tcp_se
 		 * windows are learnt, not enforced (conntrack's be_liberal). */
 		if (dir)
 			return TCP_INVALID;
-		c.td_end = seg->end;
-		c.td_maxwin = seg->win ? seg->win : 1;
-		c.td_maxend = seg->end + c.td_maxwin;
-		c.flags = XDPFW_TCP_DIR_LIBERAL;
-		sv.td_end = seg->ack;
-		sv.td_maxend = seg->ack;
-		sv.flags = XDPFW_TCP_DIR_LIBERAL;
+		cl->td_end = seg->end;
+		cl->td_maxwin = seg->win ? seg->win : 1;
+		cl->td_maxend = seg->end + cl->td_maxwin;
+		cl->flags = XDPFW_TCP_DIR_LIBERAL;
+		sv->td_end = seg->ack;
+		sv->td_maxend = seg->ack;
+		sv->flags = XDPFW_TCP_DIR_LIBERAL;
 		next = rst ? XDPFW_TCP_CLOSE : XDPFW_TCP_ESTABLISHED;
 		goto write;
 	}
@@ -277,7 +294,7 @@ static __always_inline int tcp_step(struct xdpfw_session *o, const struct tcp_se
 		 * abandoning its SYN, is possible before the SYN-ACK. */
 		if (!rst)
 			return TCP_INVALID;
-		if (dir ? (ack && seg->ack == c.td_end) : seg->seq == c.td_end) {
+		if (dir ? (ack && seg->ack == cl->td_end) : seg->seq == cl->td_end) {
 			next = XDPFW_TCP_CLOSE;
 			goto write;
 		}
@@ -312,7 +329,7 @@ static __always_inline int tcp_step(struct xdpfw_session *o, const struct tcp_se
 	}
 
 	/* Update the sender's and the receiver's bounds (conntrack's order). */
-	__u32 win = seg->win << snd->td_scale;
+	__u32 win = seg->win << (snd->td_scale & 15);
 	if (snd->td_maxwin < win)
 		snd->td_maxwin = win;
 	if (seq_after(end, snd->td_end))
@@ -333,38 +350,38 @@ static __always_inline int tcp_step(struct xdpfw_session *o, const struct tcp_se
 		snd->flags |= XDPFW_TCP_DIR_FIN;
 	if (ack && (rcv->flags & XDPFW_TCP_DIR_FIN) && !seq_before(ackv, rcv->td_end))
 		rcv->flags |= XDPFW_TCP_DIR_FIN_ACKED;
-	if (state == XDPFW_TCP_SYN_RECV) {
-		/* The client's ACK of the SYN-ACK completes the handshake. */
-		if (dir || seq_before(ackv, sv.td_end))
-			goto write;
-	}
-	next = tcp_closing_state(&c, &sv);
+	/* In SYN_RECV only the client's ACK of the SYN-ACK completes the handshake. */
+	if (state != XDPFW_TCP_SYN_RECV || (!dir && !seq_before(ackv, sv->td_end)))
+		next = tcp_closing_state(cl, sv);
 
 write:
-	if (!commit)
+	t->state = next;
+	if (next == state || next < XDPFW_TCP_TIME_WAIT || state >= XDPFW_TCP_TIME_WAIT)
 		return TCP_ACCEPT;
-	o->tcp[0] = c;
-	o->tcp[1] = sv;
-	if (next == state)
-		return TCP_ACCEPT;
-	o->tcp_state = next;
-	if (next < XDPFW_TCP_TIME_WAIT || state >= XDPFW_TCP_TIME_WAIT)
-		return TCP_ACCEPT;
-	o->close_reason = next == XDPFW_TCP_CLOSE ? XDPFW_CLOSE_TCP_RST : XDPFW_CLOSE_TCP_FIN;
-	o->closed_ns = now;
+	t->close_reason = next == XDPFW_TCP_CLOSE ? XDPFW_CLOSE_TCP_RST : XDPFW_CLOSE_TCP_FIN;
 	return TCP_ACCEPT | TCP_CLOSED;
 }
 
-/* One locked run of tcp_step(). A function of its own: the verifier checks
- * the lock's pairing once, and the fast path carries one copy of the step. */
-static __noinline int tcp_track(struct xdpfw_session *o, const struct tcp_seg *seg, int commit, __u64 now)
+/* A copy of the owner's connection, consistent (taken under its lock). */
+static __always_inline void tcp_load(struct xdpfw_session *o, struct xdpfw_tcp_conn *t)
 {
-	if (!o || !seg)
-		return TCP_INVALID;
 	bpf_spin_lock(&o->lock);
-	int r = tcp_step(o, seg, commit, now);
+	*t = o->tcp;
 	bpf_spin_unlock(&o->lock);
-	return r;
+}
+
+/* Writes *t back unless another CPU wrote since the copy of `version`. */
+static __always_inline int tcp_store(struct xdpfw_session *o, const struct xdpfw_tcp_conn *t, __u32 version)
+{
+	int stored = 0;
+	bpf_spin_lock(&o->lock);
+	if (o->tcp.version == version) {
+		o->tcp = *t;
+		o->tcp.version = version + 1;
+		stored = 1;
+	}
+	bpf_spin_unlock(&o->lock);
+	return stored;
 }
 
 /* A miss: whether a TCP packet may go to the slow path to open a session
@@ -386,13 +403,14 @@ static __always_inline int tcp_may_open(struct xdp_md *ctx, const struct packet 
  * closed session, else the verdict of a dropped (and counted) packet.
  */
 #define TCP_TO_SLOW_PATH (-3)
-static __always_inline int tcp_check(struct xdp_md *ctx, const struct packet *pkt,
-				     struct xdpfw_session *sess, struct tcp_track *track)
+static __noinline int tcp_check(struct xdp_md *ctx, const struct packet *pkt,
+				struct xdpfw_session *sess, struct tcp_track *track)
 {
+	struct xdpfw_tcp_conn t;
 	track->owner = NULL;
 	if (pkt->key.protocol != IPPROTO_TCP)
 		return -1;
-	if (tcp_segment(ctx, pkt, &track->seg))
+	if (xdpfw_tcp_segment(ctx, pkt->l4_offset, pkt->l3_offset + pkt->l3_len, pkt->tcp_flags, &track->seg))
 		return count(XDPFW_CNT_DROP_MALFORMED, ctx, XDP_DROP);
 	struct xdpfw_session *owner = sess;
 	if (sess->flags & XDPFW_SESS_REVERSE) {
@@ -402,7 +420,8 @@ static __always_inline int tcp_check(struct xdp_md *ctx, const struct packet *pk
 	}
 	track->seg.dir = (sess->flags & XDPFW_SESS_REVERSE) ? 1 : 0;
 	track->seg.settings = tcp_settings();
-	switch (tcp_track(owner, &track->seg, 0, 0) & ~TCP_CLOSED) {
+	tcp_load(owner, &t);
+	switch (xdpfw_tcp_step(&t, &track->seg, owner->flags & XDPFW_SESS_LOCAL) & ~TCP_CLOSED) {
 	case TCP_ACCEPT:
 		track->owner = owner;
 		return -1;
@@ -419,8 +438,8 @@ static __always_inline int tcp_check(struct xdp_md *ctx, const struct packet *pk
 
 /* The SESSION_CLOSE record of a session XDP just closed, with both
  * directions' counters; marks the owner entry when it was written. */
-static __always_inline void tcp_emit_close(struct xdp_md *ctx, struct xdpfw_session *o,
-					   const struct xdpfw_session_key *owner_key)
+static __noinline void tcp_emit_close(struct xdp_md *ctx, struct xdpfw_session *o,
+				    const struct xdpfw_session_key *owner_key)
 {
 	struct xdpfw_session *peer = NULL;
 	if (!(o->flags & XDPFW_SESS_LOCAL))
@@ -436,7 +455,7 @@ static __always_inline void tcp_emit_close(struct xdp_md *ctx, struct xdpfw_sess
 	ev->family = owner_key->family;
 	ev->protocol = owner_key->protocol;
 	ev->action = XDPFW_ACTION_PERMIT;
-	ev->close_reason = o->close_reason;
+	ev->close_reason = o->tcp.close_reason;
 	ev->src_port = owner_key->src_port;
 	ev->dst_port = owner_key->dst_port;
 	ev->ingress_zone = o->from_zone;
@@ -460,18 +479,45 @@ static __always_inline void tcp_emit_close(struct xdp_md *ctx, struct xdpfw_sess
 	o->close_flags |= XDPFW_CLOSE_EVENT_WRITTEN;
 }
 
-/* After the packet was accepted (`verdict`): writes what tcp_check() judged,
+/* Tries to write a judgement back: another CPU may write between the copy
+ * and the store; the packet is then judged again on a fresh copy. */
+#define TCP_STORE_TRIES 4
+
+/* After the packet was accepted: judges it again on a fresh copy (the
+ * connection may have moved since tcp_check()) and writes the result back,
  * and reports a close. */
+static __noinline void tcp_commit_accepted(struct xdp_md *ctx, const struct packet *pkt,
+					   struct xdpfw_session *sess, struct tcp_track *track)
+{
+	struct xdpfw_session *owner = track->owner;
+	struct xdpfw_tcp_conn t;
+	int r = TCP_INVALID;
+	if (!owner)
+		return;
+	__u32 local = owner->flags & XDPFW_SESS_LOCAL;
+#pragma clang loop unroll(disable)
+	for (int i = 0; i < TCP_STORE_TRIES; i++) {
+		tcp_load(owner, &t);
+		__u32 version = t.version;
+		r = xdpfw_tcp_step(&t, &track->seg, local);
+		if ((r & ~TCP_CLOSED) != TCP_ACCEPT)
+			return; /* no longer valid on a newer state: it changes nothing */
+		if (r & TCP_CLOSED)
+			t.closed_ns = bpf_ktime_get_ns();
+		if (tcp_store(owner, &t, version))
+			break;
+		if (i == TCP_STORE_TRIES - 1)
+			return;
+	}
+	if (r & TCP_CLOSED)
+		tcp_emit_close(ctx, owner, owner == sess ? &pkt->key : &sess->peer);
+}
+
 static __always_inline void tcp_commit(struct xdp_md *ctx, const struct packet *pkt,
 				       struct xdpfw_session *sess, struct tcp_track *track, int verdict)
 {
-	if (!track->owner || (verdict != XDP_REDIRECT && verdict != XDP_PASS))
-		return;
-	struct xdpfw_session *owner = track->owner;
-	int r = tcp_track(owner, &track->seg, 1, bpf_ktime_get_ns());
-	if (!(r & TCP_CLOSED))
-		return;
-	tcp_emit_close(ctx, owner, owner == sess ? &pkt->key : &sess->peer);
+	if (track->owner && (verdict == XDP_REDIRECT || verdict == XDP_PASS))
+		tcp_commit_accepted(ctx, pkt, sess, track);
 }
 
 #endif

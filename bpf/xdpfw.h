@@ -118,6 +118,18 @@ struct xdpfw_tcp_dir {
 	__u16 pad;
 };
 
+/* A session's TCP connection, in its owner entry. XDP copies it out under
+ * the entry's lock, judges a packet on the copy, and writes it back under
+ * the lock if `version` has not moved meanwhile (bpf/tcp_state.h). */
+struct xdpfw_tcp_conn {
+	__u8 state;        /* enum xdpfw_tcp_state */
+	__u8 close_reason; /* enum xdpfw_close_reason, once XDP closed the session */
+	__u16 pad;
+	__u32 version;     /* bumped by every write */
+	__u64 closed_ns;   /* when XDP closed the session (CLOCK_MONOTONIC) */
+	struct xdpfw_tcp_dir dir[2]; /* [0]: the client's side, [1]: the server's */
+};
+
 enum xdpfw_close_flags {
 	/* XDP wrote the SESSION_CLOSE record into the event ring: the slow
 	 * path, which removes the entries later, does not write it again. */
@@ -131,8 +143,8 @@ enum xdpfw_close_flags {
  * stored, never derived, so a translated (NAT) session works the same way.
  *
  * The client entry (no XDPFW_SESS_REVERSE) is the session's owner: it alone
- * holds the TCP state, both sides' sequence tracking and the close facts,
- * under its spin lock, whichever CPU each direction arrives on. Session-level
+ * holds the TCP connection (state, both sides' sequence tracking, the close
+ * facts) under its spin lock, whichever CPU each direction arrives on. Session-level
  * facts (ids, zones, policy) are written identically into both entries; the
  * owner entry alone is enough to rebuild (or mirror) the whole session: its
  * key, its peer's key, and its facts. Counters are this direction's only.
@@ -148,19 +160,17 @@ struct xdpfw_session {
 	__u16 from_zone;       /* zone ids of the session (client side first) */
 	__u16 to_zone;
 	__u8 flags;            /* enum xdpfw_session_flags */
-	__u8 tcp_state;        /* enum xdpfw_tcp_state (owner entry) */
-	__u8 close_reason;     /* enum xdpfw_close_reason, once XDP closed it (owner entry) */
 	__u8 close_flags;      /* enum xdpfw_close_flags (owner entry) */
+	__u16 pad;
 	/* This direction's cached filters: `input` of the interface its packets
 	 * arrive on (its table_id routes the flow); `output` of the interface
 	 * they leave by, or the lo0 filter for a session to the box itself. */
 	struct xdpfw_filter_verdict input;
 	struct xdpfw_filter_verdict output;
 	struct xdpfw_session_key peer; /* key of the other direction's entry */
-	struct bpf_spin_lock lock;     /* guards the TCP fields below and above (owner entry) */
-	__u32 pad;
-	__u64 closed_ns;               /* when XDP closed the session (owner entry) */
-	struct xdpfw_tcp_dir tcp[2];   /* [0]: the client's side, [1]: the server's (owner entry) */
+	struct bpf_spin_lock lock;     /* guards `tcp` (owner entry) */
+	__u32 lock_pad;
+	struct xdpfw_tcp_conn tcp;     /* TCP state and both sides' tracking (owner entry) */
 };
 
 /* `security flow tcp-session` as XDP applies it (xdpfw_tcp_settings). */
