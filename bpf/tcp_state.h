@@ -276,7 +276,7 @@ __attribute__((noinline)) int xdpfw_tcp_step(struct xdpfw_tcp_conn *t, const str
 	if (state == XDPFW_TCP_NONE) {
 		/* Picked up mid-stream (no-syn-check): the history is lost, so
 		 * windows are learnt, not enforced (conntrack's be_liberal). */
-		if (dir)
+		if (dir || !(seg->settings & XDPFW_TCP_NO_SYN_CHECK))
 			return TCP_INVALID;
 		cl->td_end = seg->end;
 		cl->td_maxwin = seg->win ? seg->win : 1;

@@ -3,11 +3,11 @@
 // compiled object, so the two can never silently drift apart.
 import { btfEnum, btfStruct } from './native.js';
 
-/** bytes40: a session key, or the two struct xdpfw_tcp_dir of a session; lock: struct bpf_spin_lock. */
-type FieldKind = 'u8' | 'u16' | 'u32' | 'u64' | 'bytes16' | 'bytes40' | 'lock';
+/** bytes40: a session key, or two struct xdpfw_tcp_dir; tcpconn: struct xdpfw_tcp_conn; lock: struct bpf_spin_lock. */
+type FieldKind = 'u8' | 'u16' | 'u32' | 'u64' | 'bytes16' | 'bytes40' | 'tcpconn' | 'lock';
 
-const KIND_SIZE: Record<FieldKind, number> = { u8: 1, u16: 2, u32: 4, u64: 8, bytes16: 16, bytes40: 40, lock: 4 };
-const KIND_ALIGN: Record<FieldKind, number> = { u8: 1, u16: 2, u32: 4, u64: 8, bytes16: 4, bytes40: 4, lock: 4 };
+const KIND_SIZE: Record<FieldKind, number> = { u8: 1, u16: 2, u32: 4, u64: 8, bytes16: 16, bytes40: 40, tcpconn: 56, lock: 4 };
+const KIND_ALIGN: Record<FieldKind, number> = { u8: 1, u16: 2, u32: 4, u64: 8, bytes16: 4, bytes40: 4, tcpconn: 8, lock: 4 };
 
 export class StructLayout<F extends string> {
   readonly size: number;
@@ -57,8 +57,13 @@ export const SESSION_KEY = new StructLayout('xdpfw_session_key', [
 export const SESSION = new StructLayout('xdpfw_session', [
   ['session_id', 'u64'], ['created_ns', 'u64'], ['last_seen_ns', 'u64'], ['packets', 'u64'], ['bytes', 'u64'],
   ['policy_id', 'u32'], ['ingress_ifindex', 'u32'], ['from_zone', 'u16'], ['to_zone', 'u16'],
-  ['flags', 'u8'], ['tcp_state', 'u8'], ['close_reason', 'u8'], ['close_flags', 'u8'], ['input', 'bytes16'], ['output', 'bytes16'],
-  ['peer', 'bytes40'], ['lock', 'lock'], ['pad', 'u32'], ['closed_ns', 'u64'], ['tcp', 'bytes40'],
+  ['flags', 'u8'], ['close_flags', 'u8'], ['pad', 'u16'], ['input', 'bytes16'], ['output', 'bytes16'],
+  ['peer', 'bytes40'], ['lock', 'lock'], ['lock_pad', 'u32'], ['tcp', 'tcpconn'],
+] as const);
+
+/** struct xdpfw_tcp_conn: a session's TCP connection, at SESSION.offset.tcp of the owner entry. */
+export const TCP_CONN = new StructLayout('xdpfw_tcp_conn', [
+  ['state', 'u8'], ['close_reason', 'u8'], ['pad', 'u16'], ['version', 'u32'], ['closed_ns', 'u64'], ['dir', 'bytes40'],
 ] as const);
 
 /** struct xdpfw_tcp_dir: one side's sequence tracking, twice at SESSION.offset.tcp. */
@@ -111,7 +116,7 @@ export const SCREEN_COUNTER = new StructLayout('xdpfw_screen_counter', [
   ['drops', 'u64'], ['alarms', 'u64'], ['events_suppressed', 'u64'],
 ] as const);
 
-export const ALL_LAYOUTS = [SESSION_KEY, SESSION, TCP_DIR, TCP_SETTINGS, FILTER_VERDICT, IFACE, COUNTER_VALUE, RX_META, ROUTE_QUERY, ROUTE_RESULT, META, EVENT, SCREEN_PROFILE, SCREEN_COUNTER];
+export const ALL_LAYOUTS = [SESSION_KEY, SESSION, TCP_CONN, TCP_DIR, TCP_SETTINGS, FILTER_VERDICT, IFACE, COUNTER_VALUE, RX_META, ROUTE_QUERY, ROUTE_RESULT, META, EVENT, SCREEN_PROFILE, SCREEN_COUNTER];
 
 /** Values the C side defines as enums; read from BTF, never copied here. */
 export interface DataplaneConstants {

@@ -2,7 +2,7 @@
 // (two entries per session, one per direction). The BPF map is the truth for
 // counters and last-seen times; this table adds what people read (zones,
 // policy names) and owns installation, TCP state, expiry and closing.
-import { SESSION, SESSION_KEY } from '../dataplane/layout.js';
+import { SESSION, SESSION_KEY, TCP_CONN } from '../dataplane/layout.js';
 import { mapDelete, mapDump, mapLookup, mapUpdate, mapUpdateBatch, monotonicNs } from '../dataplane/native.js';
 import {
   IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, describeKey, keyId, protocolName, reverseKey,
@@ -81,6 +81,8 @@ const BPF_ANY = 0;
 const BPF_NOEXIST = 1;
 const BPF_EXIST = 2;
 const S = SESSION.offset;
+/** Offsets of the TCP connection's fields within an entry. */
+const T = { state: S.tcp + TCP_CONN.offset.state, closeReason: S.tcp + TCP_CONN.offset.close_reason };
 
 interface DirectionCounters {
   packets: number;
@@ -227,7 +229,7 @@ export class SessionTable {
     const f = this.flags;
     v.writeUInt8((reverse ? f.reverse : 0) | (session.local ? f.local : 0) | (session.boxConnection ? f.boxConnection : 0), S.flags);
     // TCP state none: the first packet, run through xdpfw_inject_new, starts the tracking.
-    v.writeUInt8(this.tcpStates.value('none'), S.tcp_state);
+    v.writeUInt8(this.tcpStates.value('none'), T.state);
     (reverse ? session.key : session.reverse).copy(v, S.peer);
     const filters = reverse ? session.filters.server : session.filters.client;
     encodeFilterDescriptor(filters.input, v, S.input);
@@ -254,10 +256,10 @@ export class SessionTable {
   }
 
   private decodeEnd(v: Buffer, at: number): SessionEnd {
-    const state = this.tcpStates.name(v.readUInt8(at + S.tcp_state));
+    const state = this.tcpStates.name(v.readUInt8(at + T.state));
     return {
       state,
-      reason: isClosed(state) ? this.xdpCloseReasons.get(v.readUInt8(at + S.close_reason)) ?? 'TCP RST' : null,
+      reason: isClosed(state) ? this.xdpCloseReasons.get(v.readUInt8(at + T.closeReason)) ?? 'TCP RST' : null,
       logged: (v.readUInt8(at + S.close_flags) & this.tcpCodes.closeEventWritten) !== 0,
     };
   }
@@ -389,7 +391,7 @@ export class SessionTable {
       if (values.readUInt8(at + S.flags) & this.flags.reverse) entry.server = dir;
       else {
         entry.client = dir;
-        if (values.readUInt8(at + S.tcp_state) !== 0 || this.byId.get(id)?.tcp) entry.end = this.decodeEnd(values, at);
+        if (values.readUInt8(at + T.state) !== 0 || this.byId.get(id)?.tcp) entry.end = this.decodeEnd(values, at);
       }
       out.set(id, entry);
       if (!this.byId.has(id)) orphans.push(Buffer.from(keys.subarray(i * SESSION_KEY.size, (i + 1) * SESSION_KEY.size)));
@@ -515,7 +517,7 @@ export class SessionTable {
           client: directionFilters(values, at),
           server: hasReverse ? directionFilters(revValue, 0) : { input: NO_FILTER, output: NO_FILTER },
         },
-        tcp: tuple.protocol === IPPROTO_TCP ? this.tcpStates.name(values.readUInt8(at + S.tcp_state)) : null,
+        tcp: tuple.protocol === IPPROTO_TCP ? this.tcpStates.name(values.readUInt8(at + T.state)) : null,
       };
       this.remember(session);
       this.nextId = Math.max(this.nextId, id + 1);
