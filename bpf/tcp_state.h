@@ -13,13 +13,14 @@
  *
  * Every packet is judged before it is forwarded, on a copy of the owner
  * entry's connection taken under the entry's spin lock (the two directions
- * arrive on different CPUs); what the judgement learnt is written back only
- * after the packet was accepted (redirected or passed), under the lock and
- * only if the connection's version has not moved meanwhile; otherwise the
- * packet is judged again on the new copy (a bounded number of times). A
- * packet the filters discard, or that is dropped for any reason, never
- * moves the state. The judging itself (xdpfw_tcp_step) is a global function
- * that works on the copy without the lock: the verifier walks it once.
+ * arrive on different CPUs): an invalid one is dropped there. Only once the
+ * packet was accepted (redirected or passed) is it judged again on a fresh
+ * copy and the result written back, under the lock and only if the
+ * connection's version has not moved since that copy (else once more, a
+ * bounded number of times). A packet the filters discard, or that is
+ * dropped for any reason, never moves the state. The judging itself
+ * (xdpfw_tcp_step) is a global function working on the copy without the
+ * lock: the verifier walks it once, whatever its callers' states.
  *
  * When a session closes (both FINs acknowledged, or an accepted RST) XDP
  * records the reason and time in the owner entry and writes one
@@ -36,7 +37,6 @@
 #include "parse.h"
 #include "events.h"
 
-#define TCP_FLAG_PSH 0x08
 #define TCP_OPT_EOL 0
 #define TCP_OPT_NOP 1
 #define TCP_OPT_WSCALE 3

@@ -107,6 +107,18 @@ t.test('50 forged RSTs with random sequence numbers from the server side leave t
   t.equal(end.received, stopped?.sent, 'every byte the client sent reached the server');
 });
 
+t.test('a bulk transfer is never judged out of window (both directions tracked on their CPUs)', async (t) => {
+  const before = await counters();
+  const bytes = 50 << 20;
+  const r = await topo.traffic<{ ok: boolean; received: number }>('client', ['tcp-send', '--host', ADDR.server4, '--port', '5001', '--bytes', String(bytes)]);
+  t.ok(r.ok);
+  t.equal(r.received, bytes, 'every byte arrived');
+  const after = await counters();
+  for (const reason of ['tcp_out_of_window', 'tcp_rst_inexact', 'tcp_invalid', 'tcp_syn_check']) {
+    t.equal((after.drops[reason] ?? 0) - (before.drops[reason] ?? 0), 0, `no ${reason} drop`);
+  }
+});
+
 t.test('short TCP connections cost the slow path one packet each', async (t) => {
   const before = await counters();
   const N = 50;
