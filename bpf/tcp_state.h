@@ -403,13 +403,10 @@ static __always_inline int tcp_may_open(struct xdp_md *ctx, const struct packet 
  * closed session, else the verdict of a dropped (and counted) packet.
  */
 #define TCP_TO_SLOW_PATH (-3)
-static __noinline int tcp_check(struct xdp_md *ctx, const struct packet *pkt,
-				struct xdpfw_session *sess, struct tcp_track *track)
+static __noinline int tcp_check_segment(struct xdp_md *ctx, const struct packet *pkt,
+					struct xdpfw_session *sess, struct tcp_track *track)
 {
 	struct xdpfw_tcp_conn t;
-	track->owner = NULL;
-	if (pkt->key.protocol != IPPROTO_TCP)
-		return -1;
 	if (xdpfw_tcp_segment(ctx, pkt->l4_offset, pkt->l3_offset + pkt->l3_len, pkt->tcp_flags, &track->seg))
 		return count(XDPFW_CNT_DROP_MALFORMED, ctx, XDP_DROP);
 	struct xdpfw_session *owner = sess;
@@ -434,6 +431,16 @@ static __noinline int tcp_check(struct xdp_md *ctx, const struct packet *pkt,
 	default:
 		return count(XDPFW_CNT_DROP_TCP_INVALID, ctx, XDP_DROP);
 	}
+}
+
+/* Inline, so other protocols pay no call. */
+static __always_inline int tcp_check(struct xdp_md *ctx, const struct packet *pkt,
+				     struct xdpfw_session *sess, struct tcp_track *track)
+{
+	track->owner = NULL;
+	if (pkt->key.protocol != IPPROTO_TCP)
+		return -1;
+	return tcp_check_segment(ctx, pkt, sess, track);
 }
 
 /* The SESSION_CLOSE record of a session XDP just closed, with both
