@@ -6,7 +6,11 @@
 import { insideTestNetns, reexecInNetns } from '../helpers/netns-reexec.js';
 import { TWO_PORTS } from '../helpers/two-ports.js';
 
-reexecInNetns(import.meta.url, [...TWO_PORTS, 'ip neigh add 10.8.0.2 lladdr 02:00:00:00:08:02 dev in0 nud permanent']);
+reexecInNetns(import.meta.url, [
+  ...TWO_PORTS,
+  'ip neigh add 10.8.0.2 lladdr 02:00:00:00:08:02 dev in0 nud permanent',
+  'ip neigh add fd08::2 lladdr 02:00:00:00:08:02 dev in0 nud permanent',
+]);
 
 const { default: t } = await import('tap');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
@@ -41,19 +45,22 @@ const closeReasons = dp.constants.tcp.closeReasons;
 const sessions = dp.mapFd('xdpfw_sessions');
 const filterActions = native.btfEnum(dp.objectPath, 'xdpfw_filter_action');
 
-const CLIENT = '10.8.0.2';
-const SERVER = '10.9.0.2';
+const CLIENT4 = '10.8.0.2';
+const SERVER4 = '10.9.0.2';
 const SYN = 0x02, ACK = 0x10, FIN = 0x01, RST = 0x04, PSH = 0x08;
 /** Window scale option (kind 3, shift) behind a NOP. */
 const wscale = (shift: number) => Buffer.from([1, 3, 3, shift]);
 
 let nextPort = 30000;
 
-/** One connection: its two keys installed as the slow path does, and a segment builder. */
-function connection() {
+/** One connection: its two keys installed as the slow path does, and a segment builder.
+ * IPv6 with `ext`: the extension headers its segments carry. */
+function connection(v6?: { ext: number[] }) {
+  const CLIENT = v6 ? 'fd08::2' : CLIENT4;
+  const SERVER = v6 ? 'fd09::2' : SERVER4;
   const sport = nextPort++;
   const key = Buffer.alloc(SESSION_KEY.size);
-  key[SESSION_KEY.offset.family] = 2;
+  key[SESSION_KEY.offset.family] = v6 ? 10 : 2;
   key[SESSION_KEY.offset.protocol] = 6;
   key.writeUInt16BE(sport, SESSION_KEY.offset.src_port);
   key.writeUInt16BE(80, SESSION_KEY.offset.dst_port);
@@ -81,7 +88,7 @@ function connection() {
         src: fromServer ? SERVER : CLIENT, dst: fromServer ? CLIENT : SERVER, protocol: 'tcp',
         sport: fromServer ? 80 : sport, dport: fromServer ? sport : 80,
         tcpFlags: flags, tcpSeq: seq, tcpAck: ack, tcpWindow: opts.win ?? 65535, tcpOptions: opts.options,
-        payload: Buffer.alloc(opts.len ?? 0),
+        payload: Buffer.alloc(opts.len ?? 0), ext: v6?.ext,
       });
       return deltas(() => native.progTestRun(dp.progs.rx, { data, ifindex: fromServer ? outIndex : inIndex, rxQueue: 0, dataOutSize: data.length + 64 }));
     },
@@ -180,6 +187,18 @@ t.test('handshake, data both ways, FIN both ways: time-wait, closed by FIN, one 
     'a new SYN on the closed tuple goes to the slow path: a new connection');
 });
 
+t.test('IPv6 behind extension headers: the segment is found where the chain ends', async (t) => {
+  const c = connection({ ext: [0, 60] });
+  t.same(c.send(false, SYN, C_ISN, 0, { options: wscale(7), win: 64240 }), FWD, 'SYN');
+  t.same(c.send(true, SYN | ACK, S_ISN, C_ISN + 1, { options: wscale(7), win: 65160 }), FWD, 'SYN-ACK');
+  t.same(c.send(false, ACK | PSH, C_ISN + 1, S_ISN + 1, { len: 700, win: 502 }), FWD, 'ACK with data');
+  t.equal(c.state(), 'established');
+  t.equal(c.tdEnd(0), C_ISN + 701, 'the data length counts the TCP payload only, not the extension headers');
+  t.same(c.send(true, RST, S_ISN + 5, 0), { retval: XDP_DROP, DROP_TCP_RST_INEXACT: 1 }, 'an inexact RST');
+  t.same(c.send(true, RST, S_ISN + 1, 0), FWD, 'the exact RST');
+  t.equal(c.state(), 'close');
+});
+
 t.test('window scaling: a segment only the scaled window allows passes; beyond it is dropped', async (t) => {
   const c = established(7);
   // The server offered 65160 on its SYN-ACK; now it offers 1000 << 7 = 128000.
@@ -251,7 +270,7 @@ t.test('a RST the cached filter discards does not close the session', async (t) 
 });
 
 t.test('syn-check: a non-SYN first packet is dropped in XDP; no-syn-check hands it to the slow path', async (t) => {
-  const miss = () => frame({ src: CLIENT, dst: SERVER, protocol: 'tcp', sport: 65000, dport: 80, tcpFlags: ACK });
+  const miss = () => frame({ src: CLIENT4, dst: SERVER4, protocol: 'tcp', sport: 65000, dport: 80, tcpFlags: ACK });
   const run = () => deltas(() => native.progTestRun(dp.progs.rx, { data: miss(), ifindex: inIndex, rxQueue: 0, dataOutSize: 200 }));
   t.same(run(), { retval: XDP_DROP, DROP_TCP_SYN_CHECK: 1 }, 'syn-check (default)');
   dp.setTcpSettings({ noSynCheck: true, noSequenceCheck: false });

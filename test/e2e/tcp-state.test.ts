@@ -97,6 +97,9 @@ t.test('50 forged RSTs with random sequence numbers from the server side leave t
   });
   t.ok(after, 'XDP dropped them');
   t.equal(dropped(after!) - dropped(before), 50, 'all 50, counted as out of window or inexact');
+  t.match((await topo.xdpfw(['show', 'counters'])).stdout, /tcp_out_of_window\s+[1-9]/, 'shown by show counters');
+  const m = await topo.traffic<{ body: string }>('fw', ['http-get', '--host', 'http://127.0.0.1:9420/metrics']);
+  t.match(m.body, /xdpfw_drops_total\{stage="xdp",reason="drop_tcp_out_of_window"\} [1-9]/, 'and in the metrics');
   const sessions = await topo.xdpfwJson<SessionView[]>(['show', 'sessions']);
   const s = sessions.find((x) => x.sourcePort === port);
   t.equal(s?.state, 'established', 'the session is still established');
