@@ -1,7 +1,8 @@
 // The slow path's record of sessions, kept in step with the BPF session map
 // (two entries per session, one per direction). The BPF map is the truth for
-// counters and last-seen times; this table adds what people read (zones,
-// policy names) and owns installation, TCP state, expiry and closing.
+// counters, last-seen times and TCP state (XDP tracks TCP, bpf/tcp_state.h);
+// this table adds what people read (zones, policy names) and owns
+// installation, expiry and closing.
 import { SESSION, SESSION_KEY, TCP_CONN } from '../dataplane/layout.js';
 import { mapDelete, mapDump, mapLookup, mapUpdate, mapUpdateBatch, monotonicNs } from '../dataplane/native.js';
 import {

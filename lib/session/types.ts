@@ -15,7 +15,6 @@ export interface DirectionTotals {
 
 export type CloseReason = 'TCP FIN' | 'TCP RST' | 'idle Timeout' | 'cleared' | 'policy change';
 
-
 /** The cached filter verdicts of one direction (struct xdpfw_session input/output). */
 export interface DirectionFilters {
   /** Input filter of the interface this direction's packets arrive on (its table routes them). */
