@@ -309,3 +309,52 @@ t.test('a connection stays valid through a bulk transfer with ACKs crossing', as
   t.equal(drops, 0, 'no segment or ACK was judged out of window');
   t.equal(c.tdEnd(0), seq, 'the client side tracked to the last byte');
 });
+
+t.test('the session table: XDP closes, the table removes; the close event is logged once, by XDP or else by the table', async (t) => {
+  const { SessionTable, NO_FILTERS, FIRST_PACKET_UNKNOWN } = await import('../../lib/session/table.js');
+  const table = new SessionTable(sessions, dp.constants.sessionFlags, { tcp: 1800, tcpInitial: 20, tcpClosing: 2, udp: 60, icmp: 60, other: 60 }, 100, dp.constants.tcp);
+  const heard: Array<{ reason: string; logged: boolean; packets: number }> = [];
+  table.onClose((_s, reason, totals, logged) => heard.push({ reason, logged, packets: totals.packetsFromClient + totals.packetsFromServer }));
+  const facts = {
+    fromZone: 'trust', fromZoneId: 1, toZone: 'untrust', toZoneId: 2, policyId: 1, policyName: 'p', ingressIfindex: inIndex,
+    egressIfindex: outIndex, local: false, boxConnection: false, logClose: true, icmpType: 0, first: FIRST_PACKET_UNKNOWN, filters: NO_FILTERS,
+  };
+  /** A connection installed by the table, opened and reset through XDP. */
+  const resetConnection = (port: number) => {
+    const spec = { src: CLIENT4, dst: SERVER4, protocol: 'tcp' as const, sport: port, dport: 80 };
+    const run = (fromServer: boolean, flags: number, seq: number, ack: number) => native.progTestRun(dp.progs.rx, {
+      data: frame(fromServer ? { ...spec, src: SERVER4, dst: CLIENT4, sport: 80, dport: port, tcpFlags: flags, tcpSeq: seq, tcpAck: ack }
+        : { ...spec, tcpFlags: flags, tcpSeq: seq, tcpAck: ack }),
+      ifindex: fromServer ? outIndex : inIndex, rxQueue: 0, dataOutSize: 200,
+    });
+    const key = Buffer.alloc(SESSION_KEY.size);
+    key[SESSION_KEY.offset.family] = 2;
+    key[SESSION_KEY.offset.protocol] = 6;
+    key.writeUInt16BE(port, SESSION_KEY.offset.src_port);
+    key.writeUInt16BE(80, SESSION_KEY.offset.dst_port);
+    ipBytes(CLIENT4).copy(key, SESSION_KEY.offset.src_addr);
+    ipBytes(SERVER4).copy(key, SESSION_KEY.offset.dst_addr);
+    const installed = table.install(key, facts, 6);
+    if (!installed.ok) throw new Error(installed.reason);
+    run(false, SYN, C_ISN, 0);
+    run(true, RST | ACK, 0, C_ISN + 1);
+    return installed.session;
+  };
+
+  const logged = resetConnection(31001);
+  t.equal(table.closedInDataplane(logged.id), logged, 'the XDP record finds its session');
+  t.same(table.endOf(logged), { state: 'close', reason: 'TCP RST', logged: true });
+  t.same(table.list().find((v) => v.sessionId === logged.id)?.state, 'close', 'listed as closed until removed');
+  table.close(logged, 'TCP RST');
+  t.same(heard.at(-1), { reason: 'TCP RST', logged: true, packets: 2 }, 'removed: XDP logged it, the table does not again');
+
+  const lost = resetConnection(31002);
+  // As if the ring had been full: no record written.
+  const v = Buffer.alloc(SESSION.size);
+  native.mapLookup(sessions, lost.key, v);
+  v[SESSION.offset.close_flags] = 0;
+  native.mapUpdate(sessions, lost.key, v, 2);
+  table.close(lost, 'TCP RST');
+  t.same(heard.at(-1), { reason: 'TCP RST', logged: false, packets: 2 }, 'no record from XDP: the table logs it');
+  t.notOk(native.mapLookup(sessions, lost.key, Buffer.alloc(SESSION.size)), 'the entries are gone');
+});
