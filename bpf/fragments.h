@@ -92,7 +92,7 @@ static __always_inline void fragment_key_of(const struct packet *pkt, struct xdp
 /* A first fragment (PKT_FRAGMENT_HEAD) is being judged (pending) or was
  * found to belong to a session (judged): later fragments follow it. A
  * failed update only means they will be dropped. */
-static __always_inline void fragment_note_first(const struct packet *pkt, __u32 ifindex, __u8 state)
+static __noinline void fragment_note_first(const struct packet *pkt, __u32 ifindex, __u8 state)
 {
 	if (!(pkt->flags & PKT_MORE_FRAGMENTS))
 		return; /* an atomic fragment (RFC 6946): nothing follows it */
@@ -117,7 +117,7 @@ enum fragment_follow {
 /* What a later fragment (no PKT_FRAGMENT_HEAD) arriving on ifindex does;
  * may_hold: it has not been held yet (xdpfw_rx), else it is coming back
  * from the slow path. */
-static __always_inline int fragment_follow(struct packet *pkt, __u32 ifindex, int may_hold)
+static __noinline int fragment_follow(struct packet *pkt, __u32 ifindex, int may_hold)
 {
 	/* Offset 0 without its transport header: a first fragment too short
 	 * to be judged (tiny fragment attack, RFC 1858). */

@@ -62,6 +62,7 @@ struct packet {
 	struct ipv6hdr *ip6;
 	__u32 l3_len;         /* IP total length from the header */
 	__u16 l3_offset;      /* from the start of the frame */
+	__u16 l4_offset;      /* of the transport header, from the start of the frame */
 	__u8 vlan_tags;
 	__u8 tcp_flags;
 	__u8 icmp_type;
@@ -233,6 +234,7 @@ static __always_inline int parse_ipv4(void *l3, void *data_end, struct packet *p
 		pkt->frag_proto = iph->protocol;
 		return parse_fragment(l3 + hlen, hlen, data_end, pkt);
 	}
+	pkt->l4_offset = pkt->l3_offset + hlen;
 	return parse_l4(l3 + hlen, data_end, pkt);
 }
 
@@ -307,6 +309,7 @@ static __always_inline int parse_ipv6(void *l3, void *data_end, struct packet *p
 	pkt->key.protocol = next;
 	if (pkt->flags & PKT_FRAGMENT)
 		return parse_fragment(cursor, cursor - l3, data_end, pkt);
+	pkt->l4_offset = pkt->l3_offset + (cursor - l3);
 	return parse_l4(cursor, data_end, pkt);
 }
 

@@ -4,12 +4,15 @@
  *
  *   xdpfw_rx      attached to every firewall interface: the ingress zone's
  *                 screens drop attacks first (screens.h); established
- *                 sessions are forwarded here; misses and TCP SYN/FIN/RST go
- *                 to the AF_XDP socket of the receiving queue (the slow path).
- *                 Later IP fragments follow their first one (fragments.h).
+ *                 sessions are forwarded here, their TCP state tracked
+ *                 (tcp_state.h); misses go to the AF_XDP socket of the
+ *                 receiving queue (the slow path), TCP only when they could
+ *                 open a connection (syn-check). Later IP fragments follow
+ *                 their first one (fragments.h).
  *   xdpfw_inject  run by the slow path through BPF_PROG_RUN (live frames)
  *                 for a packet of an established session it was handed
- *                 (TCP flags): the same forwarding code as the fast path,
+ *                 (a cached reject, a race with the installation): the
+ *                 same forwarding code as the fast path,
  *                 cached filter verdicts included.
  *   xdpfw_inject_new
  *                 the same for the first packet of a session the slow path
@@ -88,6 +91,11 @@ struct xdpfw_rx_meta xdpfw_btf_rx_meta __attribute__((unused));
 enum xdpfw_counter xdpfw_btf_counter __attribute__((unused));
 enum xdpfw_constants xdpfw_btf_constants __attribute__((unused));
 enum xdpfw_session_flags xdpfw_btf_session_flags __attribute__((unused));
+enum xdpfw_tcp_state xdpfw_btf_tcp_state __attribute__((unused));
+enum xdpfw_close_flags xdpfw_btf_close_flags __attribute__((unused));
+enum xdpfw_tcp_dir_flags xdpfw_btf_tcp_dir_flags __attribute__((unused));
+enum xdpfw_tcp_settings_flags xdpfw_btf_tcp_settings_flags __attribute__((unused));
+struct xdpfw_tcp_settings xdpfw_btf_tcp_settings __attribute__((unused));
 
 static __always_inline int count(__u32 idx, struct xdp_md *ctx, int verdict)
 {
@@ -150,6 +158,9 @@ static const struct path INJECT_PATH = {
 static const struct path INJECT_NEW_PATH = {
 	XDPFW_CNT_INJECT_FORWARD, XDPFW_CNT_INJECT_LOCAL, XDPFW_CNT_INJECT_KERNEL, 0
 };
+
+static __always_inline int box_connection(struct xdp_md *ctx, const struct packet *pkt);
+#include "tcp_state.h"
 
 /* forward_session(): the packet goes to the slow path (a cached reject,
  * which needs an answer XDP does not build). */
@@ -425,18 +436,25 @@ int xdpfw_rx(struct xdp_md *ctx)
 		}
 		fragment_note_first(&pkt, ifindex, XDPFW_FRAGMENT_PENDING);
 	}
-	/* Connection setup and teardown are the slow path's to see. */
-	if (pkt.key.protocol == IPPROTO_TCP &&
-	    (pkt.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST)))
-		return to_slow_path(ctx, &pkt, iface);
 	struct xdpfw_session *sess = bpf_map_lookup_elem(&xdpfw_sessions, &pkt.key);
-	if (!sess)
+	if (!sess) {
+		if (!tcp_may_open(ctx, &pkt))
+			return count(XDPFW_CNT_DROP_TCP_SYN_CHECK, ctx, XDP_DROP);
 		return to_slow_path(ctx, &pkt, iface);
+	}
+	/* TCP: judged against the session's state before, recorded after. */
+	struct tcp_track track;
+	verdict = tcp_check(ctx, &pkt, sess, &track);
+	if (verdict == TCP_TO_SLOW_PATH)
+		return to_slow_path(ctx, &pkt, iface);
+	if (verdict >= 0)
+		return verdict;
 	if (parsed == PARSE_FRAGMENT)
 		fragment_note_first(&pkt, ifindex, XDPFW_FRAGMENT_JUDGED);
 	verdict = forward_session(ctx, &pkt, sess, &FAST_PATH);
 	if (verdict == FORWARD_TO_SLOW_PATH)
 		return to_slow_path(ctx, &pkt, iface);
+	tcp_commit(ctx, &pkt, sess, &track, verdict);
 	return verdict;
 }
 
@@ -452,6 +470,14 @@ static __always_inline int inject(struct xdp_md *ctx, const struct path *path)
 	struct xdpfw_session *sess = bpf_map_lookup_elem(&xdpfw_sessions, &pkt.key);
 	if (!sess)
 		return count(XDPFW_CNT_INJECT_MISS, ctx, XDP_DROP);
+	struct tcp_track track;
+	verdict = tcp_check(ctx, &pkt, sess, &track);
+	/* A new connection on a closed session: the slow path closes the old
+	 * one before it installs the new, so this is a race lost; dropped. */
+	if (verdict == TCP_TO_SLOW_PATH)
+		return count(XDPFW_CNT_DROP_TCP_INVALID, ctx, XDP_DROP);
+	if (verdict >= 0)
+		return verdict;
 	if (parsed == PARSE_FRAGMENT)
 		fragment_note_first(&pkt, ctx->ingress_ifindex, XDPFW_FRAGMENT_JUDGED);
 	verdict = forward_session(ctx, &pkt, sess, path);
@@ -459,6 +485,7 @@ static __always_inline int inject(struct xdp_md *ctx, const struct path *path)
 	 * still arrives here (a reload in between) is dropped. */
 	if (verdict == FORWARD_TO_SLOW_PATH)
 		return count(XDPFW_CNT_DROP_FILTER, ctx, XDP_DROP);
+	tcp_commit(ctx, &pkt, sess, &track, verdict);
 	return verdict;
 }
 

@@ -9,6 +9,7 @@
 #define XDPFW_H
 
 #include <linux/types.h>
+#include <linux/bpf.h> /* struct bpf_spin_lock */
 
 /* Constants as an enum so they reach userspace through BTF. */
 enum xdpfw_constants {
@@ -84,10 +85,72 @@ enum xdpfw_session_flags {
 	XDPFW_SESS_BOX_CONNECTION = 4, /* local, answering a connection the box opened (no host-inbound check) */
 };
 
-/* Value of one direction's entry. Session-level facts (ids, zones, policy)
- * are written identically into both entries so either one alone is enough
- * to rebuild the session after a daemon restart. Counters are this
- * direction's only. */
+/* TCP connection states, tracked by XDP (bpf/tcp_state.h) in the owner
+ * entry of a session. The slow path installs a session in NONE; its first
+ * packet, run through xdpfw_inject_new, moves it on. */
+enum xdpfw_tcp_state {
+	XDPFW_TCP_NONE = 0,
+	XDPFW_TCP_SYN_SENT,    /* client SYN seen */
+	XDPFW_TCP_SYN_RECV,    /* server SYN-ACK seen */
+	XDPFW_TCP_ESTABLISHED, /* client ACK of the SYN-ACK seen (or picked up mid-stream) */
+	XDPFW_TCP_FIN_WAIT,    /* one side sent FIN, not acknowledged yet */
+	XDPFW_TCP_CLOSE_WAIT,  /* one side's FIN acknowledged: half-closed */
+	XDPFW_TCP_LAST_ACK,    /* both sides sent FIN, one not acknowledged yet */
+	XDPFW_TCP_TIME_WAIT,   /* both FINs acknowledged: closed */
+	XDPFW_TCP_CLOSE,       /* an accepted RST: closed */
+};
+
+enum xdpfw_tcp_dir_flags {
+	XDPFW_TCP_DIR_WSCALE = 1,    /* sent the window scale option on its SYN */
+	XDPFW_TCP_DIR_FIN = 2,       /* sent a FIN (its td_end counts it) */
+	XDPFW_TCP_DIR_FIN_ACKED = 4, /* that FIN was acknowledged by the other side */
+	XDPFW_TCP_DIR_MAXACK = 8,    /* td_maxack holds an ACK this side sent */
+	XDPFW_TCP_DIR_LIBERAL = 16,  /* picked up mid-stream: windows not enforced */
+};
+
+/* What XDP knows of one side's sequence space, as Linux conntrack keeps it
+ * (nf_conntrack_proto_tcp.c): the side is the sender of this direction. */
+struct xdpfw_tcp_dir {
+	__u32 td_end;    /* highest sequence number sent, plus its length */
+	__u32 td_maxend; /* highest sequence number the other side's window allows */
+	__u32 td_maxwin; /* largest window (scaled) this side's peer may need */
+	__u32 td_maxack; /* highest ACK this side sent */
+	__u8 td_scale;   /* window scale this side announced (0 without both SYN options) */
+	__u8 flags;      /* enum xdpfw_tcp_dir_flags */
+	__u16 pad;
+};
+
+/* A session's TCP connection, in its owner entry. XDP copies it out under
+ * the entry's lock, judges a packet on the copy, and writes it back under
+ * the lock if `version` has not moved meanwhile (bpf/tcp_state.h). */
+struct xdpfw_tcp_conn {
+	__u8 state;        /* enum xdpfw_tcp_state */
+	__u8 close_reason; /* enum xdpfw_close_reason, once XDP closed the session */
+	__u16 pad;
+	__u32 version;     /* bumped by every write */
+	__u64 closed_ns;   /* when XDP closed the session (CLOCK_MONOTONIC) */
+	struct xdpfw_tcp_dir dir[2]; /* [0]: the client's side, [1]: the server's */
+};
+
+enum xdpfw_close_flags {
+	/* XDP wrote the SESSION_CLOSE record into the event ring: the slow
+	 * path, which removes the entries later, does not write it again. */
+	XDPFW_CLOSE_EVENT_WRITTEN = 1,
+};
+
+/*
+ * Value of one direction's entry. A session has two entries in
+ * xdpfw_sessions, keyed by the tuple each direction's packets carry (one for
+ * a session to the box itself). Each entry names the other's key in `peer`,
+ * stored, never derived, so a translated (NAT) session works the same way.
+ *
+ * The client entry (no XDPFW_SESS_REVERSE) is the session's owner: it alone
+ * holds the TCP connection (state, both sides' sequence tracking, the close
+ * facts) under its spin lock, whichever CPU each direction arrives on. Session-level
+ * facts (ids, zones, policy) are written identically into both entries; the
+ * owner entry alone is enough to rebuild (or mirror) the whole session: its
+ * key, its peer's key, and its facts. Counters are this direction's only.
+ */
 struct xdpfw_session {
 	__u64 session_id;
 	__u64 created_ns;   /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
@@ -99,13 +162,27 @@ struct xdpfw_session {
 	__u16 from_zone;       /* zone ids of the session (client side first) */
 	__u16 to_zone;
 	__u8 flags;            /* enum xdpfw_session_flags */
-	__u8 tcp_state;        /* owned by the slow path; kept current in the client entry only */
+	__u8 close_flags;      /* enum xdpfw_close_flags (owner entry) */
 	__u16 pad;
 	/* This direction's cached filters: `input` of the interface its packets
 	 * arrive on (its table_id routes the flow); `output` of the interface
 	 * they leave by, or the lo0 filter for a session to the box itself. */
 	struct xdpfw_filter_verdict input;
 	struct xdpfw_filter_verdict output;
+	struct xdpfw_session_key peer; /* key of the other direction's entry */
+	struct bpf_spin_lock lock;     /* guards `tcp` (owner entry) */
+	__u32 lock_pad;
+	struct xdpfw_tcp_conn tcp;     /* TCP state and both sides' tracking (owner entry) */
+};
+
+/* `security flow tcp-session` as XDP applies it (xdpfw_tcp_settings). */
+enum xdpfw_tcp_settings_flags {
+	XDPFW_TCP_NO_SYN_CHECK = 1,      /* a TCP flow may start without a SYN (picked up mid-stream) */
+	XDPFW_TCP_NO_SEQUENCE_CHECK = 2, /* sequence numbers and windows are not enforced */
+};
+
+struct xdpfw_tcp_settings {
+	__u32 flags; /* enum xdpfw_tcp_settings_flags */
 };
 
 /* Per-interface facts the fast path needs. Keyed by ifindex. */
@@ -150,6 +227,10 @@ enum xdpfw_counter {
 	XDPFW_CNT_DROP_FRAGMENT_NO_FIRST, /* a later fragment whose first one was not judged and let through (yet):
 	                               * arrived before it, its flow was denied, or the entry timed out / was evicted */
 	XDPFW_CNT_DROP_FRAGMENT_NO_SESSION, /* a later fragment whose first one's session is gone */
+	XDPFW_CNT_DROP_TCP_OUT_OF_WINDOW, /* TCP segment outside the window tracked for its session */
+	XDPFW_CNT_DROP_TCP_RST_INEXACT,   /* RST within the window, not at the exact next sequence (RFC 5961) */
+	XDPFW_CNT_DROP_TCP_SYN_CHECK,     /* first packet of a TCP flow not a SYN (syn-check) */
+	XDPFW_CNT_DROP_TCP_INVALID,       /* TCP flags that fit no state of the session (e.g. SYN-ACK from the client) */
 	XDPFW_CNT__MAX,
 };
 

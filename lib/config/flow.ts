@@ -8,6 +8,7 @@ import { parseNumber } from './values.js';
 const DEFAULT_FLOW: FlowSettings = {
   timeouts: { tcp: 1800, tcpInitial: 20, tcpClosing: 2, udp: 60, icmp: 60, other: 60 },
   maxSessions: 1_000_000,
+  tcpSession: { noSynCheck: false, noSequenceCheck: false },
 };
 
 const TIMEOUT_KEYWORDS = [
@@ -21,7 +22,12 @@ const TIMEOUT_KEYWORDS = [
 
 const U32_MAX = 0xffffffff;
 
-/** `security flow { timeouts { tcp N; ... } max-sessions N; }`. */
+/**
+ * `security flow { timeouts { tcp N; ... } max-sessions N; tcp-session { ... } }`. Of Junos'
+ * `tcp-session`: `no-syn-check`, `no-sequence-check`, `tcp-initial-timeout N` (4..300 s, the
+ * same as `timeouts tcp-initial`) and `time-wait-state session-timeout N` (2..600 s, the wait
+ * after a close, as `timeouts tcp-closing`).
+ */
 export function compileFlow(root: readonly Statement[], d: Diagnostics): FlowSettings {
   const flow = child(child(root, 'security')?.children, 'flow');
   const timeouts = { ...DEFAULT_FLOW.timeouts };
@@ -31,7 +37,18 @@ export function compileFlow(root: readonly Statement[], d: Diagnostics): FlowSet
     const n = s ? parseNumber(d, valueOf(s), `${kw} timeout`, 1, U32_MAX) : null;
     if (n !== null) timeouts[field] = n;
   }
+  const tcp = child(flow?.children, 'tcp-session');
+  const initial = child(tcp?.children, 'tcp-initial-timeout');
+  const n = initial ? parseNumber(d, valueOf(initial), 'tcp-initial-timeout', 4, 300) : null;
+  if (n !== null) timeouts.tcpInitial = n;
+  const timeWait = child(child(tcp?.children, 'time-wait-state')?.children, 'session-timeout');
+  const w = timeWait ? parseNumber(d, valueOf(timeWait), 'time-wait-state session-timeout', 2, 600) : null;
+  if (w !== null) timeouts.tcpClosing = w;
+  const tcpSession = {
+    noSynCheck: child(tcp?.children, 'no-syn-check') !== undefined,
+    noSequenceCheck: child(tcp?.children, 'no-sequence-check') !== undefined,
+  };
   const max = child(flow?.children, 'max-sessions');
   const maxSessions = max ? parseNumber(d, valueOf(max), 'max-sessions', 1, U32_MAX) : null;
-  return { timeouts, maxSessions: maxSessions ?? DEFAULT_FLOW.maxSessions };
+  return { timeouts, maxSessions: maxSessions ?? DEFAULT_FLOW.maxSessions, tcpSession };
 }

@@ -153,6 +153,12 @@ export const SCHEMA: Container = container({
         other: seconds,
       }),
       'max-sessions': one('number of sessions'),
+      'tcp-session': container({
+        'no-syn-check': flag,
+        'no-sequence-check': flag,
+        'tcp-initial-timeout': seconds,
+        'time-wait-state': container({ 'session-timeout': seconds }),
+      }),
     }),
   }),
   system: container({

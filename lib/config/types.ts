@@ -93,6 +93,8 @@ export interface FlowSettings {
   /** Idle timeouts in seconds. */
   timeouts: { tcp: number; tcpInitial: number; tcpClosing: number; udp: number; icmp: number; other: number };
   maxSessions: number;
+  /** `security flow tcp-session`: the checks XDP makes of TCP. */
+  tcpSession: { noSynCheck: boolean; noSequenceCheck: boolean };
 }
 
 export type SyslogTransport = 'udp' | 'tcp';

@@ -30,6 +30,7 @@ import { configNameResolver } from '../events/resolver.js';
 import { createSinks, eventRates, formatContext } from '../events/setup.js';
 import type { EventSink } from '../events/sinks/sink.js';
 import { sessionCloseEvent } from '../session/flow-events.js';
+import { closesFromXdp } from '../session/xdp-closes.js';
 import { type NameResolver, SessionTable } from '../session/table.js';
 import { QueueSocket } from '../slowpath/receiver.js';
 import { LOCAL_ZONE, SlowPath } from '../slowpath/slowpath.js';
@@ -116,6 +117,7 @@ export class Daemon {
     try {
       const sessions = new SessionTable(
         dataplane.mapFd('xdpfw_sessions'), dataplane.constants.sessionFlags, config.flow.timeouts, config.flow.maxSessions,
+        dataplane.constants.tcp,
       );
       const zoneByIfindex = new Map<number, Zone>();
       const events = new EventProducer({ rates: eventRates(config.syslog) });
@@ -125,15 +127,16 @@ export class Daemon {
       // A filter term's `log` stays on the box (show log, monitor); `syslog` goes to the collectors too.
       events.setExported((ev) => ev.kind !== 'filter-log' || slowPath.flowFilters.engine.result(ev.filterId, ev.termId)?.syslog !== false);
       applyScreens(dataplane, config); // before the links: the first packets are screened
+      dataplane.setTcpSettings(config.flow.tcpSession);
       const eventConstants = readEventConstants(dataplane.objectPath);
       daemon.xdpBudget = new XdpEventBudget(dataplane, eventConstants.kinds);
       daemon.xdpBudget.setRates(eventRates(config.syslog));
       daemon.attachAll(opts.xdpMode ?? 'auto', zoneByIfindex);
       daemon.configureEvents();
-      sessions.onClose((s, reason, totals) => {
-        if (s.logClose) events.emit(sessionCloseEvent(s, reason, totals, monotonicNs()));
+      sessions.onClose((s, reason, totals, logged) => {
+        if (s.logClose && !logged) events.emit(sessionCloseEvent(s, reason, totals, monotonicNs()));
       });
-      daemon.bpfEvents = new BpfEventSource(dataplane.mapFd('xdpfw_events'), new EventCodec(eventConstants), events, slowPath.faults);
+      daemon.bpfEvents = new BpfEventSource(dataplane.mapFd('xdpfw_events'), new EventCodec(eventConstants), closesFromXdp(sessions, events), slowPath.faults);
       sessions.adopt(daemon.names(), Date.now() - Number(monotonicNs()) / 1e6);
       sessions.sweepOrphans();
       slowPath.restoreLimits();
@@ -327,6 +330,7 @@ export class Daemon {
       this.jsonFormat = formatter('json', formatContext(next.syslog, names));
       for (const s of oldSinks) s.close();
       this.sessions.configure(next.flow.timeouts, next.flow.maxSessions);
+      this.dataplane.setTcpSettings(next.flow.tcpSession);
       filters.engine.carryCountsFrom(this.foldFilterCounters());
       this.slowPath.setConfig(next, zoneByIfindex, filters, policies);
       const rechecked = applyRecheck(this.sessions, recheck);

@@ -61,6 +61,10 @@ const XDP_DROPS: Record<string, string> = {
   DROP_TOO_BIG: 'too_big_for_slow_path',
   DROP_FRAGMENT_NO_FIRST: 'fragment_no_first',
   DROP_FRAGMENT_NO_SESSION: 'fragment_no_session',
+  DROP_TCP_OUT_OF_WINDOW: 'tcp_out_of_window',
+  DROP_TCP_RST_INEXACT: 'tcp_rst_inexact',
+  DROP_TCP_SYN_CHECK: 'tcp_syn_check',
+  DROP_TCP_INVALID: 'tcp_invalid',
 };
 
 function camel(name: string): string {

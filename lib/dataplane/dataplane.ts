@@ -11,7 +11,7 @@ import { bpfObjectPath } from '../util/paths.js';
 import type { StatePaths } from '../daemon/state-paths.js';
 import { persistentBpffs } from './bpffs.js';
 import {
-  COUNTER_VALUE, IFACE, META, type DataplaneConstants, readConstants, verifyLayouts,
+  COUNTER_VALUE, IFACE, META, TCP_SETTINGS, type DataplaneConstants, readConstants, verifyLayouts,
 } from './layout.js';
 import {
   type BpfObject, attachXdp, closeFd, getPinned, ifNameToIndex, linkDetach, linkInfo, linkUpdate,
@@ -35,6 +35,7 @@ const MAPS = [
   'xdpfw_sessions', 'xdpfw_ifaces', 'xdpfw_xsks', 'xdpfw_tx_ports', 'xdpfw_counters', 'xdpfw_meta', 'xdpfw_events',
   'xdpfw_screen_profiles', 'xdpfw_screen_stats', 'xdpfw_filter_counters', 'xdpfw_event_rates', 'xdpfw_event_suppressed',
   'xdpfw_fragments',
+  'xdpfw_tcp_settings',
 ] as const;
 type MapName = (typeof MAPS)[number];
 
@@ -231,6 +232,14 @@ export class Dataplane {
   resetFilterCounters(indexes: Iterable<number>): void {
     const zero = Buffer.alloc(COUNTER_VALUE.size * this.cpus);
     for (const index of indexes) mapUpdate(this.fds.xdpfw_filter_counters, u32(index), zero, BPF_ANY);
+  }
+
+  /** `security flow tcp-session` as XDP applies it to every later packet. */
+  setTcpSettings(tcp: { noSynCheck: boolean; noSequenceCheck: boolean }): void {
+    const v = Buffer.alloc(TCP_SETTINGS.size);
+    const c = this.constants.tcp;
+    v.writeUInt32LE((tcp.noSynCheck ? c.noSynCheck : 0) | (tcp.noSequenceCheck ? c.noSequenceCheck : 0), TCP_SETTINGS.offset.flags);
+    mapUpdate(this.fds.xdpfw_tcp_settings, u32(0), v, BPF_ANY);
   }
 
   /** Releases this process's handles; pins (links, maps) stay for the next run. */

@@ -3,11 +3,12 @@
 // compiled object, so the two can never silently drift apart.
 import { btfEnum, btfStruct } from './native.js';
 
-/** sessionKey: a struct xdpfw_session_key inside another struct. */
-type FieldKind = 'u8' | 'u16' | 'u32' | 'u64' | 'bytes16' | 'sessionKey';
+/** sessionKey: a struct xdpfw_session_key inside another struct; bytes40: two struct xdpfw_tcp_dir;
+ * tcpconn: struct xdpfw_tcp_conn; lock: struct bpf_spin_lock. */
+type FieldKind = 'u8' | 'u16' | 'u32' | 'u64' | 'bytes16' | 'bytes40' | 'sessionKey' | 'tcpconn' | 'lock';
 
-const KIND_SIZE: Record<FieldKind, number> = { u8: 1, u16: 2, u32: 4, u64: 8, bytes16: 16, sessionKey: 40 };
-const KIND_ALIGN: Record<FieldKind, number> = { u8: 1, u16: 2, u32: 4, u64: 8, bytes16: 4, sessionKey: 4 };
+const KIND_SIZE: Record<FieldKind, number> = { u8: 1, u16: 2, u32: 4, u64: 8, bytes16: 16, bytes40: 40, sessionKey: 40, tcpconn: 56, lock: 4 };
+const KIND_ALIGN: Record<FieldKind, number> = { u8: 1, u16: 2, u32: 4, u64: 8, bytes16: 4, bytes40: 4, sessionKey: 4, tcpconn: 8, lock: 4 };
 
 export class StructLayout<F extends string> {
   readonly size: number;
@@ -57,8 +58,22 @@ export const SESSION_KEY = new StructLayout('xdpfw_session_key', [
 export const SESSION = new StructLayout('xdpfw_session', [
   ['session_id', 'u64'], ['created_ns', 'u64'], ['last_seen_ns', 'u64'], ['packets', 'u64'], ['bytes', 'u64'],
   ['policy_id', 'u32'], ['ingress_ifindex', 'u32'], ['from_zone', 'u16'], ['to_zone', 'u16'],
-  ['flags', 'u8'], ['tcp_state', 'u8'], ['pad', 'u16'], ['input', 'bytes16'], ['output', 'bytes16'],
+  ['flags', 'u8'], ['close_flags', 'u8'], ['pad', 'u16'], ['input', 'bytes16'], ['output', 'bytes16'],
+  ['peer', 'bytes40'], ['lock', 'lock'], ['lock_pad', 'u32'], ['tcp', 'tcpconn'],
 ] as const);
+
+/** struct xdpfw_tcp_conn: a session's TCP connection, at SESSION.offset.tcp of the owner entry. */
+export const TCP_CONN = new StructLayout('xdpfw_tcp_conn', [
+  ['state', 'u8'], ['close_reason', 'u8'], ['pad', 'u16'], ['version', 'u32'], ['closed_ns', 'u64'], ['dir', 'bytes40'],
+] as const);
+
+/** struct xdpfw_tcp_dir: one side's sequence tracking, twice at SESSION.offset.tcp. */
+export const TCP_DIR = new StructLayout('xdpfw_tcp_dir', [
+  ['td_end', 'u32'], ['td_maxend', 'u32'], ['td_maxwin', 'u32'], ['td_maxack', 'u32'], ['td_scale', 'u8'], ['flags', 'u8'], ['pad', 'u16'],
+] as const);
+
+/** struct xdpfw_tcp_settings: `security flow tcp-session` for XDP. */
+export const TCP_SETTINGS = new StructLayout('xdpfw_tcp_settings', [['flags', 'u32']] as const);
 
 /** struct xdpfw_filter_verdict: one filter's cached verdict (lib/filter/descriptor.ts reads and writes it). */
 export const FILTER_VERDICT = new StructLayout('xdpfw_filter_verdict', [
@@ -111,8 +126,8 @@ export const SCREEN_COUNTER = new StructLayout('xdpfw_screen_counter', [
   ['drops', 'u64'], ['alarms', 'u64'], ['events_suppressed', 'u64'],
 ] as const);
 
-export const ALL_LAYOUTS = [SESSION_KEY, SESSION, FILTER_VERDICT, IFACE, COUNTER_VALUE, RX_META, ROUTE_QUERY, ROUTE_RESULT, META, EVENT, SCREEN_PROFILE, SCREEN_COUNTER,
-  FRAGMENT_KEY, FRAGMENT];
+export const ALL_LAYOUTS = [SESSION_KEY, SESSION, TCP_CONN, TCP_DIR, TCP_SETTINGS, FILTER_VERDICT, IFACE, COUNTER_VALUE, RX_META, ROUTE_QUERY, ROUTE_RESULT, META, EVENT,
+  SCREEN_PROFILE, SCREEN_COUNTER, FRAGMENT_KEY, FRAGMENT];
 
 /** Values the C side defines as enums; read from BTF, never copied here. */
 export interface DataplaneConstants {
@@ -124,8 +139,22 @@ export interface DataplaneConstants {
   /** The largest frame XDP hands to the slow path; larger ones are dropped as DROP_TOO_BIG. */
   slowPathMaxFrame: number;
   sessionFlags: { reverse: number; local: number; boxConnection: number };
+  /** enum xdpfw_tcp_state, enum xdpfw_close_reason and the flags of TCP tracking. */
+  tcp: TcpCodes;
   /** Counter index by name, e.g. 'FAST_FORWARD' → 0 (prefix XDPFW_CNT_ removed). */
   counters: Map<string, number>;
+}
+
+export interface TcpCodes {
+  /** enum xdpfw_tcp_state members (C names). */
+  states: Record<string, number>;
+  /** enum xdpfw_close_reason members (C names). */
+  closeReasons: Record<string, number>;
+  /** XDPFW_CLOSE_EVENT_WRITTEN of enum xdpfw_close_flags. */
+  closeEventWritten: number;
+  /** enum xdpfw_tcp_settings_flags. */
+  noSynCheck: number;
+  noSequenceCheck: number;
 }
 
 export function readConstants(objectPath: string): DataplaneConstants {
@@ -150,6 +179,13 @@ export function readConstants(objectPath: string): DataplaneConstants {
       reverse: need(flags, 'XDPFW_SESS_REVERSE'), local: need(flags, 'XDPFW_SESS_LOCAL'), boxConnection: need(flags, 'XDPFW_SESS_BOX_CONNECTION'),
     },
     counters,
+    tcp: {
+      states: btfEnum(objectPath, 'xdpfw_tcp_state'),
+      closeReasons: btfEnum(objectPath, 'xdpfw_close_reason'),
+      closeEventWritten: need(btfEnum(objectPath, 'xdpfw_close_flags'), 'XDPFW_CLOSE_EVENT_WRITTEN'),
+      noSynCheck: need(btfEnum(objectPath, 'xdpfw_tcp_settings_flags'), 'XDPFW_TCP_NO_SYN_CHECK'),
+      noSequenceCheck: need(btfEnum(objectPath, 'xdpfw_tcp_settings_flags'), 'XDPFW_TCP_NO_SEQUENCE_CHECK'),
+    },
   };
 }
 

@@ -2,7 +2,6 @@
 // producer. Records this build cannot read are counted, never fatal.
 import { RingBuffer, type NativeError } from '../dataplane/native.js';
 import { Faults } from '../util/faults.js';
-import type { EventProducer } from './producer.js';
 import type { SecurityEvent } from './types.js';
 import { realtimeOffsetNs, type EventCodec } from './record.js';
 
@@ -16,7 +15,7 @@ export class BpfEventSource {
    * callback runs from the event loop and never throws: a record that fails is counted in
    * `faults` and the batch goes on.
    */
-  constructor(mapFd: number, codec: EventCodec, producer: EventProducer, faults: Faults = new Faults()) {
+  constructor(mapFd: number, codec: EventCodec, producer: { emit(ev: SecurityEvent): unknown }, faults: Faults = new Faults()) {
     this.ring = new RingBuffer(mapFd, (records, err) => {
       try {
         if (err) this.failure = err;

@@ -5,7 +5,7 @@ import { realtimeNs } from '../dataplane/native.js';
 import type { CloseReason as EventCloseReason, FilterLogEvent, FilterLogSource, PolicyDenyEvent, ScreenDropEvent, SessionCloseEvent, SessionCreateEvent } from '../events/types.js';
 import type { SessionLimitHit } from '../screens/session-limit.js';
 import { type FlowTuple } from './flow-key.js';
-import type { CloseReason, Session } from './table.js';
+import type { CloseReason, DirectionTotals, Session } from './types.js';
 
 const CLOSE_REASONS: Record<CloseReason, EventCloseReason> = {
   'TCP FIN': 'tcp-fin',
@@ -15,12 +15,7 @@ const CLOSE_REASONS: Record<CloseReason, EventCloseReason> = {
   'policy change': 'policy-change',
 };
 
-export interface DirectionTotals {
-  packetsFromClient: number;
-  bytesFromClient: number;
-  packetsFromServer: number;
-  bytesFromServer: number;
-}
+export type { DirectionTotals } from './types.js';
 
 function base(tuple: FlowTuple, icmpType: number, ingressIfindex: number, ingressZone: number) {
   return {

@@ -1,18 +1,18 @@
 // The slow path's record of sessions, kept in step with the BPF session map
 // (two entries per session, one per direction). The BPF map is the truth for
-// counters and last-seen times; this table adds what people read (zones,
-// policy names) and owns installation, TCP state, expiry and closing.
-import { SESSION, SESSION_KEY } from '../dataplane/layout.js';
+// counters, last-seen times and TCP state (XDP tracks TCP, bpf/tcp_state.h);
+// this table adds what people read (zones, policy names) and owns
+// installation, expiry and closing.
+import { SESSION, SESSION_KEY, TCP_CONN } from '../dataplane/layout.js';
 import { mapDelete, mapDump, mapLookup, mapUpdate, mapUpdateBatch, monotonicNs } from '../dataplane/native.js';
 import {
-  type FlowTuple, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, describeKey, keyId, protocolName, reverseKey,
+  IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, describeKey, keyId, protocolName, reverseKey,
 } from './flow-key.js';
-import type { DirectionTotals } from './flow-events.js';
-import { NO_FILTER, decodeFilterDescriptor, encodeFilterDescriptor, type FilterDescriptor } from '../filter/descriptor.js';
-import { TCP_SYN, type TcpState, TcpPhase, bothFinsSeen, decodeTcpState, describeTcpState, encodeTcpState } from './tcp.js';
+import { NO_FILTER, decodeFilterDescriptor, encodeFilterDescriptor } from '../filter/descriptor.js';
+import { TCP_SYN, TcpStates, type TcpStateName, isClosed, timeoutClass } from './tcp.js';
 import { ExpirySchedule } from './expiry.js';
-
-export type CloseReason = 'TCP FIN' | 'TCP RST' | 'idle Timeout' | 'cleared' | 'policy change';
+import type { TcpCodes } from '../dataplane/layout.js';
+import type { CloseReason, DirectionTotals, DirectionFilters, FirstPacket, Session, SessionFacts, SessionFilters } from './types.js';
 
 export interface Timeouts {
   tcp: number;
@@ -23,64 +23,16 @@ export interface Timeouts {
   other: number;
 }
 
-/** The cached filter verdicts of one direction (struct xdpfw_session input/output). */
-export interface DirectionFilters {
-  /** Input filter of the interface this direction's packets arrive on (its table routes them). */
-  input: FilterDescriptor;
-  /** Output filter of the interface they leave by; the lo0 filter for a session to the box. */
-  output: FilterDescriptor;
-}
-
-/** What the slow path computed for each direction of a session. */
-export interface SessionFilters {
-  client: DirectionFilters;
-  server: DirectionFilters;
-}
+/** What a session ends with and its records; defined in types.ts, re-exported for the table's users. */
+export type { CloseReason, DirectionFilters, FirstPacket, Session, SessionFacts, SessionFilters } from './types.js';
 
 export const NO_FILTERS: SessionFilters = Object.freeze({
   client: Object.freeze({ input: NO_FILTER, output: NO_FILTER }),
   server: Object.freeze({ input: NO_FILTER, output: NO_FILTER }),
 });
 
-/** What a session keeps of its first packet beyond the key, to judge the flow again after a reload. */
-export interface FirstPacket {
-  tcpFlags: number;
-  icmpCode: number;
-  dscp: number;
-}
-
 /** For sessions adopted from the pinned map, whose first packet is not known. */
 export const FIRST_PACKET_UNKNOWN: FirstPacket = Object.freeze({ tcpFlags: TCP_SYN, icmpCode: 0, dscp: 0 });
-
-export interface SessionFacts {
-  fromZone: string;
-  fromZoneId: number;
-  toZone: string;
-  toZoneId: number;
-  policyId: number;
-  policyName: string;
-  ingressIfindex: number;
-  egressIfindex: number;
-  local: boolean;
-  /** Local, answering a connection the box opened: admitted without host-inbound-traffic. */
-  boxConnection: boolean;
-  /** The permitting policy asks for a SESSION_CLOSE event (`log session-close`). */
-  logClose: boolean;
-  /** ICMP type of the packet that opened the session (0 for other protocols). */
-  icmpType: number;
-  first: FirstPacket;
-  filters: SessionFilters;
-}
-
-export interface Session extends SessionFacts {
-  id: number;
-  key: Buffer;
-  reverse: Buffer;
-  tuple: FlowTuple;
-  createdNs: bigint;
-  createdAtMs: number;
-  tcp: TcpState | null;
-}
 
 export interface SessionView {
   sessionId: number;
@@ -120,14 +72,18 @@ export interface NameResolver {
   logsClose(policyId: number): boolean;
 }
 
-/** Told of every session that ends, whatever ends it, with its final counters. */
-/** Told of every session that ends, with its final counters. */
-export type CloseListener = (session: Session, reason: CloseReason, totals: DirectionTotals) => void;
+/**
+ * Told of every session that ends, whatever ends it, with its final counters; `logged`: XDP
+ * already wrote its SESSION_CLOSE record (the listener must not log it again).
+ */
+export type CloseListener = (session: Session, reason: CloseReason, totals: DirectionTotals, logged: boolean) => void;
 
 const BPF_ANY = 0;
 const BPF_NOEXIST = 1;
 const BPF_EXIST = 2;
 const S = SESSION.offset;
+/** Offsets of the TCP connection's fields within an entry. */
+const T = { state: S.tcp + TCP_CONN.offset.state, closeReason: S.tcp + TCP_CONN.offset.close_reason };
 
 interface DirectionCounters {
   packets: number;
@@ -135,9 +91,19 @@ interface DirectionCounters {
   lastSeenNs: bigint;
 }
 
+/** What the owner entry says of the session's end (TCP only). */
+interface SessionEnd {
+  state: TcpStateName;
+  /** Why XDP closed it; null while open. */
+  reason: CloseReason | null;
+  /** XDP wrote the SESSION_CLOSE record. */
+  logged: boolean;
+}
+
 interface SessionCounters {
   client: DirectionCounters;
   server: DirectionCounters | null;
+  end: SessionEnd | null;
 }
 
 export class SessionTable {
@@ -151,13 +117,23 @@ export class SessionTable {
   private readonly closeListeners: CloseListener[] = [];
   private readonly expiry = new ExpirySchedule(nowSecond());
   private readonly scratch = Buffer.alloc(SESSION.size);
+  private readonly tcpStates: TcpStates;
+  /** enum xdpfw_close_reason values XDP writes, as the table names them. */
+  private readonly xdpCloseReasons: Map<number, CloseReason>;
 
   constructor(
     private readonly mapFd: number,
     private readonly flags: { reverse: number; local: number; boxConnection: number },
     private timeouts: Timeouts,
     private maxSessions: number,
-  ) {}
+    private readonly tcpCodes: TcpCodes,
+  ) {
+    this.tcpStates = new TcpStates(tcpCodes.states);
+    this.xdpCloseReasons = new Map([
+      [tcpCodes.closeReasons.XDPFW_CLOSE_TCP_FIN ?? -1, 'TCP FIN'],
+      [tcpCodes.closeReasons.XDPFW_CLOSE_TCP_RST ?? -1, 'TCP RST'],
+    ]);
+  }
 
   get size(): number {
     return this.byId.size;
@@ -201,7 +177,7 @@ export class SessionTable {
       tuple: describeKey(fwd),
       createdNs: now,
       createdAtMs: Date.now(),
-      tcp: protocol === IPPROTO_TCP ? { phase: TcpPhase.SynSent, finFromClient: false, finFromServer: false } : null,
+      tcp: protocol === IPPROTO_TCP ? 'none' : null,
     };
     try {
       this.writeEntries(session, now);
@@ -253,18 +229,40 @@ export class SessionTable {
     v.writeUInt16LE(session.toZoneId, S.to_zone);
     const f = this.flags;
     v.writeUInt8((reverse ? f.reverse : 0) | (session.local ? f.local : 0) | (session.boxConnection ? f.boxConnection : 0), S.flags);
-    v.writeUInt8(session.tcp ? encodeTcpState(session.tcp) : 0, S.tcp_state);
+    // TCP state none: the first packet, run through xdpfw_inject_new, starts the tracking.
+    v.writeUInt8(this.tcpStates.value('none'), T.state);
+    (reverse ? session.key : session.reverse).copy(v, S.peer);
     const filters = reverse ? session.filters.server : session.filters.client;
     encodeFilterDescriptor(filters.input, v, S.input);
     encodeFilterDescriptor(filters.output, v, S.output);
   }
 
-  /** Records a TCP state change in the BPF entries. */
-  setTcpState(session: Session, state: TcpState): void {
-    session.tcp = state;
-    this.expiry.advance(session.id, nowSecond() + this.timeoutFor(session)); // a closing session waits less
-    // Only the client entry: it is the one a restarted daemon reads the state from (adopt).
-    this.rewriteEntries(session, (v) => v.writeUInt8(encodeTcpState(state), S.tcp_state), false);
+  /**
+   * XDP closed the session (its SESSION_CLOSE record arrived): it is removed once the closing
+   * wait is over. Returns the session, or undefined if it is already gone.
+   */
+  closedInDataplane(sessionId: number): Session | undefined {
+    const session = this.byId.get(sessionId);
+    if (!session?.tcp) return undefined;
+    session.tcp = this.endOf(session)?.state ?? session.tcp;
+    this.expiry.advance(session.id, nowSecond() + this.timeoutFor(session));
+    return session;
+  }
+
+  /** The TCP state XDP wrote for the session, and why it closed it; null for other protocols. */
+  endOf(session: Session): SessionEnd | null {
+    if (!session.tcp) return null;
+    const v = this.readEntry(session.key, this.scratch);
+    return v ? this.decodeEnd(v, 0) : null;
+  }
+
+  private decodeEnd(v: Buffer, at: number): SessionEnd {
+    const state = this.tcpStates.name(v.readUInt8(at + T.state));
+    return {
+      state,
+      reason: isClosed(state) ? this.xdpCloseReasons.get(v.readUInt8(at + T.closeReason)) ?? 'TCP RST' : null,
+      logged: (v.readUInt8(at + S.close_flags) & this.tcpCodes.closeEventWritten) !== 0,
+    };
   }
 
   /** Another policy or zone now permits the session (after a reload). */
@@ -314,7 +312,10 @@ export class SessionTable {
   close(session: Session, reason: CloseReason, known?: SessionCounters): void {
     if (this.byId.get(session.id) !== session) return;
     // Read before the entries go.
-    const totals = this.closeListeners.length > 0 ? totalsOf(known ?? this.countersOf(session)) : null;
+    const counters = this.closeListeners.length > 0 ? known ?? this.countersOf(session) : null;
+    const totals = counters ? totalsOf(counters) : null;
+    // XDP's record stands for its own reason only: a session cleared before XDP closed it is logged here.
+    const logged = counters?.end?.logged === true && counters.end.reason === reason;
     mapDelete(this.mapFd, session.key);
     if (!session.local) mapDelete(this.mapFd, session.reverse);
     this.byKey.delete(keyId(session.key));
@@ -327,7 +328,7 @@ export class SessionTable {
     let failure: { err: unknown } | null = null;
     for (const listener of this.closeListeners) {
       try {
-        listener(session, reason, totals);
+        listener(session, reason, totals, logged);
       } catch (err) {
         failure ??= { err };
       }
@@ -344,7 +345,10 @@ export class SessionTable {
         lastSeenNs: v.readBigUInt64LE(S.last_seen_ns),
       };
     };
-    return { client: read(session.key) ?? { packets: 0, bytes: 0, lastSeenNs: 0n }, server: session.local ? null : read(session.reverse) };
+    const client = read(session.key);
+    // The scratch buffer still holds the owner entry when the server's is missing.
+    const end = client && session.tcp ? this.decodeEnd(this.scratch, 0) : null;
+    return { client: client ?? { packets: 0, bytes: 0, lastSeenNs: 0n }, end, server: session.local ? null : read(session.reverse) };
   }
 
   clear(): number {
@@ -356,8 +360,11 @@ export class SessionTable {
   timeoutFor(session: Session): number {
     const t = this.timeouts;
     if (session.tcp) {
-      if (bothFinsSeen(session.tcp)) return t.tcpClosing;
-      return session.tcp.phase === TcpPhase.SynSent ? t.tcpInitial : t.tcp;
+      switch (timeoutClass(session.tcp)) {
+        case 'initial': return t.tcpInitial;
+        case 'closing': return t.tcpClosing;
+        default: return t.tcp;
+      }
     }
     switch (session.tuple.protocol) {
       case IPPROTO_UDP: return t.udp;
@@ -381,9 +388,12 @@ export class SessionTable {
         bytes: Number(values.readBigUInt64LE(at + S.bytes)),
         lastSeenNs: values.readBigUInt64LE(at + S.last_seen_ns),
       };
-      const entry = out.get(id) ?? { client: zero(), server: null };
+      const entry = out.get(id) ?? { client: zero(), server: null, end: null };
       if (values.readUInt8(at + S.flags) & this.flags.reverse) entry.server = dir;
-      else entry.client = dir;
+      else {
+        entry.client = dir;
+        if (values.readUInt8(at + T.state) !== 0 || this.byId.get(id)?.tcp) entry.end = this.decodeEnd(values, at);
+      }
       out.set(id, entry);
       if (!this.byId.has(id)) orphans.push(Buffer.from(keys.subarray(i * SESSION_KEY.size, (i + 1) * SESSION_KEY.size)));
     }
@@ -405,6 +415,7 @@ export class SessionTable {
       if (!session) continue;
       try {
         const c = this.countersOf(session);
+        if (session.tcp && c.end) session.tcp = c.end.state;
         const last = maxBig(session.createdNs, c.client.lastSeenNs, c.server?.lastSeenNs ?? 0n);
         const timeout = this.timeoutFor(session);
         const idleSeconds = Number(now - last) / 1e9;
@@ -412,7 +423,7 @@ export class SessionTable {
           this.expiry.schedule(id, Number(last) / 1e9 + timeout);
           continue;
         }
-        const reason: CloseReason = session.tcp && bothFinsSeen(session.tcp) ? 'TCP FIN' : 'idle Timeout';
+        const reason: CloseReason = c.end?.reason ?? (session.tcp === 'last-ack' ? 'TCP FIN' : 'idle Timeout');
         this.close(session, reason, c);
         closed.push({ session, reason });
       } catch (err) {
@@ -453,7 +464,7 @@ export class SessionTable {
         policy: s.policyName,
         policyId: s.policyId,
         local: s.local,
-        state: s.tcp ? describeTcpState(s.tcp) : 'active',
+        state: s.tcp ? (c?.end?.state ?? s.tcp) : 'active',
         packetsFromClient: c?.client.packets ?? 0,
         bytesFromClient: c?.client.bytes ?? 0,
         packetsFromServer: c?.server?.packets ?? 0,
@@ -481,7 +492,9 @@ export class SessionTable {
       const id = Number(values.readBigUInt64LE(at + S.session_id));
       const local = (flags & this.flags.local) !== 0;
       const boxConnection = (flags & this.flags.boxConnection) !== 0;
-      const reverse = reverseKey(key, Buffer.alloc(SESSION_KEY.size)) as Buffer;
+      // The peer's key as stored (a translated session's is not the reverse of this one).
+      const reverse = local ? reverseKey(key, Buffer.alloc(SESSION_KEY.size)) as Buffer
+        : Buffer.from(values.subarray(at + S.peer, at + S.peer + SESSION_KEY.size));
       const revValue = Buffer.alloc(SESSION.size);
       const hasReverse = !local && mapLookup(this.mapFd, reverse, revValue);
       const fromZoneId = values.readUInt16LE(at + S.from_zone);
@@ -505,7 +518,7 @@ export class SessionTable {
           client: directionFilters(values, at),
           server: hasReverse ? directionFilters(revValue, 0) : { input: NO_FILTER, output: NO_FILTER },
         },
-        tcp: tuple.protocol === IPPROTO_TCP ? decodeTcpState(values.readUInt8(at + S.tcp_state)) : null,
+        tcp: tuple.protocol === IPPROTO_TCP ? this.tcpStates.name(values.readUInt8(at + T.state)) : null,
       };
       this.remember(session);
       this.nextId = Math.max(this.nextId, id + 1);
@@ -540,7 +553,7 @@ function maxBig(...xs: bigint[]): bigint {
   return xs.reduce((a, b) => (b > a ? b : a));
 }
 
-function totalsOf(c: SessionCounters): DirectionTotals {
+function totalsOf(c: Pick<SessionCounters, 'client' | 'server'>): DirectionTotals {
   return {
     packetsFromClient: c.client.packets,
     bytesFromClient: c.client.bytes,

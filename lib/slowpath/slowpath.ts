@@ -1,5 +1,5 @@
 // The slow path: judges each packet the fast path could not (first packets,
-// TCP SYN/FIN/RST, cached rejects) through the firewall filters, the route,
+// a new connection on a closed TCP session, cached rejects) through the firewall filters, the route,
 // the zones' policies or host-inbound-traffic and the lo0 filter; installs
 // sessions with the filters' verdicts cached for XDP, and re-injects the
 // packet through xdpfw_inject_new / xdpfw_inject so it leaves exactly as the
@@ -19,7 +19,7 @@ import { SessionLimiter } from '../screens/session-limit.js';
 import { IPPROTO_TCP, describeKey, familyName, keyId } from '../session/flow-key.js';
 import { type InstallResult, type Session, type SessionFacts, type SessionTable, localAdmission } from '../session/table.js';
 import { POLICY_REJECT, REJECT_FRAME_MAX, type RejectCounters, type RejectReason, Rejecter } from './reject.js';
-import { TCP_RST, advance, opensSession } from '../session/tcp.js';
+import { isClosed, opensSession } from '../session/tcp.js';
 import type { FrameReader } from './frame.js';
 import { FlowFilters } from './flow-filters.js';
 import { type Route, RouteProbe } from './route-probe.js';
@@ -115,6 +115,8 @@ export class SlowPath {
   private zoneByIfindex: Map<number, Zone>;
   /** `limit-session` screens: active sessions per source and destination address. */
   readonly limiter: SessionLimiter;
+  /** `security flow tcp-session`. */
+  private tcpSession: CompiledConfig['flow']['tcpSession'];
 
   constructor(
     private readonly progs: { inject: number; injectNew: number; route: number },
@@ -131,6 +133,7 @@ export class SlowPath {
     this.filters = new FlowFilters(config, localIfindex);
     this.zoneByIfindex = zoneByIfindex;
     this.limiter = new SessionLimiter(config);
+    this.tcpSession = config.flow.tcpSession;
     // Every session the table ends, however it ends, gives its place back.
     sessions.onClose((s) => this.limiter.release(s.fromZoneId, s.key));
   }
@@ -165,6 +168,7 @@ export class SlowPath {
     this.filters = filters;
     this.zoneByIfindex = zoneByIfindex;
     this.limiter.configure(config);
+    this.tcpSession = config.flow.tcpSession;
   }
 
   private drop(reason: SlowPathDrop): void {
@@ -205,7 +209,7 @@ export class SlowPath {
     if (facts.laterFragment) return this.inject(rx, frame, this.progs.inject);
 
     const known = this.sessions.lookup(keyId(reader.key));
-    if (known) return this.continueSession(rx, frame, known);
+    if (known && !this.reopens(known, facts.tcpFlags)) return this.continueSession(rx, frame, known);
 
     const family = familyName(facts.family);
     const fromZone = rx.zone;
@@ -224,7 +228,8 @@ export class SlowPath {
     this.stage = 'route';
     const route = this.routes.lookup(frame.bytes, frame.at, frame.length, rx.ifindex, rx.queue, input?.routingInstance ?? 0);
     if (route.local && route.boxConnection) return this.toLocal(rx, frame, fromZone, true);
-    if (facts.protocol === IPPROTO_TCP && !opensSession(facts.tcpFlags)) return this.drop('tcp_not_syn');
+    // syn-check (XDP refuses most before they come here; a race with a session's end may not).
+    if (facts.protocol === IPPROTO_TCP && !opensSession(facts.tcpFlags) && !this.tcpSession.noSynCheck) return this.drop('tcp_not_syn');
     if (route.local) return this.toLocal(rx, frame, fromZone, false);
     if (route.egress === 0) return this.drop('no_route');
     const toZone = this.zoneByIfindex.get(route.egress);
@@ -367,23 +372,28 @@ export class SlowPath {
     return null;
   }
 
-  /** A packet of a known session that the fast path sent up: TCP flags, or a cached reject to answer. */
+  /**
+   * A SYN on a TCP session XDP has closed (time-wait, or after a RST) opens a new connection:
+   * the old session ends now (as conntrack does) and the SYN is judged like any first packet.
+   */
+  private reopens(session: Session, tcpFlags: number): boolean {
+    if (!session.tcp || !opensSession(tcpFlags)) return false;
+    this.stage = 'session';
+    const end = this.sessions.endOf(session);
+    if (!end?.reason || !isClosed(end.state)) return false;
+    this.sessions.close(session, end.reason);
+    return true;
+  }
+
+  /**
+   * A packet of a known session that the fast path sent up: a cached reject to answer, or one
+   * that raced with the session's installation (queued behind its first packet).
+   */
   private continueSession(rx: RxQueue, frame: FrameRef, session: Session): void {
     this.stage = 'session';
-    const f = rx.reader.facts;
     const fromServer = !rx.reader.key.equals(session.key);
     if (!this.replayRejects(rx, frame, session, fromServer)) return;
-    this.stage = 'session';
-    if (session.tcp) {
-      const next = advance(session.tcp, f.tcpFlags, fromServer);
-      if (next.phase !== session.tcp.phase || next.finFromClient !== session.tcp.finFromClient ||
-          next.finFromServer !== session.tcp.finFromServer) {
-        this.sessions.setTcpState(session, next);
-      }
-    }
     this.inject(rx, frame, this.progs.inject);
-    this.stage = 'session';
-    if (session.tcp && (f.tcpFlags & TCP_RST)) this.sessions.close(session, 'TCP RST');
   }
 
   /**

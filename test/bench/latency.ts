@@ -1,9 +1,12 @@
 // TCP connect latency: a client in the client namespace makes sequential
 // connections to a server in the server namespace, through plain kernel
-// forwarding (baseline) and through xdpfw (SYN and SYN-ACK both go through
-// the slow path). p50 and p99 of each run of CONNECTS connections.
+// forwarding (baseline) and through xdpfw (the SYN goes through the slow
+// path, the rest of each connection is tracked in XDP). p50 and p99 of each
+// run of CONNECTS connections, and the packets the slow path saw per
+// connection (`show counters`).
 import { resolve } from 'node:path';
 import { packageRoot } from '../../lib/util/paths.js';
+import type { CountersReport } from '../../lib/daemon/reports.js';
 import { ADDR, basicConfig } from '../helpers/topology.js';
 import { BenchNet } from './lib/net.js';
 import { compare, report } from './lib/report.js';
@@ -14,13 +17,20 @@ const CONNECTS = 1000;
 const PORT = 5001;
 const CLIENT = resolve(packageRoot, 'dist', 'test', 'bench', 'tools', 'connect.js');
 
-async function latencies(net: BenchNet): Promise<{ p50: number[]; p99: number[] }> {
-  const out = { p50: [] as number[], p99: [] as number[] };
+/** The slow path's packet count, when xdpfw runs. */
+async function slowPathPackets(net: BenchNet, xdpfw: boolean): Promise<number> {
+  return xdpfw ? (await net.topo.xdpfwJson<CountersReport>(['show', 'counters'])).slowPathPackets : 0;
+}
+
+async function latencies(net: BenchNet, xdpfw = false): Promise<{ p50: number[]; p99: number[]; slowPerConnection: number[] }> {
+  const out = { p50: [] as number[], p99: [] as number[], slowPerConnection: [] as number[] };
   for (let i = -1; i < RUNS; i++) { // run -1 warms up
+    const slowBefore = await slowPathPackets(net, xdpfw);
     const r = await net.topo.exec('client', process.execPath, [CLIENT, ADDR.server4, String(PORT), String(CONNECTS)]);
     const { us, error } = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { us?: number[]; error?: string };
     if (!us) throw new Error(`connect client: ${error ?? r.stderr}`);
     if (i < 0) continue;
+    out.slowPerConnection.push((await slowPathPackets(net, xdpfw) - slowBefore) / CONNECTS);
     out.p50.push(percentile(us, 50));
     out.p99.push(percentile(us, 99));
   }
@@ -32,16 +42,18 @@ try {
   await net.topo.startTraffic('server', ['tcp-sink', '--port', String(PORT)]);
   const kernel = await latencies(net);
   await net.loadXdpfw(basicConfig());
-  const xdpfw = await latencies(net);
+  const xdpfw = await latencies(net, true);
   report({
     id: 'latency',
     title: 'TCP connect latency',
     method: `${CONNECTS} sequential connections per run (client namespace → server namespace, IPv4), connect() to handshake complete as the client sees it; ${RUNS} runs after a warm-up run, each side.`,
     comparisons: [
-      compare('connect p50', 'µs', ['xdpfw', xdpfw.p50], ['kernel forwarding', kernel.p50]),
-      compare('connect p99', 'µs', ['xdpfw', xdpfw.p99], ['kernel forwarding', kernel.p99], { op: '<=', value: 2 }),
+      compare('connect p50', 'µs', ['xdpfw', xdpfw.p50], ['kernel forwarding', kernel.p50], { op: '<=', value: 1.3 }),
+      compare('connect p99', 'µs', ['xdpfw', xdpfw.p99], ['kernel forwarding', kernel.p99], { op: '<=', value: 1.5 }),
     ],
-    facts: [],
+    facts: [
+      ['slow-path packets per TCP connection (target 1), by run', xdpfw.slowPerConnection.map((n) => n.toFixed(3)).join(', ')],
+    ],
   });
 } finally {
   await net.destroy();

@@ -128,11 +128,18 @@ function dropped(t: Test, spec: FrameSpec, screen: ScreenKey, msg: string, data 
   }, `${msg}: the event names ${screen}, the zone, the interface and the tuple`);
 }
 
+/** Where a miss goes past the screens: a TCP packet that could not open a connection is
+ * dropped by syn-check, anything else goes to the slow path (no socket here). */
+function missVerdict(spec: FrameSpec): string {
+  const flags = spec.tcpFlags ?? 0x10;
+  return spec.protocol === 'tcp' && (flags & 0x17) !== 0x02 ? 'DROP_TCP_SYN_CHECK' : 'DROP_NO_SOCKET';
+}
+
 /**
- * The packet goes on past the screens: to `verdict` (no socket: a miss, first fragments included;
- * later fragments: no first fragment was judged).
+ * The packet goes on past the screens: to `verdict` (a miss: see missVerdict, first fragments
+ * included; later fragments: no first fragment was judged).
  */
-function passed(t: Test, spec: FrameSpec, msg: string, verdict = 'DROP_NO_SOCKET', data = frame(spec)): void {
+function passed(t: Test, spec: FrameSpec, msg: string, verdict = missVerdict(spec), data = frame(spec)): void {
   const r = judge(data);
   t.same(r.counters, { [verdict]: 1 }, `${msg}: not screened`);
   t.same(r.events, [], `${msg}: no event`);
@@ -254,7 +261,7 @@ t.test('teardrop: fragments that must overlap or leave a hole, or too short a fi
   passed(t, { ...V4, protocol: 'tcp', fragmentOffset: 2 }, 'TCP data at offset 16', 'DROP_FRAGMENT_NO_FIRST');
   const tcpFirst = frame({ ...V4, protocol: 'tcp', moreFragments: true, payload: Buffer.alloc(12) });
   dropped(t, { ...V4, protocol: 'tcp', moreFragments: true, sport: 0, dport: 0 }, 'teardrop', 'a first fragment of 16 bytes cannot hold the TCP header', cutIpv4(tcpFirst, 20 + 16));
-  passed(t, { ...V4, protocol: 'tcp' }, 'a first fragment of 32 bytes holds it', 'DROP_NO_SOCKET', tcpFirst);
+  passed(t, { ...V4, protocol: 'tcp' }, 'a first fragment of 32 bytes holds it', undefined, tcpFirst);
   dropped(t, { ...V4, protocol: 250, fragmentOffset: 3, moreFragments: true }, 'teardrop', 'an empty non-last fragment');
 });
 
@@ -271,7 +278,7 @@ t.test('SYN fragment: a first fragment that carries a SYN', async (t) => {
   useProfile('tcp { syn-frag; }');
   dropped(t, { ...V4, protocol: 'tcp', tcpFlags: SYN, moreFragments: true, payload: Buffer.alloc(4) }, 'syn-fragment', 'IPv4');
   dropped(t, { ...V6, protocol: 'tcp', tcpFlags: SYN, ext: [44], payload: Buffer.alloc(4) }, 'syn-fragment', 'IPv6');
-  passed(t, { ...V4, protocol: 'tcp', tcpFlags: ACK, moreFragments: true, payload: Buffer.alloc(4) }, 'no SYN', 'DROP_NO_SOCKET');
+  passed(t, { ...V4, protocol: 'tcp', tcpFlags: ACK, moreFragments: true, payload: Buffer.alloc(4) }, 'no SYN');
   passed(t, { ...V4, protocol: 'tcp', tcpFlags: SYN }, 'not a fragment');
 });
 
@@ -301,7 +308,7 @@ t.test('SYN flood: attack threshold per destination address and port, logged pas
     t.same(verdicts, [...Array(5).fill('DROP_NO_SOCKET'), ...Array(5).fill('DROP_SCREEN')], `${family.src}: five pass, the rest are dropped`);
     t.equal(events, 3, 'the 6th and 7th are within the alarm threshold: counted, not logged');
     t.same(judge(syn(family, 20010, 443)).counters, { DROP_NO_SOCKET: 1 }, 'another destination port has its own count');
-    t.same(judge(frame({ ...family, protocol: 'tcp', tcpFlags: SYN | ACK, sport: 80 })).counters, { DROP_NO_SOCKET: 1 }, 'a SYN-ACK is not a connection request');
+    t.same(judge(frame({ ...family, protocol: 'tcp', tcpFlags: SYN | ACK, sport: 80 })).counters, { DROP_TCP_SYN_CHECK: 1 }, 'a SYN-ACK is not a connection request');
   }
   await freshWindow(1000);
   for (const family of [V4, V6]) t.same(judge(syn(family, 20011)).counters, { DROP_NO_SOCKET: 1 }, `${family.src}: the next second starts a new count`);

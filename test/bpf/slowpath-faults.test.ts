@@ -54,7 +54,7 @@ dp.registerPort(inIndex, 0, trust.id);
 dp.registerPort(outIndex, 1, untrust.id);
 const socket = new QueueSocket('in0', inIndex, 0, trust);
 dp.registerSocket(0, 0, socket.fd);
-const sessions = new SessionTable(dp.mapFd('xdpfw_sessions'), dp.constants.sessionFlags, config.flow.timeouts, config.flow.maxSessions);
+const sessions = new SessionTable(dp.mapFd('xdpfw_sessions'), dp.constants.sessionFlags, config.flow.timeouts, config.flow.maxSessions, dp.constants.tcp);
 t.teardown(() => {
   sessions.clear();
   socket.close();

@@ -11,6 +11,9 @@ export interface FrameSpec {
   /** TCP sequence and acknowledgement numbers (default 1 and 0). */
   tcpSeq?: number;
   tcpAck?: number;
+  /** TCP window field (default 65535) and options (a multiple of 4 bytes, e.g. window scale). */
+  tcpWindow?: number;
+  tcpOptions?: Buffer;
   icmpType?: number;
   icmpId?: number;
   ttl?: number;
@@ -60,14 +63,16 @@ export function checksum(buf: Buffer, initial = 0): number {
 function l4Header(spec: FrameSpec, proto: number): Buffer {
   const payload = spec.payload ?? Buffer.alloc(0);
   if (proto === 6) {
-    const h = Buffer.alloc(20);
+    const opts = spec.tcpOptions ?? Buffer.alloc(0);
+    const h = Buffer.alloc(20 + opts.length);
     h.writeUInt16BE(spec.sport ?? 1234, 0);
     h.writeUInt16BE(spec.dport ?? 80, 2);
-    h.writeUInt32BE(spec.tcpSeq ?? 1, 4);
-    h.writeUInt32BE(spec.tcpAck ?? 0, 8);
-    h[12] = 5 << 4;
+    h.writeUInt32BE((spec.tcpSeq ?? 1) >>> 0, 4);
+    h.writeUInt32BE((spec.tcpAck ?? 0) >>> 0, 8);
+    h[12] = (h.length / 4) << 4;
     h[13] = spec.tcpFlags ?? 0x10;
-    h.writeUInt16BE(65535, 14);
+    h.writeUInt16BE(spec.tcpWindow ?? 65535, 14);
+    opts.copy(h, 20);
     return Buffer.concat([h, payload]);
   }
   if (proto === 17) {

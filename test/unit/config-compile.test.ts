@@ -375,11 +375,24 @@ t.test('defaults', async (t) => {
   t.same(c.zones, []);
   t.same(c.policies, []);
   t.equal(c.defaultPolicy, 'deny-all');
-  t.same(c.flow, { timeouts: { tcp: 1800, tcpInitial: 20, tcpClosing: 2, udp: 60, icmp: 60, other: 60 }, maxSessions: 1000000 });
+  const checks = { noSynCheck: false, noSequenceCheck: false };
+  t.same(c.flow, { timeouts: { tcp: 1800, tcpInitial: 20, tcpClosing: 2, udp: 60, icmp: 60, other: 60 }, maxSessions: 1000000, tcpSession: checks });
   const h = compiled(HIERARCHICAL);
-  t.same(h.flow, { timeouts: { tcp: 3600, tcpInitial: 20, tcpClosing: 2, udp: 30, icmp: 60, other: 60 }, maxSessions: 50000 });
+  t.same(h.flow, { timeouts: { tcp: 3600, tcpInitial: 20, tcpClosing: 2, udp: 30, icmp: 60, other: 60 }, maxSessions: 50000, tcpSession: checks });
   t.equal(compiled('set security policies default-policy deny-all').defaultPolicy, 'deny-all');
   t.equal(compiled('security { policies { default-policy permit-all; } }').defaultPolicy, 'permit-all');
+});
+
+t.test('security flow tcp-session: the checks XDP relaxes, and the Junos timeout knobs', async (t) => {
+  const c = compiled('security { flow { tcp-session { no-syn-check; no-sequence-check; tcp-initial-timeout 30; time-wait-state { session-timeout 150; } } } }');
+  t.same(c.flow.tcpSession, { noSynCheck: true, noSequenceCheck: true });
+  t.equal(c.flow.timeouts.tcpInitial, 30, 'tcp-initial-timeout');
+  t.equal(c.flow.timeouts.tcpClosing, 150, 'time-wait-state session-timeout: the wait after a close');
+  t.same(compiled('set security flow tcp-session no-syn-check').flow.tcpSession, { noSynCheck: true, noSequenceCheck: false }, 'set form');
+  const bad = compileText('security { flow { tcp-session { tcp-initial-timeout 2; } } }', 'x.conf');
+  t.notOk(bad.ok, 'tcp-initial-timeout below Junos\' 4 s is refused');
+  const unknown = compileText('security { flow { tcp-session { no-such-check; } } }', 'x.conf');
+  t.notOk(unknown.ok, 'an unknown tcp-session statement is refused');
 });
 
 t.test('predefined applications', async (t) => {

@@ -3,8 +3,7 @@ import t from 'tap';
 import { SESSION_KEY } from '../../lib/dataplane/layout.js';
 import { describeKey, keyId, reverseKey } from '../../lib/session/flow-key.js';
 import {
-  TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, TcpPhase, advance, bothFinsSeen, decodeTcpState, describeTcpState, encodeTcpState,
-  opensSession,
+  TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, TcpStates, isClosed, opensSession, timeoutClass,
 } from '../../lib/session/tcp.js';
 import { ipBytes } from '../helpers/packets.js';
 
@@ -51,18 +50,18 @@ t.test('only a bare SYN opens a TCP session', async (t) => {
   t.notOk(opensSession(TCP_RST));
 });
 
-t.test('TCP states advance on SYN-ACK and FINs, and survive encoding', async (t) => {
-  let s = { phase: TcpPhase.SynSent, finFromClient: false, finFromServer: false };
-  t.equal(describeTcpState(s), 'syn-sent');
-  s = advance(s, TCP_SYN | TCP_ACK, false);
-  t.equal(s.phase, TcpPhase.SynSent, 'a SYN-ACK from the client side does not establish');
-  s = advance(s, TCP_SYN | TCP_ACK, true);
-  t.equal(describeTcpState(s), 'established');
-  s = advance(s, TCP_FIN | TCP_ACK, false);
-  t.equal(describeTcpState(s), 'fin-wait');
-  t.notOk(bothFinsSeen(s));
-  s = advance(s, TCP_FIN | TCP_ACK, true);
-  t.ok(bothFinsSeen(s));
-  t.equal(describeTcpState(s), 'closing');
-  t.same(decodeTcpState(encodeTcpState(s)), s, 'round trip through the BPF byte');
+t.test('TCP states from the C enum: names, timeouts, closed states', async (t) => {
+  const states = new TcpStates({
+    XDPFW_TCP_NONE: 0, XDPFW_TCP_SYN_SENT: 1, XDPFW_TCP_SYN_RECV: 2, XDPFW_TCP_ESTABLISHED: 3, XDPFW_TCP_FIN_WAIT: 4,
+    XDPFW_TCP_CLOSE_WAIT: 5, XDPFW_TCP_LAST_ACK: 6, XDPFW_TCP_TIME_WAIT: 7, XDPFW_TCP_CLOSE: 8,
+  });
+  t.equal(states.name(3), 'established');
+  t.equal(states.value('time-wait'), 7);
+  t.equal(states.name(200), 'none', 'an unknown byte reads as a fresh session');
+  t.equal(timeoutClass('syn-recv'), 'initial');
+  t.equal(timeoutClass('close-wait'), 'established', 'half-closed keeps the established timeout');
+  t.equal(timeoutClass('time-wait'), 'closing');
+  t.ok(isClosed('close'));
+  t.notOk(isClosed('last-ack'));
+  t.throws(() => new TcpStates({ XDPFW_TCP_NONE: 0 }), /lacks/, 'a C enum without a state TypeScript knows is refused');
 });
