@@ -60,6 +60,7 @@ struct packet {
 	struct ipv6hdr *ip6;
 	__u32 l3_len;         /* IP total length from the header */
 	__u16 l3_offset;      /* from the start of the frame */
+	__be16 ethertype;     /* after the VLAN tags */
 	__u8 vlan_tags;
 	__u8 tcp_flags;
 	__u8 icmp_type;
@@ -310,6 +311,7 @@ static __always_inline int parse_packet(struct xdp_md *ctx, struct packet *pkt)
 		pkt->vlan_tags++;
 	}
 	pkt->l3_offset = cursor - data;
+	pkt->ethertype = proto;
 	if (proto == bpf_htons(ETH_P_IP))
 		return parse_ipv4(cursor, data_end, pkt);
 	if (proto == bpf_htons(ETH_P_IPV6))

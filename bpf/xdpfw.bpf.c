@@ -26,6 +26,7 @@
 #include "parse.h"
 #include "events.h"
 #include "screens.h"
+#include "verify.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -154,6 +155,9 @@ static const struct path INJECT_NEW_PATH = {
 #define FORWARD_TO_SLOW_PATH (-2)
 /* replay_filter(): the verdict lets the packet go on. */
 #define FILTER_GOES_ON (-1)
+/* forward_session(): the route now leaves by another interface than the one
+ * the session's policy was checked for; the slow path checks it again. */
+#define ROUTE_CHANGED (-3)
 
 /* Enforces, counts and logs one cached filter verdict on a packet of an
  * established session, as the slow path did on the first packet; its log
@@ -252,6 +256,10 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 	struct bpf_fib_lookup fib;
 	__u32 fib_flags = fib_params_from(pkt, ctx, &fib, sess->input.table_id);
 	int rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), fib_flags);
+	/* Another egress may be another zone: never forwarded there unchecked. */
+	if ((rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH) &&
+	    !route_unchanged(sess, fib.ifindex))
+		return ROUTE_CHANGED;
 	switch (rc) {
 	case BPF_FIB_LKUP_RET_SUCCESS:
 		break;
@@ -314,8 +322,9 @@ static __always_inline int write_rx_meta(struct xdp_md *ctx, struct packet *pkt)
 	return 0;
 }
 
-static __always_inline int to_slow_path(struct xdp_md *ctx, struct packet *pkt,
-					const struct xdpfw_iface *iface)
+/* To the slow path, counted as `counter` once it is there. */
+static __always_inline int to_slow_path_as(struct xdp_md *ctx, struct packet *pkt,
+					   const struct xdpfw_iface *iface, __u32 counter)
 {
 	if (!iface || ctx->rx_queue_index >= XDPFW_MAX_QUEUES)
 		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP);
@@ -328,8 +337,13 @@ static __always_inline int to_slow_path(struct xdp_md *ctx, struct packet *pkt,
 	if (write_rx_meta(ctx, pkt))
 		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP);
 	int verdict = bpf_redirect_map(&xdpfw_xsks, key, XDP_DROP);
-	return count(verdict == XDP_REDIRECT ? XDPFW_CNT_SLOW_PATH : XDPFW_CNT_DROP_NO_SOCKET,
-		     ctx, verdict);
+	return count(verdict == XDP_REDIRECT ? counter : XDPFW_CNT_DROP_NO_SOCKET, ctx, verdict);
+}
+
+static __always_inline int to_slow_path(struct xdp_md *ctx, struct packet *pkt,
+					const struct xdpfw_iface *iface)
+{
+	return to_slow_path_as(ctx, pkt, iface, XDPFW_CNT_SLOW_PATH);
 }
 
 /* Verdicts for what the parser alone decides; -1 when the packet goes on. */
@@ -360,7 +374,11 @@ static __always_inline int run_screens(struct xdp_md *ctx, struct packet *pkt,
 	struct xdpfw_screen_profile *p = bpf_map_lookup_elem(&xdpfw_screen_profiles, &zone);
 	if (!p || !p->screens)
 		return -1;
-	struct screen_hit hit = screen_check(pkt, zone, p, (void *)(long)ctx->data_end);
+	struct screen_hit hit = { .screen = XDPFW_SCREEN_NONE, .log = 1 };
+	if (p->screens & SCREEN_BIT(XDPFW_SCREEN_IP_SPOOFING) && source_spoofed(ctx, pkt))
+		hit.screen = XDPFW_SCREEN_IP_SPOOFING;
+	else
+		hit = screen_check(pkt, zone, p, (void *)(long)ctx->data_end);
 	if (!hit.screen)
 		return -1;
 	int alarm = p->flags & XDPFW_SCREEN_ALARM_WITHOUT_DROP;
@@ -375,6 +393,10 @@ int xdpfw_rx(struct xdp_md *ctx)
 	__u32 ifindex = ctx->ingress_ifindex;
 	struct xdpfw_iface *iface = NULL;
 	int verdict, parsed = parse_packet(ctx, &pkt);
+	if (parsed == PARSE_NON_IP && !non_ip_passes(&pkt))
+		return count(XDPFW_CNT_DROP_NON_IP, ctx, XDP_DROP);
+	if (parsed == PARSE_NEIGHBOR && !neighbor_for_box(ctx, &pkt))
+		return count(XDPFW_CNT_DROP_NEIGHBOR, ctx, XDP_DROP);
 	/* Screens see fragments too: they are dropped only after them. */
 	if (parsed == PARSE_OK || parsed == PARSE_FRAGMENT) {
 		iface = bpf_map_lookup_elem(&xdpfw_ifaces, &ifindex);
@@ -385,16 +407,21 @@ int xdpfw_rx(struct xdp_md *ctx)
 	verdict = parse_verdict(ctx, parsed);
 	if (verdict >= 0)
 		return verdict;
+	struct xdpfw_session *sess = bpf_map_lookup_elem(&xdpfw_sessions, &pkt.key);
+	/* A session's tuple from another interface: an injection, never a new flow. */
+	if (sess && !session_bound_here(sess, ctx))
+		return count(XDPFW_CNT_DROP_WRONG_INTERFACE, ctx, XDP_DROP);
 	/* Connection setup and teardown are the slow path's to see. */
 	if (pkt.key.protocol == IPPROTO_TCP &&
 	    (pkt.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST)))
 		return to_slow_path(ctx, &pkt, iface);
-	struct xdpfw_session *sess = bpf_map_lookup_elem(&xdpfw_sessions, &pkt.key);
 	if (!sess)
 		return to_slow_path(ctx, &pkt, iface);
 	verdict = forward_session(ctx, &pkt, sess, &FAST_PATH);
 	if (verdict == FORWARD_TO_SLOW_PATH)
 		return to_slow_path(ctx, &pkt, iface);
+	if (verdict == ROUTE_CHANGED)
+		return to_slow_path_as(ctx, &pkt, iface, XDPFW_CNT_SESSION_REROUTED);
 	return verdict;
 }
 
@@ -407,7 +434,12 @@ static __always_inline int inject(struct xdp_md *ctx, const struct path *path)
 	struct xdpfw_session *sess = bpf_map_lookup_elem(&xdpfw_sessions, &pkt.key);
 	if (!sess)
 		return count(XDPFW_CNT_INJECT_MISS, ctx, XDP_DROP);
+	if (!session_bound_here(sess, ctx))
+		return count(XDPFW_CNT_DROP_WRONG_INTERFACE, ctx, XDP_DROP);
 	verdict = forward_session(ctx, &pkt, sess, path);
+	/* The slow path checked the new route before it injected; it moved again. */
+	if (verdict == ROUTE_CHANGED)
+		return count(XDPFW_CNT_SESSION_REROUTED, ctx, XDP_DROP);
 	/* The slow path answers a cached reject before it injects; one that
 	 * still arrives here (a reload in between) is dropped. */
 	if (verdict == FORWARD_TO_SLOW_PATH)

@@ -59,6 +59,9 @@ const XDP_DROPS: Record<string, string> = {
   DROP_PBR_KERNEL: 'pbr_not_forwardable',
   INJECT_MISS: 'inject_no_session',
   DROP_TOO_BIG: 'too_big_for_slow_path',
+  DROP_WRONG_INTERFACE: 'session_wrong_interface',
+  DROP_NEIGHBOR: 'neighbor_discovery_not_for_box',
+  DROP_NON_IP: 'non_ip_ethertype',
 };
 
 function camel(name: string): string {
