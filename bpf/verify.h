@@ -107,6 +107,9 @@ static __always_inline int neighbor_for_box(struct xdp_md *ctx, const struct pac
 	const __u32 *dst = pkt->key.dst_addr;
 	if (ipv6_link_local(dst) || ipv6_link_multicast(dst))
 		return 1;
+	/* Wider multicast scopes are for routers to forward, not for the box. */
+	if ((dst[0] & bpf_htonl(0xff000000)) == bpf_htonl(0xff000000))
+		return 0;
 	__u32 ifindex;
 	return route_of(ctx, pkt, dst, pkt->key.src_addr, &ifindex) == BPF_FIB_LKUP_RET_NOT_FWDED;
 }

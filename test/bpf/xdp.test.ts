@@ -87,6 +87,9 @@ function installSession(spec: FrameSpec, flags = 0): Buffer {
   const v = Buffer.alloc(SESSION.size);
   v.writeBigUInt64LE(77n, SESSION.offset.session_id);
   v.writeUInt8(flags, SESSION.offset.flags);
+  // Bound as the slow path binds it: test frames arrive on in0, forwarded ones leave by out0.
+  v.writeUInt32LE(inIndex, SESSION.offset.ingress_ifindex);
+  v.writeUInt32LE(flags & dp.constants.sessionFlags.local ? 0 : outIndex, SESSION.offset.egress_ifindex);
   native.mapUpdate(dp.mapFd('xdpfw_sessions'), key, v, 0);
   return key;
 }
@@ -221,11 +224,11 @@ t.test('VLAN tags, IPv4 options and IPv6 extension headers are parsed to the sam
   t.same(deltas(() => run(dp.progs.rx, frag4)), { DROP_FRAGMENT: 1 }, 'IPv4 fragment');
 });
 
-t.test('non-IP and neighbour discovery go to the kernel untouched', async (t) => {
+t.test('ARP and neighbour discovery to the box go to the kernel untouched', async (t) => {
   const arp = Buffer.alloc(42);
   arp.writeUInt16BE(0x0806, 12);
   t.same(deltas(() => run(dp.progs.rx, arp)), { PASS_NON_IP: 1 });
-  const ns = frame({ src: 'fe80::2', dst: 'ff02::1:ff00:1', protocol: 'icmp6', icmpType: 135 });
+  const ns = frame({ src: 'fe80::2', dst: 'ff02::1:ff00:1', protocol: 'icmp6', icmpType: 135, ttl: 255 });
   t.same(deltas(() => run(dp.progs.rx, ns)), { PASS_NEIGHBOR: 1 });
 });
 
