@@ -39,7 +39,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Polls `read` until it reaches `want` (generous on a loaded machine); returns the last value. */
 async function reaches(read: () => Promise<number>, want: number): Promise<number> {
   let v = await read();
-  for (let i = 0; i < 300 && v < want; i++) {
+  for (let i = 0; i < 150 && v < want; i++) {
     await sleep(100);
     v = await read();
   }
