@@ -439,7 +439,7 @@ static __always_inline int inject(struct xdp_md *ctx, const struct path *path)
 	verdict = forward_session(ctx, &pkt, sess, path);
 	/* The slow path checked the new route before it injected; it moved again. */
 	if (verdict == ROUTE_CHANGED)
-		return count(XDPFW_CNT_SESSION_REROUTED, ctx, XDP_DROP);
+		return count(XDPFW_CNT_DROP_REROUTED, ctx, XDP_DROP);
 	/* The slow path answers a cached reject before it injects; one that
 	 * still arrives here (a reload in between) is dropped. */
 	if (verdict == FORWARD_TO_SLOW_PATH)

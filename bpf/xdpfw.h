@@ -154,7 +154,9 @@ enum xdpfw_counter {
 	XDPFW_CNT_DROP_NON_IP,        /* EtherType other than IP, ARP and those configured to pass */
 	XDPFW_CNT_SESSION_REROUTED,   /* session hit whose route now leaves by another interface than
 	                               * the one its policy was checked for: to the slow path, which
-	                               * checks it again (re-injection: dropped, the route moved again) */
+	                               * checks the policy of the new zone pair */
+	XDPFW_CNT_DROP_REROUTED,      /* re-injected packet whose route moved again after the slow path
+	                               * checked it: dropped, never forwarded unchecked */
 	XDPFW_CNT__MAX,
 };
 

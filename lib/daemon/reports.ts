@@ -62,6 +62,7 @@ const XDP_DROPS: Record<string, string> = {
   DROP_WRONG_INTERFACE: 'session_wrong_interface',
   DROP_NEIGHBOR: 'neighbor_discovery_not_for_box',
   DROP_NON_IP: 'non_ip_ethertype',
+  DROP_REROUTED: 'rerouted_again',
 };
 
 function camel(name: string): string {

@@ -100,7 +100,7 @@ t.test('a session whose route now leaves by another interface goes to the slow p
   const spec: FrameSpec = { ...tcp4, sport: 40001 };
   install(spec, IN, IN); // judged for leaving by in0; the route now says out0
   t.same(run(frame(spec)), { retval: XDP_REDIRECT, counters: { SESSION_REROUTED: 1 } }, 'handed up, counted');
-  t.same(run(frame(spec), dp.progs.inject), { retval: XDP_DROP, counters: { SESSION_REROUTED: 1 } },
+  t.same(run(frame(spec), dp.progs.inject), { retval: XDP_DROP, counters: { DROP_REROUTED: 1 } },
     're-injected while the route still disagrees: dropped, never forwarded unchecked');
   const unresolved: FrameSpec = { ...spec, dst: '10.10.0.7' };
   install(unresolved, IN, IN);
