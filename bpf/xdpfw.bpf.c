@@ -228,6 +228,20 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 					   const struct path *path)
 {
 	int verdict;
+	/* The route first, before anything is counted: a packet whose route
+	 * moved goes to the slow path and comes back through here. */
+	struct bpf_fib_lookup fib;
+	int rc = 0, looked_up = 0; /* no lookup: local, tagged or expiring (below) */
+	if (!(sess->flags & XDPFW_SESS_LOCAL) && !pkt->vlan_tags &&
+	    !((pkt->ip4 && pkt->ip4->ttl <= 1) || (pkt->ip6 && pkt->ip6->hop_limit <= 1))) {
+		__u32 fib_flags = fib_params_from(pkt, ctx, &fib, sess->input.table_id);
+		rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), fib_flags);
+		looked_up = 1;
+		/* Another egress may be another zone: never forwarded there unchecked. */
+		if ((rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH) &&
+		    !route_unchanged(sess, fib.ifindex))
+			return ROUTE_CHANGED;
+	}
 	if (path->replay) {
 		verdict = replay_filter(ctx, pkt, sess, &sess->input, XDPFW_FILTER_CACHED_INPUT, 0);
 		if (verdict != FILTER_GOES_ON)
@@ -250,16 +264,9 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 	 * kernel sends the ICMP time-exceeded (nothing is forwarded). */
 	if (pkt->vlan_tags)
 		return to_kernel(ctx, pkt, sess, path, 0);
-	if ((pkt->ip4 && pkt->ip4->ttl <= 1) || (pkt->ip6 && pkt->ip6->hop_limit <= 1))
+	if (!looked_up || (pkt->ip4 && pkt->ip4->ttl <= 1) || (pkt->ip6 && pkt->ip6->hop_limit <= 1))
 		return count(path->kernel, ctx, XDP_PASS);
 
-	struct bpf_fib_lookup fib;
-	__u32 fib_flags = fib_params_from(pkt, ctx, &fib, sess->input.table_id);
-	int rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), fib_flags);
-	/* Another egress may be another zone: never forwarded there unchecked. */
-	if ((rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH) &&
-	    !route_unchanged(sess, fib.ifindex))
-		return ROUTE_CHANGED;
 	switch (rc) {
 	case BPF_FIB_LKUP_RET_SUCCESS:
 		break;

@@ -79,6 +79,12 @@ function install(spec: FrameSpec, ingress: number, egress: number): void {
   native.mapUpdate(dp.mapFd('xdpfw_sessions'), keyOf(spec), v, 0);
 }
 
+function sessionPackets(spec: FrameSpec): bigint {
+  const v = Buffer.alloc(SESSION.size);
+  if (!native.mapLookup(dp.mapFd('xdpfw_sessions'), keyOf(spec), v)) throw new Error('no session');
+  return v.readBigUInt64LE(SESSION.offset.packets);
+}
+
 const ACK = 0x10;
 const tcp4: FrameSpec = { src: '10.8.0.2', dst: '10.9.0.2', protocol: 'tcp', sport: 40000, dport: 443, tcpFlags: ACK };
 
@@ -100,11 +106,15 @@ t.test('a session whose route now leaves by another interface goes to the slow p
   const spec: FrameSpec = { ...tcp4, sport: 40001 };
   install(spec, IN, IN); // judged for leaving by in0; the route now says out0
   t.same(run(frame(spec)), { retval: XDP_REDIRECT, counters: { SESSION_REROUTED: 1 } }, 'handed up, counted');
+  t.equal(sessionPackets(spec), 0n, 'not counted on the session: it is counted once, when it goes on');
   t.same(run(frame(spec), dp.progs.inject), { retval: XDP_DROP, counters: { DROP_REROUTED: 1 } },
     're-injected while the route still disagrees: dropped, never forwarded unchecked');
   const unresolved: FrameSpec = { ...spec, dst: '10.10.0.7' };
   install(unresolved, IN, IN);
   t.same(run(frame(unresolved)), { retval: XDP_REDIRECT, counters: { SESSION_REROUTED: 1 } }, 'also when the new next hop is not resolved yet');
+  install(spec, IN, OUT); // the slow path moved it
+  t.same(run(frame(spec), dp.progs.inject), { retval: XDP_REDIRECT, counters: { INJECT_FORWARD: 1 } }, 'once moved, re-injected and forwarded');
+  t.equal(sessionPackets(spec), 1n, 'counted once');
   install(unresolved, IN, OUT);
   t.same(run(frame(unresolved)), { retval: XDP_PASS, counters: { FAST_KERNEL: 1 } }, 'same egress, next hop unresolved: the kernel resolves it');
 });
