@@ -90,6 +90,7 @@ t.test('a route change is judged by the policy of the new zone pair', async (t) 
   t.equal(await ping(SERVICE, 5002, SPORT, 3), 3, 'after the route moved to alt0, trust -> dmz permits it: it goes on');
   const moved = (await sessions()).find((s) => s.sourcePort === SPORT);
   t.match(moved, { sessionId: first?.sessionId, toZone: 'dmz', policy: 'allow-dmz' }, 'the same session, now to dmz under allow-dmz');
+  t.equal(moved?.packetsFromClient, (first?.packetsFromClient ?? 0) + 3, 'each datagram counted once, the one handed up included');
   t.equal(moved?.packetsFromServer, (first?.packetsFromServer ?? 0) + 3, 'the replies from alt use it');
   const after = await counters();
   t.ok((after.xdp.sessionRerouted?.packets ?? 0) > (before.xdp.sessionRerouted?.packets ?? 0), 'XDP handed the moved flow up (session_rerouted)');
