@@ -63,6 +63,7 @@ struct packet {
 	__u32 l3_len;         /* IP total length from the header */
 	__u16 l3_offset;      /* from the start of the frame */
 	__u16 l4_offset;      /* of the transport header, from the start of the frame */
+	__be16 ethertype;     /* after the VLAN tags */
 	__u8 vlan_tags;
 	__u8 tcp_flags;
 	__u8 icmp_type;
@@ -336,6 +337,7 @@ static __always_inline int parse_packet(struct xdp_md *ctx, struct packet *pkt)
 		pkt->vlan_tags++;
 	}
 	pkt->l3_offset = cursor - data;
+	pkt->ethertype = proto;
 	if (proto == bpf_htons(ETH_P_IP))
 		return parse_ipv4(cursor, data_end, pkt);
 	if (proto == bpf_htons(ETH_P_IPV6))

@@ -31,6 +31,7 @@
 #include "events.h"
 #include "screens.h"
 #include "fragments.h"
+#include "verify.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -167,6 +168,9 @@ static __always_inline int box_connection(struct xdp_md *ctx, const struct packe
 #define FORWARD_TO_SLOW_PATH (-2)
 /* replay_filter(): the verdict lets the packet go on. */
 #define FILTER_GOES_ON (-1)
+/* forward_session(): the route now leaves by another interface than the one
+ * the session's policy was checked for; the slow path checks it again. */
+#define ROUTE_CHANGED (-3)
 
 /* Enforces, counts and logs one cached filter verdict on a packet of an
  * established session, as the slow path did on the first packet; its log
@@ -237,6 +241,20 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 					   const struct path *path)
 {
 	int verdict;
+	/* The route first, before anything is counted: a packet whose route
+	 * moved goes to the slow path and comes back through here. */
+	struct bpf_fib_lookup fib;
+	int rc = 0, looked_up = 0; /* no lookup: local, tagged or expiring (below) */
+	if (!(sess->flags & XDPFW_SESS_LOCAL) && !pkt->vlan_tags &&
+	    !((pkt->ip4 && pkt->ip4->ttl <= 1) || (pkt->ip6 && pkt->ip6->hop_limit <= 1))) {
+		__u32 fib_flags = fib_params_from(pkt, ctx, &fib, sess->input.table_id);
+		rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), fib_flags);
+		looked_up = 1;
+		/* Another egress may be another zone: never forwarded there unchecked. */
+		if ((rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH) &&
+		    !route_unchanged(sess, fib.ifindex))
+			return ROUTE_CHANGED;
+	}
 	if (path->replay) {
 		verdict = replay_filter(ctx, pkt, sess, &sess->input, XDPFW_FILTER_CACHED_INPUT, 0);
 		if (verdict != FILTER_GOES_ON)
@@ -259,12 +277,9 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 	 * kernel sends the ICMP time-exceeded (nothing is forwarded). */
 	if (pkt->vlan_tags)
 		return to_kernel(ctx, pkt, sess, path, 0);
-	if ((pkt->ip4 && pkt->ip4->ttl <= 1) || (pkt->ip6 && pkt->ip6->hop_limit <= 1))
+	if (!looked_up || (pkt->ip4 && pkt->ip4->ttl <= 1) || (pkt->ip6 && pkt->ip6->hop_limit <= 1))
 		return count(path->kernel, ctx, XDP_PASS);
 
-	struct bpf_fib_lookup fib;
-	__u32 fib_flags = fib_params_from(pkt, ctx, &fib, sess->input.table_id);
-	int rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), fib_flags);
 	switch (rc) {
 	case BPF_FIB_LKUP_RET_SUCCESS:
 		break;
@@ -329,8 +344,9 @@ static __always_inline int write_rx_meta(struct xdp_md *ctx, struct packet *pkt)
 	return 0;
 }
 
-static __always_inline int to_slow_path(struct xdp_md *ctx, struct packet *pkt,
-					const struct xdpfw_iface *iface)
+/* To the slow path, counted as `counter` once it is there. */
+static __always_inline int to_slow_path_as(struct xdp_md *ctx, struct packet *pkt,
+					   const struct xdpfw_iface *iface, __u32 counter)
 {
 	if (!iface || ctx->rx_queue_index >= XDPFW_MAX_QUEUES)
 		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP);
@@ -343,8 +359,13 @@ static __always_inline int to_slow_path(struct xdp_md *ctx, struct packet *pkt,
 	if (write_rx_meta(ctx, pkt))
 		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP);
 	int verdict = bpf_redirect_map(&xdpfw_xsks, key, XDP_DROP);
-	return count(verdict == XDP_REDIRECT ? XDPFW_CNT_SLOW_PATH : XDPFW_CNT_DROP_NO_SOCKET,
-		     ctx, verdict);
+	return count(verdict == XDP_REDIRECT ? counter : XDPFW_CNT_DROP_NO_SOCKET, ctx, verdict);
+}
+
+static __always_inline int to_slow_path(struct xdp_md *ctx, struct packet *pkt,
+					const struct xdpfw_iface *iface)
+{
+	return to_slow_path_as(ctx, pkt, iface, XDPFW_CNT_SLOW_PATH);
 }
 
 /* Verdicts for what the parser alone decides; -1 when the packet goes on
@@ -365,7 +386,7 @@ static __always_inline int parse_verdict(struct xdp_md *ctx, int parsed)
 }
 
 /* later_fragment(): held for the slow path while its first one is judged. */
-#define FRAGMENT_TO_SLOW_PATH (-3)
+#define FRAGMENT_TO_SLOW_PATH (-4)
 
 /* A fragment without its transport header, forwarded along the session its
  * first fragment was (fragments.h). Only xdpfw_rx (may_hold) hands one to
@@ -390,6 +411,10 @@ static __always_inline int later_fragment(struct xdp_md *ctx, struct packet *pkt
 	/* A cached reject is answered for the first fragment only. */
 	if (verdict == FORWARD_TO_SLOW_PATH)
 		return count(XDPFW_CNT_DROP_FILTER, ctx, XDP_DROP);
+	/* Rerouted: only a packet with ports can have the new zone pair
+	 * judged; this one is dropped, never forwarded unchecked. */
+	if (verdict == ROUTE_CHANGED)
+		return count(XDPFW_CNT_DROP_REROUTED, ctx, XDP_DROP);
 	return verdict;
 }
 
@@ -404,7 +429,11 @@ static __always_inline int run_screens(struct xdp_md *ctx, struct packet *pkt,
 	struct xdpfw_screen_profile *p = bpf_map_lookup_elem(&xdpfw_screen_profiles, &zone);
 	if (!p || !p->screens)
 		return -1;
-	struct screen_hit hit = screen_check(pkt, zone, p, (void *)(long)ctx->data_end);
+	struct screen_hit hit = { .screen = XDPFW_SCREEN_NONE, .log = 1 };
+	if (p->screens & SCREEN_BIT(XDPFW_SCREEN_IP_SPOOFING) && source_spoofed(ctx, pkt))
+		hit.screen = XDPFW_SCREEN_IP_SPOOFING;
+	else
+		hit = screen_check(pkt, zone, p, (void *)(long)ctx->data_end);
 	if (!hit.screen)
 		return -1;
 	int alarm = p->flags & XDPFW_SCREEN_ALARM_WITHOUT_DROP;
@@ -419,6 +448,10 @@ int xdpfw_rx(struct xdp_md *ctx)
 	__u32 ifindex = ctx->ingress_ifindex;
 	struct xdpfw_iface *iface = NULL;
 	int verdict, parsed = parse_packet(ctx, &pkt);
+	if (parsed == PARSE_NON_IP && !non_ip_passes(&pkt))
+		return count(XDPFW_CNT_DROP_NON_IP, ctx, XDP_DROP);
+	if (parsed == PARSE_NEIGHBOR && !neighbor_for_box(ctx, &pkt))
+		return count(XDPFW_CNT_DROP_NEIGHBOR, ctx, XDP_DROP);
 	/* Screens see fragments too: they are dropped only after them. */
 	if (parsed == PARSE_OK || parsed == PARSE_FRAGMENT) {
 		iface = bpf_map_lookup_elem(&xdpfw_ifaces, &ifindex);
@@ -437,6 +470,9 @@ int xdpfw_rx(struct xdp_md *ctx)
 		fragment_note_first(&pkt, ifindex, XDPFW_FRAGMENT_PENDING);
 	}
 	struct xdpfw_session *sess = bpf_map_lookup_elem(&xdpfw_sessions, &pkt.key);
+	/* A session's tuple from another interface: an injection, never a new flow. */
+	if (sess && !session_bound_here(sess, ctx))
+		return count(XDPFW_CNT_DROP_WRONG_INTERFACE, ctx, XDP_DROP);
 	if (!sess) {
 		if (!tcp_may_open(ctx, &pkt))
 			return count(XDPFW_CNT_DROP_TCP_SYN_CHECK, ctx, XDP_DROP);
@@ -454,6 +490,9 @@ int xdpfw_rx(struct xdp_md *ctx)
 	verdict = forward_session(ctx, &pkt, sess, &FAST_PATH);
 	if (verdict == FORWARD_TO_SLOW_PATH)
 		return to_slow_path(ctx, &pkt, iface);
+	/* Not sent: the TCP state stays as it was until the slow path injects it. */
+	if (verdict == ROUTE_CHANGED)
+		return to_slow_path_as(ctx, &pkt, iface, XDPFW_CNT_SESSION_REROUTED);
 	tcp_commit(ctx, &pkt, sess, &track, verdict);
 	return verdict;
 }
@@ -470,6 +509,8 @@ static __always_inline int inject(struct xdp_md *ctx, const struct path *path)
 	struct xdpfw_session *sess = bpf_map_lookup_elem(&xdpfw_sessions, &pkt.key);
 	if (!sess)
 		return count(XDPFW_CNT_INJECT_MISS, ctx, XDP_DROP);
+	if (!session_bound_here(sess, ctx))
+		return count(XDPFW_CNT_DROP_WRONG_INTERFACE, ctx, XDP_DROP);
 	struct tcp_track track;
 	verdict = tcp_check(ctx, &pkt, sess, &track);
 	/* A new connection on a closed session: the slow path closes the old
@@ -481,6 +522,9 @@ static __always_inline int inject(struct xdp_md *ctx, const struct path *path)
 	if (parsed == PARSE_FRAGMENT)
 		fragment_note_first(&pkt, ctx->ingress_ifindex, XDPFW_FRAGMENT_JUDGED);
 	verdict = forward_session(ctx, &pkt, sess, path);
+	/* The slow path checked the new route before it injected; it moved again. */
+	if (verdict == ROUTE_CHANGED)
+		return count(XDPFW_CNT_DROP_REROUTED, ctx, XDP_DROP);
 	/* The slow path answers a cached reject before it injects; one that
 	 * still arrives here (a reload in between) is dropped. */
 	if (verdict == FORWARD_TO_SLOW_PATH)

@@ -158,7 +158,12 @@ struct xdpfw_session {
 	__u64 packets;
 	__u64 bytes;
 	__u32 policy_id;
-	__u32 ingress_ifindex; /* where this direction's packets arrive */
+	__u32 ingress_ifindex; /* where this direction's packets arrive; a packet of this
+	                        * key arriving elsewhere never uses the entry (dropped) */
+	__u32 egress_ifindex;  /* where the policy saw them leave (the other direction's
+	                        * ingress); 0 for a session to the box. A route that now
+	                        * leaves elsewhere sends the packet to the slow path,
+	                        * which checks the policy of the new zone pair */
 	__u16 from_zone;       /* zone ids of the session (client side first) */
 	__u16 to_zone;
 	__u8 flags;            /* enum xdpfw_session_flags */
@@ -204,8 +209,8 @@ enum xdpfw_counter {
 	XDPFW_CNT_FAST_LOCAL,         /* session hit, local delivery (XDP_PASS) */
 	XDPFW_CNT_FAST_KERNEL,        /* session hit, handed to the kernel: no neighbour, TTL, MTU, VLAN, egress not ours */
 	XDPFW_CNT_SLOW_PATH,          /* redirected into the AF_XDP socket */
-	XDPFW_CNT_PASS_NON_IP,        /* ARP and other non-IP: kernel */
-	XDPFW_CNT_PASS_NEIGHBOR,      /* IPv6 neighbour discovery / MLD: kernel */
+	XDPFW_CNT_PASS_NON_IP,        /* ARP and the non-IP EtherTypes configured to pass: kernel */
+	XDPFW_CNT_PASS_NEIGHBOR,      /* IPv6 neighbour discovery / MLD addressed to the box: kernel */
 	XDPFW_CNT_DROP_MALFORMED,     /* truncated or invalid headers */
 	XDPFW_CNT_DROP_FRAGMENT,      /* fragments that cannot be judged: a first one without its whole transport
 	                               * header, an IPv6 header chain we cannot follow, a later one overlapping
@@ -231,6 +236,15 @@ enum xdpfw_counter {
 	XDPFW_CNT_DROP_TCP_RST_INEXACT,   /* RST within the window, not at the exact next sequence (RFC 5961) */
 	XDPFW_CNT_DROP_TCP_SYN_CHECK,     /* first packet of a TCP flow not a SYN (syn-check) */
 	XDPFW_CNT_DROP_TCP_INVALID,       /* TCP flags that fit no state of the session (e.g. SYN-ACK from the client) */
+	XDPFW_CNT_DROP_WRONG_INTERFACE, /* hit a session direction bound to another ingress interface */
+	XDPFW_CNT_DROP_NEIGHBOR,      /* ICMPv6 ND/MLD not addressed to the box, or ND with a hop
+	                               * limit other than 255 (RFC 4861): never passed to the kernel */
+	XDPFW_CNT_DROP_NON_IP,        /* EtherType other than IP, ARP and those configured to pass */
+	XDPFW_CNT_SESSION_REROUTED,   /* session hit whose route now leaves by another interface than
+	                               * the one its policy was checked for: to the slow path, which
+	                               * checks the policy of the new zone pair */
+	XDPFW_CNT_DROP_REROUTED,      /* re-injected packet whose route moved again after the slow path
+	                               * checked it: dropped, never forwarded unchecked */
 	XDPFW_CNT__MAX,
 };
 
@@ -317,6 +331,7 @@ enum xdpfw_close_reason {
 	XDPFW_CLOSE_IDLE_TIMEOUT,
 	XDPFW_CLOSE_CLEARED,       /* by the operator */
 	XDPFW_CLOSE_POLICY_CHANGE, /* a new configuration no longer permits it */
+	XDPFW_CLOSE_ROUTE_CHANGE,  /* its route moved to an interface whose zone pair no policy permits */
 };
 
 /* Where the firewall filter that logged ran; cached-* are verdicts replayed

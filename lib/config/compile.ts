@@ -13,6 +13,7 @@ import { compilePolicies } from './policies.js';
 import { compileRoutingInstances } from './routing-instances.js';
 import { SCHEMA } from './schema.js';
 import { compileScreens } from './screens.js';
+import { compilePassEthertypes } from './ethertypes.js';
 import { compileSystem } from './system.js';
 import type { CompiledConfig } from './types.js';
 import { compileZones } from './zones.js';
@@ -43,13 +44,14 @@ export function compile(tree: readonly Statement[], source = '<input>'): Compile
   const zoneNames = new Set(zones.zones.map((z) => z.name));
   const { policies, defaultPolicy } = compilePolicies(root, zoneNames, book, apps, d);
   const flow = compileFlow(root, d);
+  const passEthertypes = compilePassEthertypes(root, d);
   const syslog = compileSystem(root, d);
   const metrics = compileMetrics(root, d);
   const routingInstances = compileRoutingInstances(root, d);
   const firewall = compileFirewall(root, zones.zoneByInterface, routingInstances, d);
   const errors = [...norm.errors, ...d.errors];
   if (errors.length) return { ok: false, errors: sortErrors(errors) };
-  return { ok: true, config: { source, ...zones, interfaceSettings, policies, defaultPolicy, flow, syslog, metrics, screens, firewall, routingInstances, tree: root } };
+  return { ok: true, config: { source, ...zones, interfaceSettings, policies, defaultPolicy, flow, passEthertypes, syslog, metrics, screens, firewall, routingInstances, tree: root } };
 }
 
 export function compileText(text: string, file: string): CompileResult {

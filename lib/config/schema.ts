@@ -1,6 +1,7 @@
 import { ALL, EXCEPT, HOST_PROTOCOLS, SYSTEM_SERVICES } from './host-inbound-services.js';
 import { FIREWALL_SCHEMA, POLICY_OPTIONS_SCHEMA } from './filters.js';
 import { ROUTING_INSTANCES_SCHEMA } from './routing-instances.js';
+import { FORWARDING_OPTIONS_SCHEMA } from './ethertypes.js';
 import { container, flag, leaf, list, named, one, type Container, type Shape } from './schema-types.js';
 
 /**
@@ -74,6 +75,7 @@ const idsOption = container(
       'security-option': flag,
       'stream-option': flag,
       'tear-drop': flag,
+      spoofing: flag,
     }),
     tcp: container({
       land: flag,
@@ -160,6 +162,7 @@ export const SCHEMA: Container = container({
         'time-wait-state': container({ 'session-timeout': seconds }),
       }),
     }),
+    'forwarding-options': FORWARDING_OPTIONS_SCHEMA,
   }),
   system: container({
     'host-name': one('host name'),

@@ -84,6 +84,7 @@ function profile(name: string, kids: Children, d: Diagnostics): ScreenProfile {
       security: on(ip, 'security-option'),
       stream: on(ip, 'stream-option'),
       tearDrop: on(ip, 'tear-drop'),
+      spoofing: on(ip, 'spoofing'),
     },
     tcp: {
       land: on(tcp, 'land'),

@@ -164,6 +164,8 @@ export interface ScreenProfile {
     security: boolean;
     stream: boolean;
     tearDrop: boolean;
+    /** Reverse-path check of the source address against the ingress interface. */
+    spoofing: boolean;
   };
   tcp: {
     land: boolean;
@@ -192,6 +194,8 @@ export interface CompiledConfig {
   policies: Policy[];
   defaultPolicy: 'deny-all' | 'permit-all';
   flow: FlowSettings;
+  /** Non-IP EtherTypes the zone interfaces pass to the kernel besides ARP (lib/config/ethertypes.ts). */
+  passEthertypes: number[];
   syslog: SyslogSettings;
   metrics: MetricsSettings;
   /** `security screen ids-option` profiles by name. */

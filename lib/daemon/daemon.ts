@@ -16,6 +16,8 @@ import { printHierarchical, printSet } from '../config/printer.js';
 import { matchPolicies, policiesReport } from './policies-report.js';
 import { applyRecheck, planRecheck } from './recheck.js';
 import { applyScreens, encodeScreens, writeScreens } from '../screens/apply.js';
+import { passedEthertypes, writePassEthertypes } from '../verify/ethertypes.js';
+import { recheckAdopted } from './restart-recheck.js';
 import { screenStatsReport } from '../screens/stats.js';
 import type { FilterEngine } from '../filter/engine.js';
 import { type FirewallReport, firewallReport } from '../filter/report.js';
@@ -128,6 +130,7 @@ export class Daemon {
       events.setExported((ev) => ev.kind !== 'filter-log' || slowPath.flowFilters.engine.result(ev.filterId, ev.termId)?.syslog !== false);
       applyScreens(dataplane, config); // before the links: the first packets are screened
       dataplane.setTcpSettings(config.flow.tcpSession);
+      writePassEthertypes(dataplane, config.passEthertypes);
       const eventConstants = readEventConstants(dataplane.objectPath);
       daemon.xdpBudget = new XdpEventBudget(dataplane, eventConstants.kinds);
       daemon.xdpBudget.setRates(eventRates(config.syslog));
@@ -140,6 +143,7 @@ export class Daemon {
       sessions.adopt(daemon.names(), Date.now() - Number(monotonicNs()) / 1e6);
       sessions.sweepOrphans();
       slowPath.restoreLimits();
+      recheckAdopted(sessions, slowPath, zoneByIfindex);
       for (const s of daemon.sockets) s.start(slowPath);
       daemon.running = true;
       daemon.expiryTimer = setInterval(() => daemon?.expire(), EXPIRY_INTERVAL_MS);
@@ -319,6 +323,9 @@ export class Daemon {
       }
       writeScreens(this.dataplane, screens);
       undo.push(() => writeScreens(this.dataplane, oldScreens));
+      const oldEthertypes = passedEthertypes(this.dataplane);
+      writePassEthertypes(this.dataplane, next.passEthertypes);
+      undo.push(() => writePassEthertypes(this.dataplane, oldEthertypes));
 
       // Committed: from here on the new config runs.
       undo.clear();

@@ -85,7 +85,7 @@ export function recheckSessions(
   return applyRecheck(sessions, planRecheck(sessions, policies, zoneByIfindex, filters));
 }
 
-function filtersOf(s: Session, filters: FlowFilters): SessionFilters {
+export function filtersOf(s: Session, filters: FlowFilters): SessionFilters {
   const len = s.key[SESSION_KEY.offset.family] === AF_INET ? 4 : 16;
   const src = SESSION_KEY.offset.src_addr;
   const dst = SESSION_KEY.offset.dst_addr;
@@ -107,7 +107,7 @@ function same(a: FilterDescriptor, b: FilterDescriptor): boolean {
     a.action === b.action && a.flags === b.flags && a.rejectReason === b.rejectReason;
 }
 
-interface Verdict {
+export interface Verdict {
   policyId: number;
   policyName: string;
   fromZone: Zone;
@@ -115,7 +115,7 @@ interface Verdict {
   toZoneId: number;
 }
 
-function judge(s: Session, policies: PolicyEngine, zones: ReadonlyMap<number, Zone>): Verdict | null {
+export function judge(s: Session, policies: PolicyEngine, zones: ReadonlyMap<number, Zone>): Verdict | null {
   const fromZone = zones.get(s.ingressIfindex);
   if (!fromZone) return null;
   const t = s.tuple;

@@ -65,6 +65,10 @@ const XDP_DROPS: Record<string, string> = {
   DROP_TCP_RST_INEXACT: 'tcp_rst_inexact',
   DROP_TCP_SYN_CHECK: 'tcp_syn_check',
   DROP_TCP_INVALID: 'tcp_invalid',
+  DROP_WRONG_INTERFACE: 'session_wrong_interface',
+  DROP_NEIGHBOR: 'neighbor_discovery_not_for_box',
+  DROP_NON_IP: 'non_ip_ethertype',
+  DROP_REROUTED: 'rerouted_again',
 };
 
 function camel(name: string): string {

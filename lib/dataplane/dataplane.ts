@@ -36,6 +36,7 @@ const MAPS = [
   'xdpfw_screen_profiles', 'xdpfw_screen_stats', 'xdpfw_filter_counters', 'xdpfw_event_rates', 'xdpfw_event_suppressed',
   'xdpfw_fragments',
   'xdpfw_tcp_settings',
+  'xdpfw_pass_ethertypes',
 ] as const;
 type MapName = (typeof MAPS)[number];
 

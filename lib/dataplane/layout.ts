@@ -57,7 +57,7 @@ export const SESSION_KEY = new StructLayout('xdpfw_session_key', [
 
 export const SESSION = new StructLayout('xdpfw_session', [
   ['session_id', 'u64'], ['created_ns', 'u64'], ['last_seen_ns', 'u64'], ['packets', 'u64'], ['bytes', 'u64'],
-  ['policy_id', 'u32'], ['ingress_ifindex', 'u32'], ['from_zone', 'u16'], ['to_zone', 'u16'],
+  ['policy_id', 'u32'], ['ingress_ifindex', 'u32'], ['egress_ifindex', 'u32'], ['from_zone', 'u16'], ['to_zone', 'u16'],
   ['flags', 'u8'], ['close_flags', 'u8'], ['pad', 'u16'], ['input', 'bytes16'], ['output', 'bytes16'],
   ['peer', 'bytes40'], ['lock', 'lock'], ['lock_pad', 'u32'], ['tcp', 'tcpconn'],
 ] as const);

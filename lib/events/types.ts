@@ -13,7 +13,7 @@ export type EventKind = (typeof EVENT_KINDS)[number];
 export const EVENT_ACTIONS = ['permit', 'deny', 'reject', 'accept', 'discard', 'alarm', 'drop'] as const;
 export type EventAction = (typeof EVENT_ACTIONS)[number];
 
-export const CLOSE_REASONS = ['tcp-fin', 'tcp-rst', 'idle-timeout', 'cleared', 'policy-change'] as const;
+export const CLOSE_REASONS = ['tcp-fin', 'tcp-rst', 'idle-timeout', 'cleared', 'policy-change', 'route-change'] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];
 
 export const FILTER_LOG_SOURCES = ['input', 'output', 'pbr', 'lo0', 'cached-input', 'cached-output', 'cached-lo0'] as const;

@@ -15,6 +15,7 @@ const TURNED_ON: ReadonlyArray<readonly [ScreenKey, (p: ScreenProfile) => boolea
   ['ip-stream', (p) => p.ip.stream],
   ['ping-of-death', (p) => p.icmp.pingDeath],
   ['teardrop', (p) => p.ip.tearDrop],
+  ['ip-spoofing', (p) => p.ip.spoofing],
   ['icmp-fragment', (p) => p.icmp.fragment],
   ['syn-fragment', (p) => p.tcp.synFrag],
   ['land', (p) => p.tcp.land],

@@ -13,6 +13,7 @@ const CLOSE_REASONS: Record<CloseReason, EventCloseReason> = {
   'idle Timeout': 'idle-timeout',
   cleared: 'cleared',
   'policy change': 'policy-change',
+  'route change': 'route-change',
 };
 
 export type { DirectionTotals } from './types.js';

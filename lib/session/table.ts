@@ -225,6 +225,7 @@ export class SessionTable {
     v.writeBigUInt64LE(lastSeen, S.last_seen_ns);
     v.writeUInt32LE(session.policyId, S.policy_id);
     v.writeUInt32LE(reverse ? session.egressIfindex : session.ingressIfindex, S.ingress_ifindex);
+    v.writeUInt32LE(reverse ? session.ingressIfindex : session.egressIfindex, S.egress_ifindex);
     v.writeUInt16LE(session.fromZoneId, S.from_zone);
     v.writeUInt16LE(session.toZoneId, S.to_zone);
     const f = this.flags;
@@ -272,6 +273,28 @@ export class SessionTable {
       v.writeUInt32LE(facts.policyId, S.policy_id);
       v.writeUInt16LE(facts.fromZoneId, S.from_zone);
       v.writeUInt16LE(facts.toZoneId, S.to_zone);
+    });
+  }
+
+  /**
+   * The session's route moved and its policy was checked for the new zone pair: both entries
+   * take the new interfaces (each direction's ingress is the other's egress), zones, policy
+   * and the filters of the new interfaces.
+   */
+  reroute(
+    session: Session,
+    facts: Pick<SessionFacts, 'ingressIfindex' | 'egressIfindex' | 'policyId' | 'policyName' | 'fromZone' | 'fromZoneId' | 'toZone' | 'toZoneId' | 'filters'>,
+  ): void {
+    Object.assign(session, facts);
+    this.rewriteEntries(session, (v, reverse) => {
+      v.writeUInt32LE(reverse ? facts.egressIfindex : facts.ingressIfindex, S.ingress_ifindex);
+      v.writeUInt32LE(reverse ? facts.ingressIfindex : facts.egressIfindex, S.egress_ifindex);
+      v.writeUInt32LE(facts.policyId, S.policy_id);
+      v.writeUInt16LE(facts.fromZoneId, S.from_zone);
+      v.writeUInt16LE(facts.toZoneId, S.to_zone);
+      const dir = reverse ? facts.filters.server : facts.filters.client;
+      encodeFilterDescriptor(dir.input, v, S.input);
+      encodeFilterDescriptor(dir.output, v, S.output);
     });
   }
 

@@ -13,7 +13,7 @@ export interface DirectionTotals {
   bytesFromServer: number;
 }
 
-export type CloseReason = 'TCP FIN' | 'TCP RST' | 'idle Timeout' | 'cleared' | 'policy change';
+export type CloseReason = 'TCP FIN' | 'TCP RST' | 'idle Timeout' | 'cleared' | 'policy change' | 'route change';
 
 /** The cached filter verdicts of one direction (struct xdpfw_session input/output). */
 export interface DirectionFilters {

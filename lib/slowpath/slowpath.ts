@@ -23,6 +23,7 @@ import { isClosed, opensSession } from '../session/tcp.js';
 import type { FrameReader } from './frame.js';
 import { FlowFilters } from './flow-filters.js';
 import { type Route, RouteProbe } from './route-probe.js';
+import { reroute } from './reroute.js';
 import { type FaultStage, Faults, frameDigest } from '../util/faults.js';
 
 /** Why the slow path dropped a packet; each has a counter. */
@@ -40,6 +41,10 @@ export type SlowPathDrop =
   | 'session_map_error'
   | 'bad_metadata'
   | 'inject_failed'
+  /** A session's route moved to an interface whose zone pair no policy permits: the session closed. */
+  | 'route_change_denied'
+  /** A session's tuple from another interface than its direction is bound to (XDP drops these first). */
+  | 'session_wrong_interface_slow_path'
   /** An internal error while judging it (by stage in `faults`). */
   | 'slow_path_error';
 
@@ -392,8 +397,28 @@ export class SlowPath {
   private continueSession(rx: RxQueue, frame: FrameRef, session: Session): void {
     this.stage = 'session';
     const fromServer = !rx.reader.key.equals(session.key);
+    if (rx.ifindex !== (fromServer ? session.egressIfindex : session.ingressIfindex)) return this.drop('session_wrong_interface_slow_path');
+    if (!this.followRoute(rx, frame, session, fromServer)) return;
+    this.stage = 'session';
     if (!this.replayRejects(rx, frame, session, fromServer)) return;
     this.inject(rx, frame, this.progs.inject);
+  }
+
+  /**
+   * Where this packet's route leaves now: another interface than the session was judged for
+   * is another zone pair, judged again before the packet goes on. false: the session closed.
+   */
+  private followRoute(rx: RxQueue, frame: FrameRef, session: Session, fromServer: boolean): boolean {
+    if (session.local) return true;
+    this.stage = 'route';
+    const table = (fromServer ? session.filters.server : session.filters.client).input.tableId;
+    const route = this.routes.lookup(frame.bytes, frame.at, frame.length, rx.ifindex, rx.queue, table);
+    if (route.local) return true; // XDP drops it (no route for a forwarded session)
+    this.stage = 'policy';
+    const outcome = reroute(session, fromServer, route.egress, this.sessions, this.engine, this.zoneByIfindex, this.filters);
+    if (outcome !== 'closed') return true;
+    this.drop('route_change_denied');
+    return false;
   }
 
   /**

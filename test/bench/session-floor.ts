@@ -47,7 +47,10 @@ try {
   key.writeUInt16BE(9, SESSION_KEY.offset.dst_port);
   ipBytes('10.8.0.2').copy(key, SESSION_KEY.offset.src_addr);
   ipBytes('10.9.0.2').copy(key, SESSION_KEY.offset.dst_addr);
-  native.mapUpdate(sessions, key, Buffer.alloc(SESSION.size), 0);
+  const value = Buffer.alloc(SESSION.size);
+  value.writeUInt32LE(IN, SESSION.offset.ingress_ifindex); // bound as the slow path binds it
+  value.writeUInt32LE(OUT, SESSION.offset.egress_ifindex);
+  native.mapUpdate(sessions, key, value, 0);
 
   const routes = new RouteProbe(dp.progs.route);
   const egress = new native.Xsk({ ifindex: OUT, ifname: 'out0', queue: 0 });

@@ -114,6 +114,9 @@ function install(spec: FrameSpec, o: EntryOptions = {}): Buffer {
   v.writeBigUInt64LE(SESSION_ID, SESSION.offset.session_id);
   v.writeUInt16LE(o.fromZone ?? CLIENT_ZONE, SESSION.offset.from_zone);
   v.writeUInt16LE(SERVER_ZONE, SESSION.offset.to_zone);
+  // Every test frame arrives on in0; forwarded ones leave by out0.
+  v.writeUInt32LE(IN, SESSION.offset.ingress_ifindex);
+  v.writeUInt32LE(o.local ? 0 : OUT, SESSION.offset.egress_ifindex);
   const flags = dp.constants.sessionFlags;
   v.writeUInt8((o.reverse ? flags.reverse : 0) | (o.local ? flags.local : 0), SESSION.offset.flags);
   encodeFilterDescriptor(o.input ?? NO_FILTER, v, SESSION.offset.input);

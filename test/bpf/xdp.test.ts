@@ -97,6 +97,9 @@ function installSession(spec: FrameSpec, flags = 0): Buffer {
     v[conn + TCP_CONN.offset.state] = tcpStates.XDPFW_TCP_ESTABLISHED!;
     for (const side of [0, 1]) v[conn + TCP_CONN.offset.dir + side * TCP_DIR.size + TCP_DIR.offset.flags] = tcpDirFlags.XDPFW_TCP_DIR_LIBERAL!;
   }
+  // Bound as the slow path binds it: test frames arrive on in0, forwarded ones leave by out0.
+  v.writeUInt32LE(inIndex, SESSION.offset.ingress_ifindex);
+  v.writeUInt32LE(flags & dp.constants.sessionFlags.local ? 0 : outIndex, SESSION.offset.egress_ifindex);
   native.mapUpdate(dp.mapFd('xdpfw_sessions'), key, v, 0);
   return key;
 }
@@ -241,11 +244,11 @@ t.test('VLAN tags, IPv4 options and IPv6 extension headers are parsed to the sam
     'IPv6 later fragment of another datagram: no first one');
 });
 
-t.test('non-IP and neighbour discovery go to the kernel untouched', async (t) => {
+t.test('ARP and neighbour discovery to the box go to the kernel untouched', async (t) => {
   const arp = Buffer.alloc(42);
   arp.writeUInt16BE(0x0806, 12);
   t.same(deltas(() => run(dp.progs.rx, arp)), { PASS_NON_IP: 1 });
-  const ns = frame({ src: 'fe80::2', dst: 'ff02::1:ff00:1', protocol: 'icmp6', icmpType: 135 });
+  const ns = frame({ src: 'fe80::2', dst: 'ff02::1:ff00:1', protocol: 'icmp6', icmpType: 135, ttl: 255 });
   t.same(deltas(() => run(dp.progs.rx, ns)), { PASS_NEIGHBOR: 1 });
 });
 

@@ -102,6 +102,8 @@ function installSessions(rand: () => number): number {
               dst.copy(k, SESSION_KEY.offset.dst_addr);
               const v = Buffer.alloc(SESSION.size);
               v.writeBigUInt64LE(BigInt(++n), SESSION.offset.session_id);
+              v.writeUInt32LE(IN, SESSION.offset.ingress_ifindex); // every fuzzed frame arrives on in0
+              v.writeUInt32LE(OUT, SESSION.offset.egress_ifindex);
               v[SESSION.offset.flags] = pick(rand, [0, 0, 0, dp.constants.sessionFlags.local, dp.constants.sessionFlags.reverse]);
               verdictBytes(rand).copy(v, SESSION.offset.input);
               verdictBytes(rand).copy(v, SESSION.offset.output);

@@ -49,6 +49,7 @@ export const CLOSE_REASON_TEXT: Readonly<Record<CloseReason, string>> = {
   'idle-timeout': 'idle Timeout',
   cleared: 'CLI',
   'policy-change': 'policy delete',
+  'route-change': 'route change',
 };
 
 export const NA = 'N/A';
