@@ -26,6 +26,7 @@
 #include "parse.h"
 #include "events.h"
 #include "screens.h"
+#include "icmp_error.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -148,12 +149,20 @@ static const struct path INJECT_PATH = {
 static const struct path INJECT_NEW_PATH = {
 	XDPFW_CNT_INJECT_FORWARD, XDPFW_CNT_INJECT_LOCAL, XDPFW_CNT_INJECT_KERNEL, 0
 };
+/* ICMP errors along the session of the packet they quote (icmp_error.h). */
+static const struct path ICMP_ERROR_PATH = {
+	XDPFW_CNT_ICMP_ERROR_FORWARD, XDPFW_CNT_ICMP_ERROR_LOCAL, XDPFW_CNT_FAST_KERNEL, 1
+};
 
 /* forward_session(): the packet goes to the slow path (a cached reject,
  * which needs an answer XDP does not build). */
 #define FORWARD_TO_SLOW_PATH (-2)
 /* replay_filter(): the verdict lets the packet go on. */
 #define FILTER_GOES_ON (-1)
+/* forward_session(): larger than the egress MTU and not to be fragmented on
+ * the way; pkt->egress_mtu says how large it may be. Not forwarded: the
+ * source is to be told (fragmentation-needed / packet-too-big). */
+#define FORWARD_TOO_BIG (-3)
 
 /* Enforces, counts and logs one cached filter verdict on a packet of an
  * established session, as the slow path did on the first packet; its log
@@ -262,6 +271,17 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 	case BPF_FIB_LKUP_RET_UNREACHABLE:
 	case BPF_FIB_LKUP_RET_PROHIBIT:
 		return count(XDPFW_CNT_DROP_NO_ROUTE, ctx, XDP_DROP);
+	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
+		if (!icmp_too_big_due(pkt))
+			return to_kernel(ctx, pkt, sess, path, 0); /* the kernel fragments it */
+		/* A packet the output filter discards earns no answer. */
+		if (path->replay) {
+			verdict = replay_filter(ctx, pkt, sess, &sess->output, XDPFW_FILTER_CACHED_OUTPUT, 0);
+			if (verdict != FILTER_GOES_ON)
+				return verdict;
+		}
+		pkt->egress_mtu = fib.mtu_result;
+		return FORWARD_TOO_BIG;
 	default: /* no neighbour yet, MTU exceeded, ...: the kernel resolves it */
 		return to_kernel(ctx, pkt, sess, path, fib.ifindex);
 	}
@@ -310,7 +330,7 @@ static __always_inline int write_rx_meta(struct xdp_md *ctx, struct packet *pkt)
 	meta->dst_port = pkt->key.dst_port;
 	meta->icmp_code = pkt->icmp_code;
 	meta->pad = 0;
-	meta->reserved = 0;
+	meta->mtu = pkt->egress_mtu;
 	return 0;
 }
 
@@ -323,13 +343,20 @@ static __always_inline int to_slow_path(struct xdp_md *ctx, struct packet *pkt,
 	/* Fail closed: with no socket on this queue nobody could judge it. */
 	if (!bpf_map_lookup_elem(&xdpfw_xsks, &key))
 		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP);
+	/* Too big to forward: the answer quotes no more than this much of it. */
+	__u32 count_as = XDPFW_CNT_SLOW_PATH;
+	if (pkt->egress_mtu) {
+		count_as = XDPFW_CNT_MTU_EXCEEDED;
+		int excess = (int)bpf_xdp_get_buff_len(ctx) - (int)(pkt->l3_offset + XDPFW_QUOTE_MAX);
+		if (excess > 0 && bpf_xdp_adjust_tail(ctx, -excess))
+			return count(XDPFW_CNT_DROP_TOO_BIG, ctx, XDP_DROP);
+	}
 	if (ctx->data_end - ctx->data > XDPFW_SLOW_PATH_MAX_FRAME)
 		return count(XDPFW_CNT_DROP_TOO_BIG, ctx, XDP_DROP);
 	if (write_rx_meta(ctx, pkt))
 		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP);
 	int verdict = bpf_redirect_map(&xdpfw_xsks, key, XDP_DROP);
-	return count(verdict == XDP_REDIRECT ? XDPFW_CNT_SLOW_PATH : XDPFW_CNT_DROP_NO_SOCKET,
-		     ctx, verdict);
+	return count(verdict == XDP_REDIRECT ? count_as : XDPFW_CNT_DROP_NO_SOCKET, ctx, verdict);
 }
 
 /* Verdicts for what the parser alone decides; -1 when the packet goes on. */
@@ -368,6 +395,75 @@ static __always_inline int run_screens(struct xdp_md *ctx, struct packet *pkt,
 	return alarm ? -1 : count(XDPFW_CNT_DROP_SCREEN, ctx, XDP_DROP);
 }
 
+/* Whether a connected socket of the box (in the ingress device's namespace)
+ * has this packet's tuple: a reply to a connection the box opened. Listening
+ * and unconnected sockets do not count, so a service of the box stays behind
+ * host-inbound-traffic. */
+static __always_inline int box_connection(struct xdp_md *ctx, const struct xdpfw_session_key *key)
+{
+	struct bpf_sock_tuple tuple = {};
+	__u32 size;
+	if (key->family == AF_INET) {
+		tuple.ipv4.saddr = key->src_addr[0];
+		tuple.ipv4.daddr = key->dst_addr[0];
+		tuple.ipv4.sport = key->src_port;
+		tuple.ipv4.dport = key->dst_port;
+		size = sizeof(tuple.ipv4);
+	} else {
+		__builtin_memcpy(tuple.ipv6.saddr, key->src_addr, 16);
+		__builtin_memcpy(tuple.ipv6.daddr, key->dst_addr, 16);
+		tuple.ipv6.sport = key->src_port;
+		tuple.ipv6.dport = key->dst_port;
+		size = sizeof(tuple.ipv6);
+	}
+	/* Two lookups, two pointer types: the verifier wants each read apart. */
+	struct bpf_sock *sk;
+	int connected = 0;
+	if (key->protocol == IPPROTO_TCP) {
+		sk = bpf_skc_lookup_tcp(ctx, &tuple, size, BPF_F_CURRENT_NETNS, 0);
+		if (sk) {
+			connected = sk->state != BPF_TCP_LISTEN;
+			bpf_sk_release(sk);
+		}
+	} else if (key->protocol == IPPROTO_UDP) {
+		sk = bpf_sk_lookup_udp(ctx, &tuple, size, BPF_F_CURRENT_NETNS, 0);
+		if (sk) {
+			connected = sk->dst_port != 0;
+			bpf_sk_release(sk);
+		}
+	}
+	return connected;
+}
+
+/* An ICMP error goes along the session of the packet it quotes, toward that
+ * packet's source, counted on the session; it never opens one. With no such
+ * session it may still be about a connection of the box itself. */
+static __always_inline int forward_icmp_error(struct xdp_md *ctx, struct packet *pkt)
+{
+	struct xdpfw_session_key key;
+	int rc = icmp_error_key(pkt, (void *)(long)ctx->data_end, &key);
+	if (rc == ICMP_ERROR_MALFORMED)
+		return count(XDPFW_CNT_DROP_MALFORMED, ctx, XDP_DROP);
+	if (rc == ICMP_ERROR_INCONSISTENT)
+		return count(XDPFW_CNT_DROP_ICMP_ERROR_INCONSISTENT, ctx, XDP_DROP);
+	if (rc != ICMP_ERROR_KEY)
+		return count(XDPFW_CNT_DROP_ICMP_ERROR_NO_SESSION, ctx, XDP_DROP);
+	struct xdpfw_session *sess = bpf_map_lookup_elem(&xdpfw_sessions, &key);
+	if (!sess) {
+		if (box_connection(ctx, &key))
+			return count(XDPFW_CNT_ICMP_ERROR_LOCAL, ctx, XDP_PASS);
+		return count(XDPFW_CNT_DROP_ICMP_ERROR_NO_SESSION, ctx, XDP_DROP);
+	}
+	/* It comes from where the session's packets toward the quoted source do. */
+	if (sess->ingress_ifindex && sess->ingress_ifindex != ctx->ingress_ifindex)
+		return count(XDPFW_CNT_DROP_ICMP_ERROR_INCONSISTENT, ctx, XDP_DROP);
+	int verdict = forward_session(ctx, pkt, sess, &ICMP_ERROR_PATH);
+	/* A cached reject gets no answer: nothing ever answers an ICMP error. */
+	if (verdict < 0)
+		return count(XDPFW_CNT_DROP_FILTER, ctx, XDP_DROP);
+	return verdict;
+}
+
 SEC("xdp")
 int xdpfw_rx(struct xdp_md *ctx)
 {
@@ -385,6 +481,8 @@ int xdpfw_rx(struct xdp_md *ctx)
 	verdict = parse_verdict(ctx, parsed);
 	if (verdict >= 0)
 		return verdict;
+	if (icmp_is_error(&pkt))
+		return forward_icmp_error(ctx, &pkt);
 	/* Connection setup and teardown are the slow path's to see. */
 	if (pkt.key.protocol == IPPROTO_TCP &&
 	    (pkt.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST)))
@@ -393,7 +491,7 @@ int xdpfw_rx(struct xdp_md *ctx)
 	if (!sess)
 		return to_slow_path(ctx, &pkt, iface);
 	verdict = forward_session(ctx, &pkt, sess, &FAST_PATH);
-	if (verdict == FORWARD_TO_SLOW_PATH)
+	if (verdict == FORWARD_TO_SLOW_PATH || verdict == FORWARD_TOO_BIG)
 		return to_slow_path(ctx, &pkt, iface);
 	return verdict;
 }
@@ -412,6 +510,10 @@ static __always_inline int inject(struct xdp_md *ctx, const struct path *path)
 	 * still arrives here (a reload in between) is dropped. */
 	if (verdict == FORWARD_TO_SLOW_PATH)
 		return count(XDPFW_CNT_DROP_FILTER, ctx, XDP_DROP);
+	/* Too big for the egress link: the kernel answers, as it does for
+	 * every packet it forwards (it was filtered on the way here). */
+	if (verdict == FORWARD_TOO_BIG)
+		return count(path->kernel, ctx, XDP_PASS);
 	return verdict;
 }
 
@@ -425,46 +527,6 @@ SEC("xdp")
 int xdpfw_inject_new(struct xdp_md *ctx)
 {
 	return inject(ctx, &INJECT_NEW_PATH);
-}
-
-/* Whether a connected socket of the box (in the ingress device's namespace)
- * has this packet's tuple: a reply to a connection the box opened. Listening
- * and unconnected sockets do not count, so a service of the box stays behind
- * host-inbound-traffic. */
-static __always_inline int box_connection(struct xdp_md *ctx, const struct packet *pkt)
-{
-	struct bpf_sock_tuple tuple = {};
-	__u32 size;
-	if (pkt->ip4) {
-		tuple.ipv4.saddr = pkt->key.src_addr[0];
-		tuple.ipv4.daddr = pkt->key.dst_addr[0];
-		tuple.ipv4.sport = pkt->key.src_port;
-		tuple.ipv4.dport = pkt->key.dst_port;
-		size = sizeof(tuple.ipv4);
-	} else {
-		__builtin_memcpy(tuple.ipv6.saddr, pkt->key.src_addr, 16);
-		__builtin_memcpy(tuple.ipv6.daddr, pkt->key.dst_addr, 16);
-		tuple.ipv6.sport = pkt->key.src_port;
-		tuple.ipv6.dport = pkt->key.dst_port;
-		size = sizeof(tuple.ipv6);
-	}
-	/* Two lookups, two pointer types: the verifier wants each read apart. */
-	struct bpf_sock *sk;
-	int connected = 0;
-	if (pkt->key.protocol == IPPROTO_TCP) {
-		sk = bpf_skc_lookup_tcp(ctx, &tuple, size, BPF_F_CURRENT_NETNS, 0);
-		if (sk) {
-			connected = sk->state != BPF_TCP_LISTEN;
-			bpf_sk_release(sk);
-		}
-	} else if (pkt->key.protocol == IPPROTO_UDP) {
-		sk = bpf_sk_lookup_udp(ctx, &tuple, size, BPF_F_CURRENT_NETNS, 0);
-		if (sk) {
-			connected = sk->dst_port != 0;
-			bpf_sk_release(sk);
-		}
-	}
-	return connected;
 }
 
 SEC("xdp")
@@ -487,7 +549,7 @@ int xdpfw_route(struct xdp_md *ctx)
 		fib.tot_len = 0; /* ask for the route, not the MTU */
 		res.fib_rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), flags);
 		res.ifindex = fib.ifindex;
-		if (res.fib_rc == BPF_FIB_LKUP_RET_NOT_FWDED && box_connection(ctx, &pkt))
+		if (res.fib_rc == BPF_FIB_LKUP_RET_NOT_FWDED && box_connection(ctx, &pkt.key))
 			res.flags = XDPFW_ROUTE_BOX_CONNECTION;
 	}
 	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(res)))

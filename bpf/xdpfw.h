@@ -14,7 +14,7 @@
 enum xdpfw_constants {
 	/* Bumped whenever a pinned map's layout changes; stored in the meta
 	 * map so a new build refuses pinned maps written by an older one. */
-	XDPFW_LAYOUT_VERSION = 5,
+	XDPFW_LAYOUT_VERSION = 6,
 	XDPFW_MAX_IFACES = 64,  /* interfaces one daemon attaches to */
 	XDPFW_MAX_QUEUES = 64,  /* rx queues per interface with an AF_XDP socket */
 	XDPFW_MAX_SESSION_ENTRIES = 2 * 1048576, /* two entries per session */
@@ -143,6 +143,13 @@ enum xdpfw_counter {
 	XDPFW_CNT_DROP_TOO_BIG,       /* for the slow path but larger than XDPFW_SLOW_PATH_MAX_FRAME (an MTU
 	                               * above what the AF_XDP frames hold): the socket would lose it unseen */
 	XDPFW_CNT_EVENT_RESERVE_FAIL, /* not a verdict: an event lost to a full ring buffer */
+	XDPFW_CNT_ICMP_ERROR_FORWARD, /* ICMP error forwarded along the session of the packet it quotes */
+	XDPFW_CNT_ICMP_ERROR_LOCAL,   /* ICMP error about a connection of the box itself: delivered locally */
+	XDPFW_CNT_DROP_ICMP_ERROR_NO_SESSION,   /* ICMP error quoting a packet of no session (errors never open one) */
+	XDPFW_CNT_DROP_ICMP_ERROR_INCONSISTENT, /* ICMP error not addressed to the source of the packet it quotes */
+	XDPFW_CNT_MTU_EXCEEDED,       /* session packet larger than the egress MTU, IPv6 or IPv4 with DF: not
+	                               * forwarded; to the slow path (truncated), which answers with an ICMP
+	                               * fragmentation-needed / packet-too-big */
 	XDPFW_CNT__MAX,
 };
 
@@ -160,7 +167,9 @@ struct xdpfw_rx_meta {
 	__u16 dst_port;
 	__u8 icmp_code;
 	__u8 pad;
-	__u16 reserved;
+	/* Not 0: the packet exceeds this egress MTU and was not forwarded; the
+	 * slow path answers with fragmentation-needed / packet-too-big. */
+	__u16 mtu;
 };
 
 /* Input of the route probe program, in front of the probed frame. */

@@ -22,6 +22,8 @@ export interface FrameFacts {
   /** Host-order ports as in the key (ICMP echo: the identifier on one side). */
   sourcePort: number;
   destinationPort: number;
+  /** Not 0: the packet exceeds this egress MTU; XDP did not forward it (struct xdpfw_rx_meta). */
+  mtu: number;
 }
 
 export class FrameReader {
@@ -29,7 +31,7 @@ export class FrameReader {
   private readonly view: DataView;
   /** The key of the frame last read; reused, copy it to keep it. */
   readonly key = Buffer.alloc(SESSION_KEY.size);
-  readonly facts: FrameFacts = { family: 0, protocol: 0, tcpFlags: 0, icmpType: 0, icmpCode: 0, l3Offset: 0, l3Length: 0, dscp: 0, sourcePort: 0, destinationPort: 0 };
+  readonly facts: FrameFacts = { family: 0, protocol: 0, tcpFlags: 0, icmpType: 0, icmpCode: 0, l3Offset: 0, l3Length: 0, dscp: 0, sourcePort: 0, destinationPort: 0, mtu: 0 };
 
   constructor(umem: ArrayBuffer) {
     this.bytes = new Uint8Array(umem);
@@ -50,6 +52,7 @@ export class FrameReader {
     const l3 = this.view.getUint16(meta + M.l3_offset, true);
     f.l3Offset = l3;
     f.l3Length = this.view.getUint16(meta + M.l3_len, true);
+    f.mtu = this.view.getUint16(meta + M.mtu, true);
     const addrLen = f.family === AF_INET ? 4 : 16;
     const srcAt = addr + l3 + (f.family === AF_INET ? 12 : 8);
     if (l3 + (f.family === AF_INET ? 20 : 40) > length) return false;
