@@ -81,12 +81,20 @@ struct {
 	__type(value, struct xdpfw_counter_value);
 } xdpfw_filter_counters SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, XDPFW_TAIL__MAX);
+	__type(key, __u32); /* enum xdpfw_tail_call */
+	__type(value, __u32);
+} xdpfw_tail_calls SEC(".maps");
+
 /* Keep the shared layouts in BTF even where no map names them. */
 struct xdpfw_route_result xdpfw_btf_route_result __attribute__((unused));
 struct xdpfw_rx_meta xdpfw_btf_rx_meta __attribute__((unused));
 enum xdpfw_counter xdpfw_btf_counter __attribute__((unused));
 enum xdpfw_constants xdpfw_btf_constants __attribute__((unused));
 enum xdpfw_session_flags xdpfw_btf_session_flags __attribute__((unused));
+enum xdpfw_tail_call xdpfw_btf_tail_call __attribute__((unused));
 
 static __always_inline int count(__u32 idx, struct xdp_md *ctx, int verdict)
 {
@@ -437,11 +445,18 @@ static __always_inline int box_connection(struct xdp_md *ctx, const struct xdpfw
 
 /* An ICMP error goes along the session of the packet it quotes, toward that
  * packet's source, counted on the session; it never opens one. With no such
- * session it may still be about a connection of the box itself. */
-static __always_inline int forward_icmp_error(struct xdp_md *ctx, struct packet *pkt)
+ * session it may still be about a connection of the box itself.
+ * xdpfw_rx tail-calls it after the screens: a program of its own keeps the
+ * quote's header walk out of xdpfw_rx's verification and stack. It parses
+ * the frame again, which costs little next to an ICMP error's rarity. */
+SEC("xdp")
+int xdpfw_icmp_error(struct xdp_md *ctx)
 {
+	struct packet pkt;
 	struct xdpfw_session_key key;
-	int rc = icmp_error_key(pkt, (void *)(long)ctx->data_end, &key);
+	if (parse_packet(ctx, &pkt) != PARSE_OK || !icmp_is_error(&pkt))
+		return count(XDPFW_CNT_DROP_MALFORMED, ctx, XDP_DROP);
+	int rc = icmp_error_key(&pkt, (void *)(long)ctx->data_end, &key);
 	if (rc == ICMP_ERROR_MALFORMED)
 		return count(XDPFW_CNT_DROP_MALFORMED, ctx, XDP_DROP);
 	if (rc == ICMP_ERROR_INCONSISTENT)
@@ -455,9 +470,10 @@ static __always_inline int forward_icmp_error(struct xdp_md *ctx, struct packet 
 		return count(XDPFW_CNT_DROP_ICMP_ERROR_NO_SESSION, ctx, XDP_DROP);
 	}
 	/* It comes from where the session's packets toward the quoted source do. */
-	if (sess->ingress_ifindex && sess->ingress_ifindex != ctx->ingress_ifindex)
+	__u32 ifindex = ctx->ingress_ifindex;
+	if (sess->ingress_ifindex && sess->ingress_ifindex != ifindex)
 		return count(XDPFW_CNT_DROP_ICMP_ERROR_INCONSISTENT, ctx, XDP_DROP);
-	int verdict = forward_session(ctx, pkt, sess, &ICMP_ERROR_PATH);
+	int verdict = forward_session(ctx, &pkt, sess, &ICMP_ERROR_PATH);
 	/* A cached reject gets no answer: nothing ever answers an ICMP error. */
 	if (verdict < 0)
 		return count(XDPFW_CNT_DROP_FILTER, ctx, XDP_DROP);
@@ -481,8 +497,11 @@ int xdpfw_rx(struct xdp_md *ctx)
 	verdict = parse_verdict(ctx, parsed);
 	if (verdict >= 0)
 		return verdict;
-	if (icmp_is_error(&pkt))
-		return forward_icmp_error(ctx, &pkt);
+	if (icmp_is_error(&pkt)) {
+		bpf_tail_call(ctx, &xdpfw_tail_calls, XDPFW_TAIL_ICMP_ERROR);
+		/* The slot is empty: nobody can judge it (fail closed). */
+		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP);
+	}
 	/* Connection setup and teardown are the slow path's to see. */
 	if (pkt.key.protocol == IPPROTO_TCP &&
 	    (pkt.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST)))

@@ -153,6 +153,14 @@ enum xdpfw_counter {
 	XDPFW_CNT__MAX,
 };
 
+/* Programs xdpfw_rx hands a packet on to with bpf_tail_call(), by their slot
+ * in xdpfw_tail_calls; each verified on its own (stack and complexity). The
+ * loader fills the slots (lib/dataplane/dataplane.ts); an empty slot drops. */
+enum xdpfw_tail_call {
+	XDPFW_TAIL_ICMP_ERROR = 0, /* xdpfw_icmp_error */
+	XDPFW_TAIL__MAX,
+};
+
 /* Written by xdpfw_rx into the XDP metadata area in front of every frame it
  * sends to the slow path, so userspace never parses headers a second time:
  * the key's addresses are read at l3_offset, everything else is here. */
