@@ -530,9 +530,13 @@ static __always_inline int inject(struct xdp_md *ctx, const struct path *path)
 	if (verdict == FORWARD_TO_SLOW_PATH)
 		return count(XDPFW_CNT_DROP_FILTER, ctx, XDP_DROP);
 	/* Too big for the egress link: the kernel answers, as it does for
-	 * every packet it forwards (it was filtered on the way here). */
-	if (verdict == FORWARD_TOO_BIG)
+	 * every packet it forwards (it was filtered on the way here), unless
+	 * a routing instance routes the session, which the kernel would not. */
+	if (verdict == FORWARD_TOO_BIG) {
+		if (sess->input.table_id)
+			return count(XDPFW_CNT_DROP_PBR_KERNEL, ctx, XDP_DROP);
 		return count(path->kernel, ctx, XDP_PASS);
+	}
 	return verdict;
 }
 
