@@ -198,6 +198,19 @@ t.test('an error about a connection of the box itself is delivered locally', asy
   t.equal(r.retval, XDP_PASS);
 });
 
+t.test('with no session, an error about a connected socket of the box is delivered locally, and only then', async (t) => {
+  const { createSocket } = await import('node:dgram');
+  const sock = createSocket('udp4');
+  await new Promise<void>((resolve) => sock.bind(0, '10.8.0.1', () => resolve()));
+  await new Promise<void>((resolve) => sock.connect(53, '10.8.0.2', () => resolve()));
+  const fromBox: FrameSpec = { src: '10.8.0.1', dst: '10.8.0.2', protocol: 'udp', sport: sock.address().port, dport: 53 };
+  let r = { retval: -1 };
+  t.same(deltas(() => (r = run(icmpError('10.8.0.2', '10.8.0.1', 3, 3, fromBox)))), { ICMP_ERROR_LOCAL: 1 }, 'the box\'s socket has the quoted tuple');
+  t.equal(r.retval, XDP_PASS);
+  await new Promise<void>((resolve) => sock.close(() => resolve()));
+  t.same(deltas(() => run(icmpError('10.8.0.2', '10.8.0.1', 3, 3, fromBox))), { DROP_ICMP_ERROR_NO_SESSION: 1 }, 'socket closed: dropped');
+});
+
 /** 1500-byte IP packets of a TCP flow from 10.8.0.2 (in0) to `dst`, DF set or not. */
 function big(dst: string, df: boolean): Buffer {
   const v6 = dst.includes(':');

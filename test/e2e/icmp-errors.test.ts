@@ -86,6 +86,20 @@ for (const family of ['inet', 'inet6'] as const) {
     const text = await topo.xdpfw(['show', 'counters']);
     t.match(text.stdout, /Too-big replies: +\d+ sent/, '`show counters` reports them');
   });
+
+  t.test(`${family}: the firewall's own connections get their ICMP errors: refused UDP, path MTU past the 1280 hop`, async (t) => {
+    const before = await counters();
+    const udp = await topo.traffic<{ sent: number; received: number; error?: string }>('fw', [
+      'udp-ping', '--host', server, '--port', '5998', '--connect', '--count', '1', '--timeout', '20000',
+    ]);
+    t.equal(udp.error, 'ECONNREFUSED', 'the box\'s connected UDP socket sees the port unreachable at once');
+    const r = await topo.traffic<SendResult>('fw', ['tcp-send', '--host', far, '--port', '5001', '--bytes', String(MB2), '--timeout', '20000']);
+    t.ok(r.ok, `the box's own 2 MB transfer past the 1280 hop succeeded (${r.error ?? ''})`);
+    t.equal(r.received, MB2);
+    t.match(await topo.sh('fw', `ip ${v6 ? '-6 ' : ''}route get ${far}`), /mtu 1280/, 'the box learned the path MTU');
+    const after = await counters();
+    t.ok(xdp(after, 'icmpErrorLocal') >= xdp(before, 'icmpErrorLocal') + 2, 'both errors delivered locally by XDP');
+  });
 }
 
 /** A port unreachable from the server to the client about a UDP packet of no session, sent through a raw socket. */
