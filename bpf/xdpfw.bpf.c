@@ -88,6 +88,15 @@ struct {
 	__type(value, __u32);
 } xdpfw_tail_calls SEC(".maps");
 
+/* Packets too big for their egress link sent up this second, as a window
+ * word (events.h): the slow path is not to be flooded with them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} xdpfw_too_big_budget SEC(".maps");
+
 /* Keep the shared layouts in BTF even where no map names them. */
 struct xdpfw_route_result xdpfw_btf_route_result __attribute__((unused));
 struct xdpfw_rx_meta xdpfw_btf_rx_meta __attribute__((unused));
@@ -355,6 +364,10 @@ static __always_inline int to_slow_path(struct xdp_md *ctx, struct packet *pkt,
 	__u32 count_as = XDPFW_CNT_SLOW_PATH;
 	if (pkt->egress_mtu) {
 		count_as = XDPFW_CNT_MTU_EXCEEDED;
+		__u32 zero = 0;
+		__u64 *budget = bpf_map_lookup_elem(&xdpfw_too_big_budget, &zero);
+		if (!budget || window_count(budget, this_second(), XDPFW_TOO_BIG_PER_SECOND) > XDPFW_TOO_BIG_PER_SECOND)
+			return count(XDPFW_CNT_DROP_MTU_EXCEEDED_OVER_BUDGET, ctx, XDP_DROP);
 		int excess = (int)bpf_xdp_get_buff_len(ctx) - (int)(pkt->l3_offset + XDPFW_QUOTE_MAX);
 		if (excess > 0 && bpf_xdp_adjust_tail(ctx, -excess))
 			return count(XDPFW_CNT_DROP_TOO_BIG, ctx, XDP_DROP);

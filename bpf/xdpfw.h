@@ -29,6 +29,9 @@ enum xdpfw_constants {
 	/* The largest frame an AF_XDP socket of that frame size accepts: the
 	 * kernel keeps XDP_PACKET_HEADROOM (256) in front of it. */
 	XDPFW_SLOW_PATH_MAX_FRAME = XDPFW_XSK_FRAME_SIZE - 256,
+	/* Packets too big for their egress link sent to the slow path per second
+	 * (every CPU together), to be answered; past it they are dropped unanswered. */
+	XDPFW_TOO_BIG_PER_SECOND = 200,
 };
 
 /* Session key: one entry per direction. Addresses and ports are in network
@@ -150,6 +153,8 @@ enum xdpfw_counter {
 	XDPFW_CNT_MTU_EXCEEDED,       /* session packet larger than the egress MTU, IPv6 or IPv4 with DF: not
 	                               * forwarded; to the slow path (truncated), which answers with an ICMP
 	                               * fragmentation-needed / packet-too-big */
+	XDPFW_CNT_DROP_MTU_EXCEEDED_OVER_BUDGET, /* the same past XDPFW_TOO_BIG_PER_SECOND: dropped unanswered
+	                                          * (the sender retransmits and is answered later) */
 	XDPFW_CNT__MAX,
 };
 

@@ -63,6 +63,7 @@ const XDP_DROPS: Record<string, string> = {
   DROP_TOO_BIG: 'too_big_for_slow_path',
   DROP_ICMP_ERROR_NO_SESSION: 'icmp_error_no_session',
   DROP_ICMP_ERROR_INCONSISTENT: 'icmp_error_inconsistent',
+  DROP_MTU_EXCEEDED_OVER_BUDGET: 'mtu_exceeded_over_budget',
 };
 
 function camel(name: string): string {

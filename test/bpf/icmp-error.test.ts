@@ -253,6 +253,25 @@ t.test('a session packet too big for the egress link goes to the slow path, cut 
   }
 });
 
+t.test('packets too big are sent up within a per-second budget; past it they are dropped unanswered, counted', async (t) => {
+  const data = big('10.11.0.2', true);
+  let up = 0;
+  let over = 0;
+  let sent = 0;
+  // However slowly the loop runs, more than a second's budget in one window comes within this many.
+  const budget = native.btfEnum(dp.objectPath, 'xdpfw_constants').XDPFW_TOO_BIG_PER_SECOND!;
+  while (over === 0 && sent < 100 * budget) {
+    const d = deltas(() => { for (let i = 0; i < 50; i++) run(Buffer.from(data)); });
+    up += d.MTU_EXCEEDED ?? 0;
+    over += d.DROP_MTU_EXCEEDED_OVER_BUDGET ?? 0;
+    sent += 50;
+    t.equal(Object.keys(d).filter((k) => k !== 'MTU_EXCEEDED' && k !== 'DROP_MTU_EXCEEDED_OVER_BUDGET').length, 0, 'no other verdict');
+    if (t.passing() === false) break;
+  }
+  t.ok(over > 0, `past the budget, dropped: ${over} of ${sent}`);
+  t.equal(up + over, sent, 'each counted once');
+});
+
 t.test('with no socket on the queue, a packet too big is dropped: never forwarded unjudged', async (t) => {
   dp.unregisterSocket(0, 0);
   xsk?.close();
