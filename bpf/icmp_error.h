@@ -18,6 +18,7 @@
 #define XDPFW_ICMP_ERROR_H
 
 #include "parse.h"
+#include "events.h"
 
 /* Extension headers walked inside a quoted IPv6 packet. */
 #define XDPFW_MAX_QUOTED_IPV6_EXT 4
@@ -171,6 +172,31 @@ static __always_inline int icmp_too_big_due(const struct packet *pkt)
 	if (pkt->ip6)
 		return 1;
 	return pkt->ip4 && (bpf_ntohs(pkt->ip4->frag_off) & 0x4000);
+}
+
+/* Packets too big for their egress link sent up this second, as a window
+ * word (events.h): the slow path is not to be flooded with them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} xdpfw_too_big_budget SEC(".maps");
+
+/* Readies a packet too big for its egress link for the slow path, which
+ * answers it: within XDPFW_TOO_BIG_PER_SECOND, and cut to what the answer
+ * quotes (a jumbo frame then fits the AF_XDP frame). Returns 0, or the
+ * counter of the drop. Invalidates the packet pointers in *pkt. */
+static __always_inline __u32 too_big_send_up(struct xdp_md *ctx, const struct packet *pkt)
+{
+	__u32 zero = 0;
+	__u64 *budget = bpf_map_lookup_elem(&xdpfw_too_big_budget, &zero);
+	if (!budget || window_count(budget, this_second(), XDPFW_TOO_BIG_PER_SECOND) > XDPFW_TOO_BIG_PER_SECOND)
+		return XDPFW_CNT_DROP_MTU_EXCEEDED_OVER_BUDGET;
+	int excess = (int)bpf_xdp_get_buff_len(ctx) - (int)(pkt->l3_offset + XDPFW_QUOTE_MAX);
+	if (excess > 0 && bpf_xdp_adjust_tail(ctx, -excess))
+		return XDPFW_CNT_DROP_TOO_BIG;
+	return 0;
 }
 
 #endif

@@ -22,6 +22,10 @@
  *   xdpfw_route   run by the slow path through plain BPF_PROG_RUN to learn
  *                 where a packet would go (egress interface, or local), in
  *                 the routing table the query in front of the frame names.
+ *   xdpfw_icmp_error
+ *                 tail-called by xdpfw_rx for an ICMP / ICMPv6 error: sends
+ *                 it along the session of the packet it quotes, or drops it
+ *                 (icmp_error.h). Errors never reach the slow path.
  */
 #include "parse.h"
 #include "events.h"
@@ -87,15 +91,6 @@ struct {
 	__type(key, __u32); /* enum xdpfw_tail_call */
 	__type(value, __u32);
 } xdpfw_tail_calls SEC(".maps");
-
-/* Packets too big for their egress link sent up this second, as a window
- * word (events.h): the slow path is not to be flooded with them. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} xdpfw_too_big_budget SEC(".maps");
 
 /* Keep the shared layouts in BTF even where no map names them. */
 struct xdpfw_route_result xdpfw_btf_route_result __attribute__((unused));
@@ -360,17 +355,13 @@ static __always_inline int to_slow_path(struct xdp_md *ctx, struct packet *pkt,
 	/* Fail closed: with no socket on this queue nobody could judge it. */
 	if (!bpf_map_lookup_elem(&xdpfw_xsks, &key))
 		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP);
-	/* Too big to forward: the answer quotes no more than this much of it. */
+	/* Too big to forward: sent up to be answered (icmp_error.h). */
 	__u32 count_as = XDPFW_CNT_SLOW_PATH;
 	if (pkt->egress_mtu) {
+		__u32 dropped = too_big_send_up(ctx, pkt);
+		if (dropped)
+			return count(dropped, ctx, XDP_DROP);
 		count_as = XDPFW_CNT_MTU_EXCEEDED;
-		__u32 zero = 0;
-		__u64 *budget = bpf_map_lookup_elem(&xdpfw_too_big_budget, &zero);
-		if (!budget || window_count(budget, this_second(), XDPFW_TOO_BIG_PER_SECOND) > XDPFW_TOO_BIG_PER_SECOND)
-			return count(XDPFW_CNT_DROP_MTU_EXCEEDED_OVER_BUDGET, ctx, XDP_DROP);
-		int excess = (int)bpf_xdp_get_buff_len(ctx) - (int)(pkt->l3_offset + XDPFW_QUOTE_MAX);
-		if (excess > 0 && bpf_xdp_adjust_tail(ctx, -excess))
-			return count(XDPFW_CNT_DROP_TOO_BIG, ctx, XDP_DROP);
 	}
 	if (ctx->data_end - ctx->data > XDPFW_SLOW_PATH_MAX_FRAME)
 		return count(XDPFW_CNT_DROP_TOO_BIG, ctx, XDP_DROP);
@@ -414,83 +405,6 @@ static __always_inline int run_screens(struct xdp_md *ctx, struct packet *pkt,
 	int alarm = p->flags & XDPFW_SCREEN_ALARM_WITHOUT_DROP;
 	screen_report(ctx, &xdpfw_counters, pkt, zone, hit, alarm);
 	return alarm ? -1 : count(XDPFW_CNT_DROP_SCREEN, ctx, XDP_DROP);
-}
-
-/* Whether a connected socket of the box (in the ingress device's namespace)
- * has this packet's tuple: a reply to a connection the box opened. Listening
- * and unconnected sockets do not count, so a service of the box stays behind
- * host-inbound-traffic. */
-static __always_inline int box_connection(struct xdp_md *ctx, const struct xdpfw_session_key *key)
-{
-	struct bpf_sock_tuple tuple = {};
-	__u32 size;
-	if (key->family == AF_INET) {
-		tuple.ipv4.saddr = key->src_addr[0];
-		tuple.ipv4.daddr = key->dst_addr[0];
-		tuple.ipv4.sport = key->src_port;
-		tuple.ipv4.dport = key->dst_port;
-		size = sizeof(tuple.ipv4);
-	} else {
-		__builtin_memcpy(tuple.ipv6.saddr, key->src_addr, 16);
-		__builtin_memcpy(tuple.ipv6.daddr, key->dst_addr, 16);
-		tuple.ipv6.sport = key->src_port;
-		tuple.ipv6.dport = key->dst_port;
-		size = sizeof(tuple.ipv6);
-	}
-	/* Two lookups, two pointer types: the verifier wants each read apart. */
-	struct bpf_sock *sk;
-	int connected = 0;
-	if (key->protocol == IPPROTO_TCP) {
-		sk = bpf_skc_lookup_tcp(ctx, &tuple, size, BPF_F_CURRENT_NETNS, 0);
-		if (sk) {
-			connected = sk->state != BPF_TCP_LISTEN;
-			bpf_sk_release(sk);
-		}
-	} else if (key->protocol == IPPROTO_UDP) {
-		sk = bpf_sk_lookup_udp(ctx, &tuple, size, BPF_F_CURRENT_NETNS, 0);
-		if (sk) {
-			connected = sk->dst_port != 0;
-			bpf_sk_release(sk);
-		}
-	}
-	return connected;
-}
-
-/* An ICMP error goes along the session of the packet it quotes, toward that
- * packet's source, counted on the session; it never opens one. With no such
- * session it may still be about a connection of the box itself.
- * xdpfw_rx tail-calls it after the screens: a program of its own keeps the
- * quote's header walk out of xdpfw_rx's verification and stack. It parses
- * the frame again, which costs little next to an ICMP error's rarity. */
-SEC("xdp")
-int xdpfw_icmp_error(struct xdp_md *ctx)
-{
-	struct packet pkt;
-	struct xdpfw_session_key key;
-	if (parse_packet(ctx, &pkt) != PARSE_OK || !icmp_is_error(&pkt))
-		return count(XDPFW_CNT_DROP_MALFORMED, ctx, XDP_DROP);
-	int rc = icmp_error_key(&pkt, (void *)(long)ctx->data_end, &key);
-	if (rc == ICMP_ERROR_MALFORMED)
-		return count(XDPFW_CNT_DROP_MALFORMED, ctx, XDP_DROP);
-	if (rc == ICMP_ERROR_INCONSISTENT)
-		return count(XDPFW_CNT_DROP_ICMP_ERROR_INCONSISTENT, ctx, XDP_DROP);
-	if (rc != ICMP_ERROR_KEY)
-		return count(XDPFW_CNT_DROP_ICMP_ERROR_NO_SESSION, ctx, XDP_DROP);
-	struct xdpfw_session *sess = bpf_map_lookup_elem(&xdpfw_sessions, &key);
-	if (!sess) {
-		if (box_connection(ctx, &key))
-			return count(XDPFW_CNT_ICMP_ERROR_LOCAL, ctx, XDP_PASS);
-		return count(XDPFW_CNT_DROP_ICMP_ERROR_NO_SESSION, ctx, XDP_DROP);
-	}
-	/* It comes from where the session's packets toward the quoted source do. */
-	__u32 ifindex = ctx->ingress_ifindex;
-	if (sess->ingress_ifindex && sess->ingress_ifindex != ifindex)
-		return count(XDPFW_CNT_DROP_ICMP_ERROR_INCONSISTENT, ctx, XDP_DROP);
-	int verdict = forward_session(ctx, &pkt, sess, &ICMP_ERROR_PATH);
-	/* A cached reject gets no answer: nothing ever answers an ICMP error. */
-	if (verdict < 0)
-		return count(XDPFW_CNT_DROP_FILTER, ctx, XDP_DROP);
-	return verdict;
 }
 
 SEC("xdp")
@@ -565,6 +479,46 @@ int xdpfw_inject_new(struct xdp_md *ctx)
 	return inject(ctx, &INJECT_NEW_PATH);
 }
 
+/* Whether a connected socket of the box (in the ingress device's namespace)
+ * has this packet's tuple: a reply to a connection the box opened. Listening
+ * and unconnected sockets do not count, so a service of the box stays behind
+ * host-inbound-traffic. */
+static __always_inline int box_connection(struct xdp_md *ctx, const struct xdpfw_session_key *key)
+{
+	struct bpf_sock_tuple tuple = {};
+	__u32 size;
+	if (key->family == AF_INET) {
+		tuple.ipv4.saddr = key->src_addr[0];
+		tuple.ipv4.daddr = key->dst_addr[0];
+		tuple.ipv4.sport = key->src_port;
+		tuple.ipv4.dport = key->dst_port;
+		size = sizeof(tuple.ipv4);
+	} else {
+		__builtin_memcpy(tuple.ipv6.saddr, key->src_addr, 16);
+		__builtin_memcpy(tuple.ipv6.daddr, key->dst_addr, 16);
+		tuple.ipv6.sport = key->src_port;
+		tuple.ipv6.dport = key->dst_port;
+		size = sizeof(tuple.ipv6);
+	}
+	/* Two lookups, two pointer types: the verifier wants each read apart. */
+	struct bpf_sock *sk;
+	int connected = 0;
+	if (key->protocol == IPPROTO_TCP) {
+		sk = bpf_skc_lookup_tcp(ctx, &tuple, size, BPF_F_CURRENT_NETNS, 0);
+		if (sk) {
+			connected = sk->state != BPF_TCP_LISTEN;
+			bpf_sk_release(sk);
+		}
+	} else if (key->protocol == IPPROTO_UDP) {
+		sk = bpf_sk_lookup_udp(ctx, &tuple, size, BPF_F_CURRENT_NETNS, 0);
+		if (sk) {
+			connected = sk->dst_port != 0;
+			bpf_sk_release(sk);
+		}
+	}
+	return connected;
+}
+
 SEC("xdp")
 int xdpfw_route(struct xdp_md *ctx)
 {
@@ -596,4 +550,41 @@ int xdpfw_route(struct xdp_md *ctx)
 		return XDP_ABORTED;
 	__builtin_memcpy(data, &res, sizeof(res));
 	return XDP_PASS;
+}
+
+/* An ICMP error goes along the session of the packet it quotes, toward that
+ * packet's source, counted on the session; it never opens one. With no such
+ * session it may still be about a connection of the box itself.
+ * xdpfw_rx tail-calls it after the screens: a program of its own keeps the
+ * quote's header walk out of xdpfw_rx's verification and stack. It parses
+ * the frame again, which costs little next to an ICMP error's rarity. */
+SEC("xdp")
+int xdpfw_icmp_error(struct xdp_md *ctx)
+{
+	struct packet pkt;
+	struct xdpfw_session_key key;
+	if (parse_packet(ctx, &pkt) != PARSE_OK || !icmp_is_error(&pkt))
+		return count(XDPFW_CNT_DROP_MALFORMED, ctx, XDP_DROP);
+	int rc = icmp_error_key(&pkt, (void *)(long)ctx->data_end, &key);
+	if (rc == ICMP_ERROR_MALFORMED)
+		return count(XDPFW_CNT_DROP_MALFORMED, ctx, XDP_DROP);
+	if (rc == ICMP_ERROR_INCONSISTENT)
+		return count(XDPFW_CNT_DROP_ICMP_ERROR_INCONSISTENT, ctx, XDP_DROP);
+	if (rc != ICMP_ERROR_KEY)
+		return count(XDPFW_CNT_DROP_ICMP_ERROR_NO_SESSION, ctx, XDP_DROP);
+	struct xdpfw_session *sess = bpf_map_lookup_elem(&xdpfw_sessions, &key);
+	if (!sess) {
+		if (box_connection(ctx, &key))
+			return count(XDPFW_CNT_ICMP_ERROR_LOCAL, ctx, XDP_PASS);
+		return count(XDPFW_CNT_DROP_ICMP_ERROR_NO_SESSION, ctx, XDP_DROP);
+	}
+	/* It comes from where the session's packets toward the quoted source do. */
+	__u32 ifindex = ctx->ingress_ifindex;
+	if (sess->ingress_ifindex && sess->ingress_ifindex != ifindex)
+		return count(XDPFW_CNT_DROP_ICMP_ERROR_INCONSISTENT, ctx, XDP_DROP);
+	int verdict = forward_session(ctx, &pkt, sess, &ICMP_ERROR_PATH);
+	/* A cached reject gets no answer: nothing ever answers an ICMP error. */
+	if (verdict < 0)
+		return count(XDPFW_CNT_DROP_FILTER, ctx, XDP_DROP);
+	return verdict;
 }
