@@ -5,7 +5,9 @@
  * quote. The quoted IP header and the first 8 bytes of its transport header
  * give that packet's tuple; reversed, it is the key of the session entry for
  * packets travelling back to the quoted packet's source, which is where the
- * error goes. An error never opens a session.
+ * error goes. An error never opens a session. The quote is the packet as it
+ * left the firewall toward the error's sender, so its reverse is that side's
+ * entry key even once sessions translate addresses.
  *
  * As in Linux conntrack (nf_conntrack_inet_error), the error's destination
  * must be the quoted packet's source: otherwise any host could relate a
