@@ -39,20 +39,25 @@ export class BoxAddresses {
   private readonly byIfindex = new Map<number, Candidate[]>();
   private readAt = -Infinity;
 
-  constructor(private readonly now: () => number = () => Date.now()) {}
+  constructor(
+    private readonly now: () => number = () => Date.now(),
+    /** The kernel's addresses by interface name, and an interface's name (injectable for tests). */
+    private readonly read: () => ReturnType<typeof networkInterfaces> = networkInterfaces,
+    private readonly nameOf: (ifindex: number) => string = ifIndexToName,
+  ) {}
 
   private names: ReturnType<typeof networkInterfaces> = {};
 
   private refresh(): void {
     this.readAt = this.now();
-    this.names = networkInterfaces();
+    this.names = this.read();
     this.byIfindex.clear();
   }
 
   private candidates(ifindex: number): Candidate[] {
     let name: string;
     try {
-      name = ifIndexToName(ifindex);
+      name = this.nameOf(ifindex);
     } catch {
       return [];
     }
