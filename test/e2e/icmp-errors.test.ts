@@ -48,7 +48,9 @@ for (const family of ['inet', 'inet6'] as const) {
     const after = await counters();
     t.ok(xdp(after, 'icmpErrorForward') > xdp(before, 'icmpErrorForward'), 'forwarded by XDP as an ICMP error of a session');
     const list = await sessions();
-    t.ok(list.some((s) => s.protocol === 'udp' && s.destinationAddress === server && s.destinationPort === 5999), 'the UDP session is listed');
+    const session = list.find((s) => s.protocol === 'udp' && s.destinationAddress === server && s.destinationPort === 5999);
+    t.ok(session, 'the UDP session is listed');
+    t.equal(session?.packetsFromServer, 1, 'the error is counted on it, as its one packet from the server');
     t.notOk(list.some((s) => s.sourceAddress === server && s.protocol.startsWith('icmp')), 'the error opened no session');
   });
 
