@@ -280,3 +280,13 @@ t.test('with no socket on the queue, a packet too big is dropped: never forwarde
   t.same(deltas(() => (r = run(big('10.11.0.2', true)))), { DROP_NO_SOCKET: 1 });
   t.equal(r.retval, XDP_DROP);
 });
+
+t.test('with its program missing from the tail-call slot, an ICMP error is dropped, never passed on', async (t) => {
+  install(reversed(udp4));
+  const error = icmpError(udp4.dst, udp4.src, 3, 3, udp4);
+  t.same(deltas(() => run(error)), { ICMP_ERROR_FORWARD: 1 }, 'with the program: forwarded');
+  native.mapDelete(dp.mapFd('xdpfw_tail_calls'), Buffer.alloc(4));
+  let r = { retval: -1 };
+  t.same(deltas(() => (r = run(error))), { DROP_NO_SOCKET: 1 }, 'without: dropped, counted as having nobody to judge it');
+  t.equal(r.retval, XDP_DROP);
+});
