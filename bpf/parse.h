@@ -5,8 +5,9 @@
  * Fills the session key of the packet as the sender sees it.
  *
  * Fragments come back as PARSE_FRAGMENT with their fragment facts filled in,
- * so the screens can judge them before they are dropped; a first fragment
- * also carries its transport header (PKT_L4) when it holds all of it.
+ * so the screens can judge them first; a first fragment also carries its
+ * transport header (PKT_L4, PKT_FRAGMENT_HEAD) when it holds all of it, and
+ * is then judged like any first packet (bpf/fragments.h).
  */
 #ifndef XDPFW_PARSE_H
 #define XDPFW_PARSE_H
@@ -52,6 +53,7 @@ enum packet_flags {
 	PKT_FRAGMENT = 2,       /* an IPv4 fragment, or IPv6 with a fragment header */
 	PKT_MORE_FRAGMENTS = 4, /* MF / M: not the last fragment */
 	PKT_IPV6_RH0 = 8,       /* IPv6 routing header type 0 (source route) */
+	PKT_FRAGMENT_HEAD = 16, /* a first fragment holding its whole transport header: judged by its ports */
 };
 
 struct packet {
@@ -72,6 +74,15 @@ struct packet {
 	__u16 frag_offset;
 	__u16 frag_len;
 	__u16 frag_unfragmentable;
+	/* First fragments with PKT_FRAGMENT_HEAD: bytes of the fragmentable part
+	 * up to the end of the transport header they were judged by. */
+	__u16 frag_head_len;
+	/* The datagram a fragment belongs to, with its addresses: the IPv4
+	 * identification (network order) or the IPv6 fragment header's, and
+	 * the protocol its header names (IPv6: the fragment header's next
+	 * header, the same in every fragment). */
+	__u32 frag_id;
+	__u8 frag_proto;
 	void *l4;             /* the transport header, when PKT_L4 */
 	__u16 egress_mtu;     /* set by forwarding: the egress MTU this packet exceeds */
 };
@@ -185,8 +196,16 @@ static __always_inline __u32 l4_header_len(__u8 protocol)
  * is not ours to do, so a fragment never parses as more than PARSE_FRAGMENT. */
 static __always_inline int parse_fragment(void *l4, __u32 l4_at, void *data_end, struct packet *pkt)
 {
-	if (pkt->frag_offset == 0 && l4_at + l4_header_len(pkt->key.protocol) <= pkt->l3_len)
-		parse_l4(l4, data_end, pkt);
+	__u32 head = l4_at + l4_header_len(pkt->key.protocol);
+	if (pkt->frag_offset == 0 && head <= pkt->l3_len &&
+	    parse_l4(l4, data_end, pkt) != PARSE_MALFORMED) {
+		/* Where the fragmentable part starts: past the IPv4 header, or
+		 * past the IPv6 fragment header. */
+		__u32 start = pkt->ip4 ? pkt->frag_unfragmentable
+				       : sizeof(struct ipv6hdr) + pkt->frag_unfragmentable + 8;
+		pkt->flags |= PKT_FRAGMENT_HEAD;
+		pkt->frag_head_len = head - start;
+	}
 	return PARSE_FRAGMENT;
 }
 
@@ -213,6 +232,8 @@ static __always_inline int parse_ipv4(void *l3, void *data_end, struct packet *p
 		pkt->frag_offset = (frag & 0x1fff) * 8;
 		pkt->frag_len = tot - hlen;
 		pkt->frag_unfragmentable = hlen;
+		pkt->frag_id = iph->id;
+		pkt->frag_proto = iph->protocol;
 		return parse_fragment(l3 + hlen, hlen, data_end, pkt);
 	}
 	return parse_l4(l3 + hlen, data_end, pkt);
@@ -266,6 +287,8 @@ static __always_inline int parse_ipv6(void *l3, void *data_end, struct packet *p
 			pkt->frag_offset = off_m & 0xfff8;
 			pkt->frag_unfragmentable = unfragmentable;
 			pkt->frag_len = tot - sizeof(*ip6) - unfragmentable - 8;
+			pkt->frag_id = *(__u32 *)(ext + 4);
+			pkt->frag_proto = ext[0];
 			if (pkt->frag_offset) {
 				/* Later fragments carry no transport header: the
 				 * protocol is what the fragment header says follows. */

@@ -6,6 +6,7 @@
  *                 screens drop attacks first (screens.h); established
  *                 sessions are forwarded here; misses and TCP SYN/FIN/RST go
  *                 to the AF_XDP socket of the receiving queue (the slow path).
+ *                 Later IP fragments follow their first one (fragments.h).
  *   xdpfw_inject  run by the slow path through BPF_PROG_RUN (live frames)
  *                 for a packet of an established session it was handed
  *                 (TCP flags): the same forwarding code as the fast path,
@@ -30,6 +31,7 @@
 #include "parse.h"
 #include "events.h"
 #include "screens.h"
+#include "fragments.h"
 #include "icmp_error.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
@@ -174,7 +176,7 @@ static const struct path ICMP_ERROR_PATH = {
 /* forward_session(): larger than the egress MTU and not to be fragmented on
  * the way; pkt->egress_mtu says how large it may be. Not forwarded: the
  * source is to be told (fragmentation-needed / packet-too-big). */
-#define FORWARD_TOO_BIG (-3)
+#define FORWARD_TOO_BIG (-4)
 
 /* Enforces, counts and logs one cached filter verdict on a packet of an
  * established session, as the slow path did on the first packet; its log
@@ -341,7 +343,9 @@ static __always_inline int write_rx_meta(struct xdp_md *ctx, struct packet *pkt)
 	meta->src_port = pkt->key.src_port;
 	meta->dst_port = pkt->key.dst_port;
 	meta->icmp_code = pkt->icmp_code;
-	meta->pad = 0;
+	/* The only fragments without their head sent up are held ones. */
+	meta->flags = pkt->flags & PKT_FRAGMENT && !(pkt->flags & PKT_FRAGMENT_HEAD)
+			      ? XDPFW_RX_META_LATER_FRAGMENT : 0;
 	meta->mtu = pkt->egress_mtu;
 	return 0;
 }
@@ -371,21 +375,64 @@ static __always_inline int to_slow_path(struct xdp_md *ctx, struct packet *pkt,
 	return count(verdict == XDP_REDIRECT ? count_as : XDPFW_CNT_DROP_NO_SOCKET, ctx, verdict);
 }
 
-/* Verdicts for what the parser alone decides; -1 when the packet goes on. */
+/* Verdicts for what the parser alone decides; -1 when the packet goes on
+ * (fragments too: see later_fragment()). */
 static __always_inline int parse_verdict(struct xdp_md *ctx, int parsed)
 {
 	switch (parsed) {
 	case PARSE_OK:
+	case PARSE_FRAGMENT:
 		return -1;
 	case PARSE_NON_IP:
 		return count(XDPFW_CNT_PASS_NON_IP, ctx, XDP_PASS);
 	case PARSE_NEIGHBOR:
 		return count(XDPFW_CNT_PASS_NEIGHBOR, ctx, XDP_PASS);
-	case PARSE_FRAGMENT:
-		return count(XDPFW_CNT_DROP_FRAGMENT, ctx, XDP_DROP);
 	default:
 		return count(XDPFW_CNT_DROP_MALFORMED, ctx, XDP_DROP);
 	}
+}
+
+/* later_fragment(): held for the slow path while its first one is judged. */
+#define FRAGMENT_TO_SLOW_PATH (-3)
+
+/* A re-injected packet too big for its egress link: the kernel answers, as
+ * it does for every packet it forwards (it was filtered on the way here),
+ * unless a routing instance routes the session, which the kernel would not. */
+static __always_inline int too_big_to_kernel(struct xdp_md *ctx, const struct xdpfw_session *sess,
+					     const struct path *path)
+{
+	if (sess->input.table_id)
+		return count(XDPFW_CNT_DROP_PBR_KERNEL, ctx, XDP_DROP);
+	return count(path->kernel, ctx, XDP_PASS);
+}
+
+/* A fragment without its transport header, forwarded along the session its
+ * first fragment was (fragments.h). Only xdpfw_rx (may_hold) hands one to
+ * the slow path; one re-injected while its first is still unjudged drops. */
+static __always_inline int later_fragment(struct xdp_md *ctx, struct packet *pkt,
+					  const struct path *path, int may_hold)
+{
+	switch (fragment_follow(pkt, ctx->ingress_ifindex, may_hold)) {
+	case FRAGMENT_FOLLOW:
+		break;
+	case FRAGMENT_HOLD:
+		return FRAGMENT_TO_SLOW_PATH;
+	case FRAGMENT_NO_FIRST:
+		return count(XDPFW_CNT_DROP_FRAGMENT_NO_FIRST, ctx, XDP_DROP);
+	default:
+		return count(XDPFW_CNT_DROP_FRAGMENT, ctx, XDP_DROP);
+	}
+	struct xdpfw_session *sess = bpf_map_lookup_elem(&xdpfw_sessions, &pkt->key);
+	if (!sess)
+		return count(XDPFW_CNT_DROP_FRAGMENT_NO_SESSION, ctx, XDP_DROP);
+	int verdict = forward_session(ctx, pkt, sess, path);
+	/* A cached reject is answered for the first fragment only. */
+	if (verdict == FORWARD_TO_SLOW_PATH)
+		return count(XDPFW_CNT_DROP_FILTER, ctx, XDP_DROP);
+	/* Too big: xdpfw_rx sends it up to be answered. */
+	if (verdict == FORWARD_TOO_BIG && !may_hold)
+		return too_big_to_kernel(ctx, sess, path);
+	return verdict;
 }
 
 /* The ingress zone's screens; -1 when the packet goes on (nothing tripped,
@@ -429,6 +476,15 @@ int xdpfw_rx(struct xdp_md *ctx)
 		/* The slot is empty: nobody can judge it (fail closed). */
 		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP);
 	}
+	if (parsed == PARSE_FRAGMENT) {
+		if (!(pkt.flags & PKT_FRAGMENT_HEAD)) {
+			verdict = later_fragment(ctx, &pkt, &FAST_PATH, 1);
+			if (verdict == FRAGMENT_TO_SLOW_PATH || verdict == FORWARD_TOO_BIG)
+				return to_slow_path(ctx, &pkt, iface);
+			return verdict;
+		}
+		fragment_note_first(&pkt, ifindex, XDPFW_FRAGMENT_PENDING);
+	}
 	/* Connection setup and teardown are the slow path's to see. */
 	if (pkt.key.protocol == IPPROTO_TCP &&
 	    (pkt.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST)))
@@ -436,6 +492,8 @@ int xdpfw_rx(struct xdp_md *ctx)
 	struct xdpfw_session *sess = bpf_map_lookup_elem(&xdpfw_sessions, &pkt.key);
 	if (!sess)
 		return to_slow_path(ctx, &pkt, iface);
+	if (parsed == PARSE_FRAGMENT)
+		fragment_note_first(&pkt, ifindex, XDPFW_FRAGMENT_JUDGED);
 	verdict = forward_session(ctx, &pkt, sess, &FAST_PATH);
 	if (verdict == FORWARD_TO_SLOW_PATH || verdict == FORWARD_TOO_BIG)
 		return to_slow_path(ctx, &pkt, iface);
@@ -445,25 +503,24 @@ int xdpfw_rx(struct xdp_md *ctx)
 static __always_inline int inject(struct xdp_md *ctx, const struct path *path)
 {
 	struct packet pkt;
-	int verdict = parse_verdict(ctx, parse_packet(ctx, &pkt));
+	int parsed = parse_packet(ctx, &pkt);
+	int verdict = parse_verdict(ctx, parsed);
 	if (verdict >= 0)
 		return verdict;
+	if (parsed == PARSE_FRAGMENT && !(pkt.flags & PKT_FRAGMENT_HEAD))
+		return later_fragment(ctx, &pkt, path, 0);
 	struct xdpfw_session *sess = bpf_map_lookup_elem(&xdpfw_sessions, &pkt.key);
 	if (!sess)
 		return count(XDPFW_CNT_INJECT_MISS, ctx, XDP_DROP);
+	if (parsed == PARSE_FRAGMENT)
+		fragment_note_first(&pkt, ctx->ingress_ifindex, XDPFW_FRAGMENT_JUDGED);
 	verdict = forward_session(ctx, &pkt, sess, path);
 	/* The slow path answers a cached reject before it injects; one that
 	 * still arrives here (a reload in between) is dropped. */
 	if (verdict == FORWARD_TO_SLOW_PATH)
 		return count(XDPFW_CNT_DROP_FILTER, ctx, XDP_DROP);
-	/* Too big for the egress link: the kernel answers, as it does for
-	 * every packet it forwards (it was filtered on the way here), unless
-	 * a routing instance routes the session, which the kernel would not. */
-	if (verdict == FORWARD_TOO_BIG) {
-		if (sess->input.table_id)
-			return count(XDPFW_CNT_DROP_PBR_KERNEL, ctx, XDP_DROP);
-		return count(path->kernel, ctx, XDP_PASS);
-	}
+	if (verdict == FORWARD_TOO_BIG)
+		return too_big_to_kernel(ctx, sess, path);
 	return verdict;
 }
 
@@ -531,7 +588,9 @@ int xdpfw_route(struct xdp_md *ctx)
 	__builtin_memcpy(&query, data, sizeof(query));
 	if (bpf_xdp_adjust_head(ctx, (int)sizeof(query)))
 		return XDP_ABORTED;
-	if (parse_packet(ctx, &pkt) != PARSE_OK)
+	int parsed = parse_packet(ctx, &pkt);
+	/* A first fragment is judged, so routed, like a whole packet. */
+	if (parsed != PARSE_OK && !(parsed == PARSE_FRAGMENT && pkt.flags & PKT_FRAGMENT_HEAD))
 		res.fib_rc = 0xffffffff;
 	else {
 		struct bpf_fib_lookup fib;
@@ -563,7 +622,11 @@ int xdpfw_icmp_error(struct xdp_md *ctx)
 {
 	struct packet pkt;
 	struct xdpfw_session_key key;
-	if (parse_packet(ctx, &pkt) != PARSE_OK || !icmp_is_error(&pkt))
+	int parsed = parse_packet(ctx, &pkt);
+	/* An error fits in one packet (576 / 1280 bytes): a fragmented one is not judged. */
+	if (parsed == PARSE_FRAGMENT)
+		return count(XDPFW_CNT_DROP_FRAGMENT, ctx, XDP_DROP);
+	if (parsed != PARSE_OK || !icmp_is_error(&pkt))
 		return count(XDPFW_CNT_DROP_MALFORMED, ctx, XDP_DROP);
 	int rc = icmp_error_key(&pkt, (void *)(long)ctx->data_end, &key);
 	if (rc == ICMP_ERROR_MALFORMED)

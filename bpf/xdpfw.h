@@ -29,6 +29,8 @@ enum xdpfw_constants {
 	/* The largest frame an AF_XDP socket of that frame size accepts: the
 	 * kernel keeps XDP_PACKET_HEADROOM (256) in front of it. */
 	XDPFW_SLOW_PATH_MAX_FRAME = XDPFW_XSK_FRAME_SIZE - 256,
+	XDPFW_MAX_FRAGMENT_ENTRIES = 65536, /* datagrams in flight whose later fragments can be followed (bpf/fragments.h) */
+	XDPFW_FRAGMENT_TIMEOUT_MS = 5000,   /* how long later fragments may follow their first one */
 	/* Packets too big for their egress link sent to the slow path per second
 	 * (every CPU together), to be answered; past it they are dropped unanswered. */
 	XDPFW_TOO_BIG_PER_SECOND = 200,
@@ -131,7 +133,9 @@ enum xdpfw_counter {
 	XDPFW_CNT_PASS_NON_IP,        /* ARP and other non-IP: kernel */
 	XDPFW_CNT_PASS_NEIGHBOR,      /* IPv6 neighbour discovery / MLD: kernel */
 	XDPFW_CNT_DROP_MALFORMED,     /* truncated or invalid headers */
-	XDPFW_CNT_DROP_FRAGMENT,      /* IP fragments (no reassembly yet) */
+	XDPFW_CNT_DROP_FRAGMENT,      /* fragments that cannot be judged: a first one without its whole transport
+	                               * header, an IPv6 header chain we cannot follow, a later one overlapping
+	                               * the transport header its first fragment was judged by */
 	XDPFW_CNT_DROP_NO_SOCKET,     /* miss on a queue without an AF_XDP socket */
 	XDPFW_CNT_DROP_NO_ROUTE,      /* session hit but the route is unreachable/blackhole/prohibit */
 	XDPFW_CNT_INJECT_FORWARD,     /* slow path re-injection, redirected out */
@@ -146,6 +150,9 @@ enum xdpfw_counter {
 	XDPFW_CNT_DROP_TOO_BIG,       /* for the slow path but larger than XDPFW_SLOW_PATH_MAX_FRAME (an MTU
 	                               * above what the AF_XDP frames hold): the socket would lose it unseen */
 	XDPFW_CNT_EVENT_RESERVE_FAIL, /* not a verdict: an event lost to a full ring buffer */
+	XDPFW_CNT_DROP_FRAGMENT_NO_FIRST, /* a later fragment whose first one was not judged and let through (yet):
+	                               * arrived before it, its flow was denied, or the entry timed out / was evicted */
+	XDPFW_CNT_DROP_FRAGMENT_NO_SESSION, /* a later fragment whose first one's session is gone */
 	XDPFW_CNT_ICMP_ERROR_FORWARD, /* ICMP error forwarded along the session of the packet it quotes */
 	XDPFW_CNT_ICMP_ERROR_LOCAL,   /* ICMP error about a connection of the box itself: delivered locally */
 	XDPFW_CNT_DROP_ICMP_ERROR_NO_SESSION,   /* ICMP error quoting a packet of no session (errors never open one) */
@@ -179,10 +186,17 @@ struct xdpfw_rx_meta {
 	__u16 src_port;  /* as in the session key (network order) */
 	__u16 dst_port;
 	__u8 icmp_code;
-	__u8 pad;
+	__u8 flags;      /* enum xdpfw_rx_meta_flags */
 	/* Not 0: the packet exceeds this egress MTU and was not forwarded; the
 	 * slow path answers with fragmentation-needed / packet-too-big. */
 	__u16 mtu;
+};
+
+enum xdpfw_rx_meta_flags {
+	/* A later fragment (no transport header, ports 0) held back while its
+	 * first fragment is being judged: the slow path only re-injects it,
+	 * after that first one, and XDP follows the first one's verdict. */
+	XDPFW_RX_META_LATER_FRAGMENT = 1,
 };
 
 /* Input of the route probe program, in front of the probed frame. */
@@ -376,6 +390,7 @@ enum xdpfw_filter_action xdpfw_btf_filter_action __attribute__((unused));
 enum xdpfw_filter_flags xdpfw_btf_filter_flags __attribute__((unused));
 struct xdpfw_route_query xdpfw_btf_route_query __attribute__((unused));
 enum xdpfw_route_flags xdpfw_btf_route_flags __attribute__((unused));
+enum xdpfw_rx_meta_flags xdpfw_btf_rx_meta_flags __attribute__((unused));
 #endif
 
 #endif

@@ -61,6 +61,8 @@ const XDP_DROPS: Record<string, string> = {
   DROP_PBR_KERNEL: 'pbr_not_forwardable',
   INJECT_MISS: 'inject_no_session',
   DROP_TOO_BIG: 'too_big_for_slow_path',
+  DROP_FRAGMENT_NO_FIRST: 'fragment_no_first',
+  DROP_FRAGMENT_NO_SESSION: 'fragment_no_session',
   DROP_ICMP_ERROR_NO_SESSION: 'icmp_error_no_session',
   DROP_ICMP_ERROR_INCONSISTENT: 'icmp_error_inconsistent',
   DROP_MTU_EXCEEDED_OVER_BUDGET: 'mtu_exceeded_over_budget',

@@ -4,6 +4,7 @@
 // through the pins; only unload() removes it.
 import { verifyFilterCodes } from '../filter/descriptor.js';
 import { verifyRouteFlags } from '../slowpath/route-probe.js';
+import { verifyRxMetaFlags } from '../slowpath/frame.js';
 import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { bpfObjectPath } from '../util/paths.js';
@@ -33,6 +34,7 @@ export interface AttachedInterface {
 const MAPS = [
   'xdpfw_sessions', 'xdpfw_ifaces', 'xdpfw_xsks', 'xdpfw_tx_ports', 'xdpfw_counters', 'xdpfw_meta', 'xdpfw_events',
   'xdpfw_screen_profiles', 'xdpfw_screen_stats', 'xdpfw_filter_counters', 'xdpfw_event_rates', 'xdpfw_event_suppressed',
+  'xdpfw_fragments',
   'xdpfw_tail_calls',
 ] as const;
 
@@ -57,6 +59,7 @@ export class Dataplane {
     verifyLayouts(this.objectPath);
     verifyFilterCodes(this.objectPath);
     verifyRouteFlags(this.objectPath);
+    verifyRxMetaFlags(this.objectPath);
     this.constants = readConstants(this.objectPath);
     this.refuseIncompatiblePins();
     mkdirSync(paths.mapPinDir, { recursive: true });

@@ -3,10 +3,11 @@
 // compiled object, so the two can never silently drift apart.
 import { btfEnum, btfStruct } from './native.js';
 
-type FieldKind = 'u8' | 'u16' | 'u32' | 'u64' | 'bytes16';
+/** sessionKey: a struct xdpfw_session_key inside another struct. */
+type FieldKind = 'u8' | 'u16' | 'u32' | 'u64' | 'bytes16' | 'sessionKey';
 
-const KIND_SIZE: Record<FieldKind, number> = { u8: 1, u16: 2, u32: 4, u64: 8, bytes16: 16 };
-const KIND_ALIGN: Record<FieldKind, number> = { u8: 1, u16: 2, u32: 4, u64: 8, bytes16: 4 };
+const KIND_SIZE: Record<FieldKind, number> = { u8: 1, u16: 2, u32: 4, u64: 8, bytes16: 16, sessionKey: 40 };
+const KIND_ALIGN: Record<FieldKind, number> = { u8: 1, u16: 2, u32: 4, u64: 8, bytes16: 4, sessionKey: 4 };
 
 export class StructLayout<F extends string> {
   readonly size: number;
@@ -71,7 +72,16 @@ export const COUNTER_VALUE = new StructLayout('xdpfw_counter_value', [['packets'
 
 export const RX_META = new StructLayout('xdpfw_rx_meta', [
   ['family', 'u8'], ['protocol', 'u8'], ['tcp_flags', 'u8'], ['icmp_type', 'u8'], ['l3_offset', 'u16'],
-  ['l3_len', 'u16'], ['src_port', 'u16'], ['dst_port', 'u16'], ['icmp_code', 'u8'], ['pad', 'u8'], ['mtu', 'u16'],
+  ['l3_len', 'u16'], ['src_port', 'u16'], ['dst_port', 'u16'], ['icmp_code', 'u8'], ['flags', 'u8'], ['mtu', 'u16'],
+] as const);
+
+/** struct xdpfw_fragment_key / xdpfw_fragment (bpf/fragments.h): the datagrams whose later fragments XDP follows. */
+export const FRAGMENT_KEY = new StructLayout('xdpfw_fragment_key', [
+  ['family', 'u8'], ['protocol', 'u8'], ['pad', 'u16'], ['id', 'u32'], ['src_addr', 'bytes16'], ['dst_addr', 'bytes16'],
+] as const);
+
+export const FRAGMENT = new StructLayout('xdpfw_fragment', [
+  ['session', 'sessionKey'], ['first_ns', 'u64'], ['ingress_ifindex', 'u32'], ['head_len', 'u16'], ['state', 'u8'], ['pad', 'u8'],
 ] as const);
 
 export const ROUTE_QUERY = new StructLayout('xdpfw_route_query', [['table_id', 'u32']] as const);
@@ -101,7 +111,8 @@ export const SCREEN_COUNTER = new StructLayout('xdpfw_screen_counter', [
   ['drops', 'u64'], ['alarms', 'u64'], ['events_suppressed', 'u64'],
 ] as const);
 
-export const ALL_LAYOUTS = [SESSION_KEY, SESSION, FILTER_VERDICT, IFACE, COUNTER_VALUE, RX_META, ROUTE_QUERY, ROUTE_RESULT, META, EVENT, SCREEN_PROFILE, SCREEN_COUNTER];
+export const ALL_LAYOUTS = [SESSION_KEY, SESSION, FILTER_VERDICT, IFACE, COUNTER_VALUE, RX_META, ROUTE_QUERY, ROUTE_RESULT, META, EVENT, SCREEN_PROFILE, SCREEN_COUNTER,
+  FRAGMENT_KEY, FRAGMENT];
 
 /** Values the C side defines as enums; read from BTF, never copied here. */
 export interface DataplaneConstants {

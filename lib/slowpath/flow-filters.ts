@@ -60,7 +60,7 @@ export class FlowFilters {
     q.icmpType = f.icmpType;
     q.icmpCode = f.icmpCode;
     q.tcpFlags = f.tcpFlags;
-    q.isFragment = false; // XDP drops fragments before the slow path
+    q.isFragment = false; // the slow path sees first fragments only (offset 0); later ones follow them in XDP
     q.dscp = f.dscp;
     q.length = f.l3Length;
     return this.engine.evaluate(id, q);

@@ -2,7 +2,16 @@
 // (struct xdpfw_rx_meta) and assembles the frame's session key from it. The
 // XDP parser is the only parser: this never walks headers itself.
 import { RX_META, SESSION_KEY } from '../dataplane/layout.js';
+import { EnumCodec } from '../dataplane/enum-codec.js';
 import { AF_INET } from '../session/flow-key.js';
+
+/** enum xdpfw_rx_meta_flags, checked against the object by verifyRxMetaFlags(). */
+const LATER_FRAGMENT = 1;
+
+export function verifyRxMetaFlags(objectPath: string): void {
+  const c = new EnumCodec(objectPath, 'xdpfw_rx_meta_flags', 'XDPFW_RX_META_', ['later-fragment'] as const).value('later-fragment');
+  if (c !== LATER_FRAGMENT) throw new Error(`XDPFW_RX_META_LATER_FRAGMENT is ${c} in ${objectPath}, ${LATER_FRAGMENT} in lib/slowpath/frame.ts`);
+}
 
 const M = RX_META.offset;
 const K = SESSION_KEY.offset;
@@ -22,6 +31,11 @@ export interface FrameFacts {
   /** Host-order ports as in the key (ICMP echo: the identifier on one side). */
   sourcePort: number;
   destinationPort: number;
+  /**
+   * A later IP fragment held while its first fragment is judged: no transport header, ports 0
+   * in the key. Never judged itself; re-injected, XDP follows its first fragment's verdict.
+   */
+  laterFragment: boolean;
   /** Not 0: the packet exceeds this egress MTU; XDP did not forward it (struct xdpfw_rx_meta). */
   mtu: number;
 }
@@ -31,7 +45,7 @@ export class FrameReader {
   private readonly view: DataView;
   /** The key of the frame last read; reused, copy it to keep it. */
   readonly key = Buffer.alloc(SESSION_KEY.size);
-  readonly facts: FrameFacts = { family: 0, protocol: 0, tcpFlags: 0, icmpType: 0, icmpCode: 0, l3Offset: 0, l3Length: 0, dscp: 0, sourcePort: 0, destinationPort: 0, mtu: 0 };
+  readonly facts: FrameFacts = { family: 0, protocol: 0, tcpFlags: 0, icmpType: 0, icmpCode: 0, l3Offset: 0, l3Length: 0, dscp: 0, sourcePort: 0, destinationPort: 0, laterFragment: false, mtu: 0 };
 
   constructor(umem: ArrayBuffer) {
     this.bytes = new Uint8Array(umem);
@@ -49,6 +63,7 @@ export class FrameReader {
     f.tcpFlags = b[meta + M.tcp_flags]!;
     f.icmpType = b[meta + M.icmp_type]!;
     f.icmpCode = b[meta + M.icmp_code]!;
+    f.laterFragment = (b[meta + M.flags]! & LATER_FRAGMENT) !== 0;
     const l3 = this.view.getUint16(meta + M.l3_offset, true);
     f.l3Offset = l3;
     f.l3Length = this.view.getUint16(meta + M.l3_len, true);

@@ -3,7 +3,9 @@
 // the zones' policies or host-inbound-traffic and the lo0 filter; installs
 // sessions with the filters' verdicts cached for XDP, and re-injects the
 // packet through xdpfw_inject_new / xdpfw_inject so it leaves exactly as the
-// fast path would send it.
+// fast path would send it. Later IP fragments held behind a first fragment
+// being judged are never judged themselves: re-injected after it, they follow
+// its verdict in XDP.
 import { ifNameToIndex, progTestRun } from '../dataplane/native.js';
 import { XDP_DROP, XDP_REDIRECT } from '../dataplane/xdp-abi.js';
 import { FILTER_ACTION_CODE } from '../filter/descriptor.js';
@@ -210,6 +212,8 @@ export class SlowPath {
     frame.at = addr;
     frame.length = length;
     if (facts.mtu !== 0) return this.answerTooBig(rx, frame);
+    // Held behind its first fragment, which this socket's frames brought first: XDP follows it.
+    if (facts.laterFragment) return this.inject(rx, frame, this.progs.inject);
 
     const known = this.sessions.lookup(keyId(reader.key));
     if (known) return this.continueSession(rx, frame, known);

@@ -358,3 +358,45 @@ t.test('logged packets past the per-second budget of their kind and zone are cou
   run(dp.progs.rx, frame(other));
   t.match(events(), [{ kind: 'filter-log', ingressZone: OTHER_ZONE, sourcePort: other.sport }], 'another zone has its own budget');
 });
+
+t.test('later fragments meet their session\'s cached verdicts and routing table, like their first fragment', async (t) => {
+  let id = 0x700;
+  /** The first fragment (offset 0) or a later one of datagram `fid`; the ports are in the first one only. */
+  const fragment = (spec: FrameSpec, fid: number, offset8: number, more: boolean): Buffer =>
+    frame({ ...spec, fragmentId: fid, fragmentOffset: offset8, moreFragments: more, payload: Buffer.alloc(64), ...(spec.src.includes(':') ? { ext: [44] } : {}) });
+  for (const base of [udp4, udp6]) {
+    const v6 = base.src.includes(':');
+    const pbr: FrameSpec = { ...fresh(base), dst: v6 ? 'fd77::6' : '10.77.0.6' };
+    install(pbr, { input: verdict('accept', { tableId: 100 }) });
+    let fid = id++;
+    t.same(deltas(() => run(dp.progs.rx, fragment(pbr, fid, 0, true))), { FAST_FORWARD: 1 }, `${pbr.dst}: first fragment through table 100`);
+    let r: { retval: number; dataOut: Buffer | null } = { retval: -1, dataOut: null };
+    t.same(deltas(() => (r = run(dp.progs.rx, fragment(pbr, fid, 9, false)))), { FAST_FORWARD: 1 }, `${pbr.dst}: later fragment through table 100 too`);
+    t.same(r.dataOut!.subarray(0, 6), Buffer.from([2, 0, 0, 0, 9, 2]), 'to the next hop of table 100');
+
+    const main: FrameSpec = { ...pbr, sport: nextPort++ };
+    install(main);
+    fid = id++;
+    t.same(deltas(() => run(dp.progs.rx, fragment(main, fid, 0, true))), { DROP_NO_ROUTE: 1 }, `${main.dst}: without it, the first fragment meets the blackhole`);
+    t.same(deltas(() => run(dp.progs.rx, fragment(main, fid, 9, false))), { DROP_NO_ROUTE: 1 }, `${main.dst}: and so does the later one`);
+
+    const discarded = fresh(base);
+    install(discarded, { input: verdict('discard', { counter: 12 }) });
+    const counted = filterCounter(12).packets;
+    fid = id++;
+    t.same(deltas(() => run(dp.progs.rx, fragment(discarded, fid, 0, true))), { DROP_FILTER: 1 }, `${base.src}: first fragment discarded by the cached input verdict`);
+    t.same(deltas(() => (r = run(dp.progs.rx, fragment(discarded, fid, 9, false)))), { DROP_FILTER: 1 }, `${base.src}: the later one too`);
+    t.equal(r.retval, XDP_DROP);
+    t.equal(filterCounter(12).packets - counted, 2, '`count` counts both');
+
+    const logged = fresh(base);
+    install(logged, { output: verdict('accept', { flags: FILTER_FLAG_LOG, termId: 6 }) });
+    fid = id++;
+    run(dp.progs.rx, fragment(logged, fid, 0, true));
+    run(dp.progs.rx, fragment(logged, fid, 9, false));
+    t.match(events().filter((e) => e.kind === 'filter-log' && e.termId === 6), [
+      { source: 'cached-output', sourcePort: logged.sport, destinationPort: logged.dport },
+      { source: 'cached-output', sourcePort: logged.sport, destinationPort: logged.dport },
+    ], `${base.src}: the output verdict logs both, with the session's ports`);
+  }
+});

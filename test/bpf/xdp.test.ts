@@ -215,10 +215,17 @@ t.test('VLAN tags, IPv4 options and IPv6 extension headers are parsed to the sam
   t.same(deltas(() => run(dp.progs.rx, frame({ ...spec6, ext: [0, 43, 60] }))), { FAST_FORWARD: 1 }, 'hop-by-hop, routing, destination options');
   t.same(deltas(() => run(dp.progs.rx, frame({ ...spec6, ext: [0, 60, 60, 60, 60, 60] }))), { FAST_FORWARD: 1 }, 'six extension headers');
   t.same(deltas(() => run(dp.progs.rx, frame({ ...spec6, ext: [0, 60, 60, 60, 60, 60, 60] }))), { DROP_MALFORMED: 1 }, 'seven: beyond the bounded walk');
-  t.same(deltas(() => run(dp.progs.rx, frame({ ...spec6, ext: [44] }))), { DROP_FRAGMENT: 1 }, 'IPv6 fragment');
+  // First fragments are judged by their ports like whole packets (test/bpf/fragments.test.ts).
+  t.same(deltas(() => run(dp.progs.rx, frame({ ...spec6, ext: [44] }))), { FAST_FORWARD: 1 }, 'IPv6 first fragment of the session');
+  t.same(deltas(() => run(dp.progs.rx, frame({ ...spec6, ext: [0, 44, 60] }))), { FAST_FORWARD: 1 }, 'IPv6 first fragment, headers before and after the fragment header');
   const frag4 = frame(tcp4);
   frag4.writeUInt16BE(0x2000, 14 + 6); // MF
-  t.same(deltas(() => run(dp.progs.rx, frag4)), { DROP_FRAGMENT: 1 }, 'IPv4 fragment');
+  frag4.writeUInt16BE(0, 14 + 10);
+  frag4.writeUInt16BE(0xffff - checksum(frag4.subarray(14, 34)), 14 + 10);
+  t.same(deltas(() => run(dp.progs.rx, frag4)), { FAST_FORWARD: 1 }, 'IPv4 first fragment of the session');
+  t.same(deltas(() => run(dp.progs.rx, frame({ ...spec6, ext: [44], fragmentOffset: 10 }))), { FAST_FORWARD: 1 }, 'IPv6 later fragment: follows its first one');
+  t.same(deltas(() => run(dp.progs.rx, frame({ ...spec6, ext: [44], fragmentOffset: 10, fragmentId: 7 }))), { DROP_FRAGMENT_NO_FIRST: 1 },
+    'IPv6 later fragment of another datagram: no first one');
 });
 
 t.test('non-IP and neighbour discovery go to the kernel untouched', async (t) => {

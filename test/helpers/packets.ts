@@ -25,6 +25,8 @@ export interface FrameSpec {
   fragmentOffset?: number;
   /** The more-fragments flag: IPv4 MF (default clear), the M flag of an IPv6 fragment header (default set). */
   moreFragments?: boolean;
+  /** The datagram's identification: IPv4 header, or an IPv6 fragment header in `ext` (default 0). */
+  fragmentId?: number;
   payload?: Buffer;
   srcMac?: string;
   dstMac?: string;
@@ -95,6 +97,7 @@ export function frame(spec: FrameSpec): Buffer {
     const h = Buffer.alloc(20 + opts.length);
     h[0] = 0x40 | ((20 + opts.length) / 4);
     h.writeUInt16BE(h.length + l4.length, 2);
+    h.writeUInt16BE(spec.fragmentId ?? 0, 4);
     h.writeUInt16BE((spec.moreFragments ? 0x2000 : 0) | (spec.fragmentOffset ?? 0), 6);
     h[8] = spec.ttl ?? 64;
     h[9] = proto;
@@ -117,7 +120,10 @@ export function frame(spec: FrameSpec): Buffer {
           e[at + 1] = Math.min(255, e.length - at - 2);
         }
       }
-      if (chain[i] === 44) e.writeUInt16BE(((spec.fragmentOffset ?? 0) << 3) | (spec.moreFragments === false ? 0 : 1), 2);
+      if (chain[i] === 44) {
+        e.writeUInt16BE(((spec.fragmentOffset ?? 0) << 3) | (spec.moreFragments === false ? 0 : 1), 2);
+        e.writeUInt32BE(spec.fragmentId ?? 0, 4);
+      }
       exts.push(e);
     }
     const body = Buffer.concat([...exts, l4]);

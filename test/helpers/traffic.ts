@@ -115,12 +115,23 @@ function udpPing(): void {
   // With --connect the socket is connected, so the kernel reports an ICMP
   // unreachable answering it as an error (ECONNREFUSED, EHOSTUNREACH, ...):
   // the first one ends the run, with `error` and `ms` since the first send.
+  // With --bytes each datagram carries that many bytes (more than the MTU:
+  // sent as IP fragments), and only an echo of exactly one of them counts.
   const v6 = values.host.includes(':');
   const s = createSocket({ type: v6 ? 'udp6' : 'udp4' });
   let got = 0;
   let started = 0n;
   const count = Number(values.count);
-  s.on('message', () => {
+  const size = Number(values.bytes);
+  const datagram = (i: number): Buffer | string => {
+    if (size <= 0) return `ping ${i}`;
+    const b = Buffer.alloc(size);
+    for (let at = 0; at < size; at++) b[at] = (at * 7 + i) & 0xff;
+    return b;
+  };
+  const sentOnes = new Set<string>();
+  s.on('message', (m) => {
+    if (size > 0 && !sentOnes.delete(m.toString('hex'))) return;
     if (++got === count) finish();
   });
   s.on('error', (e: NodeJS.ErrnoException) => {
@@ -130,8 +141,10 @@ function udpPing(): void {
   });
   const finish = (): void => { out({ sent: count, received: got }); s.close(); process.exit(0); };
   const send = (i: number): void => {
-    if (values.connect) s.send(`ping ${i}`);
-    else s.send(`ping ${i}`, port, values.host);
+    const d = datagram(i);
+    if (size > 0) sentOnes.add((d as Buffer).toString('hex'));
+    if (values.connect) s.send(d);
+    else s.send(d, port, values.host);
   };
   const start = (): void => {
     started = process.hrtime.bigint();
