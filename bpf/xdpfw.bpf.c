@@ -410,9 +410,11 @@ static __always_inline int too_big_to_kernel(struct xdp_md *ctx, const struct xd
  * first fragment was (fragments.h). Only xdpfw_rx (may_hold) hands one to
  * the slow path; one re-injected while its first is still unjudged drops. */
 static __always_inline int later_fragment(struct xdp_md *ctx, struct packet *pkt,
-					  const struct path *path, int may_hold)
+					  const struct path *path, int may_hold, __u32 ifindex)
 {
-	switch (fragment_follow(pkt, ctx->ingress_ifindex, may_hold)) {
+	/* ifindex: the caller's copy of ctx->ingress_ifindex; read again here,
+	 * the compiler may keep a pointer into ctx the verifier refuses. */
+	switch (fragment_follow(pkt, ifindex, may_hold)) {
 	case FRAGMENT_FOLLOW:
 		break;
 	case FRAGMENT_HOLD:
@@ -478,7 +480,7 @@ int xdpfw_rx(struct xdp_md *ctx)
 	}
 	if (parsed == PARSE_FRAGMENT) {
 		if (!(pkt.flags & PKT_FRAGMENT_HEAD)) {
-			verdict = later_fragment(ctx, &pkt, &FAST_PATH, 1);
+			verdict = later_fragment(ctx, &pkt, &FAST_PATH, 1, ifindex);
 			if (verdict == FRAGMENT_TO_SLOW_PATH || verdict == FORWARD_TOO_BIG)
 				return to_slow_path(ctx, &pkt, iface);
 			return verdict;
@@ -508,7 +510,7 @@ static __always_inline int inject(struct xdp_md *ctx, const struct path *path)
 	if (verdict >= 0)
 		return verdict;
 	if (parsed == PARSE_FRAGMENT && !(pkt.flags & PKT_FRAGMENT_HEAD))
-		return later_fragment(ctx, &pkt, path, 0);
+		return later_fragment(ctx, &pkt, path, 0, ctx->ingress_ifindex);
 	struct xdpfw_session *sess = bpf_map_lookup_elem(&xdpfw_sessions, &pkt.key);
 	if (!sess)
 		return count(XDPFW_CNT_INJECT_MISS, ctx, XDP_DROP);
