@@ -253,6 +253,20 @@ t.test('a session packet too big for the egress link goes to the slow path, cut 
   }
 });
 
+t.test('a later IPv6 fragment too big for the egress link is answered like any packet of its session', async (t) => {
+  const udp: FrameSpec = { src: 'fd08::2', dst: 'fd11::2', protocol: 'udp', sport: 5000, dport: 5001 };
+  install(udp);
+  const first = frame({ ...udp, ext: [44], fragmentId: 0x77, fragmentOffset: 0, moreFragments: true, payload: Buffer.alloc(1000) });
+  t.same(deltas(() => run(first)), { FAST_KERNEL: 1 }, 'the first fragment fits the link (not one of ours: the kernel sends it)');
+  const later = frame({ ...udp, protocol: 253, ext: [44], fragmentId: 0x77, fragmentOffset: 126, moreFragments: false, payload: Buffer.alloc(1400) });
+  later[14 + 40] = 17; // the fragment header names UDP
+  let r = { retval: -1 };
+  t.same(deltas(() => (r = run(later))), { MTU_EXCEEDED: 1 }, 'a later one too big: sent up to be answered, not forwarded');
+  t.equal(r.retval, XDP_REDIRECT);
+  const injected = native.progTestRun(dp.progs.inject, { data: later, ifindex: inIndex, rxQueue: 0 });
+  t.equal(injected.retval, XDP_PASS, 're-injected by the slow path: the kernel answers, as for any packet it forwards');
+});
+
 t.test('packets too big are sent up within a per-second budget; past it they are dropped unanswered, counted', async (t) => {
   const data = big('10.11.0.2', true);
   let up = 0;
