@@ -85,6 +85,8 @@ struct packet {
 	 * header, the same in every fragment). */
 	__u32 frag_id;
 	__u8 frag_proto;
+	void *l4;             /* the transport header, when PKT_L4 */
+	__u16 egress_mtu;     /* set by forwarding: the egress MTU this packet exceeds */
 };
 
 /* linux/icmp.h drags in libc socket headers; the echo header is all we need. */
@@ -122,6 +124,7 @@ static __always_inline void key_icmp_echo(struct xdpfw_session_key *key, __be16 
 
 static __always_inline int parse_l4(void *l4, void *data_end, struct packet *pkt)
 {
+	pkt->l4 = l4;
 	switch (pkt->key.protocol) {
 	case IPPROTO_TCP: {
 		struct tcphdr *th = l4;

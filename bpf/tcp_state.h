@@ -394,7 +394,7 @@ static __always_inline int tcp_may_open(struct xdp_md *ctx, const struct packet 
 		return 1;
 	if (tcp_settings() & XDPFW_TCP_NO_SYN_CHECK)
 		return 1;
-	return box_connection(ctx, pkt);
+	return box_connection(ctx, &pkt->key);
 }
 
 /*

@@ -40,9 +40,9 @@ static __always_inline int non_ip_passes(const struct packet *pkt)
 }
 
 /* Whether the entry was made for packets arriving on this interface. */
-static __always_inline int session_bound_here(const struct xdpfw_session *sess, const struct xdp_md *ctx)
+static __always_inline int session_bound_here(const struct xdpfw_session *sess, __u32 ingress_ifindex)
 {
-	return sess->ingress_ifindex == ctx->ingress_ifindex;
+	return sess->ingress_ifindex == ingress_ifindex;
 }
 
 /* Whether a forwarded packet's route still leaves by the interface its

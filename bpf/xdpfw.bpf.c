@@ -26,12 +26,17 @@
  *   xdpfw_route   run by the slow path through plain BPF_PROG_RUN to learn
  *                 where a packet would go (egress interface, or local), in
  *                 the routing table the query in front of the frame names.
+ *   xdpfw_icmp_error
+ *                 tail-called by xdpfw_rx for an ICMP / ICMPv6 error: sends
+ *                 it along the session of the packet it quotes, or drops it
+ *                 (icmp_error.h). Errors never reach the slow path.
  */
 #include "parse.h"
 #include "events.h"
 #include "screens.h"
 #include "fragments.h"
 #include "verify.h"
+#include "icmp_error.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -86,6 +91,13 @@ struct {
 	__type(value, struct xdpfw_counter_value);
 } xdpfw_filter_counters SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, XDPFW_TAIL__MAX);
+	__type(key, __u32); /* enum xdpfw_tail_call */
+	__type(value, __u32);
+} xdpfw_tail_calls SEC(".maps");
+
 /* Keep the shared layouts in BTF even where no map names them. */
 struct xdpfw_route_result xdpfw_btf_route_result __attribute__((unused));
 struct xdpfw_rx_meta xdpfw_btf_rx_meta __attribute__((unused));
@@ -97,6 +109,7 @@ enum xdpfw_close_flags xdpfw_btf_close_flags __attribute__((unused));
 enum xdpfw_tcp_dir_flags xdpfw_btf_tcp_dir_flags __attribute__((unused));
 enum xdpfw_tcp_settings_flags xdpfw_btf_tcp_settings_flags __attribute__((unused));
 struct xdpfw_tcp_settings xdpfw_btf_tcp_settings __attribute__((unused));
+enum xdpfw_tail_call xdpfw_btf_tail_call __attribute__((unused));
 
 static __always_inline int count(__u32 idx, struct xdp_md *ctx, int verdict)
 {
@@ -159,8 +172,12 @@ static const struct path INJECT_PATH = {
 static const struct path INJECT_NEW_PATH = {
 	XDPFW_CNT_INJECT_FORWARD, XDPFW_CNT_INJECT_LOCAL, XDPFW_CNT_INJECT_KERNEL, 0
 };
+/* ICMP errors along the session of the packet they quote (icmp_error.h). */
+static const struct path ICMP_ERROR_PATH = {
+	XDPFW_CNT_ICMP_ERROR_FORWARD, XDPFW_CNT_ICMP_ERROR_LOCAL, XDPFW_CNT_FAST_KERNEL, 1
+};
 
-static __always_inline int box_connection(struct xdp_md *ctx, const struct packet *pkt);
+static __always_inline int box_connection(struct xdp_md *ctx, const struct xdpfw_session_key *key);
 #include "tcp_state.h"
 
 /* forward_session(): the packet goes to the slow path (a cached reject,
@@ -171,6 +188,10 @@ static __always_inline int box_connection(struct xdp_md *ctx, const struct packe
 /* forward_session(): the route now leaves by another interface than the one
  * the session's policy was checked for; the slow path checks it again. */
 #define ROUTE_CHANGED (-3)
+/* forward_session(): larger than the egress MTU and not to be fragmented on
+ * the way; pkt->egress_mtu says how large it may be. Not forwarded: the
+ * source is to be told (fragmentation-needed / packet-too-big). */
+#define FORWARD_TOO_BIG (-4)
 
 /* Enforces, counts and logs one cached filter verdict on a packet of an
  * established session, as the slow path did on the first packet; its log
@@ -290,6 +311,17 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 	case BPF_FIB_LKUP_RET_UNREACHABLE:
 	case BPF_FIB_LKUP_RET_PROHIBIT:
 		return count(XDPFW_CNT_DROP_NO_ROUTE, ctx, XDP_DROP);
+	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
+		if (!icmp_too_big_due(pkt))
+			return to_kernel(ctx, pkt, sess, path, 0); /* the kernel fragments it */
+		/* A packet the output filter discards earns no answer. */
+		if (path->replay) {
+			verdict = replay_filter(ctx, pkt, sess, &sess->output, XDPFW_FILTER_CACHED_OUTPUT, 0);
+			if (verdict != FILTER_GOES_ON)
+				return verdict;
+		}
+		pkt->egress_mtu = fib.mtu_result;
+		return FORWARD_TOO_BIG;
 	default: /* no neighbour yet, MTU exceeded, ...: the kernel resolves it */
 		return to_kernel(ctx, pkt, sess, path, fib.ifindex);
 	}
@@ -340,7 +372,7 @@ static __always_inline int write_rx_meta(struct xdp_md *ctx, struct packet *pkt)
 	/* The only fragments without their head sent up are held ones. */
 	meta->flags = pkt->flags & PKT_FRAGMENT && !(pkt->flags & PKT_FRAGMENT_HEAD)
 			      ? XDPFW_RX_META_LATER_FRAGMENT : 0;
-	meta->reserved = 0;
+	meta->mtu = pkt->egress_mtu;
 	return 0;
 }
 
@@ -354,12 +386,20 @@ static __always_inline int to_slow_path_as(struct xdp_md *ctx, struct packet *pk
 	/* Fail closed: with no socket on this queue nobody could judge it. */
 	if (!bpf_map_lookup_elem(&xdpfw_xsks, &key))
 		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP);
+	/* Too big to forward: sent up to be answered (icmp_error.h). */
+	__u32 count_as = counter;
+	if (pkt->egress_mtu) {
+		__u32 dropped = too_big_send_up(ctx, pkt);
+		if (dropped)
+			return count(dropped, ctx, XDP_DROP);
+		count_as = XDPFW_CNT_MTU_EXCEEDED;
+	}
 	if (ctx->data_end - ctx->data > XDPFW_SLOW_PATH_MAX_FRAME)
 		return count(XDPFW_CNT_DROP_TOO_BIG, ctx, XDP_DROP);
 	if (write_rx_meta(ctx, pkt))
 		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP);
 	int verdict = bpf_redirect_map(&xdpfw_xsks, key, XDP_DROP);
-	return count(verdict == XDP_REDIRECT ? counter : XDPFW_CNT_DROP_NO_SOCKET, ctx, verdict);
+	return count(verdict == XDP_REDIRECT ? count_as : XDPFW_CNT_DROP_NO_SOCKET, ctx, verdict);
 }
 
 static __always_inline int to_slow_path(struct xdp_md *ctx, struct packet *pkt,
@@ -386,15 +426,28 @@ static __always_inline int parse_verdict(struct xdp_md *ctx, int parsed)
 }
 
 /* later_fragment(): held for the slow path while its first one is judged. */
-#define FRAGMENT_TO_SLOW_PATH (-4)
+#define FRAGMENT_TO_SLOW_PATH (-5)
+
+/* A re-injected packet too big for its egress link: the kernel answers, as
+ * it does for every packet it forwards (it was filtered on the way here),
+ * unless a routing instance routes the session, which the kernel would not. */
+static __always_inline int too_big_to_kernel(struct xdp_md *ctx, const struct xdpfw_session *sess,
+					     const struct path *path)
+{
+	if (sess->input.table_id)
+		return count(XDPFW_CNT_DROP_PBR_KERNEL, ctx, XDP_DROP);
+	return count(path->kernel, ctx, XDP_PASS);
+}
 
 /* A fragment without its transport header, forwarded along the session its
  * first fragment was (fragments.h). Only xdpfw_rx (may_hold) hands one to
  * the slow path; one re-injected while its first is still unjudged drops. */
 static __always_inline int later_fragment(struct xdp_md *ctx, struct packet *pkt,
-					  const struct path *path, int may_hold)
+					  const struct path *path, int may_hold, __u32 ifindex)
 {
-	switch (fragment_follow(pkt, ctx->ingress_ifindex, may_hold)) {
+	/* ifindex: the caller's copy of ctx->ingress_ifindex; read again here,
+	 * the compiler may keep a pointer into ctx the verifier refuses. */
+	switch (fragment_follow(pkt, ifindex, may_hold)) {
 	case FRAGMENT_FOLLOW:
 		break;
 	case FRAGMENT_HOLD:
@@ -415,7 +468,17 @@ static __always_inline int later_fragment(struct xdp_md *ctx, struct packet *pkt
 	 * judged; this one is dropped, never forwarded unchecked. */
 	if (verdict == ROUTE_CHANGED)
 		return count(XDPFW_CNT_DROP_REROUTED, ctx, XDP_DROP);
+	/* Too big: xdpfw_rx sends it up to be answered. */
+	if (verdict == FORWARD_TOO_BIG && !may_hold)
+		return too_big_to_kernel(ctx, sess, path);
 	return verdict;
+}
+
+/* Whether the zone's profile turns any screen on. */
+static __always_inline int zone_has_screens(__u32 zone)
+{
+	struct xdpfw_screen_profile *p = bpf_map_lookup_elem(&xdpfw_screen_profiles, &zone);
+	return p && p->screens;
 }
 
 /* The ingress zone's screens; -1 when the packet goes on (nothing tripped,
@@ -441,60 +504,111 @@ static __always_inline int run_screens(struct xdp_md *ctx, struct packet *pkt,
 	return alarm ? -1 : count(XDPFW_CNT_DROP_SCREEN, ctx, XDP_DROP);
 }
 
+/* Everything after the screens, for a packet the parser accepted (OK or a
+ * fragment): ICMP errors, fragments, the session, TCP, forwarding. */
+static __always_inline int session_stage(struct xdp_md *ctx, struct packet *pkt, int parsed,
+					 const struct xdpfw_iface *iface, __u32 ifindex)
+{
+	int verdict;
+	if (icmp_is_error(pkt)) {
+		bpf_tail_call(ctx, &xdpfw_tail_calls, XDPFW_TAIL_ICMP_ERROR);
+		/* The slot is empty: nobody can judge it (fail closed). */
+		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP);
+	}
+	if (parsed == PARSE_FRAGMENT) {
+		if (!(pkt->flags & PKT_FRAGMENT_HEAD)) {
+			verdict = later_fragment(ctx, pkt, &FAST_PATH, 1, ifindex);
+			if (verdict == FRAGMENT_TO_SLOW_PATH || verdict == FORWARD_TOO_BIG)
+				return to_slow_path(ctx, pkt, iface);
+			return verdict;
+		}
+		fragment_note_first(pkt, ifindex, XDPFW_FRAGMENT_PENDING);
+	}
+	struct xdpfw_session *sess = bpf_map_lookup_elem(&xdpfw_sessions, &pkt->key);
+	/* A session's tuple from another interface: an injection, never a new flow. */
+	if (sess && !session_bound_here(sess, ifindex))
+		return count(XDPFW_CNT_DROP_WRONG_INTERFACE, ctx, XDP_DROP);
+	if (!sess) {
+		if (!tcp_may_open(ctx, pkt))
+			return count(XDPFW_CNT_DROP_TCP_SYN_CHECK, ctx, XDP_DROP);
+		return to_slow_path(ctx, pkt, iface);
+	}
+	/* TCP: judged against the session's state before, recorded after. */
+	struct tcp_track track;
+	verdict = tcp_check(ctx, pkt, sess, &track);
+	if (verdict == TCP_TO_SLOW_PATH)
+		return to_slow_path(ctx, pkt, iface);
+	if (verdict >= 0)
+		return verdict;
+	if (parsed == PARSE_FRAGMENT)
+		fragment_note_first(pkt, ifindex, XDPFW_FRAGMENT_JUDGED);
+	verdict = forward_session(ctx, pkt, sess, &FAST_PATH);
+	if (verdict == FORWARD_TO_SLOW_PATH || verdict == FORWARD_TOO_BIG)
+		return to_slow_path(ctx, pkt, iface);
+	/* Not sent: the TCP state stays as it was until the slow path injects it. */
+	if (verdict == ROUTE_CHANGED)
+		return to_slow_path_as(ctx, pkt, iface, XDPFW_CNT_SESSION_REROUTED);
+	tcp_commit(ctx, pkt, sess, &track, verdict);
+	return verdict;
+}
+
+/*
+ * The entry point. A zone with screens has them run by xdpfw_screens, a
+ * program of its own reached by a tail call, which then goes on in
+ * xdpfw_session: each program is verified on its own, and the screens and
+ * the session stage together would exceed the verifier's budget. A zone
+ * without screens pays for neither call.
+ */
 SEC("xdp")
 int xdpfw_rx(struct xdp_md *ctx)
 {
 	struct packet pkt;
 	__u32 ifindex = ctx->ingress_ifindex;
-	struct xdpfw_iface *iface = NULL;
-	int verdict, parsed = parse_packet(ctx, &pkt);
+	int parsed = parse_packet(ctx, &pkt);
 	if (parsed == PARSE_NON_IP && !non_ip_passes(&pkt))
 		return count(XDPFW_CNT_DROP_NON_IP, ctx, XDP_DROP);
 	if (parsed == PARSE_NEIGHBOR && !neighbor_for_box(ctx, &pkt))
 		return count(XDPFW_CNT_DROP_NEIGHBOR, ctx, XDP_DROP);
-	/* Screens see fragments too: they are dropped only after them. */
-	if (parsed == PARSE_OK || parsed == PARSE_FRAGMENT) {
-		iface = bpf_map_lookup_elem(&xdpfw_ifaces, &ifindex);
-		int screened = run_screens(ctx, &pkt, iface);
-		if (screened >= 0)
-			return screened;
-	}
-	verdict = parse_verdict(ctx, parsed);
+	int verdict = parse_verdict(ctx, parsed);
 	if (verdict >= 0)
 		return verdict;
-	if (parsed == PARSE_FRAGMENT) {
-		if (!(pkt.flags & PKT_FRAGMENT_HEAD)) {
-			verdict = later_fragment(ctx, &pkt, &FAST_PATH, 1);
-			return verdict == FRAGMENT_TO_SLOW_PATH ? to_slow_path(ctx, &pkt, iface) : verdict;
-		}
-		fragment_note_first(&pkt, ifindex, XDPFW_FRAGMENT_PENDING);
+	struct xdpfw_iface *iface = bpf_map_lookup_elem(&xdpfw_ifaces, &ifindex);
+	if (iface && zone_has_screens(iface->zone_id)) {
+		bpf_tail_call(ctx, &xdpfw_tail_calls, XDPFW_TAIL_SCREENS);
+		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP); /* empty slot: fail closed */
 	}
-	struct xdpfw_session *sess = bpf_map_lookup_elem(&xdpfw_sessions, &pkt.key);
-	/* A session's tuple from another interface: an injection, never a new flow. */
-	if (sess && !session_bound_here(sess, ctx))
-		return count(XDPFW_CNT_DROP_WRONG_INTERFACE, ctx, XDP_DROP);
-	if (!sess) {
-		if (!tcp_may_open(ctx, &pkt))
-			return count(XDPFW_CNT_DROP_TCP_SYN_CHECK, ctx, XDP_DROP);
-		return to_slow_path(ctx, &pkt, iface);
-	}
-	/* TCP: judged against the session's state before, recorded after. */
-	struct tcp_track track;
-	verdict = tcp_check(ctx, &pkt, sess, &track);
-	if (verdict == TCP_TO_SLOW_PATH)
-		return to_slow_path(ctx, &pkt, iface);
-	if (verdict >= 0)
-		return verdict;
-	if (parsed == PARSE_FRAGMENT)
-		fragment_note_first(&pkt, ifindex, XDPFW_FRAGMENT_JUDGED);
-	verdict = forward_session(ctx, &pkt, sess, &FAST_PATH);
-	if (verdict == FORWARD_TO_SLOW_PATH)
-		return to_slow_path(ctx, &pkt, iface);
-	/* Not sent: the TCP state stays as it was until the slow path injects it. */
-	if (verdict == ROUTE_CHANGED)
-		return to_slow_path_as(ctx, &pkt, iface, XDPFW_CNT_SESSION_REROUTED);
-	tcp_commit(ctx, &pkt, sess, &track, verdict);
-	return verdict;
+	return session_stage(ctx, &pkt, parsed, iface, ifindex);
+}
+
+/* xdpfw_rx's tail call for a zone with screens: parses again, screens (they
+ * see fragments too), then goes on in xdpfw_session. */
+SEC("xdp")
+int xdpfw_screens(struct xdp_md *ctx)
+{
+	struct packet pkt;
+	__u32 ifindex = ctx->ingress_ifindex;
+	int parsed = parse_packet(ctx, &pkt);
+	if (parsed != PARSE_OK && parsed != PARSE_FRAGMENT)
+		return count(XDPFW_CNT_DROP_MALFORMED, ctx, XDP_DROP); /* xdpfw_rx parsed it the same */
+	struct xdpfw_iface *iface = bpf_map_lookup_elem(&xdpfw_ifaces, &ifindex);
+	int screened = run_screens(ctx, &pkt, iface);
+	if (screened >= 0)
+		return screened;
+	bpf_tail_call(ctx, &xdpfw_tail_calls, XDPFW_TAIL_SESSION);
+	return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP); /* empty slot: fail closed */
+}
+
+/* The session stage after xdpfw_screens let the packet go on. */
+SEC("xdp")
+int xdpfw_session(struct xdp_md *ctx)
+{
+	struct packet pkt;
+	__u32 ifindex = ctx->ingress_ifindex;
+	int parsed = parse_packet(ctx, &pkt);
+	if (parsed != PARSE_OK && parsed != PARSE_FRAGMENT)
+		return count(XDPFW_CNT_DROP_MALFORMED, ctx, XDP_DROP);
+	struct xdpfw_iface *iface = bpf_map_lookup_elem(&xdpfw_ifaces, &ifindex);
+	return session_stage(ctx, &pkt, parsed, iface, ifindex);
 }
 
 static __always_inline int inject(struct xdp_md *ctx, const struct path *path)
@@ -505,11 +619,11 @@ static __always_inline int inject(struct xdp_md *ctx, const struct path *path)
 	if (verdict >= 0)
 		return verdict;
 	if (parsed == PARSE_FRAGMENT && !(pkt.flags & PKT_FRAGMENT_HEAD))
-		return later_fragment(ctx, &pkt, path, 0);
+		return later_fragment(ctx, &pkt, path, 0, ctx->ingress_ifindex);
 	struct xdpfw_session *sess = bpf_map_lookup_elem(&xdpfw_sessions, &pkt.key);
 	if (!sess)
 		return count(XDPFW_CNT_INJECT_MISS, ctx, XDP_DROP);
-	if (!session_bound_here(sess, ctx))
+	if (!session_bound_here(sess, ctx->ingress_ifindex))
 		return count(XDPFW_CNT_DROP_WRONG_INTERFACE, ctx, XDP_DROP);
 	struct tcp_track track;
 	verdict = tcp_check(ctx, &pkt, sess, &track);
@@ -529,6 +643,8 @@ static __always_inline int inject(struct xdp_md *ctx, const struct path *path)
 	 * still arrives here (a reload in between) is dropped. */
 	if (verdict == FORWARD_TO_SLOW_PATH)
 		return count(XDPFW_CNT_DROP_FILTER, ctx, XDP_DROP);
+	if (verdict == FORWARD_TOO_BIG)
+		return too_big_to_kernel(ctx, sess, path);
 	tcp_commit(ctx, &pkt, sess, &track, verdict);
 	return verdict;
 }
@@ -549,33 +665,33 @@ int xdpfw_inject_new(struct xdp_md *ctx)
  * has this packet's tuple: a reply to a connection the box opened. Listening
  * and unconnected sockets do not count, so a service of the box stays behind
  * host-inbound-traffic. */
-static __always_inline int box_connection(struct xdp_md *ctx, const struct packet *pkt)
+static __always_inline int box_connection(struct xdp_md *ctx, const struct xdpfw_session_key *key)
 {
 	struct bpf_sock_tuple tuple = {};
 	__u32 size;
-	if (pkt->ip4) {
-		tuple.ipv4.saddr = pkt->key.src_addr[0];
-		tuple.ipv4.daddr = pkt->key.dst_addr[0];
-		tuple.ipv4.sport = pkt->key.src_port;
-		tuple.ipv4.dport = pkt->key.dst_port;
+	if (key->family == AF_INET) {
+		tuple.ipv4.saddr = key->src_addr[0];
+		tuple.ipv4.daddr = key->dst_addr[0];
+		tuple.ipv4.sport = key->src_port;
+		tuple.ipv4.dport = key->dst_port;
 		size = sizeof(tuple.ipv4);
 	} else {
-		__builtin_memcpy(tuple.ipv6.saddr, pkt->key.src_addr, 16);
-		__builtin_memcpy(tuple.ipv6.daddr, pkt->key.dst_addr, 16);
-		tuple.ipv6.sport = pkt->key.src_port;
-		tuple.ipv6.dport = pkt->key.dst_port;
+		__builtin_memcpy(tuple.ipv6.saddr, key->src_addr, 16);
+		__builtin_memcpy(tuple.ipv6.daddr, key->dst_addr, 16);
+		tuple.ipv6.sport = key->src_port;
+		tuple.ipv6.dport = key->dst_port;
 		size = sizeof(tuple.ipv6);
 	}
 	/* Two lookups, two pointer types: the verifier wants each read apart. */
 	struct bpf_sock *sk;
 	int connected = 0;
-	if (pkt->key.protocol == IPPROTO_TCP) {
+	if (key->protocol == IPPROTO_TCP) {
 		sk = bpf_skc_lookup_tcp(ctx, &tuple, size, BPF_F_CURRENT_NETNS, 0);
 		if (sk) {
 			connected = sk->state != BPF_TCP_LISTEN;
 			bpf_sk_release(sk);
 		}
-	} else if (pkt->key.protocol == IPPROTO_UDP) {
+	} else if (key->protocol == IPPROTO_UDP) {
 		sk = bpf_sk_lookup_udp(ctx, &tuple, size, BPF_F_CURRENT_NETNS, 0);
 		if (sk) {
 			connected = sk->dst_port != 0;
@@ -607,7 +723,7 @@ int xdpfw_route(struct xdp_md *ctx)
 		fib.tot_len = 0; /* ask for the route, not the MTU */
 		res.fib_rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), flags);
 		res.ifindex = fib.ifindex;
-		if (res.fib_rc == BPF_FIB_LKUP_RET_NOT_FWDED && box_connection(ctx, &pkt))
+		if (res.fib_rc == BPF_FIB_LKUP_RET_NOT_FWDED && box_connection(ctx, &pkt.key))
 			res.flags = XDPFW_ROUTE_BOX_CONNECTION;
 	}
 	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(res)))
@@ -618,4 +734,45 @@ int xdpfw_route(struct xdp_md *ctx)
 		return XDP_ABORTED;
 	__builtin_memcpy(data, &res, sizeof(res));
 	return XDP_PASS;
+}
+
+/* An ICMP error goes along the session of the packet it quotes, toward that
+ * packet's source, counted on the session; it never opens one. With no such
+ * session it may still be about a connection of the box itself.
+ * xdpfw_rx tail-calls it after the screens: a program of its own keeps the
+ * quote's header walk out of xdpfw_rx's verification and stack. It parses
+ * the frame again, which costs little next to an ICMP error's rarity. */
+SEC("xdp")
+int xdpfw_icmp_error(struct xdp_md *ctx)
+{
+	struct packet pkt;
+	struct xdpfw_session_key key;
+	int parsed = parse_packet(ctx, &pkt);
+	/* An error fits in one packet (576 / 1280 bytes): a fragmented one is not judged. */
+	if (parsed == PARSE_FRAGMENT)
+		return count(XDPFW_CNT_DROP_FRAGMENT, ctx, XDP_DROP);
+	if (parsed != PARSE_OK || !icmp_is_error(&pkt))
+		return count(XDPFW_CNT_DROP_MALFORMED, ctx, XDP_DROP);
+	int rc = icmp_error_key(&pkt, (void *)(long)ctx->data_end, &key);
+	if (rc == ICMP_ERROR_MALFORMED)
+		return count(XDPFW_CNT_DROP_MALFORMED, ctx, XDP_DROP);
+	if (rc == ICMP_ERROR_INCONSISTENT)
+		return count(XDPFW_CNT_DROP_ICMP_ERROR_INCONSISTENT, ctx, XDP_DROP);
+	if (rc != ICMP_ERROR_KEY)
+		return count(XDPFW_CNT_DROP_ICMP_ERROR_NO_SESSION, ctx, XDP_DROP);
+	struct xdpfw_session *sess = bpf_map_lookup_elem(&xdpfw_sessions, &key);
+	if (!sess) {
+		if (box_connection(ctx, &key))
+			return count(XDPFW_CNT_ICMP_ERROR_LOCAL, ctx, XDP_PASS);
+		return count(XDPFW_CNT_DROP_ICMP_ERROR_NO_SESSION, ctx, XDP_DROP);
+	}
+	/* It comes from where the session's packets toward the quoted source do. */
+	__u32 ifindex = ctx->ingress_ifindex;
+	if (sess->ingress_ifindex && sess->ingress_ifindex != ifindex)
+		return count(XDPFW_CNT_DROP_ICMP_ERROR_INCONSISTENT, ctx, XDP_DROP);
+	int verdict = forward_session(ctx, &pkt, sess, &ICMP_ERROR_PATH);
+	/* A cached reject gets no answer: nothing ever answers an ICMP error. */
+	if (verdict < 0)
+		return count(XDPFW_CNT_DROP_FILTER, ctx, XDP_DROP);
+	return verdict;
 }

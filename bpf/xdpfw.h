@@ -32,6 +32,9 @@ enum xdpfw_constants {
 	XDPFW_SLOW_PATH_MAX_FRAME = XDPFW_XSK_FRAME_SIZE - 256,
 	XDPFW_MAX_FRAGMENT_ENTRIES = 65536, /* datagrams in flight whose later fragments can be followed (bpf/fragments.h) */
 	XDPFW_FRAGMENT_TIMEOUT_MS = 5000,   /* how long later fragments may follow their first one */
+	/* Packets too big for their egress link sent to the slow path per second
+	 * (every CPU together), to be answered; past it they are dropped unanswered. */
+	XDPFW_TOO_BIG_PER_SECOND = 200,
 };
 
 /* Session key: one entry per direction. Addresses and ports are in network
@@ -245,7 +248,26 @@ enum xdpfw_counter {
 	                               * checks the policy of the new zone pair */
 	XDPFW_CNT_DROP_REROUTED,      /* re-injected packet whose route moved again after the slow path
 	                               * checked it: dropped, never forwarded unchecked */
+	XDPFW_CNT_ICMP_ERROR_FORWARD, /* ICMP error forwarded along the session of the packet it quotes */
+	XDPFW_CNT_ICMP_ERROR_LOCAL,   /* ICMP error about a connection of the box itself: delivered locally */
+	XDPFW_CNT_DROP_ICMP_ERROR_NO_SESSION,   /* ICMP error quoting a packet of no session (errors never open one) */
+	XDPFW_CNT_DROP_ICMP_ERROR_INCONSISTENT, /* ICMP error not addressed to the source of the packet it quotes */
+	XDPFW_CNT_MTU_EXCEEDED,       /* session packet larger than the egress MTU, IPv6 or IPv4 with DF: not
+	                               * forwarded; to the slow path (truncated), which answers with an ICMP
+	                               * fragmentation-needed / packet-too-big */
+	XDPFW_CNT_DROP_MTU_EXCEEDED_OVER_BUDGET, /* the same past XDPFW_TOO_BIG_PER_SECOND: dropped unanswered
+	                                          * (the sender retransmits and is answered later) */
 	XDPFW_CNT__MAX,
+};
+
+/* Programs xdpfw_rx hands a packet on to with bpf_tail_call(), by their slot
+ * in xdpfw_tail_calls; each verified on its own (stack and complexity). The
+ * loader fills the slots (lib/dataplane/dataplane.ts); an empty slot drops. */
+enum xdpfw_tail_call {
+	XDPFW_TAIL_ICMP_ERROR = 0, /* xdpfw_icmp_error */
+	XDPFW_TAIL_SCREENS,        /* xdpfw_screens: the ingress zone has screens */
+	XDPFW_TAIL_SESSION,        /* xdpfw_session: after the screens */
+	XDPFW_TAIL__MAX,
 };
 
 /* Written by xdpfw_rx into the XDP metadata area in front of every frame it
@@ -262,7 +284,9 @@ struct xdpfw_rx_meta {
 	__u16 dst_port;
 	__u8 icmp_code;
 	__u8 flags;      /* enum xdpfw_rx_meta_flags */
-	__u16 reserved;
+	/* Not 0: the packet exceeds this egress MTU and was not forwarded; the
+	 * slow path answers with fragmentation-needed / packet-too-big. */
+	__u16 mtu;
 };
 
 enum xdpfw_rx_meta_flags {

@@ -58,6 +58,8 @@ export function formatCounters(c: CountersReport): string {
     `Sessions closed:    ${Object.entries(c.sessions.closed).map(([r, n]) => `${r} ${n}`).join(', ') || '0'}`,
     `Reject replies:     ${c.rejects.sent} sent (${c.rejects.partialQuote} quoting part of the header chain), ${c.rejects.rateLimited} rate-limited, ` +
       `${c.rejects.notDue} not due, ${c.rejects.tooLarge} not sent: too large, ${c.rejects.txFull} tx ring full`,
+    `Too-big replies:    ${c.tooBig.sent} sent, ${c.tooBig.rateLimited} rate-limited, ${c.tooBig.notDue} not due, ` +
+      `${c.tooBig.txFull} tx ring full`,
     `Slow path errors:   ${Object.entries(c.slowPathErrors).filter(([, n]) => n > 0).map(([s, n]) => `${s} ${n}`).join(', ') || '0'}`,
     `Control requests rejected: ${c.controlRequestsRejected}`,
     '',

@@ -36,6 +36,8 @@ export interface CountersReport {
   sinks: SinkStats[];
   /** Reject replies sent, rate-limited, not due (e.g. to ICMP errors), too large to send, lost to a full tx ring. */
   rejects: RejectCounters & { txFull: number };
+  /** Fragmentation-needed / packet-too-big replies to packets too big for their egress link (counted as rejects are). */
+  tooBig: RejectCounters & { txFull: number };
   /** Errors inside the daemon's input loops, by stage: each frame hit is dropped as slow_path_error. */
   slowPathErrors: Record<string, number>;
   /** Control requests refused as malformed. */
@@ -46,7 +48,7 @@ export interface CountersReport {
   losses: LossesReport;
 }
 
-const FAST_PATH = ['FAST_FORWARD', 'FAST_LOCAL', 'FAST_KERNEL'];
+const FAST_PATH = ['FAST_FORWARD', 'FAST_LOCAL', 'FAST_KERNEL', 'ICMP_ERROR_FORWARD', 'ICMP_ERROR_LOCAL'];
 
 /** XDP drop counters, reported under these names in `drops`. */
 const XDP_DROPS: Record<string, string> = {
@@ -69,6 +71,9 @@ const XDP_DROPS: Record<string, string> = {
   DROP_NEIGHBOR: 'neighbor_discovery_not_for_box',
   DROP_NON_IP: 'non_ip_ethertype',
   DROP_REROUTED: 'rerouted_again',
+  DROP_ICMP_ERROR_NO_SESSION: 'icmp_error_no_session',
+  DROP_ICMP_ERROR_INCONSISTENT: 'icmp_error_inconsistent',
+  DROP_MTU_EXCEEDED_OVER_BUDGET: 'mtu_exceeded_over_budget',
 };
 
 function camel(name: string): string {
@@ -97,6 +102,7 @@ export function countersReport(
     events: events.counters,
     sinks: events.sinks,
     rejects: { ...slow.rejects, txFull: slow.rejectTxFull },
+    tooBig: { ...slow.tooBig, txFull: slow.tooBigTxFull },
     slowPathErrors: slow.faults.byStage(),
     controlRequestsRejected: control.rejected,
     xdp: Object.fromEntries([...xdp].map(([n, v]) => [camel(n), { packets: Number(v.packets), bytes: Number(v.bytes) }])),

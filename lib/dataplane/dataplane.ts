@@ -14,7 +14,7 @@ import {
   COUNTER_VALUE, IFACE, META, TCP_SETTINGS, type DataplaneConstants, readConstants, verifyLayouts,
 } from './layout.js';
 import {
-  type BpfObject, attachXdp, closeFd, getPinned, ifNameToIndex, linkDetach, linkInfo, linkUpdate,
+  type BpfObject, attachXdp, btfEnum, closeFd, getPinned, ifNameToIndex, linkDetach, linkInfo, linkUpdate,
   mapDelete, mapLookup, mapUpdate, numPossibleCpus, openObject, pinObject,
 } from './native.js';
 
@@ -37,7 +37,15 @@ const MAPS = [
   'xdpfw_fragments',
   'xdpfw_tcp_settings',
   'xdpfw_pass_ethertypes',
+  'xdpfw_tail_calls',
 ] as const;
+
+/** The program in each slot of xdpfw_tail_calls, by its name in enum xdpfw_tail_call. */
+const TAIL_CALLS: Record<string, string> = {
+  XDPFW_TAIL_ICMP_ERROR: 'xdpfw_icmp_error',
+  XDPFW_TAIL_SCREENS: 'xdpfw_screens',
+  XDPFW_TAIL_SESSION: 'xdpfw_session',
+};
 type MapName = (typeof MAPS)[number];
 
 const BPF_ANY = 0;
@@ -73,9 +81,25 @@ export class Dataplane {
       injectNew: this.obj.progFd('xdpfw_inject_new'),
       route: this.obj.progFd('xdpfw_route'),
     };
+    this.fillTailCalls();
     const meta = Buffer.alloc(META.size);
     meta.writeUInt32LE(this.constants.layoutVersion, META.offset.layout_version);
     mapUpdate(this.fds.xdpfw_meta, u32(0), meta, BPF_ANY);
+  }
+
+  /**
+   * Puts this build's programs in the tail-call slots (the pinned map outlives a daemon, so a
+   * restart overwrites what the previous build left); a slot of the enum without a program here
+   * is an error, never left to drop packets silently.
+   */
+  private fillTailCalls(): void {
+    const slots = btfEnum(this.objectPath, 'xdpfw_tail_call');
+    for (const [name, slot] of Object.entries(slots)) {
+      if (name.endsWith('__MAX')) continue;
+      const prog = TAIL_CALLS[name];
+      if (prog === undefined) throw new Error(`no program for tail-call slot ${name} of ${this.objectPath}`);
+      mapUpdate(this.fds.xdpfw_tail_calls, u32(slot), u32(this.obj.progFd(prog)), BPF_ANY);
+    }
   }
 
   /** Pins written by a build with another layout are refused, never reused. */

@@ -35,9 +35,9 @@ export interface MetricsSource {
 
 /** XDP counters by the path their packets took. */
 const PATHS: Record<string, string[]> = {
-  fast: ['FAST_FORWARD', 'FAST_KERNEL'],
-  local: ['FAST_LOCAL', 'INJECT_LOCAL'],
-  slow: ['SLOW_PATH'],
+  fast: ['FAST_FORWARD', 'FAST_KERNEL', 'ICMP_ERROR_FORWARD'],
+  local: ['FAST_LOCAL', 'INJECT_LOCAL', 'ICMP_ERROR_LOCAL'],
+  slow: ['SLOW_PATH', 'MTU_EXCEEDED'],
 };
 
 type Labels = Record<string, string>;
@@ -95,6 +95,12 @@ export function createRegistry(src: MetricsSource): Registry {
     return [[{ outcome: 'sent' }, c.sent], [{ outcome: 'partial_quote' }, c.partialQuote], [{ outcome: 'rate_limited' }, c.rateLimited],
       [{ outcome: 'not_due' }, c.notDue], [{ outcome: 'too_large' }, c.tooLarge], [{ outcome: 'tx_full' }, src.slowPath().rejectTxFull]];
   });
+  mirroredCounter(r, 'xdpfw_too_big_replies_total', 'Fragmentation-needed / packet-too-big replies to packets too big for their egress link, by outcome',
+    ['outcome'], () => {
+      const c = src.slowPath().tooBig;
+      return [[{ outcome: 'sent' }, c.sent], [{ outcome: 'rate_limited' }, c.rateLimited], [{ outcome: 'not_due' }, c.notDue],
+        [{ outcome: 'too_large' }, c.tooLarge], [{ outcome: 'tx_full' }, src.slowPath().tooBigTxFull]];
+    });
   mirroredGauge(r, 'xdpfw_sessions_active', 'Sessions in the session table', [], () => [[{}, src.sessions().active]]);
   mirroredCounter(r, 'xdpfw_sessions_created_total', 'Sessions created', [], () => [[{}, src.sessions().stats.created]]);
   mirroredCounter(r, 'xdpfw_sessions_closed_total', 'Sessions closed, by reason', ['reason'],

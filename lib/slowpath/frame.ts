@@ -36,6 +36,8 @@ export interface FrameFacts {
    * in the key. Never judged itself; re-injected, XDP follows its first fragment's verdict.
    */
   laterFragment: boolean;
+  /** Not 0: the packet exceeds this egress MTU; XDP did not forward it (struct xdpfw_rx_meta). */
+  mtu: number;
 }
 
 export class FrameReader {
@@ -43,7 +45,7 @@ export class FrameReader {
   private readonly view: DataView;
   /** The key of the frame last read; reused, copy it to keep it. */
   readonly key = Buffer.alloc(SESSION_KEY.size);
-  readonly facts: FrameFacts = { family: 0, protocol: 0, tcpFlags: 0, icmpType: 0, icmpCode: 0, l3Offset: 0, l3Length: 0, dscp: 0, sourcePort: 0, destinationPort: 0, laterFragment: false };
+  readonly facts: FrameFacts = { family: 0, protocol: 0, tcpFlags: 0, icmpType: 0, icmpCode: 0, l3Offset: 0, l3Length: 0, dscp: 0, sourcePort: 0, destinationPort: 0, laterFragment: false, mtu: 0 };
 
   constructor(umem: ArrayBuffer) {
     this.bytes = new Uint8Array(umem);
@@ -65,6 +67,7 @@ export class FrameReader {
     const l3 = this.view.getUint16(meta + M.l3_offset, true);
     f.l3Offset = l3;
     f.l3Length = this.view.getUint16(meta + M.l3_len, true);
+    f.mtu = this.view.getUint16(meta + M.mtu, true);
     const addrLen = f.family === AF_INET ? 4 : 16;
     const srcAt = addr + l3 + (f.family === AF_INET ? 12 : 8);
     if (l3 + (f.family === AF_INET ? 20 : 40) > length) return false;

@@ -2,6 +2,8 @@
 // (RFC 792, RFC 4443) addressed back to its source, built in place into a caller's buffer as
 // a whole Ethernet frame that leaves through the interface the packet came in on. Replies
 // are never sent where RFC 1122 3.2.2 and RFC 4443 2.4(e) forbid an ICMP error, nor to a RST.
+// The same builder answers a packet too big for its egress link with fragmentation-needed
+// (RFC 1191) or packet-too-big (RFC 8201), from the box's own address.
 import { AF_INET, AF_INET6, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP } from '../session/flow-key.js';
 import { fold, sum16 } from './checksum.js';
 import { TokenBucket } from './token-bucket.js';
@@ -90,10 +92,18 @@ const pkt = {
   code: 0,
   /** Set by write(): the quote ends before the first 8 bytes of the transport header. */
   partial: false,
+  /** ICMP / ICMPv6 type of an unreachable reply; the MTU it carries (packet too big). */
+  type: 0,
+  mtu: 0,
+  /** Source of the reply; null: the original's destination. */
+  source: null as Uint8Array | null,
 };
 
-/** Fills `pkt`; false when no reply is due or the frame is malformed. */
-function parse(f: Uint8Array, l3: number, family: number, protocol: number, reason: RejectReason): boolean {
+/**
+ * Fills `pkt`; false when no reply is due or the frame is malformed. `mtu` not 0: the answer is
+ * fragmentation-needed / packet-too-big, due for every fragment (the whole packet was too big).
+ */
+function parse(f: Uint8Array, l3: number, family: number, protocol: number, reason: RejectReason, mtu = 0): boolean {
   const v6 = family === AF_INET6;
   if (!v6 && family !== AF_INET) return false;
   if (l3 < 14 || f.length < l3 + (v6 ? 40 : 20)) return false;
@@ -106,10 +116,11 @@ function parse(f: Uint8Array, l3: number, family: number, protocol: number, reas
     const ihl = (f[l3] & 0x0f) * 4;
     declaredEnd = l3 + be16(f, l3 + 2);
     if (f[l3] >> 4 !== 4 || ihl < 20 || declaredEnd < l3 + ihl) return false;
-    if ((be16(f, l3 + 6) & 0x1fff) !== 0) return false; // not the first fragment
+    const later = (be16(f, l3 + 6) & 0x1fff) !== 0;
+    if (later && mtu === 0) return false; // not the first fragment
     if (!unicastV4(be32(f, l3 + 12)) || !unicastV4(be32(f, l3 + 16))) return false;
     if (f[l3 + 12] === 0 || f[l3 + 12] === 127) return false; // "this network", loopback
-    nh = f[l3 + 9];
+    nh = later ? -1 : f[l3 + 9];
     l4 = l3 + ihl;
   } else {
     declaredEnd = l3 + 40 + be16(f, l3 + 4);
@@ -120,18 +131,24 @@ function parse(f: Uint8Array, l3: number, family: number, protocol: number, reas
     l4 = l3 + 40;
     for (let n = 0; isExtension(nh); n++) {
       if (n === MAX_EXTENSIONS || l4 + 8 > end) return false;
-      if (nh === FRAGMENT && (be16(f, l4 + 2) & 0xfff8) !== 0) return false; // not the first fragment
+      if (nh === FRAGMENT && (be16(f, l4 + 2) & 0xfff8) !== 0) {
+        if (mtu === 0) return false; // not the first fragment
+        nh = -1;
+        l4 += 8;
+        break;
+      }
       const next = f[l4];
       l4 += nh === FRAGMENT ? 8 : nh === AH ? (f[l4 + 1] + 2) * 4 : (f[l4 + 1] + 1) * 8;
       nh = next;
     }
   }
   const end = Math.min(declaredEnd, f.length);
-  if (nh !== protocol || l4 > end) return false;
-  if (protocol === (v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP)) {
+  // nh -1: a later fragment, which holds no transport header.
+  if ((nh !== protocol && nh !== -1) || l4 > end) return false;
+  if (nh !== -1 && protocol === (v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP)) {
     if (l4 >= end || isIcmpError(f[l4], v6)) return false;
   }
-  const tcp = protocol === IPPROTO_TCP && reason === 'tcp-reset';
+  const tcp = protocol === IPPROTO_TCP && reason === 'tcp-reset' && mtu === 0;
   if (tcp) {
     const header = (f[l4 + 12] >> 4) * 4;
     if (l4 + 20 > end || header < 20 || l4 + header > declaredEnd || (f[l4 + 13] & TCP_RST) !== 0) return false;
@@ -142,7 +159,10 @@ function parse(f: Uint8Array, l3: number, family: number, protocol: number, reas
   pkt.end = end;
   pkt.l4 = l4;
   pkt.tcp = tcp;
-  pkt.code = CODES[reason === 'tcp-reset' ? 'administratively-prohibited' : reason][v6 ? 1 : 0];
+  pkt.code = mtu !== 0 ? (v6 ? 0 : 4) : CODES[reason === 'tcp-reset' ? 'administratively-prohibited' : reason][v6 ? 1 : 0];
+  pkt.type = mtu !== 0 && v6 ? 2 : v6 ? 1 : 3;
+  pkt.mtu = mtu;
+  pkt.source = null;
   return true;
 }
 
@@ -186,7 +206,7 @@ function writeIp(f: Uint8Array, out: Uint8Array, protocol: number, payload: numb
     out[at + 9] = protocol;
     put16(out, at + 10, 0);
     for (let i = 0; i < 4; i++) {
-      out[at + 12 + i] = f[at + 16 + i];
+      out[at + 12 + i] = pkt.source ? pkt.source[i] : f[at + 16 + i];
       out[at + 16 + i] = f[at + 12 + i];
     }
     put16(out, at + 10, fold(sum16(out, at, at + 20, 0)));
@@ -197,7 +217,7 @@ function writeIp(f: Uint8Array, out: Uint8Array, protocol: number, payload: numb
   out[at + 6] = protocol;
   out[at + 7] = TTL;
   for (let i = 0; i < 16; i++) {
-    out[at + 8 + i] = f[at + 24 + i];
+    out[at + 8 + i] = pkt.source ? pkt.source[i] : f[at + 24 + i];
     out[at + 24 + i] = f[at + 8 + i];
   }
   return sum16(out, at + 8, at + 40, protocol + payload);
@@ -243,10 +263,11 @@ function writeUnreachable(f: Uint8Array, out: Uint8Array): number {
   pkt.partial = quote < wanted;
   const protocol = v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
   const pseudo = writeIp(f, out, protocol, 8 + quote);
-  out[o] = v6 ? 1 : 3;
+  out[o] = pkt.type;
   out[o + 1] = pkt.code;
   put16(out, o + 2, 0);
-  put32(out, o + 4, 0);
+  put32(out, o + 4, pkt.mtu); // v4: next-hop MTU in the low 16 bits (RFC 1191); v6: the MTU
+
   for (let k = 0; k < quote; k++) out[o + 8 + k] = f[l3 + k];
   put16(out, o + 2, fold(sum16(out, o, o + 8 + quote, v6 ? pseudo : 0)));
   return o + 8 + quote;
@@ -314,6 +335,31 @@ export class Rejecter {
       this.counters.rateLimited++;
       return 0;
     }
+    const n = write(frame, out);
+    if (n === 0) {
+      this.counters.tooLarge++;
+      return 0;
+    }
+    this.counters.sent++;
+    if (pkt.partial) this.counters.partialQuote++;
+    return n;
+  }
+
+  /**
+   * Fragmentation-needed (IPv4) or packet-too-big (IPv6) carrying `mtu`, for a packet too big
+   * for its egress link, from `source` (an address of the box, of the frame's family; null:
+   * the packet's destination). Rate-limited and counted as reply() is.
+   */
+  tooBig(frame: Uint8Array, l3Offset: number, family: number, protocol: number, out: Uint8Array, mtu: number, source: Uint8Array | null): number {
+    if (mtu <= 0 || !parse(frame, l3Offset, family, protocol, 'administratively-prohibited', mtu)) {
+      this.counters.notDue++;
+      return 0;
+    }
+    if (!this.bucket.take()) {
+      this.counters.rateLimited++;
+      return 0;
+    }
+    pkt.source = source !== null && source.length === (pkt.v6 ? 16 : 4) ? source : null;
     const n = write(frame, out);
     if (n === 0) {
       this.counters.tooLarge++;

@@ -22,6 +22,7 @@ import { POLICY_REJECT, REJECT_FRAME_MAX, type RejectCounters, type RejectReason
 import { isClosed, opensSession } from '../session/tcp.js';
 import type { FrameReader } from './frame.js';
 import { FlowFilters } from './flow-filters.js';
+import { BoxAddresses } from './box-address.js';
 import { type Route, RouteProbe } from './route-probe.js';
 import { reroute } from './reroute.js';
 import { type FaultStage, Faults, frameDigest } from '../util/faults.js';
@@ -45,6 +46,8 @@ export type SlowPathDrop =
   | 'route_change_denied'
   /** A session's tuple from another interface than its direction is bound to (XDP drops these first). */
   | 'session_wrong_interface_slow_path'
+  /** Too big for its egress link and not to be fragmented: answered with an ICMP error, not forwarded. */
+  | 'mtu_exceeded'
   /** An internal error while judging it (by stage in `faults`). */
   | 'slow_path_error';
 
@@ -94,12 +97,18 @@ export interface SlowPathStats {
   rejects: RejectCounters;
   /** Replies built but lost to a full AF_XDP tx ring. */
   rejectTxFull: number;
+  /** Fragmentation-needed / packet-too-big replies for packets too big for their egress link. */
+  tooBig: RejectCounters;
+  tooBigTxFull: number;
   /** Internal errors by stage; each frame they hit is dropped, counted once as `slow_path_error`. */
   faults: Faults;
 }
 
 export class SlowPath {
   private readonly rejecter = new Rejecter();
+  /** Its own rate limit: a reject storm must not silence path MTU discovery, nor the reverse. */
+  private readonly tooBigReplier = new Rejecter();
+  private readonly boxAddresses = new BoxAddresses();
   readonly stats: SlowPathStats;
   /** Where judging the current frame is, and whether its outcome was counted (a drop or a send). */
   private stage: FaultStage = 'parse';
@@ -132,7 +141,8 @@ export class SlowPath {
     private readonly emit: (ev: SecurityEvent) => void,
     readonly faults: Faults = new Faults(),
   ) {
-    this.stats = { received: 0, injected: 0, drops: new Map(), rejects: this.rejecter.counters, rejectTxFull: 0, faults };
+    this.stats = { received: 0, injected: 0, drops: new Map(), rejects: this.rejecter.counters, rejectTxFull: 0,
+      tooBig: this.tooBigReplier.counters, tooBigTxFull: 0, faults };
     this.engine = new PolicyEngine(config);
     this.routes = new RouteProbe(progs.route);
     this.filters = new FlowFilters(config, localIfindex);
@@ -210,6 +220,7 @@ export class SlowPath {
     frame.bytes = rx.frames;
     frame.at = addr;
     frame.length = length;
+    if (facts.mtu !== 0) return this.answerTooBig(rx, frame);
     // Held behind its first fragment, which this socket's frames brought first: XDP follows it.
     if (facts.laterFragment) return this.inject(rx, frame, this.progs.inject);
 
@@ -323,6 +334,22 @@ export class SlowPath {
     const view = frame.bytes.subarray(frame.at, frame.at + frame.length);
     const n = this.rejecter.reply(view, f.l3Offset, f.family, f.protocol, this.replyFrame, reason);
     if (n > 0 && !rx.transmit(this.replyFrame, n)) this.stats.rejectTxFull++;
+  }
+
+  /**
+   * A packet of a session, too big for its egress link, that may not be fragmented on the way
+   * (XDP judged it and did not forward it): the source learns the MTU as from a router, from the
+   * box's address on the interface the packet came in on.
+   */
+  private answerTooBig(rx: RxQueue, frame: FrameRef): void {
+    this.stage = 'reject';
+    const reader = rx.reader;
+    const f = reader.facts;
+    const view = frame.bytes.subarray(frame.at, frame.at + frame.length);
+    const source = this.boxAddresses.source(rx.ifindex, reader.sourceAddress());
+    const n = this.tooBigReplier.tooBig(view, f.l3Offset, f.family, f.protocol, this.replyFrame, f.mtu, source);
+    if (n > 0 && !rx.transmit(this.replyFrame, n)) this.stats.tooBigTxFull++;
+    this.drop('mtu_exceeded');
   }
 
   /**

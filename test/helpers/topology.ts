@@ -1,6 +1,7 @@
 // client ── trust0 [firewall] untrust0 ── server, in three network
 // namespaces named uniquely per run (and, on request, a fourth behind
-// alt0: addAlt()). The firewall namespace runs the real daemon, entered
+// alt0: addAlt(); and a host `far` behind the server, which then routes:
+// addFar()). The firewall namespace runs the real daemon, entered
 // with nsenter --net (it shares our mount namespace, as a systemd service
 // on the host would) or, on request, with `ip netns exec` as users do
 // (which gives it a mount namespace of its own with a fresh /sys).
@@ -21,11 +22,12 @@ export const ADDR = {
   client4: '10.1.0.2', fwTrust4: '10.1.0.1', server4: '10.2.0.2', fwUntrust4: '10.2.0.1',
   client6: 'fd00:1::2', fwTrust6: 'fd00:1::1', server6: 'fd00:2::2', fwUntrust6: 'fd00:2::1',
   alt4: '10.3.0.2', fwAlt4: '10.3.0.1', alt6: 'fd00:3::2', fwAlt6: 'fd00:3::1',
+  far4: '10.4.0.2', serverFar4: '10.4.0.1', far6: 'fd00:4::2', serverFar6: 'fd00:4::1',
 } as const;
 
 export type Host = 'client' | 'fw' | 'server';
-/** The hosts, and `alt` once addAlt() built it. */
-export type Namespace = Host | 'alt';
+/** The hosts, `alt` once addAlt() built it, `far` once addFar() did. */
+export type Namespace = Host | 'alt' | 'far';
 
 export interface RunningTraffic {
   child: ChildProcess;
@@ -60,7 +62,7 @@ export class Topology {
   private destroyed = false;
 
   private constructor(readonly id: string) {
-    this.ns = { client: `${id}-c`, fw: `${id}-f`, server: `${id}-s`, alt: `${id}-a` };
+    this.ns = { client: `${id}-c`, fw: `${id}-f`, server: `${id}-s`, alt: `${id}-a`, far: `${id}-r` };
     this.stateDir = mkdtempSync(join(tmpdir(), `${id}-state-`));
   }
 
@@ -128,6 +130,27 @@ export class Topology {
       ['fw', 'ethtool -K alt0 tx off tso off gso off gro off'], ['alt', 'ethtool -K eth0 tx off tso off gso off gro off'],
       ['alt', `ip link set dev eth0 xdpdrv obj ${PASS_OBJ} sec xdp`],
       ['alt', `ip route add default via ${ADDR.fwAlt4}`], ['alt', `ip -6 route add default via ${ADDR.fwAlt6}`],
+    ] as Array<[Namespace, string]>) await this.sh(host, cmd);
+  }
+
+  /**
+   * A fifth namespace `far` (10.4.0.2, fd00:4::2) behind the server, which becomes a router:
+   * its `eth1` link to far has MTU `linkMtu` on the server's end, while far's own end keeps
+   * 1500, so far advertises a full-size TCP MSS and only path MTU discovery can find the
+   * smaller hop (as with a tunnel on the way). The firewall routes 10.4.0.0/24 and fd00:4::/64
+   * through the server. Removed with the rest by destroy().
+   */
+  async addFar(linkMtu = 1280): Promise<void> {
+    await sh('ip', ['netns', 'add', this.ns.far]);
+    await sh('ip', ['link', 'add', 'eth1', 'netns', this.ns.server, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', this.ns.far]);
+    for (const [host, cmd] of [
+      ['server', 'sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1'],
+      ['server', `ip addr add ${ADDR.serverFar4}/24 dev eth1`], ['server', `ip addr add ${ADDR.serverFar6}/64 dev eth1 nodad`],
+      ['far', `ip addr add ${ADDR.far4}/24 dev eth0`], ['far', `ip addr add ${ADDR.far6}/64 dev eth0 nodad`],
+      ['server', `ip link set eth1 mtu ${linkMtu} up`], ['far', 'ip link set lo up'], ['far', 'ip link set eth0 up'],
+      ['server', 'ethtool -K eth1 tx off tso off gso off gro off'], ['far', 'ethtool -K eth0 tx off tso off gso off gro off'],
+      ['far', `ip route add default via ${ADDR.serverFar4}`], ['far', `ip -6 route add default via ${ADDR.serverFar6}`],
+      ['fw', `ip route add 10.4.0.0/24 via ${ADDR.server4}`], ['fw', `ip -6 route add fd00:4::/64 via ${ADDR.server6}`],
     ] as Array<[Namespace, string]>) await this.sh(host, cmd);
   }
 
