@@ -26,6 +26,7 @@
 #include "parse.h"
 #include "events.h"
 #include "screens.h"
+#include "filter_terms.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -165,6 +166,15 @@ static __always_inline int replay_filter(struct xdp_md *ctx, struct packet *pkt,
 {
 	if (!v->filter_id)
 		return FILTER_GOES_ON;
+	if (v->program) {
+		/* Per-packet terms: this packet's own verdict (bpf/filter_terms.h). */
+		__u32 table_id = v->table_id;
+		v = run_filter_program(v->program, pkt);
+		if (!v)
+			return count(XDPFW_CNT_DROP_FILTER, ctx, XDP_DROP);
+		if (source == XDPFW_FILTER_CACHED_INPUT && v->table_id != table_id)
+			return count(XDPFW_CNT_DROP_FILTER_TABLE, ctx, XDP_DROP);
+	}
 	/* The slow path answers, counts and logs a reject. */
 	if (v->action == XDPFW_FILTER_ACTION_REJECT)
 		return FORWARD_TO_SLOW_PATH;
@@ -225,6 +235,11 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 {
 	int verdict;
 	if (path->replay) {
+		/* Terms too many for XDP: the slow path judges the packet, before
+		 * anything here counts it. */
+		if (sess->input.program >= XDPFW_FILTER_PROGRAM_SLOW_PATH ||
+		    sess->output.program >= XDPFW_FILTER_PROGRAM_SLOW_PATH)
+			return count(XDPFW_CNT_FILTER_PROGRAM_SLOW_PATH, ctx, FORWARD_TO_SLOW_PATH);
 		verdict = replay_filter(ctx, pkt, sess, &sess->input, XDPFW_FILTER_CACHED_INPUT, 0);
 		if (verdict != FILTER_GOES_ON)
 			return verdict;

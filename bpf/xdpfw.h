@@ -14,7 +14,7 @@
 enum xdpfw_constants {
 	/* Bumped whenever a pinned map's layout changes; stored in the meta
 	 * map so a new build refuses pinned maps written by an older one. */
-	XDPFW_LAYOUT_VERSION = 5,
+	XDPFW_LAYOUT_VERSION = 6,
 	XDPFW_MAX_IFACES = 64,  /* interfaces one daemon attaches to */
 	XDPFW_MAX_QUEUES = 64,  /* rx queues per interface with an AF_XDP socket */
 	XDPFW_MAX_SESSION_ENTRIES = 2 * 1048576, /* two entries per session */
@@ -74,6 +74,14 @@ struct xdpfw_filter_verdict {
 	__u8 flags;         /* enum xdpfw_filter_flags */
 	__u8 reject_reason; /* index of the `reject` reason (lib/config/filters.ts FILTER_REJECT_REASONS) */
 	__u8 pad;
+	/* Terms of this filter that match per-packet fields (tcp-flags, dscp,
+	 * icmp-type/code, packet-length) and could match this flow: index of
+	 * their residual program in xdpfw_filter_programs (bpf/filter_terms.h),
+	 * which XDP runs on every packet instead of replaying the verdict above.
+	 * 0: the verdict above holds for every packet of the flow;
+	 * XDPFW_FILTER_PROGRAM_SLOW_PATH: the program did not fit, the slow
+	 * path judges each packet. */
+	__u32 program;
 };
 
 enum xdpfw_session_flags {
@@ -143,6 +151,10 @@ enum xdpfw_counter {
 	XDPFW_CNT_DROP_TOO_BIG,       /* for the slow path but larger than XDPFW_SLOW_PATH_MAX_FRAME (an MTU
 	                               * above what the AF_XDP frames hold): the socket would lose it unseen */
 	XDPFW_CNT_EVENT_RESERVE_FAIL, /* not a verdict: an event lost to a full ring buffer */
+	XDPFW_CNT_FILTER_PROGRAM_SLOW_PATH, /* not a verdict (also in SLOW_PATH): a session packet whose filter
+	                                     * terms did not fit an XDP residual program, judged in the slow path */
+	XDPFW_CNT_DROP_FILTER_TABLE,  /* session hit, a per-packet filter term chose another routing table
+	                               * than the flow was routed by: the egress (zone) could change unchecked */
 	XDPFW_CNT__MAX,
 };
 

@@ -104,7 +104,7 @@ function sameFilters(a: SessionFilters, b: SessionFilters): boolean {
 
 function same(a: FilterDescriptor, b: FilterDescriptor): boolean {
   return a.filterId === b.filterId && a.termId === b.termId && a.counter === b.counter && a.tableId === b.tableId &&
-    a.action === b.action && a.flags === b.flags && a.rejectReason === b.rejectReason;
+    a.action === b.action && a.flags === b.flags && a.rejectReason === b.rejectReason && a.program === b.program;
 }
 
 interface Verdict {

@@ -59,6 +59,7 @@ const XDP_DROPS: Record<string, string> = {
   DROP_PBR_KERNEL: 'pbr_not_forwardable',
   INJECT_MISS: 'inject_no_session',
   DROP_TOO_BIG: 'too_big_for_slow_path',
+  DROP_FILTER_TABLE: 'filter_table_changed_established',
 };
 
 function camel(name: string): string {

@@ -3,6 +3,7 @@
 // operations the slow path needs. Everything here survives a daemon restart
 // through the pins; only unload() removes it.
 import { verifyFilterCodes } from '../filter/descriptor.js';
+import { verifyTermConds } from '../filter/residual.js';
 import { verifyRouteFlags } from '../slowpath/route-probe.js';
 import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,6 +34,7 @@ export interface AttachedInterface {
 const MAPS = [
   'xdpfw_sessions', 'xdpfw_ifaces', 'xdpfw_xsks', 'xdpfw_tx_ports', 'xdpfw_counters', 'xdpfw_meta', 'xdpfw_events',
   'xdpfw_screen_profiles', 'xdpfw_screen_stats', 'xdpfw_filter_counters', 'xdpfw_event_rates', 'xdpfw_event_suppressed',
+  'xdpfw_filter_programs',
 ] as const;
 type MapName = (typeof MAPS)[number];
 
@@ -52,6 +54,7 @@ export class Dataplane {
     persistentBpffs();
     verifyLayouts(this.objectPath);
     verifyFilterCodes(this.objectPath);
+    verifyTermConds(this.objectPath);
     verifyRouteFlags(this.objectPath);
     this.constants = readConstants(this.objectPath);
     this.refuseIncompatiblePins();
@@ -228,6 +231,11 @@ export class Dataplane {
   resetFilterCounters(indexes: Iterable<number>): void {
     const zero = Buffer.alloc(COUNTER_VALUE.size * this.cpus);
     for (const index of indexes) mapUpdate(this.fds.xdpfw_filter_counters, u32(index), zero, BPF_ANY);
+  }
+
+  /** Writes a residual filter program into its slot (lib/filter/programs.ts). */
+  writeFilterProgram(index: number, program: Buffer): void {
+    mapUpdate(this.fds.xdpfw_filter_programs, u32(index), program, BPF_ANY);
   }
 
   /** Releases this process's handles; pins (links, maps) stay for the next run. */

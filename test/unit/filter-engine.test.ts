@@ -353,13 +353,13 @@ t.test('names, ids and bad queries', async (t) => {
 });
 
 t.test('the cached descriptor encodes to the C layout', async (t) => {
-  t.equal(FILTER_DESCRIPTOR_SIZE, 16);
-  const d = { filterId: 0x20003, termId: 0x1234, counter: 7, tableId: 0xfffffffe, action: FILTER_ACTION_CODE.reject, flags: FILTER_FLAG_LOG | FILTER_FLAG_SYSLOG, rejectReason: 5 };
-  const buf = new Uint8Array(20).fill(0xaa);
+  t.equal(FILTER_DESCRIPTOR_SIZE, 20);
+  const d = { filterId: 0x20003, termId: 0x1234, counter: 7, tableId: 0xfffffffe, action: FILTER_ACTION_CODE.reject, flags: FILTER_FLAG_LOG | FILTER_FLAG_SYSLOG, rejectReason: 5, program: 0x0102 };
+  const buf = new Uint8Array(24).fill(0xaa);
   encodeFilterDescriptor(d, buf, 2);
-  t.same(Array.from(buf), [0xaa, 0xaa, 0x03, 0x00, 0x02, 0x00, 0x34, 0x12, 0x07, 0x00, 0xfe, 0xff, 0xff, 0xff, 3, 3, 5, 0, 0xaa, 0xaa]);
+  t.same(Array.from(buf), [0xaa, 0xaa, 0x03, 0x00, 0x02, 0x00, 0x34, 0x12, 0x07, 0x00, 0xfe, 0xff, 0xff, 0xff, 3, 3, 5, 0, 0x02, 0x01, 0, 0, 0xaa, 0xaa]);
   t.same(decodeFilterDescriptor(buf, 2), d);
-  t.same(decodeFilterDescriptor(new Uint8Array(16)), NO_FILTER, 'all zero: no filter');
-  t.throws(() => encodeFilterDescriptor(d, new Uint8Array(16), 1), RangeError);
+  t.same(decodeFilterDescriptor(new Uint8Array(20)), NO_FILTER, 'all zero: no filter');
+  t.throws(() => encodeFilterDescriptor(d, new Uint8Array(20), 1), RangeError);
   t.same([filterActionName(1), filterActionName(2), filterActionName(3), filterActionName(0)], ['accept', 'discard', 'reject', null]);
 });

@@ -62,6 +62,7 @@ export function compileFrom(from: Statement | undefined, ctx: TermContext, lists
   const icmpType = optionalNumbers(kids, 'icmp-type', icmpTypeSpec(family), d);
   const icmpCode = optionalNumbers(kids, 'icmp-code', icmpCodeSpec(family), d);
   const dscp = dscpStmt ? numbers(words(dscpStmt, dscpStmt.kw), DSCP_SPEC, d) : null;
+  const packetLength = optionalNumbers(kids, 'packet-length', PACKET_LENGTH_SPEC, d);
   const tcpFlags = compileTcpFlags(kids, ctx);
   const isFragment = child(kids, 'is-fragment') !== undefined;
 
@@ -100,6 +101,7 @@ export function compileFrom(from: Statement | undefined, ctx: TermContext, lists
     tcpFlags,
     isFragment,
     dscp,
+    packetLength,
   };
 }
 
@@ -200,6 +202,13 @@ const DSCP_SPEC: NumberSpec = {
   max: 63,
   names: DSCP_VALUES,
   unknown: (t) => `unknown DSCP value '${t}': expected a number 0-63 or a name: be, cs0-cs7, af11-af13, af21-af23, af31-af33, af41-af43, ef`,
+};
+
+const PACKET_LENGTH_SPEC: NumberSpec = {
+  what: 'packet length',
+  max: 0xffff,
+  names: new Map(),
+  unknown: (t) => `invalid packet length '${t}': expected a length in bytes 0-65535 or a range like 0-1280`,
 };
 
 function protocolSpec(family: Family): NumberSpec {

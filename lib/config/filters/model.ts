@@ -93,6 +93,8 @@ export interface FilterMatch {
   isFragment: boolean;
   /** `dscp` (or `traffic-class` in family inet6), 0-63. */
   dscp: Range[] | null;
+  /** `packet-length`: the IP packet's length in bytes, header included. */
+  packetLength: Range[] | null;
 }
 
 export interface FilterTerm {

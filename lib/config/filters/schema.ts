@@ -25,6 +25,7 @@ const term = container(
       'is-fragment': flag,
       dscp: list('DSCP value'),
       'traffic-class': list('DSCP value'),
+      'packet-length': list('packet length'),
     }),
     then: container({
       accept: flag,
