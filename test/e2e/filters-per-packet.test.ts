@@ -14,38 +14,47 @@ import { apply, filterId, filtersConfig, firewallCounter, tcp, waitForLogs } fro
 const ECHO = 5002;
 const TCP_SINK = 5001;
 const SPORT = { inet: 44001, inet6: 44002 } as const;
+/** A flow whose filter has more per-packet terms than XDP runs: the slow path judges each packet. */
+const MANY_SPORT = { inet: 44101, inet6: 44102 } as const;
+/** DSCPs the `many` terms discard. */
+const MANY_DSCPS = [1, 2, 3, 4, 5, 6, 7, 9, 11, 12];
 const PATTERN = resolve(packageRoot, 'test', 'helpers', 'udp-pattern.py');
 const EF = 46;
 
-function filter(family: 'inet' | 'inet6'): string {
+function filter(family: 'inet' | 'inet6', efName = 'ef'): string {
   const proto = family === 'inet6' ? 'next-header' : 'protocol';
   const dscp = family === 'inet6' ? 'traffic-class' : 'dscp';
+  const many = MANY_DSCPS.map((d) => `
+            term many-${d} { from { ${proto} udp; source-port ${MANY_SPORT[family]}; ${dscp} ${d}; } then { count many; discard; } }`).join('');
   return `
-        filter in-${family} {
+        filter in-${family} {${many}
+
             term syns { from { ${proto} tcp; destination-port ${TCP_SINK}; tcp-flags "syn & !ack"; } then { count syns; accept; } }
             term tcp-rest { from { ${proto} tcp; destination-port ${TCP_SINK}; } then { count tcp-rest; accept; } }
             term big { from { ${proto} udp; packet-length 1000-65535; } then { count big; discard; } }
-            term ef { from { ${proto} udp; ${dscp} ef; } then { count ef; log; discard; } }
+            term ef { from { ${proto} udp; ${dscp} ${efName}; } then { count ef; log; discard; } }
             term rest { then { count rest; accept; } }
         }`;
 }
 
-const CONFIG = filtersConfig(`
+const config = (efName?: string): string => filtersConfig(`
 firewall {
-    family inet {${filter('inet')}
+    family inet {${filter('inet', efName)}
     }
-    family inet6 {${filter('inet6')}
+    family inet6 {${filter('inet6', efName)}
     }
 }
 interfaces {
     trust0 { unit 0 { family inet { filter { input in-inet; } } family inet6 { filter { input in-inet6; } } } }
 }`);
+const CONFIG = config();
+const loaded = { done: false };
 
 let topo: Topology;
 
 t.before(async () => {
   topo = await Topology.create();
-  await apply(topo, CONFIG, { done: false });
+  await apply(topo, CONFIG, loaded);
   await topo.startTraffic('server', ['udp-echo', '--port', String(ECHO)]);
   await topo.startTraffic('server', ['tcp-sink', '--port', String(TCP_SINK)]);
 });
@@ -105,7 +114,47 @@ for (const family of ['inet', 'inet6'] as const) {
     const logs = await waitForLogs(topo, (e) => e.family === family && e.sourcePort === SPORT[family], efSent);
     t.equal(logs.length, efSent, 'one log per EF datagram, nothing for the others');
     for (const e of logs) {
-      t.match(e, { filterId: filterId(family, 1), term: 'ef', termId: 4, action: 'discard', filterSource: 'cached-input' }, 'logged by XDP with its own term');
+      t.match(e, { filterId: filterId(family, 1), term: 'ef', termId: MANY_DSCPS.length + 4, action: 'discard', filterSource: 'cached-input' }, 'logged by XDP with its own term');
     }
   });
 }
+
+/** Sends `pattern` (size:dscp) in one flow from `sport`; the numbers echoed. */
+async function pattern(server: string, sport: number, datagrams: Array<[number, number]>): Promise<number[]> {
+  const r = await topo.exec('client', 'python3', [PATTERN, server, String(ECHO), String(sport), ...datagrams.map(([s, d]) => `${s}:${d}`)]);
+  if (r.code !== 0) throw new Error(r.stderr);
+  return (JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { echoed: number[] }).echoed;
+}
+
+const xdpCounter = async (name: string): Promise<number> =>
+  (await topo.xdpfwJson<{ xdp: Record<string, { packets: number } | undefined> }>(['show', 'counters'])).xdp[name]?.packets ?? 0;
+
+t.test('a flow with more per-packet terms than XDP runs: the slow path judges each of its packets, exactly', async (t) => {
+  for (const family of ['inet', 'inet6'] as const) {
+    const server = family === 'inet' ? ADDR.server4 : ADDR.server6;
+    const dscps = [0, 3, 0, 12, 10, 9, 0, 63, 1, 0];
+    const slow0 = await xdpCounter('filterProgramSlowPath');
+    const many0 = await counter(family, 'many');
+    const echoed = await pattern(server, MANY_SPORT[family], dscps.map((d) => [100, d]));
+    const discarded = dscps.map((d, i) => ({ d, i })).filter(({ d }) => MANY_DSCPS.includes(d));
+    t.same(echoed, dscps.map((d, i) => ({ d, i })).filter(({ d }) => !MANY_DSCPS.includes(d)).map(({ i }) => i), `${family}: echoed exactly the datagrams no term discards`);
+    t.equal((await counter(family, 'many')) - many0, discarded.length, `${family}: each discarded datagram counted once`);
+    t.equal((await xdpCounter('filterProgramSlowPath')) - slow0, dscps.length - 1, `${family}: every packet after the first went up from XDP`);
+  }
+});
+
+t.test('a reload re-judges the per-packet terms of running flows', async (t) => {
+  for (const family of ['inet', 'inet6'] as const) {
+    const server = family === 'inet' ? ADDR.server4 : ADDR.server6;
+    // The flow of the test above, still a session: EF was discarded, AF11 passed.
+    const datagrams: Array<[number, number]> = [[100, 0], [100, EF], [100, 10], [100, 0]];
+    t.same(await pattern(server, SPORT[family], datagrams), [0, 2, 3], `${family}: before the reload EF is discarded`);
+  }
+  const r = await topo.xdpfw(['reload', '-c', topo.writeConfig(config('af11')), '--json']);
+  t.equal(r.code, 0, r.stderr);
+  t.ok((JSON.parse(r.stdout) as { sessions: { refiltered: number } }).sessions.refiltered >= 2, 'the running flows got new programs');
+  for (const family of ['inet', 'inet6'] as const) {
+    const server = family === 'inet' ? ADDR.server4 : ADDR.server6;
+    t.same(await pattern(server, SPORT[family], [[100, 0], [100, EF], [100, 10], [100, 0]]), [0, 1, 3], `${family}: after it, AF11 is discarded and EF passes, in the same flow`);
+  }
+});
