@@ -28,7 +28,7 @@ t.test('enum values come from BTF', async (t) => {
   t.equal(Object.keys(screens).length, SCREEN_NAMES.length + 1, 'every C screen has an attack name (plus NONE)');
   t.equal(c.screens.value('tcp-fin-no-ack'), screens.XDPFW_SCREEN_TCP_FIN_NO_ACK);
   const counters = btfEnum(OBJECT, 'xdpfw_counter');
-  t.equal(counters.XDPFW_CNT_EVENT_RESERVE_FAIL + 1, counters.XDPFW_CNT__MAX, 'reserve failures are the last counter');
+  t.ok(counters.XDPFW_CNT_EVENT_RESERVE_FAIL! < counters.XDPFW_CNT__MAX!, 'reserve failures have a counter');
 });
 
 t.test('encode then decode gives the event back', async (t) => {
