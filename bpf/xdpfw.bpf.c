@@ -4,7 +4,9 @@
  *
  *   xdpfw_rx      attached to every firewall interface: the ingress zone's
  *                 screens drop attacks first (screens.h); established
- *                 sessions are forwarded here; misses and TCP SYN/FIN/RST go
+ *                 sessions are forwarded here, their cached filter verdicts
+ *                 replayed or, for per-packet terms, their residual filter
+ *                 programs run (filter_terms.h); misses and TCP SYN/FIN/RST go
  *                 to the AF_XDP socket of the receiving queue (the slow path).
  *   xdpfw_inject  run by the slow path through BPF_PROG_RUN (live frames)
  *                 for a packet of an established session it was handed

@@ -3,7 +3,8 @@
 // for sessions to the box). Those no longer permitted are closed with the
 // reason 'policy change'; the others keep forwarding, relabelled if another
 // policy now permits them, with the verdicts of the new filters cached in
-// their entries (so a filter that now discards a flow drops it in XDP).
+// their entries (so a filter that now discards a flow drops it in XDP), and
+// with per-packet terms, the new filters' residual programs interned and named.
 import type { Zone } from '../config/types.js';
 import { SESSION_KEY } from '../dataplane/layout.js';
 import type { PolicyEngine } from '../policy/engine.js';
