@@ -3,13 +3,14 @@
 // flow on its own, not once for the flow. Over TCP connections a
 // `syn & !ack` term counts exactly the SYNs and the next term every other
 // segment the client sent; in one UDP flow whose datagrams differ in size
-// and DSCP, exactly the large ones and the EF ones are discarded (and the
-// EF ones logged by their term), the others echoed.
+// and DSCP, exactly the large ones are rejected (XDP hands them to the slow
+// path, which answers) and the EF ones discarded (and logged by their term),
+// the others echoed.
 import { resolve } from 'node:path';
 import t from 'tap';
 import { packageRoot } from '../../lib/util/paths.js';
 import { ADDR, Topology } from '../helpers/topology.js';
-import { apply, filterId, filtersConfig, firewallCounter, tcp, waitForLogs } from '../helpers/filters.js';
+import { apply, filterId, filtersConfig, firewallCounter, slowDrops, tcp, waitForLogs } from '../helpers/filters.js';
 
 const ECHO = 5002;
 const TCP_SINK = 5001;
@@ -31,7 +32,7 @@ function filter(family: 'inet' | 'inet6', efName = 'ef'): string {
 
             term syns { from { ${proto} tcp; destination-port ${TCP_SINK}; tcp-flags "syn & !ack"; } then { count syns; accept; } }
             term tcp-rest { from { ${proto} tcp; destination-port ${TCP_SINK}; } then { count tcp-rest; accept; } }
-            term big { from { ${proto} udp; packet-length 1000-65535; } then { count big; discard; } }
+            term big { from { ${proto} udp; packet-length 1000-65535; } then { count big; reject; } }
             term ef { from { ${proto} udp; ${dscp} ${efName}; } then { count ef; log; discard; } }
             term rest { then { count rest; accept; } }
         }`;
@@ -98,17 +99,19 @@ for (const family of ['inet', 'inet6'] as const) {
     t.equal(syns + rest, sent, `every one of the ${sent} segments the client sent was counted once, by the term its flags match`);
   });
 
-  t.test(`${family}: in one UDP flow, only the datagrams that are large or EF are discarded`, async (t) => {
+  t.test(`${family}: in one UDP flow, only the datagrams that are large (rejected) or EF (discarded) are dropped`, async (t) => {
     // size:dscp; the first (small, best effort) opens the session.
     const pattern: Array<[number, number]> = [[100, 0], [1200, 0], [100, 0], [100, EF], [300, 10], [1400, EF], [100, EF], [200, 0], [1100, 8], [64, 0]];
     const dropped = pattern.map(([size, dscp], i) => ({ i, big: size + (family === 'inet' ? 28 : 48) >= 1000, ef: dscp === EF }));
     const big0 = await counter(family, 'big');
+    const rejected0 = await slowDrops(topo, 'filter_reject');
     const ef0 = await counter(family, 'ef');
     const r = await topo.exec('client', 'python3', [PATTERN, server, String(ECHO), String(SPORT[family]), ...pattern.map(([s, d]) => `${s}:${d}`)]);
     t.equal(r.code, 0, r.stderr);
     const got = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { sent: number; echoed: number[] };
     t.same(got.echoed, dropped.filter((d) => !d.big && !d.ef).map((d) => d.i), 'echoed: exactly the small, non-EF datagrams');
-    t.equal((await counter(family, 'big')) - big0, dropped.filter((d) => d.big).length, '`big` counted each large datagram');
+    t.equal((await counter(family, 'big')) - big0, dropped.filter((d) => d.big).length, '`big` counted each large datagram, once');
+    t.equal((await slowDrops(topo, 'filter_reject')) - rejected0, dropped.filter((d) => d.big).length, 'each large one rejected by the slow path');
     t.equal((await counter(family, 'ef')) - ef0, dropped.filter((d) => !d.big && d.ef).length, '`ef` counted each small EF datagram');
     const efSent = dropped.filter((d) => !d.big && d.ef).length;
     const logs = await waitForLogs(topo, (e) => e.family === family && e.sourcePort === SPORT[family], efSent);
