@@ -366,7 +366,8 @@ export class Daemon {
   }
 
   private firewallReport(only?: string): FirewallReport {
-    return firewallReport(this.config, this.slowPath.flowFilters.engine, (ix) => this.dataplane.readFilterCounters(ix), only);
+    return firewallReport(this.config, this.slowPath.flowFilters.engine, (ix) => this.dataplane.readFilterCounters(ix), only,
+      this.slowPath.programs?.report());
   }
 
   /**

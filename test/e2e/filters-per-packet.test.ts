@@ -144,6 +144,10 @@ t.test('a flow with more per-packet terms than XDP runs: the slow path judges ea
     t.equal((await counter(family, 'many')) - many0, discarded.length, `${family}: each discarded datagram counted once`);
     t.equal((await xdpCounter('filterProgramSlowPath')) - slow0, dscps.length - 1, `${family}: every packet after the first went up from XDP`);
   }
+  const fw = await topo.xdpfwJson<{ programs?: { used: number; capacity: number; tableFull: number } }>(['show', 'firewall']);
+  t.ok((fw.programs?.used ?? 0) >= 2 && fw.programs?.capacity === 4095 && fw.programs?.tableFull === 0, `show firewall --json: ${JSON.stringify(fw.programs)}`);
+  const text = await topo.xdpfw(['show', 'firewall']);
+  t.match(text.stdout, /Per-packet term programs: \d+ of 4095 in use, 0 found the table full/);
 });
 
 t.test('a reload re-judges the per-packet terms of running flows', async (t) => {
