@@ -165,3 +165,22 @@ t.test('a reload re-judges the per-packet terms of running flows', async (t) => 
     t.same(await pattern(server, SPORT[family], [[100, 0], [100, EF], [100, 10], [100, 0]]), [0, 1, 3], `${family}: after it, AF11 is discarded and EF passes, in the same flow`);
   }
 });
+
+t.test('a restarted daemon adopts flows with their programs and never overwrites them', async (t) => {
+  const pid = (await topo.xdpfwJson<{ pid: number }>(['status'])).pid;
+  process.kill(pid, 'SIGKILL');
+  const datagrams: Array<[number, number]> = [[100, 0], [100, EF], [100, 10], [100, 0]];
+  // The flows of the reload test: AF11 is discarded since the reload.
+  t.same(await pattern(ADDR.server4, SPORT.inet, datagrams), [0, 1, 3], 'with the daemon dead, XDP still runs the flow\'s program');
+  const restart = await topo.xdpfw(['load', '-c', topo.writeConfig(config('af11'))]);
+  t.equal(restart.code, 0, `daemon restarted (${restart.stderr})`);
+  // New flows intern programs in the new daemon, which knows nothing of the pinned ones.
+  for (const [k, family] of (['inet', 'inet6'] as const).entries()) {
+    const server = family === 'inet' ? ADDR.server4 : ADDR.server6;
+    t.same(await pattern(server, 44200 + k, [[100, 0], [1200, 0], [100, 10], [100, EF]]), [0, 3], `${family}: a new flow gets its program`);
+  }
+  for (const family of ['inet', 'inet6'] as const) {
+    const server = family === 'inet' ? ADDR.server4 : ADDR.server6;
+    t.same(await pattern(server, SPORT[family], datagrams), [0, 1, 3], `${family}: the adopted flow still runs its own program`);
+  }
+});
