@@ -174,7 +174,10 @@ static __always_inline int replay_filter(struct xdp_md *ctx, struct packet *pkt,
 		v = run_filter_program(v->program, pkt);
 		if (!v)
 			return count(XDPFW_CNT_DROP_FILTER, ctx, XDP_DROP);
-		if (source == XDPFW_FILTER_CACHED_INPUT && v->table_id != table_id)
+		/* The flow was routed (and its zones judged) by the table of its
+		 * first packet's verdict; another one could change the egress. */
+		if (source == XDPFW_FILTER_CACHED_INPUT && v->action == XDPFW_FILTER_ACTION_ACCEPT &&
+		    v->table_id != table_id)
 			return count(XDPFW_CNT_DROP_FILTER_TABLE, ctx, XDP_DROP);
 	}
 	/* The slow path answers, counts and logs a reject. */

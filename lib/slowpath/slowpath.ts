@@ -433,16 +433,26 @@ export class SlowPath {
     const dir = fromServer ? session.filters.server : session.filters.client;
     const [near, far] = fromServer ? [session.toZoneId, session.fromZoneId] : [session.fromZoneId, session.toZoneId];
     const ingress = { ifindex: rx.ifindex, zoneId: near };
-    const input = this.filters.packetVerdict(dir.input, rx.reader, true);
-    if (input) {
-      if ((input.routingInstance ?? 0) !== dir.input.tableId) {
+    if (dir.input.filterId !== 0) {
+      const input = this.filters.packetVerdict(dir.input, rx.reader, true);
+      // A filter the running configuration lacks: nothing here can judge the packet.
+      if (!input) {
+        this.drop('filter_discard');
+        return false;
+      }
+      // Another routing table could send it out of another interface, past another policy.
+      if (input.action === 'accept' && (input.routingInstance ?? 0) !== dir.input.tableId) {
         this.drop('filter_table_changed');
         return false;
       }
       if (!this.enforceFilter(rx, frame, input, 'cached-input', ingress, NO_EGRESS, session.id)) return false;
     }
+    if (dir.output.filterId === 0) return true;
     const output = this.filters.packetVerdict(dir.output, rx.reader, true);
-    if (!output) return true;
+    if (!output) {
+      this.drop('filter_discard');
+      return false;
+    }
     const egress = { ifindex: fromServer ? session.ingressIfindex : session.egressIfindex, zoneId: far };
     return this.enforceFilter(rx, frame, output, session.local ? 'cached-lo0' : 'cached-output', ingress, egress, session.id);
   }

@@ -13,7 +13,12 @@
 import { insideTestNetns, reexecInNetns } from '../helpers/netns-reexec.js';
 import { TWO_PORTS } from '../helpers/two-ports.js';
 
-reexecInNetns(import.meta.url, [...TWO_PORTS]);
+reexecInNetns(import.meta.url, [
+  ...TWO_PORTS,
+  // Routing instance ri1 (table 101) reaches the same servers.
+  'ip route add 10.9.0.0/24 dev out0 table 101',
+  'ip -6 route add fd09::/64 dev out0 table 101',
+]);
 
 const { default: t } = await import('tap');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
@@ -99,10 +104,11 @@ function randomTerm(g: Gen, family: Family, prefix: string, dense: boolean): str
   if (g.chance(dense ? 0.9 : 0.35)) from(`${family === 'inet6' && g.chance(0.5) ? 'traffic-class' : 'dscp'} [ ${g.some(['ef', 'af11', 'be', '40-47', 'cs1', '63'], 2).join(' ')} ]`);
   if (g.chance(0.35)) from(`packet-length [ ${g.some(LENGTHS, g.chance(0.2) ? 6 : 2).join(' ')} ]`);
   const then = (s: string): number => lines.push(`${prefix} then ${s}`);
-  const action = g.int(7);
+  const action = g.int(8);
   if (action < 3) then('accept');
   else if (action < 6) then('discard');
-  else then('reject');
+  else if (action < 7) then('reject');
+  else then('routing-instance ri1');
   if (g.chance(0.4)) then('log');
   if (g.chance(0.5)) then(`count ${g.pick(['c1', 'c2', 'c3'])}`);
   return lines;
@@ -110,6 +116,7 @@ function randomTerm(g: Gen, family: Family, prefix: string, dense: boolean): str
 
 function randomConfig(g: Gen): string {
   const lines = [
+    'set routing-instances ri1 instance-type virtual-router table-id 101',
     'set security zones security-zone trust interfaces in0',
     'set security zones security-zone untrust interfaces out0',
     'set interfaces in0 unit 0 family inet filter input f4',
@@ -250,13 +257,16 @@ t.test('XDP runs per-packet terms as the engine judges each packet', async (t) =
             }
             continue;
           }
-          const expected = want.action === 'accept' ? { FAST_FORWARD: 1 } : want.action === 'discard' ? { DROP_FILTER: 1 } : { DROP_NO_SOCKET: 1 };
-          const expectedRet = want.action === 'accept' ? XDP_REDIRECT : XDP_DROP;
-          outcomes.set(`${want.action}${want.termId === 0 ? ' (implicit)' : ''}`, (outcomes.get(`${want.action}${want.termId === 0 ? ' (implicit)' : ''}`) ?? 0) + 1);
+          // The flow was routed by the table of its first packet's verdict: another table drops.
+          const otherTable = want.action === 'accept' && (want.routingInstance ?? 0) !== input.tableId;
+          const expected = otherTable ? { DROP_FILTER_TABLE: 1 } : want.action === 'accept' ? { FAST_FORWARD: 1 } : want.action === 'discard' ? { DROP_FILTER: 1 } : { DROP_NO_SOCKET: 1 };
+          const expectedRet = want.action === 'accept' && !otherTable ? XDP_REDIRECT : XDP_DROP;
+          const outcome = `${want.action}${want.termId === 0 ? ' (implicit)' : ''}${want.routingInstance ? ' (routing-instance)' : ''}${otherTable ? ' (other table)' : ''}`;
+          outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
           if (JSON.stringify(moved) !== JSON.stringify(expected) || retval !== expectedRet) {
             return void t.fail(`${where}; XDP moved ${JSON.stringify(moved)} returning ${retval}\n${text}`);
           }
-          const logs = want.action !== 'reject' && (want.log || want.syslog) ? 1 : 0;
+          const logs = want.action !== 'reject' && !otherTable && (want.log || want.syslog) ? 1 : 0;
           const logged = evs.filter((e) => e.kind === 'filter-log');
           if (logged.length !== logs || (logs && (logged[0]!.kind !== 'filter-log' || logged[0]!.termId !== want.termId || logged[0]!.filterId !== filterId ||
             logged[0]!.action !== want.action))) {
@@ -264,7 +274,7 @@ t.test('XDP runs per-packet terms as the engine judges each packet', async (t) =
           }
           if (want.descriptor.counter) {
             const after = dp.readFilterCounters([want.descriptor.counter]).get(want.descriptor.counter)!.packets;
-            const counted = want.action === 'reject' ? 0 : 1; // the slow path counts a reject when it answers it
+            const counted = want.action === 'reject' || otherTable ? 0 : 1; // the slow path counts a reject when it answers it
             if (after - before !== counted) return void t.fail(`${where}; its counter ${want.counter} moved by ${after - before}`);
           }
         }
@@ -273,6 +283,8 @@ t.test('XDP runs per-packet terms as the engine judges each packet', async (t) =
   }
   t.ok(programsSeen > 20, `${programsSeen} flows ran a residual program in XDP`);
   t.ok(slowSeen > 0, `${slowSeen} flows had more terms than XDP runs and went to the slow path`);
-  for (const o of ['accept', 'discard', 'reject', 'discard (implicit)']) t.ok((outcomes.get(o) ?? 0) > 20, `${outcomes.get(o) ?? 0} packets: ${o}`);
+  for (const o of ['accept', 'discard', 'reject', 'discard (implicit)', 'accept (routing-instance)', 'accept (routing-instance) (other table)', 'accept (other table)']) {
+    t.ok((outcomes.get(o) ?? 0) > 10, `${outcomes.get(o) ?? 0} packets: ${o}`);
+  }
   t.pass(`${packets} packets agreed`);
 });
