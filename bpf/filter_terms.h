@@ -16,7 +16,8 @@
  * whose conditions all match decides, counts and logs.
  *
  * Programs judge packets that carry their transport header (whole packets
- * and first fragments); a non-first fragment follows its first fragment.
+ * and first fragments); a non-first fragment follows its first fragment
+ * (one that reaches a program is dropped, counted as a filter drop).
  */
 #ifndef XDPFW_FILTER_TERMS_H
 #define XDPFW_FILTER_TERMS_H
@@ -132,6 +133,10 @@ __attribute__((noinline)) int xdpfw_filter_program_match(__u32 index, __u32 tcp_
 static __always_inline const struct xdpfw_filter_verdict *
 run_filter_program(__u32 index, const struct packet *pkt)
 {
+	/* A non-first fragment has no transport header for the terms to
+	 * judge: it must follow its first fragment's verdict, never this. */
+	if ((pkt->flags & PKT_FRAGMENT) && pkt->frag_offset)
+		return NULL;
 	int i = xdpfw_filter_program_match(index, pkt->tcp_flags, packet_dscp(pkt),
 					   pkt->icmp_type | (__u32)pkt->icmp_code << 8, pkt->l3_len);
 	if (i < 0 || i >= XDPFW_FILTER_PROGRAM_TERMS)
