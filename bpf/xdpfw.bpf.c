@@ -5,10 +5,13 @@
  *   xdpfw_rx      attached to every firewall interface: the ingress zone's
  *                 screens drop attacks first (screens.h); established
  *                 sessions are forwarded here, their TCP state tracked
- *                 (tcp_state.h); misses go to the AF_XDP socket of the
+ *                 (tcp_state.h), their cached filter verdicts replayed or,
+ *                 for per-packet terms, their residual filter programs run
+ *                 (filter_terms.h); misses go to the AF_XDP socket of the
  *                 receiving queue (the slow path), TCP only when they could
  *                 open a connection (syn-check). Later IP fragments follow
- *                 their first one (fragments.h).
+ *                 their first one (fragments.h). Zones with screens have them
+ *                 run first (xdpfw_screens, then xdpfw_session).
  *   xdpfw_inject  run by the slow path through BPF_PROG_RUN (live frames)
  *                 for a packet of an established session it was handed
  *                 (a cached reject, a race with the installation): the
@@ -37,6 +40,7 @@
 #include "fragments.h"
 #include "verify.h"
 #include "icmp_error.h"
+#include "filter_terms.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -203,6 +207,18 @@ static __always_inline int replay_filter(struct xdp_md *ctx, struct packet *pkt,
 {
 	if (!v->filter_id)
 		return FILTER_GOES_ON;
+	if (v->program) {
+		/* Per-packet terms: this packet's own verdict (bpf/filter_terms.h). */
+		__u32 table_id = v->table_id;
+		v = run_filter_program(v->program, pkt);
+		if (!v)
+			return count(XDPFW_CNT_DROP_FILTER, ctx, XDP_DROP);
+		/* The flow was routed (and its zones judged) by the table of its
+		 * first packet's verdict; another one could change the egress. */
+		if (source == XDPFW_FILTER_CACHED_INPUT && v->action == XDPFW_FILTER_ACTION_ACCEPT &&
+		    v->table_id != table_id)
+			return count(XDPFW_CNT_DROP_FILTER_TABLE, ctx, XDP_DROP);
+	}
 	/* The slow path answers, counts and logs a reject. */
 	if (v->action == XDPFW_FILTER_ACTION_REJECT)
 		return FORWARD_TO_SLOW_PATH;
@@ -277,6 +293,11 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 			return ROUTE_CHANGED;
 	}
 	if (path->replay) {
+		/* Terms too many for XDP: the slow path judges the packet, before
+		 * anything here counts it. */
+		if (sess->input.program >= XDPFW_FILTER_PROGRAM_SLOW_PATH ||
+		    sess->output.program >= XDPFW_FILTER_PROGRAM_SLOW_PATH)
+			return count(XDPFW_CNT_FILTER_PROGRAM_SLOW_PATH, ctx, FORWARD_TO_SLOW_PATH);
 		verdict = replay_filter(ctx, pkt, sess, &sess->input, XDPFW_FILTER_CACHED_INPUT, 0);
 		if (verdict != FILTER_GOES_ON)
 			return verdict;

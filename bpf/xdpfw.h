@@ -80,6 +80,14 @@ struct xdpfw_filter_verdict {
 	__u8 flags;         /* enum xdpfw_filter_flags */
 	__u8 reject_reason; /* index of the `reject` reason (lib/config/filters.ts FILTER_REJECT_REASONS) */
 	__u8 pad;
+	/* Terms of this filter that match per-packet fields (tcp-flags, dscp,
+	 * icmp-type/code, packet-length) and could match this flow: index of
+	 * their residual program in xdpfw_filter_programs (bpf/filter_terms.h),
+	 * which XDP runs on every packet instead of replaying the verdict above.
+	 * 0: the verdict above holds for every packet of the flow;
+	 * XDPFW_FILTER_PROGRAM_SLOW_PATH: the program did not fit, the slow
+	 * path judges each packet. */
+	__u32 program;
 };
 
 enum xdpfw_session_flags {
@@ -257,6 +265,10 @@ enum xdpfw_counter {
 	                               * fragmentation-needed / packet-too-big */
 	XDPFW_CNT_DROP_MTU_EXCEEDED_OVER_BUDGET, /* the same past XDPFW_TOO_BIG_PER_SECOND: dropped unanswered
 	                                          * (the sender retransmits and is answered later) */
+	XDPFW_CNT_FILTER_PROGRAM_SLOW_PATH, /* not a verdict (also in SLOW_PATH): a session packet whose filter
+	                                     * terms did not fit an XDP residual program, judged in the slow path */
+	XDPFW_CNT_DROP_FILTER_TABLE,  /* session hit, a per-packet filter term chose another routing table
+	                               * than the flow was routed by: the egress (zone) could change unchecked */
 	XDPFW_CNT__MAX,
 };
 

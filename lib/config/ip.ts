@@ -1,4 +1,4 @@
-import type { Family } from './types.js';
+import type { Family } from './family.js';
 
 /** An IP prefix as big-endian 32-bit words: one for IPv4, four for IPv6. */
 export interface Prefix {

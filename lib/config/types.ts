@@ -1,10 +1,11 @@
 import type { Statement } from './ast.js';
-import type { FirewallConfig } from './filters.js';
+import type { Family } from './family.js';
+import type { FirewallConfig } from './filters/model.js';
 import type { RoutingInstance } from './routing-instances.js';
 
 /** Compiled configuration: the typed tables the daemon and the engines run on. */
 
-export type Family = 'inet' | 'inet6';
+export type { Family };
 
 export interface Zone {
   /** 1-based position among `security-zone` statements, counting inactive ones, so deactivating a zone renumbers nothing. */

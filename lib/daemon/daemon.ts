@@ -123,7 +123,8 @@ export class Daemon {
       );
       const zoneByIfindex = new Map<number, Zone>();
       const events = new EventProducer({ rates: eventRates(config.syslog) });
-      const slowPath = new SlowPath(dataplane.progs, sessions, config, zoneByIfindex, (ev) => events.emit(ev));
+      const slowPath = new SlowPath(dataplane.progs, sessions, config, zoneByIfindex, (ev) => events.emit(ev), undefined,
+        { write: (index, program) => dataplane.writeFilterProgram(index, program) });
       daemon = new Daemon(paths, config, dataplane, sessions, slowPath, events);
       slowPath.egressPort = (ifindex) => daemon?.sockets.find((s) => s.ifindex === ifindex);
       // A filter term's `log` stays on the box (show log, monitor); `syslog` goes to the collectors too.
@@ -376,7 +377,8 @@ export class Daemon {
   }
 
   private firewallReport(only?: string): FirewallReport {
-    return firewallReport(this.config, this.slowPath.flowFilters.engine, (ix) => this.dataplane.readFilterCounters(ix), only);
+    return firewallReport(this.config, this.slowPath.flowFilters.engine, (ix) => this.dataplane.readFilterCounters(ix), only,
+      this.slowPath.programs?.report());
   }
 
   /**

@@ -3,7 +3,8 @@
 // for sessions to the box). Those no longer permitted are closed with the
 // reason 'policy change'; the others keep forwarding, relabelled if another
 // policy now permits them, with the verdicts of the new filters cached in
-// their entries (so a filter that now discards a flow drops it in XDP).
+// their entries (so a filter that now discards a flow drops it in XDP), and
+// with per-packet terms, the new filters' residual programs interned and named.
 import type { Zone } from '../config/types.js';
 import { SESSION_KEY } from '../dataplane/layout.js';
 import type { PolicyEngine } from '../policy/engine.js';
@@ -104,7 +105,7 @@ function sameFilters(a: SessionFilters, b: SessionFilters): boolean {
 
 function same(a: FilterDescriptor, b: FilterDescriptor): boolean {
   return a.filterId === b.filterId && a.termId === b.termId && a.counter === b.counter && a.tableId === b.tableId &&
-    a.action === b.action && a.flags === b.flags && a.rejectReason === b.rejectReason;
+    a.action === b.action && a.flags === b.flags && a.rejectReason === b.rejectReason && a.program === b.program;
 }
 
 export interface Verdict {

@@ -3,6 +3,7 @@
 // operations the slow path needs. Everything here survives a daemon restart
 // through the pins; only unload() removes it.
 import { verifyFilterCodes } from '../filter/descriptor.js';
+import { verifyTermConds } from '../filter/residual.js';
 import { verifyRouteFlags } from '../slowpath/route-probe.js';
 import { verifyRxMetaFlags } from '../slowpath/frame.js';
 import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
@@ -38,6 +39,7 @@ const MAPS = [
   'xdpfw_tcp_settings',
   'xdpfw_pass_ethertypes',
   'xdpfw_tail_calls',
+  'xdpfw_filter_programs',
 ] as const;
 
 /** The program in each slot of xdpfw_tail_calls, by its name in enum xdpfw_tail_call. */
@@ -64,6 +66,7 @@ export class Dataplane {
     persistentBpffs();
     verifyLayouts(this.objectPath);
     verifyFilterCodes(this.objectPath);
+    verifyTermConds(this.objectPath);
     verifyRouteFlags(this.objectPath);
     verifyRxMetaFlags(this.objectPath);
     this.constants = readConstants(this.objectPath);
@@ -265,6 +268,11 @@ export class Dataplane {
     const c = this.constants.tcp;
     v.writeUInt32LE((tcp.noSynCheck ? c.noSynCheck : 0) | (tcp.noSequenceCheck ? c.noSequenceCheck : 0), TCP_SETTINGS.offset.flags);
     mapUpdate(this.fds.xdpfw_tcp_settings, u32(0), v, BPF_ANY);
+  }
+
+  /** Writes a residual filter program into its slot (lib/filter/programs.ts). */
+  writeFilterProgram(index: number, program: Buffer): void {
+    mapUpdate(this.fds.xdpfw_filter_programs, u32(index), program, BPF_ANY);
   }
 
   /** Releases this process's handles; pins (links, maps) stay for the next run. */

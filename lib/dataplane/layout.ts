@@ -3,15 +3,34 @@
 // compiled object, so the two can never silently drift apart.
 import { btfEnum, btfStruct } from './native.js';
 
-/** sessionKey: a struct xdpfw_session_key inside another struct; bytes40: two struct xdpfw_tcp_dir;
- * tcpconn: struct xdpfw_tcp_conn; lock: struct bpf_spin_lock. */
-type FieldKind = 'u8' | 'u16' | 'u32' | 'u64' | 'bytes16' | 'bytes40' | 'sessionKey' | 'tcpconn' | 'lock';
+type ScalarKind = 'u8' | 'u16' | 'u32' | 'u64' | 'bytes16';
+/** A scalar, or an array / nested struct by its size and alignment. */
+type FieldKind = ScalarKind | { readonly size: number; readonly align: number };
 
-const KIND_SIZE: Record<FieldKind, number> = { u8: 1, u16: 2, u32: 4, u64: 8, bytes16: 16, bytes40: 40, sessionKey: 40, tcpconn: 56, lock: 4 };
-const KIND_ALIGN: Record<FieldKind, number> = { u8: 1, u16: 2, u32: 4, u64: 8, bytes16: 4, bytes40: 4, sessionKey: 4, tcpconn: 8, lock: 4 };
+const KIND_SIZE: Record<ScalarKind, number> = { u8: 1, u16: 2, u32: 4, u64: 8, bytes16: 16 };
+const KIND_ALIGN: Record<ScalarKind, number> = { u8: 1, u16: 2, u32: 4, u64: 8, bytes16: 4 };
+const sizeOf = (k: FieldKind): number => (typeof k === 'string' ? KIND_SIZE[k] : k.size);
+const alignOf = (k: FieldKind): number => (typeof k === 'string' ? KIND_ALIGN[k] : k.align);
+
+/** `n` elements of a scalar, or of a struct layout. */
+export function arrayOf(kind: ScalarKind | StructLayout<string>, n: number): FieldKind {
+  if (typeof kind === 'string') return { size: KIND_SIZE[kind] * n, align: KIND_ALIGN[kind] };
+  return { size: kind.size * n, align: kind.align };
+}
+
+/**
+ * Bounds of a residual filter program (enum xdpfw_filter_program_limits in bpf/filter_terms.h):
+ * array sizes of the layouts below, so constants here; verifyLayouts() and
+ * verifyProgramLimits() check them against the object.
+ */
+export const FILTER_PROGRAM_TERMS = 8;
+export const FILTER_LENGTH_RANGES = 4;
+export const MAX_FILTER_PROGRAMS = 4096;
+export const FILTER_PROGRAM_SLOW_PATH = MAX_FILTER_PROGRAMS;
 
 export class StructLayout<F extends string> {
   readonly size: number;
+  readonly align: number;
   readonly offset: Readonly<Record<F, number>>;
   private readonly fields: ReadonlyArray<{ name: F; kind: FieldKind; offset: number }>;
 
@@ -20,13 +39,14 @@ export class StructLayout<F extends string> {
     let align = 1;
     const fields: Array<{ name: F; kind: FieldKind; offset: number }> = [];
     for (const [name, kind] of spec) {
-      const a = KIND_ALIGN[kind];
+      const a = alignOf(kind);
       at = Math.ceil(at / a) * a;
       fields.push({ name, kind, offset: at });
-      at += KIND_SIZE[kind];
+      at += sizeOf(kind);
       align = Math.max(align, a);
     }
     this.size = Math.ceil(at / align) * align;
+    this.align = align;
     this.fields = fields;
     this.offset = Object.fromEntries(fields.map((f) => [f.name, f.offset])) as Record<F, number>;
   }
@@ -42,8 +62,8 @@ export class StructLayout<F extends string> {
     for (const f of this.fields) {
       const m = btf.members.find((x) => x.name === f.name);
       if (!m) problems.push(`${this.cName}.${f.name}: missing in C`);
-      else if (m.offset !== f.offset || m.size !== KIND_SIZE[f.kind]) {
-        problems.push(`${this.cName}.${f.name}: C has offset ${m.offset} size ${m.size}, here ${f.offset}/${KIND_SIZE[f.kind]}`);
+      else if (m.offset !== f.offset || m.size !== sizeOf(f.kind)) {
+        problems.push(`${this.cName}.${f.name}: C has offset ${m.offset} size ${m.size}, here ${f.offset}/${sizeOf(f.kind)}`);
       }
     }
     return problems;
@@ -55,30 +75,42 @@ export const SESSION_KEY = new StructLayout('xdpfw_session_key', [
   ['src_addr', 'bytes16'], ['dst_addr', 'bytes16'],
 ] as const);
 
-export const SESSION = new StructLayout('xdpfw_session', [
-  ['session_id', 'u64'], ['created_ns', 'u64'], ['last_seen_ns', 'u64'], ['packets', 'u64'], ['bytes', 'u64'],
-  ['policy_id', 'u32'], ['ingress_ifindex', 'u32'], ['egress_ifindex', 'u32'], ['from_zone', 'u16'], ['to_zone', 'u16'],
-  ['flags', 'u8'], ['close_flags', 'u8'], ['pad', 'u16'], ['input', 'bytes16'], ['output', 'bytes16'],
-  ['peer', 'bytes40'], ['lock', 'lock'], ['lock_pad', 'u32'], ['tcp', 'tcpconn'],
+/** struct xdpfw_filter_verdict: one filter's cached verdict (lib/filter/descriptor.ts reads and writes it). */
+export const FILTER_VERDICT = new StructLayout('xdpfw_filter_verdict', [
+  ['filter_id', 'u32'], ['term_id', 'u16'], ['counter', 'u16'], ['table_id', 'u32'], ['action', 'u8'], ['flags', 'u8'],
+  ['reject_reason', 'u8'], ['pad', 'u8'], ['program', 'u32'],
+] as const);
+
+/** struct xdpfw_tcp_dir: one side's sequence tracking, twice in struct xdpfw_tcp_conn. */
+export const TCP_DIR = new StructLayout('xdpfw_tcp_dir', [
+  ['td_end', 'u32'], ['td_maxend', 'u32'], ['td_maxwin', 'u32'], ['td_maxack', 'u32'], ['td_scale', 'u8'], ['flags', 'u8'], ['pad', 'u16'],
 ] as const);
 
 /** struct xdpfw_tcp_conn: a session's TCP connection, at SESSION.offset.tcp of the owner entry. */
 export const TCP_CONN = new StructLayout('xdpfw_tcp_conn', [
-  ['state', 'u8'], ['close_reason', 'u8'], ['pad', 'u16'], ['version', 'u32'], ['closed_ns', 'u64'], ['dir', 'bytes40'],
-] as const);
-
-/** struct xdpfw_tcp_dir: one side's sequence tracking, twice at SESSION.offset.tcp. */
-export const TCP_DIR = new StructLayout('xdpfw_tcp_dir', [
-  ['td_end', 'u32'], ['td_maxend', 'u32'], ['td_maxwin', 'u32'], ['td_maxack', 'u32'], ['td_scale', 'u8'], ['flags', 'u8'], ['pad', 'u16'],
+  ['state', 'u8'], ['close_reason', 'u8'], ['pad', 'u16'], ['version', 'u32'], ['closed_ns', 'u64'], ['dir', arrayOf(TCP_DIR, 2)],
 ] as const);
 
 /** struct xdpfw_tcp_settings: `security flow tcp-session` for XDP. */
 export const TCP_SETTINGS = new StructLayout('xdpfw_tcp_settings', [['flags', 'u32']] as const);
 
-/** struct xdpfw_filter_verdict: one filter's cached verdict (lib/filter/descriptor.ts reads and writes it). */
-export const FILTER_VERDICT = new StructLayout('xdpfw_filter_verdict', [
-  ['filter_id', 'u32'], ['term_id', 'u16'], ['counter', 'u16'], ['table_id', 'u32'], ['action', 'u8'], ['flags', 'u8'],
-  ['reject_reason', 'u8'], ['pad', 'u8'],
+export const SESSION = new StructLayout('xdpfw_session', [
+  ['session_id', 'u64'], ['created_ns', 'u64'], ['last_seen_ns', 'u64'], ['packets', 'u64'], ['bytes', 'u64'],
+  ['policy_id', 'u32'], ['ingress_ifindex', 'u32'], ['egress_ifindex', 'u32'], ['from_zone', 'u16'], ['to_zone', 'u16'],
+  ['flags', 'u8'], ['close_flags', 'u8'], ['pad', 'u16'], ['input', arrayOf(FILTER_VERDICT, 1)], ['output', arrayOf(FILTER_VERDICT, 1)],
+  ['peer', arrayOf(SESSION_KEY, 1)], ['lock', arrayOf('u32', 1)], ['lock_pad', 'u32'], ['tcp', arrayOf(TCP_CONN, 1)],
+] as const);
+
+/** struct xdpfw_filter_term (bpf/filter_terms.h): one term of a residual filter program (lib/filter/programs.ts writes it). */
+export const FILTER_TERM = new StructLayout('xdpfw_filter_term', [
+  ['verdict', arrayOf(FILTER_VERDICT, 1)], ['conds', 'u32'], ['tcp_flags', arrayOf('u32', 2)], ['dscp', arrayOf('u32', 2)],
+  ['icmp_type', arrayOf('u32', 8)], ['icmp_code', arrayOf('u32', 8)], ['length_low', arrayOf('u16', FILTER_LENGTH_RANGES)],
+  ['length_high', arrayOf('u16', FILTER_LENGTH_RANGES)],
+] as const);
+
+/** struct xdpfw_filter_program (bpf/filter_terms.h): a residual filter program, the value of xdpfw_filter_programs. */
+export const FILTER_PROGRAM = new StructLayout('xdpfw_filter_program', [
+  ['terms', 'u32'], ['pad', 'u32'], ['term', arrayOf(FILTER_TERM, FILTER_PROGRAM_TERMS)],
 ] as const);
 
 export const IFACE = new StructLayout('xdpfw_iface', [['slot', 'u32'], ['zone_id', 'u16'], ['flags', 'u16']] as const);
@@ -96,7 +128,7 @@ export const FRAGMENT_KEY = new StructLayout('xdpfw_fragment_key', [
 ] as const);
 
 export const FRAGMENT = new StructLayout('xdpfw_fragment', [
-  ['session', 'sessionKey'], ['first_ns', 'u64'], ['ingress_ifindex', 'u32'], ['head_len', 'u16'], ['state', 'u8'], ['pad', 'u8'],
+  ['session', arrayOf(SESSION_KEY, 1)], ['first_ns', 'u64'], ['ingress_ifindex', 'u32'], ['head_len', 'u16'], ['state', 'u8'], ['pad', 'u8'],
 ] as const);
 
 export const ROUTE_QUERY = new StructLayout('xdpfw_route_query', [['table_id', 'u32']] as const);
@@ -126,8 +158,8 @@ export const SCREEN_COUNTER = new StructLayout('xdpfw_screen_counter', [
   ['drops', 'u64'], ['alarms', 'u64'], ['events_suppressed', 'u64'],
 ] as const);
 
-export const ALL_LAYOUTS = [SESSION_KEY, SESSION, TCP_CONN, TCP_DIR, TCP_SETTINGS, FILTER_VERDICT, IFACE, COUNTER_VALUE, RX_META, ROUTE_QUERY, ROUTE_RESULT, META, EVENT,
-  SCREEN_PROFILE, SCREEN_COUNTER, FRAGMENT_KEY, FRAGMENT];
+export const ALL_LAYOUTS = [SESSION_KEY, SESSION, TCP_CONN, TCP_DIR, TCP_SETTINGS, FILTER_VERDICT, FILTER_TERM, FILTER_PROGRAM, IFACE, COUNTER_VALUE, RX_META,
+  ROUTE_QUERY, ROUTE_RESULT, META, EVENT, SCREEN_PROFILE, SCREEN_COUNTER, FRAGMENT_KEY, FRAGMENT];
 
 /** Values the C side defines as enums; read from BTF, never copied here. */
 export interface DataplaneConstants {
@@ -191,7 +223,15 @@ export function readConstants(objectPath: string): DataplaneConstants {
 
 /** Throws with every difference when TypeScript and C disagree. */
 export function verifyLayouts(objectPath: string): void {
-  const problems = ALL_LAYOUTS.flatMap((l) => l.diff(objectPath));
+  const limits = btfEnum(objectPath, 'xdpfw_filter_program_limits');
+  const expected: Record<string, number> = {
+    XDPFW_FILTER_PROGRAM_TERMS: FILTER_PROGRAM_TERMS, XDPFW_FILTER_LENGTH_RANGES: FILTER_LENGTH_RANGES,
+    XDPFW_MAX_FILTER_PROGRAMS: MAX_FILTER_PROGRAMS, XDPFW_FILTER_PROGRAM_SLOW_PATH: FILTER_PROGRAM_SLOW_PATH,
+  };
+  const problems = [
+    ...Object.entries(expected).filter(([k, v]) => limits[k] !== v).map(([k, v]) => `${k}: ${limits[k]} in C, ${v} here`),
+    ...ALL_LAYOUTS.flatMap((l) => l.diff(objectPath)),
+  ];
   if (problems.length > 0) {
     throw new Error(`layout mismatch between ${objectPath} and lib/dataplane/layout.ts:\n  ${problems.join('\n  ')}`);
   }

@@ -29,6 +29,13 @@ export interface FilterDescriptor {
   readonly flags: number;
   /** u8, index in FILTER_REJECT_REASONS */
   readonly rejectReason: number;
+  /**
+   * u32: the flow's residual program of per-packet terms (lib/filter/residual.ts) in
+   * xdpfw_filter_programs, which XDP runs on every packet instead of replaying this verdict;
+   * 0: this verdict holds for every packet; FILTER_PROGRAM_SLOW_PATH: the slow path judges each.
+   * The fields above are then the verdict of the flow's first packet.
+   */
+  readonly program: number;
 }
 
 export const FILTER_ACTION_NONE = 0;
@@ -52,7 +59,7 @@ export function verifyFilterCodes(objectPath: string): void {
 }
 
 /** The descriptor of "no filter on this attach point". */
-export const NO_FILTER: FilterDescriptor = Object.freeze({ filterId: 0, termId: 0, counter: 0, tableId: 0, action: FILTER_ACTION_NONE, flags: 0, rejectReason: 0 });
+export const NO_FILTER: FilterDescriptor = Object.freeze({ filterId: 0, termId: 0, counter: 0, tableId: 0, action: FILTER_ACTION_NONE, flags: 0, rejectReason: 0, program: 0 });
 
 export function rejectReasonCode(reason: FilterRejectReason | null): number {
   return reason === null ? 0 : FILTER_REJECT_REASONS.indexOf(reason);
@@ -73,6 +80,7 @@ export function encodeFilterDescriptor(d: FilterDescriptor, out: Uint8Array, off
   v.setUint8(L.flags, d.flags);
   v.setUint8(L.reject_reason, d.rejectReason);
   v.setUint8(L.pad, 0);
+  v.setUint32(L.program, d.program, true);
 }
 
 export function decodeFilterDescriptor(buf: Uint8Array, offset = 0): FilterDescriptor {
@@ -86,5 +94,6 @@ export function decodeFilterDescriptor(buf: Uint8Array, offset = 0): FilterDescr
     action: v.getUint8(L.action),
     flags: v.getUint8(L.flags),
     rejectReason: v.getUint8(L.reject_reason),
+    program: v.getUint32(L.program, true),
   };
 }

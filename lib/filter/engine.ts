@@ -38,7 +38,7 @@ export interface FilterQuery {
   isFragment: boolean;
   /** The DSCP (top 6 bits of the TOS / traffic class byte), 0-63. */
   dscp: number;
-  /** Bytes the counters add; 0 when absent. */
+  /** The IP packet's length, header included: what `packet-length` matches and the counters add; 0 when absent. */
   length?: number;
 }
 
@@ -63,6 +63,22 @@ export interface FilterResult {
   readonly routingInstanceName: string | null;
   /** What the fast path caches for the flow (lib/filter/descriptor.ts). */
   readonly descriptor: FilterDescriptor;
+}
+
+/**
+ * One term of a flow's residual program: its verdict and the per-packet conditions it has left
+ * (null: none). Shared with the engine's compiled term: never mutate.
+ */
+export interface ResidualTerm {
+  readonly descriptor: FilterDescriptor;
+  /** The tcp-flags truth table [bits 0-31, bits 32-63] over the low 6 flag bits. */
+  readonly tcpFlags: readonly [number, number] | null;
+  /** Bitmaps: bit v of word v >>> 5. */
+  readonly dscp: Uint32Array | null;
+  readonly icmpType: Uint32Array | null;
+  readonly icmpCode: Uint32Array | null;
+  /** Inclusive [low, high] pairs, flattened. */
+  readonly packetLength: Int32Array | null;
 }
 
 /** A `count` counter with its totals. */
@@ -95,6 +111,7 @@ interface Term {
   fragment: boolean;
   protocol: Uint32Array | null;
   dscp: Uint32Array | null;
+  packetLength: Int32Array | null;
   sourcePort: Int32Array | null;
   destinationPort: Int32Array | null;
   icmpType: Uint32Array | null;
@@ -295,6 +312,45 @@ export class FilterEngine {
     });
   }
 
+  /**
+   * The residual program of filter `filterId` for a flow (lib/filter/residual.ts): its terms
+   * whose flow-constant conditions (addresses, protocol, ports; no fragment condition) match
+   * `q`, in order, each with the conditions left that vary per packet, ending at the first term
+   * with none left; or at the implicit discard. The per-packet fields of `q` are ignored.
+   */
+  residual(filterId: number, q: FilterQuery): ResidualTerm[] {
+    const f = this.filter(filterId, q);
+    const out: ResidualTerm[] = [];
+    for (const t of f.terms) {
+      if (t.fragment) continue; // non-first fragments follow their first fragment
+      if (t.protocol !== null && !inBitmap(t.protocol, q.protocol)) continue;
+      if (t.sourcePort !== null || t.destinationPort !== null) {
+        if (!hasPorts(q.protocol)) continue;
+        if (t.sourcePort !== null && !inRanges(t.sourcePort, q.sourcePort)) continue;
+        if (t.destinationPort !== null && !inRanges(t.destinationPort, q.destinationPort)) continue;
+      }
+      if ((t.icmpType !== null || t.icmpCode !== null) && q.protocol !== f.icmp) continue;
+      if (t.tcpFlags && q.protocol !== IPPROTO.TCP) continue;
+      const a = this.addr;
+      if (t.source !== null && !t.source.matches(a, 0)) continue;
+      if (t.sourceList !== null && !t.sourceList.matches(a, 0)) continue;
+      if (t.destination !== null && !t.destination.matches(a, 4)) continue;
+      if (t.destinationList !== null && !t.destinationList.matches(a, 4)) continue;
+      const r: ResidualTerm = {
+        descriptor: t.result.descriptor,
+        tcpFlags: t.tcpFlags ? [t.flagsLow, t.flagsHigh] : null,
+        dscp: t.dscp,
+        icmpType: t.icmpType,
+        icmpCode: t.icmpCode,
+        packetLength: t.packetLength,
+      };
+      out.push(r);
+      if (!r.tcpFlags && !r.dscp && !r.icmpType && !r.icmpCode && !r.packetLength) return out;
+    }
+    out.push({ descriptor: f.implicit.descriptor, tcpFlags: null, dscp: null, icmpType: null, icmpCode: null, packetLength: null });
+    return out;
+  }
+
   private filter(filterId: number, q: FilterQuery): CompiledFilter {
     const f = this.filters.get(filterId);
     if (!f) throw new RangeError(`filter query: no filter with id ${filterId}`);
@@ -328,6 +384,7 @@ export class FilterEngine {
     if (t.fragment && !q.isFragment) return false;
     if (t.protocol !== null && !inBitmap(t.protocol, q.protocol)) return false;
     if (t.dscp !== null && !inBitmap(t.dscp, q.dscp)) return false;
+    if (t.packetLength !== null && !inRanges(t.packetLength, q.length ?? 0)) return false;
     if (t.sourcePort !== null || t.destinationPort !== null) {
       if (q.isFragment || !hasPorts(q.protocol)) return false;
       if (t.sourcePort !== null && !inRanges(t.sourcePort, q.sourcePort)) return false;
@@ -377,6 +434,7 @@ function compileTerm(f: Filter, t: FilterTerm, slot: number, counter: number, li
       action: FILTER_ACTION_CODE[t.action],
       flags: (t.log ? FILTER_FLAG_LOG : 0) | (t.syslog ? FILTER_FLAG_SYSLOG : 0),
       rejectReason: rejectReasonCode(t.rejectReason),
+      program: 0,
     },
   });
   return {
@@ -386,6 +444,7 @@ function compileTerm(f: Filter, t: FilterTerm, slot: number, counter: number, li
     fragment: m.isFragment,
     protocol: bitmap(m.protocol, 256),
     dscp: bitmap(m.dscp, 64),
+    packetLength: rangeArray(m.packetLength),
     sourcePort: rangeArray(m.sourcePort),
     destinationPort: rangeArray(m.destinationPort),
     icmpType: bitmap(m.icmpType, 256),
@@ -414,7 +473,7 @@ function implicitDiscard(f: Filter): FilterResult {
     counter: null,
     routingInstance: null,
     routingInstanceName: null,
-    descriptor: { filterId: f.id, termId: IMPLICIT_DISCARD_TERM_ID, counter: 0, tableId: 0, action: FILTER_ACTION_CODE.discard, flags: 0, rejectReason: 0 },
+    descriptor: { filterId: f.id, termId: IMPLICIT_DISCARD_TERM_ID, counter: 0, tableId: 0, action: FILTER_ACTION_CODE.discard, flags: 0, rejectReason: 0, program: 0 },
   });
 }
 

@@ -3,6 +3,7 @@
 // (first packets, rejects) plus what XDP counted replaying cached verdicts.
 import type { CompiledConfig, Family } from '../config/types.js';
 import type { FilterEngine } from './engine.js';
+import type { ProgramStats } from './programs.js';
 
 export interface FirewallCounter {
   name: string;
@@ -22,12 +23,14 @@ export interface FirewallFilterReport {
 
 export interface FirewallReport {
   filters: FirewallFilterReport[];
+  /** The residual programs of per-packet terms XDP runs (lib/filter/programs.ts); absent without a dataplane. */
+  programs?: ProgramStats;
 }
 
 /** Throws for a filter name the configuration does not have. */
 export function firewallReport(
   config: CompiledConfig, engine: FilterEngine,
-  xdpCounts: (indexes: number[]) => Map<number, { packets: number; bytes: number }>, only?: string,
+  xdpCounts: (indexes: number[]) => Map<number, { packets: number; bytes: number }>, only?: string, programs?: ProgramStats,
 ): FirewallReport {
   const fw = config.firewall;
   if (only !== undefined && !fw.filters.some((f) => f.name === only)) throw new Error(`no firewall filter named ${only}`);
@@ -58,6 +61,7 @@ export function firewallReport(
         bytes: c.bytes + (fast.get(c.index)?.bytes ?? 0),
       })),
     })),
+    ...(programs ? { programs } : {}),
   };
 }
 
@@ -65,6 +69,8 @@ export function firewallReport(
 export function formatFirewall(r: FirewallReport): string {
   if (r.filters.length === 0) return 'No firewall filters.';
   const out: string[] = [];
+  const p = r.programs;
+  if (p) out.push(`Per-packet term programs: ${p.used} of ${p.capacity} in use, ${p.tableFull} found the table full (judged in the slow path)`);
   for (const f of r.filters) {
     out.push(`Filter: ${f.name} (family ${f.family}, id ${f.filterId})${f.attachedTo.length ? `, on ${f.attachedTo.join(', ')}` : ''}`);
     if (f.counters.length === 0) continue;

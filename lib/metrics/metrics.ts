@@ -125,6 +125,10 @@ export function createRegistry(src: MetricsSource): Registry {
     ['filter', 'family', 'counter'], perFilterCounter('packets'));
   mirroredCounter(r, 'xdpfw_filter_counter_bytes_total', 'IP bytes counted by a firewall filter `count` action, by filter, family and counter',
     ['filter', 'family', 'counter'], perFilterCounter('bytes'));
+  mirroredGauge(r, 'xdpfw_filter_programs', 'Residual programs of per-packet filter terms in the XDP table', [],
+    () => [[{}, src.firewall().programs?.used ?? 0]]);
+  mirroredCounter(r, 'xdpfw_filter_programs_table_full_total', 'Flow directions whose per-packet filter terms found no free XDP program slot (judged in the slow path)',
+    [], () => [[{}, src.firewall().programs?.tableFull ?? 0]]);
   mirroredCounter(r, 'xdpfw_screen_events_suppressed_total', 'Screen events not logged past the per-second budget of the zone and screen',
     ['zone', 'screen'], perScreen('eventsSuppressed'));
   const perQueue = (field: keyof Pick<QueueSocketStats, 'rxDropped' | 'rxRingFull' | 'fillRingEmptyDescs' | 'rxInvalidDescs'>) => () =>

@@ -2,11 +2,17 @@
 // the interface a packet arrives on, the output filter of the one it leaves
 // by, and the lo0 filter for the box itself. The slow path judges a flow's
 // first packet here and caches the verdicts of both directions in the
-// session entries (lib/filter/descriptor.ts), which XDP then replays.
+// session entries (lib/filter/descriptor.ts), which XDP then replays; where
+// terms on per-packet fields could match the flow, the entry names the
+// flow's residual program of those terms instead (lib/filter/residual.ts),
+// which XDP runs on every packet.
 import type { FilterAttachment } from '../config/filters.js';
 import type { CompiledConfig, Family } from '../config/types.js';
 import { NO_FILTER, type FilterDescriptor } from '../filter/descriptor.js';
 import { FilterEngine, type FilterQuery, type FilterResult } from '../filter/engine.js';
+import type { FilterPrograms } from '../filter/programs.js';
+import { encodeResidual, hasPerPacketTerms } from '../filter/residual.js';
+import { FILTER_PROGRAM_SLOW_PATH } from '../dataplane/layout.js';
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, familyName } from '../session/flow-key.js';
 import type { FirstPacket, SessionFilters } from '../session/table.js';
 import { TCP_ACK, TCP_SYN } from '../session/tcp.js';
@@ -24,8 +30,12 @@ export class FlowFilters {
     destinationPort: 0, icmpType: 0, icmpCode: 0, tcpFlags: 0, isFragment: false, dscp: 0, length: 0,
   };
 
-  /** `ifindexOf` resolves an interface name; null: not on this box (its filters cannot apply). */
-  constructor(config: CompiledConfig, ifindexOf: (name: string) => number | null) {
+  /**
+   * `ifindexOf` resolves an interface name; null: not on this box (its filters cannot apply).
+   * `programs` interns residual programs for XDP; without it, flows with per-packet terms are
+   * judged packet by packet in the slow path.
+   */
+  constructor(config: CompiledConfig, ifindexOf: (name: string) => number | null, private readonly programs: FilterPrograms | null = null) {
     this.engine = new FilterEngine(config);
     for (const [name, attachment] of config.firewall.interfaces) {
       const ifindex = ifindexOf(name);
@@ -49,6 +59,26 @@ export class FlowFilters {
   /** Judges the frame the reader holds with filter `id` and counts it (null: no filter there). */
   judge(id: number | null, reader: FrameReader): FilterResult | null {
     if (id === null) return null;
+    return this.engine.evaluate(id, this.query(reader));
+  }
+
+  /**
+   * What a session's cached verdict `d` decides for the packet the reader holds: the cached
+   * verdict itself, or with per-packet terms this packet's own (as XDP's program would). Counts
+   * it when `count`. null: no filter, or one a reload removed.
+   */
+  packetVerdict(d: FilterDescriptor, reader: FrameReader, count: boolean): FilterResult | null {
+    if (d.filterId === 0 || !this.engine.has(d.filterId)) return null;
+    if (d.program === 0) {
+      const r = this.engine.result(d.filterId, d.termId);
+      if (r && count) this.engine.addCounts(d.counter, 1, reader.facts.l3Length);
+      return r;
+    }
+    const q = this.query(reader);
+    return count ? this.engine.evaluate(d.filterId, q) : this.engine.lookup(d.filterId, q);
+  }
+
+  private query(reader: FrameReader): FilterQuery {
     const f = reader.facts;
     const q = this.q;
     q.family = familyName(f.family);
@@ -63,7 +93,7 @@ export class FlowFilters {
     q.isFragment = false; // the slow path sees first fragments only (offset 0); later ones follow them in XDP
     q.dscp = f.dscp;
     q.length = f.l3Length;
-    return this.engine.evaluate(id, q);
+    return q;
   }
 
   /**
@@ -92,7 +122,9 @@ export class FlowFilters {
       q.destinationPort = reply ? key.sourcePort : key.destinationPort;
       q.icmpType = reply ? replyIcmpType(key.protocol, key.icmpType) : key.icmpType;
       q.tcpFlags = reply ? replyTcpFlags(key.protocol, first.tcpFlags) : first.tcpFlags;
-      return this.engine.lookup(id, q).descriptor;
+      const firstVerdict = this.engine.lookup(id, q).descriptor;
+      const program = this.programOf(id, q);
+      return program === 0 ? firstVerdict : { ...firstVerdict, program };
     };
     if (local) {
       return {
@@ -104,6 +136,14 @@ export class FlowFilters {
       client: { input: judge(this.input(ingress, family), false), output: judge(this.output(egress, family), false) },
       server: { input: judge(this.input(egress, family), true), output: judge(this.output(ingress, family), true) },
     };
+  }
+
+  /** The flow's residual program of filter `id`: 0 when one verdict holds for all its packets. */
+  private programOf(id: number, q: FilterQuery): number {
+    const terms = this.engine.residual(id, q);
+    if (!hasPerPacketTerms(terms)) return 0;
+    const bytes = encodeResidual(terms);
+    return bytes === null || this.programs === null ? FILTER_PROGRAM_SLOW_PATH : this.programs.intern(bytes);
   }
 }
 

@@ -8,7 +8,7 @@
 // its verdict in XDP.
 import { ifNameToIndex, progTestRun } from '../dataplane/native.js';
 import { XDP_DROP, XDP_REDIRECT } from '../dataplane/xdp-abi.js';
-import { FILTER_ACTION_CODE } from '../filter/descriptor.js';
+import { FILTER_PROGRAM_SLOW_PATH } from '../dataplane/layout.js';
 import type { FilterResult } from '../filter/engine.js';
 import type { CompiledConfig, Zone } from '../config/types.js';
 import { PolicyEngine } from '../policy/engine.js';
@@ -23,6 +23,7 @@ import { isClosed, opensSession } from '../session/tcp.js';
 import type { FrameReader } from './frame.js';
 import { FlowFilters } from './flow-filters.js';
 import { BoxAddresses } from './box-address.js';
+import { FilterPrograms, type ProgramStore } from '../filter/programs.js';
 import { type Route, RouteProbe } from './route-probe.js';
 import { reroute } from './reroute.js';
 import { type FaultStage, Faults, frameDigest } from '../util/faults.js';
@@ -35,6 +36,8 @@ export type SlowPathDrop =
   | 'host_inbound_denied'
   | 'filter_discard'
   | 'filter_reject'
+  /** A per-packet filter term chose another routing table than the session's flow was routed by. */
+  | 'filter_table_changed'
   | 'no_route'
   | 'no_zone'
   | 'session_limit'
@@ -52,6 +55,16 @@ export type SlowPathDrop =
   | 'slow_path_error';
 
 export const LOCAL_ZONE = 'junos-host';
+
+/** The residual filter programs the sessions' cached verdicts name. */
+function* programsInUse(sessions: SessionTable): Iterable<number> {
+  for (const s of sessions.sessions()) {
+    for (const dir of [s.filters.client, s.filters.server]) {
+      if (dir.input.program !== 0) yield dir.input.program;
+      if (dir.output.program !== 0) yield dir.output.program;
+    }
+  }
+}
 
 /** An interface's ifindex, or null when it is not on this box (its filters cannot apply). */
 function localIfindex(name: string): number | null {
@@ -126,6 +139,8 @@ export class SlowPath {
   private readonly routes: RouteProbe;
   private engine: PolicyEngine;
   private filters: FlowFilters;
+  /** Interned residual filter programs, shared by successive configurations' filters. */
+  readonly programs: FilterPrograms | null;
   private zoneByIfindex: Map<number, Zone>;
   /** `limit-session` screens: active sessions per source and destination address. */
   readonly limiter: SessionLimiter;
@@ -140,12 +155,15 @@ export class SlowPath {
     /** Where security events go (the bounded producer). */
     private readonly emit: (ev: SecurityEvent) => void,
     readonly faults: Faults = new Faults(),
+    /** Where residual filter programs go (the XDP map); none: flows with per-packet terms are judged here. */
+    programStore: ProgramStore | null = null,
   ) {
+    this.programs = programStore ? new FilterPrograms(programStore, () => programsInUse(sessions)) : null;
     this.stats = { received: 0, injected: 0, drops: new Map(), rejects: this.rejecter.counters, rejectTxFull: 0,
       tooBig: this.tooBigReplier.counters, tooBigTxFull: 0, faults };
     this.engine = new PolicyEngine(config);
     this.routes = new RouteProbe(progs.route);
-    this.filters = new FlowFilters(config, localIfindex);
+    this.filters = new FlowFilters(config, localIfindex, this.programs);
     this.zoneByIfindex = zoneByIfindex;
     this.limiter = new SessionLimiter(config);
     this.tcpSession = config.flow.tcpSession;
@@ -168,7 +186,7 @@ export class SlowPath {
 
   /** The next configuration's filters, built by the caller so it can carry counts and re-judge sessions first. */
   nextFilters(config: CompiledConfig): FlowFilters {
-    return new FlowFilters(config, localIfindex);
+    return new FlowFilters(config, localIfindex, this.programs);
   }
 
   /** The next configuration's policies, built before the switch (a reload re-judges sessions with them first). */
@@ -427,8 +445,11 @@ export class SlowPath {
     if (rx.ifindex !== (fromServer ? session.egressIfindex : session.ingressIfindex)) return this.drop('session_wrong_interface_slow_path');
     if (!this.followRoute(rx, frame, session, fromServer)) return;
     this.stage = 'session';
-    if (!this.replayRejects(rx, frame, session, fromServer)) return;
-    this.inject(rx, frame, this.progs.inject);
+    const dir = fromServer ? session.filters.server : session.filters.client;
+    // Filter terms too many for XDP: judged here, packet by packet, and sent on without a replay.
+    const judgedHere = dir.input.program >= FILTER_PROGRAM_SLOW_PATH || dir.output.program >= FILTER_PROGRAM_SLOW_PATH;
+    if (judgedHere ? !this.judgeSessionPacket(rx, frame, session, fromServer) : !this.replayRejects(rx, frame, session, fromServer)) return;
+    this.inject(rx, frame, judgedHere ? this.progs.injectNew : this.progs.inject);
   }
 
   /**
@@ -454,18 +475,52 @@ export class SlowPath {
    */
   private replayRejects(rx: RxQueue, frame: FrameRef, session: Session, fromServer: boolean): boolean {
     const dir = fromServer ? session.filters.server : session.filters.client;
-    const REJECT = FILTER_ACTION_CODE.reject;
-    const onInput = dir.input.action === REJECT;
-    if (!onInput && dir.output.action !== REJECT) return true;
+    const reader = rx.reader;
+    // This packet's verdicts: the cached ones, or its own where per-packet terms apply.
+    const onInput = this.filters.packetVerdict(dir.input, reader, false)?.action === 'reject';
+    if (!onInput && this.filters.packetVerdict(dir.output, reader, false)?.action !== 'reject') return true;
     const d = onInput ? dir.input : dir.output;
-    const result = this.filters.engine.result(d.filterId, d.termId);
-    if (!result) return true; // a reload removed it; the new verdicts are being written
-    this.filters.engine.addCounts(d.counter, 1, rx.reader.facts.l3Length);
+    // A reload removed it (the new verdicts are being written): XDP decides.
+    const result = this.filters.packetVerdict(d, reader, true);
+    if (!result) return true;
     const [near, far] = fromServer ? [session.toZoneId, session.fromZoneId] : [session.fromZoneId, session.toZoneId];
     const ingress = { ifindex: rx.ifindex, zoneId: near };
     if (onInput) return this.enforceFilter(rx, frame, result, 'cached-input', ingress, NO_EGRESS, session.id);
     const egress = { ifindex: fromServer ? session.ingressIfindex : session.egressIfindex, zoneId: far };
     return this.enforceFilter(rx, frame, result, session.local ? 'cached-lo0' : 'cached-output', ingress, egress, session.id);
+  }
+
+  /**
+   * A packet of a session whose filter terms XDP cannot run (too many per-packet terms): both
+   * of its direction's filters judge it here, counting and logging as XDP would. false: the
+   * packet is gone.
+   */
+  private judgeSessionPacket(rx: RxQueue, frame: FrameRef, session: Session, fromServer: boolean): boolean {
+    const dir = fromServer ? session.filters.server : session.filters.client;
+    const [near, far] = fromServer ? [session.toZoneId, session.fromZoneId] : [session.fromZoneId, session.toZoneId];
+    const ingress = { ifindex: rx.ifindex, zoneId: near };
+    if (dir.input.filterId !== 0) {
+      const input = this.filters.packetVerdict(dir.input, rx.reader, true);
+      // A filter the running configuration lacks: nothing here can judge the packet.
+      if (!input) {
+        this.drop('filter_discard');
+        return false;
+      }
+      // Another routing table could send it out of another interface, past another policy.
+      if (input.action === 'accept' && (input.routingInstance ?? 0) !== dir.input.tableId) {
+        this.drop('filter_table_changed');
+        return false;
+      }
+      if (!this.enforceFilter(rx, frame, input, 'cached-input', ingress, NO_EGRESS, session.id)) return false;
+    }
+    if (dir.output.filterId === 0) return true;
+    const output = this.filters.packetVerdict(dir.output, rx.reader, true);
+    if (!output) {
+      this.drop('filter_discard');
+      return false;
+    }
+    const egress = { ifindex: fromServer ? session.ingressIfindex : session.egressIfindex, zoneId: far };
+    return this.enforceFilter(rx, frame, output, session.local ? 'cached-lo0' : 'cached-output', ingress, egress, session.id);
   }
 
   /**

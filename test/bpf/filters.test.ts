@@ -126,7 +126,7 @@ function install(spec: FrameSpec, o: EntryOptions = {}): Buffer {
 }
 
 function verdict(action: 'accept' | 'discard' | 'reject', extra: Partial<FilterDescriptor> = {}): FilterDescriptor {
-  return { filterId: 0x10002, termId: 3, counter: 0, tableId: 0, action: FILTER_ACTION_CODE[action], flags: 0, rejectReason: 0, ...extra };
+  return { filterId: 0x10002, termId: 3, counter: 0, tableId: 0, action: FILTER_ACTION_CODE[action], flags: 0, rejectReason: 0, program: 0, ...extra };
 }
 
 function filterCounter(index: number): { packets: number; bytes: number } {

@@ -15,7 +15,11 @@ export interface FrameSpec {
   tcpWindow?: number;
   tcpOptions?: Buffer;
   icmpType?: number;
+  /** ICMP code (default 0). */
+  icmpCode?: number;
   icmpId?: number;
+  /** DSCP, 0-63: the top 6 bits of the IPv4 TOS / IPv6 traffic class (default 0). */
+  dscp?: number;
   ttl?: number;
   vlans?: number[];
   /** IPv4 options bytes (multiple of 4). */
@@ -85,6 +89,7 @@ function l4Header(spec: FrameSpec, proto: number): Buffer {
   if (proto === 1 || proto === 58) {
     const h = Buffer.alloc(8);
     h[0] = spec.icmpType ?? (proto === 1 ? 8 : 128);
+    h[1] = spec.icmpCode ?? 0;
     h.writeUInt16BE(spec.icmpId ?? 0x4242, 4);
     h.writeUInt16BE(1, 6);
     return Buffer.concat([h, payload]);
@@ -101,6 +106,7 @@ export function frame(spec: FrameSpec): Buffer {
     const opts = spec.ipOptions ?? Buffer.alloc(0);
     const h = Buffer.alloc(20 + opts.length);
     h[0] = 0x40 | ((20 + opts.length) / 4);
+    h[1] = (spec.dscp ?? 0) << 2;
     h.writeUInt16BE(h.length + l4.length, 2);
     h.writeUInt16BE(spec.fragmentId ?? 0, 4);
     h.writeUInt16BE((spec.moreFragments ? 0x2000 : 0) | (spec.fragmentOffset ?? 0), 6);
@@ -133,7 +139,9 @@ export function frame(spec: FrameSpec): Buffer {
     }
     const body = Buffer.concat([...exts, l4]);
     const h = Buffer.alloc(40);
-    h[0] = 0x60;
+    const tc = (spec.dscp ?? 0) << 2;
+    h[0] = 0x60 | (tc >> 4);
+    h[1] = (tc & 0x0f) << 4;
     h.writeUInt16BE(body.length, 4);
     h[6] = chain[0]!;
     h[7] = spec.ttl ?? 64;

@@ -338,6 +338,8 @@ t.test('match conditions', async (t) => {
   t.same(in6.terms[1].match.sourcePrefixList?.map((p) => [p.prefix.family, p.prefix.length]), [['inet6', 48]], 'only the family prefixes');
   t.same(in6.terms[1].match.dscp, [[18, 18]], 'traffic-class is dscp');
   t.same([in6.terms[2].action, in6.terms[2].rejectReason], ['reject', 'address-unreachable']);
+  const sized = compiled('set firewall family inet filter f term t from packet-length [ 1000-1500 40 41-60 ]').firewall.filters[0]!.terms[0]!;
+  t.same(sized.match.packetLength, [[40, 60], [1000, 1500]], 'packet-length: sorted and merged');
 });
 
 t.test('a term without a terminating action accepts; a prefix-list condition of except lists matches the rest', async (t) => {
@@ -517,6 +519,9 @@ t.test('errors carry file:line:column', async (t) => {
     ['ICMPv6 code name of ICMP', `${T6}from icmp-code host-unreachable`, ["e.conf:1:58: 'host-unreachable' is an ICMP (IPv4) code; family inet6 filters match ICMPv6 codes such as no-route-to-destination, administratively-prohibited, address-unreachable, port-unreachable (or a number 0-255)"]],
     ['unknown ICMPv6 type', `${T6}from icmp-type ping`, ["e.conf:1:58: unknown ICMPv6 type 'ping': expected a number 0-255 or a name such as destination-unreachable, packet-too-big, time-exceeded, parameter-problem, private-experimentation-100, private-experimentation-101"]],
     ['DSCP out of range', `${T4}from dscp 64`, ["e.conf:1:52: invalid DSCP value '64': DSCP values are 0-63"]],
+    ['packet length out of range', `${T4}from packet-length 70000`, ["e.conf:1:61: invalid packet length '70000': packet lengths are 0-65535"]],
+    ['packet length range backwards', `${T4}from packet-length 1500-1000`, ["e.conf:1:61: invalid packet length range '1500-1000': 1500 is above 1000"]],
+    ['packet length word', `${T4}from packet-length jumbo`, ["e.conf:1:61: invalid packet length 'jumbo': expected a length in bytes 0-65535 or a range like 0-1280"]],
     ['DSCP name', `${T4}from dscp af44`, ["e.conf:1:52: unknown DSCP value 'af44': expected a number 0-63 or a name: be, cs0-cs7, af11-af13, af21-af23, af31-af33, af41-af43, ef"]],
     // tcp-flags
     ['bad tcp-flags expression', `${T4}from tcp-flags "syn & !ak"`, ["e.conf:1:57: invalid tcp-flags expression 'syn & !ak': unknown flag 'ak'; expected fin, syn, rst, push, ack, urgent, tcp-initial, tcp-established or a hexadecimal value"]],

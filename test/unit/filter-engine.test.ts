@@ -78,7 +78,7 @@ t.test('first matching term wins; no match is discarded', async (t) => {
       [0, null, 'discard', false, null, null, null, 'f'],
       `${shape}: the implicit discard`,
     );
-    t.same(none.descriptor, { filterId: id, termId: 0, counter: 0, tableId: 0, action: FILTER_ACTION_CODE.discard, flags: 0, rejectReason: 0 });
+    t.same(none.descriptor, { filterId: id, termId: 0, counter: 0, tableId: 0, action: FILTER_ACTION_CODE.discard, flags: 0, rejectReason: 0, program: 0 });
   }
   const empty = compiled('set firewall family inet filter f inactive: term t then accept');
   const e = new FilterEngine(empty);
@@ -271,7 +271,7 @@ t.test('actions: reject reasons, log, syslog, routing-instance, in the descripto
   const at = (port: number): FilterResult => e.evaluate(id, q4({ destinationPort: port }));
   const a = at(1);
   t.same([a.action, a.rejectReason, a.log, a.syslog], ['reject', 'tcp-reset', false, false], 'bare reject: tcp-reset');
-  t.same(a.descriptor, { filterId: id, termId: 1, counter: 0, tableId: 0, action: FILTER_ACTION_CODE.reject, flags: 0, rejectReason: 0 });
+  t.same(a.descriptor, { filterId: id, termId: 1, counter: 0, tableId: 0, action: FILTER_ACTION_CODE.reject, flags: 0, rejectReason: 0, program: 0 });
   const b = at(2);
   t.same([b.action, b.rejectReason, b.log], ['reject', 'host-prohibited', true]);
   t.same([b.descriptor.rejectReason, FILTER_REJECT_REASONS[b.descriptor.rejectReason], b.descriptor.flags], [11, 'host-prohibited', FILTER_FLAG_LOG]);
@@ -279,7 +279,7 @@ t.test('actions: reject reasons, log, syslog, routing-instance, in the descripto
   t.same([c.action, c.log, c.syslog, c.descriptor.flags, c.descriptor.action], ['discard', true, true, FILTER_FLAG_LOG | FILTER_FLAG_SYSLOG, FILTER_ACTION_CODE.discard]);
   const d = at(4);
   t.same([d.action, d.routingInstance, d.routingInstanceName, d.counter], ['accept', 100, 'isp2', 'pbr'], 'routing-instance accepts through table 100');
-  t.same(d.descriptor, { filterId: id, termId: 4, counter: 1, tableId: 100, action: FILTER_ACTION_CODE.accept, flags: 0, rejectReason: 0 });
+  t.same(d.descriptor, { filterId: id, termId: 4, counter: 1, tableId: 100, action: FILTER_ACTION_CODE.accept, flags: 0, rejectReason: 0, program: 0 });
 });
 
 t.test('counters: per filter and name, counted by evaluate, not by lookup', async (t) => {
@@ -353,13 +353,13 @@ t.test('names, ids and bad queries', async (t) => {
 });
 
 t.test('the cached descriptor encodes to the C layout', async (t) => {
-  t.equal(FILTER_DESCRIPTOR_SIZE, 16);
-  const d = { filterId: 0x20003, termId: 0x1234, counter: 7, tableId: 0xfffffffe, action: FILTER_ACTION_CODE.reject, flags: FILTER_FLAG_LOG | FILTER_FLAG_SYSLOG, rejectReason: 5 };
-  const buf = new Uint8Array(20).fill(0xaa);
+  t.equal(FILTER_DESCRIPTOR_SIZE, 20);
+  const d = { filterId: 0x20003, termId: 0x1234, counter: 7, tableId: 0xfffffffe, action: FILTER_ACTION_CODE.reject, flags: FILTER_FLAG_LOG | FILTER_FLAG_SYSLOG, rejectReason: 5, program: 0x0102 };
+  const buf = new Uint8Array(24).fill(0xaa);
   encodeFilterDescriptor(d, buf, 2);
-  t.same(Array.from(buf), [0xaa, 0xaa, 0x03, 0x00, 0x02, 0x00, 0x34, 0x12, 0x07, 0x00, 0xfe, 0xff, 0xff, 0xff, 3, 3, 5, 0, 0xaa, 0xaa]);
+  t.same(Array.from(buf), [0xaa, 0xaa, 0x03, 0x00, 0x02, 0x00, 0x34, 0x12, 0x07, 0x00, 0xfe, 0xff, 0xff, 0xff, 3, 3, 5, 0, 0x02, 0x01, 0, 0, 0xaa, 0xaa]);
   t.same(decodeFilterDescriptor(buf, 2), d);
-  t.same(decodeFilterDescriptor(new Uint8Array(16)), NO_FILTER, 'all zero: no filter');
-  t.throws(() => encodeFilterDescriptor(d, new Uint8Array(16), 1), RangeError);
+  t.same(decodeFilterDescriptor(new Uint8Array(20)), NO_FILTER, 'all zero: no filter');
+  t.throws(() => encodeFilterDescriptor(d, new Uint8Array(20), 1), RangeError);
   t.same([filterActionName(1), filterActionName(2), filterActionName(3), filterActionName(0)], ['accept', 'discard', 'reject', null]);
 });

@@ -191,6 +191,7 @@ function randomTerm(g: Gen, family: Family, prefix: string): string[] {
     }
   }
   if (fragment) from('is-fragment');
+  if (g.chance(0.15)) from(`packet-length [ ${[...new Set(Array.from({ length: 1 + g.int(3) }, () => g.pick(['0-100', '40', '576', '100-600', '1280-1500', '1000'])))].join(' ')} ]`);
   if (g.chance(0.15)) from(`${family === 'inet6' && g.chance(0.5) ? 'traffic-class' : 'dscp'} [ ${[...new Set(Array.from({ length: 1 + g.int(2) }, () => g.pick(['ef', 'af11', 'be', '40-47', 'cs1', '63'])))].join(' ')} ]`);
   const then = (s: string): number => lines.push(`${prefix} then ${s}`);
   const reasons = family === 'inet' ? ['', ' host-unreachable', ' port-unreachable', ' tcp-reset'] : ['', ' address-unreachable', ' no-route'];
@@ -257,7 +258,7 @@ interface Packet {
 function refMatch(m: FilterMatch, family: Family, p: Packet): boolean {
   const q = p.q;
   if (m.isFragment && !q.isFragment) return false;
-  if (!refIn(m.protocol, q.protocol) || !refIn(m.dscp, q.dscp)) return false;
+  if (!refIn(m.protocol, q.protocol) || !refIn(m.dscp, q.dscp) || !refIn(m.packetLength, q.length ?? 0)) return false;
   if (m.sourcePort !== null || m.destinationPort !== null) {
     if (q.isFragment || ![6, 17, 132].includes(q.protocol)) return false;
     if (!refIn(m.sourcePort, q.sourcePort) || !refIn(m.destinationPort, q.destinationPort)) return false;
