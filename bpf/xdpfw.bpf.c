@@ -22,6 +22,13 @@
  *   xdpfw_route   run by the slow path through plain BPF_PROG_RUN to learn
  *                 where a packet would go (egress interface, or local), in
  *                 the routing table the query in front of the frame names.
+ *
+ * All are loaded as xdp.frags (BPF_F_XDP_HAS_FRAGS): jumbo frames arrive as
+ * multi-buffer frames, and a driver refuses a program without the flag on a
+ * link whose MTU needs more than one buffer. Headers are read from the
+ * linear part; lengths and counters take the whole frame. A multi-buffer
+ * frame is redirected (devmap, AF_XDP) like any other; the slow path's
+ * sockets take it in several UMEM frames (XDP_USE_SG).
  */
 #include "parse.h"
 #include "events.h"
@@ -92,7 +99,7 @@ static __always_inline int count(__u32 idx, struct xdp_md *ctx, int verdict)
 	struct xdpfw_counter_value *c = bpf_map_lookup_elem(&xdpfw_counters, &idx);
 	if (c) {
 		c->packets++;
-		c->bytes += ctx->data_end - ctx->data;
+		c->bytes += frame_len(ctx);
 	}
 	return verdict;
 }
@@ -323,7 +330,7 @@ static __always_inline int to_slow_path(struct xdp_md *ctx, struct packet *pkt,
 	/* Fail closed: with no socket on this queue nobody could judge it. */
 	if (!bpf_map_lookup_elem(&xdpfw_xsks, &key))
 		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP);
-	if (ctx->data_end - ctx->data > XDPFW_SLOW_PATH_MAX_FRAME)
+	if (frame_len(ctx) > XDPFW_SLOW_PATH_MAX_FRAME)
 		return count(XDPFW_CNT_DROP_TOO_BIG, ctx, XDP_DROP);
 	if (write_rx_meta(ctx, pkt))
 		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP);
@@ -368,7 +375,7 @@ static __always_inline int run_screens(struct xdp_md *ctx, struct packet *pkt,
 	return alarm ? -1 : count(XDPFW_CNT_DROP_SCREEN, ctx, XDP_DROP);
 }
 
-SEC("xdp")
+SEC("xdp.frags")
 int xdpfw_rx(struct xdp_md *ctx)
 {
 	struct packet pkt;
@@ -415,13 +422,13 @@ static __always_inline int inject(struct xdp_md *ctx, const struct path *path)
 	return verdict;
 }
 
-SEC("xdp")
+SEC("xdp.frags")
 int xdpfw_inject(struct xdp_md *ctx)
 {
 	return inject(ctx, &INJECT_PATH);
 }
 
-SEC("xdp")
+SEC("xdp.frags")
 int xdpfw_inject_new(struct xdp_md *ctx)
 {
 	return inject(ctx, &INJECT_NEW_PATH);
@@ -467,7 +474,7 @@ static __always_inline int box_connection(struct xdp_md *ctx, const struct packe
 	return connected;
 }
 
-SEC("xdp")
+SEC("xdp.frags")
 int xdpfw_route(struct xdp_md *ctx)
 {
 	struct packet pkt;

@@ -14,7 +14,7 @@
 enum xdpfw_constants {
 	/* Bumped whenever a pinned map's layout changes; stored in the meta
 	 * map so a new build refuses pinned maps written by an older one. */
-	XDPFW_LAYOUT_VERSION = 5,
+	XDPFW_LAYOUT_VERSION = 6,
 	XDPFW_MAX_IFACES = 64,  /* interfaces one daemon attaches to */
 	XDPFW_MAX_QUEUES = 64,  /* rx queues per interface with an AF_XDP socket */
 	XDPFW_MAX_SESSION_ENTRIES = 2 * 1048576, /* two entries per session */
@@ -26,9 +26,14 @@ enum xdpfw_constants {
 	XDPFW_SCAN_ITEMS = 10,   /* ports (port scan) or addresses (IP sweep) one source may reach per window */
 	XDPFW_MAX_FILTER_COUNTERS = 65536, /* `count` counters of the whole configuration, 1-based */
 	XDPFW_XSK_FRAME_SIZE = 2048, /* UMEM frame of the slow path's AF_XDP sockets */
-	/* The largest frame an AF_XDP socket of that frame size accepts: the
-	 * kernel keeps XDP_PACKET_HEADROOM (256) in front of it. */
-	XDPFW_SLOW_PATH_MAX_FRAME = XDPFW_XSK_FRAME_SIZE - 256,
+	/* The largest frame one UMEM frame holds: the kernel keeps
+	 * XDP_PACKET_HEADROOM (256) in front of it. A socket without
+	 * multi-buffer support (XDP_USE_SG) takes nothing larger. */
+	XDPFW_XSK_FRAME_DATA = XDPFW_XSK_FRAME_SIZE - 256,
+	/* The largest frame the slow path takes: its sockets are multi-buffer,
+	 * a larger frame arrives in several UMEM frames (a 9000-byte MTU link
+	 * and VLAN tags fit). */
+	XDPFW_SLOW_PATH_MAX_FRAME = 16384,
 };
 
 /* Session key: one entry per direction. Addresses and ports are in network
@@ -141,7 +146,7 @@ enum xdpfw_counter {
 	                               * resolved, tagged, MTU, egress not ours): the kernel would route it
 	                               * by its own tables, so it is dropped */
 	XDPFW_CNT_DROP_TOO_BIG,       /* for the slow path but larger than XDPFW_SLOW_PATH_MAX_FRAME (an MTU
-	                               * above what the AF_XDP frames hold): the socket would lose it unseen */
+	                               * above what its AF_XDP sockets take): the socket would lose it unseen */
 	XDPFW_CNT_EVENT_RESERVE_FAIL, /* not a verdict: an event lost to a full ring buffer */
 	XDPFW_CNT__MAX,
 };

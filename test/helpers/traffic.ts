@@ -25,6 +25,7 @@ const { positionals, values } = parseArgs({
     connect: { type: 'boolean', default: false },
     'opt-bytes': { type: 'string', default: '8' },
     source: { type: 'string', default: '' },
+    size: { type: 'string', default: '0' },
   },
 });
 const port = Number(values.port);
@@ -71,6 +72,38 @@ function tcpSend(): void {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     out({ ok: true, sent: total, received: Number(reply.trim()), ms, localPort });
   });
+}
+
+function tcpServe(): void {
+  // Sends `bytes` bytes to each connection, then closes it: a download.
+  const total = Number(values.bytes);
+  const server = createServer((c) => {
+    const chunk = Buffer.alloc(64 * 1024, 0x64);
+    let left = total;
+    const pump = (): void => {
+      while (left > 0) {
+        const piece = left >= chunk.length ? chunk : chunk.subarray(0, left);
+        left -= piece.length;
+        if (!c.write(piece)) return void c.once('drain', pump);
+      }
+      c.end();
+    };
+    c.on('error', () => c.destroy());
+    c.resume();
+    pump();
+  });
+  server.listen(port, values.listen, () => out({ listening: port }));
+}
+
+function tcpFetch(): void {
+  // Counts what a tcp-serve sends until it closes.
+  const started = process.hrtime.bigint();
+  const c = connect({ host: values.host, port, timeout: Number(values.timeout) });
+  let received = 0;
+  c.on('data', (d) => (received += d.length));
+  c.on('timeout', () => { out({ ok: false, error: 'ETIMEDOUT', received }); process.exit(0); });
+  c.on('error', (e: NodeJS.ErrnoException) => { out({ ok: false, error: e.code ?? e.message, received }); process.exit(0); });
+  c.on('end', () => out({ ok: true, received, ms: Number(process.hrtime.bigint() - started) / 1e6 }));
 }
 
 function tcpTrickle(): void {
@@ -129,9 +162,15 @@ function udpPing(): void {
     process.exit(0);
   });
   const finish = (): void => { out({ sent: count, received: got }); s.close(); process.exit(0); };
+  // --size pads each datagram to that many bytes of payload.
+  const size = Number(values.size);
+  const payload = (i: number): Buffer => {
+    const text = Buffer.from(`ping ${i}`);
+    return size > text.length ? Buffer.concat([text, Buffer.alloc(size - text.length, 0x70)]) : text;
+  };
   const send = (i: number): void => {
-    if (values.connect) s.send(`ping ${i}`);
-    else s.send(`ping ${i}`, port, values.host);
+    if (values.connect) s.send(payload(i));
+    else s.send(payload(i), port, values.host);
   };
   const start = (): void => {
     started = process.hrtime.bigint();
@@ -274,7 +313,7 @@ const modes: Record<string, () => void> = {
   'raw-send': rawSend,
   'udp-dstopts': udpDstopts,
   'syslog-listen': syslogListen,
-  'tcp-stall': tcpStall, 'tcp-sink': tcpSink, 'tcp-send': tcpSend, 'tcp-trickle': tcpTrickle, 'udp-echo': udpEcho, 'udp-ping': udpPing };
+  'tcp-stall': tcpStall, 'tcp-sink': tcpSink, 'tcp-send': tcpSend, 'tcp-serve': tcpServe, 'tcp-fetch': tcpFetch, 'tcp-trickle': tcpTrickle, 'udp-echo': udpEcho, 'udp-ping': udpPing };
 const run = modes[positionals[0] ?? ''];
 if (!run) {
   process.stderr.write(`usage: traffic.js ${Object.keys(modes).join('|')} [options]\n`);

@@ -42,7 +42,7 @@ t.test('a veth, and its peer in another namespace', async (t) => {
 
   inPeer('ethtool -K v1 gro on tx off');
   t.match(linkState(own.linkIfindex, own.linkNetnsid), { gro: true, txChecksum: false }, 'read again, not cached');
-  inPeer(`ip link set dev v1 xdpdrv obj ${PASS_OBJ} sec xdp`);
+  inPeer(`ip link set dev v1 xdpdrv obj ${PASS_OBJ} sec xdp.frags`);
   t.match(linkState(own.linkIfindex, own.linkNetnsid), { xdpAttached: true });
   inPeer('ip link set dev v1 xdp off; ethtool -K v1 gro off tx on');
 
