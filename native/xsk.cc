@@ -23,6 +23,7 @@
 // and returns the slot's offset: JS sees every packet contiguous. tx() splits
 // a packet larger than a frame over several descriptors the same way.
 #include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -58,6 +59,8 @@ constexpr uint32_t kJumboSlots = 8;
 constexpr uint32_t kJumboMax = 32768;
 constexpr uint32_t kJumboHeadroom = 256;
 constexpr uint32_t kJumboSlotSize = kJumboHeadroom + kJumboMax;
+// Ethernet header and two VLAN tags, on top of the MTU.
+constexpr uint32_t kMaxL2Header = 14 + 8;
 
 struct UmemRegion {
   void* addr = nullptr;
@@ -160,18 +163,23 @@ class Xsk : public Napi::ObjectWrap<Xsk> {
     // the kernel releases its buffer pool from a workqueue after an RCU
     // grace period (~30 ms here), so EBUSY is retried for up to a second.
     //
-    // Multi-buffer is asked for first in every mode; a kernel or zero-copy
+    // Multi-buffer is asked for first in each mode; a kernel or zero-copy
     // driver without it refuses the bind, and the socket then takes frames
-    // of one UMEM frame only (multiBuffer reads false).
+    // of one UMEM frame only (multiBuffer reads false). 'auto' gives up
+    // zero-copy for multi-buffer only when the link's MTU needs it.
     struct Attempt {
       bool zc, sg;
     };
     std::vector<Attempt> attempts;
     std::vector<bool> modes = mode == "auto" ? std::vector<bool>{true, false} : std::vector<bool>{mode == "zerocopy"};
-    if (multiBuffer_) {
-      for (bool zc : modes) attempts.push_back({zc, true});
+    bool needSg = LinkMtu(ifname) + kMaxL2Header > frameSize_ - kJumboHeadroom;
+    for (bool zc : modes) {
+      if (multiBuffer_) attempts.push_back({zc, true});
+      if (!multiBuffer_ || !needSg) attempts.push_back({zc, false});
     }
-    for (bool zc : modes) attempts.push_back({zc, false});
+    if (multiBuffer_ && needSg) {
+      for (bool zc : modes) attempts.push_back({zc, false});
+    }
     int err = 0;
     std::string failed;
     struct timespec start;
@@ -219,6 +227,19 @@ class Xsk : public Napi::ObjectWrap<Xsk> {
         Napi::PropertyDescriptor::Value("maxPacket", Napi::Number::New(env, MaxPacket()),
                                         napi_enumerable),
     });
+  }
+
+  // The interface's MTU; 0 if it cannot be read (then multi-buffer is not
+  // taken for needed).
+  static uint32_t LinkMtu(const std::string& ifname) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return 0;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+    int rc = ioctl(fd, SIOCGIFMTU, &ifr);
+    close(fd);
+    return rc == 0 ? static_cast<uint32_t>(ifr.ifr_mtu) : 0;
   }
 
   // Returns 0 or an errno; on failure nothing is left allocated.
