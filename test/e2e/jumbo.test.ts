@@ -68,6 +68,7 @@ t.test('MTU 9000 on every link: TCP both ways, v4 and v6, forwarded by XDP in ju
   t.ok(fast.bytes / fast.packets > 3000, `frames larger than a page went through (${Math.round(fast.bytes / fast.packets)} bytes on average)`);
   t.equal(c.drops.too_big_for_slow_path, 0, 'nothing too big for the slow path');
   t.equal(c.drops.malformed ?? 0, 0, 'nothing taken for malformed');
+  t.equal((c.drops.too_big_for_kernel ?? 0) + (c.drops.inject_failed ?? 0), 0, 'nothing the slow path failed to send on');
 });
 
 t.test('a first UDP datagram of 8500 bytes: a permitted flow passes through the slow path, a denied one does not', async (t) => {
