@@ -99,7 +99,7 @@ static __always_inline void event_suppressed(struct xdp_md *ctx, __u32 kind)
 	struct xdpfw_counter_value *c = bpf_map_lookup_elem(&xdpfw_event_suppressed, &kind);
 	if (c) {
 		c->packets++;
-		c->bytes += ctx->data_end - ctx->data;
+		c->bytes += bpf_xdp_get_buff_len(ctx); /* the whole frame, multi-buffer too */
 	}
 }
 
@@ -152,7 +152,7 @@ static __always_inline int emit_event(struct xdp_md *ctx, void *counters,
 		struct xdpfw_counter_value *c = bpf_map_lookup_elem(counters, &idx);
 		if (c) {
 			c->packets++;
-			c->bytes += ctx->data_end - ctx->data;
+			c->bytes += bpf_xdp_get_buff_len(ctx); /* the whole frame, multi-buffer too */
 		}
 		return -1;
 	}

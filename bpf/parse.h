@@ -4,6 +4,11 @@
  * options, IPv6 with a bounded extension-header walk, TCP/UDP/ICMP/ICMPv6.
  * Fills the session key of the packet as the sender sees it.
  *
+ * Multi-buffer frames (jumbo frames, programs loaded as xdp.frags): the
+ * headers must be in the linear part (every multi-buffer driver puts at
+ * least the first kilobyte there); the IP total length is checked against
+ * the whole frame, bpf_xdp_get_buff_len(), not against data_end.
+ *
  * Fragments come back as PARSE_FRAGMENT with their fragment facts filled in,
  * so the screens can judge them first; a first fragment also carries its
  * transport header (PKT_L4, PKT_FRAGMENT_HEAD) when it holds all of it, and
@@ -211,7 +216,7 @@ static __always_inline int parse_fragment(void *l4, __u32 l4_at, void *data_end,
 	return PARSE_FRAGMENT;
 }
 
-static __always_inline int parse_ipv4(void *l3, void *data_end, struct packet *pkt)
+static __always_inline int parse_ipv4(void *l3, void *data_end, __u32 l3_room, struct packet *pkt)
 {
 	struct iphdr *iph = l3;
 	if ((void *)(iph + 1) > data_end)
@@ -220,7 +225,7 @@ static __always_inline int parse_ipv4(void *l3, void *data_end, struct packet *p
 	__u32 tot = bpf_ntohs(iph->tot_len);
 	if (iph->version != 4 || hlen < sizeof(*iph) || tot < hlen)
 		return PARSE_MALFORMED;
-	if (l3 + hlen > data_end || l3 + tot > data_end)
+	if (l3 + hlen > data_end || tot > l3_room)
 		return PARSE_MALFORMED;
 	pkt->ip4 = iph;
 	pkt->l3_len = tot;
@@ -255,7 +260,7 @@ static __always_inline int ipv6_broken(const struct packet *pkt)
 	return pkt->flags & PKT_FRAGMENT ? PARSE_FRAGMENT : PARSE_MALFORMED;
 }
 
-static __always_inline int parse_ipv6(void *l3, void *data_end, struct packet *pkt)
+static __always_inline int parse_ipv6(void *l3, void *data_end, __u32 l3_room, struct packet *pkt)
 {
 	struct ipv6hdr *ip6 = l3;
 	if ((void *)(ip6 + 1) > data_end)
@@ -263,7 +268,7 @@ static __always_inline int parse_ipv6(void *l3, void *data_end, struct packet *p
 	if (ip6->version != 6)
 		return PARSE_MALFORMED;
 	__u32 tot = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
-	if (l3 + tot > data_end)
+	if (tot > l3_room)
 		return PARSE_MALFORMED;
 	pkt->ip6 = ip6;
 	pkt->l3_len = tot;
@@ -317,6 +322,13 @@ static __always_inline int parse_ipv6(void *l3, void *data_end, struct packet *p
 	return parse_l4(cursor, data_end, pkt);
 }
 
+/* The whole frame: the linear part and, on a multi-buffer frame, its
+ * fragments (equal to data_end - data for a single buffer). */
+static __always_inline __u32 frame_len(struct xdp_md *ctx)
+{
+	return (__u32)bpf_xdp_get_buff_len(ctx);
+}
+
 static __always_inline int parse_packet(struct xdp_md *ctx, struct packet *pkt)
 {
 	void *data = (void *)(long)ctx->data;
@@ -341,10 +353,12 @@ static __always_inline int parse_packet(struct xdp_md *ctx, struct packet *pkt)
 	}
 	pkt->l3_offset = cursor - data;
 	pkt->ethertype = proto;
+	/* Bytes from the IP header to the end of the frame, fragments included. */
+	__u32 l3_room = frame_len(ctx) - pkt->l3_offset;
 	if (proto == bpf_htons(ETH_P_IP))
-		return parse_ipv4(cursor, data_end, pkt);
+		return parse_ipv4(cursor, data_end, l3_room, pkt);
 	if (proto == bpf_htons(ETH_P_IPV6))
-		return parse_ipv6(cursor, data_end, pkt);
+		return parse_ipv6(cursor, data_end, l3_room, pkt);
 	if (proto_is_vlan(proto))
 		return PARSE_MALFORMED; /* more tags than we walk */
 	return PARSE_NON_IP;

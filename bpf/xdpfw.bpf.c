@@ -33,6 +33,13 @@
  *                 tail-called by xdpfw_rx for an ICMP / ICMPv6 error: sends
  *                 it along the session of the packet it quotes, or drops it
  *                 (icmp_error.h). Errors never reach the slow path.
+ *
+ * All are loaded as xdp.frags (BPF_F_XDP_HAS_FRAGS): jumbo frames arrive as
+ * multi-buffer frames, and a driver refuses a program without the flag on a
+ * link whose MTU needs more than one buffer. Headers are read from the
+ * linear part; lengths and counters take the whole frame. A multi-buffer
+ * frame is redirected (devmap, AF_XDP) like any other; the slow path's
+ * sockets take it in several UMEM frames (XDP_USE_SG).
  */
 #include "parse.h"
 #include "events.h"
@@ -120,7 +127,7 @@ static __always_inline int count(__u32 idx, struct xdp_md *ctx, int verdict)
 	struct xdpfw_counter_value *c = bpf_map_lookup_elem(&xdpfw_counters, &idx);
 	if (c) {
 		c->packets++;
-		c->bytes += ctx->data_end - ctx->data;
+		c->bytes += frame_len(ctx);
 	}
 	return verdict;
 }
@@ -415,7 +422,7 @@ static __always_inline int to_slow_path_as(struct xdp_md *ctx, struct packet *pk
 			return count(dropped, ctx, XDP_DROP);
 		count_as = XDPFW_CNT_MTU_EXCEEDED;
 	}
-	if (ctx->data_end - ctx->data > XDPFW_SLOW_PATH_MAX_FRAME)
+	if (frame_len(ctx) > XDPFW_SLOW_PATH_MAX_FRAME)
 		return count(XDPFW_CNT_DROP_TOO_BIG, ctx, XDP_DROP);
 	if (write_rx_meta(ctx, pkt))
 		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP);
@@ -580,7 +587,7 @@ static __always_inline int session_stage(struct xdp_md *ctx, struct packet *pkt,
  * the session stage together would exceed the verifier's budget. A zone
  * without screens pays for neither call.
  */
-SEC("xdp")
+SEC("xdp.frags")
 int xdpfw_rx(struct xdp_md *ctx)
 {
 	struct packet pkt;
@@ -603,7 +610,7 @@ int xdpfw_rx(struct xdp_md *ctx)
 
 /* xdpfw_rx's tail call for a zone with screens: parses again, screens (they
  * see fragments too), then goes on in xdpfw_session. */
-SEC("xdp")
+SEC("xdp.frags")
 int xdpfw_screens(struct xdp_md *ctx)
 {
 	struct packet pkt;
@@ -620,7 +627,7 @@ int xdpfw_screens(struct xdp_md *ctx)
 }
 
 /* The session stage after xdpfw_screens let the packet go on. */
-SEC("xdp")
+SEC("xdp.frags")
 int xdpfw_session(struct xdp_md *ctx)
 {
 	struct packet pkt;
@@ -670,13 +677,13 @@ static __always_inline int inject(struct xdp_md *ctx, const struct path *path)
 	return verdict;
 }
 
-SEC("xdp")
+SEC("xdp.frags")
 int xdpfw_inject(struct xdp_md *ctx)
 {
 	return inject(ctx, &INJECT_PATH);
 }
 
-SEC("xdp")
+SEC("xdp.frags")
 int xdpfw_inject_new(struct xdp_md *ctx)
 {
 	return inject(ctx, &INJECT_NEW_PATH);
@@ -722,7 +729,7 @@ static __always_inline int box_connection(struct xdp_md *ctx, const struct xdpfw
 	return connected;
 }
 
-SEC("xdp")
+SEC("xdp.frags")
 int xdpfw_route(struct xdp_md *ctx)
 {
 	struct packet pkt;
@@ -763,7 +770,7 @@ int xdpfw_route(struct xdp_md *ctx)
  * xdpfw_rx tail-calls it after the screens: a program of its own keeps the
  * quote's header walk out of xdpfw_rx's verification and stack. It parses
  * the frame again, which costs little next to an ICMP error's rarity. */
-SEC("xdp")
+SEC("xdp.frags")
 int xdpfw_icmp_error(struct xdp_md *ctx)
 {
 	struct packet pkt;

@@ -27,9 +27,14 @@ enum xdpfw_constants {
 	XDPFW_SCAN_ITEMS = 10,   /* ports (port scan) or addresses (IP sweep) one source may reach per window */
 	XDPFW_MAX_FILTER_COUNTERS = 65536, /* `count` counters of the whole configuration, 1-based */
 	XDPFW_XSK_FRAME_SIZE = 2048, /* UMEM frame of the slow path's AF_XDP sockets */
-	/* The largest frame an AF_XDP socket of that frame size accepts: the
-	 * kernel keeps XDP_PACKET_HEADROOM (256) in front of it. */
-	XDPFW_SLOW_PATH_MAX_FRAME = XDPFW_XSK_FRAME_SIZE - 256,
+	/* The largest frame one UMEM frame holds: the kernel keeps
+	 * XDP_PACKET_HEADROOM (256) in front of it. A socket without
+	 * multi-buffer support (XDP_USE_SG) takes nothing larger. */
+	XDPFW_XSK_FRAME_DATA = XDPFW_XSK_FRAME_SIZE - 256,
+	/* The largest frame the slow path takes: its sockets are multi-buffer,
+	 * a larger frame arrives in several UMEM frames (a 9000-byte MTU link
+	 * and VLAN tags fit). */
+	XDPFW_SLOW_PATH_MAX_FRAME = 16384,
 	XDPFW_MAX_FRAGMENT_ENTRIES = 65536, /* datagrams in flight whose later fragments can be followed (bpf/fragments.h) */
 	XDPFW_FRAGMENT_TIMEOUT_MS = 5000,   /* how long later fragments may follow their first one */
 	/* Packets too big for their egress link sent to the slow path per second
@@ -238,7 +243,7 @@ enum xdpfw_counter {
 	                               * resolved, tagged, MTU, egress not ours): the kernel would route it
 	                               * by its own tables, so it is dropped */
 	XDPFW_CNT_DROP_TOO_BIG,       /* for the slow path but larger than XDPFW_SLOW_PATH_MAX_FRAME (an MTU
-	                               * above what the AF_XDP frames hold): the socket would lose it unseen */
+	                               * above what its AF_XDP sockets take): the socket would lose it unseen */
 	XDPFW_CNT_EVENT_RESERVE_FAIL, /* not a verdict: an event lost to a full ring buffer */
 	XDPFW_CNT_DROP_FRAGMENT_NO_FIRST, /* a later fragment whose first one was not judged and let through (yet):
 	                               * arrived before it, its flow was denied, or the entry timed out / was evicted */

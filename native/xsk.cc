@@ -14,7 +14,16 @@
 // The daemon owns the XDP program and XSKMAP, so libxdp is told not to load
 // its default program (INHIBIT_PROG_LOAD); the caller inserts `fd` into its
 // XSKMAP at index `queue`.
+//
+// Multi-buffer (XDP_USE_SG, unless multiBuffer: false): a packet larger than
+// a frame arrives as several descriptors, all but the last flagged
+// XDP_PKT_CONTD. rx() copies such a packet, with the metadata in front of
+// it, into one of a few assembly slots that follow the UMEM in the same
+// mapping (not registered with the kernel), gives its frames back at once,
+// and returns the slot's offset: JS sees every packet contiguous. tx() splits
+// a packet larger than a frame over several descriptors the same way.
 #include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -31,8 +40,27 @@
 #include "modules.h"
 #include "poller.h"
 
+// Older uapi headers lack the multi-buffer flags (kernel 6.6+).
+#ifndef XDP_USE_SG
+#define XDP_USE_SG (1 << 4)
+#endif
+#ifndef XDP_PKT_CONTD
+#define XDP_PKT_CONTD (1 << 0)
+#endif
+
 namespace xdpfw {
 namespace {
+
+// Assembly slots for multi-buffer packets: per rx() batch at most this many;
+// the batch ends early when they are used up (the rest waits in the ring).
+constexpr uint32_t kJumboSlots = 8;
+// The largest packet rx() assembles and tx() sends, and the room in front of
+// a slot's packet for the XDP metadata (the kernel's XDP_PACKET_HEADROOM).
+constexpr uint32_t kJumboMax = 32768;
+constexpr uint32_t kJumboHeadroom = 256;
+constexpr uint32_t kJumboSlotSize = kJumboHeadroom + kJumboMax;
+// Ethernet header and two VLAN tags, on top of the MTU.
+constexpr uint32_t kMaxL2Header = 14 + 8;
 
 struct UmemRegion {
   void* addr = nullptr;
@@ -96,6 +124,7 @@ class Xsk : public Napi::ObjectWrap<Xsk> {
     frameCount_ = OptU32(op, o, "frameCount", 4096);
     frameSize_ = OptU32(op, o, "frameSize", 2048);
     std::string mode = OptString(op, o, "mode", "auto");
+    multiBuffer_ = OptBool(op, o, "multiBuffer", true);
 
     if (ifname.empty() || ifname.size() >= IFNAMSIZ) ThrowInvalid(env, op, "bad ifname");
     unsigned idx = if_nametoindex(ifname.c_str());
@@ -119,7 +148,8 @@ class Xsk : public Napi::ObjectWrap<Xsk> {
     rxFrames_ = frameCount_ / 2;
 
     region_ = std::make_shared<UmemRegion>();
-    region_->size = size_t{frameCount_} * frameSize_;
+    umemSize_ = size_t{frameCount_} * frameSize_;
+    region_->size = umemSize_ + (multiBuffer_ ? size_t{kJumboSlots} * kJumboSlotSize : 0);
     void* mem = mmap(nullptr, region_->size, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) ThrowErrno(env, "Xsk: mmap UMEM", errno);
@@ -132,20 +162,35 @@ class Xsk : public Napi::ObjectWrap<Xsk> {
     // EBUSY usually means a socket on this queue was closed moments ago:
     // the kernel releases its buffer pool from a workqueue after an RCU
     // grace period (~30 ms here), so EBUSY is retried for up to a second.
-    std::vector<bool> attempts;
-    if (mode == "auto") attempts = {true, false};
-    else attempts = {mode == "zerocopy"};
+    //
+    // Multi-buffer is asked for first in each mode; a kernel or zero-copy
+    // driver without it refuses the bind, and the socket then takes frames
+    // of one UMEM frame only (multiBuffer reads false). 'auto' gives up
+    // zero-copy for multi-buffer only when the link's MTU needs it.
+    struct Attempt {
+      bool zc, sg;
+    };
+    std::vector<Attempt> attempts;
+    std::vector<bool> modes = mode == "auto" ? std::vector<bool>{true, false} : std::vector<bool>{mode == "zerocopy"};
+    bool needSg = LinkMtu(ifname) + kMaxL2Header > frameSize_ - kJumboHeadroom;
+    for (bool zc : modes) {
+      if (multiBuffer_) attempts.push_back({zc, true});
+      if (!multiBuffer_ || !needSg) attempts.push_back({zc, false});
+    }
+    if (multiBuffer_ && needSg) {
+      for (bool zc : modes) attempts.push_back({zc, false});
+    }
     int err = 0;
     std::string failed;
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
       failed.clear();
-      for (bool zc : attempts) {
-        err = CreateSocket(ifname, zc);
+      for (const Attempt& a : attempts) {
+        err = CreateSocket(ifname, a.zc, a.sg);
         if (err == 0) break;
-        failed += std::string(failed.empty() ? "" : ", ") + (zc ? "zerocopy: " : "copy: ") +
-                  ErrnoName(err);
+        failed += std::string(failed.empty() ? "" : ", ") + (a.zc ? "zerocopy" : "copy") +
+                  (a.sg ? " multi-buffer: " : ": ") + ErrnoName(err);
       }
       if (err != EBUSY || ElapsedMs(start) > kBusyRetryMs) break;
       usleep(2000);
@@ -177,11 +222,28 @@ class Xsk : public Napi::ObjectWrap<Xsk> {
                                         napi_enumerable),
         Napi::PropertyDescriptor::Value("frameSize", Napi::Number::New(env, frameSize_),
                                         napi_enumerable),
+        Napi::PropertyDescriptor::Value("multiBuffer", Napi::Boolean::New(env, multiBuffer_),
+                                        napi_enumerable),
+        Napi::PropertyDescriptor::Value("maxPacket", Napi::Number::New(env, MaxPacket()),
+                                        napi_enumerable),
     });
   }
 
+  // The interface's MTU; 0 if it cannot be read (then multi-buffer is not
+  // taken for needed).
+  static uint32_t LinkMtu(const std::string& ifname) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return 0;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+    int rc = ioctl(fd, SIOCGIFMTU, &ifr);
+    close(fd);
+    return rc == 0 ? static_cast<uint32_t>(ifr.ifr_mtu) : 0;
+  }
+
   // Returns 0 or an errno; on failure nothing is left allocated.
-  int CreateSocket(const std::string& ifname, bool zerocopy) {
+  int CreateSocket(const std::string& ifname, bool zerocopy, bool multiBuffer) {
     uint32_t ringRx = RoundUpPow2(rxFrames_);
     uint32_t ringTx = RoundUpPow2(frameCount_ - rxFrames_);
     struct xsk_umem_config ucfg;
@@ -191,7 +253,7 @@ class Xsk : public Napi::ObjectWrap<Xsk> {
     ucfg.frame_size = frameSize_;
     ucfg.frame_headroom = 0;
     ucfg.flags = 0;
-    int rc = xsk_umem__create(&umem_, region_->addr, region_->size, &fill_, &comp_, &ucfg);
+    int rc = xsk_umem__create(&umem_, region_->addr, umemSize_, &fill_, &comp_, &ucfg);
     if (rc != 0) {
       umem_ = nullptr;
       return rc < 0 ? -rc : EINVAL;
@@ -202,7 +264,8 @@ class Xsk : public Napi::ObjectWrap<Xsk> {
     scfg.tx_size = ringTx;
     scfg.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;
     scfg.xdp_flags = 0;
-    scfg.bind_flags = XDP_USE_NEED_WAKEUP | (zerocopy ? XDP_ZEROCOPY : XDP_COPY);
+    scfg.bind_flags = XDP_USE_NEED_WAKEUP | (zerocopy ? XDP_ZEROCOPY : XDP_COPY) |
+                      (multiBuffer ? XDP_USE_SG : 0);
     rc = xsk_socket__create(&xsk_, ifname.c_str(), queue_, umem_, &rx_, &tx_, &scfg);
     if (rc != 0) {
       xsk_ = nullptr;
@@ -212,6 +275,7 @@ class Xsk : public Napi::ObjectWrap<Xsk> {
     }
     fd_ = xsk_socket__fd(xsk_);
     zerocopy_ = zerocopy;
+    multiBuffer_ = multiBuffer;
     return 0;
   }
 
@@ -230,6 +294,10 @@ class Xsk : public Napi::ObjectWrap<Xsk> {
     fd_ = -1;
     region_.reset();
   }
+
+  // The largest packet rx() returns and tx() takes: one frame without
+  // multi-buffer (less the kernel's headroom on receive).
+  uint32_t MaxPacket() const { return multiBuffer_ ? kJumboMax : frameSize_; }
 
   void CheckOpen(Napi::Env env, const char* op) {
     if (xsk_ == nullptr) ThrowErrno(env, op, EBADF, "Xsk is closed");
@@ -291,7 +359,7 @@ class Xsk : public Napi::ObjectWrap<Xsk> {
     for (uint32_t i = 0; i < n; i++) {
       uint64_t addr = *xsk_ring_cons__comp_addr(&comp_, idx + i);
       addr -= addr % frameSize_;
-      if (addr >= txStart && addr < region_->size) txFree_.push_back(addr);
+      if (addr >= txStart && addr < umemSize_) txFree_.push_back(addr);
     }
     if (n > 0) xsk_ring_cons__release(&comp_, n);
     if (!zerocopy_ && !TxRingDrained()) KickTx(env, 0);
@@ -310,23 +378,97 @@ class Xsk : public Napi::ObjectWrap<Xsk> {
     heldRx_.clear();
     Refill();
 
+    // Peek room for a whole multi-buffer packet even when few are asked for.
+    uint32_t peekMax = max > 0 && max < 2 * kJumboMax / frameSize_ + 2 ? 2 * kJumboMax / frameSize_ + 2 : max;
     uint32_t idx = 0;
-    uint32_t n = max > 0 ? xsk_ring_cons__peek(&rx_, max, &idx) : 0;
-    uint32_t out = 0;
-    for (uint32_t i = 0; i < n; i++) {
-      const struct xdp_desc* d = xsk_ring_cons__rx_desc(&rx_, idx + i);
-      uint64_t addr = d->addr;
-      if (addr >= region_->size || d->len > region_->size - addr) continue;  // never expected
-      heldRx_.push_back(addr - addr % frameSize_);
-      descs.data[2 * out] = static_cast<uint32_t>(addr);
-      descs.data[2 * out + 1] = d->len;
+    uint32_t n = max > 0 ? xsk_ring_cons__peek(&rx_, peekMax, &idx) : 0;
+    uint32_t out = 0, consumed = 0, slots = 0;
+    while (consumed < n && out < max) {
+      const struct xdp_desc* d = xsk_ring_cons__rx_desc(&rx_, idx + consumed);
+      if (skipTail_) {  // the rest of a packet dropped as too large
+        Recycle(d->addr);
+        skipTail_ = (d->options & XDP_PKT_CONTD) != 0;
+        consumed++;
+        continue;
+      }
+      if ((d->options & XDP_PKT_CONTD) == 0) {
+        uint64_t addr = d->addr;
+        consumed++;
+        if (addr >= umemSize_ || d->len > umemSize_ - addr) continue;  // never expected
+        heldRx_.push_back(addr - addr % frameSize_);
+        descs.data[2 * out] = static_cast<uint32_t>(addr);
+        descs.data[2 * out + 1] = d->len;
+        out++;
+        continue;
+      }
+      // A multi-buffer packet: descriptors consumed .. last.
+      uint32_t last = consumed;
+      while (last < n && (xsk_ring_cons__rx_desc(&rx_, idx + last)->options & XDP_PKT_CONTD) != 0) last++;
+      if (last == n) {
+        if (consumed > 0) break;  // its tail comes with the next batch
+        // Longer than any batch can hold: drop what is here and the rest as it comes.
+        rxTooBig_++;
+        skipTail_ = true;
+        for (; consumed < n; consumed++) Recycle(xsk_ring_cons__rx_desc(&rx_, idx + consumed)->addr);
+        break;
+      }
+      if (slots == kJumboSlots) break;  // the next batch assembles it
+      uint32_t at = AssembleJumbo(idx, consumed, last, slots);
+      consumed = last + 1;
+      if (at == 0) {
+        rxTooBig_++;
+        continue;
+      }
+      descs.data[2 * out] = at;
+      descs.data[2 * out + 1] = assembledLen_;
       out++;
+      slots++;
     }
-    if (n > 0) xsk_ring_cons__release(&rx_, n);
+    if (consumed < n) xsk_ring_cons__cancel(&rx_, n - consumed);
+    if (consumed > 0) xsk_ring_cons__release(&rx_, consumed);
+    if (!pendingFill_.empty()) Refill();
     return Napi::Number::New(env, out);
   }
 
-  // tx(frames, lengths, count): queue packets laid back to back in `frames`.
+  // A received frame the packet no longer needs goes back to the fill ring.
+  void Recycle(uint64_t addr) {
+    if (addr < umemSize_) pendingFill_.push_back(addr - addr % frameSize_);
+  }
+
+  // Copies descriptors first..last (ring positions from idx) into assembly
+  // slot `slot`, metadata in front, and recycles their frames. Returns the
+  // packet's offset in the mapping (its length in assembledLen_), or 0 when
+  // it does not fit (dropped).
+  uint32_t AssembleJumbo(uint32_t idx, uint32_t first, uint32_t last, uint32_t slot) {
+    auto* base = static_cast<uint8_t*>(region_->addr);
+    size_t at = umemSize_ + size_t{slot} * kJumboSlotSize + kJumboHeadroom;
+    uint32_t len = 0;
+    bool fits = true;
+    for (uint32_t i = first; i <= last; i++) {
+      const struct xdp_desc* d = xsk_ring_cons__rx_desc(&rx_, idx + i);
+      uint64_t addr = d->addr;
+      if (addr >= umemSize_ || d->len > umemSize_ - addr || d->len > kJumboMax - len) {
+        fits = false;
+      } else if (fits) {
+        if (i == first) {
+          // The metadata XDP wrote sits in front of the first buffer.
+          uint64_t head = addr % frameSize_ < kJumboHeadroom ? addr % frameSize_ : kJumboHeadroom;
+          memcpy(base + at - head, base + addr - head, head);
+        }
+        memcpy(base + at + len, base + addr, d->len);
+        len += d->len;
+      }
+      Recycle(addr);
+    }
+    assembledLen_ = len;
+    return fits && len > 0 ? static_cast<uint32_t>(at) : 0;
+  }
+
+  // Descriptors a packet of `len` bytes takes.
+  uint32_t DescsFor(uint32_t len) const { return (len + frameSize_ - 1) / frameSize_; }
+
+  // tx(frames, lengths, count): queue packets laid back to back in `frames`;
+  // one larger than a frame goes out in several (multi-buffer).
   Napi::Value Tx(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const char* op = "Xsk.tx";
@@ -336,12 +478,13 @@ class Xsk : public Napi::ObjectWrap<Xsk> {
     uint32_t count = GetU32(op, "count", Arg(info, 2));
     if (count > lengths.count) ThrowInvalid(env, op, "count exceeds lengths.length");
     // Validate everything before touching the rings.
+    uint32_t maxLen = MaxPacket();
     size_t total = 0;
     for (uint32_t i = 0; i < count; i++) {
       uint32_t len = lengths.data[i];
-      if (len == 0 || len > frameSize_) {
+      if (len == 0 || len > maxLen) {
         ThrowInvalid(env, op, "packet " + std::to_string(i) + " length " + std::to_string(len) +
-                                  " not in [1, " + std::to_string(frameSize_) + "]");
+                                  " not in [1, " + std::to_string(maxLen) + "]");
       }
       total += len;
     }
@@ -351,32 +494,42 @@ class Xsk : public Napi::ObjectWrap<Xsk> {
     }
 
     CompleteTx(env);
-    uint32_t n = count;
-    if (n > txFree_.size()) n = static_cast<uint32_t>(txFree_.size());
-    if (n > 0) {
-      uint32_t room = xsk_prod_nb_free(&tx_, n);
-      if (n > room) n = room;
+    // As many whole packets as the free frames and the ring have room for.
+    uint32_t want = 0;
+    for (uint32_t i = 0; i < count; i++) want += DescsFor(lengths.data[i]);
+    uint32_t room = static_cast<uint32_t>(txFree_.size());
+    if (want > 0) {
+      uint32_t ring = xsk_prod_nb_free(&tx_, want);
+      if (ring < room) room = ring;
     }
+    uint32_t n = 0, ndescs = 0;
+    while (n < count && ndescs + DescsFor(lengths.data[n]) <= room) ndescs += DescsFor(lengths.data[n++]);
     uint32_t idx = 0;
-    if (n > 0 && xsk_ring_prod__reserve(&tx_, n, &idx) == n) {
+    if (ndescs > 0 && xsk_ring_prod__reserve(&tx_, ndescs, &idx) == ndescs) {
       auto* umem = static_cast<uint8_t*>(region_->addr);
       size_t off = 0;
+      uint32_t slot = 0;
       for (uint32_t i = 0; i < n; i++) {
-        uint64_t addr = txFree_.back();
-        txFree_.pop_back();
-        uint32_t len = lengths.data[i];
-        memmove(umem + addr, frames.data + off, len);  // `frames` may itself be a UMEM view
-        off += len;
-        struct xdp_desc* d = xsk_ring_prod__tx_desc(&tx_, idx + i);
-        d->addr = addr;
-        d->len = len;
-        d->options = 0;
+        uint32_t left = lengths.data[i];
+        while (left > 0) {
+          uint32_t part = left < frameSize_ ? left : frameSize_;
+          uint64_t addr = txFree_.back();
+          txFree_.pop_back();
+          memmove(umem + addr, frames.data + off, part);  // `frames` may itself be a UMEM view
+          off += part;
+          left -= part;
+          struct xdp_desc* d = xsk_ring_prod__tx_desc(&tx_, idx + slot++);
+          d->addr = addr;
+          d->len = part;
+          d->options = left > 0 ? XDP_PKT_CONTD : 0;
+        }
       }
-      xsk_ring_prod__submit(&tx_, n);
+      xsk_ring_prod__submit(&tx_, ndescs);
     } else {
       n = 0;
+      ndescs = 0;
     }
-    if (n > 0 || !TxRingDrained()) KickTx(env, n);
+    if (ndescs > 0 || !TxRingDrained()) KickTx(env, ndescs);
     return Napi::Number::New(env, n);
   }
 
@@ -401,6 +554,7 @@ class Xsk : public Napi::ObjectWrap<Xsk> {
     out.Set("rxRingFull", static_cast<double>(st.rx_ring_full));
     out.Set("fillRingEmptyDescs", static_cast<double>(st.rx_fill_ring_empty_descs));
     out.Set("txRingEmptyDescs", static_cast<double>(st.tx_ring_empty_descs));
+    out.Set("rxTooBig", static_cast<double>(rxTooBig_));
     return out;
   }
 
@@ -449,6 +603,11 @@ class Xsk : public Napi::ObjectWrap<Xsk> {
   struct xsk_ring_prod tx_ = {};
   int fd_ = -1;
   bool zerocopy_ = false;
+  bool multiBuffer_ = true;
+  size_t umemSize_ = 0;         // the registered UMEM; assembly slots follow it
+  uint32_t assembledLen_ = 0;   // of the packet AssembleJumbo() built last
+  bool skipTail_ = false;       // dropping the rest of an oversized packet
+  uint64_t rxTooBig_ = 0;       // multi-buffer packets too large to assemble
   uint32_t queue_ = 0;
   uint32_t frameCount_ = 0;
   uint32_t frameSize_ = 0;

@@ -236,8 +236,15 @@ export class Daemon {
 
   /** What would silently lose traffic on the attached interfaces, checked now. */
   private linkWarnings(): LinkWarning[] {
-    this.lastWarnings = this.interfaces.flatMap((i) => checkLink(i.ifindex, i.mode, this.dataplane.constants.slowPathMaxFrame));
+    this.lastWarnings = this.interfaces.flatMap((i) => checkLink(i.ifindex, i.mode, ...this.slowPathFrames(i.name)));
     return this.lastWarnings;
+  }
+
+  /** The largest frame the slow path takes on an interface, and whether its sockets are all multi-buffer. */
+  private slowPathFrames(name: string): [number, boolean] {
+    const { slowPathMaxFrame, xskFrameData } = this.dataplane.constants;
+    const multiBuffer = this.sockets.every((s) => s.ifname !== name || s.maxPacket >= slowPathMaxFrame);
+    return [multiBuffer ? slowPathMaxFrame : xskFrameData, multiBuffer];
   }
 
   /** Writes each new warning to the daemon's log once (and again if it comes back after a fix). */

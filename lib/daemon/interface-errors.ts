@@ -29,7 +29,9 @@ export function attachFailure(config: CompiledConfig, name: string, mode: XdpMod
   if (code === 'ENODEV') {
     why = `it no longer exists on this system (it was removed while the config was applied)`;
   } else if (op === 'attachXdp' && code === 'ERANGE' && mode === 'native') {
-    why = `its MTU (on a veth, its peer's MTU) is too large for XDP in native mode; lower the MTU or use --xdp-mode generic`;
+    why = `its MTU (on a veth, its peer's MTU) is too large for XDP in native mode (the driver has no multi-buffer XDP for frames larger than a page); lower the MTU or use --xdp-mode generic`;
+  } else if (op === 'attachXdp' && code === 'ENOSPC' && mode === 'native') {
+    why = `it has fewer receive queues than its veth peer has transmit queues, which native XDP refuses; give it as many (ip link add ... numrxqueues N) or use --xdp-mode generic`;
   } else if (op === 'attachXdp' && (code === 'EOPNOTSUPP' || code === 'ENOTSUPP') && mode === 'native') {
     why = `its driver does not support XDP in native mode; use --xdp-mode auto or generic`;
   } else if (op === 'attachXdp' && (code === 'EBUSY' || code === 'EEXIST')) {

@@ -170,6 +170,8 @@ export interface DataplaneConstants {
   xskFrameSize: number;
   /** The largest frame XDP hands to the slow path; larger ones are dropped as DROP_TOO_BIG. */
   slowPathMaxFrame: number;
+  /** The largest frame one UMEM frame holds: all a socket without multi-buffer takes. */
+  xskFrameData: number;
   sessionFlags: { reverse: number; local: number; boxConnection: number };
   /** enum xdpfw_tcp_state, enum xdpfw_close_reason and the flags of TCP tracking. */
   tcp: TcpCodes;
@@ -207,6 +209,7 @@ export function readConstants(objectPath: string): DataplaneConstants {
     maxQueues: need(c, 'XDPFW_MAX_QUEUES'),
     xskFrameSize: need(c, 'XDPFW_XSK_FRAME_SIZE'),
     slowPathMaxFrame: need(c, 'XDPFW_SLOW_PATH_MAX_FRAME'),
+    xskFrameData: need(c, 'XDPFW_XSK_FRAME_DATA'),
     sessionFlags: {
       reverse: need(flags, 'XDPFW_SESS_REVERSE'), local: need(flags, 'XDPFW_SESS_LOCAL'), boxConnection: need(flags, 'XDPFW_SESS_BOX_CONNECTION'),
     },

@@ -83,23 +83,30 @@ function vethPeer(own: LinkState, mode: XdpMode): LinkWarning[] {
 
 /**
  * The slow path sees a flow's first packet (and every TCP SYN, FIN, RST)
- * through an AF_XDP socket whose frames hold at most slowPathMaxFrame bytes;
- * XDP drops larger ones (DROP_TOO_BIG) rather than let the socket lose them.
+ * through AF_XDP sockets that take frames of at most slowPathMaxFrame bytes
+ * (several UMEM frames each when they are multi-buffer; one, when the kernel
+ * or the driver's zero-copy mode has no multi-buffer AF_XDP); XDP drops
+ * larger ones (DROP_TOO_BIG) rather than let the socket lose them.
  */
-function mtu(own: LinkState, slowPathMaxFrame: number): LinkWarning[] {
+function mtu(own: LinkState, slowPathMaxFrame: number, multiBuffer: boolean): LinkWarning[] {
   if (own.mtu + ETH_HLEN <= slowPathMaxFrame) return [];
   const limit = slowPathMaxFrame - ETH_HLEN;
+  const why = multiBuffer ? '' : ` (its AF_XDP sockets on ${own.name} are not multi-buffer: the kernel or the driver's ` +
+    'zero-copy mode lacks XDP_USE_SG; --xdp-mode generic or a kernel from 6.6 on lifts the limit)';
   return [{
     interface: own.name, check: 'mtu-above-slow-path',
     message: `${own.name} has MTU ${own.mtu}, but the slow path takes frames of at most ${slowPathMaxFrame} bytes ` +
-      `(MTU ${limit}): a first packet of a flow, or a TCP SYN, FIN or RST, larger than that is dropped and counted ` +
+      `(MTU ${limit})${why}: a first packet of a flow, or a TCP SYN, FIN or RST, larger than that is dropped and counted ` +
       'as too_big_for_slow_path',
     fix: `ip link set dev ${own.name} mtu ${limit}`,
   }];
 }
 
-/** Everything that would silently lose traffic on one attached interface. */
-export function checkLink(ifindex: number, mode: XdpMode, slowPathMaxFrame: number): LinkWarning[] {
+/**
+ * Everything that would silently lose traffic on one attached interface. slowPathMaxFrame: the
+ * largest frame its slow path sockets take; multiBuffer: whether they are multi-buffer.
+ */
+export function checkLink(ifindex: number, mode: XdpMode, slowPathMaxFrame: number, multiBuffer = true): LinkWarning[] {
   let own: LinkState | null = null;
   try {
     own = linkState(ifindex);
@@ -107,7 +114,7 @@ export function checkLink(ifindex: number, mode: XdpMode, slowPathMaxFrame: numb
     // A check must never stop load or status.
   }
   if (!own) return [];
-  return [...vethPeer(own, mode), ...mtu(own, slowPathMaxFrame)];
+  return [...vethPeer(own, mode), ...mtu(own, slowPathMaxFrame, multiBuffer)];
 }
 
 /**

@@ -179,6 +179,11 @@ export interface XskOptions {
   frameSize?: number;
   /** default 'auto': zerocopy if the driver supports it, else copy */
   mode?: XskMode | 'auto';
+  /**
+   * default true: bind with XDP_USE_SG, so packets larger than a frame are
+   * received (assembled, see rx()) and sent in several frames
+   */
+  multiBuffer?: boolean;
 }
 
 export interface XskStats {
@@ -188,6 +193,8 @@ export interface XskStats {
   rxRingFull: number;
   fillRingEmptyDescs: number;
   txRingEmptyDescs: number;
+  /** multi-buffer packets larger than maxPacket, dropped by rx() */
+  rxTooBig: number;
 }
 
 /** Called when the socket is readable; `err` is set (once, polling stopped) on socket errors. */
@@ -200,10 +207,16 @@ export interface XskInstance {
   readonly umem: ArrayBuffer;
   readonly mode: XskMode;
   readonly frameSize: number;
+  /** bound with XDP_USE_SG: packets larger than a frame pass */
+  readonly multiBuffer: boolean;
+  /** the largest packet rx() returns and tx() takes */
+  readonly maxPacket: number;
   /**
    * Receive up to descs.length / 2 packets as [umemOffset, length] pairs.
    * The frames returned stay valid (untouched by the kernel) until the next
-   * rx() call, which first gives them back to the fill ring.
+   * rx() call, which first gives them back to the fill ring. A multi-buffer
+   * packet is returned contiguous, copied past the UMEM's frames (still in
+   * `umem`), with the XDP metadata in front of it as for any other.
    */
   rx(descs: Uint32Array): number;
   /**
@@ -516,6 +529,8 @@ export class Xsk implements XskInstance {
   readonly umem: ArrayBuffer;
   readonly mode: XskMode;
   readonly frameSize: number;
+  readonly multiBuffer: boolean;
+  readonly maxPacket: number;
   readonly #impl: XskInstance;
 
   constructor(opts: XskOptions) {
@@ -524,6 +539,8 @@ export class Xsk implements XskInstance {
     this.umem = this.#impl.umem;
     this.mode = this.#impl.mode;
     this.frameSize = this.#impl.frameSize;
+    this.multiBuffer = this.#impl.multiBuffer;
+    this.maxPacket = this.#impl.maxPacket;
   }
 
   rx(descs: Uint32Array): number {

@@ -46,6 +46,11 @@ export class QueueSocket {
     return this.xsk.fd;
   }
 
+  /** The largest frame this socket takes (more than one UMEM frame when it is multi-buffer). */
+  get maxPacket(): number {
+    return this.xsk.maxPacket;
+  }
+
   /** Sends a frame out of this interface; false if the tx ring had no room. */
   transmit(frame: Uint8Array, length: number): boolean {
     return this.rx.transmit(frame, length);
@@ -92,7 +97,8 @@ export class QueueSocket {
     const s = this.xsk.stats();
     return {
       ifname: this.ifname, queue: this.queue, mode: this.xsk.mode,
-      rxDropped: s.rxDropped, rxInvalidDescs: s.rxInvalidDescs, rxRingFull: s.rxRingFull,
+      // A multi-buffer packet too large to assemble is lost like one with an invalid descriptor.
+      rxDropped: s.rxDropped, rxInvalidDescs: s.rxInvalidDescs + s.rxTooBig, rxRingFull: s.rxRingFull,
       fillRingEmptyDescs: s.fillRingEmptyDescs, txRingFull: this.txRingFull,
     };
   }

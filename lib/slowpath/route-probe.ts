@@ -7,8 +7,8 @@ import { EnumCodec } from '../dataplane/enum-codec.js';
 import { progTestRun } from '../dataplane/native.js';
 import { FIB_NOT_FWDED, FIB_NO_NEIGH, FIB_SUCCESS, XDP_PASS } from '../dataplane/xdp-abi.js';
 
-/** The query and a frame of at most an AF_XDP frame's size. */
-const QUERY_MAX = 4096;
+/** The query and a frame of at most the largest an AF_XDP socket assembles (a jumbo frame). */
+const QUERY_MAX = 4 + 32768;
 
 /** enum xdpfw_route_flags, checked against the object by verifyRouteFlags(). */
 const BOX_CONNECTION = 1;

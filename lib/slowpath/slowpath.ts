@@ -51,6 +51,11 @@ export type SlowPathDrop =
   | 'session_wrong_interface_slow_path'
   /** Too big for its egress link and not to be fragmented: answered with an ICMP error, not forwarded. */
   | 'mtu_exceeded'
+  /**
+   * A frame too large for a live BPF_PROG_RUN (jumbo frames) that only the kernel could take on:
+   * delivery to the box, an unresolved next hop, an egress without a socket.
+   */
+  | 'too_big_for_kernel'
   /** An internal error while judging it (by stage in `faults`). */
   | 'slow_path_error';
 
@@ -65,6 +70,15 @@ function* programsInUse(sessions: SessionTable): Iterable<number> {
     }
   }
 }
+
+/**
+ * The largest frame a live BPF_PROG_RUN takes: the kernel refuses multi-buffer frames there (one
+ * page, less its headroom, page head and tail room: about 3.3 KB). Larger ones are sent by a plain
+ * run and the egress socket, or not at all.
+ */
+export const LIVE_RUN_MAX_FRAME = 3072;
+/** Room for a frame a plain run rewrote: the largest an AF_XDP socket assembles. */
+const REWRITE_ROOM = 32768;
 
 /** An interface's ifindex, or null when it is not on this box (its filters cannot apply). */
 function localIfindex(name: string): number | null {
@@ -132,7 +146,7 @@ export class SlowPath {
   private readonly current: FrameRef = { bytes: Buffer.alloc(0), at: 0, length: 0 };
   private readonly ingress = { ifindex: 0, zoneId: 0 };
   /** A first packet as xdpfw_inject_new rewrote it, for the egress socket. */
-  private readonly rewritten = Buffer.alloc(4096);
+  private readonly rewritten = Buffer.alloc(REWRITE_ROOM);
   /** The socket that sends out of an interface (set by the daemon, which owns the sockets). */
   egressPort: (ifindex: number) => TxPort | undefined = () => undefined;
   private readonly egress = { ifindex: 0, zoneId: 0 };
@@ -449,7 +463,15 @@ export class SlowPath {
     // Filter terms too many for XDP: judged here, packet by packet, and sent on without a replay.
     const judgedHere = dir.input.program >= FILTER_PROGRAM_SLOW_PATH || dir.output.program >= FILTER_PROGRAM_SLOW_PATH;
     if (judgedHere ? !this.judgeSessionPacket(rx, frame, session, fromServer) : !this.replayRejects(rx, frame, session, fromServer)) return;
-    this.inject(rx, frame, judgedHere ? this.progs.injectNew : this.progs.inject);
+    const prog = judgedHere ? this.progs.injectNew : this.progs.inject;
+    // A jumbo frame goes on through the egress socket or not at all.
+    if (frame.length > LIVE_RUN_MAX_FRAME) {
+      const egress = this.jumboEgress(rx, frame, session, fromServer);
+      if (egress === undefined) return this.drop('too_big_for_kernel');
+      this.sendRewritten(rx, frame, prog, egress);
+      return;
+    }
+    this.inject(rx, frame, prog);
   }
 
   /**
@@ -532,21 +554,45 @@ export class SlowPath {
    */
   private forwardFirst(rx: RxQueue, frame: FrameRef, route: Route): void {
     const port = route.resolved ? this.egressPort(route.egress) : undefined;
-    if (port) {
-      const out = progTestRun(this.progs.injectNew, {
-        data: frame.bytes, offset: frame.at, length: frame.length, ifindex: rx.ifindex, rxQueue: rx.queue, into: this.rewritten,
-      });
-      if (out.retval === XDP_DROP) {
-        this.settled = true; // counted by the program
-        return;
-      }
-      if (out.retval === XDP_REDIRECT && port.transmit(this.rewritten, out.dataOutLength ?? 0)) {
-        this.sent();
-        return;
-      }
-      // Rare (tx ring full, an expiring TTL): the live run counts this packet a second time.
-    }
+    if (port && this.sendRewritten(rx, frame, this.progs.injectNew, port)) return;
+    // Rare (tx ring full, an expiring TTL): the live run counts this packet a second time.
     this.inject(rx, frame, this.progs.injectNew);
+  }
+
+  /**
+   * Runs `prog` plain on the frame and sends what it rewrote from `port`, the egress socket.
+   * true: settled (sent, or dropped by the program, which counted it); false: the kernel must
+   * take it (a live run), or for a jumbo frame nobody can, counted here.
+   */
+  private sendRewritten(rx: RxQueue, frame: FrameRef, prog: number, port: TxPort): boolean {
+    this.stage = 'inject';
+    const out = progTestRun(prog, {
+      data: frame.bytes, offset: frame.at, length: frame.length, ifindex: rx.ifindex, rxQueue: rx.queue, into: this.rewritten,
+    });
+    if (out.retval === XDP_DROP) {
+      this.settled = true; // counted by the program
+      return true;
+    }
+    if (out.retval === XDP_REDIRECT && port.transmit(this.rewritten, out.dataOutLength ?? 0)) {
+      this.sent();
+      return true;
+    }
+    if (frame.length <= LIVE_RUN_MAX_FRAME) return false;
+    this.drop('too_big_for_kernel');
+    return true;
+  }
+
+  /**
+   * The socket a jumbo frame of an established session leaves by: where its route goes now, if
+   * that is the interface the session was set up for this direction, with the next hop known.
+   */
+  private jumboEgress(rx: RxQueue, frame: FrameRef, session: Session, fromServer: boolean): TxPort | undefined {
+    if (session.local) return undefined;
+    const table = (fromServer ? session.filters.server : session.filters.client).input.tableId;
+    const route = this.routes.lookup(frame.bytes, frame.at, frame.length, rx.ifindex, rx.queue, table);
+    const expected = fromServer ? session.ingressIfindex : session.egressIfindex;
+    if (route.local || !route.resolved || route.egress !== expected) return undefined;
+    return this.egressPort(route.egress);
   }
 
   /**
@@ -556,6 +602,7 @@ export class SlowPath {
    */
   private inject(rx: RxQueue, frame: FrameRef, prog: number): void {
     this.stage = 'inject';
+    if (frame.length > LIVE_RUN_MAX_FRAME) return this.drop('too_big_for_kernel');
     try {
       progTestRun(prog, {
         data: frame.bytes, offset: frame.at, length: frame.length, ifindex: rx.ifindex, rxQueue: rx.queue, live: true, batchSize: 1,

@@ -45,6 +45,12 @@ export type Entry = 'nsenter' | 'ip-netns-exec';
  */
 export type PeerReceive = 'xdp' | 'gro' | 'none';
 
+/**
+ * MTU of the links: one number for both, or per side (trust: client - fw,
+ * untrust: fw - server); the kernel's 1500 where not given.
+ */
+export type LinkMtu = number | { trust?: number; untrust?: number };
+
 export interface ExecResult {
   stdout: string;
   stderr: string;
@@ -67,7 +73,7 @@ export class Topology {
   }
 
   /** Builds the three namespaces; tears down what it built if a step fails. */
-  static async create(opts: { peers?: PeerReceive } = {}): Promise<Topology> {
+  static async create(opts: { peers?: PeerReceive; mtu?: LinkMtu } = {}): Promise<Topology> {
     const id = `xfw${process.pid.toString(36)}${Math.random().toString(36).slice(2, 6)}`;
     const t = new Topology(id);
     // A test runner that times out kills us: clean up on the way out too.
@@ -76,7 +82,7 @@ export class Topology {
       process.once(sig, () => process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGHUP' ? 1 : 15)));
     }
     try {
-      await t.build(opts.peers ?? 'xdp');
+      await t.build(opts.peers ?? 'xdp', opts.mtu ?? {});
     } catch (err) {
       await t.destroy();
       throw err;
@@ -84,7 +90,7 @@ export class Topology {
     return t;
   }
 
-  private async build(peers: PeerReceive): Promise<void> {
+  private async build(peers: PeerReceive, mtu: LinkMtu): Promise<void> {
     const { client, fw, server } = this.ns;
     for (const n of [client, fw, server]) await sh('ip', ['netns', 'add', n]);
     await sh('ip', ['link', 'add', 'eth0', 'netns', client, 'type', 'veth', 'peer', 'name', 'trust0', 'netns', fw]);
@@ -97,6 +103,11 @@ export class Topology {
       ['server', `ip addr add ${ADDR.server4}/24 dev eth0`], ['server', `ip addr add ${ADDR.server6}/64 dev eth0 nodad`],
     ];
     for (const [host, cmd] of cmds) await this.sh(host, cmd);
+    const sides = typeof mtu === 'number' ? { trust: mtu, untrust: mtu } : mtu;
+    for (const [host, dev, side] of [['fw', 'trust0', 'trust'], ['fw', 'untrust0', 'untrust'], ['client', 'eth0', 'trust'], ['server', 'eth0', 'untrust']] as const) {
+      const linkMtu = sides[side];
+      if (linkMtu !== undefined) await this.sh(host, `ip link set dev ${dev} mtu ${linkMtu}`);
+    }
     for (const [host, dev] of [['fw', 'trust0'], ['fw', 'untrust0'], ['client', 'eth0'], ['server', 'eth0']] as Array<[Host, string]>) {
       await this.sh(host, 'ip link set lo up');
       await this.sh(host, `ip link set ${dev} up`);
@@ -106,7 +117,7 @@ export class Topology {
     }
     for (const host of ['client', 'server'] as const) {
       // A veth accepts XDP-redirected frames only when its peer runs XDP or GRO.
-      if (peers === 'xdp') await this.sh(host, `ip link set dev eth0 xdpdrv obj ${PASS_OBJ} sec xdp`);
+      if (peers === 'xdp') await this.sh(host, `ip link set dev eth0 xdpdrv obj ${PASS_OBJ} sec xdp.frags`);
       if (peers === 'gro') await this.sh(host, 'ethtool -K eth0 gro on');
     }
     await this.sh('client', `ip route add default via ${ADDR.fwTrust4}`);
@@ -128,7 +139,7 @@ export class Topology {
       ['alt', `ip addr add ${ADDR.alt4}/24 dev eth0`], ['alt', `ip addr add ${ADDR.alt6}/64 dev eth0 nodad`],
       ['alt', 'ip link set lo up'], ['fw', 'ip link set alt0 up'], ['alt', 'ip link set eth0 up'],
       ['fw', 'ethtool -K alt0 tx off tso off gso off gro off'], ['alt', 'ethtool -K eth0 tx off tso off gso off gro off'],
-      ['alt', `ip link set dev eth0 xdpdrv obj ${PASS_OBJ} sec xdp`],
+      ['alt', `ip link set dev eth0 xdpdrv obj ${PASS_OBJ} sec xdp.frags`],
       ['alt', `ip route add default via ${ADDR.fwAlt4}`], ['alt', `ip -6 route add default via ${ADDR.fwAlt6}`],
     ] as Array<[Namespace, string]>) await this.sh(host, cmd);
   }

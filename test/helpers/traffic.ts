@@ -25,6 +25,7 @@ const { positionals, values } = parseArgs({
     connect: { type: 'boolean', default: false },
     'opt-bytes': { type: 'string', default: '8' },
     source: { type: 'string', default: '' },
+    size: { type: 'string', default: '0' },
   },
 });
 const port = Number(values.port);
@@ -73,6 +74,38 @@ function tcpSend(): void {
   });
 }
 
+function tcpServe(): void {
+  // Sends `bytes` bytes to each connection, then closes it: a download.
+  const total = Number(values.bytes);
+  const server = createServer((c) => {
+    const chunk = Buffer.alloc(64 * 1024, 0x64);
+    let left = total;
+    const pump = (): void => {
+      while (left > 0) {
+        const piece = left >= chunk.length ? chunk : chunk.subarray(0, left);
+        left -= piece.length;
+        if (!c.write(piece)) return void c.once('drain', pump);
+      }
+      c.end();
+    };
+    c.on('error', () => c.destroy());
+    c.resume();
+    pump();
+  });
+  server.listen(port, values.listen, () => out({ listening: port }));
+}
+
+function tcpFetch(): void {
+  // Counts what a tcp-serve sends until it closes.
+  const started = process.hrtime.bigint();
+  const c = connect({ host: values.host, port, timeout: Number(values.timeout) });
+  let received = 0;
+  c.on('data', (d) => (received += d.length));
+  c.on('timeout', () => { out({ ok: false, error: 'ETIMEDOUT', received }); process.exit(0); });
+  c.on('error', (e: NodeJS.ErrnoException) => { out({ ok: false, error: e.code ?? e.message, received }); process.exit(0); });
+  c.on('end', () => out({ ok: true, received, ms: Number(process.hrtime.bigint() - started) / 1e6 }));
+}
+
 function tcpTrickle(): void {
   // One connection sending a small chunk every `interval` ms, `count` times.
   const c = connect({ host: values.host, port, timeout: Number(values.timeout) });
@@ -115,14 +148,14 @@ function udpPing(): void {
   // With --connect the socket is connected, so the kernel reports an ICMP
   // unreachable answering it as an error (ECONNREFUSED, EHOSTUNREACH, ...):
   // the first one ends the run, with `error` and `ms` since the first send.
-  // With --bytes each datagram carries that many bytes (more than the MTU:
-  // sent as IP fragments), and only an echo of exactly one of them counts.
+  // With --bytes (or --size) each datagram carries that many bytes (more than
+  // the MTU: sent as IP fragments), and only an echo of exactly one of them counts.
   const v6 = values.host.includes(':');
   const s = createSocket({ type: v6 ? 'udp6' : 'udp4' });
   let got = 0;
   let started = 0n;
   const count = Number(values.count);
-  const size = Number(values.bytes);
+  const size = Number(values.bytes) || Number(values.size);
   const datagram = (i: number): Buffer | string => {
     if (size <= 0) return `ping ${i}`;
     const b = Buffer.alloc(size);
@@ -287,7 +320,7 @@ const modes: Record<string, () => void> = {
   'raw-send': rawSend,
   'udp-dstopts': udpDstopts,
   'syslog-listen': syslogListen,
-  'tcp-stall': tcpStall, 'tcp-sink': tcpSink, 'tcp-send': tcpSend, 'tcp-trickle': tcpTrickle, 'udp-echo': udpEcho, 'udp-ping': udpPing };
+  'tcp-stall': tcpStall, 'tcp-sink': tcpSink, 'tcp-send': tcpSend, 'tcp-serve': tcpServe, 'tcp-fetch': tcpFetch, 'tcp-trickle': tcpTrickle, 'udp-echo': udpEcho, 'udp-ping': udpPing };
 const run = modes[positionals[0] ?? ''];
 if (!run) {
   process.stderr.write(`usage: traffic.js ${Object.keys(modes).join('|')} [options]\n`);

@@ -42,7 +42,7 @@ t.test('a veth, and its peer in another namespace', async (t) => {
 
   inPeer('ethtool -K v1 gro on tx off');
   t.match(linkState(own.linkIfindex, own.linkNetnsid), { gro: true, txChecksum: false }, 'read again, not cached');
-  inPeer(`ip link set dev v1 xdpdrv obj ${PASS_OBJ} sec xdp`);
+  inPeer(`ip link set dev v1 xdpdrv obj ${PASS_OBJ} sec xdp.frags`);
   t.match(linkState(own.linkIfindex, own.linkNetnsid), { xdpAttached: true });
   inPeer('ip link set dev v1 xdp off; ethtool -K v1 gro off tx on');
 
@@ -64,6 +64,9 @@ t.test('checkLink names the peer, its namespace and the fix; quiet once fixed', 
   inPeer('ethtool -K v1 gro on tx off');
   t.same(checkLink(ifindex, 'native', 1792), [], 'GRO on and tx checksumming off: nothing to warn about');
   t.same(checkLink(ifindex, 'native', 1500).map((w) => w.check), ['mtu-above-slow-path'], 'MTU 1500 needs 1514-byte frames');
+  const [single] = checkLink(ifindex, 'native', 1500, false);
+  t.match(single?.message, 'its AF_XDP sockets on v0 are not multi-buffer', 'sockets without multi-buffer: said why');
+  t.notMatch(checkLink(ifindex, 'native', 1500, true)[0]?.message, 'multi-buffer', 'multi-buffer sockets: only the limit');
 });
 
 t.test('queueLimitError', async (t) => {
