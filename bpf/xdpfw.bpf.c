@@ -278,6 +278,30 @@ static __always_inline int to_kernel(struct xdp_md *ctx, struct packet *pkt,
 	return count(path->kernel, ctx, XDP_PASS);
 }
 
+/* What forward_session() needs of a route lookup. */
+struct next_hop {
+	__u32 ifindex;
+	__u16 mtu; /* BPF_FIB_LKUP_RET_FRAG_NEEDED: the egress MTU */
+	__u8 dmac[ETH_ALEN];
+	__u8 smac[ETH_ALEN];
+};
+
+/* The route of an established session's packet; a call of its own, so the
+ * lookup's 64-byte argument is not on the stack of the programs that also
+ * call into the TCP tracking (the verifier's 512-byte limit spans calls). */
+static __noinline int next_hop_of(struct xdp_md *ctx, struct packet *pkt, __u32 table_id,
+				  struct next_hop *out)
+{
+	struct bpf_fib_lookup fib;
+	__u32 fib_flags = fib_params_from(pkt, ctx, &fib, table_id);
+	int rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), fib_flags);
+	out->ifindex = fib.ifindex;
+	out->mtu = fib.mtu_result;
+	__builtin_memcpy(out->dmac, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(out->smac, fib.smac, ETH_ALEN);
+	return rc;
+}
+
 /* Forward a packet of a known session: the one forwarding routine shared by
  * the fast path and the slow path's re-injection. */
 static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pkt,
@@ -287,12 +311,11 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 	int verdict;
 	/* The route first, before anything is counted: a packet whose route
 	 * moved goes to the slow path and comes back through here. */
-	struct bpf_fib_lookup fib;
+	struct next_hop fib;
 	int rc = 0, looked_up = 0; /* no lookup: local, tagged or expiring (below) */
 	if (!(sess->flags & XDPFW_SESS_LOCAL) && !pkt->vlan_tags &&
 	    !((pkt->ip4 && pkt->ip4->ttl <= 1) || (pkt->ip6 && pkt->ip6->hop_limit <= 1))) {
-		__u32 fib_flags = fib_params_from(pkt, ctx, &fib, sess->input.table_id);
-		rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), fib_flags);
+		rc = next_hop_of(ctx, pkt, sess->input.table_id, &fib);
 		looked_up = 1;
 		/* Another egress may be another zone: never forwarded there unchecked. */
 		if ((rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH) &&
@@ -348,7 +371,7 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 			if (verdict != FILTER_GOES_ON)
 				return verdict;
 		}
-		pkt->egress_mtu = fib.mtu_result;
+		pkt->egress_mtu = fib.mtu;
 		return FORWARD_TOO_BIG;
 	default: /* no neighbour yet, MTU exceeded, ...: the kernel resolves it */
 		return to_kernel(ctx, pkt, sess, path, fib.ifindex);
@@ -581,11 +604,11 @@ static __always_inline int session_stage(struct xdp_md *ctx, struct packet *pkt,
 }
 
 /*
- * The entry point. A zone with screens has them run by xdpfw_screens, a
- * program of its own reached by a tail call, which then goes on in
- * xdpfw_session: each program is verified on its own, and the screens and
- * the session stage together would exceed the verifier's budget. A zone
- * without screens pays for neither call.
+ * The entry point: what the link layer alone decides (malformed frames,
+ * EtherTypes, neighbour discovery), then by tail call the ingress zone's
+ * screens (xdpfw_screens) when it has any, and the session stage
+ * (xdpfw_session). Each program is verified on its own: together they would
+ * exceed the verifier's budget of one million instructions.
  */
 SEC("xdp.frags")
 int xdpfw_rx(struct xdp_md *ctx)
@@ -605,7 +628,8 @@ int xdpfw_rx(struct xdp_md *ctx)
 		bpf_tail_call(ctx, &xdpfw_tail_calls, XDPFW_TAIL_SCREENS);
 		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP); /* empty slot: fail closed */
 	}
-	return session_stage(ctx, &pkt, parsed, iface, ifindex);
+	bpf_tail_call(ctx, &xdpfw_tail_calls, XDPFW_TAIL_SESSION);
+	return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP);
 }
 
 /* xdpfw_rx's tail call for a zone with screens: parses again, screens (they
@@ -626,7 +650,7 @@ int xdpfw_screens(struct xdp_md *ctx)
 	return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP); /* empty slot: fail closed */
 }
 
-/* The session stage after xdpfw_screens let the packet go on. */
+/* The session stage, after xdpfw_rx or xdpfw_screens let the packet go on. */
 SEC("xdp.frags")
 int xdpfw_session(struct xdp_md *ctx)
 {
