@@ -83,8 +83,9 @@ class Gen {
   }
 }
 
-/** ICMP types that reach a session in XDP (no echo: its identifier is in the key; no ND: the kernel's). */
-const ICMP_TYPES: Record<Family, number[]> = { inet: [9, 10, 13, 14, 15, 16, 17, 18], inet6: [100, 101, 139, 140, 200, 201] };
+/** ICMP types that reach a session in XDP (no echo: its identifier is in the key; no ND: the kernel's;
+ * no errors, ICMPv6 types below 128 included: they follow the session they quote). */
+const ICMP_TYPES: Record<Family, number[]> = { inet: [9, 10, 13, 14, 15, 16, 17, 18], inet6: [139, 140, 144, 145, 200, 201] };
 const FLAGS = ['syn & !ack', 'tcp-initial', 'tcp-established', 'ack', 'fin | rst', '!ack', 'push & ack', 'syn & ack', 'urgent', '0x12'];
 const LENGTHS = ['0-100', '100-200', '201-600', '40', '60-61', '1000-1500', '1-65535', '300-350'];
 
