@@ -22,7 +22,7 @@ reexecInNetns(import.meta.url, [
 
 const { default: t } = await import('tap');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
-const { SESSION, SESSION_KEY, FILTER_PROGRAM_SLOW_PATH } = await import('../../lib/dataplane/layout.js');
+const { SESSION, SESSION_KEY, FILTER_PROGRAM_SLOW_PATH, TCP_CONN, TCP_DIR } = await import('../../lib/dataplane/layout.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { EventCodec, readEventConstants, realtimeOffsetNs } = await import('../../lib/events/record.js');
@@ -63,6 +63,8 @@ dp.registerPort(OUT, 1, 0);
   k.writeUInt32LE(kind);
   native.mapUpdate(dp.mapFd('xdpfw_event_rates'), k, rate, 0);
 }
+const tcpStates = native.btfEnum(dp.objectPath, 'xdpfw_tcp_state');
+const tcpDirFlags = native.btfEnum(dp.objectPath, 'xdpfw_tcp_dir_flags');
 const programs = new FilterPrograms({ write: (i, p) => dp.writeFilterProgram(i, p) }, () => []);
 
 class Gen {
@@ -81,8 +83,9 @@ class Gen {
   }
 }
 
-/** ICMP types that reach a session in XDP (no echo: its identifier is in the key; no ND: the kernel's). */
-const ICMP_TYPES: Record<Family, number[]> = { inet: [9, 10, 13, 14, 15, 16, 17, 18], inet6: [100, 101, 139, 140, 200, 201] };
+/** ICMP types that reach a session in XDP (no echo: its identifier is in the key; no ND: the kernel's;
+ * no errors, ICMPv6 types below 128 included: they follow the session they quote). */
+const ICMP_TYPES: Record<Family, number[]> = { inet: [9, 10, 13, 14, 15, 16, 17, 18], inet6: [139, 140, 144, 145, 200, 201] };
 const FLAGS = ['syn & !ack', 'tcp-initial', 'tcp-established', 'ack', 'fin | rst', '!ack', 'push & ack', 'syn & ack', 'urgent', '0x12'];
 const LENGTHS = ['0-100', '100-200', '201-600', '40', '60-61', '1000-1500', '1-65535', '300-350'];
 
@@ -157,8 +160,9 @@ function randomPacket(g: Gen, f: Flow): FrameSpec {
   const spec: FrameSpec = { src: f.src, dst: f.dst, protocol: f.proto, sport: f.sport, dport: f.dport, dscp: g.pick([0, 0, 10, 46, 8, 44, 63, g.int(64)]) };
   const lengths = [0, 0, 20, 60, 80, 150, 250, 320, 600, 1100, 1400];
   spec.payload = Buffer.alloc(g.chance(0.2) ? g.int(1400) : g.pick(lengths));
-  // Flags with SYN, FIN or RST go to the slow path before any session lookup: not XDP's to judge here.
-  if (f.proto === 'tcp') spec.tcpFlags = g.pick([0x10, 0x18, 0x30, 0x38, 0x00, 0x08, 0x20, 0x28, 0x10 | 0x40, 0x18 | 0x80]);
+  // Segments of an established connection: ACK with PSH, URG, ECE, CWR. SYN, FIN and RST change
+  // the connection's state, and a segment without ACK is refused by TCP tracking before any filter.
+  if (f.proto === 'tcp') spec.tcpFlags = g.pick([0x10, 0x18, 0x30, 0x38, 0x10 | 0x40, 0x18 | 0x40, 0x30 | 0x40, 0x38 | 0x80, 0x10 | 0x40, 0x18 | 0x80]);
   if (f.proto === 'icmp' || f.proto === 'icmp6') {
     spec.icmpType = g.chance(0.8) ? g.pick(ICMP_TYPES[f.family]) : g.pick(ICMP_TYPES[f.family]);
     spec.icmpCode = g.pick([0, 0, 1, 2, 3, 4]);
@@ -237,6 +241,15 @@ t.test('XDP runs per-packet terms as the engine judges each packet', async (t) =
         v.writeBigUInt64LE(BigInt(c * 100 + fl + 1), SESSION.offset.session_id);
         v.writeUInt16LE(1, SESSION.offset.from_zone);
         v.writeUInt16LE(2, SESSION.offset.to_zone);
+        // Bound as the slow path binds it: the flow arrives on in0 and leaves by out0 (both tables).
+        v.writeUInt32LE(IN, SESSION.offset.ingress_ifindex);
+        v.writeUInt32LE(OUT, SESSION.offset.egress_ifindex);
+        if (flow.proto === 'tcp') {
+          // Established and picked up mid-stream (windows learnt): this is about filters, not TCP tracking.
+          const conn = SESSION.offset.tcp;
+          v[conn + TCP_CONN.offset.state] = tcpStates.XDPFW_TCP_ESTABLISHED!;
+          for (const side of [0, 1]) v[conn + TCP_CONN.offset.dir + side * TCP_DIR.size + TCP_DIR.offset.flags] = tcpDirFlags.XDPFW_TCP_DIR_LIBERAL!;
+        }
         encodeFilterDescriptor(input, v, SESSION.offset.input);
         native.mapUpdate(dp.mapFd('xdpfw_sessions'), key, v, 0);
         events();

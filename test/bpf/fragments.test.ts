@@ -88,7 +88,9 @@ function installSession(spec: FrameSpec): Buffer {
   const key = keyOf(spec);
   const v = Buffer.alloc(SESSION.size);
   v.writeBigUInt64LE(99n, SESSION.offset.session_id);
+  // Bound as the slow path binds it: test frames arrive on in0, forwarded ones leave by out0.
   v.writeUInt32LE(inIndex, SESSION.offset.ingress_ifindex);
+  v.writeUInt32LE(outIndex, SESSION.offset.egress_ifindex);
   if (spec.protocol === 'tcp') {
     // Established and picked up mid-stream: these tests are about fragments, not TCP tracking.
     const conn = SESSION.offset.tcp;
