@@ -18,7 +18,7 @@ reexecInNetns(import.meta.url, [
 
 const { default: t } = await import('tap');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
-const { SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
+const { SESSION, SESSION_KEY, TCP_CONN, TCP_DIR } = await import('../../lib/dataplane/layout.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { FrameReader } = await import('../../lib/slowpath/frame.js');
@@ -38,6 +38,7 @@ t.teardown(() => {
 
 const inIndex = native.ifNameToIndex('in0');
 const outIndex = native.ifNameToIndex('out0');
+const smallIndex = native.ifNameToIndex('small0');
 dp.registerPort(inIndex, 0, 0);
 dp.registerPort(outIndex, 1, 0);
 
@@ -76,12 +77,26 @@ function keyOf(spec: FrameSpec): Buffer {
   return k;
 }
 
-function install(spec: FrameSpec, opts: { flags?: number; ingress?: number } = {}): Buffer {
+/** TCP sessions are installed established and picked up mid-stream (windows learnt, not
+ * enforced): test/bpf/tcp-state.test.ts tracks TCP. */
+const tcpStates = native.btfEnum(dp.objectPath, 'xdpfw_tcp_state');
+const tcpDirFlags = native.btfEnum(dp.objectPath, 'xdpfw_tcp_dir_flags');
+
+/** An entry bound as the slow path binds it: arriving on `ingress` (in0), leaving by
+ * `egress` (out0; none for a session to the box). */
+function install(spec: FrameSpec, opts: { flags?: number; ingress?: number; egress?: number } = {}): Buffer {
   const key = keyOf(spec);
   const v = Buffer.alloc(SESSION.size);
   v.writeBigUInt64LE(99n, SESSION.offset.session_id);
   v.writeUInt8(opts.flags ?? 0, SESSION.offset.flags);
+  if (spec.protocol === 'tcp') {
+    const conn = SESSION.offset.tcp;
+    v[conn + TCP_CONN.offset.state] = tcpStates.XDPFW_TCP_ESTABLISHED!;
+    for (const side of [0, 1]) v[conn + TCP_CONN.offset.dir + side * TCP_DIR.size + TCP_DIR.offset.flags] = tcpDirFlags.XDPFW_TCP_DIR_LIBERAL!;
+  }
+  const local = (opts.flags ?? 0) & dp.constants.sessionFlags.local;
   v.writeUInt32LE(opts.ingress ?? inIndex, SESSION.offset.ingress_ifindex);
+  v.writeUInt32LE(opts.egress ?? (local ? 0 : outIndex), SESSION.offset.egress_ifindex);
   native.mapUpdate(dp.mapFd('xdpfw_sessions'), key, v, 0);
   return key;
 }
@@ -221,7 +236,7 @@ function big(dst: string, df: boolean): Buffer {
     data.writeUInt16BE(0, 14 + 10);
     data.writeUInt16BE(0xffff - checksum(data.subarray(14, 34)), 14 + 10);
   }
-  install(spec);
+  install(spec, { egress: dst.startsWith('10.9.') ? outIndex : smallIndex });
   return data;
 }
 
@@ -255,7 +270,7 @@ t.test('a session packet too big for the egress link goes to the slow path, cut 
 
 t.test('a later IPv6 fragment too big for the egress link is answered like any packet of its session', async (t) => {
   const udp: FrameSpec = { src: 'fd08::2', dst: 'fd11::2', protocol: 'udp', sport: 5000, dport: 5001 };
-  install(udp);
+  install(udp, { egress: smallIndex });
   const first = frame({ ...udp, ext: [44], fragmentId: 0x77, fragmentOffset: 0, moreFragments: true, payload: Buffer.alloc(1000) });
   t.same(deltas(() => run(first)), { FAST_KERNEL: 1 }, 'the first fragment fits the link (not one of ours: the kernel sends it)');
   const later = frame({ ...udp, protocol: 253, ext: [44], fragmentId: 0x77, fragmentOffset: 126, moreFragments: false, payload: Buffer.alloc(1400) });
@@ -299,7 +314,10 @@ t.test('with its program missing from the tail-call slot, an ICMP error is dropp
   install(reversed(udp4));
   const error = icmpError(udp4.dst, udp4.src, 3, 3, udp4);
   t.same(deltas(() => run(error)), { ICMP_ERROR_FORWARD: 1 }, 'with the program: forwarded');
-  native.mapDelete(dp.mapFd('xdpfw_tail_calls'), Buffer.alloc(4));
+  // xdpfw_rx hands it to xdpfw_session, which hands ICMP errors on to this slot alone.
+  const slot = Buffer.alloc(4);
+  slot.writeUInt32LE(native.btfEnum(dp.objectPath, 'xdpfw_tail_call').XDPFW_TAIL_ICMP_ERROR!);
+  native.mapDelete(dp.mapFd('xdpfw_tail_calls'), slot);
   let r = { retval: -1 };
   t.same(deltas(() => (r = run(error))), { DROP_NO_SOCKET: 1 }, 'without: dropped, counted as having nobody to judge it');
   t.equal(r.retval, XDP_DROP);
