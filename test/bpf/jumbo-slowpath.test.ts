@@ -2,9 +2,11 @@
 // AF_XDP socket on the far end of in0 (MTU 9000), taken by the compiled XDP
 // program attached to in0, drained by the daemon's QueueSocket into a
 // SlowPath on the real session map, and sent on from a QueueSocket on out0.
-// A 9014-byte TCP segment with FIN of an established session goes on whole
-// (a live BPF_PROG_RUN would refuse it); a jumbo first packet only the kernel
-// could send on (next hop not resolved) is dropped and counted.
+// A 9014-byte datagram of an established session whose input filter has a
+// per-packet term (with no program store, such a flow is judged here packet
+// by packet) goes on whole (a live BPF_PROG_RUN would refuse it); a jumbo
+// first packet only the kernel could send on (next hop not resolved) is
+// dropped and counted.
 import { insideTestNetns, reexecInNetns } from '../helpers/netns-reexec.js';
 import { TWO_PORTS } from '../helpers/two-ports.js';
 
@@ -42,6 +44,17 @@ security {
         }
         default-policy { deny-all; }
     }
+}
+firewall {
+    family inet {
+        filter in-inet {
+            term ef { from { dscp ef; } then { discard; } }
+            term rest { then { accept; } }
+        }
+    }
+}
+interfaces {
+    in0 { unit 0 { family inet { filter { input in-inet; } } } }
 }
 `;
 
@@ -108,17 +121,19 @@ async function arrived(dev: string, before: { packets: number }): Promise<{ pack
   return now;
 }
 
-const tcp: FrameSpec = { src: '10.8.0.2', dst: '10.9.0.2', protocol: 'tcp', sport: 40000, dport: 443 };
+const udp: FrameSpec = { src: '10.8.0.2', dst: '10.9.0.2', protocol: 'udp', sport: 40000, dport: 443 };
 
-t.test('a 9014-byte FIN of an established session goes on whole from the egress socket', async (t) => {
+t.test('a 9014-byte datagram of an established session judged here packet by packet goes on whole from the egress socket', async (t) => {
   let before = received('out0p');
-  await throughSlowPath(sized({ ...tcp, tcpFlags: 0x02 }, 60));
-  t.equal(slowPath.stats.injected, 1, 'the SYN was judged and sent on');
+  await throughSlowPath(sized(udp, 60));
+  t.equal(slowPath.stats.injected, 1, 'the first datagram was judged and sent on');
   t.equal((await arrived('out0p', before)).packets - before.packets, 1, 'and arrived behind out0');
 
   before = received('out0p');
-  await throughSlowPath(sized({ ...tcp, tcpFlags: 0x11 }, 9014));
-  t.equal(slowPath.stats.received, 2, 'XDP handed the jumbo FIN to the slow path');
+  const handedUp = dp.readCounters().get('FILTER_PROGRAM_SLOW_PATH')?.packets ?? 0n;
+  await throughSlowPath(sized(udp, 9014));
+  t.equal(slowPath.stats.received, 2, 'XDP handed the jumbo datagram of the session to the slow path');
+  t.equal(Number((dp.readCounters().get('FILTER_PROGRAM_SLOW_PATH')?.packets ?? 0n) - handedUp), 1, 'as a session packet its filter judges here');
   t.equal(slowPath.stats.injected, 2, 'which sent it on');
   t.same([...slowPath.stats.drops], [], 'nothing dropped');
   const after = await arrived('out0p', before);

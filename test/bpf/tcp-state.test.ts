@@ -14,7 +14,7 @@ reexecInNetns(import.meta.url, [
 
 const { default: t } = await import('tap');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
-const { SESSION, SESSION_KEY, TCP_CONN, TCP_DIR } = await import('../../lib/dataplane/layout.js');
+const { FILTER_VERDICT, SESSION, SESSION_KEY, TCP_CONN, TCP_DIR } = await import('../../lib/dataplane/layout.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { reverseKey } = await import('../../lib/session/flow-key.js');
@@ -70,7 +70,9 @@ function connection(v6?: { ext: number[] }) {
   const entry = (reverse: boolean) => {
     const v = Buffer.alloc(SESSION.size);
     v.writeBigUInt64LE(BigInt(sport), SESSION.offset.session_id);
+    // Bound as the slow path binds it: the client's side arrives on in0 and leaves by out0.
     v.writeUInt32LE(reverse ? outIndex : inIndex, SESSION.offset.ingress_ifindex);
+    v.writeUInt32LE(reverse ? inIndex : outIndex, SESSION.offset.egress_ifindex);
     v.writeUInt16LE(1, SESSION.offset.from_zone);
     v.writeUInt16LE(2, SESSION.offset.to_zone);
     v.writeUInt8(reverse ? dp.constants.sessionFlags.reverse : 0, SESSION.offset.flags);
@@ -97,10 +99,11 @@ function connection(v6?: { ext: number[] }) {
       const k = reverse ? rev : key;
       const v = Buffer.alloc(SESSION.size);
       native.mapLookup(sessions, k, v);
-      v.fill(0, SESSION.offset.input, SESSION.offset.input + 16);
+      // The whole verdict, its residual program included (0: none, the verdict is replayed).
+      v.fill(0, SESSION.offset.input, SESSION.offset.input + FILTER_VERDICT.size);
       if (action === 'discard') {
-        v.writeUInt32LE(9, SESSION.offset.input); // filter_id
-        v[SESSION.offset.input + 12] = filterActions.XDPFW_FILTER_ACTION_DISCARD!;
+        v.writeUInt32LE(9, SESSION.offset.input + FILTER_VERDICT.offset.filter_id);
+        v[SESSION.offset.input + FILTER_VERDICT.offset.action] = filterActions.XDPFW_FILTER_ACTION_DISCARD!;
       }
       native.mapUpdate(sessions, k, v, 2);
     },
