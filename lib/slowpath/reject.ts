@@ -326,23 +326,7 @@ export class Rejecter {
 
   /** As buildReject; also 0 when the rate limit holds the reply back. */
   reply(frame: Uint8Array, l3Offset: number, family: number, protocol: number, out: Uint8Array, reason: RejectReason = POLICY_REJECT): number {
-    if (!parse(frame, l3Offset, family, protocol, reason)) {
-      this.counters.notDue++;
-      return 0;
-    }
-    // The bucket is asked only once a reply is due; building it is left until a token allows.
-    if (!this.bucket.take()) {
-      this.counters.rateLimited++;
-      return 0;
-    }
-    const n = write(frame, out);
-    if (n === 0) {
-      this.counters.tooLarge++;
-      return 0;
-    }
-    this.counters.sent++;
-    if (pkt.partial) this.counters.partialQuote++;
-    return n;
+    return this.send(parse(frame, l3Offset, family, protocol, reason), frame, out, null);
   }
 
   /**
@@ -351,7 +335,16 @@ export class Rejecter {
    * the packet's destination). Rate-limited and counted as reply() is.
    */
   tooBig(frame: Uint8Array, l3Offset: number, family: number, protocol: number, out: Uint8Array, mtu: number, source: Uint8Array | null): number {
-    if (mtu <= 0 || !parse(frame, l3Offset, family, protocol, 'administratively-prohibited', mtu)) {
+    const due = mtu > 0 && parse(frame, l3Offset, family, protocol, 'administratively-prohibited', mtu);
+    return this.send(due, frame, out, source);
+  }
+
+  /**
+   * Writes the reply parse() prepared, when one is due and a token allows (the bucket is asked
+   * only then; building is left until it allows), from `source` or the packet's destination.
+   */
+  private send(due: boolean, frame: Uint8Array, out: Uint8Array, source: Uint8Array | null): number {
+    if (!due) {
       this.counters.notDue++;
       return 0;
     }
