@@ -22,7 +22,8 @@ reexecInNetns(import.meta.url, [
 
 const { default: t } = await import('tap');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
-const { SESSION, SESSION_KEY, FILTER_PROGRAM_SLOW_PATH, TCP_CONN, TCP_DIR } = await import('../../lib/dataplane/layout.js');
+const { SESSION, SESSION_KEY, FILTER_PROGRAM_SLOW_PATH } = await import('../../lib/dataplane/layout.js');
+const { sessionEntry } = await import('../helpers/session-entry.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { EventCodec, readEventConstants, realtimeOffsetNs } = await import('../../lib/events/record.js');
@@ -63,8 +64,6 @@ dp.registerPort(OUT, 1, 0);
   k.writeUInt32LE(kind);
   native.mapUpdate(dp.mapFd('xdpfw_event_rates'), k, rate, 0);
 }
-const tcpStates = native.btfEnum(dp.objectPath, 'xdpfw_tcp_state');
-const tcpDirFlags = native.btfEnum(dp.objectPath, 'xdpfw_tcp_dir_flags');
 const programs = new FilterPrograms({ write: (i, p) => dp.writeFilterProgram(i, p) }, () => []);
 
 class Gen {
@@ -237,19 +236,10 @@ t.test('XDP runs per-packet terms as the engine judges each packet', async (t) =
         if (input.program !== 0 && input.program < FILTER_PROGRAM_SLOW_PATH) programsSeen++;
         const slow = input.program >= FILTER_PROGRAM_SLOW_PATH;
         if (slow) slowSeen++;
-        const v = Buffer.alloc(SESSION.size);
-        v.writeBigUInt64LE(BigInt(c * 100 + fl + 1), SESSION.offset.session_id);
-        v.writeUInt16LE(1, SESSION.offset.from_zone);
-        v.writeUInt16LE(2, SESSION.offset.to_zone);
         // Bound as the slow path binds it: the flow arrives on in0 and leaves by out0 (both tables).
-        v.writeUInt32LE(IN, SESSION.offset.ingress_ifindex);
-        v.writeUInt32LE(OUT, SESSION.offset.egress_ifindex);
-        if (flow.proto === 'tcp') {
-          // Established and picked up mid-stream (windows learnt): this is about filters, not TCP tracking.
-          const conn = SESSION.offset.tcp;
-          v[conn + TCP_CONN.offset.state] = tcpStates.XDPFW_TCP_ESTABLISHED!;
-          for (const side of [0, 1]) v[conn + TCP_CONN.offset.dir + side * TCP_DIR.size + TCP_DIR.offset.flags] = tcpDirFlags.XDPFW_TCP_DIR_LIBERAL!;
-        }
+        const v = sessionEntry(dp.objectPath, {
+          sessionId: BigInt(c * 100 + fl + 1), fromZone: 1, toZone: 2, ingress: IN, egress: OUT, tcp: flow.proto === 'tcp',
+        });
         encodeFilterDescriptor(input, v, SESSION.offset.input);
         native.mapUpdate(dp.mapFd('xdpfw_sessions'), key, v, 0);
         events();

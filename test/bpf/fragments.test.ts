@@ -11,7 +11,8 @@ reexecInNetns(import.meta.url, [...TWO_PORTS]);
 
 const { default: t } = await import('tap');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
-const { FRAGMENT, FRAGMENT_KEY, SESSION, SESSION_KEY, TCP_CONN, TCP_DIR } = await import('../../lib/dataplane/layout.js');
+const { FRAGMENT, FRAGMENT_KEY, SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
+const { sessionEntry } = await import('../helpers/session-entry.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { FrameReader } = await import('../../lib/slowpath/frame.js');
@@ -81,22 +82,10 @@ function keyOf(spec: FrameSpec): Buffer {
   return k;
 }
 
-const tcpStates = native.btfEnum(dp.objectPath, 'xdpfw_tcp_state');
-const tcpDirFlags = native.btfEnum(dp.objectPath, 'xdpfw_tcp_dir_flags');
-
+/** Bound as the slow path binds it: test frames arrive on in0, forwarded ones leave by out0. */
 function installSession(spec: FrameSpec): Buffer {
   const key = keyOf(spec);
-  const v = Buffer.alloc(SESSION.size);
-  v.writeBigUInt64LE(99n, SESSION.offset.session_id);
-  // Bound as the slow path binds it: test frames arrive on in0, forwarded ones leave by out0.
-  v.writeUInt32LE(inIndex, SESSION.offset.ingress_ifindex);
-  v.writeUInt32LE(outIndex, SESSION.offset.egress_ifindex);
-  if (spec.protocol === 'tcp') {
-    // Established and picked up mid-stream: these tests are about fragments, not TCP tracking.
-    const conn = SESSION.offset.tcp;
-    v[conn + TCP_CONN.offset.state] = tcpStates.XDPFW_TCP_ESTABLISHED!;
-    for (const side of [0, 1]) v[conn + TCP_CONN.offset.dir + side * TCP_DIR.size + TCP_DIR.offset.flags] = tcpDirFlags.XDPFW_TCP_DIR_LIBERAL!;
-  }
+  const v = sessionEntry(dp.objectPath, { sessionId: 99n, ingress: inIndex, egress: outIndex, tcp: spec.protocol === 'tcp' });
   native.mapUpdate(dp.mapFd('xdpfw_sessions'), key, v, 0);
   return key;
 }

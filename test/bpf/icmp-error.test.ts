@@ -18,7 +18,8 @@ reexecInNetns(import.meta.url, [
 
 const { default: t } = await import('tap');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
-const { SESSION, SESSION_KEY, TCP_CONN, TCP_DIR } = await import('../../lib/dataplane/layout.js');
+const { SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
+const { sessionEntry } = await import('../helpers/session-entry.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { FrameReader } = await import('../../lib/slowpath/frame.js');
@@ -77,26 +78,14 @@ function keyOf(spec: FrameSpec): Buffer {
   return k;
 }
 
-/** TCP sessions are installed established and picked up mid-stream (windows learnt, not
- * enforced): test/bpf/tcp-state.test.ts tracks TCP. */
-const tcpStates = native.btfEnum(dp.objectPath, 'xdpfw_tcp_state');
-const tcpDirFlags = native.btfEnum(dp.objectPath, 'xdpfw_tcp_dir_flags');
-
 /** An entry bound as the slow path binds it: arriving on `ingress` (in0), leaving by
  * `egress` (out0; none for a session to the box). */
 function install(spec: FrameSpec, opts: { flags?: number; ingress?: number; egress?: number } = {}): Buffer {
   const key = keyOf(spec);
-  const v = Buffer.alloc(SESSION.size);
-  v.writeBigUInt64LE(99n, SESSION.offset.session_id);
-  v.writeUInt8(opts.flags ?? 0, SESSION.offset.flags);
-  if (spec.protocol === 'tcp') {
-    const conn = SESSION.offset.tcp;
-    v[conn + TCP_CONN.offset.state] = tcpStates.XDPFW_TCP_ESTABLISHED!;
-    for (const side of [0, 1]) v[conn + TCP_CONN.offset.dir + side * TCP_DIR.size + TCP_DIR.offset.flags] = tcpDirFlags.XDPFW_TCP_DIR_LIBERAL!;
-  }
   const local = (opts.flags ?? 0) & dp.constants.sessionFlags.local;
-  v.writeUInt32LE(opts.ingress ?? inIndex, SESSION.offset.ingress_ifindex);
-  v.writeUInt32LE(opts.egress ?? (local ? 0 : outIndex), SESSION.offset.egress_ifindex);
+  const v = sessionEntry(dp.objectPath, {
+    sessionId: 99n, flags: opts.flags ?? 0, ingress: opts.ingress ?? inIndex, egress: opts.egress ?? (local ? 0 : outIndex), tcp: spec.protocol === 'tcp',
+  });
   native.mapUpdate(dp.mapFd('xdpfw_sessions'), key, v, 0);
   return key;
 }

@@ -15,7 +15,8 @@ reexecInNetns(import.meta.url, [
 const { default: t } = await import('tap');
 const { execFileSync } = await import('node:child_process');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
-const { SESSION, SESSION_KEY, TCP_CONN, TCP_DIR } = await import('../../lib/dataplane/layout.js');
+const { SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
+const { sessionEntry } = await import('../helpers/session-entry.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { FrameReader } = await import('../../lib/slowpath/frame.js');
@@ -75,21 +76,11 @@ function keyOf(spec: FrameSpec): Buffer {
   return k;
 }
 
-const tcpStates = native.btfEnum(dp.objectPath, 'xdpfw_tcp_state');
-const tcpDirFlags = native.btfEnum(dp.objectPath, 'xdpfw_tcp_dir_flags');
-
 /** A session bound as the slow path binds it (arrives on in0, leaves by out0); TCP ones
  * established and picked up mid-stream (windows learnt, not enforced): these tests are about size. */
 function installSession(spec: FrameSpec): Buffer {
   const key = keyOf(spec);
-  const v = Buffer.alloc(SESSION.size);
-  if (spec.protocol === 'tcp') {
-    const conn = SESSION.offset.tcp;
-    v[conn + TCP_CONN.offset.state] = tcpStates.XDPFW_TCP_ESTABLISHED!;
-    for (const side of [0, 1]) v[conn + TCP_CONN.offset.dir + side * TCP_DIR.size + TCP_DIR.offset.flags] = tcpDirFlags.XDPFW_TCP_DIR_LIBERAL!;
-  }
-  v.writeUInt32LE(inIndex, SESSION.offset.ingress_ifindex);
-  v.writeUInt32LE(outIndex, SESSION.offset.egress_ifindex);
+  const v = sessionEntry(dp.objectPath, { sessionId: 0n, ingress: inIndex, egress: outIndex, tcp: spec.protocol === 'tcp' });
   native.mapUpdate(dp.mapFd('xdpfw_sessions'), key, v, 0);
   return key;
 }

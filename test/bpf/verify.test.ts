@@ -11,7 +11,8 @@ reexecInNetns(import.meta.url, [...TWO_PORTS, 'ip route add 10.10.0.0/24 via 10.
 
 const { default: t } = await import('tap');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
-const { SESSION, SESSION_KEY, TCP_CONN, TCP_DIR } = await import('../../lib/dataplane/layout.js');
+const { SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
+const { sessionEntry } = await import('../helpers/session-entry.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { compileText } = await import('../../lib/config/compile.js');
@@ -70,22 +71,9 @@ function keyOf(spec: FrameSpec): Buffer {
   return k;
 }
 
-/** TCP sessions are installed established and picked up mid-stream (windows learnt, not
- * enforced): test/bpf/tcp-state.test.ts tracks TCP. */
-const tcpStates = native.btfEnum(dp.objectPath, 'xdpfw_tcp_state');
-const tcpDirFlags = native.btfEnum(dp.objectPath, 'xdpfw_tcp_dir_flags');
-
 /** One direction's entry, bound to `ingress` and judged for leaving by `egress`. */
 function install(spec: FrameSpec, ingress: number, egress: number): void {
-  const v = Buffer.alloc(SESSION.size);
-  v.writeBigUInt64LE(9n, SESSION.offset.session_id);
-  if (spec.protocol === 'tcp') {
-    const conn = SESSION.offset.tcp;
-    v[conn + TCP_CONN.offset.state] = tcpStates.XDPFW_TCP_ESTABLISHED!;
-    for (const side of [0, 1]) v[conn + TCP_CONN.offset.dir + side * TCP_DIR.size + TCP_DIR.offset.flags] = tcpDirFlags.XDPFW_TCP_DIR_LIBERAL!;
-  }
-  v.writeUInt32LE(ingress, SESSION.offset.ingress_ifindex);
-  v.writeUInt32LE(egress, SESSION.offset.egress_ifindex);
+  const v = sessionEntry(dp.objectPath, { sessionId: 9n, ingress, egress, tcp: spec.protocol === 'tcp' });
   native.mapUpdate(dp.mapFd('xdpfw_sessions'), keyOf(spec), v, 0);
 }
 

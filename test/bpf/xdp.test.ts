@@ -15,7 +15,8 @@ reexecInNetns(import.meta.url, [
 
 const { default: t } = await import('tap');
 const { Dataplane } = await import('../../lib/dataplane/dataplane.js');
-const { SESSION, SESSION_KEY, TCP_CONN, TCP_DIR } = await import('../../lib/dataplane/layout.js');
+const { SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
+const { sessionEntry } = await import('../helpers/session-entry.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { FrameReader } = await import('../../lib/slowpath/frame.js');
@@ -82,24 +83,12 @@ function keyOf(spec: FrameSpec): Buffer {
   return k;
 }
 
-/** TCP sessions are installed established and picked up mid-stream (windows learnt, not
- * enforced): these tests are about forwarding; test/bpf/tcp-state.test.ts tracks TCP. */
-const tcpStates = native.btfEnum(dp.objectPath, 'xdpfw_tcp_state');
-const tcpDirFlags = native.btfEnum(dp.objectPath, 'xdpfw_tcp_dir_flags');
-
+/** Bound as the slow path binds it: test frames arrive on in0, forwarded ones leave by out0. */
 function installSession(spec: FrameSpec, flags = 0): Buffer {
   const key = keyOf(spec);
-  const v = Buffer.alloc(SESSION.size);
-  v.writeBigUInt64LE(77n, SESSION.offset.session_id);
-  v.writeUInt8(flags, SESSION.offset.flags);
-  if (spec.protocol === 'tcp') {
-    const conn = SESSION.offset.tcp;
-    v[conn + TCP_CONN.offset.state] = tcpStates.XDPFW_TCP_ESTABLISHED!;
-    for (const side of [0, 1]) v[conn + TCP_CONN.offset.dir + side * TCP_DIR.size + TCP_DIR.offset.flags] = tcpDirFlags.XDPFW_TCP_DIR_LIBERAL!;
-  }
-  // Bound as the slow path binds it: test frames arrive on in0, forwarded ones leave by out0.
-  v.writeUInt32LE(inIndex, SESSION.offset.ingress_ifindex);
-  v.writeUInt32LE(flags & dp.constants.sessionFlags.local ? 0 : outIndex, SESSION.offset.egress_ifindex);
+  const v = sessionEntry(dp.objectPath, {
+    sessionId: 77n, flags, ingress: inIndex, egress: flags & dp.constants.sessionFlags.local ? 0 : outIndex, tcp: spec.protocol === 'tcp',
+  });
   native.mapUpdate(dp.mapFd('xdpfw_sessions'), key, v, 0);
   return key;
 }

@@ -1,0 +1,38 @@
+// One direction's session entry as the slow path writes it, for BPF_PROG_RUN tests that
+// install sessions directly into xdpfw_sessions.
+import { SESSION, TCP_CONN, TCP_DIR } from '../../lib/dataplane/layout.js';
+import { btfEnum } from '../../lib/dataplane/native.js';
+
+export interface EntryFacts {
+  /** Where this direction's packets arrive, and where the policy saw them leave (0: to the box). */
+  ingress: number;
+  egress: number;
+  tcp: boolean;
+  sessionId?: bigint;
+  /** enum xdpfw_session_flags */
+  flags?: number;
+  fromZone?: number;
+  toZone?: number;
+}
+
+/**
+ * The value of one entry: bound to its interfaces; a TCP one established and picked up
+ * mid-stream (windows learnt, not enforced; test/bpf/tcp-state.test.ts tracks TCP).
+ */
+export function sessionEntry(objectPath: string, facts: EntryFacts): Buffer {
+  const v = Buffer.alloc(SESSION.size);
+  v.writeBigUInt64LE(facts.sessionId ?? 1n, SESSION.offset.session_id);
+  v.writeUInt8(facts.flags ?? 0, SESSION.offset.flags);
+  v.writeUInt16LE(facts.fromZone ?? 0, SESSION.offset.from_zone);
+  v.writeUInt16LE(facts.toZone ?? 0, SESSION.offset.to_zone);
+  v.writeUInt32LE(facts.ingress, SESSION.offset.ingress_ifindex);
+  v.writeUInt32LE(facts.egress, SESSION.offset.egress_ifindex);
+  if (facts.tcp) {
+    const states = btfEnum(objectPath, 'xdpfw_tcp_state');
+    const dirFlags = btfEnum(objectPath, 'xdpfw_tcp_dir_flags');
+    const conn = SESSION.offset.tcp;
+    v[conn + TCP_CONN.offset.state] = states.XDPFW_TCP_ESTABLISHED!;
+    for (const side of [0, 1]) v[conn + TCP_CONN.offset.dir + side * TCP_DIR.size + TCP_DIR.offset.flags] = dirFlags.XDPFW_TCP_DIR_LIBERAL!;
+  }
+  return v;
+}
