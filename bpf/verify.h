@@ -97,8 +97,10 @@ static __always_inline int ipv6_link_multicast(const __u32 *a)
  * router/neighbour discovery and redirects, with hop limit 255, which proves
  * it was sent on this link.
  */
-static __always_inline int neighbor_for_box(struct xdp_md *ctx, const struct packet *pkt)
+static __noinline int neighbor_for_box(struct xdp_md *ctx, const struct packet *pkt)
 {
+	/* A call of its own: the route lookup's 64 bytes stay off the stack of
+	 * xdpfw_rx, which also calls down into the session stage. */
 	if (!pkt->ip6)
 		return 0;
 	if (pkt->icmp_type >= ICMPV6_ROUTER_SOLICIT && pkt->icmp_type <= ICMPV6_REDIRECT &&
@@ -110,8 +112,10 @@ static __always_inline int neighbor_for_box(struct xdp_md *ctx, const struct pac
 	/* Wider multicast scopes are for routers to forward, not for the box. */
 	if ((dst[0] & bpf_htonl(0xff000000)) == bpf_htonl(0xff000000))
 		return 0;
+	__u32 in_ifindex = ctx->ingress_ifindex; /* in a register: see source_spoofed() */
+	asm volatile("" : "+r"(in_ifindex));
 	__u32 ifindex;
-	return route_of(ctx, pkt, dst, pkt->key.src_addr, ctx->ingress_ifindex, &ifindex) == BPF_FIB_LKUP_RET_NOT_FWDED;
+	return route_of(ctx, pkt, dst, pkt->key.src_addr, in_ifindex, &ifindex) == BPF_FIB_LKUP_RET_NOT_FWDED;
 }
 
 /*

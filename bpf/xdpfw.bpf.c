@@ -334,7 +334,9 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 	}
 	__sync_fetch_and_add(&sess->packets, 1);
 	__sync_fetch_and_add(&sess->bytes, pkt->l3_len);
-	sess->last_seen_ns = bpf_ktime_get_ns();
+	/* The coarse clock (CLOCK_MONOTONIC_COARSE, one tick behind at most)
+	 * costs a fraction of the precise one; idle timeouts are in seconds. */
+	sess->last_seen_ns = bpf_ktime_get_coarse_ns();
 
 	if (sess->flags & XDPFW_SESS_LOCAL) {
 		/* To the box itself: the lo0 filter is this direction's output. */
@@ -376,8 +378,9 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 	default: /* no neighbour yet, MTU exceeded, ...: the kernel resolves it */
 		return to_kernel(ctx, pkt, sess, path, fib.ifindex);
 	}
-	/* Only egress ports we manage can take a redirect. */
-	if (!bpf_map_lookup_elem(&xdpfw_tx_ports, &fib.ifindex))
+	/* Only egress ports we manage can take a redirect: the devmap lookup
+	 * the redirect makes anyway says so (XDP_PASS when it is not there). */
+	if (bpf_redirect_map(&xdpfw_tx_ports, fib.ifindex, XDP_PASS) != XDP_REDIRECT)
 		return to_kernel(ctx, pkt, sess, path, fib.ifindex);
 	if (path->replay) {
 		verdict = replay_filter(ctx, pkt, sess, &sess->output, XDPFW_FILTER_CACHED_OUTPUT,
@@ -397,7 +400,7 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 		return count(XDPFW_CNT_DROP_MALFORMED, ctx, XDP_DROP);
 	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
-	return count(path->forward, ctx, bpf_redirect_map(&xdpfw_tx_ports, fib.ifindex, 0));
+	return count(path->forward, ctx, XDP_REDIRECT);
 }
 
 /* Hand the parse result to userspace in the metadata area (see
@@ -534,8 +537,8 @@ static __always_inline int zone_has_screens(__u32 zone)
 
 /* The ingress zone's screens; -1 when the packet goes on (nothing tripped,
  * or alarm-without-drop). */
-static __always_inline int run_screens(struct xdp_md *ctx, struct packet *pkt,
-				       const struct xdpfw_iface *iface)
+static __noinline int run_screens(struct xdp_md *ctx, struct packet *pkt,
+				  const struct xdpfw_iface *iface)
 {
 	if (!iface)
 		return -1;
@@ -604,11 +607,15 @@ static __always_inline int session_stage(struct xdp_md *ctx, struct packet *pkt,
 }
 
 /*
- * The entry point: what the link layer alone decides (malformed frames,
- * EtherTypes, neighbour discovery), then by tail call the ingress zone's
- * screens (xdpfw_screens) when it has any, and the session stage
- * (xdpfw_session). Each program is verified on its own: together they would
- * exceed the verifier's budget of one million instructions.
+ * The entry point. A whole IP packet arriving on a zone's interface, nearly
+ * every packet, is screened (run_screens(), a call of its own so its paths
+ * do not multiply the session stage's in the verifier) and judged by the
+ * session stage right here: one parse, no tail call. The rest is what the
+ * link layer alone decides (malformed frames, EtherTypes, neighbour
+ * discovery), and fragments, which go on by tail call to the zone's screens
+ * (xdpfw_screens) and the session stage (xdpfw_session): with the fragment
+ * paths too, one program would exceed the verifier's budget of one million
+ * instructions.
  */
 SEC("xdp.frags")
 int xdpfw_rx(struct xdp_md *ctx)
@@ -616,6 +623,15 @@ int xdpfw_rx(struct xdp_md *ctx)
 	struct packet pkt;
 	__u32 ifindex = ctx->ingress_ifindex;
 	int parsed = parse_packet(ctx, &pkt);
+	struct xdpfw_iface *iface = bpf_map_lookup_elem(&xdpfw_ifaces, &ifindex);
+	/* The common case, a whole IP packet on a zone's interface, is screened
+	 * and goes on to the session stage here: no tail call, no second parse. */
+	if (parsed == PARSE_OK && iface) {
+		int screened = run_screens(ctx, &pkt, iface);
+		if (screened >= 0)
+			return screened;
+		return session_stage(ctx, &pkt, PARSE_OK, iface, ifindex);
+	}
 	if (parsed == PARSE_NON_IP && !non_ip_passes(&pkt))
 		return count(XDPFW_CNT_DROP_NON_IP, ctx, XDP_DROP);
 	if (parsed == PARSE_NEIGHBOR && !neighbor_for_box(ctx, &pkt))
@@ -623,7 +639,6 @@ int xdpfw_rx(struct xdp_md *ctx)
 	int verdict = parse_verdict(ctx, parsed);
 	if (verdict >= 0)
 		return verdict;
-	struct xdpfw_iface *iface = bpf_map_lookup_elem(&xdpfw_ifaces, &ifindex);
 	if (iface && zone_has_screens(iface->zone_id)) {
 		bpf_tail_call(ctx, &xdpfw_tail_calls, XDPFW_TAIL_SCREENS);
 		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP); /* empty slot: fail closed */
@@ -632,8 +647,8 @@ int xdpfw_rx(struct xdp_md *ctx)
 	return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP);
 }
 
-/* xdpfw_rx's tail call for a zone with screens: parses again, screens (they
- * see fragments too), then goes on in xdpfw_session. */
+/* xdpfw_rx's tail call for a fragment in a zone with screens: parses again,
+ * screens (they see fragments too), then goes on in xdpfw_session. */
 SEC("xdp.frags")
 int xdpfw_screens(struct xdp_md *ctx)
 {
@@ -650,7 +665,8 @@ int xdpfw_screens(struct xdp_md *ctx)
 	return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP); /* empty slot: fail closed */
 }
 
-/* The session stage, after xdpfw_rx or xdpfw_screens let the packet go on. */
+/* The session stage of a fragment (and of a packet on an interface xdpfw_ifaces
+ * does not know yet), after xdpfw_rx or xdpfw_screens let it go on. */
 SEC("xdp.frags")
 int xdpfw_session(struct xdp_md *ctx)
 {

@@ -129,6 +129,11 @@ export class Dataplane {
     return this.fds[name];
   }
 
+  /** Any program of the object by its name (the tail-called stages included), for BPF_PROG_RUN. */
+  programFd(name: string): number {
+    return this.obj.progFd(name);
+  }
+
   /**
    * Attaches xdpfw_rx to an interface through a pinned bpf_link. A link left
    * by a previous run on the same interface is taken over and switched to
