@@ -48,6 +48,7 @@ export const SYSTEM_SERVICES: ReadonlyMap<string, readonly HostMatch[]> = new Ma
   ['rlogin', [tcp(513)]],
   ['rsh', [tcp(514)]],
   ['ident-reset', [tcp(113)]],
+  ['web-management', [tcp(80), tcp(443)]], // J-Web
 ]);
 
 /** `protocols` keywords. */
@@ -68,4 +69,6 @@ export const HOST_PROTOCOLS: ReadonlyMap<string, readonly HostMatch[]> = new Map
 ]);
 
 export const ALL = 'all';
+/** Junos's other name for `all` in `system-services`. */
+export const ANY_SERVICE = 'any-service';
 export const EXCEPT = 'except';
