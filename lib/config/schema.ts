@@ -119,7 +119,7 @@ const idsOption = container(
         'source-threshold': perSecond,
         'destination-threshold': perSecond,
         timeout: seconds,
-      }),
+      }, { others: 'refused' }), // queue-size, whitelist, ...
       'port-scan': microseconds,
     }, { others: 'refused' }),
     udp: container({ flood: container({ threshold: perSecond }) }, { others: 'refused' }),

@@ -2,6 +2,9 @@ import type { Pos, Statement } from './ast.js';
 import { shapeIn } from './normalize.js';
 import type { Container, Unsupported } from './schema-types.js';
 
+/** Junos's zone of the box itself. */
+export const JUNOS_HOST = 'junos-host';
+
 /** One Junos hierarchy of the config that xdpfw does not implement. */
 export interface UnsupportedStatement {
   pos: Pos;
@@ -15,6 +18,19 @@ export interface UnsupportedStatement {
  * remains is what xdpfw enforces. Each is reported once, at its first place; inactive ones
  * are not reported (they would not apply on Junos either).
  */
+/**
+ * Statements of implemented shapes that name something xdpfw does not implement: policies
+ * from or to `junos-host` (traffic of the box itself, which host-inbound-traffic admits here),
+ * routing instances that are not kernel tables.
+ */
+function unsupportedInstance(path: string, s: Statement): Unsupported | null {
+  if (path === 'security policies' && s.words[0].text === 'from-zone' && s.words.some((w, i) => i % 2 === 1 && w.text === JUNOS_HOST)) return 'refused';
+  // A routing instance is xdpfw's only with its kernel table (`table-id`, for `then routing-instance`);
+  // Junos's VRFs and virtual routers route, which the kernel does here.
+  if (path === 'routing-instances' && !(s.children ?? []).some((c) => c.words[0].text === 'table-id')) return 'ignored';
+  return null;
+}
+
 export function pruneUnsupported(tree: readonly Statement[], schema: Container): { tree: Statement[]; found: UnsupportedStatement[] } {
   const found = new Map<string, UnsupportedStatement>();
   const walk = (kids: readonly Statement[], shape: Container, path: string, inactive: boolean): Statement[] => {
@@ -22,8 +38,9 @@ export function pruneUnsupported(tree: readonly Statement[], schema: Container):
     for (const s of kids) {
       const sh = shapeIn(shape, s.words[0].text);
       const here = `${path}${path ? ' ' : ''}${s.words.map((w) => w.text).join(' ')}`;
-      if (sh?.kind === 'container' && sh.opaque) {
-        if (!inactive && !s.inactive && !found.has(here)) found.set(here, { pos: s.pos, path: here, how: sh.opaque });
+      const how = sh?.kind === 'container' && sh.opaque ? sh.opaque : unsupportedInstance(path, s);
+      if (how) {
+        if (!inactive && !s.inactive && !found.has(here)) found.set(here, { pos: s.pos, path: here, how });
         continue;
       }
       if (sh?.kind === 'container' && s.children) {
