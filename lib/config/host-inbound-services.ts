@@ -48,7 +48,6 @@ export const SYSTEM_SERVICES: ReadonlyMap<string, readonly HostMatch[]> = new Ma
   ['rlogin', [tcp(513)]],
   ['rsh', [tcp(514)]],
   ['ident-reset', [tcp(113)]],
-  ['web-management', [tcp(80), tcp(443)]], // J-Web
 ]);
 
 /** `protocols` keywords. */

@@ -26,7 +26,7 @@ function hostInboundKeywords(names: Iterable<string>, aliases: readonly string[]
 const hostInboundTraffic = container({
   'system-services': hostInboundKeywords(SYSTEM_SERVICES.keys(), [ANY_SERVICE], [
     'appqoe', 'high-availability', 'jsrpc', 'lsping', 'lsselfping', 'r2cp', 'reverse-ssh', 'reverse-telnet', 'rpm',
-    'sip', 'tcp-encap', 'webapi-clear-text', 'webapi-ssl',
+    'sip', 'tcp-encap', 'web-management', 'webapi-clear-text', 'webapi-ssl',
   ]),
   protocols: hostInboundKeywords(HOST_PROTOCOLS.keys(), [], ['dvmrp', 'nhrp', 'pgm', 'sap', 'l2tp']),
 });
@@ -159,8 +159,8 @@ const addressBook = container({
 /** What a security zone and the management functional zone have in common. */
 const zoneBody = {
   description,
-  // An interface's own host-inbound-traffic (which replaces the zone's for packets it receives): not yet.
-  interfaces: container({}, { wildcard: { label: 'interface name', shape: container({ 'host-inbound-traffic': unsupported('refused') }) } }),
+  // An interface's own host-inbound-traffic overrides the zone's for packets it receives (zones.ts).
+  interfaces: container({}, { wildcard: { label: 'interface name', shape: container({ 'host-inbound-traffic': hostInboundTraffic }) } }),
   'host-inbound-traffic': hostInboundTraffic,
   screen: one('screen name'),
   ...unsupportedAll('ignored', ['application-tracking', 'tcp-rst', 'source-identity-log', 'enable-reverse-reroute', 'unidirectional-session-refreshing']),

@@ -50,12 +50,31 @@ export function compileZones(root: readonly Statement[], screens: ReadonlyMap<st
       }
       claimedAt.set(ifname.text, ifname);
       zone.interfaces.push(ifname.text);
-      out.zoneByInterface.set(ifname.text, zone);
+      out.zoneByInterface.set(ifname.text, withOwnHostInbound(zone, child(i.children, 'host-inbound-traffic'), d));
       out.interfaces.push(ifname.text);
     }
     out.zones.push(zone);
   });
   return out;
+}
+
+/**
+ * The zone as seen from one of its interfaces: the interface's own `system-services` and
+ * `protocols`, where it has them, override the zone's (Junos: "interface configuration
+ * overrides that of the zone"); everything else is the zone's. Packets are judged through
+ * the zone of the interface that received them, so this is what they meet.
+ */
+function withOwnHostInbound(zone: Zone, own: Statement | undefined, d: Diagnostics): Zone {
+  if (!own) return zone;
+  const services = child(own.children, 'system-services');
+  const protocols = child(own.children, 'protocols');
+  return {
+    ...zone,
+    hostInbound: {
+      services: services ? hostInbound(services, SYSTEM_SERVICES, d) : zone.hostInbound.services,
+      protocols: protocols ? hostInbound(protocols, HOST_PROTOCOLS, d) : zone.hostInbound.protocols,
+    },
+  };
 }
 
 /** The admitted keywords: those listed, or with `all` every keyword but the `except` ones. */

@@ -38,8 +38,8 @@ t.test('schema errors name what was expected', async (t) => {
     ],
     [
       'per-interface host-inbound-traffic',
-      'set security zones security-zone z interfaces eth0 host-inbound-traffic system-services ping',
-      ["e.conf:1:52: security zones security-zone z interfaces eth0 host-inbound-traffic not supported; it changes what passes or how: remove it, or load without it (--ignore-unsupported)"],
+      'set security zones security-zone z interfaces eth0 host-inbound-traffic system-services pingg',
+      ["e.conf:1:89: unknown statement 'pingg' in 'security zones security-zone z interfaces eth0 host-inbound-traffic system-services'; expected one of: all, any-service, bootp, dhcp, dhcpv6, dns, finger, ftp, http, https, ident-reset, ike, netconf, ntp, ping, rlogin, rsh, snmp, snmp-trap, ssh, telnet, tftp, traceroute..."],
     ],
     ['missing name', 'set security zones security-zone', ["e.conf:1:20: 'security-zone' must be followed by a zone name"]],
     ['wrong literal', 'set security policies from-zone a too-zone b', ["e.conf:1:35: expected 'to-zone' after 'from-zone a', found 'too-zone'"]],

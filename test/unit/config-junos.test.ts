@@ -197,3 +197,18 @@ set security policies default-policy deny-all`);
   t.same([...junos.zones[0].hostInbound.services].sort(), [...all.zones[0].hostInbound.services].sort(), 'any-service is all');
   t.same([...junos.zones[1].hostInbound.services], ['ssh']);
 });
+
+t.test("an interface's own host-inbound-traffic overrides its zone's", async (t) => {
+  const c = compiled(`
+set security zones security-zone trust host-inbound-traffic system-services ssh
+set security zones security-zone trust host-inbound-traffic protocols ospf
+set security zones security-zone trust interfaces eth0 host-inbound-traffic system-services ping
+set security zones security-zone trust interfaces eth0 host-inbound-traffic system-services dhcp
+set security zones security-zone trust interfaces eth1`);
+  const seen = (ifname: string): unknown => {
+    const z = c.zoneByInterface.get(ifname);
+    return z && { id: z.id, name: z.name, services: [...z.hostInbound.services].sort(), protocols: [...z.hostInbound.protocols] };
+  };
+  t.same(seen('eth0'), { id: 1, name: 'trust', services: ['dhcp', 'ping'], protocols: ['ospf'] }, 'eth0: its own services, the zone protocols');
+  t.same(seen('eth1'), { id: 1, name: 'trust', services: ['ssh'], protocols: ['ospf'] }, "eth1: the zone's");
+});
