@@ -1,7 +1,7 @@
 import type { Statement, Word } from './ast.js';
 import { describePos, type Diagnostics } from './errors.js';
 import { parsePrefix, type Prefix } from './ip.js';
-import { addressRange } from './address-range.js';
+import { addressRange, wildcardAddress } from './address-range.js';
 import { SetResolver, type Member } from './sets.js';
 import { activeChildren, child, each, eachOf } from './tree.js';
 import { checkName } from './values.js';
@@ -77,12 +77,22 @@ function addressPrefixes(a: Statement, d: Diagnostics): Prefix[] {
   const values: Word[] = a.words.length > 2 ? [a.words[2]] : [];
   for (const c of activeChildren(a.children)) {
     const kw = c.words[0].text;
-    if (kw !== 'description' && kw !== 'range-address') values.push(c.words[0]);
+    if (kw !== 'description' && kw !== 'range-address' && kw !== 'wildcard-address') values.push(c.words[0]);
   }
   const ranges = each(a.children, 'range-address');
-  if (values.length + ranges.length > 1) {
-    d.error(name.pos, `address '${name.text}' has more than one value: an address is one prefix or one range`);
+  const wildcards = each(a.children, 'wildcard-address');
+  if (values.length + ranges.length + wildcards.length > 1) {
+    d.error(name.pos, `address '${name.text}' has more than one value: an address is one prefix, one range or one wildcard address`);
     return [];
+  }
+  if (wildcards.length === 1) {
+    const w = wildcards[0].words[1];
+    const r = wildcardAddress(w.text);
+    if (typeof r === 'string') {
+      d.error(w.pos, r);
+      return [];
+    }
+    return r;
   }
   if (values.length === 1) {
     const prefix = parsePrefix(values[0].text);
@@ -101,9 +111,9 @@ function addressPrefixes(a: Statement, d: Diagnostics): Prefix[] {
     }
     return r;
   }
-  // Only unsupported forms (dns-name, wildcard-address), left out: it matches nothing.
+  // Only an unsupported form (dns-name), left out: it matches nothing.
   if (a.children === null || a.children.every((c) => c.words[0].text === 'description')) {
-    d.error(name.pos, `address '${name.text}' needs a prefix or a range-address`);
+    d.error(name.pos, `address '${name.text}' needs a prefix, a range-address or a wildcard-address`);
   }
   return [];
 }

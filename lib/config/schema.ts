@@ -136,8 +136,9 @@ const address = container(
   {
     description,
     'range-address': leaf({ kind: 'none' }, { keys: [named('first address'), { label: "'to'", literal: 'to' }, named('last address')] }),
-    // Non-contiguous masks and names resolved at run time: not yet.
-    ...unsupportedAll('refused', ['wildcard-address', 'dns-name']),
+    'wildcard-address': leaf({ kind: 'none' }, { keys: [named('wildcard address')] }),
+    // Names resolved at run time: not yet.
+    'dns-name': unsupported('refused'),
   },
   { keys: [named('address name')], unique: 'address', wildcard: { label: 'IP prefix', shape: flag }, collapse: true },
 );

@@ -212,3 +212,18 @@ set security zones security-zone trust interfaces eth1`);
   t.same(seen('eth0'), { id: 1, name: 'trust', services: ['dhcp', 'ping'], protocols: ['ospf'] }, 'eth0: its own services, the zone protocols');
   t.same(seen('eth1'), { id: 1, name: 'trust', services: ['ssh'], protocols: ['ospf'] }, "eth1: the zone's");
 });
+
+t.test('wildcard-address is the prefixes its mask matches', async (t) => {
+  const wildcard = compiled(`${ZONES}set security address-book global address w wildcard-address 10.1.0.7/255.0.255.254\n${POLICY('w', 'any')}`);
+  t.equal(wildcard.policies.length, 1, '255.0.255.254: eight free bits, 256 prefixes, the most accepted');
+  const small = compiled(`${ZONES}set security address-book global address w wildcard-address 10.1.2.3/255.252.255.255\n${POLICY('w', 'any')}`);
+  const prefixes = ['10.0.2.3/32', '10.1.2.3/32', '10.2.2.3/32', '10.3.2.3/32'];
+  const set = compiled(
+    `${ZONES}${prefixes.map((p, i) => `set security address-book global address a${i} ${p}\nset security address-book global address-set w address a${i}\n`).join('')}${POLICY('w', 'any')}`,
+  );
+  t.same(policiesOf(small), policiesOf(set), '255.252.255.255: the two free bits give four hosts');
+  t.match(result(`${ZONES}set security address-book global address w wildcard-address 10.0.0.1/255.0.0.255\n${POLICY('w', 'any')}`), {
+    ok: false,
+    errors: [{ message: "wildcard-address '10.0.0.1/255.0.0.255' matches 65536 separate prefixes; at most 256 are supported" }],
+  });
+});
