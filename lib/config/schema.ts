@@ -233,8 +233,12 @@ export const SCHEMA: Container = container({
           ),
           'file-json': one('file path'),
           'rate-limit': one('number of events per second'),
+          // The box's own logs.
+          ...unsupportedAll('ignored', [
+            'archive', 'console', 'file', 'user', 'source-address', 'time-format', 'log-rotate-frequency', 'server',
+            'allow-duplicates', 'facility-override', 'routing-instance', 'grpc-replay', 'structured-data', 'log-prefix',
+          ]),
         },
-        { others: 'ignored' },
       ),
       services: container(
         {

@@ -23,22 +23,37 @@ export interface UnsupportedStatement {
  * from or to `junos-host` (traffic of the box itself, which host-inbound-traffic admits here),
  * routing instances that are not kernel tables.
  */
-function unsupportedInstance(path: string, s: Statement): Unsupported | null {
+function unsupportedInstance(path: string, s: Statement, usedInstances: ReadonlySet<string>): Unsupported | null {
   if (path === 'security policies' && s.words[0].text === 'from-zone' && s.words.some((w, i) => i % 2 === 1 && w.text === JUNOS_HOST)) return 'refused';
-  // A routing instance is xdpfw's only with its kernel table (`table-id`, for `then routing-instance`);
-  // Junos's VRFs and virtual routers route, which the kernel does here.
-  if (path === 'routing-instances' && !(s.children ?? []).some((c) => c.words[0].text === 'table-id')) return 'ignored';
+  // A routing instance is xdpfw's when a filter sends flows to it (`then routing-instance`) or it
+  // has its kernel table (`table-id`); Junos's other VRFs and virtual routers route, which the
+  // kernel does here.
+  if (path === 'routing-instances' && !usedInstances.has(s.words[0].text) && !(s.children ?? []).some((c) => c.words[0].text === 'table-id')) return 'ignored';
   return null;
+}
+
+/** Routing instances that firewall filter terms name. */
+function filterInstances(tree: readonly Statement[]): Set<string> {
+  const out = new Set<string>();
+  const walk = (stmts: readonly Statement[]): void => {
+    for (const s of stmts) {
+      if (s.words[0].text === 'routing-instance' && s.words.length === 2) out.add(s.words[1].text);
+      walk(s.children ?? []);
+    }
+  };
+  walk(tree.filter((s) => s.words[0].text === 'firewall'));
+  return out;
 }
 
 export function pruneUnsupported(tree: readonly Statement[], schema: Container): { tree: Statement[]; found: UnsupportedStatement[] } {
   const found = new Map<string, UnsupportedStatement>();
+  const usedInstances = filterInstances(tree);
   const walk = (kids: readonly Statement[], shape: Container, path: string, inactive: boolean): Statement[] => {
     const out: Statement[] = [];
     for (const s of kids) {
       const sh = shapeIn(shape, s.words[0].text);
       const here = `${path}${path ? ' ' : ''}${s.words.map((w) => w.text).join(' ')}`;
-      const how = sh?.kind === 'container' && sh.opaque ? sh.opaque : unsupportedInstance(path, s);
+      const how = sh?.kind === 'container' && sh.opaque ? sh.opaque : unsupportedInstance(path, s, usedInstances);
       if (how) {
         if (!inactive && !s.inactive && !found.has(here)) found.set(here, { pos: s.pos, path: here, how });
         continue;
