@@ -28,6 +28,7 @@ export function formatStatus(s: StatusReport): string {
     '',
     ifaces,
     ...(s.warnings.length ? ['', `Warnings (${s.warnings.length}):`, ...s.warnings.map((w) => `  ${w.interface}: ${formatWarning(w).replace(/\n/g, '\n  ')}`)] : []),
+    ...(s.configWarnings.length ? ['', `Configuration not applied (${s.configWarnings.length}):`, ...s.configWarnings.map((w) => `  ${w}`)] : []),
   ].join('\n');
 }
 

@@ -7,7 +7,7 @@ import { hideBin } from 'yargs/helpers';
 import { DaemonNotRunning, monitor, request } from '../control/client.js';
 import { EVENT_KINDS, type EventKind } from '../events/types.js';
 import type { ControlRequest } from '../control/protocol.js';
-import { loadConfigFile } from '../config/compile.js';
+import { DEFAULT_NODE, loadConfigFile, type CompileOptions } from '../config/compile.js';
 import { ConfigRejected, Daemon } from '../daemon/daemon.js';
 import type { CountersReport, ReloadReport, StatusReport } from '../daemon/reports.js';
 import type { MatchResult, PoliciesReport } from '../daemon/policies-report.js';
@@ -35,14 +35,14 @@ type DaemonMessage = { ready: true; status: StatusReport } | { ready: false; err
 
 class CliError extends Error {}
 
-async function runForeground(config: string, stateDir: string, xdpMode: 'auto' | 'native' | 'generic'): Promise<void> {
+async function runForeground(config: string, stateDir: string, xdpMode: 'auto' | 'native' | 'generic', compileOptions: CompileOptions): Promise<void> {
   // Under systemd (Type=notify): READY=1 at the point `load` reports ready, then watchdog pings.
   const service = ServiceNotifier.fromEnvironment();
   service.status('loading the dataplane');
   let daemon: Daemon;
   try {
     requireDataplanePrivileges('run');
-    daemon = await Daemon.start({ configPath: resolve(config), stateDir, xdpMode });
+    daemon = await Daemon.start({ configPath: resolve(config), stateDir, xdpMode, compileOptions });
   } catch (err) {
     const message = err instanceof ConfigRejected ? `configuration rejected:\n${err.message}` : (err as Error).message;
     service.status(`start failed: ${message}`);
@@ -76,7 +76,7 @@ async function runForeground(config: string, stateDir: string, xdpMode: 'auto' |
 }
 
 /** Starts `xdpfw run` detached and returns once it reports the dataplane ready. */
-async function load(config: string, stateDir: string, xdpMode: string): Promise<void> {
+async function load(config: string, stateDir: string, xdpMode: string, compileOptions: CompileOptions): Promise<void> {
   requireDataplanePrivileges('load');
   checkConfigPath(resolve(config)); // a FIFO or device would only be refused by the daemon
   const paths = statePaths(stateDir);
@@ -84,7 +84,10 @@ async function load(config: string, stateDir: string, xdpMode: string): Promise<
   const log = openSync(paths.logFile, 'a');
   const child = spawn(
     process.execPath,
-    [resolve(packageRoot, 'bin', 'xdpfw'), 'run', '-c', resolve(config), '--state-dir', paths.stateDir, '--xdp-mode', xdpMode],
+    [
+      resolve(packageRoot, 'bin', 'xdpfw'), 'run', '-c', resolve(config), '--state-dir', paths.stateDir, '--xdp-mode', xdpMode,
+      '--node', compileOptions.node ?? DEFAULT_NODE, ...(compileOptions.ignoreUnsupported ? ['--ignore-unsupported'] : []),
+    ],
     { detached: true, stdio: ['ignore', log, log, 'ipc'] },
   );
   const outcome = await new Promise<DaemonMessage>((done) => {
@@ -170,9 +173,13 @@ function stillAttached(paths: StatePaths): string {
     "new flows are dropped until 'xdpfw load' starts the daemon again";
 }
 
-/** Validates a file without touching the running daemon: exit 0, or every error as file:line:column: message. */
-function check(path: string): void {
-  const result = loadConfigFile(path);
+/**
+ * Validates a file without touching the running daemon: exit 0, or every error as
+ * file:line:column: message. What would not be applied is listed either way, one line each.
+ */
+function check(path: string, options: CompileOptions): void {
+  const result = loadConfigFile(path, options);
+  for (const w of result.warnings) process.stderr.write(`${w.toString()}\n`);
   if (!result.ok) throw new CliError(`configuration rejected:\n${result.errors.map((e) => e.toString()).join('\n')}`);
   process.stdout.write(`configuration check succeeds: ${path}\n`);
 }
@@ -208,28 +215,38 @@ const withKinds = <T>(y: Argv<T>) =>
   y.option('kind', { type: 'array', string: true, choices: [...EVENT_KINDS], describe: 'only these event kinds' });
 
 const withJson = <T>(y: Argv<T>) => y.option('json', { type: 'boolean', default: false, describe: 'print JSON' });
+const withIgnoreUnsupported = <T>(y: Argv<T>) =>
+  y.option('ignore-unsupported', {
+    type: 'boolean', default: false,
+    describe: 'load without the Junos statements xdpfw does not implement that change what passes (NAT, IPsec, UTM, ...); they are listed in status',
+  });
+const withReading = <T>(y: Argv<T>) =>
+  withIgnoreUnsupported(y).option('node', { type: 'string', default: DEFAULT_NODE, describe: 'chassis cluster node whose "${node}" group applies' });
+const compileOptionsOf = (a: { 'ignore-unsupported': boolean; node: string }): CompileOptions => ({ ignoreUnsupported: a['ignore-unsupported'], node: a.node });
 const withConfig = <T>(y: Argv<T>) =>
-  y.option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'configuration file' })
-    .option('xdp-mode', { choices: ['auto', 'native', 'generic'] as const, default: 'auto' as const, describe: 'XDP attach mode (auto: native, else generic)' });
+  withReading(y.option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'configuration file' })
+    .option('xdp-mode', { choices: ['auto', 'native', 'generic'] as const, default: 'auto' as const, describe: 'XDP attach mode (auto: native, else generic)' }));
 
 export async function main(argv: string[]): Promise<void> {
   await yargs(hideBin(argv))
     .scriptName('xdpfw')
     .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'pins, control socket and log', global: true })
     .command('load', 'attach to the configured interfaces and start the daemon', (y) => withConfig(y),
-      (a) => load(a.config, a['state-dir'], a['xdp-mode']))
+      (a) => load(a.config, a['state-dir'], a['xdp-mode'], compileOptionsOf(a)))
     .command('run', 'run the daemon in the foreground', (y) => withConfig(y),
-      (a) => runForeground(a.config, a['state-dir'], a['xdp-mode']))
+      (a) => runForeground(a.config, a['state-dir'], a['xdp-mode'], compileOptionsOf(a)))
     .command('unload', 'detach, remove pins and stop the daemon', (y) => y, (a) => unload(a['state-dir']))
     .command('install-service', 'install the systemd unit (Type=notify, watchdog, restart) for this installation', (y) => y
       .option('config', { alias: 'c', type: 'string', default: DEFAULT_SERVICE_CONFIG, describe: 'configuration file the service runs' })
       .option('unit-dir', { type: 'string', default: DEFAULT_UNIT_DIR, describe: 'where to write xdpfw.service' }),
       (a) => installServiceCommand(a['unit-dir'], a.config, a['state-dir']))
-    .command('check', 'validate a configuration file', (y) => y.option('config', { alias: 'c', type: 'string', demandOption: true }),
-      (a) => check(a.config))
+    .command('check', 'validate a configuration file', (y) => withReading(y.option('config', { alias: 'c', type: 'string', demandOption: true })),
+      (a) => check(a.config, compileOptionsOf(a)))
     .command('reload', 'apply a new configuration; sessions survive if still permitted', (y) =>
-      withJson(y.option('config', { alias: 'c', type: 'string', demandOption: true })),
-      (a) => show<ReloadReport>(a['state-dir'], { command: 'reload', configPath: resolve(a.config) }, a.json, formatReload))
+      withJson(withIgnoreUnsupported(y.option('config', { alias: 'c', type: 'string', demandOption: true }))),
+      (a) => show<ReloadReport>(a['state-dir'], {
+        command: 'reload', configPath: resolve(a.config), unsupported: a['ignore-unsupported'] ? 'ignore' : 'refuse',
+      }, a.json, formatReload))
     .command('status', 'daemon, interfaces and queues', (y) => withJson(y),
       (a) => show<StatusReport>(a['state-dir'], { command: 'status' }, a.json, formatStatus))
     .command('show <what> [detail]', 'show sessions, counters, policies, config, log (recent events), screen statistics or firewall (filter counters)', (y) =>

@@ -1,11 +1,19 @@
 import type { Statement, Word } from './ast.js';
 import { describePos, type Diagnostics } from './errors.js';
 import { parsePrefix, type Prefix } from './ip.js';
+import { addressRange, wildcardAddress } from './address-range.js';
 import { SetResolver, type Member } from './sets.js';
-import { child, each, eachOf, valueOf } from './tree.js';
+import { activeChildren, child, each, eachOf } from './tree.js';
 import { checkName } from './values.js';
 
-/** `security address-book global { address N <prefix>; address-set S { ... } }`. */
+/**
+ * Address books, as Junos has them: the global book (`security address-book global`), named
+ * books attached to zones (`security address-book B { ... attach { zone Z; } }`) and zone
+ * books (`security zones security-zone Z address-book { ... }`). A policy resolves its source
+ * addresses in its from-zone's scope and its destination addresses in its to-zone's: the
+ * zone's own names (its book and the books attached to it) first, then the global book.
+ * Global policies see the global book only.
+ */
 
 const V4_ANY: Prefix = { family: 'inet', words: [0], length: 0 };
 const V6_ANY: Prefix = { family: 'inet6', words: [0, 0, 0, 0], length: 0 };
@@ -16,54 +24,168 @@ const PREDEFINED_ADDRESSES: ReadonlyMap<string, readonly Prefix[]> = new Map([
   ['any-ipv6', [V6_ANY]],
 ]);
 
+export const GLOBAL_BOOK = 'global';
+
 export type AddressBook = SetResolver<Prefix>;
 
-/**
- * Compiles the global address book and checks every address-set's members. A definition
- * that fails still defines its name so that references to it are not reported too.
- */
-export function compileAddressBook(root: readonly Statement[], d: Diagnostics): AddressBook {
-  const addresses = new Map<string, readonly Prefix[]>(PREDEFINED_ADDRESSES);
-  const sets = new Map<string, Member[]>();
-  const names = new Map<string, Word>();
-  const define = (w: Word, what: string): boolean => {
-    checkName(d, w, `${what} name`);
-    if (PREDEFINED_ADDRESSES.has(w.text)) {
-      d.error(w.pos, `'${w.text}' is a predefined address and cannot be redefined`);
-      return false;
-    }
-    const prev = names.get(w.text);
-    if (prev) {
-      d.error(w.pos, `${what} name '${w.text}' is already used at ${describePos(prev.pos, w.pos)}`);
-      return false;
-    }
-    names.set(w.text, w);
-    return true;
-  };
+/** The names one scope defines: the global book, or the zone-scoped names of one zone. */
+class Scope {
+  readonly addresses = new Map<string, readonly Prefix[]>();
+  readonly sets = new Map<string, Member[]>();
+  readonly setNames: Word[] = [];
+  private readonly names = new Map<string, Word>();
 
-  const setNames: Word[] = [];
-  for (const book of each(child(root, 'security')?.children, 'address-book')) {
-    if (book.words[1].text !== 'global') {
-      d.error(book.words[1].pos, `unsupported address book '${book.words[1].text}': only the 'global' address book is supported`);
-      continue;
+  constructor(private readonly d: Diagnostics) {}
+
+  define(w: Word, what: string): boolean {
+    checkName(this.d, w, `${what} name`);
+    if (PREDEFINED_ADDRESSES.has(w.text)) {
+      this.d.error(w.pos, `'${w.text}' is a predefined address and cannot be redefined`);
+      return false;
     }
-    for (const a of each(book.children, 'address')) {
-      if (!define(a.words[1], 'address')) continue;
-      const value = valueOf(a, 1);
-      const prefix = parsePrefix(value.text);
-      if (typeof prefix === 'string') d.error(value.pos, prefix);
-      addresses.set(a.words[1].text, typeof prefix === 'string' ? [] : [prefix]);
+    const prev = this.names.get(w.text);
+    if (prev) {
+      this.d.error(w.pos, `${what} name '${w.text}' is already used at ${describePos(prev.pos, w.pos)}`);
+      return false;
     }
-    for (const s of each(book.children, 'address-set')) {
+    this.names.set(w.text, w);
+    return true;
+  }
+
+  /** The address and address-set statements of one book. */
+  add(book: readonly Statement[] | null): void {
+    const d = this.d;
+    for (const a of each(book, 'address')) {
+      const name = a.words[1];
+      if (!this.define(name, 'address')) continue;
+      this.addresses.set(name.text, addressPrefixes(a, d));
+    }
+    for (const s of each(book, 'address-set')) {
       const name = s.words[1];
-      if (!define(name, 'address-set')) continue;
+      if (!this.define(name, 'address-set')) continue;
       const members = eachOf(s.children, ['address', 'address-set']).map((m) => ({ name: m.words[1], isSet: m.words[0].text === 'address-set' }));
       if (members.length === 0) d.error(name.pos, `address-set '${name.text}' has no members`);
-      sets.set(name.text, members);
-      setNames.push(name);
+      this.sets.set(name.text, members);
+      this.setNames.push(name);
     }
   }
-  const book = new SetResolver({ item: 'address', set: 'address-set' }, addresses, sets);
-  for (const name of setNames) book.resolve(name, d);
-  return book;
+}
+
+/** `address N P;`, `address N { P; }` or `address N { range-address A to B; }`. */
+function addressPrefixes(a: Statement, d: Diagnostics): Prefix[] {
+  const name = a.words[1];
+  const values: Word[] = a.words.length > 2 ? [a.words[2]] : [];
+  for (const c of activeChildren(a.children)) {
+    const kw = c.words[0].text;
+    if (kw !== 'description' && kw !== 'range-address' && kw !== 'wildcard-address') values.push(c.words[0]);
+  }
+  const ranges = each(a.children, 'range-address');
+  const wildcards = each(a.children, 'wildcard-address');
+  if (values.length + ranges.length + wildcards.length > 1) {
+    d.error(name.pos, `address '${name.text}' has more than one value: an address is one prefix, one range or one wildcard address`);
+    return [];
+  }
+  if (wildcards.length === 1) {
+    const w = wildcards[0].words[1];
+    const r = wildcardAddress(w.text);
+    if (typeof r === 'string') {
+      d.error(w.pos, r);
+      return [];
+    }
+    return r;
+  }
+  if (values.length === 1) {
+    const prefix = parsePrefix(values[0].text);
+    if (typeof prefix === 'string') {
+      d.error(values[0].pos, prefix);
+      return [];
+    }
+    return [prefix];
+  }
+  if (ranges.length === 1) {
+    const [, first, , last] = ranges[0].words;
+    const r = addressRange(first.text, last.text);
+    if (typeof r === 'string') {
+      d.error(first.pos, r);
+      return [];
+    }
+    return r;
+  }
+  // Only an unsupported form (dns-name), left out: it matches nothing.
+  if (a.children === null || a.children.every((c) => c.words[0].text === 'description')) {
+    d.error(name.pos, `address '${name.text}' needs a prefix, a range-address or a wildcard-address`);
+  }
+  return [];
+}
+
+function resolver(global: Scope, zone?: Scope): AddressBook {
+  const addresses = new Map<string, readonly Prefix[]>([...PREDEFINED_ADDRESSES, ...global.addresses]);
+  const sets = new Map<string, Member[]>(global.sets);
+  if (zone) {
+    // A zone's own name wins over the global book's, whatever kind either is.
+    for (const [n, p] of zone.addresses) {
+      addresses.set(n, p);
+      sets.delete(n);
+    }
+    for (const [n, m] of zone.sets) {
+      sets.set(n, m);
+      addresses.delete(n);
+    }
+  }
+  return new SetResolver({ item: 'address', set: 'address-set' }, addresses, sets);
+}
+
+export class AddressBooks {
+  constructor(
+    readonly global: AddressBook,
+    private readonly zones: ReadonlyMap<string, AddressBook>,
+  ) {}
+
+  /** The names a policy sees in this zone (null: a global policy). */
+  forZone(zone: string | null): AddressBook {
+    return (zone !== null ? this.zones.get(zone) : undefined) ?? this.global;
+  }
+}
+
+/**
+ * Compiles every address book and checks every address-set's members in its own scope. A
+ * definition that fails still defines its name so that references to it are not reported too.
+ */
+export function compileAddressBook(root: readonly Statement[], zoneNames: ReadonlySet<string>, d: Diagnostics): AddressBooks {
+  const security = child(root, 'security')?.children;
+  const global = new Scope(d);
+  const zoneScopes = new Map<string, Scope>();
+  const scopeOf = (zone: string): Scope => {
+    let s = zoneScopes.get(zone);
+    if (!s) zoneScopes.set(zone, (s = new Scope(d)));
+    return s;
+  };
+  for (const book of activeChildren(child(security, 'address-book')?.children)) {
+    const name = book.words[0];
+    if (name.text === GLOBAL_BOOK) {
+      if (child(book.children, 'attach')) d.error(name.pos, "the global address book is every zone's: it cannot be attached");
+      global.add(book.children);
+      continue;
+    }
+    checkName(d, name, 'address book name');
+    const zones = each(child(book.children, 'attach')?.children, 'zone').map((z) => z.words[1]);
+    if (zones.length === 0) d.error(name.pos, `address book '${name.text}' is attached to no zone: add 'attach { zone Z; }'`);
+    for (const z of zones) {
+      if (!zoneNames.has(z.text)) d.error(z.pos, `unknown zone '${z.text}'`);
+      else scopeOf(z.text).add(book.children);
+    }
+  }
+  for (const z of each(child(security, 'zones')?.children, 'security-zone')) {
+    const book = child(z.children, 'address-book');
+    if (book) scopeOf(z.words[1].text).add(book.children);
+  }
+  const globalBook = resolver(global);
+  for (const name of global.setNames) globalBook.resolve(name, d);
+  const books = new Map<string, AddressBook>();
+  for (const [zone, scope] of zoneScopes) {
+    const book = resolver(global, scope);
+    for (const name of scope.setNames) book.resolve(name, d);
+    books.set(zone, book);
+  }
+  return new AddressBooks(globalBook, books);
 }

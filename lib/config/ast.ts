@@ -23,7 +23,19 @@ export interface Statement {
   children: Statement[] | null;
   inactive: boolean;
   pos: Pos;
+  /**
+   * A set-form edit of what came before rather than a statement: `delete PATH` removes the
+   * statement (or list values) at PATH, `deactivate PATH` / `activate PATH` mark it inactive
+   * or active again.
+   */
+  edit?: Edit;
 }
+
+export type Edit = 'delete' | 'deactivate' | 'activate';
+export const EDITS: readonly Edit[] = ['delete', 'deactivate', 'activate'];
+
+/** Tags Junos prints before a statement that change nothing in what it means. */
+export const IGNORED_TAGS: readonly string[] = ['replace:', 'protect:', 'unprotect:'];
 
 /**
  * Statements the parser made of the words before an `inactive:` marker (`set a b inactive: c d`

@@ -9,6 +9,8 @@ import { compileInterfaces } from './interfaces.js';
 import { normalize } from './normalize.js';
 import { parse } from './parser.js';
 import { readConfigText } from './read-file.js';
+import { expandGroups } from './groups.js';
+import { pruneUnsupported } from './unsupported-report.js';
 import { compilePolicies } from './policies.js';
 import { compileRoutingInstances } from './routing-instances.js';
 import { SCHEMA } from './schema.js';
@@ -18,7 +20,23 @@ import { compileSystem } from './system.js';
 import type { CompiledConfig } from './types.js';
 import { compileZones } from './zones.js';
 
-export type CompileResult = { ok: true; config: CompiledConfig } | { ok: false; errors: ConfigError[] };
+/** How Junos statements that xdpfw does not implement, and cluster node groups, are taken. */
+export interface CompileOptions {
+  /**
+   * Load without the unsupported statements that change what passes or how it is rewritten
+   * (NAT, IPsec, UTM, ...): they become warnings instead of refusing the config.
+   */
+  ignoreUnsupported?: boolean;
+  /** The chassis cluster node whose `${node}` group applies (default node0). */
+  node?: string;
+}
+
+export const DEFAULT_NODE = 'node0';
+
+/** Warnings are what the config has that xdpfw does not apply (`<path> not supported`, ...). */
+export type CompileResult =
+  | { ok: true; config: CompiledConfig; warnings: ConfigError[] }
+  | { ok: false; errors: ConfigError[]; warnings: ConfigError[] };
 
 /**
  * Parses and normalises text into the canonical tree (see normalize.ts). On syntax errors
@@ -32,17 +50,26 @@ export function readConfigTree(text: string, file: string): { tree: Statement[];
 }
 
 /** Compiles a parsed (or already normalised) tree; every error found is returned, in source order. */
-export function compile(tree: readonly Statement[], source = '<input>'): CompileResult {
+export function compile(tree: readonly Statement[], source = '<input>', options: CompileOptions = {}): CompileResult {
   const norm = normalize(tree, SCHEMA);
-  const root = norm.tree;
   const d = new Diagnostics();
+  const expanded = expandGroups(norm.tree, SCHEMA, options.node ?? DEFAULT_NODE, d);
+  const pruned = pruneUnsupported(expanded, SCHEMA);
+  for (const u of pruned.found) {
+    if (u.how === 'refused' && !options.ignoreUnsupported) {
+      d.error(u.pos, `${u.path} not supported; it changes what passes or how: remove it, or load without it (--ignore-unsupported)`);
+    } else {
+      d.warn(u.pos, `${u.path} not supported`);
+    }
+  }
+  const root = pruned.tree;
   const interfaceSettings = compileInterfaces(root, d);
   const screens = compileScreens(root, d);
   const zones = compileZones(root, screens, d);
-  const book = compileAddressBook(root, d);
-  const apps = compileApplications(root, d);
   const zoneNames = new Set(zones.zones.map((z) => z.name));
-  const { policies, defaultPolicy } = compilePolicies(root, zoneNames, book, apps, d);
+  const books = compileAddressBook(root, zoneNames, d);
+  const apps = compileApplications(root, d);
+  const { policies, defaultPolicy } = compilePolicies(root, zoneNames, books, apps, d);
   const flow = compileFlow(root, d);
   const passEthertypes = compilePassEthertypes(root, d);
   const syslog = compileSystem(root, d);
@@ -50,26 +77,31 @@ export function compile(tree: readonly Statement[], source = '<input>'): Compile
   const routingInstances = compileRoutingInstances(root, d);
   const firewall = compileFirewall(root, zones.zoneByInterface, routingInstances, d);
   const errors = [...norm.errors, ...d.errors];
-  if (errors.length) return { ok: false, errors: sortErrors(errors) };
-  return { ok: true, config: { source, ...zones, interfaceSettings, policies, defaultPolicy, flow, passEthertypes, syslog, metrics, screens, firewall, routingInstances, tree: root } };
+  const warnings = sortErrors(d.warnings);
+  if (errors.length) return { ok: false, errors: sortErrors(errors), warnings };
+  const config: CompiledConfig = {
+    source, ...zones, interfaceSettings, policies, defaultPolicy, flow, passEthertypes, syslog, metrics, screens, firewall, routingInstances,
+    tree: root, warnings: warnings.map((w) => w.toString()),
+  };
+  return { ok: true, config, warnings };
 }
 
-export function compileText(text: string, file: string): CompileResult {
+export function compileText(text: string, file: string, options: CompileOptions = {}): CompileResult {
   const parsed = parse(text, file);
-  if (parsed.errors.length) return { ok: false, errors: sortErrors(parsed.errors) };
-  return compile(parsed.tree, file);
+  if (parsed.errors.length) return { ok: false, errors: sortErrors(parsed.errors), warnings: [] };
+  return compile(parsed.tree, file, options);
 }
 
 /**
  * Reads, parses and compiles a file. Never throws, never blocks: an unreadable file, or
  * anything but a regular file (a FIFO, a device, a directory), is an error at 1:1.
  */
-export function loadConfigFile(path: string): CompileResult {
+export function loadConfigFile(path: string, options: CompileOptions = {}): CompileResult {
   let text: string;
   try {
     text = readConfigText(path);
   } catch (e) {
-    return { ok: false, errors: [new ConfigError(path, 1, 1, `cannot read configuration: ${e instanceof Error ? e.message : String(e)}`)] };
+    return { ok: false, errors: [new ConfigError(path, 1, 1, `cannot read configuration: ${e instanceof Error ? e.message : String(e)}`)], warnings: [] };
   }
-  return compileText(text, path);
+  return compileText(text, path, options);
 }

@@ -33,9 +33,15 @@ export class ConfigError {
 /** Collects errors of one phase. */
 export class Diagnostics {
   readonly errors: ConfigError[] = [];
+  /** What the config has that is not applied, though it loads (`status` repeats them). */
+  readonly warnings: ConfigError[] = [];
 
   error(pos: Pos, message: string): void {
     this.errors.push(ConfigError.at(pos, message));
+  }
+
+  warn(pos: Pos, message: string): void {
+    this.warnings.push(ConfigError.at(pos, message));
   }
 }
 

@@ -68,4 +68,6 @@ export const HOST_PROTOCOLS: ReadonlyMap<string, readonly HostMatch[]> = new Map
 ]);
 
 export const ALL = 'all';
+/** Junos's other name for `all` in `system-services`. */
+export const ANY_SERVICE = 'any-service';
 export const EXCEPT = 'except';

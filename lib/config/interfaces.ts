@@ -13,12 +13,19 @@ export function compileInterfaces(root: readonly Statement[], d: Diagnostics): M
     const settings: InterfaceSettings = { name: name.text, families: new Map() };
     for (const unit of each(ifc.children, 'unit')) {
       const n = parseNumber(d, unit.words[1], 'unit number', 0, 0x7fffffff);
-      if (n !== null && n !== 0) {
-        d.error(unit.words[1].pos, `only unit 0 is supported: a Linux sub-interface (such as a VLAN) is an interface of its own`);
-      }
       for (const fam of each(unit.children, 'family')) {
-        const family: Family = fam.words[1].text === 'inet6' ? 'inet6' : 'inet';
-        settings.families.set(family, compileFamily(fam, d));
+        const kind = fam.words[1].text;
+        if (kind !== 'inet' && kind !== 'inet6') {
+          d.warn(fam.pos, `interfaces ${name.text} unit ${unit.words[1].text} family ${kind} not supported`);
+          continue;
+        }
+        const family: Family = kind;
+        const compiled = compileFamily(fam, d);
+        // Filters of other units need the unit's own traffic told apart: not done here.
+        if (n !== null && n !== 0 && (compiled.inputFilter !== null || compiled.outputFilter !== null)) {
+          d.error(unit.words[1].pos, `filters are supported on unit 0 only: a Linux sub-interface (such as a VLAN) is an interface of its own`);
+        }
+        if (n === 0) settings.families.set(family, compiled);
       }
     }
     out.set(name.text, settings);

@@ -1,6 +1,6 @@
 import { INACTIVE_PATHS, isBracket, type Pos, type Statement, type Word } from './ast.js';
 import { ConfigError, describePos } from './errors.js';
-import type { Container, Key, Leaf, Shape, Value } from './schema-types.js';
+import { list, unsupported, type Container, type Key, type Leaf, type Shape, type Value } from './schema-types.js';
 
 export interface NormalizeResult {
   tree: Statement[];
@@ -47,6 +47,22 @@ function node<S extends Shape>(shape: S, path: string, words: Word[], inactive: 
   return { shape, path, words, values: [], inactive, pos, kids: [], index: new Map(), definedAt: null };
 }
 
+/** `apply-groups` and `apply-groups-except` may appear in every container (see groups.ts). */
+export const APPLY_GROUPS = 'apply-groups';
+export const APPLY_GROUPS_EXCEPT = 'apply-groups-except';
+const GROUP_LIST: Leaf = list('group name');
+
+/** The shape of a keyword (or name) in a container, or undefined when it is unknown there. */
+export function shapeIn(shape: Container, word: string): Shape | undefined {
+  if (shape.opaque) return shape;
+  return (
+    shape.children.get(word) ??
+    (word === APPLY_GROUPS || word === APPLY_GROUPS_EXCEPT ? GROUP_LIST : undefined) ??
+    shape.wildcard?.shape ??
+    (shape.others ? unsupported(shape.others) : undefined)
+  );
+}
+
 function isContainer(n: Node): n is Node<Container> {
   return n.shape.kind === 'container';
 }
@@ -75,6 +91,11 @@ function finish(n: Node): Statement {
     const last = n.values[n.values.length - 1].pos;
     words = [...words, { text: '[', quoted: false, pos: first }, ...n.values, { text: ']', quoted: false, pos: last }];
   }
+  const only = n.kids.length === 1 ? n.kids[0] : undefined;
+  if (n.shape.kind === 'container' && n.shape.collapse && only && only.shape.kind === 'leaf' && only.words.length === 1 && !only.inactive && only.values.length === 0) {
+    // `address web 10.0.0.1/32;` as Junos prints it, rather than a block of one prefix.
+    return { words: [...words, only.words[0]], children: null, inactive: n.inactive, pos: n.pos };
+  }
   return { words, children: n.kids.length ? n.kids.map(finish) : null, inactive: n.inactive, pos: n.pos };
 }
 
@@ -89,22 +110,47 @@ class Normalizer {
   add(parent: Node<Container>, raw: Statement): void {
     const words = raw.words;
     if (words.length === 0) return this.error(raw.pos, 'empty statement');
+    if (raw.edit) return this.edit(parent, raw);
+    if (parent.shape.opaque) return this.verbatim(parent, raw);
     let at = parent;
+    let above: Node<Container> | null = null;
+    let entered: Word | null = null;
     let inactive = raw.inactive;
     let i = 0;
     while (i < words.length) {
       const kw = words[i];
       const bracket = isListBracket(kw);
+      // On one line (`then permit log ...`), a word the enclosing statement knows belongs to
+      // it rather than to an unsupported statement below the word before.
+      if (!bracket && above && !at.shape.children.has(kw.text) && !at.shape.wildcard && at.shape.others && above.shape.children.has(kw.text)) {
+        at = above;
+        above = null;
+      }
       const fixed = bracket ? undefined : at.shape.children.get(kw.text);
-      const child = bracket ? undefined : (fixed ?? at.shape.wildcard?.shape);
+      const child = bracket ? undefined : shapeIn(at.shape, kw.text);
       if (!child) return this.unknown(at, kw);
+      if (!fixed && at.shape.collapse && child === at.shape.wildcard?.shape && at.kids.some((k) => k.shape === child && k.words[0].text !== kw.text)) {
+        // `address x P;` twice with two prefixes: a second definition, not a second value.
+        const here = entered?.pos ?? kw.pos;
+        return this.error(here, `duplicate ${at.shape.unique ?? 'definition'} '${texts(at.words.slice(1))}' (first defined at ${describePos(at.pos, here)})`);
+      }
       const ids = this.keys(child, words, i, at);
       if (!ids) return;
       i += ids.length;
       const name = texts(fixed ? ids.slice(1) : ids);
+      if (child.kind === 'container' && child.opaque) {
+        // Kept as written: what follows the keyword is one statement below it.
+        const next = this.container(at, child, ids, inactive);
+        const rest = words.slice(i);
+        if (rest.length) this.verbatim(next, { words: rest, children: raw.children, inactive: false, pos: rest[0].pos });
+        else for (const s of raw.children ?? []) this.verbatim(next, s);
+        return;
+      }
       if (child.kind === 'container') {
         const next = this.container(at, child, ids, inactive);
         if (i < words.length) {
+          entered = ids[0];
+          above = at;
           at = next;
           inactive = false;
           continue;
@@ -128,9 +174,79 @@ class Normalizer {
     }
   }
 
+  /** A statement under an unsupported hierarchy: kept as written, identical repeats merged. */
+  private verbatim(parent: Node, raw: Statement): void {
+    const id = identity(raw.words);
+    let n = parent.index.get(id);
+    if (!n) {
+      n = node(parent.shape, join(parent.path, texts(raw.words)), raw.words, raw.inactive, raw.pos);
+      this.attach(parent, n, id);
+    }
+    for (const s of raw.children ?? []) this.verbatim(n, s);
+  }
+
+  /** `delete`, `deactivate` or `activate` of the statement (or list values) a path names. */
+  private edit(parent: Node<Container>, raw: Statement): void {
+    const words = raw.words;
+    let at: Node = parent;
+    let i = 0;
+    while (i < words.length) {
+      if (!isContainer(at)) return;
+      if (at.shape.opaque) {
+        const id = identity(words.slice(i));
+        const found = at.index.get(id);
+        if (found) this.applyEdit(at, found, id, raw);
+        return;
+      }
+      const kw = words[i];
+      const shape = isListBracket(kw) ? undefined : shapeIn(at.shape, kw.text);
+      if (!shape) return this.unknown(at, kw);
+      const ids = this.keys(shape, words, i, at);
+      if (!ids) return;
+      i += ids.length;
+      if (shape.kind === 'container') {
+        const id = identity(ids);
+        const found = at.index.get(id);
+        if (!found) return; // Junos: "statement not found", nothing to do
+        if (i === words.length) return this.applyEdit(at, found, id, raw);
+        at = found;
+        continue;
+      }
+      const values = words.slice(i).filter((w) => !isListBracket(w));
+      if (shape.value.kind === 'list') {
+        for (const inactive of [false, true]) {
+          const id = `${identity(ids)}\0${inactive}`;
+          const found = at.index.get(id);
+          if (!found) continue;
+          if (values.length === 0 || raw.edit !== 'delete') this.applyEdit(at, found, id, raw);
+          else {
+            const drop = new Set(values.map((v) => v.text));
+            found.values = found.values.filter((v) => !drop.has(v.text));
+            if (found.values.length === 0) this.applyEdit(at, found, id, raw);
+          }
+        }
+        return;
+      }
+      const id = identity(ids);
+      const found = at.index.get(id);
+      if (found) this.applyEdit(at, found, id, raw);
+      return;
+    }
+  }
+
+  private applyEdit(parent: Node, n: Node, id: string, raw: Statement): void {
+    if (raw.edit === 'delete') {
+      parent.index.delete(id);
+      parent.kids.splice(parent.kids.indexOf(n), 1);
+    } else {
+      n.inactive = raw.edit === 'deactivate';
+    }
+  }
+
   private unknown(at: Node<Container>, kw: Word): void {
     const shape = at.shape;
-    const expected = [...shape.children.keys()].sort();
+    // Only what xdpfw implements: unsupported Junos statements would drown the hint.
+    const expected = [...shape.children.entries()].filter(([, c]) => !(c.kind === 'container' && c.opaque)).map(([k]) => k).sort();
     if (shape.wildcard) expected.push(`<${shape.wildcard.label}>`);
     const where = at.path ? ` in '${at.path}'` : '';
     const hint = expected.length ? `expected one of: ${expected.join(', ')}` : 'nothing may follow here';

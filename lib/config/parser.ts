@@ -1,4 +1,4 @@
-import { INACTIVE_MARKER, INACTIVE_PATHS, type Statement, type Word } from './ast.js';
+import { EDITS, IGNORED_TAGS, INACTIVE_MARKER, INACTIVE_PATHS, type Edit, type Statement, type Word } from './ast.js';
 import { ConfigError, describePos } from './errors.js';
 import { tokenize, type Token } from './lexer.js';
 
@@ -32,12 +32,25 @@ function isMarker(w: Word): boolean {
   return !w.quoted && w.text === INACTIVE_MARKER;
 }
 
+function isIgnoredTag(w: Word): boolean {
+  return !w.quoted && IGNORED_TAGS.includes(w.text);
+}
+
 function toWord(t: Token): Word {
   return { text: t.text, quoted: t.kind === 'string', pos: t.pos };
 }
 
 function isBareSet(t: Token): boolean {
   return t.kind === 'word' && t.text === 'set';
+}
+
+/** `delete`, `deactivate` or `activate` opening a set-form line. */
+function bareEdit(t: Token): Edit | null {
+  return t.kind === 'word' && (EDITS as readonly string[]).includes(t.text) ? (t.text as Edit) : null;
+}
+
+function isSetCommand(t: Token): boolean {
+  return isBareSet(t) || bareEdit(t) !== null;
 }
 
 class Parser {
@@ -84,7 +97,7 @@ class Parser {
           this.children(depth, t);
           continue;
         default: {
-          const s = depth === 0 && isBareSet(t) ? this.setLine() : this.statement(depth);
+          const s = depth === 0 && isSetCommand(t) ? this.setLine() : this.statement(depth);
           if (s) out.push(s);
         }
       }
@@ -118,7 +131,7 @@ class Parser {
         case 'newline':
           this.next();
           // A `set` line right after an unterminated statement: report it here, not as a garbled path.
-          if (depth === 0 && isBareSet(this.peek())) {
+          if (depth === 0 && isSetCommand(this.peek())) {
             this.error(this.peek(), `missing ';' after '${words[words.length - 1].text}'`);
             return this.build(words, null, depth);
           }
@@ -141,6 +154,7 @@ class Parser {
 
   private setLine(): Statement | null {
     const set = this.next();
+    const edit = bareEdit(set);
     const words: Token[] = [];
     for (;;) {
       const t = this.peek();
@@ -156,19 +170,21 @@ class Parser {
       }
     }
     if (words.length === 0) {
-      this.error(set, "'set' must be followed by a statement");
+      this.error(set, `'${set.text}' must be followed by a statement`);
       return null;
     }
     if (isBareSet(words[0])) {
       this.error(words[0], "a set command cannot start with 'set'; quote it if it is a name");
       return null;
     }
-    return this.build(words, null, 0);
+    if (!edit) return this.build(words, null, 0);
+    const path = this.checkBrackets(words.map(toWord)).filter((w) => !isMarker(w) && !isIgnoredTag(w));
+    return path.length ? { words: path, children: null, inactive: false, pos: path[0].pos, edit } : null;
   }
 
   /** Checks list brackets, then splits the words at `inactive:` markers. */
   private build(tokens: Token[], children: Statement[] | null, depth: number): Statement | null {
-    const words = this.checkBrackets(tokens.map(toWord));
+    const words = this.checkBrackets(tokens.map(toWord).filter((w) => !isIgnoredTag(w)));
     const markers = words.filter(isMarker).length;
     if (depth + markers >= MAX_DEPTH) {
       this.error(words[0], `statement is nested more than ${MAX_DEPTH} deep`);

@@ -1,5 +1,5 @@
 import type { Statement, Word } from './ast.js';
-import type { AddressBook } from './addressbook.js';
+import type { AddressBook, AddressBooks } from './addressbook.js';
 import type { Applications } from './applications.js';
 import { describePos, type Diagnostics } from './errors.js';
 import { maskWords, type Prefix } from './ip.js';
@@ -41,7 +41,7 @@ function numbered(stmts: Statement[], max: number, what: string, d: Diagnostics)
 export function compilePolicies(
   root: readonly Statement[],
   zones: ReadonlySet<string>,
-  book: AddressBook,
+  books: AddressBooks,
   apps: Applications,
   d: Diagnostics,
 ): CompiledPolicies {
@@ -51,7 +51,7 @@ export function compilePolicies(
     const rules = numbered(every(stmts, 'policy'), MAX_RULES, 'policies in one set', d);
     rules.forEach((p, index) => {
       if (p.inactive) return;
-      const policy = compilePolicy(p, policyId(set, index + 1), from, to, book, apps, d);
+      const policy = compilePolicy(p, policyId(set, index + 1), from, to, books, apps, d);
       if (policy) policies.push(policy);
     });
   };
@@ -82,7 +82,7 @@ function compilePolicy(
   id: number,
   fromZone: string | null,
   toZone: string | null,
-  book: AddressBook,
+  books: AddressBooks,
   apps: Applications,
   d: Diagnostics,
 ): Policy | null {
@@ -107,8 +107,9 @@ function compilePolicy(
     d.error(p.pos, actions.length ? `policy '${name.text}' has more than one action: ${actions.join(', ')}` : `policy '${name.text}' needs an action: then permit, deny or reject`);
     ok = false;
   }
-  const source = resolveAddresses(src, book, d);
-  const destination = resolveAddresses(dst, book, d);
+  // Junos scoping: source names in the from-zone's address book, destination names in the to-zone's.
+  const source = resolveAddresses(src, books.forZone(fromZone), d);
+  const destination = resolveAddresses(dst, books.forZone(toZone), d);
   const application = resolveApplications(app, apps, d);
   if (!ok || !match || !source || !destination || !application) return null;
   if (!familiesMeet(name.text, match, source, destination, application, d)) return null;

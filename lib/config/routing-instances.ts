@@ -58,7 +58,8 @@ export const ROUTING_INSTANCES_SCHEMA: Container = container(
           'table-id': one('kernel routing table id'),
           'routing-options': anything(),
         },
-        { unique: 'routing-instance' },
+        // interface, protocols, route-distinguisher, ...: a Junos VRF's, which the kernel routes here.
+        { unique: 'routing-instance', others: 'ignored' },
       ),
     },
   },

@@ -27,11 +27,27 @@ interface Common {
   unique?: string;
 }
 
+/**
+ * What a Junos statement xdpfw does not implement means for a config that has it: `ignored`
+ * (it changes neither what is permitted nor how packets are rewritten: a warning) or
+ * `refused` (it does: the config is refused unless unsupported statements are ignored).
+ */
+export type Unsupported = 'ignored' | 'refused';
+
 export interface Container extends Common {
   kind: 'container';
   children: ReadonlyMap<string, Shape>;
   /** Children whose first word is a name rather than a keyword (`interfaces { eth0; }`). */
   wildcard?: { label: string; shape: Shape };
+  /**
+   * A known Junos hierarchy xdpfw does not implement: it takes any statements below it,
+   * kept as written, and is reported as `<path> not supported`.
+   */
+  opaque?: Unsupported;
+  /** Unknown keywords here are Junos statements xdpfw does not implement (as `opaque`). */
+  others?: Unsupported;
+  /** Printed as Junos prints it: `address web 10.0.0.1/32;` when its only child is one word. */
+  collapse?: boolean;
 }
 
 export interface Leaf extends Common {
@@ -43,9 +59,25 @@ export type Shape = Container | Leaf;
 
 export function container(
   children: Record<string, Shape>,
-  opts: { keys?: Key[]; unique?: string; wildcard?: { label: string; shape: Shape } } = {},
+  opts: { keys?: Key[]; unique?: string; wildcard?: { label: string; shape: Shape }; others?: Unsupported; collapse?: boolean } = {},
 ): Container {
-  return { kind: 'container', keys: opts.keys ?? [], unique: opts.unique, wildcard: opts.wildcard, children: new Map(Object.entries(children)) };
+  const { keys, unique, wildcard, others, collapse } = opts;
+  return { kind: 'container', keys: keys ?? [], unique, wildcard, others, collapse, children: new Map(Object.entries(children)) };
+}
+
+const OPAQUE: Readonly<Record<Unsupported, Container>> = {
+  ignored: { kind: 'container', keys: [], children: new Map(), opaque: 'ignored' },
+  refused: { kind: 'container', keys: [], children: new Map(), opaque: 'refused' },
+};
+
+/** A Junos hierarchy xdpfw knows but does not implement (see Container.opaque). */
+export function unsupported(how: Unsupported): Container {
+  return OPAQUE[how];
+}
+
+/** Keywords that are each an unsupported hierarchy of the same kind. */
+export function unsupportedAll(how: Unsupported, keywords: readonly string[]): Record<string, Shape> {
+  return Object.fromEntries(keywords.map((k) => [k, OPAQUE[how]]));
 }
 
 export function leaf(value: Value, opts: { keys?: Key[]; unique?: string } = {}): Leaf {

@@ -2,7 +2,9 @@ import { ALL, EXCEPT, HOST_PROTOCOLS, SYSTEM_SERVICES } from './host-inbound-ser
 import { FIREWALL_SCHEMA, POLICY_OPTIONS_SCHEMA } from './filters.js';
 import { ROUTING_INSTANCES_SCHEMA } from './routing-instances.js';
 import { FORWARDING_OPTIONS_SCHEMA } from './ethertypes.js';
-import { container, flag, leaf, list, named, one, type Container, type Shape } from './schema-types.js';
+import { container, flag, leaf, list, named, one, unsupported, unsupportedAll, type Container, type Shape } from './schema-types.js';
+import { ANY_SERVICE } from './host-inbound-services.js';
+import { ROOT_UNSUPPORTED, SECURITY_UNSUPPORTED } from './unsupported.js';
 
 /**
  * The statements xdpfw understands. New parts of the language are added here and in the
@@ -12,28 +14,48 @@ import { container, flag, leaf, list, named, one, type Container, type Shape } f
 const description = one('description text');
 
 /** `ssh;`, `telnet except;` (with `all;`), `all;`. */
-function hostInboundKeywords(names: Iterable<string>): Container {
+function hostInboundKeywords(names: Iterable<string>, aliases: readonly string[], junosOnly: readonly string[]): Container {
   const entry = leaf({ kind: 'optional', oneOf: [EXCEPT] });
-  return container(Object.fromEntries([ALL, ...names].map((n): [string, Shape] => [n, entry])));
+  return container({
+    ...Object.fromEntries([ALL, ...aliases, ...names].map((n): [string, Shape] => [n, entry])),
+    // Junos admits these too; xdpfw does not, and never silently.
+    ...unsupportedAll('refused', junosOnly),
+  });
 }
+
+const hostInboundTraffic = container({
+  'system-services': hostInboundKeywords(SYSTEM_SERVICES.keys(), [ANY_SERVICE], [
+    'appqoe', 'high-availability', 'jsrpc', 'lsping', 'lsselfping', 'r2cp', 'reverse-ssh', 'reverse-telnet', 'rpm',
+    'sip', 'tcp-encap', 'web-management', 'webapi-clear-text', 'webapi-ssl',
+  ]),
+  protocols: hostInboundKeywords(HOST_PROTOCOLS.keys(), [], ['dvmrp', 'nhrp', 'pgm', 'sap', 'l2tp']),
+});
+
+/** Junos address families of an interface unit; xdpfw filters inet and inet6. */
+const FAMILIES = ['inet', 'inet6', 'ethernet-switching', 'iso', 'mpls', 'bridge', 'ccc', 'vpls', 'tcc', 'any', 'pppoe', 'evpn'];
 
 const policy = container(
   {
     description,
-    match: container({
-      'source-address': list('address name'),
-      'destination-address': list('address name'),
-      application: list('application name'),
-    }),
+    match: container(
+      {
+        'source-address': list('address name'),
+        'destination-address': list('address name'),
+        application: list('application name'),
+      },
+      { others: 'refused' }, // source-identity, dynamic-application, *-address-excluded, from-zone in global policies, ...
+    ),
     then: container({
-      permit: flag,
+      // application-services, tunnel, firewall-authentication, destination-address, ...
+      permit: container({}, { others: 'refused' }),
       deny: flag,
       reject: flag,
       log: container({ 'session-init': flag, 'session-close': flag }),
-      count: flag,
+      count: container({}, { others: 'ignored' }), // alarm thresholds
     }),
+    'scheduler-name': unsupported('refused'),
   },
-  { keys: [named('policy name')], unique: 'policy' },
+  { keys: [named('policy name')], unique: 'policy', others: 'refused' },
 );
 
 const interfaceUnit = container(
@@ -41,13 +63,17 @@ const interfaceUnit = container(
     description,
     family: container(
       {
-        address: leaf({ kind: 'none' }, { keys: [named('interface address')] }),
-        filter: container({ input: one('filter name'), output: one('filter name') }),
+        // Addresses are the kernel's business; `primary`, `vrrp-group`, ... under them too.
+        address: container({}, { keys: [named('interface address')], others: 'ignored' }),
+        filter: container({ input: one('filter name'), output: one('filter name') }, { others: 'refused' }),
+        'rpf-check': unsupported('refused'),
       },
-      { keys: [{ label: 'address family', oneOf: ['inet', 'inet6'] }] },
+      // Families other than inet and inet6 (ethernet-switching, iso, mpls, ...) are reported by the compiler.
+      { keys: [{ label: 'address family', oneOf: FAMILIES }], others: 'ignored' },
     ),
   },
-  { keys: [named('unit number')] },
+  // vlan-id, encapsulation, ... (the kernel's or the link's business).
+  { keys: [named('unit number')], others: 'ignored' },
 );
 
 const seconds = one('number of seconds');
@@ -60,12 +86,15 @@ const idsOption = container(
   {
     description,
     'alarm-without-drop': flag,
-    icmp: container({
-      flood: container({ threshold: perSecond }),
-      fragment: flag,
-      'ip-sweep': microseconds,
-      'ping-death': flag,
-    }),
+    icmp: container(
+      {
+        flood: container({ threshold: perSecond }),
+        fragment: flag,
+        'ip-sweep': microseconds,
+        'ping-death': flag,
+      },
+      { others: 'refused' },
+    ),
     ip: container({
       'source-route-option': flag,
       'loose-source-route-option': flag,
@@ -76,7 +105,7 @@ const idsOption = container(
       'stream-option': flag,
       'tear-drop': flag,
       spoofing: flag,
-    }),
+    }, { others: 'refused' }),
     tcp: container({
       land: flag,
       'syn-fin': flag,
@@ -90,61 +119,85 @@ const idsOption = container(
         'source-threshold': perSecond,
         'destination-threshold': perSecond,
         timeout: seconds,
-      }),
+      }, { others: 'refused' }), // queue-size, whitelist, ...
       'port-scan': microseconds,
-    }),
-    udp: container({ flood: container({ threshold: perSecond }) }),
+    }, { others: 'refused' }),
+    udp: container({ flood: container({ threshold: perSecond }) }, { others: 'refused' }),
     'limit-session': container({
       'source-ip-based': one('number of sessions'),
       'destination-ip-based': one('number of sessions'),
     }),
   },
-  { keys: [named('screen name')], unique: 'screen' },
+  { keys: [named('screen name')], unique: 'screen', others: 'refused' },
 );
+
+/** `address N { P; }`, `address N P;` and the other display forms of an address (addressbook.ts). */
+const address = container(
+  {
+    description,
+    'range-address': leaf({ kind: 'none' }, { keys: [named('first address'), { label: "'to'", literal: 'to' }, named('last address')] }),
+    'wildcard-address': leaf({ kind: 'none' }, { keys: [named('wildcard address')] }),
+    // Names resolved at run time: not yet.
+    'dns-name': unsupported('refused'),
+  },
+  { keys: [named('address name')], unique: 'address', wildcard: { label: 'IP prefix', shape: flag }, collapse: true },
+);
+
+const addressBook = container({
+  description,
+  address,
+  'address-set': container(
+    {
+      description,
+      address: leaf({ kind: 'none' }, { keys: [named('address name')] }),
+      'address-set': leaf({ kind: 'none' }, { keys: [named('address-set name')] }),
+    },
+    { keys: [named('address-set name')], unique: 'address-set' },
+  ),
+  attach: container({ zone: leaf({ kind: 'none' }, { keys: [named('zone name')] }) }),
+});
+
+/** What a security zone and the management functional zone have in common. */
+const zoneBody = {
+  description,
+  // An interface's own host-inbound-traffic overrides the zone's for packets it receives (zones.ts).
+  interfaces: container({}, { wildcard: { label: 'interface name', shape: container({ 'host-inbound-traffic': hostInboundTraffic }) } }),
+  'host-inbound-traffic': hostInboundTraffic,
+  screen: one('screen name'),
+  ...unsupportedAll('ignored', ['application-tracking', 'tcp-rst', 'source-identity-log', 'enable-reverse-reroute', 'unidirectional-session-refreshing']),
+  'advance-policy-based-routing-profile': unsupported('refused'),
+};
 
 export const SCHEMA: Container = container({
   interfaces: container(
-    {},
-    { wildcard: { label: 'interface name', shape: container({ description, unit: interfaceUnit }, { unique: 'interface' }) } },
+    unsupportedAll('ignored', ['interface-range', 'traceoptions']),
+    {
+      wildcard: {
+        label: 'interface name',
+        // Link settings (speed, vlan-tagging, gigether-options, ...) are the kernel's business.
+        shape: container({ description, unit: interfaceUnit }, { unique: 'interface', others: 'ignored' }),
+      },
+    },
   ),
   security: container({
     zones: container({
       'security-zone': container(
-        {
-          description,
-          // An empty container rather than a flag, so `eth0 host-inbound-traffic ...` is
-          // reported as unsupported instead of read as more interface names.
-          interfaces: container({}, { wildcard: { label: 'interface name', shape: container({}) } }),
-          'host-inbound-traffic': container({
-            'system-services': hostInboundKeywords(SYSTEM_SERVICES.keys()),
-            protocols: hostInboundKeywords(HOST_PROTOCOLS.keys()),
-          }),
-          screen: one('screen name'),
-        },
+        { ...zoneBody, 'address-book': addressBook },
         { keys: [named('zone name')], unique: 'security-zone' },
       ),
+      'functional-zone': container({ management: container(zoneBody) }),
     }),
-    screen: container({ 'ids-option': idsOption }),
-    'address-book': container(
+    screen: container({ 'ids-option': idsOption }, { others: 'ignored' }),
+    'address-book': container({}, { wildcard: { label: 'address book name', shape: addressBook } }),
+    policies: container(
       {
-        description,
-        address: leaf({ kind: 'one', label: 'IP prefix' }, { keys: [named('address name')], unique: 'address' }),
-        'address-set': container(
-          {
-            description,
-            address: leaf({ kind: 'none' }, { keys: [named('address name')] }),
-            'address-set': leaf({ kind: 'none' }, { keys: [named('address-set name')] }),
-          },
-          { keys: [named('address-set name')], unique: 'address-set' },
-        ),
+        'from-zone': container({ policy }, { keys: [named('zone name'), { label: "'to-zone'", literal: 'to-zone' }, named('zone name')] }),
+        global: container({ policy }),
+        'default-policy': container({ 'deny-all': flag, 'permit-all': flag }),
       },
-      { keys: [named('address book name')] },
+      { others: 'ignored' }, // policy-rematch, policy-stats, pre-id-default-policy, traceoptions
     ),
-    policies: container({
-      'from-zone': container({ policy }, { keys: [named('zone name'), { label: "'to-zone'", literal: 'to-zone' }, named('zone name')] }),
-      global: container({ policy }),
-      'default-policy': container({ 'deny-all': flag, 'permit-all': flag }),
-    }),
+    ...SECURITY_UNSUPPORTED,
     flow: container({
       timeouts: container({
         tcp: seconds,
@@ -160,24 +213,43 @@ export const SCHEMA: Container = container({
         'no-sequence-check': flag,
         'tcp-initial-timeout': seconds,
         'time-wait-state': container({ 'session-timeout': seconds }),
-      }),
-    }),
+      }, { others: 'refused' }),
+      // tcp-mss rewrites packets, allow-dns-reply / allow-embedded-icmp widen what passes, ...
+    }, { others: 'refused' }),
     'forwarding-options': FORWARDING_OPTIONS_SCHEMA,
   }),
-  system: container({
-    'host-name': one('host name'),
-    syslog: container({
-      host: container(
-        { port: one('port number'), transport: one('transport'), format: one('log format') },
-        { keys: [named('host address')], unique: 'syslog host' },
+  version: one('software version'),
+  // Filled in below: a group holds statements of the whole hierarchy (groups.ts).
+  groups: container({}),
+  // The box's own management (login, ntp, ...) changes nothing in what passes through it.
+  system: container(
+    {
+      'host-name': one('host name'),
+      syslog: container(
+        {
+          host: container(
+            { port: one('port number'), transport: one('transport'), format: one('log format') },
+            { keys: [named('host address')], unique: 'syslog host', others: 'ignored' },
+          ),
+          'file-json': one('file path'),
+          'rate-limit': one('number of events per second'),
+          // The box's own logs.
+          ...unsupportedAll('ignored', [
+            'archive', 'console', 'file', 'user', 'source-address', 'time-format', 'log-rotate-frequency', 'server',
+            'allow-duplicates', 'facility-override', 'routing-instance', 'grpc-replay', 'structured-data', 'log-prefix',
+          ]),
+        },
       ),
-      'file-json': one('file path'),
-      'rate-limit': one('number of events per second'),
-    }),
-    services: container({
-      metrics: container({ 'listen-address': one('address'), port: one('port number'), disable: flag }),
-    }),
-  }),
+      services: container(
+        {
+          metrics: container({ 'listen-address': one('address'), port: one('port number'), disable: flag }),
+        },
+        { others: 'ignored' },
+      ),
+    },
+    { others: 'ignored' },
+  ),
+  ...ROOT_UNSUPPORTED,
   applications: container({
     application: container(
       {
@@ -190,7 +262,8 @@ export const SCHEMA: Container = container({
         'icmp6-type': one('ICMPv6 type'),
         'icmp6-code': one('ICMPv6 code'),
       },
-      { keys: [named('application name')], unique: 'application' },
+      // application-protocol (ALGs), rpc-program-number, uuid, ...
+      { keys: [named('application name')], unique: 'application', others: 'refused' },
     ),
     'application-set': container(
       {
@@ -202,7 +275,11 @@ export const SCHEMA: Container = container({
     ),
   }),
   // Firewall filters, prefix lists and routing instances (lib/config/filters.ts, routing-instances.ts).
-  firewall: FIREWALL_SCHEMA,
-  'policy-options': POLICY_OPTIONS_SCHEMA,
+  // Policers, other families, ...: refused; routing policy changes nothing xdpfw enforces.
+  firewall: { ...FIREWALL_SCHEMA, others: 'refused' },
+  'policy-options': { ...POLICY_OPTIONS_SCHEMA, others: 'ignored' },
   'routing-instances': ROUTING_INSTANCES_SCHEMA,
 });
+
+// A group holds statements of any part of the hierarchy, with wildcard names (`<ge-*>`).
+(SCHEMA.children.get('groups') as Container).wildcard = { label: 'group name', shape: SCHEMA };

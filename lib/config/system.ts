@@ -14,7 +14,7 @@ const FORMATS: readonly SyslogFormat[] = ['structured', 'brief', 'rfc3164'];
 const MAX_RATE = 1_000_000;
 
 /** RFC 1123 host name (it becomes the HOSTNAME of every syslog line, where no space may appear). */
-const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*$/;
 
 export function compileSystem(root: readonly Statement[], d: Diagnostics): SyslogSettings {
   const system = child(root, 'system')?.children;
@@ -23,7 +23,7 @@ export function compileSystem(root: readonly Statement[], d: Diagnostics): Syslo
   const jsonFile = child(syslog, 'file-json');
   const rate = child(syslog, 'rate-limit');
   return {
-    hostName: hostName ? checked(d, valueOf(hostName), HOST_NAME.test(valueOf(hostName).text), 'host-name', 'use letters, digits, hyphens and dots (RFC 1123)') : null,
+    hostName: hostName ? checked(d, valueOf(hostName), HOST_NAME.test(valueOf(hostName).text), 'host-name', 'use letters, digits, hyphens, underscores and dots (RFC 1123, and the underscore Junos allows)') : null,
     hosts: each(syslog, 'host').flatMap((h) => host(h, d) ?? []),
     jsonFile: jsonFile ? checked(d, valueOf(jsonFile), /^\/[^\0]*$/.test(valueOf(jsonFile).text), 'file-json path', 'expected an absolute path') : null,
     rateLimit: rate ? parseNumber(d, valueOf(rate), 'syslog rate-limit', 1, MAX_RATE) : null,

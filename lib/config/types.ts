@@ -205,8 +205,10 @@ export interface CompiledConfig {
   firewall: FirewallConfig;
   /** `routing-instances` by name: kernel routing tables for `then routing-instance` (lib/config/routing-instances.ts). */
   routingInstances: Map<string, RoutingInstance>;
-  /** The normalised syntax tree (print it with printer.ts). */
+  /** The normalised syntax tree (print it with printer.ts): groups applied, unsupported statements left out. */
   tree: Statement[];
+  /** `file:line:column: message` of what the config has that is not applied (`status` repeats them). */
+  warnings: string[];
 }
 
 export const DEFAULT_POLICY_ID = 0;

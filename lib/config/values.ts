@@ -14,9 +14,21 @@ export function checkName(d: Diagnostics, w: Word, what: string): boolean {
   return false;
 }
 
+/**
+ * Junos interface names, with an optional unit: `ge-0/0/0.0`, `xe-1/2/3:1.100`, `ae0.10`,
+ * `reth1.0`, `irb.100`, `st0.1`, `lo0.0`, `fxp0`. Which Linux interface each one is, is
+ * said outside the Junos text.
+ */
+const JUNOS_IFNAME = /^(?:[a-z]{2,4}-[0-9]{1,2}\/[0-9]{1,2}\/[0-9]{1,3}(?::[0-9]{1,2})?|[a-z]{2,6}[0-9]{0,4})(?:\.[0-9]{1,5})?$/;
+
+/** Whether a name is a Linux interface name or a Junos one. */
+export function isInterfaceName(text: string): boolean {
+  return (IFNAME.test(text) && text !== '.' && text !== '..') || JUNOS_IFNAME.test(text);
+}
+
 export function checkInterfaceName(d: Diagnostics, w: Word): boolean {
-  if (IFNAME.test(w.text) && w.text !== '.' && w.text !== '..') return true;
-  d.error(w.pos, `'${w.text}' is not a Linux interface name (1-15 letters, digits, '-', '_' or '.')`);
+  if (isInterfaceName(w.text)) return true;
+  d.error(w.pos, `'${w.text}' is not an interface name: a Linux one (1-15 letters, digits, '-', '_' or '.') or a Junos one (ge-0/0/0.0, ae0.10, irb.100, ...)`);
   return false;
 }
 

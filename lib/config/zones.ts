@@ -1,6 +1,6 @@
 import type { Statement, Word } from './ast.js';
 import { describePos, type Diagnostics } from './errors.js';
-import { ALL, EXCEPT, HOST_PROTOCOLS, SYSTEM_SERVICES, type HostMatch } from './host-inbound-services.js';
+import { ALL, ANY_SERVICE, EXCEPT, HOST_PROTOCOLS, SYSTEM_SERVICES, type HostMatch } from './host-inbound-services.js';
 import { zoneScreen } from './screens.js';
 import { activeChildren, child, every, valueOf } from './tree.js';
 import type { ScreenProfile, Zone } from './types.js';
@@ -17,10 +17,16 @@ export function compileZones(root: readonly Statement[], screens: ReadonlyMap<st
   const out: CompiledZones = { zones: [], zoneByInterface: new Map(), interfaces: [] };
   const claimedAt = new Map<string, Word>();
   const zones = child(child(root, 'security')?.children, 'zones');
-  every(zones?.children, 'security-zone').forEach((z, index) => {
+  const securityZones = every(zones?.children, 'security-zone');
+  // `functional-zone management` (interfaces for managing the box) is a zone after the security zones.
+  const management = child(child(zones?.children, 'functional-zone')?.children, 'management');
+  const zoneStatements = management ? [...securityZones, management] : securityZones;
+  zoneStatements.forEach((z, index) => {
     if (z.inactive) return;
-    const name = z.words[1];
-    checkName(d, name, 'zone name');
+    const name = z === management ? { ...z.words[0] } : z.words[1];
+    if (z !== management) checkName(d, name, 'zone name');
+    const clash = z === management && securityZones.find((s) => !s.inactive && s.words[1].text === name.text);
+    if (clash) d.error(clash.words[1].pos, `zone name '${name.text}' is the functional zone's: rename the security zone`);
     const host = child(z.children, 'host-inbound-traffic');
     const screen = child(z.children, 'screen');
     const zone: Zone = {
@@ -44,7 +50,7 @@ export function compileZones(root: readonly Statement[], screens: ReadonlyMap<st
       }
       claimedAt.set(ifname.text, ifname);
       zone.interfaces.push(ifname.text);
-      out.zoneByInterface.set(ifname.text, zone);
+      out.zoneByInterface.set(ifname.text, withOwnHostInbound(zone, child(i.children, 'host-inbound-traffic'), d));
       out.interfaces.push(ifname.text);
     }
     out.zones.push(zone);
@@ -52,17 +58,37 @@ export function compileZones(root: readonly Statement[], screens: ReadonlyMap<st
   return out;
 }
 
+/**
+ * The zone as seen from one of its interfaces: the interface's own `system-services` and
+ * `protocols`, where it has them, override the zone's (Junos: "interface configuration
+ * overrides that of the zone"); everything else is the zone's. Packets are judged through
+ * the zone of the interface that received them, so this is what they meet.
+ */
+function withOwnHostInbound(zone: Zone, own: Statement | undefined, d: Diagnostics): Zone {
+  if (!own) return zone;
+  const services = child(own.children, 'system-services');
+  const protocols = child(own.children, 'protocols');
+  return {
+    ...zone,
+    hostInbound: {
+      services: services ? hostInbound(services, SYSTEM_SERVICES, d) : zone.hostInbound.services,
+      protocols: protocols ? hostInbound(protocols, HOST_PROTOCOLS, d) : zone.hostInbound.protocols,
+    },
+  };
+}
+
 /** The admitted keywords: those listed, or with `all` every keyword but the `except` ones. */
 function hostInbound(stmt: Statement | undefined, table: ReadonlyMap<string, readonly HostMatch[]>, d: Diagnostics): Set<string> {
   const entries = activeChildren(stmt?.children);
-  const all = entries.some((e) => e.words[0].text === ALL && e.words.length === 1);
+  const isAll = (kw: string): boolean => kw === ALL || kw === ANY_SERVICE;
+  const all = entries.some((e) => isAll(e.words[0].text) && e.words.length === 1);
   const out = new Set<string>();
   const excluded = new Set<string>();
   for (const e of entries) {
     const kw = e.words[0].text;
     const except = e.words[1]?.text === EXCEPT;
-    if (kw === ALL) {
-      if (except) d.error(e.pos, `'${ALL} ${EXCEPT}' excludes everything; remove the statement instead`);
+    if (isAll(kw)) {
+      if (except) d.error(e.pos, `'${kw} ${EXCEPT}' excludes everything; remove the statement instead`);
     } else if (except) {
       if (all) excluded.add(kw);
       else d.error(e.pos, `'${kw} ${EXCEPT}' only makes sense together with '${ALL}'`);

@@ -37,7 +37,8 @@ const COMMANDS = {
   'show-screen-statistics': { zone: optional(NAME) },
   'show-firewall': { filter: optional(NAME) },
   'monitor-events': { kinds: KINDS },
-  'reload': { configPath: text(4096) },
+  // `ignore`: load without the Junos statements xdpfw does not implement (--ignore-unsupported).
+  'reload': { configPath: text(4096), unsupported: optional(oneOf(['refuse', 'ignore'] as const)) },
   'unload': {},
 } as const satisfies Record<string, Shape>;
 

@@ -8,7 +8,7 @@ import { type MetricsSource, createRegistry } from '../metrics/metrics.js';
 import { MetricsService } from '../metrics/endpoint.js';
 import { XdpEventBudget } from '../events/xdp-budget.js';
 import { type LossesReport, lossesReport, noneSuppressed } from './losses.js';
-import { loadConfigFile } from '../config/compile.js';
+import { loadConfigFile, type CompileOptions } from '../config/compile.js';
 import type { CompiledConfig, Zone } from '../config/types.js';
 import { type ControlStats, serveControl } from '../control/server.js';
 import type { ControlRequest } from '../control/protocol.js';
@@ -46,6 +46,8 @@ export interface DaemonOptions {
   configPath: string;
   stateDir?: string;
   xdpMode?: XdpModeRequest;
+  /** How the config is read: unsupported statements ignored, the cluster node. */
+  compileOptions?: CompileOptions;
 }
 
 interface RuntimeRecord {
@@ -58,8 +60,8 @@ const LINK_CHECK_INTERVAL_MS = 30_000;
 
 export class ConfigRejected extends Error {}
 
-export function loadConfigOrThrow(path: string): CompiledConfig {
-  const result = loadConfigFile(path);
+export function loadConfigOrThrow(path: string, options: CompileOptions = {}): CompiledConfig {
+  const result = loadConfigFile(path, options);
   if (!result.ok) throw new ConfigRejected(result.errors.map((e) => e.toString()).join('\n'));
   const missing = missingInterfaces(result.config);
   if (missing.length) throw new ConfigRejected(`${missing.join('\n')}\nnothing was loaded`);
@@ -88,6 +90,8 @@ export class Daemon {
   private jsonFormat: Formatter = () => '';
   private readonly startedAtMs = Date.now();
   private stopping: Promise<void> | null = null;
+  /** How configs are read (the cluster node; whether unsupported statements were ignored at start). */
+  compileOptions: CompileOptions = {};
   /** Told when a reload begins and ends, whatever its outcome (the service manager's RELOADING=1 / READY=1). */
   reloadHooks: { begin(configPath: string): void; end(): void } = { begin: () => {}, end: () => {} };
   /** Resolves when the daemon has stopped (after unload or a signal). */
@@ -106,7 +110,7 @@ export class Daemon {
   }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
-    const config = loadConfigOrThrow(opts.configPath);
+    const config = loadConfigOrThrow(opts.configPath, opts.compileOptions);
     const paths = statePaths(opts.stateDir);
     mkdirSync(paths.stateDir, { recursive: true, mode: 0o750 });
     refuseSecondDaemon(paths);
@@ -126,6 +130,8 @@ export class Daemon {
       const slowPath = new SlowPath(dataplane.progs, sessions, config, zoneByIfindex, (ev) => events.emit(ev), undefined,
         { write: (index, program) => dataplane.writeFilterProgram(index, program) });
       daemon = new Daemon(paths, config, dataplane, sessions, slowPath, events);
+      // The node stays; ignoring unsupported statements is asked for by each load or reload.
+      daemon.compileOptions = { node: opts.compileOptions?.node };
       slowPath.egressPort = (ifindex) => daemon?.sockets.find((s) => s.ifindex === ifindex);
       // A filter term's `log` stays on the box (show log, monitor); `syslog` goes to the collectors too.
       events.setExported((ev) => ev.kind !== 'filter-log' || slowPath.flowFilters.engine.result(ev.filterId, ev.termId)?.syslog !== false);
@@ -277,8 +283,8 @@ export class Daemon {
    * again; those the new config no longer permits are closed with reason
    * 'policy change'.
    */
-  reload(configPath: string): ReloadReport {
-    const result = loadConfigFile(configPath);
+  reload(configPath: string, ignoreUnsupported = false): ReloadReport {
+    const result = loadConfigFile(configPath, { ...this.compileOptions, ignoreUnsupported });
     if (!result.ok) {
       throw new ConfigRejected(`configuration rejected, the running one stays:\n${result.errors.map((e) => e.toString()).join('\n')}`);
     }
@@ -373,10 +379,10 @@ export class Daemon {
   }
 
   /** reload(), then the metrics endpoint to where the new config puts it (or kept, saying why). */
-  private async reloadAndMoveMetrics(configPath: string): Promise<ReloadReport> {
+  private async reloadAndMoveMetrics(configPath: string, ignoreUnsupported: boolean): Promise<ReloadReport> {
     this.reloadHooks.begin(configPath);
     try {
-      const report = this.reload(configPath);
+      const report = this.reload(configPath, ignoreUnsupported);
       return this.metrics ? { ...report, metrics: await this.metrics.reload(this.config.metrics) } : report;
     } finally {
       this.reloadHooks.end();
@@ -443,7 +449,7 @@ export class Daemon {
       case 'clear-sessions': return { cleared: this.sessions.clear() };
       case 'show-log': return this.events.recent(req.kinds?.length ? new Set(req.kinds) : undefined).map((ev) => JSON.parse(this.jsonFormat(ev)) as unknown);
       case 'monitor-events': throw new Error('monitor-events is a stream');
-      case 'reload': return this.reloadAndMoveMetrics(req.configPath);
+      case 'reload': return this.reloadAndMoveMetrics(req.configPath, req.unsupported === 'ignore');
       case 'unload':
         // Answer first; the caller waits for the pid to disappear.
         setImmediate(() => void this.stop({ purge: true }));
@@ -486,6 +492,7 @@ export class Daemon {
       })),
       sessions: { active: this.sessions.size, max: this.config.flow.maxSessions },
       warnings: this.linkWarnings(),
+      configWarnings: this.config.warnings,
     };
   }
 

@@ -19,6 +19,8 @@ export interface StatusReport {
   sessions: { active: number; max: number };
   /** What would silently lose traffic on the attached interfaces (veth peers, MTU), checked at each status. */
   warnings: LinkWarning[];
+  /** What the running config has that is not applied (`file:line:column: <path> not supported`, ...). */
+  configWarnings: string[];
 }
 
 export interface CountersReport {

@@ -65,10 +65,12 @@ t.test('normalised hierarchical form', async (t) => {
         }
         inactive: security-zone lab;
     }
-    address-book global {
-        address "web server" 192.0.2.10;
-        address-set s {
-            address "web server";
+    address-book {
+        global {
+            address "web server" 192.0.2.10;
+            address-set s {
+                address "web server";
+            }
         }
     }
     policies {

@@ -78,7 +78,7 @@ t.test('bad values are reported where they are written', async (t) => {
     ['set system syslog host 192.0.2.1 format cef', ["fw.conf:1:41: invalid format 'cef': expected one of: structured, brief, rfc3164"]],
     ['set system syslog file-json events.json', ["fw.conf:1:29: invalid file-json path 'events.json': expected an absolute path"]],
     ['set system syslog rate-limit 0', ["fw.conf:1:30: invalid syslog rate-limit '0': expected a number from 1 to 1000000"]],
-    ['set system host-name "fw 1"', ["fw.conf:1:22: invalid host-name 'fw 1': use letters, digits, hyphens and dots (RFC 1123)"]],
+    ['set system host-name "fw 1"', ["fw.conf:1:22: invalid host-name 'fw 1': use letters, digits, hyphens, underscores and dots (RFC 1123, and the underscore Junos allows)"]],
     ['set system syslog host 192.0.2.1 port', ["fw.conf:1:34: 'port' must be followed by a port number"]],
     ['set system syslog hots 192.0.2.1', ["fw.conf:1:19: unknown statement 'hots' in 'system syslog'; expected one of: file-json, host, rate-limit"]],
     [

@@ -462,7 +462,11 @@ t.test('errors carry file:line:column', async (t) => {
       ["e.conf:1:64: unknown routing instance 'nope': define it with 'routing-instances nope { instance-type virtual-router; table-id N; }'"],
     ],
     // Routing instances
-    ['routing instance without table-id', 'set routing-instances r instance-type virtual-router', ["e.conf:1:23: routing instance 'r' needs 'table-id N': the kernel routing table that holds its routes"]],
+    [
+      'routing instance without table-id',
+      'set routing-instances r instance-type virtual-router\nset firewall family inet filter f term t then routing-instance r',
+      ["e.conf:1:23: routing instance 'r' needs 'table-id N': the kernel routing table that holds its routes"],
+    ],
     ['routing instance without instance-type', 'set routing-instances r table-id 7', ["e.conf:1:23: routing instance 'r' needs 'instance-type virtual-router'"]],
     ['unsupported instance-type', 'set routing-instances r instance-type vrf table-id 7', ["e.conf:1:39: unsupported instance-type 'vrf': xdpfw supports virtual-router and forwarding (a kernel routing table)"]],
     ['kernel table', 'set routing-instances r instance-type virtual-router table-id 254', ["e.conf:1:63: table-id 254 is the kernel's 'main' table; a routing instance needs a table of its own"]],

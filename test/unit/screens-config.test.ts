@@ -131,7 +131,7 @@ t.test('errors carry file:line:column', async (t) => {
     [
       'a screen xdpfw does not implement',
       'set security screen ids-option p tcp syn-ack-ack-proxy threshold 5',
-      ["s.conf:1:38: unknown statement 'syn-ack-ack-proxy' in 'security screen ids-option p tcp'; expected one of: fin-no-ack, land, port-scan, syn-fin, syn-flood, syn-frag, tcp-no-flag, winnuke"],
+      ["s.conf:1:38: security screen ids-option p tcp syn-ack-ack-proxy not supported; it changes what passes or how: remove it, or load without it (--ignore-unsupported)"],
     ],
     [
       'two blocks for one profile',
