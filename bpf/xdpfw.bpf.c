@@ -48,6 +48,7 @@
 #include "verify.h"
 #include "icmp_error.h"
 #include "filter_terms.h"
+#include "vlan_units.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -121,6 +122,8 @@ enum xdpfw_tcp_dir_flags xdpfw_btf_tcp_dir_flags __attribute__((unused));
 enum xdpfw_tcp_settings_flags xdpfw_btf_tcp_settings_flags __attribute__((unused));
 struct xdpfw_tcp_settings xdpfw_btf_tcp_settings __attribute__((unused));
 enum xdpfw_tail_call xdpfw_btf_tail_call __attribute__((unused));
+enum xdpfw_iface_flags xdpfw_btf_iface_flags __attribute__((unused));
+struct xdpfw_vlan_unit_key xdpfw_btf_vlan_unit_key __attribute__((unused));
 
 static __always_inline int count(__u32 idx, struct xdp_md *ctx, int verdict)
 {
@@ -615,6 +618,11 @@ int xdpfw_rx(struct xdp_md *ctx)
 {
 	struct packet pkt;
 	__u32 ifindex = ctx->ingress_ifindex;
+	struct xdpfw_iface *iface = bpf_map_lookup_elem(&xdpfw_ifaces, &ifindex);
+	/* A trunk's frames are its units' to judge (vlan_units.h). */
+	if (iface && iface->flags & XDPFW_IFACE_TRUNK)
+		return trunk_unit_owns(ctx, ifindex) ? count(XDPFW_CNT_VLAN_TO_UNIT, ctx, XDP_PASS)
+						     : count(XDPFW_CNT_DROP_VLAN_UNKNOWN, ctx, XDP_DROP);
 	int parsed = parse_packet(ctx, &pkt);
 	if (parsed == PARSE_NON_IP && !non_ip_passes(&pkt))
 		return count(XDPFW_CNT_DROP_NON_IP, ctx, XDP_DROP);
@@ -623,7 +631,6 @@ int xdpfw_rx(struct xdp_md *ctx)
 	int verdict = parse_verdict(ctx, parsed);
 	if (verdict >= 0)
 		return verdict;
-	struct xdpfw_iface *iface = bpf_map_lookup_elem(&xdpfw_ifaces, &ifindex);
 	if (iface && zone_has_screens(iface->zone_id)) {
 		bpf_tail_call(ctx, &xdpfw_tail_calls, XDPFW_TAIL_SCREENS);
 		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP); /* empty slot: fail closed */

@@ -17,6 +17,19 @@ import { compilePassEthertypes } from './ethertypes.js';
 import { compileSystem } from './system.js';
 import type { CompiledConfig } from './types.js';
 import { compileZones } from './zones.js';
+import type { InterfaceMap } from '../interfaces/map-file.js';
+import { readInterfaceMap } from '../interfaces/map-file.js';
+import { applyResolution } from '../interfaces/apply.js';
+import { resolveInterfaces } from '../interfaces/resolve.js';
+import { kernelVlanDevices, type VlanDeviceLookup } from '../interfaces/vlan-devices.js';
+
+/** Where the configuration's interfaces are on this box (lib/interfaces/). */
+export interface CompileOptions {
+  /** Junos interface names → Linux interfaces; without one, names are Linux names. */
+  interfaceMap?: InterfaceMap | null;
+  /** Finds a trunk unit's VLAN device (default: the kernel's, in this network namespace). */
+  vlanDevice?: VlanDeviceLookup;
+}
 
 export type CompileResult = { ok: true; config: CompiledConfig } | { ok: false; errors: ConfigError[] };
 
@@ -32,13 +45,13 @@ export function readConfigTree(text: string, file: string): { tree: Statement[];
 }
 
 /** Compiles a parsed (or already normalised) tree; every error found is returned, in source order. */
-export function compile(tree: readonly Statement[], source = '<input>'): CompileResult {
+export function compile(tree: readonly Statement[], source = '<input>', opts: CompileOptions = {}): CompileResult {
   const norm = normalize(tree, SCHEMA);
   const root = norm.tree;
   const d = new Diagnostics();
-  const interfaceSettings = compileInterfaces(root, d);
+  const ifaces = compileInterfaces(root, d);
   const screens = compileScreens(root, d);
-  const zones = compileZones(root, screens, d);
+  const zones = compileZones(root, screens, d, ifaces.trunks);
   const book = compileAddressBook(root, d);
   const apps = compileApplications(root, d);
   const zoneNames = new Set(zones.zones.map((z) => z.name));
@@ -49,27 +62,35 @@ export function compile(tree: readonly Statement[], source = '<input>'): Compile
   const metrics = compileMetrics(root, d);
   const routingInstances = compileRoutingInstances(root, d);
   const firewall = compileFirewall(root, zones.zoneByInterface, routingInstances, d);
+  const resolution = resolveInterfaces(root, zones.interfaces, ifaces.trunks, opts.interfaceMap ?? null, opts.vlanDevice ?? kernelVlanDevices, d);
   const errors = [...norm.errors, ...d.errors];
   if (errors.length) return { ok: false, errors: sortErrors(errors) };
-  return { ok: true, config: { source, ...zones, interfaceSettings, policies, defaultPolicy, flow, passEthertypes, syslog, metrics, screens, firewall, routingInstances, tree: root } };
+  const onBox = applyResolution(resolution, zones, ifaces.settings, firewall);
+  return { ok: true, config: { source, ...onBox, policies, defaultPolicy, flow, passEthertypes, syslog, metrics, screens, firewall, routingInstances, tree: root } };
 }
 
-export function compileText(text: string, file: string): CompileResult {
+export function compileText(text: string, file: string, opts: CompileOptions = {}): CompileResult {
   const parsed = parse(text, file);
   if (parsed.errors.length) return { ok: false, errors: sortErrors(parsed.errors) };
-  return compile(parsed.tree, file);
+  return compile(parsed.tree, file, opts);
 }
 
 /**
  * Reads, parses and compiles a file. Never throws, never blocks: an unreadable file, or
  * anything but a regular file (a FIFO, a device, a directory), is an error at 1:1.
  */
-export function loadConfigFile(path: string): CompileResult {
+export function loadConfigFile(path: string, interfaceMapPath: string | null = null): CompileResult {
+  let interfaceMap: InterfaceMap | null = null;
+  if (interfaceMapPath !== null) {
+    const read = readInterfaceMap(interfaceMapPath);
+    if (read.errors.length) return { ok: false, errors: read.errors };
+    interfaceMap = read.map;
+  }
   let text: string;
   try {
     text = readConfigText(path);
   } catch (e) {
     return { ok: false, errors: [new ConfigError(path, 1, 1, `cannot read configuration: ${e instanceof Error ? e.message : String(e)}`)] };
   }
-  return compileText(text, path);
+  return compileText(text, path, { interfaceMap });
 }

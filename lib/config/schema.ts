@@ -39,6 +39,7 @@ const policy = container(
 const interfaceUnit = container(
   {
     description,
+    'vlan-id': one('VLAN id'),
     family: container(
       {
         address: leaf({ kind: 'none' }, { keys: [named('interface address')] }),
@@ -105,7 +106,7 @@ const idsOption = container(
 export const SCHEMA: Container = container({
   interfaces: container(
     {},
-    { wildcard: { label: 'interface name', shape: container({ description, unit: interfaceUnit }, { unique: 'interface' }) } },
+    { wildcard: { label: 'interface name', shape: container({ description, 'vlan-tagging': flag, unit: interfaceUnit }, { unique: 'interface' }) } },
   ),
   security: container({
     zones: container({

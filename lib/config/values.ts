@@ -14,9 +14,16 @@ export function checkName(d: Diagnostics, w: Word, what: string): boolean {
   return false;
 }
 
+/** Junos names with a slot (`ge-0/0/0`, `xe-1/0/3:2`), with or without a unit: mapped to Linux names outside the config (lib/interfaces/). */
+const JUNOS_IFNAME = /^[a-z]{2,5}-[0-9]{1,3}\/[0-9]{1,3}\/[0-9]{1,3}(:[0-9]{1,3})?(\.[0-9]{1,10})?$/;
+
+export function isLinuxInterfaceName(name: string): boolean {
+  return IFNAME.test(name) && name !== '.' && name !== '..';
+}
+
 export function checkInterfaceName(d: Diagnostics, w: Word): boolean {
-  if (IFNAME.test(w.text) && w.text !== '.' && w.text !== '..') return true;
-  d.error(w.pos, `'${w.text}' is not a Linux interface name (1-15 letters, digits, '-', '_' or '.')`);
+  if (isLinuxInterfaceName(w.text) || JUNOS_IFNAME.test(w.text)) return true;
+  d.error(w.pos, `'${w.text}' is not an interface name: a Linux name (1-15 letters, digits, '-', '_' or '.') or a Junos one (such as ge-0/0/0.0)`);
   return false;
 }
 
