@@ -35,14 +35,14 @@ type DaemonMessage = { ready: true; status: StatusReport } | { ready: false; err
 
 class CliError extends Error {}
 
-async function runForeground(config: string, stateDir: string, xdpMode: 'auto' | 'native' | 'generic'): Promise<void> {
+async function runForeground(config: string, stateDir: string, xdpMode: 'auto' | 'native' | 'generic', interfaceMap?: string): Promise<void> {
   // Under systemd (Type=notify): READY=1 at the point `load` reports ready, then watchdog pings.
   const service = ServiceNotifier.fromEnvironment();
   service.status('loading the dataplane');
   let daemon: Daemon;
   try {
     requireDataplanePrivileges('run');
-    daemon = await Daemon.start({ configPath: resolve(config), stateDir, xdpMode });
+    daemon = await Daemon.start({ configPath: resolve(config), stateDir, xdpMode, interfaceMap: interfaceMap === undefined ? null : resolve(interfaceMap) });
   } catch (err) {
     const message = err instanceof ConfigRejected ? `configuration rejected:\n${err.message}` : (err as Error).message;
     service.status(`start failed: ${message}`);
@@ -76,7 +76,7 @@ async function runForeground(config: string, stateDir: string, xdpMode: 'auto' |
 }
 
 /** Starts `xdpfw run` detached and returns once it reports the dataplane ready. */
-async function load(config: string, stateDir: string, xdpMode: string): Promise<void> {
+async function load(config: string, stateDir: string, xdpMode: string, interfaceMap?: string): Promise<void> {
   requireDataplanePrivileges('load');
   checkConfigPath(resolve(config)); // a FIFO or device would only be refused by the daemon
   const paths = statePaths(stateDir);
@@ -84,7 +84,8 @@ async function load(config: string, stateDir: string, xdpMode: string): Promise<
   const log = openSync(paths.logFile, 'a');
   const child = spawn(
     process.execPath,
-    [resolve(packageRoot, 'bin', 'xdpfw'), 'run', '-c', resolve(config), '--state-dir', paths.stateDir, '--xdp-mode', xdpMode],
+    [resolve(packageRoot, 'bin', 'xdpfw'), 'run', '-c', resolve(config), '--state-dir', paths.stateDir, '--xdp-mode', xdpMode,
+      ...(interfaceMap === undefined ? [] : ['--interface-map', resolve(interfaceMap)])],
     { detached: true, stdio: ['ignore', log, log, 'ipc'] },
   );
   const outcome = await new Promise<DaemonMessage>((done) => {
@@ -171,8 +172,8 @@ function stillAttached(paths: StatePaths): string {
 }
 
 /** Validates a file without touching the running daemon: exit 0, or every error as file:line:column: message. */
-function check(path: string): void {
-  const result = loadConfigFile(path);
+function check(path: string, interfaceMap?: string): void {
+  const result = loadConfigFile(path, interfaceMap ?? null);
   if (!result.ok) throw new CliError(`configuration rejected:\n${result.errors.map((e) => e.toString()).join('\n')}`);
   process.stdout.write(`configuration check succeeds: ${path}\n`);
 }
@@ -211,25 +212,34 @@ const withJson = <T>(y: Argv<T>) => y.option('json', { type: 'boolean', default:
 const withConfig = <T>(y: Argv<T>) =>
   y.option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'configuration file' })
     .option('xdp-mode', { choices: ['auto', 'native', 'generic'] as const, default: 'auto' as const, describe: 'XDP attach mode (auto: native, else generic)' });
+const withInterfaceMap = <T>(y: Argv<T>) =>
+  y.option('interface-map', {
+    type: 'string',
+    describe: "file mapping the config's Junos interface names to Linux interfaces, one '<junos-name> <linux-name>' a line " +
+      '(ge-0/0/0 eth0; a trunk unit ge-0/0/1.100 finds its VLAN device on the trunk, or is mapped itself); without it names are Linux names',
+  });
 
 export async function main(argv: string[]): Promise<void> {
   await yargs(hideBin(argv))
     .scriptName('xdpfw')
     .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'pins, control socket and log', global: true })
-    .command('load', 'attach to the configured interfaces and start the daemon', (y) => withConfig(y),
-      (a) => load(a.config, a['state-dir'], a['xdp-mode']))
-    .command('run', 'run the daemon in the foreground', (y) => withConfig(y),
-      (a) => runForeground(a.config, a['state-dir'], a['xdp-mode']))
+    .command('load', 'attach to the configured interfaces and start the daemon', (y) => withInterfaceMap(withConfig(y)),
+      (a) => load(a.config, a['state-dir'], a['xdp-mode'], a['interface-map']))
+    .command('run', 'run the daemon in the foreground', (y) => withInterfaceMap(withConfig(y)),
+      (a) => runForeground(a.config, a['state-dir'], a['xdp-mode'], a['interface-map']))
     .command('unload', 'detach, remove pins and stop the daemon', (y) => y, (a) => unload(a['state-dir']))
     .command('install-service', 'install the systemd unit (Type=notify, watchdog, restart) for this installation', (y) => y
       .option('config', { alias: 'c', type: 'string', default: DEFAULT_SERVICE_CONFIG, describe: 'configuration file the service runs' })
       .option('unit-dir', { type: 'string', default: DEFAULT_UNIT_DIR, describe: 'where to write xdpfw.service' }),
       (a) => installServiceCommand(a['unit-dir'], a.config, a['state-dir']))
-    .command('check', 'validate a configuration file', (y) => y.option('config', { alias: 'c', type: 'string', demandOption: true }),
-      (a) => check(a.config))
-    .command('reload', 'apply a new configuration; sessions survive if still permitted', (y) =>
-      withJson(y.option('config', { alias: 'c', type: 'string', demandOption: true })),
-      (a) => show<ReloadReport>(a['state-dir'], { command: 'reload', configPath: resolve(a.config) }, a.json, formatReload))
+    .command('check', 'validate a configuration file', (y) => withInterfaceMap(y.option('config', { alias: 'c', type: 'string', demandOption: true })),
+      (a) => check(a.config, a['interface-map']))
+    .command('reload', 'apply a new configuration; sessions survive if still permitted (the interface map stays unless given)', (y) =>
+      withInterfaceMap(withJson(y.option('config', { alias: 'c', type: 'string', demandOption: true }))),
+      (a) => show<ReloadReport>(a['state-dir'], {
+        command: 'reload', configPath: resolve(a.config),
+        ...(a['interface-map'] === undefined ? {} : { interfaceMap: resolve(a['interface-map']) }),
+      }, a.json, formatReload))
     .command('status', 'daemon, interfaces and queues', (y) => withJson(y),
       (a) => show<StatusReport>(a['state-dir'], { command: 'status' }, a.json, formatStatus))
     .command('show <what> [detail]', 'show sessions, counters, policies, config, log (recent events), screen statistics or firewall (filter counters)', (y) =>

@@ -37,7 +37,7 @@ const COMMANDS = {
   'show-screen-statistics': { zone: optional(NAME) },
   'show-firewall': { filter: optional(NAME) },
   'monitor-events': { kinds: KINDS },
-  'reload': { configPath: text(4096) },
+  'reload': { configPath: text(4096), interfaceMap: optional(text(4096)) },
   'unload': {},
 } as const satisfies Record<string, Shape>;
 

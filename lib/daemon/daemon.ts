@@ -9,6 +9,7 @@ import { MetricsService } from '../metrics/endpoint.js';
 import { XdpEventBudget } from '../events/xdp-budget.js';
 import { type LossesReport, lossesReport, noneSuppressed } from './losses.js';
 import { loadConfigFile } from '../config/compile.js';
+import { readVlanUnits, trunkFlag, vlanUnitEntries, writeVlanUnits, type VlanUnitEntry } from '../dataplane/vlan-units.js';
 import type { CompiledConfig, Zone } from '../config/types.js';
 import { type ControlStats, serveControl } from '../control/server.js';
 import type { ControlRequest } from '../control/protocol.js';
@@ -46,6 +47,8 @@ export interface DaemonOptions {
   configPath: string;
   stateDir?: string;
   xdpMode?: XdpModeRequest;
+  /** Junos interface names → Linux interfaces (lib/interfaces/map-file.ts). */
+  interfaceMap?: string | null;
 }
 
 interface RuntimeRecord {
@@ -58,8 +61,8 @@ const LINK_CHECK_INTERVAL_MS = 30_000;
 
 export class ConfigRejected extends Error {}
 
-export function loadConfigOrThrow(path: string): CompiledConfig {
-  const result = loadConfigFile(path);
+export function loadConfigOrThrow(path: string, interfaceMap: string | null = null): CompiledConfig {
+  const result = loadConfigFile(path, interfaceMap);
   if (!result.ok) throw new ConfigRejected(result.errors.map((e) => e.toString()).join('\n'));
   const missing = missingInterfaces(result.config);
   if (missing.length) throw new ConfigRejected(`${missing.join('\n')}\nnothing was loaded`);
@@ -72,6 +75,8 @@ export class Daemon {
   private sockets: QueueSocket[] = [];
   private interfaces: AttachedInterface[] = [];
   private xdpMode: XdpModeRequest = 'auto';
+  /** The interface map the running config was resolved with; a reload without one keeps it. */
+  private interfaceMap: string | null = null;
   private running = false;
   private expiryTimer: NodeJS.Timeout | null = null;
   private linkCheckTimer: NodeJS.Timeout | null = null;
@@ -106,7 +111,7 @@ export class Daemon {
   }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
-    const config = loadConfigOrThrow(opts.configPath);
+    const config = loadConfigOrThrow(opts.configPath, opts.interfaceMap ?? null);
     const paths = statePaths(opts.stateDir);
     mkdirSync(paths.stateDir, { recursive: true, mode: 0o750 });
     refuseSecondDaemon(paths);
@@ -126,6 +131,7 @@ export class Daemon {
       const slowPath = new SlowPath(dataplane.progs, sessions, config, zoneByIfindex, (ev) => events.emit(ev), undefined,
         { write: (index, program) => dataplane.writeFilterProgram(index, program) });
       daemon = new Daemon(paths, config, dataplane, sessions, slowPath, events);
+      daemon.interfaceMap = opts.interfaceMap ?? null;
       slowPath.egressPort = (ifindex) => daemon?.sockets.find((s) => s.ifindex === ifindex);
       // A filter term's `log` stays on the box (show log, monitor); `syslog` goes to the collectors too.
       events.setExported((ev) => ev.kind !== 'filter-log' || slowPath.flowFilters.engine.result(ev.filterId, ev.termId)?.syslog !== false);
@@ -189,6 +195,7 @@ export class Daemon {
       if (zone) zoneByIfindex.set(i.ifindex, zone);
     }
     this.dataplane.detachOthers(new Set(this.config.interfaces));
+    writeVlanUnits(this.dataplane.mapFd('xdpfw_vlan_units'), this.vlanUnits(this.config));
     this.saveRuntime();
   }
 
@@ -211,7 +218,11 @@ export class Daemon {
         sockets.push(sock);
         this.dataplane.registerSocket(slot, q, sock.fd);
       }
-      this.interfaces.push(this.dataplane.attach(name, slot, zone?.id ?? 0, this.xdpMode, previousMode));
+      const unit = this.config.trunks.some((t) => t.units.some((u) => u.device === name)) ||
+        (this.nextConfig?.trunks.some((t) => t.units.some((u) => u.device === name)) ?? false);
+      // A VLAN device takes XDP in generic mode only, and no redirect (bpf/vlan_units.h).
+      this.interfaces.push(this.dataplane.attach(name, slot, zone?.id ?? 0, unit ? 'generic' : this.xdpMode, previousMode,
+        { flags: this.ifaceFlags(name, this.nextConfig ?? this.config), redirect: !unit }));
     } catch (err) {
       for (const s of sockets) {
         this.dataplane.unregisterSocket(slot, s.queue);
@@ -222,6 +233,19 @@ export class Daemon {
     }
     this.sockets.push(...sockets);
     if (this.running) for (const s of sockets) s.start(this.slowPath);
+  }
+
+  /** The config a reload is attaching interfaces for (null: none under way). */
+  private nextConfig: CompiledConfig | null = null;
+
+  /** enum xdpfw_iface_flags of an interface under `config`: a trunk's flag. */
+  private ifaceFlags(name: string, config: CompiledConfig): number {
+    return config.trunks.some((t) => t.device === name) ? trunkFlag(this.dataplane.objectPath) : 0;
+  }
+
+  /** xdpfw_vlan_units as `config` wants it, from the attached interfaces. */
+  private vlanUnits(config: CompiledConfig): VlanUnitEntry[] {
+    return vlanUnitEntries(config.trunks, (name) => this.interfaces.find((i) => i.name === name)?.ifindex);
   }
 
   private detachInterface(name: string): void {
@@ -277,8 +301,9 @@ export class Daemon {
    * again; those the new config no longer permits are closed with reason
    * 'policy change'.
    */
-  reload(configPath: string): ReloadReport {
-    const result = loadConfigFile(configPath);
+  reload(configPath: string, interfaceMap?: string): ReloadReport {
+    const mapPath = interfaceMap ?? this.interfaceMap;
+    const result = loadConfigFile(configPath, mapPath);
     if (!result.ok) {
       throw new ConfigRejected(`configuration rejected, the running one stays:\n${result.errors.map((e) => e.toString()).join('\n')}`);
     }
@@ -300,6 +325,8 @@ export class Daemon {
       const oldScreens = encodeScreens(this.dataplane, old);
 
       // New interfaces: sockets, slots and links of their own, with the new config's zones.
+      this.nextConfig = next;
+      undo.push(() => { this.nextConfig = null; });
       for (const name of added) {
         try {
           this.attachInterface(name, next.zoneByInterface.get(name) ?? null);
@@ -324,11 +351,15 @@ export class Daemon {
         const before = old.zoneByInterface.get(i.name) ?? null;
         const after = next.zoneByInterface.get(i.name) ?? null;
         const entry = this.dataplane.interfaceEntry(i.ifindex);
-        this.dataplane.setInterfaceZone(i.ifindex, i.slot, after?.id ?? 0);
+        this.dataplane.setInterfaceZone(i.ifindex, i.slot, after?.id ?? 0, this.ifaceFlags(i.name, next));
         undo.push(() => this.dataplane.restoreInterfaceEntry(i.ifindex, entry));
         for (const s of this.sockets) if (s.ifname === i.name) s.setZone(after);
         undo.push(() => { for (const s of this.sockets) if (s.ifname === i.name) s.setZone(before); });
       }
+      const vlanUnitsFd = this.dataplane.mapFd('xdpfw_vlan_units');
+      const oldUnits = readVlanUnits(vlanUnitsFd);
+      writeVlanUnits(vlanUnitsFd, this.vlanUnits(next));
+      undo.push(() => writeVlanUnits(vlanUnitsFd, oldUnits));
       writeScreens(this.dataplane, screens);
       undo.push(() => writeScreens(this.dataplane, oldScreens));
       const oldEthertypes = passedEthertypes(this.dataplane);
@@ -338,6 +369,8 @@ export class Daemon {
       // Committed: from here on the new config runs.
       undo.clear();
       this.config = next;
+      this.nextConfig = null;
+      this.interfaceMap = mapPath;
       const oldSinks = this.sinks;
       this.sinks = sinks;
       this.events.setSinks(sinks);
@@ -373,10 +406,10 @@ export class Daemon {
   }
 
   /** reload(), then the metrics endpoint to where the new config puts it (or kept, saying why). */
-  private async reloadAndMoveMetrics(configPath: string): Promise<ReloadReport> {
+  private async reloadAndMoveMetrics(configPath: string, interfaceMap?: string): Promise<ReloadReport> {
     this.reloadHooks.begin(configPath);
     try {
-      const report = this.reload(configPath);
+      const report = this.reload(configPath, interfaceMap);
       return this.metrics ? { ...report, metrics: await this.metrics.reload(this.config.metrics) } : report;
     } finally {
       this.reloadHooks.end();
@@ -443,7 +476,7 @@ export class Daemon {
       case 'clear-sessions': return { cleared: this.sessions.clear() };
       case 'show-log': return this.events.recent(req.kinds?.length ? new Set(req.kinds) : undefined).map((ev) => JSON.parse(this.jsonFormat(ev)) as unknown);
       case 'monitor-events': throw new Error('monitor-events is a stream');
-      case 'reload': return this.reloadAndMoveMetrics(req.configPath);
+      case 'reload': return this.reloadAndMoveMetrics(req.configPath, req.interfaceMap);
       case 'unload':
         // Answer first; the caller waits for the pid to disappear.
         setImmediate(() => void this.stop({ purge: true }));

@@ -56,3 +56,20 @@ export function writeVlanUnits(fd: number, wanted: readonly VlanUnitEntry[]): vo
     if (!keep.has(`${u.trunkIfindex}/${u.vlanId}`)) mapDelete(fd, vlanUnitKey(u.trunkIfindex, u.vlanId));
   }
 }
+
+/** The map entries for these trunks, given the ifindexes of the attached interfaces (a missing one: left out). */
+export function vlanUnitEntries(
+  trunks: ReadonlyArray<{ device: string; units: ReadonlyArray<{ vlanId: number; device: string }> }>,
+  ifindexOf: (name: string) => number | undefined,
+): VlanUnitEntry[] {
+  const out: VlanUnitEntry[] = [];
+  for (const t of trunks) {
+    const trunkIfindex = ifindexOf(t.device);
+    if (trunkIfindex === undefined) continue;
+    for (const u of t.units) {
+      const unitIfindex = ifindexOf(u.device);
+      if (unitIfindex !== undefined) out.push({ trunkIfindex, vlanId: u.vlanId, unitIfindex });
+    }
+  }
+  return out;
+}
