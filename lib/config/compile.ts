@@ -66,7 +66,7 @@ export function compile(tree: readonly Statement[], source = '<input>', opts: Co
   const errors = [...norm.errors, ...d.errors];
   if (errors.length) return { ok: false, errors: sortErrors(errors) };
   const onBox = applyResolution(resolution, zones, ifaces.settings, firewall);
-  return { ok: true, config: { source, ...onBox, policies, defaultPolicy, flow, passEthertypes, syslog, metrics, screens, firewall, routingInstances, tree: root } };
+  return { ok: true, config: { source, ...onBox, policies, defaultPolicy, flow, passEthertypes, syslog, metrics, screens, routingInstances, tree: root } };
 }
 
 export function compileText(text: string, file: string, opts: CompileOptions = {}): CompileResult {

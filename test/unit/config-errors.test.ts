@@ -103,16 +103,16 @@ t.test('zones and interfaces', async (t) => {
     [
       'Junos interface name',
       'set security zones security-zone z interfaces ge-0/0/0.0',
-      ["e.conf:1:47: 'ge-0/0/0.0' is not a Linux interface name (1-15 letters, digits, '-', '_' or '.')"],
+      ["e.conf:1:47: interface 'ge-0/0/0.0' is not mapped to a Linux interface: map it with --interface-map FILE (a line 'ge-0/0/0 <linux-interface>')"],
     ],
     [
       'interface in two zones',
       'set security zones security-zone a interfaces eth0\nset security zones security-zone b interfaces eth0',
       ["e.conf:2:47: interface 'eth0' is already in zone 'a' (line 1, column 47); an interface belongs to one zone"],
     ],
-    ['unit other than 0', 'set interfaces eth0 unit 5 family inet', ['e.conf:1:26: only unit 0 is supported: a Linux sub-interface (such as a VLAN) is an interface of its own']],
+    ['unit other than 0', 'set interfaces eth0 unit 5 family inet', ["e.conf:1:26: unit 5 needs 'vlan-tagging' on interface 'eth0' and a 'vlan-id': only a trunk has units other than 0"]],
     ['bad unit', 'set interfaces eth0 unit x', ["e.conf:1:26: invalid unit number 'x': expected a number from 0 to 2147483647"]],
-    ['bad interface name', 'set interfaces eth0/1 unit 0', ["e.conf:1:16: 'eth0/1' is not a Linux interface name (1-15 letters, digits, '-', '_' or '.')"]],
+    ['bad interface name', 'set interfaces eth0/1 unit 0', ["e.conf:1:16: 'eth0/1' is not an interface name: a Linux name (1-15 letters, digits, '-', '_' or '.') or a Junos one (such as ge-0/0/0.0)"]],
     ['except without all', 'set security zones security-zone z host-inbound-traffic system-services ssh except', ["e.conf:1:73: 'ssh except' only makes sense together with 'all'"]],
     ['all except', 'set security zones security-zone z host-inbound-traffic protocols all except', ["e.conf:1:67: 'all except' excludes everything; remove the statement instead"]],
   ];
@@ -244,7 +244,7 @@ t.test('loadConfigFile', async (t) => {
   const bad = join(dir, 'bad.conf');
   writeFileSync(bad, '\nset security zones security-zone a interfaces eth0/1\n');
   const b = loadConfigFile(bad);
-  t.same(b.ok ? [] : b.errors.map(String), [`${bad}:2:47: 'eth0/1' is not a Linux interface name (1-15 letters, digits, '-', '_' or '.')`]);
+  t.same(b.ok ? [] : b.errors.map(String), [`${bad}:2:47: 'eth0/1' is not an interface name: a Linux name (1-15 letters, digits, '-', '_' or '.') or a Junos one (such as ge-0/0/0.0)`]);
   const missing = loadConfigFile(join(dir, 'missing.conf'));
   t.equal(missing.ok, false);
   if (!missing.ok) t.match(missing.errors[0].toString(), /missing\.conf:1:1: cannot read configuration: .*missing\.conf: no such file/);
