@@ -78,7 +78,8 @@ export function resolveInterfaces(
         linux = vlanDevice(parent, vlanId) ?? undefined;
         if (!linux) {
           d.error(at.pos, `interface '${at.written}' (vlan-id ${vlanId} on '${base}') has no Linux VLAN device with id ${vlanId} on ${parent}: ` +
-            `create it (ip link add link ${parent} name ${parent}.${vlanId} type vlan id ${vlanId}) or map '${logical}' in the interface map`);
+            `create it (ip link add link ${parent} name ${parent}.${vlanId} type vlan id ${vlanId}) or map '${logical}' in the interface map` +
+            (vlanDevice.why?.() ? `; ${vlanDevice.why()}` : ''));
           continue;
         }
       }
