@@ -81,10 +81,11 @@ t.before(async () => {
     'ip link add link eth0 name v300 type vlan id 300', `ip addr add ${V300.client}/24 dev v300`, 'ip link set v300 up',
     `ip route replace default via ${V100.fw}`,
   ].join(' && '));
-  await topo.exec('client', 'ip', ['netns', 'add', far]).then((r) => { if (r.code) throw new Error(r.stderr); });
+  execFileSync('ip', ['netns', 'add', far]);
   await topo.sh('client', `ip link add link eth0 name v200 type vlan id 200 && ip link set v200 netns ${far}`);
   await topo.sh('far', `ip link set lo up && ip addr add ${V200.far}/24 dev v200 && ip link set v200 up && ip route add default via ${V200.fw}`);
   await topo.startTraffic('far', ['tcp-sink', '--port', '5001']);
+  await topo.startTraffic('far', ['udp-echo', '--port', '5002']);
   await topo.startTraffic('client', ['tcp-sink', '--port', '5003']);
   await topo.startTraffic('server', ['tcp-sink', '--port', '5001']);
 });
@@ -119,8 +120,11 @@ t.test('v100 -> v200 is permitted, v200 -> v100 denied, on one trunk', { skip },
   t.match(out, { ok: true, received: 1000 }, 'client (VLAN 100) reaches far (VLAN 200)');
   const back = await send('far', V100.client, 5003);
   t.equal(back.ok, false, 'far (VLAN 200) cannot reach client (VLAN 100): no policy from v200 to v100');
+  // A UDP flow stays in the session table (a TCP one may be gone once closed).
+  const echo = await topo.traffic<{ received: number }>('client', ['udp-ping', '--host', V200.far, '--port', '5002', '--count', '3', '--timeout', '1000']);
+  t.equal(echo.received, 3, 'UDP from VLAN 100 to VLAN 200 and its replies');
   const sessions = await topo.xdpfwJson<SessionJson[]>(['show', 'sessions']);
-  t.ok(sessions.some((s) => s.fromZone === 'v100' && s.toZone === 'v200' && s.policy === 'v100-to-v200'), 'the session is v100 -> v200');
+  t.ok(sessions.some((s) => s.fromZone === 'v100' && s.toZone === 'v200' && s.policy === 'v100-to-v200'), `the session is v100 -> v200: ${JSON.stringify(sessions)}`);
   const counters = await topo.xdpfwJson<Counters>(['show', 'counters']);
   t.ok((counters.drops.policy_deny ?? 0) >= 1, 'the denied SYN is counted as a policy deny');
   t.ok((counters.xdp.vlanToUnit?.packets ?? 0) > 0, 'tagged frames of the units passed the trunk');
