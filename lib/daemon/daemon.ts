@@ -218,11 +218,11 @@ export class Daemon {
         sockets.push(sock);
         this.dataplane.registerSocket(slot, q, sock.fd);
       }
-      const unit = this.config.trunks.some((t) => t.units.some((u) => u.device === name)) ||
-        (this.nextConfig?.trunks.some((t) => t.units.some((u) => u.device === name)) ?? false);
+      const config = this.nextConfig ?? this.config;
+      const unit = config.trunks.some((t) => t.units.some((u) => u.device === name));
       // A VLAN device takes XDP in generic mode only, and no redirect (bpf/vlan_units.h).
       this.interfaces.push(this.dataplane.attach(name, slot, zone?.id ?? 0, unit ? 'generic' : this.xdpMode, previousMode,
-        { flags: this.ifaceFlags(name, this.nextConfig ?? this.config), redirect: !unit }));
+        { flags: this.ifaceFlags(name, config), redirect: !unit }));
     } catch (err) {
       for (const s of sockets) {
         this.dataplane.unregisterSocket(slot, s.queue);
