@@ -48,6 +48,7 @@
 #include "verify.h"
 #include "icmp_error.h"
 #include "filter_terms.h"
+#include "vlan_units.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -121,6 +122,8 @@ enum xdpfw_tcp_dir_flags xdpfw_btf_tcp_dir_flags __attribute__((unused));
 enum xdpfw_tcp_settings_flags xdpfw_btf_tcp_settings_flags __attribute__((unused));
 struct xdpfw_tcp_settings xdpfw_btf_tcp_settings __attribute__((unused));
 enum xdpfw_tail_call xdpfw_btf_tail_call __attribute__((unused));
+enum xdpfw_iface_flags xdpfw_btf_iface_flags __attribute__((unused));
+struct xdpfw_vlan_unit_key xdpfw_btf_vlan_unit_key __attribute__((unused));
 
 static __always_inline int count(__u32 idx, struct xdp_md *ctx, int verdict)
 {
@@ -622,8 +625,12 @@ int xdpfw_rx(struct xdp_md *ctx)
 {
 	struct packet pkt;
 	__u32 ifindex = ctx->ingress_ifindex;
-	int parsed = parse_packet(ctx, &pkt);
 	struct xdpfw_iface *iface = bpf_map_lookup_elem(&xdpfw_ifaces, &ifindex);
+	/* A trunk's frames are its units' to judge (vlan_units.h). */
+	if (iface && iface->flags & XDPFW_IFACE_TRUNK)
+		return trunk_unit_owns(ctx, ifindex) ? count(XDPFW_CNT_VLAN_TO_UNIT, ctx, XDP_PASS)
+						     : count(XDPFW_CNT_DROP_VLAN_UNKNOWN, ctx, XDP_DROP);
+	int parsed = parse_packet(ctx, &pkt);
 	/* The common case, a whole IP packet on a zone's interface, is screened
 	 * and goes on to the session stage here: no tail call, no second parse. */
 	if (parsed == PARSE_OK && iface) {

@@ -210,7 +210,7 @@ struct xdpfw_tcp_settings {
 struct xdpfw_iface {
 	__u32 slot; /* 0..XDPFW_MAX_IFACES-1, selects the XSKMAP block */
 	__u16 zone_id;
-	__u16 flags;
+	__u16 flags; /* enum xdpfw_iface_flags (bpf/vlan_units.h) */
 };
 
 /* Per-CPU counters, indexed by enum xdpfw_counter. Every verdict the
@@ -274,6 +274,9 @@ enum xdpfw_counter {
 	                                     * terms did not fit an XDP residual program, judged in the slow path */
 	XDPFW_CNT_DROP_FILTER_TABLE,  /* session hit, a per-packet filter term chose another routing table
 	                               * than the flow was routed by: the egress (zone) could change unchecked */
+	XDPFW_CNT_VLAN_TO_UNIT,       /* on a trunk, tagged with a VLAN a zone unit owns: to the kernel, which hands
+	                               * it to the unit's VLAN device, where xdpfw_rx judges it (bpf/vlan_units.h) */
+	XDPFW_CNT_DROP_VLAN_UNKNOWN,  /* on a trunk, untagged or tagged with a VLAN no zone unit owns */
 	XDPFW_CNT__MAX,
 };
 

@@ -35,14 +35,16 @@ type DaemonMessage = { ready: true; status: StatusReport } | { ready: false; err
 
 class CliError extends Error {}
 
-async function runForeground(config: string, stateDir: string, xdpMode: 'auto' | 'native' | 'generic', compileOptions: CompileOptions): Promise<void> {
+async function runForeground(config: string, stateDir: string, xdpMode: 'auto' | 'native' | 'generic', compileOptions: CompileOptions, interfaceMap?: string): Promise<void> {
   // Under systemd (Type=notify): READY=1 at the point `load` reports ready, then watchdog pings.
   const service = ServiceNotifier.fromEnvironment();
   service.status('loading the dataplane');
   let daemon: Daemon;
   try {
     requireDataplanePrivileges('run');
-    daemon = await Daemon.start({ configPath: resolve(config), stateDir, xdpMode, compileOptions });
+    daemon = await Daemon.start({
+      configPath: resolve(config), stateDir, xdpMode, compileOptions, interfaceMap: interfaceMap === undefined ? null : resolve(interfaceMap),
+    });
   } catch (err) {
     const message = err instanceof ConfigRejected ? `configuration rejected:\n${err.message}` : (err as Error).message;
     service.status(`start failed: ${message}`);
@@ -76,7 +78,7 @@ async function runForeground(config: string, stateDir: string, xdpMode: 'auto' |
 }
 
 /** Starts `xdpfw run` detached and returns once it reports the dataplane ready. */
-async function load(config: string, stateDir: string, xdpMode: string, compileOptions: CompileOptions): Promise<void> {
+async function load(config: string, stateDir: string, xdpMode: string, compileOptions: CompileOptions, interfaceMap?: string): Promise<void> {
   requireDataplanePrivileges('load');
   checkConfigPath(resolve(config)); // a FIFO or device would only be refused by the daemon
   const paths = statePaths(stateDir);
@@ -87,6 +89,7 @@ async function load(config: string, stateDir: string, xdpMode: string, compileOp
     [
       resolve(packageRoot, 'bin', 'xdpfw'), 'run', '-c', resolve(config), '--state-dir', paths.stateDir, '--xdp-mode', xdpMode,
       '--node', compileOptions.node ?? DEFAULT_NODE, ...(compileOptions.ignoreUnsupported ? ['--ignore-unsupported'] : []),
+      ...(interfaceMap === undefined ? [] : ['--interface-map', resolve(interfaceMap)]),
     ],
     { detached: true, stdio: ['ignore', log, log, 'ipc'] },
   );
@@ -177,8 +180,9 @@ function stillAttached(paths: StatePaths): string {
  * Validates a file without touching the running daemon: exit 0, or every error as
  * file:line:column: message. What would not be applied is listed either way, one line each.
  */
-function check(path: string, options: CompileOptions): void {
-  const result = loadConfigFile(path, options);
+function check(path: string, options: CompileOptions, interfaceMap?: string): void {
+  // Without an interface map, Junos interface names are checked as names only (warned of).
+  const result = loadConfigFile(path, { ...options, requireInterfaces: interfaceMap !== undefined }, interfaceMap ?? null);
   for (const w of result.warnings) process.stderr.write(`${w.toString()}\n`);
   if (!result.ok) throw new CliError(`configuration rejected:\n${result.errors.map((e) => e.toString()).join('\n')}`);
   process.stdout.write(`configuration check succeeds: ${path}\n`);
@@ -226,26 +230,33 @@ const compileOptionsOf = (a: { 'ignore-unsupported': boolean; node: string }): C
 const withConfig = <T>(y: Argv<T>) =>
   withReading(y.option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'configuration file' })
     .option('xdp-mode', { choices: ['auto', 'native', 'generic'] as const, default: 'auto' as const, describe: 'XDP attach mode (auto: native, else generic)' }));
+const withInterfaceMap = <T>(y: Argv<T>) =>
+  y.option('interface-map', {
+    type: 'string',
+    describe: "file mapping the config's Junos interface names to Linux interfaces, one '<junos-name> <linux-name>' a line " +
+      '(ge-0/0/0 eth0; a trunk unit ge-0/0/1.100 finds its VLAN device on the trunk, or is mapped itself); without it names are Linux names',
+  });
 
 export async function main(argv: string[]): Promise<void> {
   await yargs(hideBin(argv))
     .scriptName('xdpfw')
     .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'pins, control socket and log', global: true })
-    .command('load', 'attach to the configured interfaces and start the daemon', (y) => withConfig(y),
-      (a) => load(a.config, a['state-dir'], a['xdp-mode'], compileOptionsOf(a)))
-    .command('run', 'run the daemon in the foreground', (y) => withConfig(y),
-      (a) => runForeground(a.config, a['state-dir'], a['xdp-mode'], compileOptionsOf(a)))
+    .command('load', 'attach to the configured interfaces and start the daemon', (y) => withInterfaceMap(withConfig(y)),
+      (a) => load(a.config, a['state-dir'], a['xdp-mode'], compileOptionsOf(a), a['interface-map']))
+    .command('run', 'run the daemon in the foreground', (y) => withInterfaceMap(withConfig(y)),
+      (a) => runForeground(a.config, a['state-dir'], a['xdp-mode'], compileOptionsOf(a), a['interface-map']))
     .command('unload', 'detach, remove pins and stop the daemon', (y) => y, (a) => unload(a['state-dir']))
     .command('install-service', 'install the systemd unit (Type=notify, watchdog, restart) for this installation', (y) => y
       .option('config', { alias: 'c', type: 'string', default: DEFAULT_SERVICE_CONFIG, describe: 'configuration file the service runs' })
       .option('unit-dir', { type: 'string', default: DEFAULT_UNIT_DIR, describe: 'where to write xdpfw.service' }),
       (a) => installServiceCommand(a['unit-dir'], a.config, a['state-dir']))
-    .command('check', 'validate a configuration file', (y) => withReading(y.option('config', { alias: 'c', type: 'string', demandOption: true })),
-      (a) => check(a.config, compileOptionsOf(a)))
-    .command('reload', 'apply a new configuration; sessions survive if still permitted', (y) =>
-      withJson(withIgnoreUnsupported(y.option('config', { alias: 'c', type: 'string', demandOption: true }))),
+    .command('check', 'validate a configuration file', (y) => withInterfaceMap(withReading(y.option('config', { alias: 'c', type: 'string', demandOption: true }))),
+      (a) => check(a.config, compileOptionsOf(a), a['interface-map']))
+    .command('reload', 'apply a new configuration; sessions survive if still permitted (the interface map stays unless given)', (y) =>
+      withInterfaceMap(withJson(withIgnoreUnsupported(y.option('config', { alias: 'c', type: 'string', demandOption: true })))),
       (a) => show<ReloadReport>(a['state-dir'], {
         command: 'reload', configPath: resolve(a.config), unsupported: a['ignore-unsupported'] ? 'ignore' : 'refuse',
+        ...(a['interface-map'] === undefined ? {} : { interfaceMap: resolve(a['interface-map']) }),
       }, a.json, formatReload))
     .command('status', 'daemon, interfaces and queues', (y) => withJson(y),
       (a) => show<StatusReport>(a['state-dir'], { command: 'status' }, a.json, formatStatus))

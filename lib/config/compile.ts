@@ -19,8 +19,16 @@ import { compilePassEthertypes } from './ethertypes.js';
 import { compileSystem } from './system.js';
 import type { CompiledConfig } from './types.js';
 import { compileZones } from './zones.js';
+import type { InterfaceMap } from '../interfaces/map-file.js';
+import { readInterfaceMap } from '../interfaces/map-file.js';
+import { applyResolution } from '../interfaces/apply.js';
+import { resolveInterfaces } from '../interfaces/resolve.js';
+import { kernelVlanDevices, type VlanDeviceLookup } from '../interfaces/vlan-devices.js';
 
-/** How Junos statements that xdpfw does not implement, and cluster node groups, are taken. */
+/**
+ * How Junos statements that xdpfw does not implement and cluster node groups are taken, and
+ * where the configuration's interfaces are on this box (lib/interfaces/).
+ */
 export interface CompileOptions {
   /**
    * Load without the unsupported statements that change what passes or how it is rewritten
@@ -29,6 +37,16 @@ export interface CompileOptions {
   ignoreUnsupported?: boolean;
   /** The chassis cluster node whose `${node}` group applies (default node0). */
   node?: string;
+  /** Junos interface names → Linux interfaces; without one, names are Linux names. */
+  interfaceMap?: InterfaceMap | null;
+  /** Finds a trunk unit's VLAN device (default: the kernel's, in this network namespace). */
+  vlanDevice?: VlanDeviceLookup;
+  /**
+   * Every zone member must be a Linux interface of this box (true: what runs, and `check`
+   * given an interface map); false checks the language alone and only warns of names that do
+   * not resolve here.
+   */
+  requireInterfaces?: boolean;
 }
 
 export const DEFAULT_NODE = 'node0';
@@ -63,9 +81,9 @@ export function compile(tree: readonly Statement[], source = '<input>', options:
     }
   }
   const root = pruned.tree;
-  const interfaceSettings = compileInterfaces(root, d);
+  const ifaces = compileInterfaces(root, d);
   const screens = compileScreens(root, d);
-  const zones = compileZones(root, screens, d);
+  const zones = compileZones(root, screens, d, ifaces.trunks);
   const zoneNames = new Set(zones.zones.map((z) => z.name));
   const books = compileAddressBook(root, zoneNames, d);
   const apps = compileApplications(root, d);
@@ -76,11 +94,13 @@ export function compile(tree: readonly Statement[], source = '<input>', options:
   const metrics = compileMetrics(root, d);
   const routingInstances = compileRoutingInstances(root, d);
   const firewall = compileFirewall(root, zones.zoneByInterface, routingInstances, d);
+  const resolution = resolveInterfaces(root, zones.interfaces, ifaces.trunks, options.interfaceMap ?? null, options.vlanDevice ?? kernelVlanDevices, d, options.requireInterfaces ?? true);
   const errors = [...norm.errors, ...d.errors];
   const warnings = sortErrors(d.warnings);
   if (errors.length) return { ok: false, errors: sortErrors(errors), warnings };
+  const onBox = applyResolution(resolution, zones, ifaces.settings, firewall);
   const config: CompiledConfig = {
-    source, ...zones, interfaceSettings, policies, defaultPolicy, flow, passEthertypes, syslog, metrics, screens, firewall, routingInstances,
+    source, ...onBox, policies, defaultPolicy, flow, passEthertypes, syslog, metrics, screens, routingInstances,
     tree: root, warnings: warnings.map((w) => w.toString()),
   };
   return { ok: true, config, warnings };
@@ -94,14 +114,21 @@ export function compileText(text: string, file: string, options: CompileOptions 
 
 /**
  * Reads, parses and compiles a file. Never throws, never blocks: an unreadable file, or
- * anything but a regular file (a FIFO, a device, a directory), is an error at 1:1.
+ * anything but a regular file (a FIFO, a device, a directory), is an error at 1:1; errors
+ * of the interface map file at their own file:line:column.
  */
-export function loadConfigFile(path: string, options: CompileOptions = {}): CompileResult {
+export function loadConfigFile(path: string, options: CompileOptions = {}, interfaceMapPath: string | null = null): CompileResult {
+  let interfaceMap: InterfaceMap | null = null;
+  if (interfaceMapPath !== null) {
+    const read = readInterfaceMap(interfaceMapPath);
+    if (read.errors.length) return { ok: false, errors: read.errors, warnings: [] };
+    interfaceMap = read.map;
+  }
   let text: string;
   try {
     text = readConfigText(path);
   } catch (e) {
     return { ok: false, errors: [new ConfigError(path, 1, 1, `cannot read configuration: ${e instanceof Error ? e.message : String(e)}`)], warnings: [] };
   }
-  return compileText(text, path, options);
+  return compileText(text, path, { ...options, interfaceMap });
 }

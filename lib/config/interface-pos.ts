@@ -8,7 +8,9 @@ import { activeChildren, child, every } from './tree.js';
 import type { CompiledConfig } from './types.js';
 
 /** The statement that puts `name` in a zone; null if the config does not name it there. */
-export function interfacePos(config: Pick<CompiledConfig, 'tree'>, name: string): Pos | null {
+export function interfacePos(config: Pick<CompiledConfig, 'tree'> & Partial<Pick<CompiledConfig, 'interfacePositions'>>, name: string): Pos | null {
+  const resolved = config.interfacePositions?.get(name);
+  if (resolved) return resolved;
   const zones = child(child(config.tree, 'security')?.children, 'zones');
   for (const z of every(zones?.children, 'security-zone')) {
     if (z.inactive) continue;
@@ -20,7 +22,7 @@ export function interfacePos(config: Pick<CompiledConfig, 'tree'>, name: string)
 }
 
 /** An error about interface `name`, at the statement naming it (at 1:1 of the file when none does). */
-export function interfaceError(config: Pick<CompiledConfig, 'tree' | 'source'>, name: string, message: string): ConfigError {
+export function interfaceError(config: Pick<CompiledConfig, 'tree' | 'source'> & Partial<Pick<CompiledConfig, 'interfacePositions'>>, name: string, message: string): ConfigError {
   const pos = interfacePos(config, name);
   return pos ? ConfigError.at(pos, message) : new ConfigError(config.source, 1, 1, message);
 }

@@ -4,15 +4,74 @@ import { activeChildren, child, each, valueOf } from './tree.js';
 import type { Family, FamilySettings, InterfaceSettings } from './types.js';
 import { checkInterfaceName, checkName, parseNumber } from './values.js';
 
-/** `interfaces <if> unit 0 family inet|inet6 { filter { input F; output F; } }`; addresses are the kernel's business. */
-export function compileInterfaces(root: readonly Statement[], d: Diagnostics): Map<string, InterfaceSettings> {
-  const out = new Map<string, InterfaceSettings>();
+/** A trunk (`vlan-tagging`): its units by number, each with its VLAN id. */
+export interface TrunkUnits {
+  units: Map<number, number>;
+}
+
+export interface CompiledInterfaces {
+  /** By logical name (see logicalInterfaceName). */
+  settings: Map<string, InterfaceSettings>;
+  /** Interfaces with `vlan-tagging`, by their name in the config. */
+  trunks: Map<string, TrunkUnits>;
+}
+
+/**
+ * The name an interface in a zone stands for: a trunk's unit is `<if>.<unit>`
+ * (its own Linux VLAN device); unit 0 of any other interface is the interface
+ * itself, so `ge-0/0/0.0` and `ge-0/0/0` are one. Anything else is as written
+ * (a Linux name such as `eth1.100` stays one).
+ */
+export function logicalInterfaceName(written: string, trunks: ReadonlyMap<string, TrunkUnits>): string {
+  const dot = written.lastIndexOf('.');
+  if (dot <= 0) return written;
+  const base = written.slice(0, dot);
+  const unit = written.slice(dot + 1);
+  if (!/^[0-9]{1,10}$/.test(unit)) return written;
+  if (trunks.has(base)) return written;
+  return Number(unit) === 0 ? base : written;
+}
+
+/**
+ * `interfaces <if> { vlan-tagging; unit N { vlan-id V; family inet|inet6 { filter { input F; output F; } } } }`.
+ * Without `vlan-tagging` only unit 0 exists; with it every unit needs a VLAN id of its own.
+ * Addresses are the kernel's business (on the Linux interface, or VLAN device, the unit maps to).
+ */
+export function compileInterfaces(root: readonly Statement[], d: Diagnostics): CompiledInterfaces {
+  const out: CompiledInterfaces = { settings: new Map(), trunks: new Map() };
   for (const ifc of activeChildren(child(root, 'interfaces')?.children)) {
     const name = ifc.words[0];
     checkInterfaceName(d, name);
-    const settings: InterfaceSettings = { name: name.text, families: new Map() };
+    const tagging = child(ifc.children, 'vlan-tagging') !== undefined;
+    const flexible = child(ifc.children, 'flexible-vlan-tagging') !== undefined;
+    const trunk: TrunkUnits = { units: new Map() };
+    if (tagging) out.trunks.set(name.text, trunk);
+    const vlanOwner = new Map<number, string>();
     for (const unit of each(ifc.children, 'unit')) {
       const n = parseNumber(d, unit.words[1], 'unit number', 0, 0x7fffffff);
+      const vlan = child(unit.children, 'vlan-id');
+      if (!tagging) {
+        // Units other than 0 without a VLAN (st0.1, irb.100, lo0.1, ...) are logical interfaces
+        // of their own: usable where the interface map names their Linux interface.
+        // With `flexible-vlan-tagging` (and its `native-vlan-id`) a unit's VLAN is the link's
+        // business: the unit is the interface's own traffic here.
+        if (vlan && flexible) d.warn(vlan.pos, `interfaces ${name.text} unit ${unit.words[1].text} vlan-id not supported (flexible-vlan-tagging)`);
+        else if (vlan) d.error(vlan.pos, `'vlan-id' needs 'vlan-tagging' on interface '${name.text}'`);
+      } else if (!vlan) {
+        d.error(unit.words[1].pos, `unit ${unit.words[1].text} of trunk '${name.text}' (vlan-tagging) needs a 'vlan-id'`);
+      } else {
+        const id = parseNumber(d, valueOf(vlan), 'VLAN id', 1, 4094);
+        if (id !== null && n !== null) {
+          const prev = vlanOwner.get(id);
+          if (prev !== undefined) d.error(valueOf(vlan).pos, `VLAN ${id} is already unit ${prev} of '${name.text}'; a VLAN belongs to one unit`);
+          else {
+            vlanOwner.set(id, String(n));
+            trunk.units.set(n, id);
+          }
+        }
+      }
+      const logical = tagging || (n !== null && n !== 0) ? `${name.text}.${unit.words[1].text}` : name.text;
+      const settings: InterfaceSettings = out.settings.get(logical) ?? { name: logical, families: new Map() };
       for (const fam of each(unit.children, 'family')) {
         const kind = fam.words[1].text;
         if (kind !== 'inet' && kind !== 'inet6') {
@@ -20,15 +79,11 @@ export function compileInterfaces(root: readonly Statement[], d: Diagnostics): M
           continue;
         }
         const family: Family = kind;
-        const compiled = compileFamily(fam, d);
-        // Filters of other units need the unit's own traffic told apart: not done here.
-        if (n !== null && n !== 0 && (compiled.inputFilter !== null || compiled.outputFilter !== null)) {
-          d.error(unit.words[1].pos, `filters are supported on unit 0 only: a Linux sub-interface (such as a VLAN) is an interface of its own`);
-        }
-        if (n === 0) settings.families.set(family, compiled);
+        settings.families.set(family, compileFamily(fam, d));
       }
+      out.settings.set(logical, settings);
     }
-    out.set(name.text, settings);
+    if (!out.settings.has(name.text) && !tagging) out.settings.set(name.text, { name: name.text, families: new Map() });
   }
   return out;
 }

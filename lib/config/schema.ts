@@ -61,6 +61,7 @@ const policy = container(
 const interfaceUnit = container(
   {
     description,
+    'vlan-id': one('VLAN id'),
     family: container(
       {
         // Addresses are the kernel's business; `primary`, `vrrp-group`, ... under them too.
@@ -72,7 +73,7 @@ const interfaceUnit = container(
       { keys: [{ label: 'address family', oneOf: FAMILIES }], others: 'ignored' },
     ),
   },
-  // vlan-id, encapsulation, ... (the kernel's or the link's business).
+  // encapsulation, ... (the kernel's or the link's business).
   { keys: [named('unit number')], others: 'ignored' },
 );
 
@@ -174,8 +175,8 @@ export const SCHEMA: Container = container({
     {
       wildcard: {
         label: 'interface name',
-        // Link settings (speed, vlan-tagging, gigether-options, ...) are the kernel's business.
-        shape: container({ description, unit: interfaceUnit }, { unique: 'interface', others: 'ignored' }),
+        // Link settings (speed, gigether-options, ...) are the kernel's business.
+        shape: container({ description, 'vlan-tagging': flag, 'flexible-vlan-tagging': flag, unit: interfaceUnit }, { unique: 'interface', others: 'ignored' }),
       },
     },
   ),

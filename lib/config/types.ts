@@ -1,4 +1,5 @@
-import type { Statement } from './ast.js';
+import type { Pos, Statement } from './ast.js';
+import type { Trunk } from '../interfaces/resolve.js';
 import type { Family } from './family.js';
 import type { FirewallConfig } from './filters/model.js';
 import type { RoutingInstance } from './routing-instances.js';
@@ -187,10 +188,14 @@ export interface CompiledConfig {
   source: string;
   zones: Zone[];
   zoneByInterface: Map<string, Zone>;
-  /** Every interface named in a zone, in order. */
+  /** Every Linux interface named in a zone, in order, then the trunks of zone units. */
   interfaces: string[];
-  /** The `interfaces` stanza (optional; filters are stored, not yet resolved). */
+  /** The `interfaces` stanza (optional; filters are stored, not yet resolved), by Linux interface. */
   interfaceSettings: Map<string, InterfaceSettings>;
+  /** Trunks (vlan-tagging) whose units are zone members; their Linux interfaces are in `interfaces`, in no zone. */
+  trunks: Trunk[];
+  /** Linux interface → the zone statement that names it (for errors the daemon finds). */
+  interfacePositions: Map<string, Pos>;
   /** Zone-pair policies in configuration order, then global policies. */
   policies: Policy[];
   defaultPolicy: 'deny-all' | 'permit-all';

@@ -17,13 +17,17 @@ export function checkName(d: Diagnostics, w: Word, what: string): boolean {
 /**
  * Junos interface names, with an optional unit: `ge-0/0/0.0`, `xe-1/2/3:1.100`, `ae0.10`,
  * `reth1.0`, `irb.100`, `st0.1`, `lo0.0`, `fxp0`. Which Linux interface each one is, is
- * said outside the Junos text.
+ * said outside the Junos text (lib/interfaces/).
  */
-const JUNOS_IFNAME = /^(?:[a-z]{2,4}-[0-9]{1,2}\/[0-9]{1,2}\/[0-9]{1,3}(?::[0-9]{1,2})?|[a-z]{2,6}[0-9]{0,4})(?:\.[0-9]{1,5})?$/;
+const JUNOS_IFNAME = /^(?:[a-z]{2,5}-[0-9]{1,3}\/[0-9]{1,3}\/[0-9]{1,3}(?::[0-9]{1,3})?|[a-z]{2,6}[0-9]{0,4})(?:\.[0-9]{1,10})?$/;
+
+export function isLinuxInterfaceName(name: string): boolean {
+  return IFNAME.test(name) && name !== '.' && name !== '..';
+}
 
 /** Whether a name is a Linux interface name or a Junos one. */
 export function isInterfaceName(text: string): boolean {
-  return (IFNAME.test(text) && text !== '.' && text !== '..') || JUNOS_IFNAME.test(text);
+  return isLinuxInterfaceName(text) || JUNOS_IFNAME.test(text);
 }
 
 export function checkInterfaceName(d: Diagnostics, w: Word): boolean {

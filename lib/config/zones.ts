@@ -5,6 +5,7 @@ import { zoneScreen } from './screens.js';
 import { activeChildren, child, every, valueOf } from './tree.js';
 import type { ScreenProfile, Zone } from './types.js';
 import { checkInterfaceName, checkName } from './values.js';
+import { logicalInterfaceName, type TrunkUnits } from './interfaces.js';
 
 export interface CompiledZones {
   zones: Zone[];
@@ -13,7 +14,9 @@ export interface CompiledZones {
 }
 
 /** `security zones security-zone Z { interfaces { <if>; } host-inbound-traffic { ... } screen P; }`. */
-export function compileZones(root: readonly Statement[], screens: ReadonlyMap<string, ScreenProfile>, d: Diagnostics): CompiledZones {
+export function compileZones(
+  root: readonly Statement[], screens: ReadonlyMap<string, ScreenProfile>, d: Diagnostics, trunks: ReadonlyMap<string, TrunkUnits> = new Map(),
+): CompiledZones {
   const out: CompiledZones = { zones: [], zoneByInterface: new Map(), interfaces: [] };
   const claimedAt = new Map<string, Word>();
   const zones = child(child(root, 'security')?.children, 'zones');
@@ -42,16 +45,27 @@ export function compileZones(root: readonly Statement[], screens: ReadonlyMap<st
     for (const i of activeChildren(child(z.children, 'interfaces')?.children)) {
       const ifname = i.words[0];
       if (!checkInterfaceName(d, ifname)) continue;
-      const prev = claimedAt.get(ifname.text);
+      const logical = logicalInterfaceName(ifname.text, trunks);
+      const dot = logical.lastIndexOf('.');
+      const base = dot > 0 ? logical.slice(0, dot) : '';
+      if (trunks.has(logical)) {
+        d.error(ifname.pos, `'${logical}' is a trunk (vlan-tagging): put its units ('${logical}.<unit>') in zones, not the trunk itself`);
+        continue;
+      }
+      if (trunks.get(base)?.units.has(Number(logical.slice(dot + 1))) === false) {
+        d.error(ifname.pos, `trunk '${base}' has no unit ${logical.slice(dot + 1)} with a 'vlan-id': define it under 'interfaces ${base}'`);
+        continue;
+      }
+      const prev = claimedAt.get(logical);
       if (prev) {
-        const owner = out.zoneByInterface.get(ifname.text)?.name;
+        const owner = out.zoneByInterface.get(logical)?.name;
         d.error(ifname.pos, `interface '${ifname.text}' is already in zone '${owner}' (${describePos(prev.pos, ifname.pos)}); an interface belongs to one zone`);
         continue;
       }
-      claimedAt.set(ifname.text, ifname);
-      zone.interfaces.push(ifname.text);
-      out.zoneByInterface.set(ifname.text, withOwnHostInbound(zone, child(i.children, 'host-inbound-traffic'), d));
-      out.interfaces.push(ifname.text);
+      claimedAt.set(logical, ifname);
+      zone.interfaces.push(logical);
+      out.zoneByInterface.set(logical, withOwnHostInbound(zone, child(i.children, 'host-inbound-traffic'), d));
+      out.interfaces.push(logical);
     }
     out.zones.push(zone);
   });

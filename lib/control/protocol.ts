@@ -38,7 +38,7 @@ const COMMANDS = {
   'show-firewall': { filter: optional(NAME) },
   'monitor-events': { kinds: KINDS },
   // `ignore`: load without the Junos statements xdpfw does not implement (--ignore-unsupported).
-  'reload': { configPath: text(4096), unsupported: optional(oneOf(['refuse', 'ignore'] as const)) },
+  'reload': { configPath: text(4096), unsupported: optional(oneOf(['refuse', 'ignore'] as const)), interfaceMap: optional(text(4096)) },
   'unload': {},
 } as const satisfies Record<string, Shape>;
 

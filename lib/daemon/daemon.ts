@@ -9,6 +9,7 @@ import { MetricsService } from '../metrics/endpoint.js';
 import { XdpEventBudget } from '../events/xdp-budget.js';
 import { type LossesReport, lossesReport, noneSuppressed } from './losses.js';
 import { loadConfigFile, type CompileOptions } from '../config/compile.js';
+import { readVlanUnits, trunkFlag, vlanUnitEntries, writeVlanUnits, type VlanUnitEntry } from '../dataplane/vlan-units.js';
 import type { CompiledConfig, Zone } from '../config/types.js';
 import { type ControlStats, serveControl } from '../control/server.js';
 import type { ControlRequest } from '../control/protocol.js';
@@ -48,6 +49,8 @@ export interface DaemonOptions {
   xdpMode?: XdpModeRequest;
   /** How the config is read: unsupported statements ignored, the cluster node. */
   compileOptions?: CompileOptions;
+  /** Junos interface names → Linux interfaces (lib/interfaces/map-file.ts). */
+  interfaceMap?: string | null;
 }
 
 interface RuntimeRecord {
@@ -60,8 +63,8 @@ const LINK_CHECK_INTERVAL_MS = 30_000;
 
 export class ConfigRejected extends Error {}
 
-export function loadConfigOrThrow(path: string, options: CompileOptions = {}): CompiledConfig {
-  const result = loadConfigFile(path, options);
+export function loadConfigOrThrow(path: string, options: CompileOptions = {}, interfaceMap: string | null = null): CompiledConfig {
+  const result = loadConfigFile(path, options, interfaceMap);
   if (!result.ok) throw new ConfigRejected(result.errors.map((e) => e.toString()).join('\n'));
   const missing = missingInterfaces(result.config);
   if (missing.length) throw new ConfigRejected(`${missing.join('\n')}\nnothing was loaded`);
@@ -74,6 +77,8 @@ export class Daemon {
   private sockets: QueueSocket[] = [];
   private interfaces: AttachedInterface[] = [];
   private xdpMode: XdpModeRequest = 'auto';
+  /** The interface map the running config was resolved with; a reload without one keeps it. */
+  private interfaceMap: string | null = null;
   private running = false;
   private expiryTimer: NodeJS.Timeout | null = null;
   private linkCheckTimer: NodeJS.Timeout | null = null;
@@ -110,7 +115,7 @@ export class Daemon {
   }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
-    const config = loadConfigOrThrow(opts.configPath, opts.compileOptions);
+    const config = loadConfigOrThrow(opts.configPath, opts.compileOptions, opts.interfaceMap ?? null);
     const paths = statePaths(opts.stateDir);
     mkdirSync(paths.stateDir, { recursive: true, mode: 0o750 });
     refuseSecondDaemon(paths);
@@ -132,6 +137,7 @@ export class Daemon {
       daemon = new Daemon(paths, config, dataplane, sessions, slowPath, events);
       // The node stays; ignoring unsupported statements is asked for by each load or reload.
       daemon.compileOptions = { node: opts.compileOptions?.node };
+      daemon.interfaceMap = opts.interfaceMap ?? null;
       slowPath.egressPort = (ifindex) => daemon?.sockets.find((s) => s.ifindex === ifindex);
       // A filter term's `log` stays on the box (show log, monitor); `syslog` goes to the collectors too.
       events.setExported((ev) => ev.kind !== 'filter-log' || slowPath.flowFilters.engine.result(ev.filterId, ev.termId)?.syslog !== false);
@@ -195,6 +201,7 @@ export class Daemon {
       if (zone) zoneByIfindex.set(i.ifindex, zone);
     }
     this.dataplane.detachOthers(new Set(this.config.interfaces));
+    writeVlanUnits(this.dataplane.mapFd('xdpfw_vlan_units'), this.vlanUnits(this.config));
     this.saveRuntime();
   }
 
@@ -217,7 +224,11 @@ export class Daemon {
         sockets.push(sock);
         this.dataplane.registerSocket(slot, q, sock.fd);
       }
-      this.interfaces.push(this.dataplane.attach(name, slot, zone?.id ?? 0, this.xdpMode, previousMode));
+      const config = this.nextConfig ?? this.config;
+      const unit = config.trunks.some((t) => t.units.some((u) => u.device === name));
+      // A VLAN device takes XDP in generic mode only, and no redirect (bpf/vlan_units.h).
+      this.interfaces.push(this.dataplane.attach(name, slot, zone?.id ?? 0, unit ? 'generic' : this.xdpMode, previousMode,
+        { flags: this.ifaceFlags(name, config), redirect: !unit }));
     } catch (err) {
       for (const s of sockets) {
         this.dataplane.unregisterSocket(slot, s.queue);
@@ -228,6 +239,19 @@ export class Daemon {
     }
     this.sockets.push(...sockets);
     if (this.running) for (const s of sockets) s.start(this.slowPath);
+  }
+
+  /** The config a reload is attaching interfaces for (null: none under way). */
+  private nextConfig: CompiledConfig | null = null;
+
+  /** enum xdpfw_iface_flags of an interface under `config`: a trunk's flag. */
+  private ifaceFlags(name: string, config: CompiledConfig): number {
+    return config.trunks.some((t) => t.device === name) ? trunkFlag(this.dataplane.objectPath) : 0;
+  }
+
+  /** xdpfw_vlan_units as `config` wants it, from the attached interfaces. */
+  private vlanUnits(config: CompiledConfig): VlanUnitEntry[] {
+    return vlanUnitEntries(config.trunks, (name) => this.interfaces.find((i) => i.name === name)?.ifindex);
   }
 
   private detachInterface(name: string): void {
@@ -283,8 +307,9 @@ export class Daemon {
    * again; those the new config no longer permits are closed with reason
    * 'policy change'.
    */
-  reload(configPath: string, ignoreUnsupported = false): ReloadReport {
-    const result = loadConfigFile(configPath, { ...this.compileOptions, ignoreUnsupported });
+  reload(configPath: string, ignoreUnsupported = false, interfaceMap?: string): ReloadReport {
+    const mapPath = interfaceMap ?? this.interfaceMap;
+    const result = loadConfigFile(configPath, { ...this.compileOptions, ignoreUnsupported }, mapPath);
     if (!result.ok) {
       throw new ConfigRejected(`configuration rejected, the running one stays:\n${result.errors.map((e) => e.toString()).join('\n')}`);
     }
@@ -306,6 +331,8 @@ export class Daemon {
       const oldScreens = encodeScreens(this.dataplane, old);
 
       // New interfaces: sockets, slots and links of their own, with the new config's zones.
+      this.nextConfig = next;
+      undo.push(() => { this.nextConfig = null; });
       for (const name of added) {
         try {
           this.attachInterface(name, next.zoneByInterface.get(name) ?? null);
@@ -330,11 +357,15 @@ export class Daemon {
         const before = old.zoneByInterface.get(i.name) ?? null;
         const after = next.zoneByInterface.get(i.name) ?? null;
         const entry = this.dataplane.interfaceEntry(i.ifindex);
-        this.dataplane.setInterfaceZone(i.ifindex, i.slot, after?.id ?? 0);
+        this.dataplane.setInterfaceZone(i.ifindex, i.slot, after?.id ?? 0, this.ifaceFlags(i.name, next));
         undo.push(() => this.dataplane.restoreInterfaceEntry(i.ifindex, entry));
         for (const s of this.sockets) if (s.ifname === i.name) s.setZone(after);
         undo.push(() => { for (const s of this.sockets) if (s.ifname === i.name) s.setZone(before); });
       }
+      const vlanUnitsFd = this.dataplane.mapFd('xdpfw_vlan_units');
+      const oldUnits = readVlanUnits(vlanUnitsFd);
+      writeVlanUnits(vlanUnitsFd, this.vlanUnits(next));
+      undo.push(() => writeVlanUnits(vlanUnitsFd, oldUnits));
       writeScreens(this.dataplane, screens);
       undo.push(() => writeScreens(this.dataplane, oldScreens));
       const oldEthertypes = passedEthertypes(this.dataplane);
@@ -344,6 +375,8 @@ export class Daemon {
       // Committed: from here on the new config runs.
       undo.clear();
       this.config = next;
+      this.nextConfig = null;
+      this.interfaceMap = mapPath;
       const oldSinks = this.sinks;
       this.sinks = sinks;
       this.events.setSinks(sinks);
@@ -379,10 +412,10 @@ export class Daemon {
   }
 
   /** reload(), then the metrics endpoint to where the new config puts it (or kept, saying why). */
-  private async reloadAndMoveMetrics(configPath: string, ignoreUnsupported: boolean): Promise<ReloadReport> {
+  private async reloadAndMoveMetrics(configPath: string, ignoreUnsupported: boolean, interfaceMap?: string): Promise<ReloadReport> {
     this.reloadHooks.begin(configPath);
     try {
-      const report = this.reload(configPath, ignoreUnsupported);
+      const report = this.reload(configPath, ignoreUnsupported, interfaceMap);
       return this.metrics ? { ...report, metrics: await this.metrics.reload(this.config.metrics) } : report;
     } finally {
       this.reloadHooks.end();
@@ -449,7 +482,7 @@ export class Daemon {
       case 'clear-sessions': return { cleared: this.sessions.clear() };
       case 'show-log': return this.events.recent(req.kinds?.length ? new Set(req.kinds) : undefined).map((ev) => JSON.parse(this.jsonFormat(ev)) as unknown);
       case 'monitor-events': throw new Error('monitor-events is a stream');
-      case 'reload': return this.reloadAndMoveMetrics(req.configPath, req.unsupported === 'ignore');
+      case 'reload': return this.reloadAndMoveMetrics(req.configPath, req.unsupported === 'ignore', req.interfaceMap);
       case 'unload':
         // Answer first; the caller waits for the pid to disappear.
         setImmediate(() => void this.stop({ purge: true }));

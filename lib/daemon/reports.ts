@@ -77,6 +77,7 @@ const XDP_DROPS: Record<string, string> = {
   DROP_ICMP_ERROR_INCONSISTENT: 'icmp_error_inconsistent',
   DROP_MTU_EXCEEDED_OVER_BUDGET: 'mtu_exceeded_over_budget',
   DROP_FILTER_TABLE: 'filter_table_changed_established',
+  DROP_VLAN_UNKNOWN: 'vlan_no_unit',
 };
 
 function camel(name: string): string {

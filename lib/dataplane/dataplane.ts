@@ -40,6 +40,7 @@ const MAPS = [
   'xdpfw_pass_ethertypes',
   'xdpfw_tail_calls',
   'xdpfw_filter_programs',
+  'xdpfw_vlan_units',
 ] as const;
 
 /** The program in each slot of xdpfw_tail_calls, by its name in enum xdpfw_tail_call. */
@@ -139,9 +140,12 @@ export class Dataplane {
    * by a previous run on the same interface is taken over and switched to
    * this run's program atomically, so forwarding never stops.
    */
-  attach(name: string, slot: number, zoneId: number, mode: XdpModeRequest, previousMode?: XdpMode): AttachedInterface {
+  attach(
+    name: string, slot: number, zoneId: number, mode: XdpModeRequest, previousMode?: XdpMode,
+    port: { flags?: number; redirect?: boolean } = {},
+  ): AttachedInterface {
     const ifindex = ifNameToIndex(name);
-    this.registerPort(ifindex, slot, zoneId);
+    this.registerPort(ifindex, slot, zoneId, port.flags ?? 0, port.redirect ?? true);
 
     const pin = join(this.paths.linkPinDir, name);
     if (existsSync(pin)) {
@@ -187,15 +191,19 @@ export class Dataplane {
   }
 
   /** Makes an interface one of the firewall's: its slot and zone for xdpfw_rx, and a redirect target. */
-  registerPort(ifindex: number, slot: number, zoneId: number): void {
-    this.setInterfaceZone(ifindex, slot, zoneId);
-    mapUpdate(this.fds.xdpfw_tx_ports, u32(ifindex), u32(ifindex), BPF_ANY);
+  /** redirect false: never a redirect target (a VLAN device: no ndo_xdp_xmit; the kernel sends its packets). */
+  registerPort(ifindex: number, slot: number, zoneId: number, flags = 0, redirect = true): void {
+    this.setInterfaceZone(ifindex, slot, zoneId, flags);
+    if (redirect) mapUpdate(this.fds.xdpfw_tx_ports, u32(ifindex), u32(ifindex), BPF_ANY);
+    else mapDelete(this.fds.xdpfw_tx_ports, u32(ifindex));
   }
 
-  setInterfaceZone(ifindex: number, slot: number, zoneId: number): void {
+  /** flags: enum xdpfw_iface_flags (a trunk: lib/dataplane/vlan-units.ts). */
+  setInterfaceZone(ifindex: number, slot: number, zoneId: number, flags = 0): void {
     const iface = Buffer.alloc(IFACE.size);
     iface.writeUInt32LE(slot, IFACE.offset.slot);
     iface.writeUInt16LE(zoneId, IFACE.offset.zone_id);
+    iface.writeUInt16LE(flags, IFACE.offset.flags);
     mapUpdate(this.fds.xdpfw_ifaces, u32(ifindex), iface, BPF_ANY);
   }
 

@@ -158,8 +158,11 @@ export const SCREEN_COUNTER = new StructLayout('xdpfw_screen_counter', [
   ['drops', 'u64'], ['alarms', 'u64'], ['events_suppressed', 'u64'],
 ] as const);
 
+/** struct xdpfw_vlan_unit_key (bpf/vlan_units.h), the key of xdpfw_vlan_units (lib/dataplane/vlan-units.ts writes it). */
+export const VLAN_UNIT_KEY = new StructLayout('xdpfw_vlan_unit_key', [['ifindex', 'u32'], ['vlan_id', 'u16'], ['pad', 'u16']] as const);
+
 export const ALL_LAYOUTS = [SESSION_KEY, SESSION, TCP_CONN, TCP_DIR, TCP_SETTINGS, FILTER_VERDICT, FILTER_TERM, FILTER_PROGRAM, IFACE, COUNTER_VALUE, RX_META,
-  ROUTE_QUERY, ROUTE_RESULT, META, EVENT, SCREEN_PROFILE, SCREEN_COUNTER, FRAGMENT_KEY, FRAGMENT];
+  ROUTE_QUERY, ROUTE_RESULT, META, EVENT, SCREEN_PROFILE, SCREEN_COUNTER, FRAGMENT_KEY, FRAGMENT, VLAN_UNIT_KEY];
 
 /** Values the C side defines as enums; read from BTF, never copied here. */
 export interface DataplaneConstants {

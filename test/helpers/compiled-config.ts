@@ -6,7 +6,7 @@ import type { ConfigError } from '../../lib/config/errors.js';
  * without where it came from (file name, positions in the printed tree, warnings' positions).
  */
 export function comparable(c: CompiledConfig): unknown {
-  const { source: _source, tree: _tree, warnings: _warnings, ...rest } = c;
+  const { source: _source, tree: _tree, warnings: _warnings, interfacePositions: _positions, ...rest } = c;
   return JSON.parse(
     JSON.stringify(rest, (_k, v: unknown) => {
       if (v instanceof Map) return [...v.entries()];

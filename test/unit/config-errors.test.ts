@@ -103,14 +103,16 @@ t.test('zones and interfaces', async (t) => {
     [
       'Junos interface name',
       'set security zones security-zone z interfaces ge-0/0/0.0\nset security zones security-zone z interfaces ge-0/0/0/0',
-      ["e.conf:2:47: 'ge-0/0/0/0' is not an interface name: a Linux one (1-15 letters, digits, '-', '_' or '.') or a Junos one (ge-0/0/0.0, ae0.10, irb.100, ...)"],
+      [
+        "e.conf:1:47: interface 'ge-0/0/0.0' is not mapped to a Linux interface: map it with --interface-map FILE (a line 'ge-0/0/0 <linux-interface>')",
+        "e.conf:2:47: 'ge-0/0/0/0' is not an interface name: a Linux one (1-15 letters, digits, '-', '_' or '.') or a Junos one (ge-0/0/0.0, ae0.10, irb.100, ...)",
+      ],
     ],
     [
       'interface in two zones',
       'set security zones security-zone a interfaces eth0\nset security zones security-zone b interfaces eth0',
       ["e.conf:2:47: interface 'eth0' is already in zone 'a' (line 1, column 47); an interface belongs to one zone"],
     ],
-    ['unit other than 0', 'set interfaces eth0 unit 5 family inet filter input f\nset firewall family inet filter f term t then accept', ['e.conf:1:26: filters are supported on unit 0 only: a Linux sub-interface (such as a VLAN) is an interface of its own']],
     ['bad unit', 'set interfaces eth0 unit x', ["e.conf:1:26: invalid unit number 'x': expected a number from 0 to 2147483647"]],
     ['bad interface name', 'set interfaces eth0/1 unit 0', ["e.conf:1:16: 'eth0/1' is not an interface name: a Linux one (1-15 letters, digits, '-', '_' or '.') or a Junos one (ge-0/0/0.0, ae0.10, irb.100, ...)"]],
     ['except without all', 'set security zones security-zone z host-inbound-traffic system-services ssh except', ["e.conf:1:73: 'ssh except' only makes sense together with 'all'"]],

@@ -16,10 +16,11 @@ export function compileAttachments(
   const interfaces = new Map<string, Record<Family, FilterAttachment>>();
   const lo0: Record<Family, number | null> = { inet: null, inet6: null };
   for (const ifc of activeChildren(child(root, 'interfaces')?.children)) {
-    const ifname = ifc.words[0].text;
-    const isLo0 = ifname === LO0;
-    // Other units are reported by the interfaces compiler.
-    for (const unit of each(ifc.children, 'unit').filter((u) => u.words[1].text === '0')) {
+    const trunk = child(ifc.children, 'vlan-tagging') !== undefined;
+    const isLo0 = ifc.words[0].text === LO0;
+    // A trunk's units are interfaces of their own; elsewhere other units are reported by the interfaces compiler.
+    for (const unit of each(ifc.children, 'unit').filter((u) => trunk || u.words[1].text === '0')) {
+      const ifname = trunk ? `${ifc.words[0].text}.${unit.words[1].text}` : ifc.words[0].text;
       for (const fam of each(unit.children, 'family')) {
         const family: Family = fam.words[1].text === 'inet6' ? 'inet6' : 'inet';
         const filter = child(fam.children, 'filter');
