@@ -15,7 +15,7 @@
 enum xdpfw_constants {
 	/* Bumped whenever a pinned map's layout changes; stored in the meta
 	 * map so a new build refuses pinned maps written by an older one. */
-	XDPFW_LAYOUT_VERSION = 6,
+	XDPFW_LAYOUT_VERSION = 7,
 	XDPFW_MAX_IFACES = 64,  /* interfaces one daemon attaches to */
 	XDPFW_MAX_QUEUES = 64,  /* rx queues per interface with an AF_XDP socket */
 	XDPFW_MAX_SESSION_ENTRIES = 2 * 1048576, /* two entries per session */
@@ -274,6 +274,8 @@ enum xdpfw_counter {
 	                                     * terms did not fit an XDP residual program, judged in the slow path */
 	XDPFW_CNT_DROP_FILTER_TABLE,  /* session hit, a per-packet filter term chose another routing table
 	                               * than the flow was routed by: the egress (zone) could change unchecked */
+	XDPFW_CNT_DROP_POLICER,       /* beyond the bucket of a filter term's `then policer` (xdpfw_policer_drops
+	                               * counts them per bucket) */
 	XDPFW_CNT__MAX,
 };
 

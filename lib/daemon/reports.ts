@@ -75,6 +75,7 @@ const XDP_DROPS: Record<string, string> = {
   DROP_ICMP_ERROR_INCONSISTENT: 'icmp_error_inconsistent',
   DROP_MTU_EXCEEDED_OVER_BUDGET: 'mtu_exceeded_over_budget',
   DROP_FILTER_TABLE: 'filter_table_changed_established',
+  DROP_POLICER: 'filter_policer',
 };
 
 function camel(name: string): string {
