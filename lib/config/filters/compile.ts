@@ -11,7 +11,7 @@ import { describePos } from '../errors.js';
 import { compileAttachments } from './attachments.js';
 import { prefixText, type TermContext } from './context.js';
 import { compileFrom } from './match.js';
-import { filterId, MAX_COUNTERS, MAX_FILTERS_PER_FAMILY, MAX_TERMS_PER_FILTER, type Filter, type FilterTerm, type FirewallConfig, type Policer } from './model.js';
+import { filterId, MAX_COUNTERS, MAX_POLICED_TERMS, MAX_FILTERS_PER_FAMILY, MAX_TERMS_PER_FILTER, type Filter, type FilterTerm, type FirewallConfig, type Policer } from './model.js';
 
 const FAMILIES: readonly Family[] = ['inet', 'inet6'];
 
@@ -57,6 +57,8 @@ export function compileFirewall(
       byName[family].set(name.text, filter);
     });
   }
+  const policed = filters.flatMap((f) => f.terms.filter((t) => t.policer !== null));
+  if (policed.length > MAX_POLICED_TERMS) d.error(firewall!.pos, `${policed.length} filter terms name a policer; at most ${MAX_POLICED_TERMS} can (each has a bucket of its own)`);
   const attachments = compileAttachments(root, byName, inactive, zoneByInterface, d);
   return { filters, prefixLists: prefixListsByName, ...attachments, policers };
 }

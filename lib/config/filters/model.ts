@@ -178,6 +178,8 @@ export const MAX_FILTERS_PER_FAMILY = 0xffff;
 export const MAX_TERMS_PER_FILTER = 0xffff;
 /** Counters are 1-based u16 indexes in the cached descriptor. */
 export const MAX_COUNTERS = 0xffff;
+/** Terms naming a policer: one XDP bucket each (XDPFW_MAX_POLICERS, index 0 unused). */
+export const MAX_POLICED_TERMS = 1023;
 export const LO0 = 'lo0';
 
 export function filterId(family: Family, ordinal: number): number {
