@@ -11,6 +11,17 @@ import { container, flag, leaf, list, named, one, type Container, type Shape } f
 
 const description = one('description text');
 
+const APPLICATION_MATCH: Record<string, Shape> = {
+  protocol: one('protocol'),
+  'source-port': one('port or port range'),
+  'destination-port': one('port or port range'),
+  'icmp-type': one('ICMP type'),
+  'icmp-code': one('ICMP code'),
+  'icmp6-type': one('ICMPv6 type'),
+  'icmp6-code': one('ICMPv6 code'),
+  'inactivity-timeout': one('seconds or never'),
+};
+
 /** `ssh;`, `telnet except;` (with `all;`), `all;`. */
 function hostInboundKeywords(names: Iterable<string>): Container {
   const entry = leaf({ kind: 'optional', oneOf: [EXCEPT] });
@@ -178,17 +189,13 @@ export const SCHEMA: Container = container({
       metrics: container({ 'listen-address': one('address'), port: one('port number'), disable: flag }),
     }),
   }),
+  // An application's match, or one of its terms' (lib/config/applications.ts).
   applications: container({
     application: container(
       {
         description,
-        protocol: one('protocol'),
-        'source-port': one('port or port range'),
-        'destination-port': one('port or port range'),
-        'icmp-type': one('ICMP type'),
-        'icmp-code': one('ICMP code'),
-        'icmp6-type': one('ICMPv6 type'),
-        'icmp6-code': one('ICMPv6 code'),
+        ...APPLICATION_MATCH,
+        term: container(APPLICATION_MATCH, { keys: [named('term name')], unique: 'term' }),
       },
       { keys: [named('application name')], unique: 'application' },
     ),
