@@ -17,7 +17,7 @@ const ECHO = 5002;
 const SHORT = 5003;
 const SPORT = 44301;
 const PATTERN = resolve(packageRoot, 'test', 'helpers', 'udp-pattern.py');
-const SHORT_TIMEOUT = 4;
+const SHORT_TIMEOUT = 10;
 
 const CONFIG = `
 security {
@@ -124,17 +124,18 @@ t.test('ttl and packet-length terms drop exactly their datagrams of an establish
 interface SessionJson { sessionId: number; destinationPort: number; sourcePort: number; timeoutSeconds: number; policy: string }
 
 t.test('an application\'s inactivity-timeout is its sessions\' timeout', async (t) => {
+  const r2 = await topo.exec('client', 'python3', [PATTERN, ADDR.server4, String(ECHO), String(SPORT + 2), '100:0']);
+  t.equal(r2.code, 0, r2.stderr);
   const r = await topo.exec('client', 'python3', [PATTERN, ADDR.server4, String(SHORT), String(SPORT + 1), '100:0']);
   t.equal(r.code, 0, r.stderr);
   t.same((JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { echoed: number[] }).echoed, [0], 'answered');
-  const r2 = await topo.exec('client', 'python3', [PATTERN, ADDR.server4, String(ECHO), String(SPORT + 2), '100:0']);
-  t.equal(r2.code, 0, r2.stderr);
   const sessions = await topo.xdpfwJson<SessionJson[]>(['show', 'sessions']);
   const short = sessions.find((s) => s.destinationPort === SHORT && s.sourcePort === SPORT + 1);
   const other = sessions.find((s) => s.destinationPort === ECHO && s.sourcePort === SPORT + 2);
   t.same([short?.policy, short?.timeoutSeconds], ['short-lived', SHORT_TIMEOUT], 'show sessions: the application\'s timeout, through a set within a set');
   t.same([other?.policy, other?.timeoutSeconds], ['allow-out', 120], 'another flow keeps the udp timeout');
   // It ends by that timeout (generous limit: expiry runs on a loaded machine).
+  if (!short) return;
   let gone = false;
   for (let k = 0; k < 120 && !gone; k++) {
     await sleep(500);
