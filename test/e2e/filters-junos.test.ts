@@ -102,6 +102,10 @@ t.test('an lo0 filter without family rate-limits ping to the box with a policer'
   t.equal(icmp?.packets, sent, 'the term counted every request, policed or not');
   const counters = await topo.xdpfwJson<CountersReport>(['show', 'counters']);
   t.equal(counters.drops.filter_policer, drops.packets, 'show counters: XDP\'s policer drops');
+  const metrics = await topo.traffic<{ status: number; body: string }>('fw', ['http-get', '--host', 'http://127.0.0.1:9420/metrics']);
+  const line = metrics.body.split('\n').find((l) => l.startsWith('xdpfw_filter_policer_dropped_packets_total{') && l.includes('policer="ping-limit-icmp"'));
+  t.match(line, /filter="protect-re"/, 'metrics: by filter ...');
+  t.equal(Number(line?.split(' ').at(-1)), drops.packets, '... the policer\'s drops');
   const text = await topo.xdpfw(['show', 'firewall']);
   t.match(text.stdout, /Policers \(packets beyond the limits, discarded\):\n.*\nping-limit-icmp\s+\d+\s+\d+/, 'show firewall lists it');
 });
