@@ -374,6 +374,10 @@ t.test('a term\'s policer is a token bucket in XDP: refills with time, discards 
   // A packet the ttl condition leaves out is the accept term's: not policed, though the bucket is empty.
   const lowTtl = frame({ src: flow.src, dst: flow.dst, protocol: 'udp', sport: flow.sport, dport: flow.dport, payload: Buffer.alloc(1000 - 28), ttl: 5 });
   t.same(deltas(() => native.progTestRun(dp.progs.rx, { data: lowTtl, ifindex: IN, rxQueue: 0, dataOutSize: lowTtl.length + 64 })), { FAST_FORWARD: 1 }, 'TTL 5 is not in 10-255: the next term accepts it');
+  // Cost, for the record (no assertion): a packet the bucket discards, against one of the same
+  // program that the next term accepts without a policer (the bucket's lock and arithmetic).
+  const cost = (data: Buffer): number => native.progTestRun(dp.progs.rx, { data, ifindex: IN, rxQueue: 0, repeat: 200_000, dataOutSize: data.length + 64 }).duration;
+  t.comment(`ns per packet in XDP (BPF_PROG_RUN, repeat 200000): policed and discarded ${cost(packet)}, same program without policer ${cost(lowTtl)}`);
   // An unconfigured bucket fails closed.
   dp.writePolicers([], [1]);
   age(100_000);
