@@ -3,7 +3,8 @@
 // applications side: multi-term applications, `inactivity-timeout`, sets of sets with `any`.
 // Config compile results and the slow path's engine verdicts (what a first packet gets).
 import t from 'tap';
-import { compileText } from '../../lib/config/compile.js';
+import { compileText, readConfigTree } from '../../lib/config/compile.js';
+import { printHierarchical, printSet } from '../../lib/config/printer.js';
 import type { CompiledConfig, Family } from '../../lib/config/types.js';
 import { FilterEngine, type FilterQuery } from '../../lib/filter/engine.js';
 import { encodeResidual, hasPerPacketTerms, TERM_TTL } from '../../lib/filter/residual.js';
@@ -237,4 +238,28 @@ t.test('applications: terms, inactivity-timeout, sets of sets with any', async (
   t.match(err('set applications application a term t protocol tcp\nset applications application a protocol udp'), /application 'a' has terms: 'protocol' belongs in one of them/);
   t.match(err('set applications application a term t destination-port 80'), /term 't' of application 'a' needs a protocol/);
   t.match(err('set applications application a protocol tcp\nset applications application a inactivity-timeout 2'), /e.conf:4:51: invalid inactivity-timeout \(seconds, or never\) '2': expected a number from 4 to 86400/);
+});
+
+t.test('show config prints them back to the same result', async (t) => {
+  const text = `
+firewall {
+    policer p { if-exceeding { bandwidth-limit 2m; burst-size-limit 20k; } then discard; }
+    filter f {
+        term a { from { source-address { 10.0.5.1/255.0.255.255; 10.9.5.1/32 except; } port [ 22 80 ]; ttl 1-10; fragment-offset 0; } then { policer p; count a; accept; } }
+    }
+    family inet6 { filter g { term h { from { hop-limit [ 1 255 ]; } then discard; } } }
+}
+applications {
+    application two { term u protocol udp destination-port 53; term t { protocol tcp; destination-port 53; inactivity-timeout 60; } inactivity-timeout 30; }
+    application-set s { application two; application any; }
+}`;
+  const first = compileText(text, 'p.conf');
+  if (!first.ok) return void t.fail(first.errors.join('\n'));
+  const { tree } = readConfigTree(text, 'p.conf');
+  for (const [form, printed] of [['hierarchical', printHierarchical(tree)], ['set', printSet(tree)]] as const) {
+    const again = compileText(printed, 'again.conf');
+    if (!again.ok) return void t.fail(`${form}:\n${again.errors.join('\n')}\n${printed}`);
+    t.same(JSON.parse(JSON.stringify(again.config.firewall, (_k, v: unknown) => (v instanceof Map ? [...v] : v))),
+      JSON.parse(JSON.stringify(first.config.firewall, (_k, v: unknown) => (v instanceof Map ? [...v] : v))), `${form}: the same filters and policers`);
+  }
 });
