@@ -110,6 +110,21 @@ t.test('an lo0 filter without family rate-limits ping to the box with a policer'
   t.match(text.stdout, /Policers \(packets beyond the limits, discarded\):\n.*\nping-limit-icmp\s+\d+\s+\d+/, 'show firewall lists it');
 });
 
+t.test('a reload refills the buckets with the new limits and keeps the drop totals', async (t) => {
+  const before = await policerDrops();
+  t.ok(before.packets > 0, `${before.packets} dropped before`);
+  await apply(topo, CONFIG.replace('burst-size-limit 1500;', 'burst-size-limit 5000;'), { done: true });
+  const report = await topo.xdpfwJson<FirewallReport>(['show', 'firewall']);
+  const p = report.filters.find((f) => f.name === 'protect-re')!.policers[0]!;
+  t.same([p.burstSizeLimit, p.packets, p.bytes], [5000, before.packets, before.bytes], 'the new burst; the totals carried');
+  const sent = 40;
+  const r = await topo.exec('client', 'ping', ['-4', '-n', '-q', '-c', String(sent), '-i', '0.01', '-s', String(500 - 28), '-W', '2', ADDR.fwTrust4]);
+  const received = Number(/(\d+) (?:packets )?received/.exec(r.stdout)?.[1] ?? -1);
+  t.ok(received >= 10, `${received} of ${sent} answered: a full bucket of 5000 bytes holds 10`);
+  t.ok(received < sent, 'the rest policed');
+  t.equal((await policerDrops()).packets, before.packets + sent - received, 'drops add to the carried total');
+});
+
 t.test('ttl and packet-length terms drop exactly their datagrams of an established UDP flow', async (t) => {
   // size:dscp:ttl; the first opens the session.
   const pattern: Array<[number, number, number]> = [[100, 0, 64], [100, 0, 5], [1200, 0, 64], [100, 0, 64], [100, 0, 10], [300, 0, 11], [1100, 0, 3], [64, 0, 64]];
