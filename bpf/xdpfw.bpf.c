@@ -215,14 +215,17 @@ static __always_inline int replay_filter(struct xdp_md *ctx, struct packet *pkt,
 					 const struct xdpfw_filter_verdict *v, __u8 source,
 					 __u32 egress_ifindex)
 {
+	__u32 policer = 0;
 	if (!v->filter_id)
 		return FILTER_GOES_ON;
 	if (v->program) {
 		/* Per-packet terms: this packet's own verdict (bpf/filter_terms.h). */
 		__u32 table_id = v->table_id;
-		v = run_filter_program(v->program, pkt);
-		if (!v)
+		const struct xdpfw_filter_term *t = run_filter_program(v->program, pkt);
+		if (!t)
 			return count(XDPFW_CNT_DROP_FILTER, ctx, XDP_DROP);
+		v = &t->verdict;
+		policer = t->policer;
 		/* The flow was routed (and its zones judged) by the table of its
 		 * first packet's verdict; another one could change the egress. */
 		if (source == XDPFW_FILTER_CACHED_INPUT && v->action == XDPFW_FILTER_ACTION_ACCEPT &&
@@ -259,6 +262,9 @@ static __always_inline int replay_filter(struct xdp_md *ctx, struct packet *pkt,
 	}
 	if (v->action == XDPFW_FILTER_ACTION_DISCARD)
 		return count(XDPFW_CNT_DROP_FILTER, ctx, XDP_DROP);
+	/* `then policer`: counted and logged as the term's, beyond the bucket discarded. */
+	if (policer && !xdpfw_police(policer, pkt->l3_len))
+		return count(XDPFW_CNT_DROP_POLICER, ctx, XDP_DROP);
 	return FILTER_GOES_ON;
 }
 
@@ -334,6 +340,10 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 		verdict = replay_filter(ctx, pkt, sess, &sess->input, XDPFW_FILTER_CACHED_INPUT, 0);
 		if (verdict != FILTER_GOES_ON)
 			return verdict;
+	} else if (first_packet_exceeds(sess->input.program, pkt) ||
+		   first_packet_exceeds(sess->output.program, pkt)) {
+		/* The slow path judged this first packet; its policers are XDP's buckets. */
+		return count(XDPFW_CNT_DROP_POLICER, ctx, XDP_DROP);
 	}
 	__sync_fetch_and_add(&sess->packets, 1);
 	__sync_fetch_and_add(&sess->bytes, pkt->l3_len);

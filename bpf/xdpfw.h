@@ -15,7 +15,7 @@
 enum xdpfw_constants {
 	/* Bumped whenever a pinned map's layout changes; stored in the meta
 	 * map so a new build refuses pinned maps written by an older one. */
-	XDPFW_LAYOUT_VERSION = 6,
+	XDPFW_LAYOUT_VERSION = 7,
 	XDPFW_MAX_IFACES = 64,  /* interfaces one daemon attaches to */
 	XDPFW_MAX_QUEUES = 64,  /* rx queues per interface with an AF_XDP socket */
 	XDPFW_MAX_SESSION_ENTRIES = 2 * 1048576, /* two entries per session */
@@ -277,6 +277,8 @@ enum xdpfw_counter {
 	XDPFW_CNT_VLAN_TO_UNIT,       /* on a trunk, tagged with a VLAN a zone unit owns: to the kernel, which hands
 	                               * it to the unit's VLAN device, where xdpfw_rx judges it (bpf/vlan_units.h) */
 	XDPFW_CNT_DROP_VLAN_UNKNOWN,  /* on a trunk, untagged or tagged with a VLAN no zone unit owns */
+	XDPFW_CNT_DROP_POLICER,       /* beyond the bucket of a filter term's `then policer` (xdpfw_policer_drops
+	                               * counts them per bucket) */
 	XDPFW_CNT__MAX,
 };
 

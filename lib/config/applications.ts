@@ -73,6 +73,12 @@ export const PREDEFINED_APPLICATIONS: ReadonlyMap<string, readonly ApplicationTe
 );
 
 const ANY_APPLICATION = 'any';
+/** `application any` as a member of a set: a set holding it (at any depth) is `any`. */
+const ANY_MEMBER: ApplicationTerm = Object.freeze(term(ANY_APPLICATION, -1));
+
+/** Junos's bounds of `inactivity-timeout`; `never` is the longest a session can wait. */
+const INACTIVITY_TIMEOUT_RANGE: readonly [number, number] = [4, 86_400];
+export const INACTIVITY_TIMEOUT_NEVER = 0x7fffffff;
 
 /** Resolves application names (applications, sets, predefined, `any`) to terms. */
 export class Applications {
@@ -80,7 +86,9 @@ export class Applications {
 
   /** Terms of `ref`, 'any', or null after reporting an unknown name or a cycle (once). */
   resolve(ref: Word, d: Diagnostics): readonly ApplicationTerm[] | 'any' | null {
-    return ref.text === ANY_APPLICATION ? 'any' : this.resolver.resolve(ref, d);
+    if (ref.text === ANY_APPLICATION) return 'any';
+    const terms = this.resolver.resolve(ref, d);
+    return terms?.includes(ANY_MEMBER) ? 'any' : terms;
   }
 }
 
@@ -91,6 +99,7 @@ export class Applications {
 export function compileApplications(root: readonly Statement[], d: Diagnostics): Applications {
   const stanza = child(root, 'applications');
   const apps = new Map<string, readonly ApplicationTerm[]>(PREDEFINED_APPLICATIONS);
+  const items = new Map<string, readonly ApplicationTerm[]>([...PREDEFINED_APPLICATIONS, [ANY_APPLICATION, [ANY_MEMBER]]]);
   const sets = new Map<string, Member[]>();
   const names = new Map<string, Word>();
   const define = (w: Word, what: string): boolean => {
@@ -111,8 +120,9 @@ export function compileApplications(root: readonly Statement[], d: Diagnostics):
   for (const s of each(stanza?.children, 'application')) {
     const name = s.words[1];
     if (!define(name, 'application')) continue;
-    const t = compileApplication(s, d);
-    apps.set(name.text, t ? [t] : []);
+    const terms = compileApplication(s, d);
+    apps.set(name.text, terms);
+    items.set(name.text, terms);
   }
   const setNames: Word[] = [];
   for (const s of each(stanza?.children, 'application-set')) {
@@ -123,20 +133,56 @@ export function compileApplications(root: readonly Statement[], d: Diagnostics):
     sets.set(name.text, members);
     setNames.push(name);
   }
-  const resolver = new SetResolver({ item: 'application', set: 'application-set' }, apps, sets);
+  const resolver = new SetResolver({ item: 'application', set: 'application-set' }, items, sets);
   for (const name of setNames) resolver.resolve(name, d);
   return new Applications(resolver);
 }
 
-function compileApplication(s: Statement, d: Diagnostics): ApplicationTerm | null {
+/**
+ * An application's terms: its own match, or one per `term` (Junos: a multi-term application
+ * matches what any of its terms does). `inactivity-timeout` of the application applies to the
+ * terms without their own. A term that fails is left out (reported).
+ */
+function compileApplication(s: Statement, d: Diagnostics): ApplicationTerm[] {
   const name = s.words[1].text;
+  const timeout = inactivityTimeout(s, d);
+  const terms = each(s.children, 'term');
+  if (terms.length === 0) {
+    const t = compileMatch(s, name, d);
+    if (t && timeout !== null) t.inactivityTimeout = timeout;
+    return t ? [t] : [];
+  }
+  const own = eachOf(s.children, ['protocol', 'source-port', 'destination-port', 'icmp-type', 'icmp-code', 'icmp6-type', 'icmp6-code'])[0];
+  if (own) d.error(own.pos, `application '${name}' has terms: '${own.words[0].text}' belongs in one of them`);
+  const out: ApplicationTerm[] = [];
+  for (const ts of terms) {
+    const t = compileMatch(ts, name, d);
+    if (!t) continue;
+    const termTimeout = inactivityTimeout(ts, d) ?? timeout;
+    if (termTimeout !== null) t.inactivityTimeout = termTimeout;
+    out.push(t);
+  }
+  return out;
+}
+
+/** `inactivity-timeout N|never` of a statement, or null without one (or after reporting a bad one). */
+function inactivityTimeout(s: Statement, d: Diagnostics): number | null {
+  const st = child(s.children, 'inactivity-timeout');
+  if (!st) return null;
+  const w = valueOf(st);
+  if (w.text === 'never') return INACTIVITY_TIMEOUT_NEVER;
+  return parseNumber(d, w, 'inactivity-timeout (seconds, or never)', INACTIVITY_TIMEOUT_RANGE[0], INACTIVITY_TIMEOUT_RANGE[1]);
+}
+
+/** The match of an application (or of one of its terms, `s`): protocol, ports, ICMP type and code. */
+function compileMatch(s: Statement, name: string, d: Diagnostics): ApplicationTerm | null {
   const leaf = (kw: string): Word | undefined => {
     const st = child(s.children, kw);
     return st ? valueOf(st) : undefined;
   };
   const protoWord = leaf('protocol');
   if (!protoWord) {
-    d.error(s.pos, `application '${name}' needs a protocol`);
+    d.error(s.pos, s.words[0].text === 'term' ? `term '${s.words[1].text}' of application '${name}' needs a protocol` : `application '${name}' needs a protocol`);
     return null;
   }
   const protocol = PROTOCOL_NUMBERS.get(protoWord.text) ?? parseProtocolNumber(protoWord, d);

@@ -13,6 +13,17 @@ import { ROOT_UNSUPPORTED, SECURITY_UNSUPPORTED } from './unsupported.js';
 
 const description = one('description text');
 
+const APPLICATION_MATCH: Record<string, Shape> = {
+  protocol: one('protocol'),
+  'source-port': one('port or port range'),
+  'destination-port': one('port or port range'),
+  'icmp-type': one('ICMP type'),
+  'icmp-code': one('ICMP code'),
+  'icmp6-type': one('ICMPv6 type'),
+  'icmp6-code': one('ICMPv6 code'),
+  'inactivity-timeout': one('seconds or never'),
+};
+
 /** `ssh;`, `telnet except;` (with `all;`), `all;`. */
 function hostInboundKeywords(names: Iterable<string>, aliases: readonly string[], junosOnly: readonly string[]): Container {
   const entry = leaf({ kind: 'optional', oneOf: [EXCEPT] });
@@ -251,17 +262,13 @@ export const SCHEMA: Container = container({
     { others: 'ignored' },
   ),
   ...ROOT_UNSUPPORTED,
+  // An application's match, or one of its terms' (lib/config/applications.ts).
   applications: container({
     application: container(
       {
         description,
-        protocol: one('protocol'),
-        'source-port': one('port or port range'),
-        'destination-port': one('port or port range'),
-        'icmp-type': one('ICMP type'),
-        'icmp-code': one('ICMP code'),
-        'icmp6-type': one('ICMPv6 type'),
-        'icmp6-code': one('ICMPv6 code'),
+        ...APPLICATION_MATCH,
+        term: container(APPLICATION_MATCH, { keys: [named('term name')], unique: 'term' }),
       },
       // application-protocol (ALGs), rpc-program-number, uuid, ...
       { keys: [named('application name')], unique: 'application', others: 'refused' },
@@ -276,7 +283,7 @@ export const SCHEMA: Container = container({
     ),
   }),
   // Firewall filters, prefix lists and routing instances (lib/config/filters.ts, routing-instances.ts).
-  // Policers, other families, ...: refused; routing policy changes nothing xdpfw enforces.
+  // Other families, ...: refused; routing policy changes nothing xdpfw enforces.
   firewall: { ...FIREWALL_SCHEMA, others: 'refused' },
   'policy-options': { ...POLICY_OPTIONS_SCHEMA, others: 'ignored' },
   'routing-instances': ROUTING_INSTANCES_SCHEMA,

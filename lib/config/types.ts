@@ -51,6 +51,8 @@ export interface ApplicationTerm {
   destinationPortHigh: number;
   icmpType: number;
   icmpCode: number;
+  /** `inactivity-timeout` of the application (or its term) in seconds; absent: the protocol's. */
+  inactivityTimeout?: number;
 }
 
 export interface ApplicationMatch {

@@ -143,6 +143,7 @@ export class Daemon {
       events.setExported((ev) => ev.kind !== 'filter-log' || slowPath.flowFilters.engine.result(ev.filterId, ev.termId)?.syslog !== false);
       applyScreens(dataplane, config); // before the links: the first packets are screened
       dataplane.setTcpSettings(config.flow.tcpSession);
+      dataplane.writePolicers(slowPath.flowFilters.engine.policers());
       writePassEthertypes(dataplane, config.passEthertypes);
       const eventConstants = readEventConstants(dataplane.objectPath);
       daemon.xdpBudget = new XdpEventBudget(dataplane, eventConstants.kinds);
@@ -385,7 +386,9 @@ export class Daemon {
       for (const s of oldSinks) s.close();
       this.sessions.configure(next.flow.timeouts, next.flow.maxSessions);
       this.dataplane.setTcpSettings(next.flow.tcpSession);
-      filters.engine.carryCountsFrom(this.foldFilterCounters());
+      const previous = this.foldFilterCounters();
+      filters.engine.carryCountsFrom(previous);
+      this.dataplane.writePolicers(filters.engine.policers(), previous.policers().map((p) => p.index));
       this.slowPath.setConfig(next, zoneByIfindex, filters, policies);
       const rechecked = applyRecheck(this.sessions, recheck);
       for (const name of removed) {
@@ -424,7 +427,7 @@ export class Daemon {
 
   private firewallReport(only?: string): FirewallReport {
     return firewallReport(this.config, this.slowPath.flowFilters.engine, (ix) => this.dataplane.readFilterCounters(ix), only,
-      this.slowPath.programs?.report());
+      this.slowPath.programs?.report(), (ix) => this.dataplane.readPolicerDrops(ix));
   }
 
   /**
@@ -436,6 +439,7 @@ export class Daemon {
     const indexes = engine.counts().map((c) => c.index);
     for (const [index, c] of this.dataplane.readFilterCounters(indexes)) engine.addCounts(index, c.packets, c.bytes);
     this.dataplane.resetFilterCounters(indexes);
+    for (const [index, c] of this.dataplane.readPolicerDrops(engine.policers().map((p) => p.index))) engine.addPolicerDrops(index, c.packets, c.bytes);
     return engine;
   }
 

@@ -78,6 +78,7 @@ const XDP_DROPS: Record<string, string> = {
   DROP_MTU_EXCEEDED_OVER_BUDGET: 'mtu_exceeded_over_budget',
   DROP_FILTER_TABLE: 'filter_table_changed_established',
   DROP_VLAN_UNKNOWN: 'vlan_no_unit',
+  DROP_POLICER: 'filter_policer',
 };
 
 function camel(name: string): string {

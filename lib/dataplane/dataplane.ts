@@ -12,7 +12,7 @@ import { bpfObjectPath } from '../util/paths.js';
 import type { StatePaths } from '../daemon/state-paths.js';
 import { persistentBpffs } from './bpffs.js';
 import {
-  COUNTER_VALUE, IFACE, META, TCP_SETTINGS, type DataplaneConstants, readConstants, verifyLayouts,
+  COUNTER_VALUE, IFACE, META, POLICER, TCP_SETTINGS, type DataplaneConstants, readConstants, verifyLayouts,
 } from './layout.js';
 import {
   type BpfObject, attachXdp, btfEnum, closeFd, getPinned, ifNameToIndex, linkDetach, linkInfo, linkUpdate,
@@ -41,6 +41,7 @@ const MAPS = [
   'xdpfw_tail_calls',
   'xdpfw_filter_programs',
   'xdpfw_vlan_units',
+  'xdpfw_policers', 'xdpfw_policer_drops',
 ] as const;
 
 /** The program in each slot of xdpfw_tail_calls, by its name in enum xdpfw_tail_call. */
@@ -273,6 +274,47 @@ export class Dataplane {
   resetFilterCounters(indexes: Iterable<number>): void {
     const zero = Buffer.alloc(COUNTER_VALUE.size * this.cpus);
     for (const index of indexes) mapUpdate(this.fds.xdpfw_filter_counters, u32(index), zero, BPF_ANY);
+  }
+
+  /**
+   * The filter terms' policer buckets (struct xdpfw_policer), full, at their indexes; their drop
+   * counters zeroed (the caller folded them). A slot no term uses is left unconfigured: a packet
+   * that still names it exceeds.
+   */
+  writePolicers(buckets: ReadonlyArray<{ index: number; bandwidthLimit: number; burstSizeLimit: number }>, previous: Iterable<number> = []): void {
+    const zero = Buffer.alloc(POLICER.size);
+    for (const index of previous) mapUpdate(this.fds.xdpfw_policers, u32(index), zero, BPF_ANY);
+    for (const b of buckets) {
+      const v = Buffer.alloc(POLICER.size);
+      const rate = BigInt(Math.floor(b.bandwidthLimit / 8));
+      const burst = BigInt(b.burstSizeLimit);
+      v.writeBigUInt64LE(rate, POLICER.offset.rate);
+      v.writeBigUInt64LE(burst, POLICER.offset.burst);
+      v.writeBigUInt64LE((burst * 1_000_000_000n) / rate, POLICER.offset.fill_ns);
+      v.writeBigUInt64LE(burst, POLICER.offset.tokens);
+      mapUpdate(this.fds.xdpfw_policers, u32(b.index), v, BPF_ANY);
+    }
+    const counts = Buffer.alloc(COUNTER_VALUE.size * this.cpus);
+    for (const index of [...previous, ...buckets.map((b) => b.index)]) mapUpdate(this.fds.xdpfw_policer_drops, u32(index), counts, BPF_ANY);
+  }
+
+  /** What each bucket discarded in XDP, summed over CPUs. */
+  readPolicerDrops(indexes: Iterable<number>): Map<number, { packets: number; bytes: number }> {
+    const stride = COUNTER_VALUE.size;
+    const value = Buffer.alloc(stride * this.cpus);
+    const out = new Map<number, { packets: number; bytes: number }>();
+    for (const index of indexes) {
+      let packets = 0;
+      let bytes = 0;
+      if (mapLookup(this.fds.xdpfw_policer_drops, u32(index), value)) {
+        for (let cpu = 0; cpu < this.cpus; cpu++) {
+          packets += Number(value.readBigUInt64LE(cpu * stride + COUNTER_VALUE.offset.packets));
+          bytes += Number(value.readBigUInt64LE(cpu * stride + COUNTER_VALUE.offset.bytes));
+        }
+      }
+      out.set(index, { packets, bytes });
+    }
+    return out;
   }
 
   /** `security flow tcp-session` as XDP applies it to every later packet. */

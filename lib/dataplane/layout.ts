@@ -27,6 +27,7 @@ export const FILTER_PROGRAM_TERMS = 8;
 export const FILTER_LENGTH_RANGES = 4;
 export const MAX_FILTER_PROGRAMS = 4096;
 export const FILTER_PROGRAM_SLOW_PATH = MAX_FILTER_PROGRAMS;
+export const MAX_POLICERS = 1024;
 
 export class StructLayout<F extends string> {
   readonly size: number;
@@ -105,7 +106,12 @@ export const SESSION = new StructLayout('xdpfw_session', [
 export const FILTER_TERM = new StructLayout('xdpfw_filter_term', [
   ['verdict', arrayOf(FILTER_VERDICT, 1)], ['conds', 'u32'], ['tcp_flags', arrayOf('u32', 2)], ['dscp', arrayOf('u32', 2)],
   ['icmp_type', arrayOf('u32', 8)], ['icmp_code', arrayOf('u32', 8)], ['length_low', arrayOf('u16', FILTER_LENGTH_RANGES)],
-  ['length_high', arrayOf('u16', FILTER_LENGTH_RANGES)],
+  ['length_high', arrayOf('u16', FILTER_LENGTH_RANGES)], ['ttl', arrayOf('u32', 8)], ['policer', 'u32'],
+] as const);
+
+/** struct xdpfw_policer (bpf/filter_terms.h): one token bucket, the value of xdpfw_policers. */
+export const POLICER = new StructLayout('xdpfw_policer', [
+  ['rate', 'u64'], ['burst', 'u64'], ['fill_ns', 'u64'], ['tokens', 'u64'], ['last_ns', 'u64'], ['lock', arrayOf('u32', 1)], ['pad', 'u32'],
 ] as const);
 
 /** struct xdpfw_filter_program (bpf/filter_terms.h): a residual filter program, the value of xdpfw_filter_programs. */
@@ -161,7 +167,7 @@ export const SCREEN_COUNTER = new StructLayout('xdpfw_screen_counter', [
 /** struct xdpfw_vlan_unit_key (bpf/vlan_units.h), the key of xdpfw_vlan_units (lib/dataplane/vlan-units.ts writes it). */
 export const VLAN_UNIT_KEY = new StructLayout('xdpfw_vlan_unit_key', [['ifindex', 'u32'], ['vlan_id', 'u16'], ['pad', 'u16']] as const);
 
-export const ALL_LAYOUTS = [SESSION_KEY, SESSION, TCP_CONN, TCP_DIR, TCP_SETTINGS, FILTER_VERDICT, FILTER_TERM, FILTER_PROGRAM, IFACE, COUNTER_VALUE, RX_META,
+export const ALL_LAYOUTS = [SESSION_KEY, SESSION, TCP_CONN, TCP_DIR, TCP_SETTINGS, FILTER_VERDICT, FILTER_TERM, FILTER_PROGRAM, POLICER, IFACE, COUNTER_VALUE, RX_META,
   ROUTE_QUERY, ROUTE_RESULT, META, EVENT, SCREEN_PROFILE, SCREEN_COUNTER, FRAGMENT_KEY, FRAGMENT, VLAN_UNIT_KEY];
 
 /** Values the C side defines as enums; read from BTF, never copied here. */
@@ -233,6 +239,7 @@ export function verifyLayouts(objectPath: string): void {
   const expected: Record<string, number> = {
     XDPFW_FILTER_PROGRAM_TERMS: FILTER_PROGRAM_TERMS, XDPFW_FILTER_LENGTH_RANGES: FILTER_LENGTH_RANGES,
     XDPFW_MAX_FILTER_PROGRAMS: MAX_FILTER_PROGRAMS, XDPFW_FILTER_PROGRAM_SLOW_PATH: FILTER_PROGRAM_SLOW_PATH,
+    XDPFW_MAX_POLICERS: MAX_POLICERS,
   };
   const problems = [
     ...Object.entries(expected).filter(([k, v]) => limits[k] !== v).map(([k, v]) => `${k}: ${limits[k]} in C, ${v} here`),

@@ -40,6 +40,10 @@ export interface FilterQuery {
   dscp: number;
   /** The IP packet's length, header included: what `packet-length` matches and the counters add; 0 when absent. */
   length?: number;
+  /** The IPv4 TTL or IPv6 hop limit; 0 when absent. */
+  ttl?: number;
+  /** The fragment offset in 8-byte units; absent: 0, or unknown but not 0 for a non-first fragment. */
+  fragmentOffset?: number;
 }
 
 /** What a filter decided. Prebuilt per term (and per filter for the implicit discard): compare by identity if useful, never mutate. */
@@ -79,6 +83,27 @@ export interface ResidualTerm {
   readonly icmpCode: Uint32Array | null;
   /** Inclusive [low, high] pairs, flattened. */
   readonly packetLength: Int32Array | null;
+  /** TTL / hop-limit bitmap. */
+  readonly ttl: Uint32Array | null;
+  /** The term's policer instance (FilterEngine.policers()), 0: none; its bucket is charged per packet. */
+  readonly policer: number;
+}
+
+/** A term's policer: one token bucket per term that names a policer (Junos's term-specific default). */
+export interface FilterPolicerInstance {
+  /** 1-based, dense over the configuration: the index of its bucket in XDP. */
+  index: number;
+  filterId: number;
+  filter: string;
+  family: Family;
+  term: string;
+  policer: string;
+  /** Bits per second; bytes. */
+  bandwidthLimit: number;
+  burstSizeLimit: number;
+  /** Packets and IP bytes the bucket discarded (what XDP counted, folded in). */
+  droppedPackets: number;
+  droppedBytes: number;
 }
 
 /** A `count` counter with its totals. */
@@ -112,6 +137,10 @@ interface Term {
   protocol: Uint32Array | null;
   dscp: Uint32Array | null;
   packetLength: Int32Array | null;
+  ttl: Uint32Array | null;
+  fragmentOffset: Int32Array | null;
+  port: Int32Array | null;
+  policer: number;
   sourcePort: Int32Array | null;
   destinationPort: Int32Array | null;
   icmpType: Uint32Array | null;
@@ -190,6 +219,7 @@ export class FilterEngine {
   /** Keys that identify a counter or hit slot across reloads. */
   private readonly counterKeys: string[] = [''];
   private readonly slotKeys: string[] = [];
+  private readonly policerInfo: FilterPolicerInstance[] = [];
 
   constructor(config: { firewall: FirewallConfig }, opts: FilterEngineOptions = {}) {
     const threshold = opts.indexThreshold ?? DEFAULT_INDEX_THRESHOLD;
@@ -204,10 +234,19 @@ export class FilterEngine {
         this.counterKeys.push(`${f.family}\0${f.name}\0${t.count}`);
       }
       const terms = f.terms.map((t) => {
+        let policer = 0;
+        const p = t.policer === null ? undefined : config.firewall.policers.get(t.policer);
+        if (p) {
+          policer = this.policerInfo.length + 1;
+          this.policerInfo.push({
+            index: policer, filterId: f.id, filter: f.name, family: f.family, term: t.name, policer: p.name,
+            bandwidthLimit: p.bandwidthLimit, burstSizeLimit: p.burstSizeLimit, droppedPackets: 0, droppedBytes: 0,
+          });
+        }
         const counter = t.count === null ? 0 : counters.get(t.count)!;
         if (counter) this.counterInfo[counter - 1].terms.push(t.id);
         const slot = this.slotKeys.push(`${f.family}\0${f.name}\0${t.id}\0${t.name}`) - 1;
-        return compileTerm(f, t, slot, counter, opts.linearPrefixes);
+        return compileTerm(f, t, slot, counter, policer, opts.linearPrefixes);
       });
       const implicitSlot = this.slotKeys.push(`${f.family}\0${f.name}\0${IMPLICIT_DISCARD_TERM_ID}`) - 1;
       this.filters.set(f.id, {
@@ -286,6 +325,19 @@ export class FilterEngine {
     return this.counterInfo.map((c) => ({ ...c, terms: [...c.terms], packets: this.packets[c.index], bytes: this.bytes[c.index] }));
   }
 
+  /** Every term's policer with what it discarded, by index. */
+  policers(): FilterPolicerInstance[] {
+    return this.policerInfo.map((p) => ({ ...p }));
+  }
+
+  /** Adds what XDP's bucket `index` discarded (a no-op for an unknown index). */
+  addPolicerDrops(index: number, packets: number, bytes: number): void {
+    const p = this.policerInfo[index - 1];
+    if (!p) return;
+    p.droppedPackets += packets;
+    p.droppedBytes += bytes;
+  }
+
   /** Adds what the fast path counted for a descriptor's counter index (a no-op for 0 or an unknown index). */
   addCounts(counterIndex: number, packets: number, bytes: number): void {
     if (counterIndex <= 0 || counterIndex >= this.packets.length) return;
@@ -305,6 +357,14 @@ export class FilterEngine {
       this.packets[i] += previous.packets[j];
       this.bytes[i] += previous.bytes[j];
     });
+    const policerKey = (p: FilterPolicerInstance): string => `${p.family}\0${p.filter}\0${p.term}\0${p.policer}`;
+    const dropped = new Map(previous.policerInfo.map((p) => [policerKey(p), p]));
+    for (const p of this.policerInfo) {
+      const old = dropped.get(policerKey(p));
+      if (!old) continue;
+      p.droppedPackets += old.droppedPackets;
+      p.droppedBytes += old.droppedBytes;
+    }
     const slots = new Map(previous.slotKeys.map((k, i) => [k, i]));
     this.slotKeys.forEach((k, i) => {
       const j = slots.get(k);
@@ -323,9 +383,12 @@ export class FilterEngine {
     const out: ResidualTerm[] = [];
     for (const t of f.terms) {
       if (t.fragment) continue; // non-first fragments follow their first fragment
+      // Programs judge whole packets and first fragments: offset 0.
+      if (t.fragmentOffset !== null && !inRanges(t.fragmentOffset, 0)) continue;
       if (t.protocol !== null && !inBitmap(t.protocol, q.protocol)) continue;
-      if (t.sourcePort !== null || t.destinationPort !== null) {
+      if (t.sourcePort !== null || t.destinationPort !== null || t.port !== null) {
         if (!hasPorts(q.protocol)) continue;
+        if (t.port !== null && !inRanges(t.port, q.sourcePort) && !inRanges(t.port, q.destinationPort)) continue;
         if (t.sourcePort !== null && !inRanges(t.sourcePort, q.sourcePort)) continue;
         if (t.destinationPort !== null && !inRanges(t.destinationPort, q.destinationPort)) continue;
       }
@@ -343,11 +406,13 @@ export class FilterEngine {
         icmpType: t.icmpType,
         icmpCode: t.icmpCode,
         packetLength: t.packetLength,
+        ttl: t.ttl,
+        policer: t.policer,
       };
       out.push(r);
-      if (!r.tcpFlags && !r.dscp && !r.icmpType && !r.icmpCode && !r.packetLength) return out;
+      if (!r.tcpFlags && !r.dscp && !r.icmpType && !r.icmpCode && !r.packetLength && !r.ttl) return out;
     }
-    out.push({ descriptor: f.implicit.descriptor, tcpFlags: null, dscp: null, icmpType: null, icmpCode: null, packetLength: null });
+    out.push({ descriptor: f.implicit.descriptor, tcpFlags: null, dscp: null, icmpType: null, icmpCode: null, packetLength: null, ttl: null, policer: 0 });
     return out;
   }
 
@@ -385,8 +450,15 @@ export class FilterEngine {
     if (t.protocol !== null && !inBitmap(t.protocol, q.protocol)) return false;
     if (t.dscp !== null && !inBitmap(t.dscp, q.dscp)) return false;
     if (t.packetLength !== null && !inRanges(t.packetLength, q.length ?? 0)) return false;
-    if (t.sourcePort !== null || t.destinationPort !== null) {
+    if (t.ttl !== null && !inBitmap(t.ttl, q.ttl ?? 0)) return false;
+    if (t.fragmentOffset !== null) {
+      // A non-first fragment of unknown offset matches no offset condition.
+      const offset = q.fragmentOffset ?? (q.isFragment ? -1 : 0);
+      if (!inRanges(t.fragmentOffset, offset)) return false;
+    }
+    if (t.sourcePort !== null || t.destinationPort !== null || t.port !== null) {
       if (q.isFragment || !hasPorts(q.protocol)) return false;
+      if (t.port !== null && !inRanges(t.port, q.sourcePort) && !inRanges(t.port, q.destinationPort)) return false;
       if (t.sourcePort !== null && !inRanges(t.sourcePort, q.sourcePort)) return false;
       if (t.destinationPort !== null && !inRanges(t.destinationPort, q.destinationPort)) return false;
     }
@@ -409,7 +481,7 @@ export class FilterEngine {
   }
 }
 
-function compileTerm(f: Filter, t: FilterTerm, slot: number, counter: number, linearPrefixes: number | undefined): Term {
+function compileTerm(f: Filter, t: FilterTerm, slot: number, counter: number, policer: number, linearPrefixes: number | undefined): Term {
   const m = t.match;
   const matcher = (p: FilterPrefix[] | null): PrefixMatcher | null => (p === null ? null : new PrefixMatcher(p, f.family, linearPrefixes));
   const ri = t.routingInstance;
@@ -445,6 +517,10 @@ function compileTerm(f: Filter, t: FilterTerm, slot: number, counter: number, li
     protocol: bitmap(m.protocol, 256),
     dscp: bitmap(m.dscp, 64),
     packetLength: rangeArray(m.packetLength),
+    ttl: bitmap(m.ttl, 256),
+    fragmentOffset: rangeArray(m.fragmentOffset),
+    port: rangeArray(m.port),
+    policer,
     sourcePort: rangeArray(m.sourcePort),
     destinationPort: rangeArray(m.destinationPort),
     icmpType: bitmap(m.icmpType, 256),
@@ -496,7 +572,8 @@ function addressMatch(prefixes: readonly FilterPrefix[], family: Family): Addres
  * its conditions (both must match, so either bounds it), or everything without a condition.
  */
 function addressSuperset(a: FilterPrefix[] | null, b: FilterPrefix[] | null, family: Family): AddressMatch {
-  const includes = [a, b].filter((x): x is FilterPrefix[] => x !== null).map((x) => x.filter((p) => !p.except));
+  // Wildcard masks bound nothing a prefix can say: such a condition is no bound.
+  const includes = [a, b].filter((x): x is FilterPrefix[] => x !== null && !x.some((p) => p.mask)).map((x) => x.filter((p) => !p.except));
   if (includes.length === 0) {
     return addressMatch([{ prefix: { family, words: family === 'inet' ? [0] : [0, 0, 0, 0], length: 0 }, except: false }], family);
   }

@@ -28,18 +28,19 @@ export class PrefixMatcher {
     const byKey = new Map<string, FilterPrefix>();
     for (const e of entries) {
       if (e.prefix.family !== family) continue;
-      const key = `${e.prefix.words.join('.')}/${e.prefix.length}`;
+      const key = `${e.prefix.words.join('.')}/${e.mask ? e.mask.join('.') : e.prefix.length}`;
       const prev = byKey.get(key);
       if (!prev || (e.except && !prev.except)) byKey.set(key, e);
     }
     const unique = [...byKey.values()];
-    if (unique.length <= linearMax) {
+    // Wildcard (non-contiguous) masks: checked one by one, most mask bits first.
+    if (unique.length <= linearMax || unique.some((e) => e.mask)) {
       unique.sort((a, b) => b.prefix.length - a.prefix.length);
       this.nets = new Int32Array(unique.length * words);
       this.masks = new Int32Array(unique.length * words);
       this.except = Uint8Array.from(unique.map((e) => (e.except ? 1 : 0)));
       unique.forEach((e, i) => {
-        const mask = maskWords(family, e.prefix.length);
+        const mask = e.mask ?? maskWords(family, e.prefix.length);
         for (let w = 0; w < words; w++) {
           this.nets[i * words + w] = e.prefix.words[w] | 0;
           this.masks[i * words + w] = mask[w] | 0;

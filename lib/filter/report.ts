@@ -19,6 +19,20 @@ export interface FirewallFilterReport {
   attachedTo: string[];
   terms: Array<{ termId: number; name: string }>;
   counters: FirewallCounter[];
+  /** Each term's policer (Junos names them `<policer>-<term>`): what it discarded. */
+  policers: FirewallPolicer[];
+}
+
+export interface FirewallPolicer {
+  /** `<policer>-<term>`, as Junos shows a term-specific policer. */
+  name: string;
+  policer: string;
+  term: string;
+  bandwidthLimit: number;
+  burstSizeLimit: number;
+  /** Packets and IP bytes beyond the limits, discarded. */
+  packets: number;
+  bytes: number;
 }
 
 export interface FirewallReport {
@@ -31,7 +45,10 @@ export interface FirewallReport {
 export function firewallReport(
   config: CompiledConfig, engine: FilterEngine,
   xdpCounts: (indexes: number[]) => Map<number, { packets: number; bytes: number }>, only?: string, programs?: ProgramStats,
+  xdpPolicerDrops: (indexes: number[]) => Map<number, { packets: number; bytes: number }> = () => new Map(),
 ): FirewallReport {
+  const policers = engine.policers();
+  const dropped = xdpPolicerDrops(policers.map((p) => p.index));
   const fw = config.firewall;
   if (only !== undefined && !fw.filters.some((f) => f.name === only)) throw new Error(`no firewall filter named ${only}`);
   const counts = engine.counts();
@@ -60,6 +77,15 @@ export function firewallReport(
         packets: c.packets + (fast.get(c.index)?.packets ?? 0),
         bytes: c.bytes + (fast.get(c.index)?.bytes ?? 0),
       })),
+      policers: policers.filter((p) => p.filterId === f.id).map((p) => ({
+        name: `${p.policer}-${p.term}`,
+        policer: p.policer,
+        term: p.term,
+        bandwidthLimit: p.bandwidthLimit,
+        burstSizeLimit: p.burstSizeLimit,
+        packets: p.droppedPackets + (dropped.get(p.index)?.packets ?? 0),
+        bytes: p.droppedBytes + (dropped.get(p.index)?.bytes ?? 0),
+      })),
     })),
     ...(programs ? { programs } : {}),
   };
@@ -73,10 +99,16 @@ export function formatFirewall(r: FirewallReport): string {
   if (p) out.push(`Per-packet term programs: ${p.used} of ${p.capacity} in use, ${p.tableFull} found the table full (judged in the slow path)`);
   for (const f of r.filters) {
     out.push(`Filter: ${f.name} (family ${f.family}, id ${f.filterId})${f.attachedTo.length ? `, on ${f.attachedTo.join(', ')}` : ''}`);
-    if (f.counters.length === 0) continue;
-    out.push('Counters:');
-    out.push(`${'Name'.padEnd(40)} ${'Bytes'.padStart(16)} ${'Packets'.padStart(16)}`);
-    for (const c of f.counters) out.push(`${c.name.padEnd(40)} ${String(c.bytes).padStart(16)} ${String(c.packets).padStart(16)}`);
+    if (f.counters.length > 0) {
+      out.push('Counters:');
+      out.push(`${'Name'.padEnd(40)} ${'Bytes'.padStart(16)} ${'Packets'.padStart(16)}`);
+      for (const c of f.counters) out.push(`${c.name.padEnd(40)} ${String(c.bytes).padStart(16)} ${String(c.packets).padStart(16)}`);
+    }
+    if (f.policers.length > 0) {
+      out.push('Policers (packets beyond the limits, discarded):');
+      out.push(`${'Name'.padEnd(40)} ${'Bytes'.padStart(16)} ${'Packets'.padStart(16)}`);
+      for (const p of f.policers) out.push(`${p.name.padEnd(40)} ${String(p.bytes).padStart(16)} ${String(p.packets).padStart(16)}`);
+    }
   }
   return out.join('\n');
 }

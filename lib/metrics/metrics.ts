@@ -125,6 +125,12 @@ export function createRegistry(src: MetricsSource): Registry {
     ['filter', 'family', 'counter'], perFilterCounter('packets'));
   mirroredCounter(r, 'xdpfw_filter_counter_bytes_total', 'IP bytes counted by a firewall filter `count` action, by filter, family and counter',
     ['filter', 'family', 'counter'], perFilterCounter('bytes'));
+  const perPolicer = (field: 'packets' | 'bytes') => (): Array<[Labels, number]> =>
+    src.firewall().filters.flatMap((f) => f.policers.map((p): [Labels, number] => [{ filter: f.name, family: f.family, policer: p.name }, p[field]]));
+  mirroredCounter(r, 'xdpfw_filter_policer_dropped_packets_total', 'Packets a firewall filter term\'s policer discarded (beyond its limits), by filter, family and policer-term',
+    ['filter', 'family', 'policer'], perPolicer('packets'));
+  mirroredCounter(r, 'xdpfw_filter_policer_dropped_bytes_total', 'IP bytes a firewall filter term\'s policer discarded, by filter, family and policer-term',
+    ['filter', 'family', 'policer'], perPolicer('bytes'));
   mirroredGauge(r, 'xdpfw_filter_programs', 'Residual programs of per-packet filter terms in the XDP table', [],
     () => [[{}, src.firewall().programs?.used ?? 0]]);
   mirroredCounter(r, 'xdpfw_filter_programs_table_full_total', 'Flow directions whose per-packet filter terms found no free XDP program slot (judged in the slow path)',

@@ -27,6 +27,8 @@ export interface PolicyDecision {
   policyName: string;
   /** The application the flow matched (a member's name when matched through a set); null for `application any` and the default policy. */
   application: string | null;
+  /** That application's `inactivity-timeout` in seconds; null: the protocol's. */
+  inactivityTimeout: number | null;
 }
 
 interface Rule {
@@ -45,8 +47,8 @@ interface RuleSet {
   v6: RuleIndex;
 }
 
-function decision(policy: Policy, application: string | null): PolicyDecision {
-  return Object.freeze({ policy, action: policy.action, policyId: policy.id, policyName: policy.name, application });
+function decision(policy: Policy, application: string | null, inactivityTimeout: number | null = null): PolicyDecision {
+  return Object.freeze({ policy, action: policy.action, policyId: policy.id, policyName: policy.name, application, inactivityTimeout });
 }
 
 function rule(p: Policy, slot: number): Rule {
@@ -54,7 +56,7 @@ function rule(p: Policy, slot: number): Rule {
   return {
     terms: app.terms,
     any: app.any ? decision(p, null) : null,
-    decisions: app.terms.map((t) => decision(p, t.application)),
+    decisions: app.terms.map((t) => decision(p, t.application, t.inactivityTimeout ?? null)),
     slot,
   };
 }
@@ -121,6 +123,7 @@ export class PolicyEngine {
       policyId: DEFAULT_POLICY_ID,
       policyName: DEFAULT_POLICY_NAME,
       application: null,
+      inactivityTimeout: null,
     });
   }
 

@@ -170,6 +170,7 @@ export class SessionTable {
       policyId: facts.policyId, policyName: facts.policyName,
       ingressIfindex: facts.ingressIfindex, egressIfindex: facts.egressIfindex,
       local: facts.local, boxConnection: facts.boxConnection, logClose: facts.logClose, icmpType: facts.icmpType,
+      inactivityTimeout: facts.inactivityTimeout ?? null,
       first: facts.first, filters: facts.filters,
       id: this.nextId++,
       key: fwd,
@@ -382,13 +383,16 @@ export class SessionTable {
 
   timeoutFor(session: Session): number {
     const t = this.timeouts;
+    // An application's inactivity-timeout replaces the protocol's idle timeout (not the TCP handshake's or close's).
+    const app = session.inactivityTimeout ?? null;
     if (session.tcp) {
       switch (timeoutClass(session.tcp)) {
         case 'initial': return t.tcpInitial;
         case 'closing': return t.tcpClosing;
-        default: return t.tcp;
+        default: return app ?? t.tcp;
       }
     }
+    if (app !== null) return app;
     switch (session.tuple.protocol) {
       case IPPROTO_UDP: return t.udp;
       case IPPROTO_ICMP:
@@ -536,6 +540,7 @@ export class SessionTable {
         local, boxConnection,
         logClose: !local && names.logsClose(policyId),
         icmpType: tuple.protocol === IPPROTO_ICMP ? 8 : tuple.protocol === IPPROTO_ICMPV6 ? 128 : 0,
+        inactivityTimeout: null, // not in the entry: after a restart, the protocol's timeout
         first: FIRST_PACKET_UNKNOWN,
         filters: {
           client: directionFilters(values, at),

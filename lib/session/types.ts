@@ -52,6 +52,8 @@ export interface SessionFacts {
   logClose: boolean;
   /** ICMP type of the packet that opened the session (0 for other protocols). */
   icmpType: number;
+  /** The `inactivity-timeout` of the application the permitting policy matched, seconds; null: the protocol's. */
+  inactivityTimeout?: number | null;
   first: FirstPacket;
   filters: SessionFilters;
 }

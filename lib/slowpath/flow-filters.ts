@@ -27,7 +27,7 @@ export class FlowFilters {
   /** Scratch query: a lookup allocates nothing. */
   private readonly q: FilterQuery = {
     family: 'inet', protocol: 0, source: new Uint8Array(4), destination: new Uint8Array(4), sourcePort: 0,
-    destinationPort: 0, icmpType: 0, icmpCode: 0, tcpFlags: 0, isFragment: false, dscp: 0, length: 0,
+    destinationPort: 0, icmpType: 0, icmpCode: 0, tcpFlags: 0, isFragment: false, dscp: 0, length: 0, ttl: 0,
   };
 
   /**
@@ -93,6 +93,7 @@ export class FlowFilters {
     q.isFragment = false; // the slow path sees first fragments only (offset 0); later ones follow them in XDP
     q.dscp = f.dscp;
     q.length = f.l3Length;
+    q.ttl = f.ttl;
     return q;
   }
 
@@ -114,6 +115,7 @@ export class FlowFilters {
     q.dscp = first.dscp;
     q.icmpCode = first.icmpCode;
     q.length = 0;
+    q.ttl = 0;
     const judge = (id: number | null, reply: boolean): FilterDescriptor => {
       if (id === null) return NO_FILTER;
       q.source = reply ? key.destination : key.source;

@@ -28,6 +28,8 @@ export interface FrameFacts {
   l3Length: number;
   /** DSCP: the top 6 bits of the IPv4 TOS / IPv6 traffic class. */
   dscp: number;
+  /** The IPv4 TTL or IPv6 hop limit. */
+  ttl: number;
   /** Host-order ports as in the key (ICMP echo: the identifier on one side). */
   sourcePort: number;
   destinationPort: number;
@@ -45,7 +47,7 @@ export class FrameReader {
   private readonly view: DataView;
   /** The key of the frame last read; reused, copy it to keep it. */
   readonly key = Buffer.alloc(SESSION_KEY.size);
-  readonly facts: FrameFacts = { family: 0, protocol: 0, tcpFlags: 0, icmpType: 0, icmpCode: 0, l3Offset: 0, l3Length: 0, dscp: 0, sourcePort: 0, destinationPort: 0, laterFragment: false, mtu: 0 };
+  readonly facts: FrameFacts = { family: 0, protocol: 0, tcpFlags: 0, icmpType: 0, icmpCode: 0, l3Offset: 0, l3Length: 0, dscp: 0, ttl: 0, sourcePort: 0, destinationPort: 0, laterFragment: false, mtu: 0 };
 
   constructor(umem: ArrayBuffer) {
     this.bytes = new Uint8Array(umem);
@@ -73,6 +75,7 @@ export class FrameReader {
     if (l3 + (f.family === AF_INET ? 20 : 40) > length) return false;
     const ip = addr + l3;
     f.dscp = f.family === AF_INET ? b[ip + 1]! >> 2 : (((b[ip]! & 0x0f) << 4) | (b[ip + 1]! >> 4)) >> 2;
+    f.ttl = b[ip + (f.family === AF_INET ? 8 : 7)]!;
 
     const key = this.key;
     key.fill(0);

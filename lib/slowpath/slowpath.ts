@@ -316,7 +316,7 @@ export class SlowPath {
       toZone: toZone.name, toZoneId: toZone.id,
       policyId: decision.policyId, policyName: decision.policyName,
       ingressIfindex: rx.ifindex, egressIfindex: route.egress, local: false, boxConnection: false,
-      logClose: decision.policy?.logClose ?? false, icmpType: facts.icmpType,
+      logClose: decision.policy?.logClose ?? false, icmpType: facts.icmpType, inactivityTimeout: decision.inactivityTimeout,
       ...this.judgedFlow(reader, rx.ifindex, route.egress, false),
     });
     if (!session) return;
@@ -400,7 +400,7 @@ export class SlowPath {
     const session = this.install(rx, zone, {
       fromZone: zone.name, fromZoneId: zone.id, toZone: LOCAL_ZONE, toZoneId: 0,
       policyId: 0, policyName: localAdmission(boxConnection),
-      ingressIfindex: rx.ifindex, egressIfindex: 0, local: true, boxConnection, logClose: false, icmpType: f.icmpType,
+      ingressIfindex: rx.ifindex, egressIfindex: 0, local: true, boxConnection, logClose: false, icmpType: f.icmpType, inactivityTimeout: null,
       ...this.judgedFlow(reader, rx.ifindex, 0, true),
     });
     if (session) this.inject(rx, frame, this.progs.injectNew);

@@ -170,7 +170,9 @@ t.test('applications', async (t) => {
     ['any is reserved', 'set applications application-set any application junos-http', ["e.conf:1:34: 'any' is a predefined application and cannot be redefined"]],
     ['application and set share names', `${app}protocol tcp\nset applications application-set x application junos-http`, ["e.conf:2:34: application-set name 'x' is already used at line 1, column 30"]],
     ['unknown member', 'set applications application-set s application nope', ["e.conf:1:48: unknown application 'nope' in application-set 's'"]],
-    ['any as a member', 'set applications application-set s application any', ["e.conf:1:48: unknown application 'any' in application-set 's'"]],
+    // Junos accepts `application any` in a set (the set then matches everything).
+    ['any as a member', 'set applications application-set s application any', []],
+    ['any as a set member', 'set applications application-set s application-set any', ["e.conf:1:52: 'any' in application-set 's' is an application, not an application-set: write 'application any'"]],
     ['empty set', 'set applications application-set s', ["e.conf:1:34: application-set 's' has no members"]],
     [
       'cycle',

@@ -363,7 +363,7 @@ t.test('attachments and routing instances', async (t) => {
   t.same(plain(fw.prefixLists.get('blocked')), [{ family: 'inet', words: [0xc0000280], length: 25 }]);
   t.same(compiled('set routing-instances fbf instance-type forwarding table-id 4000000000').routingInstances.get('fbf'), { name: 'fbf', type: 'forwarding', tableId: 4000000000 });
   const bare = compiled('');
-  t.same(plain(bare.firewall), { filters: [], prefixLists: [], interfaces: [], lo0: { inet: null, inet6: null } });
+  t.same(plain(bare.firewall), { filters: [], prefixLists: [], interfaces: [], lo0: { inet: null, inet6: null }, policers: [] });
   t.same(bare.routingInstances.size, 0);
 });
 
@@ -548,7 +548,7 @@ t.test('errors carry file:line:column', async (t) => {
     [
       'unknown reject reason',
       `${T4}then reject nicely`,
-      ["e.conf:1:54: unknown statement 'nicely' in 'firewall family inet filter f term t then'; expected one of: accept, count, discard, log, reject, routing-instance, syslog"],
+      ["e.conf:1:54: unknown statement 'nicely' in 'firewall family inet filter f term t then'; expected one of: accept, count, discard, log, policer, reject, routing-instance, syslog"],
     ],
     ['bad counter name', `${T4}then count "a b"`, ["e.conf:1:53: invalid counter name 'a b': use 1-63 printable characters without spaces, quotes, '#', ';', '[', ']', '{' or '}'"]],
     ['unknown term statement', `${T4}frm protocol tcp`, ["e.conf:1:42: unknown statement 'frm' in 'firewall family inet filter f term t'; expected one of: from, then"]],

@@ -76,7 +76,7 @@ t.test('zone-pair rules in order, then global, then the default policy', async (
   t.same(outcome(e.match(query({ protocol: 17, destinationPort: 53 }))), ['global-dns', 'permit', 'junos-dns-udp'], 'global fallback');
   t.same(outcome(e.match(query({ fromZone: 'nowhere', toZone: 'else', protocol: 17, destinationPort: 53 }))), ['global-dns', 'permit', 'junos-dns-udp']);
   const d = e.match(query({ destinationPort: 8080 }));
-  t.same(d, { policy: null, action: 'deny', policyId: 0, policyName: 'default-policy', application: null }, 'default policy');
+  t.same(d, { policy: null, action: 'deny', policyId: 0, policyName: 'default-policy', application: null, inactivityTimeout: null }, 'default policy');
   const web = e.match(query({ destinationPort: 80 }));
   t.equal(web.policyId, 0x10002);
   t.equal(web.policy?.name, 'web');

@@ -5,7 +5,7 @@ import type { RoutingInstance } from '../routing-instances.js';
 import { child, eachOf, valueOf } from '../tree.js';
 import { checkName } from '../values.js';
 import type { TermContext } from './context.js';
-import { FILTER_REJECT_REASONS, type FilterAction, type FilterRejectReason } from './model.js';
+import { FILTER_REJECT_REASONS, type FilterAction, type FilterRejectReason, type Policer } from './model.js';
 
 /** A term's `then`: its action, reject reason, log/syslog and counter. */
 
@@ -24,14 +24,17 @@ export interface CompiledThen {
   syslog: boolean;
   countWord: Word | null;
   routingInstance: RoutingInstance | null;
+  policer: string | null;
 }
 
 const TERMINATING = ['accept', 'discard', 'reject', 'routing-instance'];
 
-export function compileThen(then: Statement | undefined, ctx: TermContext, instances: ReadonlyMap<string, RoutingInstance>): CompiledThen {
+export function compileThen(
+  then: Statement | undefined, ctx: TermContext, instances: ReadonlyMap<string, RoutingInstance>, policers: ReadonlyMap<string, Policer>,
+): CompiledThen {
   const { d, family } = ctx;
   const kids = then?.children;
-  const out: CompiledThen = { action: 'accept', rejectReason: null, log: false, syslog: false, countWord: null, routingInstance: null };
+  const out: CompiledThen = { action: 'accept', rejectReason: null, log: false, syslog: false, countWord: null, routingInstance: null, policer: null };
   const actions = eachOf(kids, TERMINATING);
   if (actions.length > 1) {
     const [a, b] = actions;
@@ -69,5 +72,12 @@ export function compileThen(then: Statement | undefined, ctx: TermContext, insta
   out.syslog = child(kids, 'syslog') !== undefined;
   const count = child(kids, 'count');
   if (count && checkName(d, valueOf(count), 'counter name')) out.countWord = valueOf(count);
+  const policer = child(kids, 'policer');
+  if (policer) {
+    const w = valueOf(policer);
+    if (!policers.has(w.text)) d.error(w.pos, `unknown policer '${w.text}': define it with 'firewall policer ${w.text} { if-exceeding { bandwidth-limit R; burst-size-limit B; } then discard; }'`);
+    else if (out.action === 'discard' || out.action === 'reject') d.error(policer.pos, `'policer ${w.text}' in term '${ctx.term}' of filter '${ctx.filter}' would never pass a packet: the term ${out.action}s every packet it matches`);
+    else out.policer = w.text;
+  }
   return out;
 }

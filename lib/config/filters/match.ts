@@ -63,6 +63,11 @@ export function compileFrom(from: Statement | undefined, ctx: TermContext, lists
   const icmpCode = optionalNumbers(kids, 'icmp-code', icmpCodeSpec(family), d);
   const dscp = dscpStmt ? numbers(words(dscpStmt, dscpStmt.kw), DSCP_SPEC, d) : null;
   const packetLength = optionalNumbers(kids, 'packet-length', PACKET_LENGTH_SPEC, d);
+  const port = optionalNumbers(kids, 'port', PORT_SPEC, d);
+  const ttlKw = family === 'inet' ? 'ttl' : 'hop-limit';
+  for (const s of each(kids, family === 'inet' ? 'hop-limit' : 'ttl')) d.error(s.pos, `'${s.words[0].text}' is a family ${family === 'inet' ? 'inet6' : 'inet'} condition; family ${family} filters use '${ttlKw}'`);
+  const ttl = optionalNumbers(kids, ttlKw, TTL_SPEC, d);
+  const fragmentOffset = optionalNumbers(kids, 'fragment-offset', FRAGMENT_OFFSET_SPEC, d);
   const tcpFlags = compileTcpFlags(kids, ctx);
   const isFragment = child(kids, 'is-fragment') !== undefined;
 
@@ -72,15 +77,16 @@ export function compileFrom(from: Statement | undefined, ctx: TermContext, lists
   const l4: Array<[string, boolean, string]> = [
     ['source-port', sourcePort !== null, 'tcp, udp or sctp'],
     ['destination-port', destinationPort !== null, 'tcp, udp or sctp'],
+    ['port', port !== null, 'tcp, udp or sctp'],
     ['icmp-type', icmpType !== null, family === 'inet' ? 'icmp' : 'icmp6'],
     ['icmp-code', icmpCode !== null, family === 'inet' ? 'icmp' : 'icmp6'],
   ];
   const tcpFlagStmt = eachOf(kids, ['tcp-flags', 'tcp-initial', 'tcp-established'])[0];
   for (const [kw, given, needs] of l4) {
     if (!given) continue;
-    const ok = kw.endsWith('port') ? PORT_PROTOCOLS.some((p) => has(protocol, p)) : has(protocol, FAMILY_ICMP[family]);
+    const ok = kw.endsWith('port') || kw === 'port' ? PORT_PROTOCOLS.some((p) => has(protocol, p)) : has(protocol, FAMILY_ICMP[family]);
     if (!ok) never(at(kw), `'${kw}' only matches ${needs} packets and its ${protocolStmt?.kw} excludes them`);
-    else if (isFragment) never(at(kw), `'${kw}' cannot match a non-first fragment ('is-fragment'), which has no transport header`);
+    else if (isFragment || (fragmentOffset !== null && !has(fragmentOffset, 0))) never(at(kw), `'${kw}' cannot match a non-first fragment ('is-fragment'), which has no transport header`);
   }
   if (tcpFlags && tcpFlagStmt) {
     const kw = tcpFlagStmt.words[0].text;
@@ -102,6 +108,9 @@ export function compileFrom(from: Statement | undefined, ctx: TermContext, lists
     isFragment,
     dscp,
     packetLength,
+    port,
+    ttl,
+    fragmentOffset,
   };
 }
 
@@ -115,18 +124,19 @@ function addressCondition(stmts: Statement[], ctx: TermContext): FilterPrefix[] 
   let ok = true;
   for (const e of entries) {
     const w = e.words[0];
-    const p = parsePrefix(w.text);
-    if (typeof p === 'string') {
-      d.error(w.pos, p);
+    const parsed = parseFilterAddress(w.text);
+    if (typeof parsed === 'string') {
+      d.error(w.pos, parsed);
       ok = false;
       continue;
     }
+    const p = parsed.prefix;
     if (p.family !== family) {
       d.error(w.pos, `'${w.text}' is an ${FAMILY_TEXT[p.family]} prefix; filter '${ctx.filter}' is family ${family} (use a family ${p.family} filter for it)`);
       ok = false;
       continue;
     }
-    const key = prefixText(p);
+    const key = parsed.mask ? `${prefixText(p)}/${parsed.mask.join('.')}` : prefixText(p);
     const prev = seen.get(key);
     if (prev) {
       d.error(w.pos, `prefix '${w.text}' repeats '${prev.text}' at ${describePos(prev.pos, w.pos)}`);
@@ -134,7 +144,7 @@ function addressCondition(stmts: Statement[], ctx: TermContext): FilterPrefix[] 
       continue;
     }
     seen.set(key, w);
-    out.push({ prefix: p, except: e.words[1]?.text === 'except' });
+    out.push({ prefix: p, except: e.words[1]?.text === 'except', ...(parsed.mask ? { mask: parsed.mask } : {}) });
   }
   if (ok && out.every((x) => x.except)) {
     const kw = stmts[0].words[0].text;
@@ -144,6 +154,30 @@ function addressCondition(stmts: Statement[], ctx: TermContext): FilterPrefix[] 
     );
   }
   return out;
+}
+
+/**
+ * A filter address: a prefix, or an IPv4 address with a dotted mask (`10.0.1.0/255.0.255.0`,
+ * Junos's non-contiguous masks: the address bits under the mask must match, the others are
+ * free). A contiguous dotted mask is the prefix of its length.
+ */
+export function parseFilterAddress(text: string): { prefix: Prefix; mask?: number[] } | string {
+  const m = /^([0-9.]+)\/([0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})$/.exec(text);
+  if (!m) {
+    const p = parsePrefix(text);
+    return typeof p === 'string' ? p : { prefix: p };
+  }
+  const addr = parsePrefix(m[1]);
+  const maskAddr = parsePrefix(m[2]);
+  if (typeof addr === 'string' || addr.family !== 'inet') return `'${text}' is not an IPv4 address with a mask`;
+  if (typeof maskAddr === 'string') return `invalid mask in '${text}': expected four numbers 0-255, like 255.0.255.0`;
+  const mask = maskAddr.words[0] >>> 0;
+  let bits = 0;
+  for (let v = mask; v !== 0; v >>>= 1) bits += v & 1;
+  const words = [(addr.words[0] & mask) >>> 0];
+  // Contiguous: leading ones only.
+  if (((mask | (mask - 1)) >>> 0) === 0xffffffff || mask === 0) return { prefix: { family: 'inet', words, length: bits } };
+  return { prefix: { family: 'inet', words, length: bits }, mask: [mask] };
 }
 
 /** `source-prefix-list { L; L except; }`: the lists' prefixes of the family, or null without the condition. */
@@ -202,6 +236,20 @@ const DSCP_SPEC: NumberSpec = {
   max: 63,
   names: DSCP_VALUES,
   unknown: (t) => `unknown DSCP value '${t}': expected a number 0-63 or a name: be, cs0-cs7, af11-af13, af21-af23, af31-af33, af41-af43, ef`,
+};
+
+const TTL_SPEC: NumberSpec = {
+  what: 'TTL',
+  max: 0xff,
+  names: new Map(),
+  unknown: (t) => `invalid TTL '${t}': expected a number 0-255 or a range like 1-2`,
+};
+
+const FRAGMENT_OFFSET_SPEC: NumberSpec = {
+  what: 'fragment offset',
+  max: 8191,
+  names: new Map(),
+  unknown: (t) => `invalid fragment offset '${t}': expected a number 0-8191 (8-byte units) or a range like 1-8191`,
 };
 
 const PACKET_LENGTH_SPEC: NumberSpec = {

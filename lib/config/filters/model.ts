@@ -8,6 +8,8 @@ import type { RoutingInstance } from '../routing-instances.js';
  * `interfaces IF unit 0 family inet|inet6 filter { input F; output F; }` and
  * `interfaces lo0 unit 0 family inet|inet6 filter input F` (lo0: traffic to the box itself).
  *
+ * `firewall filter F` without a family is Junos's shorthand for `firewall family inet filter F`.
+ *
  * Semantics (Junos): a filter's terms are tried in order and the first whose every `from`
  * condition matches decides; a packet no term matches is discarded. A term without a
  * terminating action (accept, discard, reject, routing-instance) accepts. Address conditions
@@ -64,6 +66,12 @@ export type Range = readonly [number, number];
 export interface FilterPrefix {
   prefix: Prefix;
   except: boolean;
+  /**
+   * A non-contiguous (wildcard) mask, `10.0.1.0/255.0.255.0`: mask words; the prefix's words are
+   * the address under the mask and its length the number of mask bits (what ranks it among the
+   * condition's entries). Absent: the mask is the prefix length's.
+   */
+  mask?: number[];
 }
 
 /** The TCP flags a term admits: bit `f` of the 64-bit table (f = the low 6 flag bits) is set when flags `f` match. */
@@ -87,6 +95,8 @@ export interface FilterMatch {
   protocol: Range[] | null;
   sourcePort: Range[] | null;
   destinationPort: Range[] | null;
+  /** `port`: the source or the destination port. */
+  port: Range[] | null;
   icmpType: Range[] | null;
   icmpCode: Range[] | null;
   tcpFlags: TcpFlagsMatch | null;
@@ -95,6 +105,10 @@ export interface FilterMatch {
   dscp: Range[] | null;
   /** `packet-length`: the IP packet's length in bytes, header included. */
   packetLength: Range[] | null;
+  /** `ttl` (family inet) or `hop-limit` (family inet6), 0-255. */
+  ttl: Range[] | null;
+  /** `fragment-offset`, in 8-byte units (0-8191): 0 is a whole packet or a first fragment. */
+  fragmentOffset: Range[] | null;
 }
 
 export interface FilterTerm {
@@ -111,6 +125,21 @@ export interface FilterTerm {
   /** `count C`: the counter's name (terms of one filter naming the same counter share it). */
   count: string | null;
   routingInstance: RoutingInstance | null;
+  /** `then policer P`: the policer's name (each term that names one has a bucket of its own, Junos's default). */
+  policer: string | null;
+}
+
+/**
+ * `firewall policer P { if-exceeding { bandwidth-limit R; burst-size-limit B; } then discard; }`:
+ * a token bucket that refills at R bits per second up to B bytes; a packet finding fewer tokens
+ * than its IP length is discarded, one that finds enough takes them and goes on to its term's action.
+ */
+export interface Policer {
+  name: string;
+  /** Bits per second. */
+  bandwidthLimit: number;
+  /** Bytes. */
+  burstSizeLimit: number;
 }
 
 export interface Filter {
@@ -137,6 +166,8 @@ export interface FirewallConfig {
   interfaces: Map<string, Record<Family, FilterAttachment>>;
   /** Input filters of lo0 (the box itself) per family. */
   lo0: Record<Family, number | null>;
+  /** `firewall policer` by name. */
+  policers: Map<string, Policer>;
 }
 
 export const FILTER_FAMILY_CODE: Readonly<Record<Family, number>> = { inet: 1, inet6: 2 };
@@ -147,6 +178,8 @@ export const MAX_FILTERS_PER_FAMILY = 0xffff;
 export const MAX_TERMS_PER_FILTER = 0xffff;
 /** Counters are 1-based u16 indexes in the cached descriptor. */
 export const MAX_COUNTERS = 0xffff;
+/** Terms naming a policer: one XDP bucket each (XDPFW_MAX_POLICERS, index 0 unused). */
+export const MAX_POLICED_TERMS = 1023;
 export const LO0 = 'lo0';
 
 export function filterId(family: Family, ordinal: number): number {

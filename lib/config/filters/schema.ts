@@ -17,6 +17,7 @@ const term = container(
       'next-header': list('protocol'),
       'source-port': list('port'),
       'destination-port': list('port'),
+      port: list('port'),
       'icmp-type': list('ICMP type'),
       'icmp-code': list('ICMP code'),
       'tcp-flags': one('tcp-flags expression'),
@@ -26,6 +27,9 @@ const term = container(
       dscp: list('DSCP value'),
       'traffic-class': list('DSCP value'),
       'packet-length': list('packet length'),
+      ttl: list('TTL'),
+      'hop-limit': list('hop limit'),
+      'fragment-offset': list('fragment offset'),
     }),
     then: container({
       accept: flag,
@@ -35,17 +39,30 @@ const term = container(
       log: flag,
       syslog: flag,
       count: one('counter name'),
+      policer: one('policer name'),
     }),
   },
   { keys: [named('term name')], unique: 'term' },
 );
 
-/** `firewall { family inet|inet6 { filter F { term T { ... } } } }`. */
+const filter = container({ term }, { keys: [named('filter name')], unique: 'filter' });
+
+const policer = container(
+  {
+    'if-exceeding': container({ 'bandwidth-limit': one('bandwidth in bits per second'), 'burst-size-limit': one('burst size in bytes') }),
+    then: container({ discard: flag }),
+  },
+  { keys: [named('policer name')], unique: 'policer' },
+);
+
+/**
+ * `firewall { family inet|inet6 { filter F { term T { ... } } } filter F { ... } policer P { ... } }`
+ * (`filter` without a family is family inet's).
+ */
 export const FIREWALL_SCHEMA: Container = container({
-  family: container(
-    { filter: container({ term }, { keys: [named('filter name')], unique: 'filter' }) },
-    { keys: [{ label: 'address family', oneOf: ['inet', 'inet6'] }] },
-  ),
+  family: container({ filter }, { keys: [{ label: 'address family', oneOf: ['inet', 'inet6'] }] }),
+  filter,
+  policer,
 });
 
 /** `policy-options { prefix-list L { P; ... } }`. */
