@@ -144,7 +144,7 @@ async function unload(stateDir: string): Promise<void> {
   }
   const hadPins = existsSync(paths.pinDir);
   const { links } = purgePins(paths);
-  for (const f of [paths.pidFile, paths.socket, paths.runtimeFile]) rmSync(f, { force: true });
+  for (const f of [paths.pidFile, paths.socket, paths.runtimeFile, paths.identitiesFile]) rmSync(f, { force: true });
   if (!stopped && !hadPins) throw new CliError(`nothing loaded for state directory ${paths.stateDir}: no daemon runs and nothing is pinned`);
   process.stdout.write(`xdpfw: unloaded${links.length ? ` (detached leftover links: ${links.join(', ')})` : ''}\n`);
 }

@@ -1,4 +1,5 @@
 // The shapes `xdpfw status` and `xdpfw show counters` print (and their --json).
+import type { CommitOutcome, CommitStatus } from '../commit/commits.js';
 import type { XdpMode } from '../dataplane/dataplane.js';
 import type { LinkWarning } from '../dataplane/link-checks.js';
 import type { KindCounters } from '../events/producer.js';
@@ -19,6 +20,8 @@ export interface StatusReport {
   sessions: { active: number; max: number };
   /** What would silently lose traffic on the attached interfaces (veth peers, MTU), checked at each status. */
   warnings: LinkWarning[];
+  /** The running commit and a pending confirm deadline (lib/commit/). */
+  commit?: CommitStatus;
 }
 
 export interface CountersReport {
@@ -117,4 +120,6 @@ export interface ReloadReport {
   sessions: { kept: number; relabelled: number; refiltered: number; closed: number };
   /** Where /metrics is served after the reload, and why not where configured if it could not move. */
   metrics?: MetricsEndpointState;
+  /** The archive entry this apply became, and the confirm deadline if any. */
+  commit?: CommitOutcome;
 }
