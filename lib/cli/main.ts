@@ -27,6 +27,9 @@ import { checkConfigPath } from '../config/read-file.js';
 import { requireDataplanePrivileges } from './privileges.js';
 import { type EventJson, formatEventLine } from './format-events.js';
 import { formatCounters, formatMatch, formatPolicies, formatReload, formatSessions, formatStatus } from './format.js';
+import { formatCommitList, formatCommitted, formatDiff } from '../commit/format.js';
+import type { CommitListEntry } from '../commit/commits.js';
+import type { DiffReport } from '../commit/daemon-diff.js';
 
 const LOAD_TIMEOUT_MS = 60_000;
 const UNLOAD_TIMEOUT_MS = 30_000;
@@ -228,12 +231,28 @@ export async function main(argv: string[]): Promise<void> {
     .command('check', 'validate a configuration file', (y) => y.option('config', { alias: 'c', type: 'string', demandOption: true }),
       (a) => check(a.config))
     .command('reload', 'apply a new configuration; sessions survive if still permitted', (y) =>
-      withJson(y.option('config', { alias: 'c', type: 'string', demandOption: true })),
-      (a) => show<ReloadReport>(a['state-dir'], { command: 'reload', configPath: resolve(a.config) }, a.json, formatReload))
+      withJson(y.option('config', { alias: 'c', type: 'string', demandOption: true })
+        .option('confirm', { type: 'number', describe: "roll back by itself after MINUTES unless 'xdpfw confirm' comes (Junos commit confirmed); fractions allowed (0.05 = 3 s)" })),
+      (a) => show<ReloadReport>(a['state-dir'], { command: 'reload', configPath: resolve(a.config), confirmMinutes: a.confirm }, a.json,
+        (r) => formatCommitted(formatReload(r), r)))
+    .command('confirm', 'keep the configuration applied with reload --confirm (stops the automatic rollback)', (y) => withJson(y),
+      (a) => show<{ confirmed: number }>(a['state-dir'], { command: 'confirm' }, a.json, (d) => `commit ${d.confirmed} confirmed`))
+    .command('rollback [n]', 'apply the Nth previous configuration again (0: the running one, 1: the one before, ...); --list shows them', (y) =>
+      withJson(y.positional('n', { type: 'number', default: 1, describe: 'how many commits back' })
+        .option('list', { type: 'boolean', default: false, describe: 'list the archived configurations instead' })),
+      (a) => a.list
+        ? show<CommitListEntry[]>(a['state-dir'], { command: 'show-rollback' }, a.json, formatCommitList)
+        : show<ReloadReport>(a['state-dir'], { command: 'rollback', index: a.n }, a.json, (r) => formatCommitted(formatReload(r), r)))
+    .command('diff', 'what a configuration would change against the running one, as set/delete lines (Junos show | compare)', (y) =>
+      withJson(y.option('config', { alias: 'c', type: 'string', describe: 'configuration file to compare' })
+        .option('rollback', { type: 'number', describe: 'compare an archived configuration instead (rollback number)' })
+        .check((a) => (a.config === undefined) !== (a.rollback === undefined) || 'give either --config FILE or --rollback N')),
+      (a) => show<DiffReport>(a['state-dir'], { command: 'diff', configPath: a.config === undefined ? undefined : resolve(a.config), rollback: a.rollback },
+        a.json, formatDiff))
     .command('status', 'daemon, interfaces and queues', (y) => withJson(y),
       (a) => show<StatusReport>(a['state-dir'], { command: 'status' }, a.json, formatStatus))
-    .command('show <what> [detail]', 'show sessions, counters, policies, config, log (recent events), screen statistics or firewall (filter counters)', (y) =>
-      withJson(withKinds(y.positional('what', { choices: ['sessions', 'counters', 'policies', 'config', 'log', 'screen', 'firewall'] as const, demandOption: true })
+    .command('show <what> [detail]', 'show sessions, counters, policies, config, log (recent events), screen statistics, firewall (filter counters) or rollback (archived configurations)', (y) =>
+      withJson(withKinds(y.positional('what', { choices: ['sessions', 'counters', 'policies', 'config', 'log', 'screen', 'firewall', 'rollback'] as const, demandOption: true })
         .positional('detail', { choices: ['statistics'] as const })
         .option('zone', { type: 'string', describe: 'screen statistics of one zone' })
         .option('filter', { type: 'string', describe: 'firewall: one filter' })
@@ -247,6 +266,7 @@ export async function main(argv: string[]): Promise<void> {
           case 'config': return show<{ text: string }>(dir, { command: 'show-config', format: a.set ? 'set' : 'hierarchical' }, a.json, (d) => d.text.trimEnd());
           case 'firewall': return show<FirewallReport>(dir, { command: 'show-firewall', filter: a.filter }, a.json, formatFirewall);
           case 'screen': return show<ScreenStatsReport>(dir, { command: 'show-screen-statistics', zone: a.zone }, a.json, formatScreenStats);
+          case 'rollback': return show<CommitListEntry[]>(dir, { command: 'show-rollback' }, a.json, formatCommitList);
           case 'log': return show<EventJson[]>(dir, { command: 'show-log', kinds: a.kind as EventKind[] }, a.json,
             (evs) => evs.map(formatEventLine).join('\n') || 'No events.');
         }

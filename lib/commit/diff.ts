@@ -61,12 +61,8 @@ function walk(before: readonly Statement[], after: readonly Statement[], ancesto
       continue;
     }
     if (o.inactive !== s.inactive) out.activate.push(`${s.inactive ? 'deactivate' : 'activate'} ${path(ancestors, s)}`);
-    if ((o.children === null) !== (s.children === null)) {
-      out.delete.push(`delete ${path(ancestors, o)}`);
-      out.set.push(...printSet(wrap(ancestors, s)).trimEnd().split('\n').filter((l) => l));
-    } else if (s.children !== null) {
-      walk(o.children ?? [], s.children, [...ancestors, s], out);
-    }
+    // `X;` and `X { }` are the same statement; only what is under them can differ.
+    walk(o.children ?? [], s.children ?? [], [...ancestors, s], out);
   }
   reorders(before, after, ancestors, old, out);
 }
