@@ -76,15 +76,16 @@ export class Commits {
   commit<R>(configPath: string, confirmMinutes: number | undefined, report: (r: unknown) => R): Promise<R & { commit: CommitOutcome }> {
     return this.serial(async () => {
       const text = readConfigText(configPath);
-      const previous = this.archive.current();
+      const pending = this.archive.pending();
+      // A second `commit confirmed` in the window moves the deadline; the rollback still goes to before the first.
+      const rollbackTo = pending?.rollbackTo ?? this.archive.current()?.number ?? null;
+      if (confirmMinutes !== undefined && rollbackTo === null) {
+        throw new Error('nothing to roll back to: the archive holds no configuration, the running one stays');
+      }
       const applied = await this.apply(configPath);
       const entry = this.archive.record(text, 'reload', configPath, null);
-      const pending = this.archive.pending();
       let confirmBy: string | null = null;
-      if (confirmMinutes !== undefined) {
-        // A second `commit confirmed` in the window moves the deadline; the rollback still goes to before the first.
-        const rollbackTo = pending?.rollbackTo ?? previous?.number ?? null;
-        if (rollbackTo === null) throw new Error('nothing to roll back to: the archive has no earlier configuration');
+      if (confirmMinutes !== undefined && rollbackTo !== null) {
         const p: PendingConfirm = { commit: entry.number, rollbackTo, deadlineMs: Date.now() + confirmMinutes * 60_000 };
         this.archive.setPending(p);
         this.arm();

@@ -8,6 +8,9 @@ import type { CommitListEntry } from '../../lib/commit/commits.js';
 import type { DiffReport } from '../../lib/commit/daemon-diff.js';
 import type { PoliciesReport } from '../../lib/daemon/policies-report.js';
 import type { ReloadReport, StatusReport } from '../../lib/daemon/reports.js';
+import { request } from '../../lib/control/client.js';
+import type { ControlRequest } from '../../lib/control/protocol.js';
+import { statePaths } from '../../lib/daemon/state-paths.js';
 import { waitGone } from '../helpers/fail-closed.js';
 import { ADDR, Topology, basicConfig } from '../helpers/topology.js';
 
@@ -25,9 +28,12 @@ const withNoSsh = () => base().replace('policy allow-out {', `policy no-ssh {
 const denying = () => base().replace('then { permit; }', 'then { deny; }');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const status = () => topo.xdpfwJson<StatusReport>(['status']);
-const policyNames = async () => (await topo.xdpfwJson<PoliciesReport>(['show', 'policies'])).policies.map((p) => `${p.name}:${p.action}`);
-const history = () => topo.xdpfwJson<CommitListEntry[]>(['show', 'rollback']);
+/** Reads straight from the control socket (what the CLI's --json prints), sparing a CLI start per poll. */
+const ctl = <T>(req: ControlRequest) => request<T>(statePaths(topo.stateDir).socket, req);
+const status = () => ctl<StatusReport>({ command: 'status' });
+const policyNames = async () => (await ctl<PoliciesReport>({ command: 'show-policies' })).policies.map((p) => `${p.name}:${p.action}`);
+const history = () => ctl<CommitListEntry[]>({ command: 'show-rollback' });
+const runningText = async () => (await ctl<{ text: string }>({ command: 'show-config', format: 'hierarchical' })).text;
 const commitEvents = () => existsSync(jsonFile)
   ? readFileSync(jsonFile, 'utf8').split('\n').filter((l) => l).map((l) => JSON.parse(l) as { kind: string; action?: string; tag?: string; commit?: number })
     .filter((e) => e.kind === 'commit')
@@ -48,7 +54,7 @@ async function eventually(ok: () => Promise<boolean>, ms = 120_000): Promise<boo
   for (;;) {
     if (await ok()) return true;
     if (Date.now() > deadline) return false;
-    await sleep(250);
+    await sleep(200);
   }
 }
 
@@ -106,7 +112,7 @@ t.test('not confirmed in time, the previous configuration comes back by itself',
 t.test('a daemon restarted in the confirm window still rolls back', async (t) => {
   const before = (await status()).commit?.current;
   const denyPath = write('deny2.conf', denying());
-  const r = await topo.xdpfw(['reload', '-c', denyPath, '--confirm', '0.5', '--json']);
+  const r = await topo.xdpfw(['reload', '-c', denyPath, '--confirm', '0.4', '--json']);
   t.equal(r.code, 0, r.stderr);
   const pending = (await status()).commit?.pendingConfirm;
   t.ok(pending, 'pending');
@@ -146,7 +152,7 @@ t.test('rollback N re-applies the Nth previous configuration; the archive lists 
 });
 
 t.test('diff prints what a file would change as set/delete lines; changes nothing', async (t) => {
-  const running = (await topo.xdpfwJson<{ text: string }>(['show', 'config'])).text;
+  const running = await runningText();
   const d = await topo.xdpfwJson<DiffReport>(['diff', '-c', write('diff.conf', withNoSsh().replace('udp 60;', 'udp 90;'))]);
   t.same(d.lines, [
     'delete security flow timeouts udp 60',
@@ -160,12 +166,12 @@ t.test('diff prints what a file would change as set/delete lines; changes nothin
   const same = await topo.xdpfw(['diff', '-c', basePath]);
   t.equal(same.code, 0, same.stderr);
   t.match(same.stdout, /no changes/);
-  const vsRollback = await topo.xdpfwJson<DiffReport>(['diff', '--rollback', '1']);
+  const vsRollback = await ctl<DiffReport>({ command: 'diff', rollback: 1 });
   t.ok(vsRollback.lines.length > 0, 'against an archived configuration too');
   const bad = await topo.xdpfw(['diff', '-c', write('bad.conf', 'security { zones { ')]);
   t.not(bad.code, 0);
   t.match(bad.stderr, /bad\.conf:\d+:\d+: /, 'errors carry file:line:column');
-  t.equal((await topo.xdpfwJson<{ text: string }>(['show', 'config'])).text, running, 'the running configuration is untouched');
+  t.equal(await runningText(), running, 'the running configuration is untouched');
 });
 
 t.test('a broken config with --confirm changes nothing and leaves nothing pending', async (t) => {

@@ -8,6 +8,9 @@ import t from 'tap';
 import type { PoliciesReport } from '../../lib/daemon/policies-report.js';
 import type { StatusReport } from '../../lib/daemon/reports.js';
 import type { SessionView } from '../../lib/session/table.js';
+import { request } from '../../lib/control/client.js';
+import type { ControlRequest } from '../../lib/control/protocol.js';
+import { statePaths } from '../../lib/daemon/state-paths.js';
 import { waitGone } from '../helpers/fail-closed.js';
 import { ADDR, type RunningTraffic, Topology } from '../helpers/topology.js';
 
@@ -52,9 +55,11 @@ const FIRST_NEW = policy('first-new', 'junos-ssh', 'deny', 'log { session-init; 
 const SECOND_NEW = policy('second-new', 'junos-telnet', 'deny', 'log { session-init; }');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const showLog = () => topo.xdpfwJson<LogEvent[]>(['show', 'log']);
-const sessions = () => topo.xdpfwJson<SessionView[]>(['show', 'sessions']);
-const policyIds = async () => new Map((await topo.xdpfwJson<PoliciesReport>(['show', 'policies'])).policies.map((p) => [p.name, p.id]));
+/** Reads straight from the control socket (what the CLI's --json prints), sparing a CLI start per poll. */
+const ctl = <T>(req: ControlRequest) => request<T>(statePaths(topo.stateDir).socket, req);
+const showLog = () => ctl<LogEvent[]>({ command: 'show-log' });
+const sessions = () => ctl<SessionView[]>({ command: 'show-sessions' });
+const policyIds = async () => new Map((await ctl<PoliciesReport>({ command: 'show-policies' })).policies.map((p) => [p.name, p.id]));
 const sinkEvents = (): LogEvent[] => existsSync(jsonFile)
   ? readFileSync(jsonFile, 'utf8').split('\n').filter((l) => l).map((l) => JSON.parse(l) as LogEvent)
   : [];
@@ -116,6 +121,9 @@ t.test('a reload that removes the permitting policy: create and close stay under
   t.equal(create?.policy, 'allow-out', 'show log: the create event still names allow-out');
   t.equal(close?.policy, 'allow-out', 'show log: the close event names allow-out, the policy that permitted it');
   t.equal(close?.reason, 'policy-change');
+  const cli = await topo.xdpfwJson<LogEvent[]>(['show', 'log']);
+  t.same(cli.filter((e) => e.sourcePort === SPORT).map((e) => `${e.kind}:${e.policy}`), ['session-create:allow-out', 'session-close:allow-out'],
+    'xdpfw show log prints them so');
   t.equal((await eventOf(sinkEvents, 'session-close', SPORT))?.policy, 'allow-out', 'the JSON sink names allow-out too');
   t.equal(await syslogPolicyOf('RT_FLOW_SESSION_CLOSE', SPORT), 'allow-out', 'and the syslog line');
 });
@@ -129,8 +137,7 @@ t.test('inserting a policy in front: old events keep their names, the session it
   t.equal((await policyIds()).get('allow-out'), idBefore, 'allow-out keeps its id with a policy in front of it');
   t.equal((await eventOf(showLog, 'session-create', SPORT))?.policy, 'allow-out', 'the create event is not re-rendered as first-new');
   t.match((await sessions()).find((s) => s.sourcePort === SPORT), { policy: 'allow-out' }, 'the session stays under allow-out');
-  const cleared = await topo.xdpfw(['clear', 'sessions']);
-  t.equal(cleared.code, 0, cleared.stderr);
+  await ctl({ command: 'clear-sessions' });
   const close = await eventOf(showLog, 'session-close', SPORT);
   t.equal(close?.policy, 'allow-out', 'the close event names its policy (not null)');
   t.equal(close?.policyId, idBefore);
@@ -141,7 +148,7 @@ t.test('ids survive a daemon restart with a changed config; adopted sessions kee
   const SPORT = 42003;
   const ids = await policyIds();
   await flow(SPORT);
-  const pid = (await topo.xdpfwJson<StatusReport>(['status'])).pid;
+  const pid = (await ctl<StatusReport>({ command: 'status' })).pid;
   process.kill(pid, 'SIGTERM');
   await waitGone(pid);
   const r = await topo.xdpfw(['load', '-c', topo.writeConfig(config(SECOND_NEW, FIRST_NEW, ALLOW_OUT))]);
@@ -152,6 +159,6 @@ t.test('ids survive a daemon restart with a changed config; adopted sessions kee
   t.not(after.get('second-new'), ids.get('allow-out'), 'the new policy takes no id in use');
   t.not(after.get('second-new'), ids.get('first-new'));
   t.match((await sessions()).find((s) => s.sourcePort === SPORT), { policy: 'allow-out' }, 'the adopted session is under allow-out');
-  await topo.xdpfw(['clear', 'sessions']);
+  await ctl({ command: 'clear-sessions' });
   t.equal((await eventOf(sinkEvents, 'session-close', SPORT))?.policy, 'allow-out', 'its close event names allow-out');
 });
