@@ -29,6 +29,7 @@ import { type EventJson, formatEventLine } from './format-events.js';
 import { formatCounters, formatMatch, formatPolicies, formatReload, formatSessions, formatStatus } from './format.js';
 import { formatCommitList, formatCommitted, formatDiff } from '../commit/format.js';
 import type { CommitListEntry } from '../commit/commits.js';
+import { CommitArchive } from '../commit/archive.js';
 import type { DiffReport } from '../commit/daemon-diff.js';
 
 const LOAD_TIMEOUT_MS = 60_000;
@@ -148,6 +149,7 @@ async function unload(stateDir: string): Promise<void> {
   const hadPins = existsSync(paths.pinDir);
   const { links } = purgePins(paths);
   for (const f of [paths.pidFile, paths.socket, paths.runtimeFile, paths.identitiesFile]) rmSync(f, { force: true });
+  new CommitArchive(paths.commitDir).clearPending(); // the archive stays; an unconfirmed commit's deadline does not
   if (!stopped && !hadPins) throw new CliError(`nothing loaded for state directory ${paths.stateDir}: no daemon runs and nothing is pinned`);
   process.stdout.write(`xdpfw: unloaded${links.length ? ` (detached leftover links: ${links.join(', ')})` : ''}\n`);
 }

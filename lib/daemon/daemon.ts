@@ -163,10 +163,6 @@ export class Daemon {
       daemon.expiryTimer = setInterval(() => daemon?.expire(), EXPIRY_INTERVAL_MS);
       daemon.logLinkWarnings();
       daemon.linkCheckTimer = setInterval(() => daemon?.logLinkWarnings(), LINK_CHECK_INTERVAL_MS);
-      daemon.metrics = new MetricsService(createRegistry(daemon.metricsSource()));
-      await daemon.metrics.start(config.metrics);
-      daemon.control = await serveControl(paths.socket, (req) => daemon!.command(req), (req, send) =>
-        events.subscribe((ev) => send(daemon!.jsonFormat(ev)), req.kinds?.length ? new Set(req.kinds) : undefined), daemon.controlStats);
       const d = daemon;
       d.commits = new Commits(new CommitArchive(paths.commitDir), (path) => d.reloadAndMoveMetrics(path),
         (n) => notifyCommit(n, d.config.syslog, formatContext(d.config.syslog, configNameResolver(d.config, new Map())).hostname));
@@ -175,9 +171,14 @@ export class Daemon {
       } catch (err) {
         process.stderr.write(`xdpfw: the commit archive in ${paths.commitDir} could not record the start: ${(err as Error).message}\n`);
       }
+      daemon.metrics = new MetricsService(createRegistry(daemon.metricsSource()));
+      await daemon.metrics.start(config.metrics);
+      daemon.control = await serveControl(paths.socket, (req) => daemon!.command(req), (req, send) =>
+        events.subscribe((ev) => send(daemon!.jsonFormat(ev)), req.kinds?.length ? new Set(req.kinds) : undefined), daemon.controlStats);
       writePidFile(paths);
       return daemon;
     } catch (err) {
+      daemon?.commits?.close(false);
       daemon?.metrics?.close();
       daemon?.bpfEvents?.close();
       for (const s of daemon?.sinks ?? []) s.close();
