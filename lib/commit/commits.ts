@@ -75,7 +75,12 @@ export class Commits {
   /** `reload -c FILE [--confirm M]`. A plain commit while one awaits confirmation confirms it (as in Junos). */
   commit<R>(configPath: string, confirmMinutes: number | undefined, report: (r: unknown) => R): Promise<R & { commit: CommitOutcome }> {
     return this.serial(async () => {
-      const text = readConfigText(configPath);
+      let text: string | null = null;
+      try {
+        text = readConfigText(configPath);
+      } catch {
+        // The apply below refuses it, in the words every reload uses.
+      }
       const pending = this.archive.pending();
       // A second `commit confirmed` in the window moves the deadline; the rollback still goes to before the first.
       const rollbackTo = pending?.rollbackTo ?? this.archive.current()?.number ?? null;
@@ -83,7 +88,7 @@ export class Commits {
         throw new Error('nothing to roll back to: the archive holds no configuration, the running one stays');
       }
       const applied = await this.apply(configPath);
-      const entry = this.archive.record(text, 'reload', configPath, null);
+      const entry = this.archive.record(text ?? readConfigText(configPath), 'reload', configPath, null);
       let confirmBy: string | null = null;
       if (confirmMinutes !== undefined && rollbackTo !== null) {
         const p: PendingConfirm = { commit: entry.number, rollbackTo, deadlineMs: Date.now() + confirmMinutes * 60_000 };

@@ -56,11 +56,49 @@ const policyKey = (from: string | null, to: string | null, name: string): string
   from === null ? `\0global\0${name}` : `${from}\0${to}\0${name}`;
 const filterKey = (family: Family, name: string): string => `${family}\0${name}`;
 
-/** The lowest id in [low, high] that `taken` lacks, preferring `preferred`. */
-function allocate(taken: ReadonlySet<number>, preferred: number, low: number, high: number, what: string): number {
-  if (preferred >= low && preferred <= high && !taken.has(preferred)) return preferred;
-  for (let id = low; id <= high; id++) if (!taken.has(id)) return id;
-  throw new Error(`no ${what} id is free: ${high - low + 1} are held by configured or recently removed ${what}s`);
+/**
+ * Hands out ids in [low, high]: `preferred` when free, else the lowest free one. Taken ids only
+ * grow during one assignment, so the search for the lowest free one resumes where it stopped.
+ */
+class Allocator {
+  private cursor: number;
+
+  constructor(private readonly taken: Set<number>, private readonly low: number, private readonly high: number, private readonly what: string) {
+    this.cursor = low;
+  }
+
+  take(preferred: number): number {
+    if (preferred >= this.low && preferred <= this.high && !this.taken.has(preferred)) return this.mark(preferred);
+    while (this.cursor <= this.high && this.taken.has(this.cursor)) this.cursor++;
+    if (this.cursor > this.high) {
+      throw new Error(`no ${this.what} id is free: ${this.high - this.low + 1} are held by configured or recently removed ${this.what}s`);
+    }
+    return this.mark(this.cursor);
+  }
+
+  private mark(id: number): number {
+    this.taken.add(id);
+    return id;
+  }
+}
+
+/** One allocator per group (a policy set, a filter family), made on first use. */
+function groups(ids: Iterable<number>, low: number, high: number, what: string): (group: number) => Allocator {
+  const taken = new Map<number, Set<number>>();
+  for (const id of ids) {
+    const g = id >>> 16;
+    if (!taken.has(g)) taken.set(g, new Set());
+    taken.get(g)!.add(id & 0xffff);
+  }
+  const made = new Map<number, Allocator>();
+  return (g) => {
+    let a = made.get(g);
+    if (!a) {
+      a = new Allocator(taken.get(g) ?? new Set(), low, high, what);
+      made.set(g, a);
+    }
+    return a;
+  };
 }
 
 /** Marks what is configured live, what is not retired (in generation `gen`). */
@@ -172,20 +210,17 @@ export class IdentityRegistry {
       // A term id is only ever read with its filter's id, which a carried filter keeps.
       else f.terms = f.terms.filter((t) => !(old(t) && !carried.filter(f.id)));
     }
-    for (const [k, s] of this.sets) {
-      const used = [...this.policies.values()].some((p) => p.fromZone === s.fromZone && p.toZone === s.toZone);
-      if (!used) this.sets.delete(k);
-    }
+    const pairs = new Set([...this.policies.values()].map((p) => `${p.fromZone}\0${p.toZone}`));
+    for (const [k, s] of this.sets) if (!pairs.has(`${s.fromZone}\0${s.toZone}`)) this.sets.delete(k);
   }
 
   private assignZones(config: CompiledConfig): void {
     const live = new Set<ZoneIdentity>();
-    const taken = new Set([...this.zones.values()].map((z) => z.id));
+    const ids = new Allocator(new Set([...this.zones.values()].map((z) => z.id)), 1, MAX_ZONE_ID, 'zone');
     for (const zone of config.zones) {
       let e = this.zones.get(zone.name);
       if (!e) {
-        e = { id: allocate(taken, zone.id, 1, MAX_ZONE_ID, 'zone'), name: zone.name, retired: null };
-        taken.add(e.id);
+        e = { id: ids.take(zone.id), name: zone.name, retired: null };
         this.zones.set(zone.name, e);
       }
       live.add(e);
@@ -199,7 +234,7 @@ export class IdentityRegistry {
     let s = this.sets.get(key);
     if (!s) {
       const taken = new Set([...this.sets.values()].map((x) => x.id));
-      s = { id: allocate(taken, preferred, 1, MAX_SET, 'policy set'), fromZone: from, toZone: to, retired: null };
+      s = { id: new Allocator(taken, 1, MAX_SET, 'policy set').take(preferred), fromZone: from, toZone: to, retired: null };
       this.sets.set(key, s);
     }
     return s.id;
@@ -207,17 +242,14 @@ export class IdentityRegistry {
 
   private assignPolicies(config: CompiledConfig): void {
     const live = new Set<PolicyIdentity>();
-    const taken = new Set([...this.policies.values()].map((p) => p.id));
+    const rules = groups([...this.policies.values()].map((p) => p.id), 1, MAX_RULE, 'policy');
     for (const policy of config.policies) {
       const key = policyKey(policy.fromZone, policy.toZone, policy.name);
       let e = this.policies.get(key);
       if (!e) {
         const set = policy.fromZone === null ? GLOBAL_POLICY_SET : this.setOrdinal(policy.fromZone, policy.toZone!, policy.id >>> 16);
-        const inSet = new Set([...taken].filter((id) => id >>> 16 === set).map((id) => id & 0xffff));
         const preferred = (policy.id >>> 16) === set ? policy.id & 0xffff : 0;
-        const rule = allocate(inSet, preferred, 1, MAX_RULE, 'policy');
-        e = { id: policyId(set, rule), name: policy.name, fromZone: policy.fromZone, toZone: policy.toZone, retired: null };
-        taken.add(e.id);
+        e = { id: policyId(set, rules(set).take(preferred)), name: policy.name, fromZone: policy.fromZone, toZone: policy.toZone, retired: null };
         this.policies.set(key, e);
       }
       live.add(e);
@@ -229,30 +261,27 @@ export class IdentityRegistry {
   private assignFilters(config: CompiledConfig): void {
     const fw = config.firewall;
     const live = new Set<FilterIdentity>();
-    const taken = new Set([...this.filters.values()].map((f) => f.id));
+    const ordinals = groups([...this.filters.values()].map((f) => f.id), 1, MAX_FILTER_ORDINAL, 'filter');
     const renamed = new Map<number, number>();
     for (const filter of fw.filters) {
       const key = filterKey(filter.family, filter.name);
       let e = this.filters.get(key);
       if (!e) {
         const code = FILTER_FAMILY_CODE[filter.family];
-        const inFamily = new Set([...taken].filter((id) => id >>> 16 === code).map((id) => id & 0xffff));
         const preferred = filter.id >>> 16 === code ? filter.id & 0xffff : 0;
-        const id = ((code << 16) | allocate(inFamily, preferred, 1, MAX_FILTER_ORDINAL, 'filter')) >>> 0;
-        e = { id, name: filter.name, family: filter.family, terms: [], retired: null };
-        taken.add(id);
+        e = { id: ((code << 16) | ordinals(code).take(preferred)) >>> 0, name: filter.name, family: filter.family, terms: [], retired: null };
         this.filters.set(key, e);
       }
       live.add(e);
       renamed.set(filter.id, e.id);
       filter.id = e.id;
       const liveTerms = new Set<TermIdentity>();
-      const termTaken = new Set(e.terms.map((t) => t.id));
+      const termIds = new Allocator(new Set(e.terms.map((t) => t.id)), 1, MAX_TERMS_PER_FILTER, 'term');
+      const byName = new Map(e.terms.map((t) => [t.name, t]));
       for (const term of filter.terms) {
-        let te = e.terms.find((t) => t.name === term.name);
+        let te = byName.get(term.name);
         if (!te) {
-          te = { id: allocate(termTaken, term.id, 1, MAX_TERMS_PER_FILTER, 'term'), name: term.name, retired: null };
-          termTaken.add(te.id);
+          te = { id: termIds.take(term.id), name: term.name, retired: null };
           e.terms.push(te);
         }
         liveTerms.add(te);
