@@ -148,12 +148,11 @@ export class IdentityRegistry {
   /** A copy to plan a change in: the original stays as it is until the copy replaces it. */
   private copy(): IdentityRegistry {
     const r = new IdentityRegistry(this.file);
-    const data = JSON.parse(JSON.stringify(this.toFile())) as RegistryFile;
-    r.generation = data.generation;
-    for (const z of data.zones) r.zones.set(z.name, z);
-    for (const s of data.sets) r.sets.set(`${s.fromZone}\0${s.toZone}`, s);
-    for (const p of data.policies) r.policies.set(policyKey(p.fromZone, p.toZone, p.name), p);
-    for (const f of data.filters) r.filters.set(filterKey(f.family, f.name), f);
+    r.generation = this.generation;
+    for (const [k, z] of this.zones) r.zones.set(k, { ...z });
+    for (const [k, x] of this.sets) r.sets.set(k, { ...x });
+    for (const [k, p] of this.policies) r.policies.set(k, { ...p });
+    for (const [k, f] of this.filters) r.filters.set(k, { ...f, terms: f.terms.map((t) => ({ ...t })) });
     for (const [id, p] of this.lastPolicy) r.lastPolicy.set(id, p);
     r.index();
     return r;
