@@ -116,8 +116,8 @@ export class Daemon {
   }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
-    const paths = statePaths(opts.stateDir);
     const config = loadConfigOrThrow(opts.configPath);
+    const paths = statePaths(opts.stateDir);
     mkdirSync(paths.stateDir, { recursive: true, mode: 0o750 });
     refuseSecondDaemon(paths);
     const identities = IdentityRegistry.load(paths.identitiesFile).assign(config);
