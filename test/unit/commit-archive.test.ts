@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { CommitArchive, MAX_COMMITS } from '../../lib/commit/archive.js';
 import { type CommitNotice, Commits } from '../../lib/commit/commits.js';
+import { checkRequest } from '../../lib/control/protocol.js';
 
 function setup(t: Test) {
   const dir = mkdtempSync(join(tmpdir(), 'xdpfw-commits-'));
@@ -88,4 +89,15 @@ t.test('confirm in time keeps it; a restart keeps the deadline; an expired one r
   t.match(late.list()[0], { kind: 'automatic-rollback', rollbackOf: 2 }, 'to the commit before the unconfirmed one');
   t.ok(s.notices.some((n) => n.action === 'automatic-rollback'), 'told');
   late.close(false);
+});
+
+t.test('the control requests of the commit commands are checked', async (t) => {
+  t.ok(checkRequest({ command: 'reload', configPath: '/etc/xdpfw.conf', confirmMinutes: 0.05 }).ok, 'fractional minutes');
+  t.match(checkRequest({ command: 'reload', configPath: '/x', confirmMinutes: 0 }), { ok: false, error: /confirmMinutes must be a number from 0.001 to 65535/ });
+  t.match(checkRequest({ command: 'reload', configPath: '/x', confirmMinutes: '5' }), { ok: false });
+  t.ok(checkRequest({ command: 'rollback', index: 49 }).ok);
+  t.match(checkRequest({ command: 'rollback', index: 50 }), { ok: false, error: /index must be an integer from 0 to 49/ });
+  t.ok(checkRequest({ command: 'confirm' }).ok);
+  t.ok(checkRequest({ command: 'diff', rollback: 1 }).ok);
+  t.match(checkRequest({ command: 'diff', configPath: 7 }), { ok: false });
 });
