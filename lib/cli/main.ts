@@ -248,7 +248,10 @@ export async function main(argv: string[]): Promise<void> {
     .command('diff', 'what a configuration would change against the running one, as set/delete lines (Junos show | compare)', (y) =>
       withJson(y.option('config', { alias: 'c', type: 'string', describe: 'configuration file to compare' })
         .option('rollback', { type: 'number', describe: 'compare an archived configuration instead (rollback number)' })
-        .check((a) => (a.config === undefined) !== (a.rollback === undefined) || 'give either --config FILE or --rollback N')),
+        .check((a) => {
+          if ((a.config === undefined) === (a.rollback === undefined)) throw new CliError('diff: give either --config FILE or --rollback N');
+          return true;
+        })),
       (a) => show<DiffReport>(a['state-dir'], { command: 'diff', configPath: a.config === undefined ? undefined : resolve(a.config), rollback: a.rollback },
         a.json, formatDiff))
     .command('status', 'daemon, interfaces and queues', (y) => withJson(y),
