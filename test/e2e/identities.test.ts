@@ -18,6 +18,7 @@ interface LogEvent { kind: string; sourcePort: number; policy: string | null; po
 
 let topo: Topology;
 let syslog: RunningTraffic;
+let brief: RunningTraffic;
 let jsonFile: string;
 
 const policy = (name: string, app: string, action: string, log = 'log { session-init; session-close; }') => `
@@ -32,6 +33,7 @@ system {
     host-name fw1;
     syslog {
         host 127.0.0.1 { port 5514; transport udp; format structured; }
+        host 127.0.0.2 { port 5515; transport udp; format brief; }
         file-json ${jsonFile};
     }
 }
@@ -91,6 +93,18 @@ function syslogPolicy(kind: string, sport: number): string | undefined {
   return line ? /\bpolicy-name="([^"]*)"/.exec(line)?.[1] : undefined;
 }
 
+/** The policy of the brief (Junos text) close line of a flow: `... 17 <policy> <from-zone> <to-zone> <session id> ...`. */
+async function briefClosePolicy(sport: number): Promise<string | undefined> {
+  const re = new RegExp(`RT_FLOW_SESSION_CLOSE: session closed [^:]+: ${ADDR.client4.replace(/\./g, '\\.')}/${sport}->\\S+ \\S+ \\S+ None None 17 (\\S+) trust untrust `);
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const msgs = brief.lines.map((x) => JSON.parse(x) as { msg?: string }).flatMap((x) => (x.msg ? [x.msg] : []));
+    const hit = msgs.map((m) => re.exec(m)?.[1]).find((p) => p !== undefined);
+    if (hit !== undefined || Date.now() > deadline) return hit;
+    await sleep(100);
+  }
+}
+
 async function syslogPolicyOf(kind: string, sport: number): Promise<string | undefined> {
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -104,6 +118,7 @@ t.before(async () => {
   topo = await Topology.create();
   jsonFile = join(topo.stateDir, 'events.jsonl');
   syslog = await topo.startTraffic('fw', ['syslog-listen', '--transport', 'udp', '--listen', '127.0.0.1', '--port', '5514'], 600_000);
+  brief = await topo.startTraffic('fw', ['syslog-listen', '--transport', 'udp', '--listen', '127.0.0.2', '--port', '5515'], 600_000);
   const r = await topo.xdpfw(['load', '-c', topo.writeConfig(config(ALLOW_OUT))]);
   if (r.code !== 0) throw new Error(r.stderr);
   await topo.startTraffic('server', ['udp-echo', '--port', '5002'], 600_000);
@@ -126,6 +141,7 @@ t.test('a reload that removes the permitting policy: create and close stay under
     'xdpfw show log prints them so');
   t.equal((await eventOf(sinkEvents, 'session-close', SPORT))?.policy, 'allow-out', 'the JSON sink names allow-out too');
   t.equal(await syslogPolicyOf('RT_FLOW_SESSION_CLOSE', SPORT), 'allow-out', 'and the syslog line');
+  t.equal(await briefClosePolicy(SPORT), 'allow-out', 'and the brief syslog line');
 });
 
 t.test('inserting a policy in front: old events keep their names, the session its policy', async (t) => {
