@@ -1,4 +1,5 @@
 // Human-readable forms of what the daemon reports; --json prints the objects as they are.
+import { formatCommitStatus } from '../commit/format.js';
 import type { MatchResult, PoliciesReport } from '../daemon/policies-report.js';
 import type { CountersReport, ReloadReport, StatusReport } from '../daemon/reports.js';
 import type { SessionView } from '../session/table.js';
@@ -25,6 +26,7 @@ export function formatStatus(s: StatusReport): string {
     `Config: ${s.config}`,
     `State directory: ${s.stateDir}`,
     `Sessions: ${s.sessions.active} active (max ${s.sessions.max})`,
+    ...formatCommitStatus(s.commit),
     '',
     ifaces,
     ...(s.warnings.length ? ['', `Warnings (${s.warnings.length}):`, ...s.warnings.map((w) => `  ${w.interface}: ${formatWarning(w).replace(/\n/g, '\n  ')}`)] : []),

@@ -27,6 +27,10 @@ import { checkConfigPath } from '../config/read-file.js';
 import { requireDataplanePrivileges } from './privileges.js';
 import { type EventJson, formatEventLine } from './format-events.js';
 import { formatCounters, formatMatch, formatPolicies, formatReload, formatSessions, formatStatus } from './format.js';
+import { formatCommitList, formatCommitted, formatDiff } from '../commit/format.js';
+import type { CommitListEntry } from '../commit/commits.js';
+import { CommitArchive } from '../commit/archive.js';
+import type { DiffReport } from '../commit/daemon-diff.js';
 
 const LOAD_TIMEOUT_MS = 60_000;
 const UNLOAD_TIMEOUT_MS = 30_000;
@@ -150,7 +154,8 @@ async function unload(stateDir: string): Promise<void> {
   }
   const hadPins = existsSync(paths.pinDir);
   const { links } = purgePins(paths);
-  for (const f of [paths.pidFile, paths.socket, paths.runtimeFile]) rmSync(f, { force: true });
+  for (const f of [paths.pidFile, paths.socket, paths.runtimeFile, paths.identitiesFile]) rmSync(f, { force: true });
+  new CommitArchive(paths.commitDir).clearPending(); // the archive stays; an unconfirmed commit's deadline does not
   if (!stopped && !hadPins) throw new CliError(`nothing loaded for state directory ${paths.stateDir}: no daemon runs and nothing is pinned`);
   process.stdout.write(`xdpfw: unloaded${links.length ? ` (detached leftover links: ${links.join(', ')})` : ''}\n`);
 }
@@ -253,15 +258,34 @@ export async function main(argv: string[]): Promise<void> {
     .command('check', 'validate a configuration file', (y) => withInterfaceMap(withReading(y.option('config', { alias: 'c', type: 'string', demandOption: true }))),
       (a) => check(a.config, compileOptionsOf(a), a['interface-map']))
     .command('reload', 'apply a new configuration; sessions survive if still permitted (the interface map stays unless given)', (y) =>
-      withInterfaceMap(withJson(withIgnoreUnsupported(y.option('config', { alias: 'c', type: 'string', demandOption: true })))),
+      withInterfaceMap(withJson(withIgnoreUnsupported(y.option('config', { alias: 'c', type: 'string', demandOption: true })
+        .option('confirm', { type: 'number', describe: "roll back by itself after MINUTES unless 'xdpfw confirm' comes (Junos commit confirmed); fractions allowed (0.05 = 3 s)" })))),
       (a) => show<ReloadReport>(a['state-dir'], {
         command: 'reload', configPath: resolve(a.config), unsupported: a['ignore-unsupported'] ? 'ignore' : 'refuse',
         ...(a['interface-map'] === undefined ? {} : { interfaceMap: resolve(a['interface-map']) }),
-      }, a.json, formatReload))
+        confirmMinutes: a.confirm,
+      }, a.json, (r) => formatCommitted(formatReload(r), r)))
+    .command('confirm', 'keep the configuration applied with reload --confirm (stops the automatic rollback)', (y) => withJson(y),
+      (a) => show<{ confirmed: number }>(a['state-dir'], { command: 'confirm' }, a.json, (d) => `commit ${d.confirmed} confirmed`))
+    .command('rollback [n]', 'apply the Nth previous configuration again (0: the running one, 1: the one before, ...); --list shows them', (y) =>
+      withJson(y.positional('n', { type: 'number', default: 1, describe: 'how many commits back' })
+        .option('list', { type: 'boolean', default: false, describe: 'list the archived configurations instead' })),
+      (a) => a.list
+        ? show<CommitListEntry[]>(a['state-dir'], { command: 'show-rollback' }, a.json, formatCommitList)
+        : show<ReloadReport>(a['state-dir'], { command: 'rollback', index: a.n }, a.json, (r) => formatCommitted(formatReload(r), r)))
+    .command('diff', 'what a configuration would change against the running one, as set/delete lines (Junos show | compare)', (y) =>
+      withJson(y.option('config', { alias: 'c', type: 'string', describe: 'configuration file to compare' })
+        .option('rollback', { type: 'number', describe: 'compare an archived configuration instead (rollback number)' })
+        .check((a) => {
+          if ((a.config === undefined) === (a.rollback === undefined)) throw new CliError('diff: give either --config FILE or --rollback N');
+          return true;
+        })),
+      (a) => show<DiffReport>(a['state-dir'], { command: 'diff', configPath: a.config === undefined ? undefined : resolve(a.config), rollback: a.rollback },
+        a.json, formatDiff))
     .command('status', 'daemon, interfaces and queues', (y) => withJson(y),
       (a) => show<StatusReport>(a['state-dir'], { command: 'status' }, a.json, formatStatus))
-    .command('show <what> [detail]', 'show sessions, counters, policies, config, log (recent events), screen statistics or firewall (filter counters)', (y) =>
-      withJson(withKinds(y.positional('what', { choices: ['sessions', 'counters', 'policies', 'config', 'log', 'screen', 'firewall'] as const, demandOption: true })
+    .command('show <what> [detail]', 'show sessions, counters, policies, config, log (recent events), screen statistics, firewall (filter counters) or rollback (archived configurations)', (y) =>
+      withJson(withKinds(y.positional('what', { choices: ['sessions', 'counters', 'policies', 'config', 'log', 'screen', 'firewall', 'rollback'] as const, demandOption: true })
         .positional('detail', { choices: ['statistics'] as const })
         .option('zone', { type: 'string', describe: 'screen statistics of one zone' })
         .option('filter', { type: 'string', describe: 'firewall: one filter' })
@@ -275,6 +299,7 @@ export async function main(argv: string[]): Promise<void> {
           case 'config': return show<{ text: string }>(dir, { command: 'show-config', format: a.set ? 'set' : 'hierarchical' }, a.json, (d) => d.text.trimEnd());
           case 'firewall': return show<FirewallReport>(dir, { command: 'show-firewall', filter: a.filter }, a.json, formatFirewall);
           case 'screen': return show<ScreenStatsReport>(dir, { command: 'show-screen-statistics', zone: a.zone }, a.json, formatScreenStats);
+          case 'rollback': return show<CommitListEntry[]>(dir, { command: 'show-rollback' }, a.json, formatCommitList);
           case 'log': return show<EventJson[]>(dir, { command: 'show-log', kinds: a.kind as EventKind[] }, a.json,
             (evs) => evs.map(formatEventLine).join('\n') || 'No events.');
         }

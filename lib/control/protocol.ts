@@ -4,7 +4,9 @@
 // request is checked against the schema of its command before anything
 // acts on it; the request types are derived from the same schemas.
 import { EVENT_KINDS } from '../events/types.js';
-import { type Shape, type ShapeType, checkObject, integer, listOf, oneOf, optional, quote, shape, text } from './schema.js';
+import { type Shape, type ShapeType, checkObject, decimal, integer, listOf, oneOf, optional, quote, shape, text } from './schema.js';
+import { MAX_COMMITS } from '../commit/archive.js';
+import { MAX_CONFIRM_MINUTES } from '../commit/commits.js';
 
 /** Longest request line the server reads. */
 export const MAX_REQUEST_CHARS = 64 * 1024;
@@ -38,7 +40,14 @@ const COMMANDS = {
   'show-firewall': { filter: optional(NAME) },
   'monitor-events': { kinds: KINDS },
   // `ignore`: load without the Junos statements xdpfw does not implement (--ignore-unsupported).
-  'reload': { configPath: text(4096), unsupported: optional(oneOf(['refuse', 'ignore'] as const)), interfaceMap: optional(text(4096)) },
+  'reload': {
+    configPath: text(4096), unsupported: optional(oneOf(['refuse', 'ignore'] as const)), interfaceMap: optional(text(4096)),
+    confirmMinutes: optional(decimal(0.001, MAX_CONFIRM_MINUTES)),
+  },
+  'confirm': {},
+  'rollback': { index: integer(0, MAX_COMMITS - 1) },
+  'show-rollback': {},
+  'diff': { configPath: optional(text(4096)), rollback: optional(integer(0, MAX_COMMITS - 1)) },
   'unload': {},
 } as const satisfies Record<string, Shape>;
 

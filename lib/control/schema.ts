@@ -41,6 +41,12 @@ export function integer(min: number, max: number): Field<number> & { optional: f
     Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? null : `${path} must be an integer from ${min} to ${max}`);
 }
 
+/** A finite number in [min, max] (fractions allowed). */
+export function decimal(min: number, max: number): Field<number> & { optional: false } {
+  return required((v, path) =>
+    typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max ? null : `${path} must be a number from ${min} to ${max}`);
+}
+
 /** One of `values`. */
 export function oneOf<const E extends readonly string[]>(values: E): Field<E[number]> & { optional: false } {
   const set = new Set<unknown>(values);

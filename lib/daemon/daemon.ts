@@ -42,6 +42,12 @@ import { identifyDaemon, writePidFile } from './pid-file.js';
 import { type StatePaths, statePaths } from './state-paths.js';
 import { attachFailure, missingInterfaces } from './interface-errors.js';
 import { UndoLog } from './undo-log.js';
+import { IdentityRegistry } from '../identity/registry.js';
+import { carriedIds } from '../identity/carried.js';
+import { CommitArchive } from '../commit/archive.js';
+import { Commits } from '../commit/commits.js';
+import { configDiff } from '../commit/daemon-diff.js';
+import { notifyCommit } from '../commit/notify.js';
 
 export interface DaemonOptions {
   configPath: string;
@@ -97,6 +103,10 @@ export class Daemon {
   private stopping: Promise<void> | null = null;
   /** How configs are read (the cluster node; whether unsupported statements were ignored at start). */
   compileOptions: CompileOptions = {};
+  /** The ids sessions and events carry, kept in the state directory. */
+  private identities: IdentityRegistry = IdentityRegistry.empty(null);
+  /** The commit archive, confirm deadline and rollbacks (lib/commit/). */
+  private commits: Commits | null = null;
   /** Told when a reload begins and ends, whatever its outcome (the service manager's RELOADING=1 / READY=1). */
   reloadHooks: { begin(configPath: string): void; end(): void } = { begin: () => {}, end: () => {} };
   /** Resolves when the daemon has stopped (after unload or a signal). */
@@ -119,6 +129,7 @@ export class Daemon {
     const paths = statePaths(opts.stateDir);
     mkdirSync(paths.stateDir, { recursive: true, mode: 0o750 });
     refuseSecondDaemon(paths);
+    const identities = IdentityRegistry.load(paths.identitiesFile).assign(config);
 
     // A failed first start must leave nothing behind; a failed restart must
     // leave the previous run's links and sessions as they were.
@@ -138,6 +149,8 @@ export class Daemon {
       // The node stays; ignoring unsupported statements is asked for by each load or reload.
       daemon.compileOptions = { node: opts.compileOptions?.node };
       daemon.interfaceMap = opts.interfaceMap ?? null;
+      daemon.identities = identities;
+      identities.save();
       slowPath.egressPort = (ifindex) => daemon?.sockets.find((s) => s.ifindex === ifindex);
       // A filter term's `log` stays on the box (show log, monitor); `syslog` goes to the collectors too.
       events.setExported((ev) => ev.kind !== 'filter-log' || slowPath.flowFilters.engine.result(ev.filterId, ev.termId)?.syslog !== false);
@@ -163,6 +176,16 @@ export class Daemon {
       daemon.expiryTimer = setInterval(() => daemon?.expire(), EXPIRY_INTERVAL_MS);
       daemon.logLinkWarnings();
       daemon.linkCheckTimer = setInterval(() => daemon?.logLinkWarnings(), LINK_CHECK_INTERVAL_MS);
+      const d = daemon;
+      // A rollback re-applies what the box ran: statements it ran without are left out again.
+      d.commits = new Commits(new CommitArchive(paths.commitDir),
+        (path, how) => d.reloadAndMoveMetrics(path, how?.ignoreUnsupported ?? true, how?.interfaceMap),
+        (n) => notifyCommit(n, d.config.syslog, formatContext(d.config.syslog, configNameResolver(d.config, new Map())).hostname));
+      try {
+        d.commits.started(opts.configPath);
+      } catch (err) {
+        process.stderr.write(`xdpfw: the commit archive in ${paths.commitDir} could not record the start: ${(err as Error).message}\n`);
+      }
       daemon.metrics = new MetricsService(createRegistry(daemon.metricsSource()));
       await daemon.metrics.start(config.metrics);
       daemon.control = await serveControl(paths.socket, (req) => daemon!.command(req), (req, send) =>
@@ -170,6 +193,7 @@ export class Daemon {
       writePidFile(paths);
       return daemon;
     } catch (err) {
+      daemon?.commits?.close(false);
       daemon?.metrics?.close();
       daemon?.bpfEvents?.close();
       for (const s of daemon?.sinks ?? []) s.close();
@@ -317,6 +341,8 @@ export class Daemon {
     const next = result.config;
     const missing = missingInterfaces(next);
     if (missing.length) throw new ConfigRejected(`configuration rejected, ${STAYS}:\n${missing.join('\n')}`);
+    // Ids first: the engines, screens and session verdicts below are computed with them.
+    const identities = this.identities.assign(next, carriedIds(this.sessions.sessions(), this.events.recent()));
     const old = this.config;
     const wanted = new Set(next.interfaces);
     const removed = old.interfaces.filter((n) => !wanted.has(n));
@@ -349,7 +375,7 @@ export class Daemon {
         if (zone) zoneByIfindex.set(i.ifindex, zone);
       }
       const recheck = planRecheck(this.sessions, policies, zoneByIfindex, filters);
-      const names = configNameResolver(next, new Map(this.interfaces.filter((i) => wanted.has(i.name)).map((i) => [i.ifindex, i.name])));
+      const names = configNameResolver(next, new Map(this.interfaces.filter((i) => wanted.has(i.name)).map((i) => [i.ifindex, i.name])), identities);
       sinks = createSinks(next.syslog, formatContext(next.syslog, names));
 
       // The switch of what the running programs share, each step undoable.
@@ -378,6 +404,12 @@ export class Daemon {
       this.config = next;
       this.nextConfig = null;
       this.interfaceMap = mapPath;
+      this.identities = identities;
+      try {
+        identities.save();
+      } catch (err) {
+        process.stderr.write(`xdpfw: reload: saving ${this.paths.identitiesFile}: ${(err as Error).message}\n`);
+      }
       const oldSinks = this.sinks;
       this.sinks = sinks;
       this.events.setSinks(sinks);
@@ -445,15 +477,16 @@ export class Daemon {
 
   private names(): NameResolver {
     return {
-      zoneName: (id) => this.config.zones.find((z) => z.id === id)?.name ?? (id === 0 ? LOCAL_ZONE : `zone-${id}`),
-      policyName: (id) => this.config.policies.find((p) => p.id === id)?.name ?? (id === 0 ? 'default-policy' : `policy-${id}`),
+      zoneName: (id) => this.config.zones.find((z) => z.id === id)?.name ?? this.identities.zone(id)?.name ?? (id === 0 ? LOCAL_ZONE : `zone-${id}`),
+      policyName: (id) => this.config.policies.find((p) => p.id === id)?.name ?? this.identities.policy(id)?.name ??
+        (id === 0 ? 'default-policy' : `policy-${id}`),
       logsClose: (id) => this.config.policies.find((p) => p.id === id)?.logClose ?? false,
     };
   }
 
   /** Sinks, rates and names from the current config; old sinks close after the switch. */
   private configureEvents(): void {
-    const names = configNameResolver(this.config, new Map(this.interfaces.map((i) => [i.ifindex, i.name])));
+    const names = configNameResolver(this.config, new Map(this.interfaces.map((i) => [i.ifindex, i.name])), this.identities);
     const old = this.sinks;
     this.sinks = createSinks(this.config.syslog, formatContext(this.config.syslog, names));
     this.events.setSinks(this.sinks);
@@ -486,12 +519,24 @@ export class Daemon {
       case 'clear-sessions': return { cleared: this.sessions.clear() };
       case 'show-log': return this.events.recent(req.kinds?.length ? new Set(req.kinds) : undefined).map((ev) => JSON.parse(this.jsonFormat(ev)) as unknown);
       case 'monitor-events': throw new Error('monitor-events is a stream');
-      case 'reload': return this.reloadAndMoveMetrics(req.configPath, req.unsupported === 'ignore', req.interfaceMap);
+      case 'reload': {
+        const how = { ignoreUnsupported: req.unsupported === 'ignore', ...(req.interfaceMap === undefined ? {} : { interfaceMap: req.interfaceMap }) };
+        return this.commitsOrThrow().commit(req.configPath, req.confirmMinutes, (r) => r as ReloadReport, how);
+      }
+      case 'confirm': return this.commitsOrThrow().confirm();
+      case 'rollback': return this.commitsOrThrow().rollback(req.index, (r) => r as ReloadReport);
+      case 'show-rollback': return this.commitsOrThrow().list();
+      case 'diff': return configDiff(this.config, this.commitsOrThrow().archive, req);
       case 'unload':
         // Answer first; the caller waits for the pid to disappear.
         setImmediate(() => void this.stop({ purge: true }));
         return { unloading: true };
     }
+  }
+
+  private commitsOrThrow(): Commits {
+    if (!this.commits) throw new Error('the daemon is still starting');
+    return this.commits;
   }
 
   private metricsSource(): MetricsSource {
@@ -530,6 +575,7 @@ export class Daemon {
       sessions: { active: this.sessions.size, max: this.config.flow.maxSessions },
       warnings: this.linkWarnings(),
       configWarnings: this.config.warnings,
+      commit: this.commits?.status(),
     };
   }
 
@@ -549,6 +595,7 @@ export class Daemon {
     this.stopping ??= (async () => {
       if (this.expiryTimer) clearInterval(this.expiryTimer);
       if (this.linkCheckTimer) clearInterval(this.linkCheckTimer);
+      this.commits?.close(opts.purge);
       for (const s of this.sockets) s.close();
       this.bpfEvents?.close();
       for (const s of this.sinks) s.close();
@@ -558,6 +605,7 @@ export class Daemon {
       if (opts.purge) {
         purgePins(this.paths);
         rmSync(this.paths.runtimeFile, { force: true });
+        IdentityRegistry.remove(this.paths.identitiesFile);
       }
       rmSync(this.paths.pidFile, { force: true });
       rmSync(this.paths.socket, { force: true });

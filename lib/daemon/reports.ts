@@ -1,4 +1,5 @@
 // The shapes `xdpfw status` and `xdpfw show counters` print (and their --json).
+import type { CommitOutcome, CommitStatus } from '../commit/commits.js';
 import type { XdpMode } from '../dataplane/dataplane.js';
 import type { LinkWarning } from '../dataplane/link-checks.js';
 import type { KindCounters } from '../events/producer.js';
@@ -21,6 +22,8 @@ export interface StatusReport {
   warnings: LinkWarning[];
   /** What the running config has that is not applied (`file:line:column: <path> not supported`, ...). */
   configWarnings: string[];
+  /** The running commit and a pending confirm deadline (lib/commit/). */
+  commit?: CommitStatus;
 }
 
 export interface CountersReport {
@@ -121,4 +124,6 @@ export interface ReloadReport {
   sessions: { kept: number; relabelled: number; refiltered: number; closed: number };
   /** Where /metrics is served after the reload, and why not where configured if it could not move. */
   metrics?: MetricsEndpointState;
+  /** The archive entry this apply became, and the confirm deadline if any. */
+  commit?: CommitOutcome;
 }

@@ -14,6 +14,10 @@ export interface StatePaths {
   pidFile: string;
   logFile: string;
   runtimeFile: string;
+  /** Ids of zones, policies, filters and terms (lib/identity/registry.ts): what sessions and events carry. */
+  identitiesFile: string;
+  /** Every applied configuration and the pending confirm (lib/commit/). */
+  commitDir: string;
   /** Pins of this instance, relative to the bpffs root: xdpfw/NAME. */
   pinName: string;
   /** The pin paths are found on first use: finding the host's bpffs may fail (NoPersistentBpffs). */
@@ -31,6 +35,8 @@ export function statePaths(stateDir: string = DEFAULT_STATE_DIR): StatePaths {
     pidFile: join(dir, 'daemon.pid'),
     logFile: join(dir, 'daemon.log'),
     runtimeFile: join(dir, 'runtime.json'),
+    identitiesFile: join(dir, 'identities.json'),
+    commitDir: join(dir, 'commits'),
     pinName,
     get pinDir() {
       return join(persistentBpffs().root, pinName);

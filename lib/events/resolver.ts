@@ -1,11 +1,15 @@
 // Names for event ids from a compiled configuration and the attached
 // interfaces. Filter and term names come from the positional ids of
 // lib/config/filters.ts (FilterNames); ids the configuration lacks are null.
+// With the daemon's identity registry (lib/identity/registry.ts), ids name
+// what they named when the event was judged, also after a reload removed or
+// moved it: an id is never given to anything else while an event carries it.
 import { PREDEFINED_APPLICATIONS } from '../config/applications.js';
 import {
   DEFAULT_POLICY_ID, DEFAULT_POLICY_NAME, GLOBAL_POLICY_SET, type ApplicationTerm, type CompiledConfig, type Policy,
 } from '../config/types.js';
 import { FilterNames } from '../filter/names.js';
+import type { IdentityRegistry } from '../identity/registry.js';
 import type { NameResolver } from './formats/context.js';
 import type { FlowEvent } from './types.js';
 
@@ -23,20 +27,25 @@ function matches(t: ApplicationTerm, ev: FlowEvent): boolean {
   );
 }
 
-export function configNameResolver(config: CompiledConfig, interfaces: ReadonlyMap<number, string>): NameResolver {
+export function configNameResolver(
+  config: CompiledConfig,
+  interfaces: ReadonlyMap<number, string>,
+  identities?: IdentityRegistry,
+): NameResolver {
   const zones = new Map(config.zones.map((z) => [z.id, z.name]));
   const policies = new Map<number, Policy>(config.policies.map((p) => [p.id, p]));
   const filters = new FilterNames(config.firewall);
+  const ids = identities;
   return {
-    zone: (id) => zones.get(id) ?? null,
+    zone: (id) => zones.get(id) ?? ids?.zone(id)?.name ?? null,
     interface: (ifindex) => interfaces.get(ifindex) ?? null,
-    policy: (id) => (id === DEFAULT_POLICY_ID ? DEFAULT_POLICY_NAME : policies.get(id)?.name ?? null),
+    policy: (id) => (id === DEFAULT_POLICY_ID ? DEFAULT_POLICY_NAME : policies.get(id)?.name ?? ids?.policy(id)?.name ?? null),
     // Junos prints `(global)` for global and default policies; zone-pair rules belong to no named set.
     policySet: (id) => (id === DEFAULT_POLICY_ID || id >>> 16 === GLOBAL_POLICY_SET ? 'global' : null),
-    filter: (id) => filters.filterName(id),
-    term: (filterId, termId) => filters.termName(filterId, termId),
+    filter: (id) => filters.filterName(id) ?? ids?.filter(id)?.name ?? null,
+    term: (filterId, termId) => filters.termName(filterId, termId) ?? ids?.term(filterId, termId)?.name ?? null,
     application: (ev) => {
-      const app = policies.get(ev.policyId)?.match.application;
+      const app = (policies.get(ev.policyId) ?? ids?.compiledPolicy(ev.policyId))?.match.application;
       const terms = app && !app.any ? app.terms : PREDEFINED_SPECIFIC;
       return terms.find((t) => matches(t, ev))?.application ?? null;
     },
