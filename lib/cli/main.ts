@@ -278,8 +278,8 @@ export async function main(argv: string[]): Promise<void> {
       (a) => monitor(statePaths(a['state-dir']).socket, { command: 'monitor-events', kinds: a.kind as EventKind[] }, (line) =>
         process.stdout.write(`${a.json ? line : formatEventLine(JSON.parse(line) as EventJson)}\n`)))
     .command('clear <what>', 'clear sessions: all, or those the filters match (closed with reason cleared)', (y) =>
-      withFlowFilters(y).positional('what', { choices: ['sessions'] as const, demandOption: true }),
-      (a) => explainNoDaemon(a['state-dir'], clearSessionsCli(statePaths(a['state-dir']).socket, a)))
+      withJson(withFlowFilters(y).positional('what', { choices: ['sessions'] as const, demandOption: true })),
+      (a) => explainNoDaemon(a['state-dir'], clearSessionsCli(statePaths(a['state-dir']).socket, a, a.json)))
     .demandCommand(1)
     .strict()
     .fail((msg, err) => {

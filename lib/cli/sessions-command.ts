@@ -59,10 +59,10 @@ export async function showSessionsCli(socket: string, argv: Record<string, unkno
   await out(printer.end(end, filter, limit));
 }
 
-export async function clearSessionsCli(socket: string, argv: Record<string, unknown>): Promise<void> {
+export async function clearSessionsCli(socket: string, argv: Record<string, unknown>, json: boolean): Promise<void> {
   const filter = flowFilterFromArgs(argv);
   const { cleared } = await request<{ cleared: number }>(socket, { command: 'clear-sessions', filter }, 300_000);
-  process.stdout.write(`${cleared} session${cleared === 1 ? '' : 's'} cleared\n`);
+  process.stdout.write(json ? `${JSON.stringify({ cleared })}\n` : `${cleared} session${cleared === 1 ? '' : 's'} cleared\n`);
 }
 
 /** How to ask for the page after `end`, as a command line. */
@@ -144,8 +144,9 @@ function wing(label: string, src: string, dst: string, proto: string, d: Directi
 }
 
 export function formatExtensive(s: ExtensiveSessionView): string {
-  const src = endpoint(s.sourceAddress, s.sourcePort, s.family);
-  const dst = endpoint(s.destinationAddress, s.destinationPort, s.family);
+  // Junos writes address/port in the session wings, whatever the family.
+  const src = `${s.sourceAddress}/${s.sourcePort}`;
+  const dst = `${s.destinationAddress}/${s.destinationPort}`;
   const lines = [
     `Session ID: ${s.sessionId}, Policy name: ${s.policy}/${s.policyId}, State: ${s.state}, Timeout: ${s.timeoutSeconds} s, Time left: ${s.timeLeftSeconds} s`,
     `  Zones: ${s.fromZone} -> ${s.toZone}, Created: ${s.createdAt}, Age: ${s.ageSeconds} s, Idle: ${s.idleSeconds} s, Flags: ${s.flags.join(' ') || '-'}`,

@@ -9,6 +9,10 @@ const KEYWORDS = new Set([
   'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'offset', 'atan2',
   'inf', 'nan', 'start', 'end',
 ]);
+/** Aggregation operators: their grouping clause may come before the parenthesis (`sum by (x) (...)`). */
+const AGGREGATIONS = new Set([
+  'sum', 'min', 'max', 'avg', 'group', 'stddev', 'stdvar', 'count', 'count_values', 'bottomk', 'topk', 'quantile', 'limitk', 'limit_ratio',
+]);
 const GROUPING = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right']);
 
 type Token = { kind: 'ident' | 'string' | 'number' | 'punct' | 'var'; text: string };
@@ -86,6 +90,7 @@ export function promqlMetricNames(expr: string): string[] {
     }
     if (KEYWORDS.has(t.text.toLowerCase())) continue;
     if (next?.text === '(') continue; // a function or aggregation
+    if (AGGREGATIONS.has(t.text) && (next?.text === 'by' || next?.text === 'without')) continue;
     if (!names.includes(t.text)) names.push(t.text);
   }
   return names;
