@@ -28,19 +28,25 @@ export const FLOW_FILTER_FIELDS = {
 
 export type FlowFilterSpec = ShapeType<typeof FLOW_FILTER_FIELDS>;
 
-/** One flow as the filters see it; addresses are 16 bytes in network order (IPv4 in the first four). */
+/**
+ * One flow as the filters see it. Addresses are 16 bytes in network order (IPv4 in the first
+ * four) at their offsets in `addresses` (a session key, an event record...): matching a large
+ * table allocates nothing per flow, and one object can be refilled for each.
+ */
 export interface FlowFacts {
   family: FamilyName;
   protocol: number;
-  sourceAddress: Uint8Array;
-  destinationAddress: Uint8Array;
+  addresses: Uint8Array;
+  sourceOffset: number;
+  destinationOffset: number;
   sourcePort: number;
   destinationPort: number;
   fromZone: string;
   toZone: string;
   policy: string;
-  /** Interfaces the flow arrives on or leaves by (names). */
-  interfaces: readonly string[];
+  /** Where the flow arrives, and where it leaves (null: nowhere known, e.g. to the box). */
+  ingressInterface: string;
+  egressInterface: string | null;
 }
 
 export type FlowPredicate = (flow: FlowFacts) => boolean;
@@ -82,10 +88,10 @@ function compilePrefix(what: string, textValue: string): PrefixMatch | string {
   return { family: host.family, bytes, mask };
 }
 
-function prefixMatches(p: PrefixMatch, family: FamilyName, addr: Uint8Array): boolean {
+function prefixMatches(p: PrefixMatch, family: FamilyName, addr: Uint8Array, at: number): boolean {
   if (family !== p.family) return false;
   const n = family === 'inet' ? 4 : 16;
-  for (let i = 0; i < n; i++) if ((addr[i]! & p.mask[i]!) !== p.bytes[i]) return false;
+  for (let i = 0; i < n; i++) if ((addr[at + i]! & p.mask[i]!) !== p.bytes[i]) return false;
   return true;
 }
 
@@ -114,7 +120,9 @@ export function compileFlowFilter(spec: FlowFilterSpec): CompiledFilter {
     const p = compilePrefix(`${which}-prefix`, v);
     if (typeof p === 'string') return fail(p);
     families.add(p.family);
-    tests.push(which === 'source' ? (f) => prefixMatches(p, f.family, f.sourceAddress) : (f) => prefixMatches(p, f.family, f.destinationAddress));
+    tests.push(which === 'source'
+      ? (f) => prefixMatches(p, f.family, f.addresses, f.sourceOffset)
+      : (f) => prefixMatches(p, f.family, f.addresses, f.destinationOffset));
   }
   for (const [field, which] of [['sourcePort', 'source'], ['destinationPort', 'destination']] as const) {
     const v = spec[field];
@@ -135,7 +143,7 @@ export function compileFlowFilter(spec: FlowFilterSpec): CompiledFilter {
   if (policy !== undefined) tests.push((f) => f.policy === policy);
   if (spec.interface !== undefined) {
     const name = spec.interface;
-    tests.push((f) => f.interfaces.includes(name));
+    tests.push((f) => f.ingressInterface === name || f.egressInterface === name);
   }
   if (spec.family !== undefined) {
     const fam = spec.family;

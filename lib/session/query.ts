@@ -100,19 +100,25 @@ export interface SessionSummary {
 
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** The flow facts of a session for the filters. */
-export function sessionFacts(s: Session, names: Pick<QueryNames, 'interfaceName'>): FlowFacts {
+/** Refills `into` with the flow facts of a session for the filters (no allocation). */
+export function sessionFacts(s: Session, names: Pick<QueryNames, 'interfaceName'>, into: FlowFacts): FlowFacts {
+  into.family = s.tuple.family;
+  into.protocol = s.tuple.protocol;
+  into.addresses = s.key;
+  into.sourcePort = s.tuple.sourcePort;
+  into.destinationPort = s.tuple.destinationPort;
+  into.fromZone = s.fromZone;
+  into.toZone = s.toZone;
+  into.policy = s.policyName;
+  into.ingressInterface = names.interfaceName(s.ingressIfindex);
+  into.egressInterface = s.egressIfindex ? names.interfaceName(s.egressIfindex) : null;
+  return into;
+}
+
+function blankFacts(): FlowFacts {
   return {
-    family: s.tuple.family,
-    protocol: s.tuple.protocol,
-    sourceAddress: s.key.subarray(K.src_addr, K.src_addr + 16),
-    destinationAddress: s.key.subarray(K.dst_addr, K.dst_addr + 16),
-    sourcePort: s.tuple.sourcePort,
-    destinationPort: s.tuple.destinationPort,
-    fromZone: s.fromZone,
-    toZone: s.toZone,
-    policy: s.policyName,
-    interfaces: s.egressIfindex ? [names.interfaceName(s.ingressIfindex), names.interfaceName(s.egressIfindex)] : [names.interfaceName(s.ingressIfindex)],
+    family: 'inet', protocol: 0, addresses: new Uint8Array(0), sourceOffset: K.src_addr, destinationOffset: K.dst_addr, sourcePort: 0,
+    destinationPort: 0, fromZone: '', toZone: '', policy: '', ingressInterface: '', egressInterface: null,
   };
 }
 
@@ -122,6 +128,7 @@ export function sessionFacts(s: Session, names: Pick<QueryNames, 'interfaceName'
  */
 async function walk(table: SessionTable, names: QueryNames, match: FlowPredicate, after: number, visit: (s: Session) => boolean | Promise<boolean>): Promise<void> {
   let looked = 0;
+  const facts = blankFacts();
   for (const s of table.sessions()) {
     if (++looked >= SLICE) {
       looked = 0;
@@ -129,8 +136,10 @@ async function walk(table: SessionTable, names: QueryNames, match: FlowPredicate
       // Closed while we were away: the iterator skips deleted entries, but this one was taken before.
       if (table.byIdOf(s.id) !== s) continue;
     }
-    if (s.id <= after || !match(sessionFacts(s, names))) continue;
-    if (!(await visit(s))) return;
+    if (s.id <= after || !match(sessionFacts(s, names, facts))) continue;
+    // Awaited only when the visitor waits (a chunk handed to its reader): one session costs no microtask.
+    const go = visit(s);
+    if (go instanceof Promise ? !(await go) : !go) return;
   }
 }
 
@@ -148,7 +157,7 @@ export async function listSessions(
   let shown = 0;
   let lastId = 0;
   let more = false;
-  await walk(table, names, match, page.cursor ?? 0, async (s) => {
+  await walk(table, names, match, page.cursor ?? 0, (s) => {
     if (shown >= limit) {
       more = true;
       return false;
@@ -156,12 +165,10 @@ export async function listSessions(
     chunk.push(extensive ? viewer.extensive(s) : viewer.brief(s));
     shown++;
     lastId = s.id;
-    if (chunk.length >= CHUNK) {
-      const out = chunk;
-      chunk = [];
-      await write(out);
-    }
-    return true;
+    if (chunk.length < CHUNK) return true;
+    const out = chunk;
+    chunk = [];
+    return write(out).then(() => true);
   });
   if (chunk.length > 0) await write(chunk);
   return { shown, nextCursor: more ? lastId : null };

@@ -12,16 +12,13 @@ import t from 'tap';
 import { packageRoot } from '../../lib/util/paths.js';
 import type { StatusReport } from '../../lib/daemon/reports.js';
 import { statePaths } from '../../lib/daemon/state-paths.js';
-import { SESSION, SESSION_KEY } from '../../lib/dataplane/layout.js';
-import { closeFd, getPinned, mapLookup, mapUpdateBatch } from '../../lib/dataplane/native.js';
-import { reverseKey } from '../../lib/session/flow-key.js';
 import type { ExtensiveSessionView, PageEnd, SessionSummary } from '../../lib/session/query.js';
 import type { FlowFilterSpec } from '../../lib/session/filter-spec.js';
 import { request, requestStream } from '../../lib/control/client.js';
 import type { SessionView } from '../../lib/session/table.js';
 import type { EventJson } from '../../lib/cli/format-events.js';
 import { waitGone } from '../helpers/fail-closed.js';
-import { ipBytes } from '../helpers/packets.js';
+import { FILL_BASE, fillSessions } from '../helpers/session-fill.js';
 import { ADDR, Topology } from '../helpers/topology.js';
 
 const CONFIG = `
@@ -87,7 +84,7 @@ let tcpCleared: { port: number; stop: () => Promise<{ ok: boolean }> };
 async function trickle(): Promise<{ port: number; stop: () => Promise<{ ok: boolean }> }> {
   // Runs until SIGUSR1 (or long after the test); a stream cut by the firewall ends with ETIMEDOUT.
   const run = await topo.startTraffic('client', [
-    'tcp-trickle', '--host', ADDR.server4, '--port', '5001', '--count', '3000', '--interval', '100', '--timeout', '8000',
+    'tcp-trickle', '--host', ADDR.server4, '--port', '5001', '--count', '3000', '--interval', '100', '--timeout', '4000',
   ], 300_000);
   const port = (JSON.parse(run.lines[0]!) as { localPort: number }).localPort;
   return {
@@ -249,56 +246,6 @@ t.test('clear with a filter closes only its sessions; the others keep forwarding
 });
 
 /**
- * `count` UDP sessions like `template` (trust -> untrust), written straight into the pinned
- * map as the daemon writes them: both entries, each naming the other as its peer. Client
- * addresses 10.1.128.0/17 (nobody's), ports 10000-59999; ids from `firstId`.
- */
-function writeSessions(template: SessionView, firstId: number, count: number): void {
-  const fd = getPinned(`${statePaths(topo.stateDir).mapPinDir}/xdpfw_sessions`);
-  try {
-    const K = SESSION_KEY.offset;
-    const key = Buffer.alloc(SESSION_KEY.size);
-    key[K.family] = 2;
-    key[K.protocol] = 17;
-    ipBytes(template.sourceAddress).copy(key, K.src_addr);
-    ipBytes(template.destinationAddress).copy(key, K.dst_addr);
-    key.writeUInt16BE(template.sourcePort, K.src_port);
-    key.writeUInt16BE(template.destinationPort, K.dst_port);
-    const owner = Buffer.alloc(SESSION.size);
-    const other = Buffer.alloc(SESSION.size);
-    if (!mapLookup(fd, key, owner) || !mapLookup(fd, reverseKey(key, Buffer.alloc(SESSION_KEY.size)), other)) throw new Error('template session not in the map');
-    const BATCH = 5000;
-    const keys = Buffer.alloc(2 * BATCH * SESSION_KEY.size);
-    const values = Buffer.alloc(2 * BATCH * SESSION.size);
-    for (let done = 0; done < count; done += BATCH) {
-      const n = Math.min(BATCH, count - done);
-      for (let j = 0; j < n; j++) {
-        const i = done + j;
-        const k = keys.subarray(2 * j * SESSION_KEY.size, (2 * j + 1) * SESSION_KEY.size);
-        const rk = keys.subarray((2 * j + 1) * SESSION_KEY.size, (2 * j + 2) * SESSION_KEY.size);
-        key.copy(k);
-        k.writeUInt32BE((10 << 24 | 1 << 16 | 128 << 8) + Math.floor(i / 50_000) >>> 0, K.src_addr);
-        k.writeUInt16BE(10_000 + (i % 50_000), K.src_port);
-        reverseKey(k, rk);
-        const v = values.subarray(2 * j * SESSION.size, (2 * j + 1) * SESSION.size);
-        const rv = values.subarray((2 * j + 1) * SESSION.size, (2 * j + 2) * SESSION.size);
-        owner.copy(v);
-        other.copy(rv);
-        for (const [val, peer] of [[v, rk], [rv, k]] as const) {
-          val.writeBigUInt64LE(BigInt(firstId + i), SESSION.offset.session_id);
-          val.writeBigUInt64LE(0n, SESSION.offset.packets);
-          val.writeBigUInt64LE(0n, SESSION.offset.bytes);
-          peer.copy(val, SESSION.offset.peer);
-        }
-      }
-      if (mapUpdateBatch(fd, keys, values, 2 * n, 0) !== 2 * n) throw new Error('batch update cut short');
-    }
-  } finally {
-    closeFd(fd);
-  }
-}
-
-/**
  * Runs the CLI in the firewall's namespace and stops reading its output once the first bytes
  * came; resumeToEnd() reads the rest and resolves with all of it when the CLI exits 0.
  */
@@ -337,7 +284,7 @@ t.test('a large table: a listing held up by its reader does not hold up new flow
   // The daemon stops (XDP stays, the pins too), the table grows behind its back, the next one adopts it.
   process.kill(status.pid, 'SIGTERM');
   await waitGone(status.pid);
-  writeSessions(template!, 1_000_000, LARGE);
+  fillSessions(topo.stateDir, template!, FILL_BASE, 1_000_000, LARGE);
   const r = await topo.xdpfw(['load', '-c', topo.writeConfig(CONFIG)], 300_000);
   t.equal(r.code, 0, r.stderr);
   const before = await request<SessionSummary>(statePaths(topo.stateDir).socket, { command: 'show-sessions', view: 'summary', filter: { protocol: 'udp' } });

@@ -4,19 +4,16 @@ import t from 'tap';
 import { ipBytes } from '../helpers/packets.js';
 import { type FlowFacts, type FlowFilterSpec, compileFlowFilter, flowFilterArgs, flowFilterFromArgs } from '../../lib/session/filter-spec.js';
 
-function addr(text: string): Uint8Array {
-  const out = new Uint8Array(16);
-  out.set(ipBytes(text));
-  return out;
-}
-
-function flow(over: Partial<Omit<FlowFacts, 'sourceAddress' | 'destinationAddress'>> & { src?: string; dst?: string } = {}): FlowFacts {
+function flow(over: Partial<Omit<FlowFacts, 'addresses'>> & { src?: string; dst?: string } = {}): FlowFacts {
   const { src, dst, ...rest } = over;
   const family = rest.family ?? ((src ?? '').includes(':') ? 'inet6' : 'inet');
+  // Addresses at offsets 3 and 19 of one buffer, as in a record that holds more.
+  const addresses = new Uint8Array(40);
+  addresses.set(ipBytes(src ?? '10.1.0.2'), 3);
+  addresses.set(ipBytes(dst ?? '10.2.0.2'), 19);
   return {
     family, protocol: 6, sourcePort: 40000, destinationPort: 80, fromZone: 'trust', toZone: 'untrust', policy: 'allow-out',
-    interfaces: ['trust0', 'untrust0'], ...rest,
-    sourceAddress: addr(src ?? '10.1.0.2'), destinationAddress: addr(dst ?? '10.2.0.2'),
+    ingressInterface: 'trust0', egressInterface: 'untrust0', ...rest, addresses, sourceOffset: 3, destinationOffset: 19,
   };
 }
 
