@@ -14,6 +14,8 @@ import type { Session } from './types.js';
 
 /** Sessions looked at per slice before the walk yields to the event loop. */
 export const SLICE = 4096;
+/** What a matching session costs in a slice, in sessions looked at: it is read from the map or closed. */
+const MATCH_COST = 16;
 /** Sessions per chunk handed to the writer. */
 export const CHUNK = 256;
 
@@ -140,6 +142,7 @@ async function walk(table: SessionTable, names: QueryNames, match: FlowPredicate
     // Awaited only when the visitor waits (a chunk handed to its reader): one session costs no microtask.
     const go = visit(s);
     if (go instanceof Promise ? !(await go) : !go) return;
+    looked += MATCH_COST;
   }
 }
 
