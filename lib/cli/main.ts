@@ -26,7 +26,7 @@ import { checkConfigPath } from '../config/read-file.js';
 import { requireDataplanePrivileges } from './privileges.js';
 import { type EventJson, formatEventLine } from './format-events.js';
 import { formatCounters, formatMatch, formatPolicies, formatReload, formatStatus } from './format.js';
-import { clearSessionsCli, showSessionsCli, withFlowFilters, withSessionListing } from './sessions-command.js';
+import { clearSessionsCli, refuseSessionFlags, showSessionsCli, withFlowFilters, withSessionListing } from './sessions-command.js';
 
 const LOAD_TIMEOUT_MS = 60_000;
 const UNLOAD_TIMEOUT_MS = 30_000;
@@ -247,6 +247,7 @@ export async function main(argv: string[]): Promise<void> {
         .option('set', { type: 'boolean', default: false, describe: 'config as set lines' }))),
       (a) => {
         const dir = a['state-dir'];
+        if (a.what !== 'sessions') refuseSessionFlags(a.what, a, a);
         switch (a.what) {
           case 'sessions': return explainNoDaemon(dir, showSessionsCli(statePaths(dir).socket, a, a));
           case 'counters': return show<CountersReport>(dir, { command: 'show-counters' }, a.json, formatCounters);

@@ -21,6 +21,16 @@ export function withSessionListing<T>(y: Argv<T>) {
     .option('extensive', { type: 'boolean', default: false, describe: 'sessions: every counter, timer, flag, interface and filter verdict' });
 }
 
+/** Session flags given to another `show`: refused rather than silently ignored. */
+export function refuseSessionFlags(what: string, argv: Record<string, unknown>, a: Partial<SessionListingArgs>): void {
+  const given = [
+    ...Object.keys(FLOW_FILTER_OPTIONS).filter((f) => argv[f] !== undefined),
+    ...(['limit', 'cursor'] as const).filter((f) => a[f] !== undefined),
+    ...(['summary', 'extensive'] as const).filter((f) => a[f] === true),
+  ];
+  if (given.length > 0) throw new Error(`${given.map((f) => `--${f}`).join(', ')}: only for show sessions, not show ${what}`);
+}
+
 export interface SessionListingArgs {
   limit?: number;
   cursor?: number;
@@ -52,7 +62,7 @@ export async function showSessionsCli(socket: string, argv: Record<string, unkno
     return;
   }
   const paged = limit !== undefined || cursor !== undefined;
-  const printer = a.json ? new JsonListing(paged) : new TextListing(a.extensive);
+  const printer = a.json ? new JsonListing(paged) : new TextListing(a.extensive, paged);
   const end = await requestStream<PageEnd, Array<SessionView | ExtensiveSessionView>>(socket, {
     command: 'show-sessions', filter, view: a.extensive ? 'extensive' : 'brief', limit, cursor,
   }, (chunk) => out(printer.chunk(chunk)));
@@ -103,7 +113,7 @@ function endpoint(addr: string, port: number, family: string): string {
 class TextListing implements Printer {
   private count = 0;
   private widths = COLUMNS.map((c) => c.length);
-  constructor(private readonly extensive: boolean) {}
+  constructor(private readonly extensive: boolean, private readonly paged: boolean) {}
 
   chunk(sessions: Array<SessionView | ExtensiveSessionView>): string {
     const first = this.count === 0;
@@ -125,7 +135,8 @@ class TextListing implements Printer {
     const next = nextPageCommand(filter, limit, end);
     const none = this.count === 0 ? 'No sessions.\n' : '';
     const sep = this.extensive && this.count > 0 ? '\n' : '';
-    return `${none}${sep}${next ? `Shown: ${end.shown} sessions; more match, next page: ${next}\n` : `Total sessions: ${end.shown}\n`}`;
+    if (next) return `${none}${sep}Shown: ${end.shown} sessions; more match, next page: ${next}\n`;
+    return `${none}${sep}${this.paged ? `Shown: ${end.shown} sessions (the last page)` : `Total sessions: ${end.shown}`}\n`;
   }
 }
 

@@ -23,6 +23,8 @@ const MAX_STREAM_BACKLOG = 1 << 20;
 
 /** A streamed answer waits for the reader once this much is unsent. */
 const STREAM_HIGH_WATER = 256 * 1024;
+/** ... and gives up on one that took nothing for this long. */
+const STREAM_STALL_MS = 10 * 60_000;
 
 /** A client has this long to send its request line (and, once refused, to go away). */
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -111,6 +113,8 @@ function encode(res: ControlResponse): string {
 async function streamAnswer(conn: Socket, answer: StreamedAnswer): Promise<void> {
   let gone = false;
   conn.once('close', () => (gone = true));
+  // A reader that stops reading altogether does not hold the producer (and its place in the table) for ever.
+  conn.setTimeout(STREAM_STALL_MS, () => conn.destroy());
   const write = async (chunk: unknown): Promise<void> => {
     if (gone) throw new ReaderGone();
     conn.write(`${encode({ ok: true, more: true, data: chunk })}\n`);

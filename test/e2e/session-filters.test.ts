@@ -215,7 +215,10 @@ t.test('pages: --limit and the cursor walk every session once, in id order', asy
   t.ok(next, 'the text form says how to get the next page');
   t.match(next?.[1], /^xdpfw show sessions --protocol udp --limit 3 --cursor \d+$/);
   const rest = await topo.xdpfw(next![1]!.split(' ').slice(1));
-  t.match(rest.stdout, /Total sessions: 1$/m, 'the command it gives shows the rest');
+  t.match(rest.stdout, /^Shown: 1 sessions \(the last page\)$/m, 'the command it gives shows the rest');
+  const wrong = await topo.xdpfw(['show', 'counters', '--protocol', 'tcp', '--limit', '3']);
+  t.not(wrong.code, 0, 'session flags on another show are refused');
+  t.match(wrong.stderr, /--protocol, --limit: only for show sessions, not show counters/);
 });
 
 t.test('clear with a filter closes only its sessions; the others keep forwarding', async (t) => {
