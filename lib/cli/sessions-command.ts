@@ -81,13 +81,13 @@ export function nextPageCommand(filter: FlowFilterSpec, limit: number | undefine
   return ['xdpfw', 'show', 'sessions', ...flowFilterArgs(filter), ...(limit ? ['--limit', String(limit)] : []), '--cursor', String(end.nextCursor)].join(' ');
 }
 
-interface Printer {
+export interface Printer {
   chunk(sessions: Array<SessionView | ExtensiveSessionView>): string;
   end(end: PageEnd, filter: FlowFilterSpec, limit: number | undefined): string;
 }
 
 /** JSON: an array of sessions; a page (--limit / --cursor) is {sessions, nextCursor}. */
-class JsonListing implements Printer {
+export class JsonListing implements Printer {
   private count = 0;
   constructor(private readonly paged: boolean) {}
 
@@ -110,7 +110,7 @@ function endpoint(addr: string, port: number, family: string): string {
 }
 
 /** Text: a table (column widths from the first chunk, growing after), or a block per session. */
-class TextListing implements Printer {
+export class TextListing implements Printer {
   private count = 0;
   private widths = COLUMNS.map((c) => c.length);
   constructor(private readonly extensive: boolean, private readonly paged: boolean) {}
