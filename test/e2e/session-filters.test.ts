@@ -281,7 +281,7 @@ async function heldListing(args: string[]): Promise<{ resumeToEnd: () => Promise
 }
 
 t.test('a large table: a listing held up by its reader does not hold up new flows; a filtered clear leaves the rest', async (t) => {
-  const LARGE = 30_000;
+  const LARGE = 20_000;
   const [template] = await list({ sourcePort: String(PORT.udp4) });
   const status = await topo.xdpfwJson<StatusReport>(['status']);
   // The daemon stops (XDP stays, the pins too), the table grows behind its back, the next one adopts it.
