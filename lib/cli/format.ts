@@ -2,7 +2,6 @@
 import { formatCommitStatus } from '../commit/format.js';
 import type { MatchResult, PoliciesReport } from '../daemon/policies-report.js';
 import type { CountersReport, ReloadReport, StatusReport } from '../daemon/reports.js';
-import type { SessionView } from '../session/table.js';
 import type { LossesReport } from '../daemon/losses.js';
 import { formatWarning } from '../dataplane/link-checks.js';
 
@@ -32,25 +31,6 @@ export function formatStatus(s: StatusReport): string {
     ...(s.warnings.length ? ['', `Warnings (${s.warnings.length}):`, ...s.warnings.map((w) => `  ${w.interface}: ${formatWarning(w).replace(/\n/g, '\n  ')}`)] : []),
     ...(s.configWarnings.length ? ['', `Configuration not applied (${s.configWarnings.length}):`, ...s.configWarnings.map((w) => `  ${w}`)] : []),
   ].join('\n');
-}
-
-function endpoint(addr: string, port: number, family: string): string {
-  return family === 'inet6' ? `[${addr}]:${port}` : `${addr}:${port}`;
-}
-
-export function formatSessions(sessions: SessionView[]): string {
-  if (sessions.length === 0) return 'No sessions.';
-  const rows = sessions.map((s) => [
-    String(s.sessionId), s.protocol,
-    endpoint(s.sourceAddress, s.sourcePort, s.family), endpoint(s.destinationAddress, s.destinationPort, s.family),
-    `${s.fromZone}->${s.toZone}`, s.policy, s.state,
-    `${s.packetsFromClient}/${s.bytesFromClient}`, `${s.packetsFromServer}/${s.bytesFromServer}`,
-    `${s.idleSeconds}/${s.timeoutSeconds}`,
-  ]);
-  return `${table(
-    ['Id', 'Proto', 'Source', 'Destination', 'Zones', 'Policy', 'State', 'Pkts/bytes in', 'Pkts/bytes out', 'Idle/timeout'],
-    rows,
-  )}\nTotal sessions: ${sessions.length}`;
 }
 
 export function formatCounters(c: CountersReport): string {

@@ -16,7 +16,6 @@ import { DEFAULT_STATE_DIR, type StatePaths, statePaths } from '../daemon/state-
 import { persistentBpffs } from '../dataplane/bpffs.js';
 import { purgePins } from '../dataplane/dataplane.js';
 import { formatWarning } from '../dataplane/link-checks.js';
-import type { SessionView } from '../session/table.js';
 import { type ScreenStatsReport, formatScreenStats } from '../screens/stats.js';
 import { type FirewallReport, formatFirewall } from '../filter/report.js';
 import { packageRoot } from '../util/paths.js';
@@ -26,7 +25,8 @@ import { DEFAULT_SERVICE_CONFIG, DEFAULT_UNIT_DIR, installService } from '../ser
 import { checkConfigPath } from '../config/read-file.js';
 import { requireDataplanePrivileges } from './privileges.js';
 import { type EventJson, formatEventLine } from './format-events.js';
-import { formatCounters, formatMatch, formatPolicies, formatReload, formatSessions, formatStatus } from './format.js';
+import { formatCounters, formatMatch, formatPolicies, formatReload, formatStatus } from './format.js';
+import { clearSessionsCli, refuseSessionFlags, showSessionsCli, withFlowFilters, withSessionListing } from './sessions-command.js';
 import { formatCommitList, formatCommitted, formatDiff } from '../commit/format.js';
 import type { CommitListEntry } from '../commit/commits.js';
 import { CommitArchive } from '../commit/archive.js';
@@ -168,6 +168,13 @@ async function show<T>(stateDir: string, req: ControlRequest, json: boolean, hum
   process.stdout.write(`${json ? JSON.stringify(data, null, 2) : human(data)}\n`);
 }
 
+/** A command's promise, with the no-daemon error in the operator's words (as show() gives it). */
+function explainNoDaemon(stateDir: string, work: Promise<void>): Promise<void> {
+  return work.catch((err: Error) => {
+    throw err instanceof DaemonNotRunning ? new CliError(`${err.message}${stillAttached(statePaths(stateDir))}`) : err;
+  });
+}
+
 /** With no daemon, what its pins still hold: the dataplane stays attached and closed. */
 function stillAttached(paths: StatePaths): string {
   let links: string[];
@@ -285,15 +292,16 @@ export async function main(argv: string[]): Promise<void> {
     .command('status', 'daemon, interfaces and queues', (y) => withJson(y),
       (a) => show<StatusReport>(a['state-dir'], { command: 'status' }, a.json, formatStatus))
     .command('show <what> [detail]', 'show sessions, counters, policies, config, log (recent events), screen statistics, firewall (filter counters) or rollback (archived configurations)', (y) =>
-      withJson(withKinds(y.positional('what', { choices: ['sessions', 'counters', 'policies', 'config', 'log', 'screen', 'firewall', 'rollback'] as const, demandOption: true })
+      withJson(withKinds(withSessionListing(withFlowFilters(y)).positional('what', { choices: ['sessions', 'counters', 'policies', 'config', 'log', 'screen', 'firewall', 'rollback'] as const, demandOption: true })
         .positional('detail', { choices: ['statistics'] as const })
         .option('zone', { type: 'string', describe: 'screen statistics of one zone' })
         .option('filter', { type: 'string', describe: 'firewall: one filter' })
         .option('set', { type: 'boolean', default: false, describe: 'config as set lines' }))),
       (a) => {
         const dir = a['state-dir'];
+        if (a.what !== 'sessions') refuseSessionFlags(a.what, a, a);
         switch (a.what) {
-          case 'sessions': return show<SessionView[]>(dir, { command: 'show-sessions' }, a.json, formatSessions);
+          case 'sessions': return explainNoDaemon(dir, showSessionsCli(statePaths(dir).socket, a, a));
           case 'counters': return show<CountersReport>(dir, { command: 'show-counters' }, a.json, formatCounters);
           case 'policies': return show<PoliciesReport>(dir, { command: 'show-policies' }, a.json, formatPolicies);
           case 'config': return show<{ text: string }>(dir, { command: 'show-config', format: a.set ? 'set' : 'hierarchical' }, a.json, (d) => d.text.trimEnd());
@@ -323,8 +331,9 @@ export async function main(argv: string[]): Promise<void> {
       withJson(withKinds(y.positional('what', { choices: ['events'] as const, demandOption: true }))),
       (a) => monitor(statePaths(a['state-dir']).socket, { command: 'monitor-events', kinds: a.kind as EventKind[] }, (line) =>
         process.stdout.write(`${a.json ? line : formatEventLine(JSON.parse(line) as EventJson)}\n`)))
-    .command('clear <what>', 'clear sessions', (y) => y.positional('what', { choices: ['sessions'] as const, demandOption: true }),
-      (a) => show<{ cleared: number }>(a['state-dir'], { command: 'clear-sessions' }, false, (d) => `${d.cleared} sessions cleared`))
+    .command('clear <what>', 'clear sessions: all, or those the filters match (closed with reason cleared)', (y) =>
+      withJson(withFlowFilters(y).positional('what', { choices: ['sessions'] as const, demandOption: true })),
+      (a) => explainNoDaemon(a['state-dir'], clearSessionsCli(statePaths(a['state-dir']).socket, a, a.json)))
     .demandCommand(1)
     .strict()
     .fail((msg, err) => {

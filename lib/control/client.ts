@@ -80,3 +80,52 @@ export function monitor(socketPath: string, req: ControlRequest, onLine: (line: 
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => conn.destroy());
   });
 }
+
+/**
+ * Sends a request whose answer may be streamed: each chunk line (`more: true`) goes to
+ * `onChunk`, the socket pausing while its promise is pending (a slow terminal slows the
+ * daemon's producer, never grows our memory); resolves with the last line's data.
+ */
+export function requestStream<T, C>(socketPath: string, req: ControlRequest, onChunk: (chunk: C) => void | Promise<void>, timeoutMs = 120_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const conn = connect(socketPath);
+    let partial = '';
+    let settled = false;
+    const fail = (err: Error): void => {
+      if (settled) return;
+      settled = true;
+      conn.destroy();
+      reject(err);
+    };
+    conn.setEncoding('utf8');
+    conn.setTimeout(timeoutMs, () => fail(new Error(`no answer from the daemon at ${socketPath} within ${timeoutMs / 1000} s`)));
+    conn.on('connect', () => conn.write(`${JSON.stringify(req)}\n`));
+    conn.on('error', (err: NodeJS.ErrnoException) => fail(connectError(socketPath, err)));
+    let pending: Promise<void> = Promise.resolve();
+    conn.on('data', (text: string) => {
+      const lines = (partial + text).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!line) continue;
+        let res: ControlResponse<unknown>;
+        try {
+          res = JSON.parse(line) as ControlResponse<unknown>;
+        } catch {
+          return fail(new Error(`garbled answer from the daemon: ${line.slice(0, 200)}`));
+        }
+        if (!res.ok) return fail(new Error(res.error));
+        if (res.more) {
+          const r = onChunk(res.data as C);
+          if (r instanceof Promise) {
+            conn.pause();
+            pending = pending.then(() => r).then(() => void conn.resume(), (err: Error) => fail(err));
+          }
+          continue;
+        }
+        settled = true;
+        void pending.then(() => resolve(res.data as T));
+      }
+    });
+    conn.on('end', () => fail(new Error('the daemon closed the connection before the answer was complete')));
+  });
+}

@@ -1,9 +1,12 @@
 // The control socket speaks newline-delimited JSON: one request line, one
 // response line, then the connection closes — except monitor-events, which
-// answers with one JSON line per event until the client goes away. Every
+// answers with one JSON line per event until the client goes away, and long
+// answers (session listings), streamed as response lines marked `more: true`
+// each carrying a chunk, then the last one. Every
 // request is checked against the schema of its command before anything
 // acts on it; the request types are derived from the same schemas.
 import { EVENT_KINDS } from '../events/types.js';
+import { FLOW_FILTER_FIELDS } from '../session/filter-spec.js';
 import { type Shape, type ShapeType, checkObject, decimal, integer, listOf, oneOf, optional, quote, shape, text } from './schema.js';
 import { MAX_COMMITS } from '../commit/archive.js';
 import { MAX_CONFIRM_MINUTES } from '../commit/commits.js';
@@ -26,15 +29,26 @@ const MATCH_QUERY = {
   destinationPort: optional(PORT),
 } as const satisfies Shape;
 
+/** Which sessions (every filter given must match); all when absent. */
+const FLOW_FILTER = optional(shape(FLOW_FILTER_FIELDS));
+
+/** A session listing: a page (limit, after the cursor) of one view, or the counts (summary). */
+const SHOW_SESSIONS = {
+  filter: FLOW_FILTER,
+  view: optional(oneOf(['brief', 'extensive', 'summary'] as const)),
+  limit: optional(integer(1, 100_000_000)),
+  cursor: optional(integer(0, Number.MAX_SAFE_INTEGER)),
+} as const satisfies Shape;
+
 /** Each command and the fields it takes besides `command`. */
 const COMMANDS = {
   'status': {},
-  'show-sessions': {},
+  'show-sessions': SHOW_SESSIONS,
   'show-counters': {},
   'show-policies': {},
   'show-config': { format: oneOf(['hierarchical', 'set'] as const) },
   'match-policies': { query: shape(MATCH_QUERY) },
-  'clear-sessions': {},
+  'clear-sessions': { filter: FLOW_FILTER },
   'show-log': { kinds: KINDS },
   'show-screen-statistics': { zone: optional(NAME) },
   'show-firewall': { filter: optional(NAME) },
@@ -55,11 +69,13 @@ type Commands = typeof COMMANDS;
 
 export type MatchPoliciesArgs = ShapeType<typeof MATCH_QUERY>;
 
+export type ShowSessionsArgs = ShapeType<typeof SHOW_SESSIONS>;
+
 export type ControlRequest = { [C in keyof Commands]: { command: C } & ShapeType<Commands[C]> }[keyof Commands];
 
 export type ControlCommand = ControlRequest['command'];
 
-export type ControlResponse<T = unknown> = { ok: true; data: T } | { ok: false; error: string };
+export type ControlResponse<T = unknown> = { ok: true; data: T; more?: true } | { ok: false; error: string };
 
 export type Checked = { ok: true; request: ControlRequest } | { ok: false; error: string };
 

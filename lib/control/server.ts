@@ -6,6 +6,7 @@
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
 import { type ControlRequest, type ControlResponse, MAX_REQUEST_CHARS, parseRequest } from './protocol.js';
+import { ReaderGone, StreamedAnswer } from './streamed.js';
 
 export type ControlHandler = (request: ControlRequest) => unknown | Promise<unknown>;
 
@@ -19,6 +20,11 @@ export interface ControlStats {
 
 /** A reader that falls this far behind loses lines rather than grow our memory. */
 const MAX_STREAM_BACKLOG = 1 << 20;
+
+/** A streamed answer waits for the reader once this much is unsent. */
+const STREAM_HIGH_WATER = 256 * 1024;
+/** ... and gives up on one that took nothing for this long. */
+const STREAM_STALL_MS = 10 * 60_000;
 
 /** A client has this long to send its request line (and, once refused, to go away). */
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -70,13 +76,8 @@ export function serveControl(path: string, handler: ControlHandler, stream: Stre
     }
     conn.pause();
     void respond(req).then((res) => {
-      let line: string;
-      try {
-        line = JSON.stringify(res);
-      } catch (err) {
-        line = JSON.stringify({ ok: false, error: `the answer could not be encoded: ${(err as Error).message}` } satisfies ControlResponse);
-      }
-      conn.end(`${line}\n`);
+      if (res.ok && res.data instanceof StreamedAnswer) void streamAnswer(conn, res.data);
+      else conn.end(`${encode(res)}\n`);
     });
   }
 
@@ -98,4 +99,43 @@ export function serveControl(path: string, handler: ControlHandler, stream: Stre
       resolve(server);
     });
   });
+}
+
+function encode(res: ControlResponse): string {
+  try {
+    return JSON.stringify(res);
+  } catch (err) {
+    return JSON.stringify({ ok: false, error: `the answer could not be encoded: ${(err as Error).message}` } satisfies ControlResponse);
+  }
+}
+
+/** Sends a streamed answer's chunks as they come, waiting for a slow reader; stops when it hangs up. */
+async function streamAnswer(conn: Socket, answer: StreamedAnswer): Promise<void> {
+  let gone = false;
+  conn.once('close', () => (gone = true));
+  // A reader that stops reading altogether does not hold the producer (and its place in the table) for ever.
+  conn.setTimeout(STREAM_STALL_MS, () => conn.destroy());
+  const write = async (chunk: unknown): Promise<void> => {
+    if (gone) throw new ReaderGone();
+    conn.write(`${encode({ ok: true, more: true, data: chunk })}\n`);
+    if (conn.writableLength <= STREAM_HIGH_WATER) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        conn.off('drain', done);
+        conn.off('close', done);
+        resolve();
+      };
+      conn.on('drain', done);
+      conn.on('close', done);
+    });
+    if (gone) throw new ReaderGone();
+  };
+  let last: ControlResponse;
+  try {
+    last = { ok: true, data: await answer.run(write) };
+  } catch (err) {
+    if (err instanceof ReaderGone || gone) return;
+    last = { ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
+  if (!gone) conn.end(`${encode(last)}\n`);
 }

@@ -23,7 +23,7 @@ import { screenStatsReport } from '../screens/stats.js';
 import type { FilterEngine } from '../filter/engine.js';
 import { type FirewallReport, firewallReport } from '../filter/report.js';
 import { type AttachedInterface, Dataplane, type XdpMode, type XdpModeRequest, purgePins } from '../dataplane/dataplane.js';
-import { ifNameToIndex, ifQueueCount, monotonicNs } from '../dataplane/native.js';
+import { btfEnum, ifNameToIndex, ifQueueCount, monotonicNs } from '../dataplane/native.js';
 import { type LinkWarning, checkLink, formatWarning, refuseTooManyQueues } from '../dataplane/link-checks.js';
 import { EventProducer } from '../events/producer.js';
 import { BpfEventSource } from '../events/bpf-source.js';
@@ -35,6 +35,9 @@ import type { EventSink } from '../events/sinks/sink.js';
 import { sessionCloseEvent } from '../session/flow-events.js';
 import { closesFromXdp } from '../session/xdp-closes.js';
 import { type NameResolver, SessionTable } from '../session/table.js';
+import { clearMatchingSessions, showSessions } from '../session/commands.js';
+import type { QueryNames } from '../session/query.js';
+import { FilterNames } from '../filter/names.js';
 import { QueueSocket } from '../slowpath/receiver.js';
 import { LOCAL_ZONE, SlowPath } from '../slowpath/slowpath.js';
 import { type CountersReport, type ReloadReport, type StatusReport, countersReport } from './reports.js';
@@ -509,14 +512,15 @@ export class Daemon {
   private async command(req: ControlRequest): Promise<unknown> {
     switch (req.command) {
       case 'status': return this.status();
-      case 'show-sessions': return this.sessions.list();
+      case 'show-sessions': return showSessions(this.sessions, this.queryNames(), req);
       case 'show-counters': return this.counters();
       case 'show-policies': return policiesReport(this.config, this.slowPath.policies);
       case 'show-config': return { text: req.format === 'set' ? printSet(this.config.tree) : printHierarchical(this.config.tree) };
       case 'match-policies': return matchPolicies(this.slowPath.policies, this.config, req.query);
       case 'show-firewall': return this.firewallReport(req.filter);
       case 'show-screen-statistics': return screenStatsReport(this.dataplane, this.config, this.slowPath.limiter, req.zone);
-      case 'clear-sessions': return { cleared: this.sessions.clear() };
+      case 'clear-sessions': return clearMatchingSessions(this.sessions, this.queryNames(), req.filter,
+        (err, s) => this.slowPath.faults.record('expiry', err, () => `clearing session ${s.id}`));
       case 'show-log': return this.events.recent(req.kinds?.length ? new Set(req.kinds) : undefined).map((ev) => JSON.parse(this.jsonFormat(ev)) as unknown);
       case 'monitor-events': throw new Error('monitor-events is a stream');
       case 'reload': {
@@ -537,6 +541,20 @@ export class Daemon {
   private commitsOrThrow(): Commits {
     if (!this.commits) throw new Error('the daemon is still starting');
     return this.commits;
+  }
+
+  private tcpDirFlags: Record<string, number> | null = null;
+
+  /** Names for session listings: interfaces as attached now, filters of the running config. */
+  private queryNames(): QueryNames {
+    const ifnames = new Map(this.interfaces.map((i) => [i.ifindex, i.name]));
+    const filters = new FilterNames(this.config.firewall);
+    return {
+      interfaceName: (ifindex) => ifnames.get(ifindex) ?? `ifindex-${ifindex}`,
+      filterName: (id) => filters.filterName(id),
+      termName: (id, term) => filters.termName(id, term),
+      tcpDirFlags: (this.tcpDirFlags ??= btfEnum(this.dataplane.objectPath, 'xdpfw_tcp_dir_flags')),
+    };
   }
 
   private metricsSource(): MetricsSource {

@@ -92,7 +92,7 @@ interface DirectionCounters {
 }
 
 /** What the owner entry says of the session's end (TCP only). */
-interface SessionEnd {
+export interface SessionEnd {
   state: TcpStateName;
   /** Why XDP closed it; null while open. */
   reason: CloseReason | null;
@@ -256,6 +256,22 @@ export class SessionTable {
     if (!session.tcp) return null;
     const v = this.readEntry(session.key, this.scratch);
     return v ? this.decodeEnd(v, 0) : null;
+  }
+
+  /**
+   * The session's entries as the map holds them now, read into `client` and `server`
+   * (SESSION.size each); null where an entry is missing (a session to the box has one).
+   */
+  readEntries(session: Session, client: Buffer<ArrayBuffer>, server: Buffer<ArrayBuffer>): { client: Buffer | null; server: Buffer | null } {
+    return {
+      client: this.readEntry(session.key, client),
+      server: session.local ? null : this.readEntry(session.reverse, server),
+    };
+  }
+
+  /** What an owner entry says of the TCP connection's end (see SessionEnd). */
+  endOfEntry(owner: Buffer): SessionEnd {
+    return this.decodeEnd(owner, 0);
   }
 
   private decodeEnd(v: Buffer, at: number): SessionEnd {
@@ -510,7 +526,7 @@ export class SessionTable {
    */
   adopt(names: NameResolver, wallClockOffsetMs: number): number {
     const { keys, values, count } = mapDump(this.mapFd, SESSION_KEY.size, SESSION.size);
-    let adopted = 0;
+    const found: Session[] = [];
     for (let i = 0; i < count; i++) {
       const at = i * SESSION.size;
       const flags = values.readUInt8(at + S.flags);
@@ -548,15 +564,25 @@ export class SessionTable {
         },
         tcp: tuple.protocol === IPPROTO_TCP ? this.tcpStates.name(values.readUInt8(at + T.state)) : null,
       };
-      this.remember(session);
-      this.nextId = Math.max(this.nextId, id + 1);
-      adopted++;
+      found.push(session);
     }
-    return adopted;
+    // Remembered in id order, as installs are: listings page by id and stop early.
+    found.sort((a, b) => a.id - b.id);
+    for (const session of found) {
+      this.remember(session);
+      this.nextId = Math.max(this.nextId, session.id + 1);
+    }
+    return found.length;
   }
 
+  /** Every session, in id order (oldest first); safe to hold across closes and installs. */
   sessions(): IterableIterator<Session> {
     return this.byId.values();
+  }
+
+  /** The session of an id, if it is still open. */
+  byIdOf(id: number): Session | undefined {
+    return this.byId.get(id);
   }
 }
 

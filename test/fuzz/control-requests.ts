@@ -14,6 +14,8 @@ export const COMMANDS = [
 ] as const;
 
 const FIELDS: Record<string, readonly string[]> = {
+  'show-sessions': ['filter', 'view', 'limit', 'cursor'],
+  'clear-sessions': ['filter'],
   'show-config': ['format'],
   'match-policies': ['query'],
   'show-log': ['kinds'],

@@ -14,7 +14,10 @@ t.test('well-formed requests of every command pass, as they are', async (t) => {
     { command: 'show-config', format: 'set' }, { command: 'show-config', format: 'hierarchical' },
     { command: 'match-policies', query: { fromZone: 'trust', toZone: 'untrust', sourceIp: '10.0.0.1', destinationIp: '10.0.0.2', protocol: 'tcp', destinationPort: 443 } },
     { command: 'match-policies', query: { fromZone: 'a', toZone: 'b', sourceIp: '::1', destinationIp: '::2', protocol: '17', sourcePort: 0, destinationPort: 65535 } },
-    { command: 'clear-sessions' }, { command: 'show-log' }, { command: 'show-log', kinds: ['policy-deny', 'filter-log'] },
+    { command: 'clear-sessions' }, { command: 'show-log' },
+    { command: 'show-sessions', view: 'summary', filter: { protocol: 'tcp', family: 'inet6', interface: 'trust0' } },
+    { command: 'show-sessions', view: 'extensive', limit: 100, cursor: 4711, filter: { sourcePrefix: '10.0.0.0/8', destinationPort: '80-90' } },
+    { command: 'clear-sessions', filter: { fromZone: 'trust', toZone: 'untrust', policy: 'p', sourcePort: '1', destinationPrefix: '::1' } }, { command: 'show-log', kinds: ['policy-deny', 'filter-log'] },
     { command: 'show-screen-statistics' }, { command: 'show-screen-statistics', zone: 'trust' },
     { command: 'show-firewall' }, { command: 'show-firewall', filter: 'f1' },
     { command: 'monitor-events' }, { command: 'monitor-events', kinds: [] }, { command: 'monitor-events', kinds: ['session-create'] },
@@ -40,6 +43,11 @@ t.test('malformed requests: each error names what is wrong', async (t) => {
   t.equal(refused({ command: 'show-config', format: 'xml' }), 'show-config: format must be one of hierarchical, set');
   t.equal(refused({ command: 'show-firewall', filter: ['f'] }), 'show-firewall: filter must be a string of 1 to 256 characters');
   t.equal(refused({ command: 'status', extra: 1 }), 'status: an unknown field "extra"');
+  t.equal(refused({ command: 'show-sessions', view: 'all' }), 'show-sessions: view must be one of brief, extensive, summary');
+  t.equal(refused({ command: 'show-sessions', limit: 0 }), 'show-sessions: limit must be an integer from 1 to 100000000');
+  t.equal(refused({ command: 'show-sessions', filter: { family: 'ipv4' } }), 'show-sessions: filter.family must be one of inet, inet6');
+  t.equal(refused({ command: 'clear-sessions', filter: { sourcePort: 80 } }), 'clear-sessions: filter.sourcePort must be a string of 1 to 16 characters');
+  t.equal(refused({ command: 'clear-sessions', filter: { everything: true } }), 'clear-sessions: filter has an unknown field "everything"');
   t.equal(refused({ command: 'status', __proto__x: 1 }), 'status: an unknown field "__proto__x"');
   t.equal(refused(JSON.parse('{"command":"status","__proto__":{"a":1}}')), 'status: an unknown field "__proto__"');
   const q = { fromZone: 'a', toZone: 'b', sourceIp: '1.1.1.1', destinationIp: '2.2.2.2', protocol: 'tcp' };
