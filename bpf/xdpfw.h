@@ -274,6 +274,13 @@ enum xdpfw_counter {
 	                                     * terms did not fit an XDP residual program, judged in the slow path */
 	XDPFW_CNT_DROP_FILTER_TABLE,  /* session hit, a per-packet filter term chose another routing table
 	                               * than the flow was routed by: the egress (zone) could change unchecked */
+	/* Flood meters (flood_meter.h): bound for the slow path, shed in XDP. */
+	XDPFW_CNT_SLOW_PATH_SHED_SOURCE,    /* over its source's budget (IPv4 /32, IPv6 /64) */
+	XDPFW_CNT_SLOW_PATH_SHED_SYN,       /* a TCP SYN over the budget of new TCP connections */
+	XDPFW_CNT_SLOW_PATH_SHED_NEW_FLOW,  /* a first packet (not a TCP SYN) over the budget of other new flows */
+	XDPFW_CNT_SLOW_PATH_SHED_EXCEPTION, /* over the budget of the rest (cached rejects, fragments held,
+	                                     * packets too big, rerouted sessions) */
+	XDPFW_CNT_DENY_CACHE_HIT,           /* a repeat of a flow the policy denied moments ago: dropped in XDP */
 	XDPFW_CNT__MAX,
 };
 

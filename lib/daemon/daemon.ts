@@ -41,6 +41,8 @@ import { identifyDaemon, writePidFile } from './pid-file.js';
 import { type StatePaths, statePaths } from './state-paths.js';
 import { attachFailure, missingInterfaces } from './interface-errors.js';
 import { UndoLog } from './undo-log.js';
+import { FloodMeters } from '../flood/meters.js';
+import { DenyCache } from '../flood/deny-cache.js';
 
 export interface DaemonOptions {
   configPath: string;
@@ -83,6 +85,8 @@ export class Daemon {
   private metrics: MetricsService | null = null;
   private bpfEvents: BpfEventSource | null = null;
   private xdpBudget: XdpEventBudget | null = null;
+  /** The flood meters' budgets and deny-cache generation (lib/flood/). */
+  private flood: FloodMeters | null = null;
   private sinks: EventSink[] = [];
   private readonly controlStats: ControlStats = { rejected: 0 };
   private jsonFormat: Formatter = () => '';
@@ -131,6 +135,10 @@ export class Daemon {
       events.setExported((ev) => ev.kind !== 'filter-log' || slowPath.flowFilters.engine.result(ev.filterId, ev.termId)?.syslog !== false);
       applyScreens(dataplane, config); // before the links: the first packets are screened
       dataplane.setTcpSettings(config.flow.tcpSession);
+      daemon.flood = new FloodMeters(dataplane.objectPath, dataplane.mapFd('xdpfw_flood_settings'));
+      daemon.flood.configure(config.flow.slowPathBudget);
+      const denyCache = new DenyCache(dataplane.mapFd('xdpfw_deny_cache'), () => daemon?.flood?.generation ?? 0);
+      slowPath.onDeny = (flow) => denyCache.remember(flow);
       writePassEthertypes(dataplane, config.passEthertypes);
       const eventConstants = readEventConstants(dataplane.objectPath);
       daemon.xdpBudget = new XdpEventBudget(dataplane, eventConstants.kinds);
@@ -346,6 +354,8 @@ export class Daemon {
       for (const s of oldSinks) s.close();
       this.sessions.configure(next.flow.timeouts, next.flow.maxSessions);
       this.dataplane.setTcpSettings(next.flow.tcpSession);
+      // Before the new policies: no flow the old ones denied stays denied in XDP.
+      this.flood?.configure(next.flow.slowPathBudget);
       filters.engine.carryCountsFrom(this.foldFilterCounters());
       this.slowPath.setConfig(next, zoneByIfindex, filters, policies);
       const rechecked = applyRecheck(this.sessions, recheck);

@@ -75,6 +75,11 @@ const XDP_DROPS: Record<string, string> = {
   DROP_ICMP_ERROR_INCONSISTENT: 'icmp_error_inconsistent',
   DROP_MTU_EXCEEDED_OVER_BUDGET: 'mtu_exceeded_over_budget',
   DROP_FILTER_TABLE: 'filter_table_changed_established',
+  SLOW_PATH_SHED_SOURCE: 'slow_path_shed_source',
+  SLOW_PATH_SHED_SYN: 'slow_path_shed_syn',
+  SLOW_PATH_SHED_NEW_FLOW: 'slow_path_shed_new_flow',
+  SLOW_PATH_SHED_EXCEPTION: 'slow_path_shed_exception',
+  DENY_CACHE_HIT: 'deny_cache_hit',
 };
 
 function camel(name: string): string {

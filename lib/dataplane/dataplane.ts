@@ -40,6 +40,7 @@ const MAPS = [
   'xdpfw_pass_ethertypes',
   'xdpfw_tail_calls',
   'xdpfw_filter_programs',
+  'xdpfw_flood_settings', 'xdpfw_deny_cache',
 ] as const;
 
 /** The program in each slot of xdpfw_tail_calls, by its name in enum xdpfw_tail_call. */
