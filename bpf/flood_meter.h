@@ -146,6 +146,22 @@ static __always_inline int source_fits(const struct xdpfw_session_key *key, __u6
 	return tat ? gcra_take(tat, now, s->source_interval_ns, s->source_burst_ns) : 0;
 }
 
+/* Whether the class's bucket has a token, without taking it: a packet its
+ * class would shed anyway costs no source bucket (a spoofed-source flood
+ * would otherwise insert one per packet). */
+static __always_inline int class_has_room(__u32 klass, __u64 now, const struct xdpfw_flood_settings *s)
+{
+	if (klass >= XDPFW_FLOOD_CLASSES)
+		return 0;
+	if (!s->class_interval_ns[klass])
+		return 1;
+	__u64 *tat = bpf_map_lookup_elem(&xdpfw_flood_classes, &klass);
+	if (!tat)
+		return 0;
+	__u64 t = *(volatile __u64 *)tat;
+	return t <= now || t - now <= s->class_burst_ns[klass];
+}
+
 static __always_inline int class_fits(__u32 klass, __u64 now, const struct xdpfw_flood_settings *s)
 {
 	if (klass >= XDPFW_FLOOD_CLASSES)
@@ -183,6 +199,13 @@ static __always_inline int deny_cache_hit(struct xdp_md *ctx, const struct xdpfw
 	return 1;
 }
 
+/* ctx->ingress_ifindex read in a call of its own: inlined, the compiler may
+ * keep a pointer into ctx, which the verifier refuses. */
+__noinline __u32 xdpfw_ingress_ifindex(struct xdp_md *ctx)
+{
+	return ctx ? ctx->ingress_ifindex : 0;
+}
+
 /*
  * Meters a packet bound for the slow path. first_packet: it would open a
  * flow (no session); is_syn: a TCP SYN. Returns 0 when it may go up, or the
@@ -201,14 +224,17 @@ __noinline int xdpfw_flood_meter(struct xdp_md *ctx, const struct xdpfw_session_
 	__u64 now = bpf_ktime_get_ns();
 	if (first_packet && deny_cache_hit(ctx, key, icmp_type, now, s))
 		return XDPFW_CNT_DENY_CACHE_HIT;
+	__u32 klass = !first_packet ? XDPFW_FLOOD_EXCEPTION : is_syn ? XDPFW_FLOOD_SYN : XDPFW_FLOOD_NEW_FLOW;
+	__u32 class_shed = klass == XDPFW_FLOOD_SYN ? XDPFW_CNT_SLOW_PATH_SHED_SYN
+			   : klass == XDPFW_FLOOD_NEW_FLOW ? XDPFW_CNT_SLOW_PATH_SHED_NEW_FLOW
+							   : XDPFW_CNT_SLOW_PATH_SHED_EXCEPTION;
+	/* The source's token is taken before the class's: a one-source flood
+	 * spends its own budget, not its class's. */
+	if (!class_has_room(klass, now, s))
+		return class_shed;
 	if (!source_fits(key, now, s))
 		return XDPFW_CNT_SLOW_PATH_SHED_SOURCE;
-	__u32 klass = !first_packet ? XDPFW_FLOOD_EXCEPTION : is_syn ? XDPFW_FLOOD_SYN : XDPFW_FLOOD_NEW_FLOW;
-	if (class_fits(klass, now, s))
-		return 0;
-	return klass == XDPFW_FLOOD_SYN ? XDPFW_CNT_SLOW_PATH_SHED_SYN
-	       : klass == XDPFW_FLOOD_NEW_FLOW ? XDPFW_CNT_SLOW_PATH_SHED_NEW_FLOW
-					      : XDPFW_CNT_SLOW_PATH_SHED_EXCEPTION;
+	return class_fits(klass, now, s) ? 0 : class_shed;
 }
 
 #endif

@@ -444,8 +444,12 @@ static __always_inline int to_slow_path_as(struct xdp_md *ctx, struct packet *pk
 	__u32 shed = xdpfw_flood_meter(ctx, &pkt->key, first_packet,
 				       pkt->key.protocol == IPPROTO_TCP && pkt->tcp_flags & TCP_FLAG_SYN,
 				       pkt->icmp_type);
-	if (shed)
+	if (shed) {
+		/* Its later fragments must not wait for a first one that never went up. */
+		if (pkt->flags & PKT_FRAGMENT_HEAD)
+			fragment_note_first(pkt, xdpfw_ingress_ifindex(ctx), XDPFW_FRAGMENT_REFUSED);
 		return count(shed, ctx, XDP_DROP);
+	}
 	/* Too big to forward: sent up to be answered (icmp_error.h). */
 	__u32 count_as = counter;
 	if (pkt->egress_mtu) {

@@ -9,13 +9,14 @@ const DEFAULT_FLOW: FlowSettings = {
   timeouts: { tcp: 1800, tcpInitial: 20, tcpClosing: 2, udp: 60, icmp: 60, other: 60 },
   maxSessions: 1_000_000,
   tcpSession: { noSynCheck: false, noSequenceCheck: false },
-  slowPathBudget: slowPathBudgetFor(20_000),
+  slowPathBudget: slowPathBudgetFor(10_000),
 };
 
 /**
  * The budgets that default from a capacity: one source may take a quarter of it, TCP SYNs half,
  * other first packets 3/10, exceptions a fifth, so no source and no class can take it all.
- * 20,000/s is about what one slow-path thread judges on a 2-vCPU machine (make bench, storm).
+ * 10,000/s: one slow-path thread on a 2-vCPU machine judged 6,000-13,000 first packets per
+ * second (make bench: sessions, storm), so a flood of one class leaves it headroom.
  */
 function slowPathBudgetFor(capacity: number): SlowPathBudget {
   return {
@@ -72,7 +73,7 @@ const TIMEOUT_KEYWORDS = [
 ] as const;
 
 const U32_MAX = 0xffffffff;
-const DEFAULT_CAPACITY = 20_000;
+const DEFAULT_CAPACITY = 10_000;
 
 /**
  * `security flow { timeouts { tcp N; ... } max-sessions N; tcp-session { ... } }`. Of Junos'

@@ -11,7 +11,7 @@
 import { resolve } from 'node:path';
 import { packageRoot } from '../../lib/util/paths.js';
 import { ADDR } from '../helpers/topology.js';
-import { BenchNet } from './lib/net.js';
+import { BenchNet, METERS_OFF } from './lib/net.js';
 import { compare, fmt, report } from './lib/report.js';
 import { percentile } from './lib/stats.js';
 
@@ -23,7 +23,6 @@ const CONNECTS = 50;
 const CONNECT_TIMEOUT_MS = 5000;
 const STORM_FACTOR = 10;
 const CONNECT_CLIENT = resolve(packageRoot, 'dist', 'test', 'bench', 'tools', 'connect-tries.js');
-const METERS_OFF = 'slow-path-budget { per-source 0; tcp-syn 0; new-flow 0; exception 0; deny-cache-timeout 0; }';
 
 function config(eventsFile: string, flow = ''): string {
   return `

@@ -167,3 +167,12 @@ t.test('a packet of a known flow is metered as an exception, not a new flow', as
   const { d, seconds } = deltas(() => tails.forEach(run));
   t.ok((d.SLOW_PATH_SHED_EXCEPTION ?? 0) >= 20 - admitsAtMost(seconds), `later fragments held: ${JSON.stringify(d)}`);
 });
+
+t.test('a first fragment dropped by the deny cache: its later fragments are dropped in XDP, not held for the slow path', async (t) => {
+  meters.configure({ ...OFF, denyCacheTimeout: 60 });
+  denyCache.remember({ key: udpKey('10.8.0.2', '10.9.0.2', 7100, 9), ingressIfindex: inIndex, egressIfindex: 0, fromZoneId: 1, toZoneId: 2, policyId: 7, log: false });
+  const head = frame({ src: '10.8.0.2', dst: '10.9.0.2', protocol: 'udp', sport: 7100, dport: 9, fragmentId: 123, moreFragments: true, payload: Buffer.alloc(64) });
+  const tail = frame({ src: '10.8.0.2', dst: '10.9.0.2', protocol: 'udp', fragmentId: 123, fragmentOffset: 9, payload: Buffer.alloc(64) });
+  t.same(deltas(() => run(head)).d, { DENY_CACHE_HIT: 1 }, 'the first fragment: a deny-cache hit');
+  t.same(deltas(() => run(tail)).d, { DROP_FRAGMENT_NO_FIRST: 1 }, 'the later one: dropped as following no first fragment');
+});

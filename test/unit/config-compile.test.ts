@@ -376,7 +376,7 @@ t.test('defaults', async (t) => {
   t.same(c.policies, []);
   t.equal(c.defaultPolicy, 'deny-all');
   const checks = { noSynCheck: false, noSequenceCheck: false };
-  const slowPathBudget = { capacity: 20000, perSource: 5000, tcpSyn: 10000, newFlow: 6000, exception: 4000, burstMs: 500, denyCacheTimeout: 2 };
+  const slowPathBudget = { capacity: 10000, perSource: 2500, tcpSyn: 5000, newFlow: 3000, exception: 2000, burstMs: 500, denyCacheTimeout: 2 };
   t.same(c.flow, { timeouts: { tcp: 1800, tcpInitial: 20, tcpClosing: 2, udp: 60, icmp: 60, other: 60 }, maxSessions: 1000000, tcpSession: checks, slowPathBudget });
   const h = compiled(HIERARCHICAL);
   t.same(h.flow, { timeouts: { tcp: 3600, tcpInitial: 20, tcpClosing: 2, udp: 30, icmp: 60, other: 60 }, maxSessions: 50000, tcpSession: checks, slowPathBudget });
