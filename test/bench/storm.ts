@@ -91,6 +91,9 @@ try {
   const reload = await net.topo.xdpfw(['reload', '-c', net.topo.writeConfig(config(eventsFile))]);
   if (reload.code !== 0) throw new Error(`reload: ${reload.stderr}`);
   const start = await counters();
+  const ringLosses = async (): Promise<number> => (await net.topo.xdpfwJson<Status>(['status'])).interfaces
+    .find((x) => x.name === 'trust0')!.queues.reduce((sum, q) => sum + q.rxDropped + q.rxRingFull, 0);
+  const ringAtStart = await ringLosses();
 
   await transfer(net); // warm-up
   await connects(net);
@@ -120,8 +123,7 @@ try {
   }
   await new Promise((r) => setTimeout(r, 500)); // let the producer drain
   const c = await counters();
-  const status = await net.topo.xdpfwJson<Status>(['status']);
-  const trust = status.interfaces.find((x) => x.name === 'trust0')!.queues;
+  const ringAtEnd = await ringLosses();
   const e = c.events['policy-deny']!;
   const accounted = e.sent + e.rateLimited + e.queueFull + e.sinkFailed;
   const during = (k: string) => (c.drops[k] ?? 0) - (start.drops[k] ?? 0);
@@ -147,7 +149,8 @@ try {
       ['… deny cache hits', String(during('deny_cache_hit'))],
       ['denied by the slow path during the storm runs', String(during('policy_deny'))],
       ['frames sent to the slow path by XDP (all traffic, whole run)', String(c.xdp.slowPath?.packets ?? 0)],
-      ['lost in the AF_XDP rx ring (trust0, rx_dropped + rx_ring_full)', String(trust.reduce((s, q) => s + q.rxDropped + q.rxRingFull, 0))],
+      ['lost in the AF_XDP rx ring during the storm runs (trust0, rx_dropped + rx_ring_full)', String(ringAtEnd - ringAtStart)],
+      ['… in the whole run (the probe, meters off, included)', String(ringAtEnd)],
       ['judged by the slow path (all traffic)', String(c.slowPathPackets)],
       ['denied by policy (slow path drop counter)', String(denied)],
       ['POLICY_DENY events generated', String(e.generated)],
