@@ -307,7 +307,8 @@ export class SlowPath {
       this.stage = 'event';
       if (logs) this.emit(policyDenyEvent(describeKey(reader.key), facts.icmpType, ingress, egress, decision.action, decision.policyId));
       if (decision.action === 'reject') this.reject(rx, frame, POLICY_REJECT);
-      else {
+      // Repeats dropped in XDP would skip the input filter: not where it counts or logs them.
+      else if (!input || (!input.log && !input.syslog && input.counter === null)) {
         this.onDeny({ key: reader.key, ingressIfindex: rx.ifindex, egressIfindex: egress.ifindex, fromZoneId: fromZone.id,
           toZoneId: toZone.id, policyId: decision.policyId, log: logs });
       }
