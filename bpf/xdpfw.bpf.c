@@ -416,6 +416,8 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 	return count(path->forward, ctx, XDP_REDIRECT);
 }
 
+#include "flood_meter.h"
+
 /* Hand the parse result to userspace in the metadata area (see
  * struct xdpfw_rx_meta). Fails only on drivers without metadata support.
  * Invalidates the packet pointers in *pkt. */
@@ -443,9 +445,11 @@ static __always_inline int write_rx_meta(struct xdp_md *ctx, struct packet *pkt)
 	return 0;
 }
 
-/* To the slow path, counted as `counter` once it is there. */
+/* To the slow path, counted as `counter` once it is there, within the flood
+ * meters (flood_meter.h); first_packet: it would open a flow. */
 static __always_inline int to_slow_path_as(struct xdp_md *ctx, struct packet *pkt,
-					   const struct xdpfw_iface *iface, __u32 counter)
+					   const struct xdpfw_iface *iface, __u32 counter,
+					   int first_packet)
 {
 	if (!iface || ctx->rx_queue_index >= XDPFW_MAX_QUEUES)
 		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP);
@@ -453,6 +457,15 @@ static __always_inline int to_slow_path_as(struct xdp_md *ctx, struct packet *pk
 	/* Fail closed: with no socket on this queue nobody could judge it. */
 	if (!bpf_map_lookup_elem(&xdpfw_xsks, &key))
 		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP);
+	__u32 shed = xdpfw_flood_meter(ctx, &pkt->key, first_packet,
+				       pkt->key.protocol == IPPROTO_TCP && pkt->tcp_flags & TCP_FLAG_SYN,
+				       pkt->icmp_type);
+	if (shed) {
+		/* Its later fragments must not wait for a first one that never went up. */
+		if (pkt->flags & PKT_FRAGMENT_HEAD)
+			fragment_note_first(pkt, xdpfw_ingress_ifindex(ctx), XDPFW_FRAGMENT_REFUSED);
+		return count(shed, ctx, XDP_DROP);
+	}
 	/* Too big to forward: sent up to be answered (icmp_error.h). */
 	__u32 count_as = counter;
 	if (pkt->egress_mtu) {
@@ -469,10 +482,18 @@ static __always_inline int to_slow_path_as(struct xdp_md *ctx, struct packet *pk
 	return count(verdict == XDP_REDIRECT ? count_as : XDPFW_CNT_DROP_NO_SOCKET, ctx, verdict);
 }
 
+/* A packet of a known flow (or held behind one) the fast path cannot finish. */
 static __always_inline int to_slow_path(struct xdp_md *ctx, struct packet *pkt,
 					const struct xdpfw_iface *iface)
 {
-	return to_slow_path_as(ctx, pkt, iface, XDPFW_CNT_SLOW_PATH);
+	return to_slow_path_as(ctx, pkt, iface, XDPFW_CNT_SLOW_PATH, 0);
+}
+
+/* A packet that would open a flow. */
+static __always_inline int to_slow_path_new(struct xdp_md *ctx, struct packet *pkt,
+					    const struct xdpfw_iface *iface)
+{
+	return to_slow_path_as(ctx, pkt, iface, XDPFW_CNT_SLOW_PATH, 1);
 }
 
 /* Verdicts for what the parser alone decides; -1 when the packet goes on
@@ -598,13 +619,13 @@ static __always_inline int session_stage(struct xdp_md *ctx, struct packet *pkt,
 	if (!sess) {
 		if (!tcp_may_open(ctx, pkt))
 			return count(XDPFW_CNT_DROP_TCP_SYN_CHECK, ctx, XDP_DROP);
-		return to_slow_path(ctx, pkt, iface);
+		return to_slow_path_new(ctx, pkt, iface);
 	}
 	/* TCP: judged against the session's state before, recorded after. */
 	struct tcp_track track;
 	verdict = tcp_check(ctx, pkt, sess, &track);
 	if (verdict == TCP_TO_SLOW_PATH)
-		return to_slow_path(ctx, pkt, iface);
+		return to_slow_path_new(ctx, pkt, iface);
 	if (verdict >= 0)
 		return verdict;
 	if (parsed == PARSE_FRAGMENT)
@@ -614,7 +635,7 @@ static __always_inline int session_stage(struct xdp_md *ctx, struct packet *pkt,
 		return to_slow_path(ctx, pkt, iface);
 	/* Not sent: the TCP state stays as it was until the slow path injects it. */
 	if (verdict == ROUTE_CHANGED)
-		return to_slow_path_as(ctx, pkt, iface, XDPFW_CNT_SESSION_REROUTED);
+		return to_slow_path_as(ctx, pkt, iface, XDPFW_CNT_SESSION_REROUTED, 0);
 	tcp_commit(ctx, pkt, sess, &track, verdict);
 	return verdict;
 }

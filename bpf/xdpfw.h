@@ -279,6 +279,13 @@ enum xdpfw_counter {
 	XDPFW_CNT_DROP_VLAN_UNKNOWN,  /* on a trunk, untagged or tagged with a VLAN no zone unit owns */
 	XDPFW_CNT_DROP_POLICER,       /* beyond the bucket of a filter term's `then policer` (xdpfw_policer_drops
 	                               * counts them per bucket) */
+	/* Flood meters (flood_meter.h): bound for the slow path, shed in XDP. */
+	XDPFW_CNT_SLOW_PATH_SHED_SOURCE,    /* over its source's budget (IPv4 /32, IPv6 /64) */
+	XDPFW_CNT_SLOW_PATH_SHED_SYN,       /* a TCP SYN over the budget of new TCP connections */
+	XDPFW_CNT_SLOW_PATH_SHED_NEW_FLOW,  /* a first packet (not a TCP SYN) over the budget of other new flows */
+	XDPFW_CNT_SLOW_PATH_SHED_EXCEPTION, /* over the budget of the rest (cached rejects, fragments held,
+	                                     * packets too big, rerouted sessions) */
+	XDPFW_CNT_DENY_CACHE_HIT,           /* a repeat of a flow the policy denied moments ago: dropped in XDP */
 	XDPFW_CNT__MAX,
 };
 

@@ -226,6 +226,15 @@ export const SCHEMA: Container = container({
         'tcp-initial-timeout': seconds,
         'time-wait-state': container({ 'session-timeout': seconds }),
       }, { others: 'refused' }),
+      'slow-path-budget': container({
+        capacity: one('packets per second'),
+        'per-source': one('packets per second'),
+        'tcp-syn': one('packets per second'),
+        'new-flow': one('packets per second'),
+        exception: one('packets per second'),
+        'burst-ms': one('number of milliseconds'),
+        'deny-cache-timeout': seconds,
+      }),
       // tcp-mss rewrites packets, allow-dns-reply / allow-embedded-icmp widen what passes, ...
     }, { others: 'refused' }),
     'forwarding-options': FORWARDING_OPTIONS_SCHEMA,

@@ -99,6 +99,26 @@ export interface FlowSettings {
   maxSessions: number;
   /** `security flow tcp-session`: the checks XDP makes of TCP. */
   tcpSession: { noSynCheck: boolean; noSequenceCheck: boolean };
+  /** `security flow slow-path-budget`: what XDP lets up to the slow path (lib/flood/). */
+  slowPathBudget: SlowPathBudget;
+}
+
+/** Packets per second XDP sends up to the slow path; 0: that budget is off. */
+export interface SlowPathBudget {
+  /** What the slow path judges per second; the defaults of the others are shares of it. */
+  capacity: number;
+  /** From one source address (IPv4 /32, IPv6 /64). */
+  perSource: number;
+  /** TCP SYNs opening connections. */
+  tcpSyn: number;
+  /** First packets of other flows (UDP, ICMP, other protocols). */
+  newFlow: number;
+  /** Packets of known flows the fast path hands up (cached rejects, held fragments, ...). */
+  exception: number;
+  /** How far a bucket may run ahead, in milliseconds of its rate: the burst it admits. */
+  burstMs: number;
+  /** Seconds a flow the policy denied is dropped in XDP without asking again; 0: never. */
+  denyCacheTimeout: number;
 }
 
 export type SyslogTransport = 'udp' | 'tcp';

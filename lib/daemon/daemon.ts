@@ -51,6 +51,8 @@ import { CommitArchive } from '../commit/archive.js';
 import { Commits } from '../commit/commits.js';
 import { configDiff } from '../commit/daemon-diff.js';
 import { notifyCommit } from '../commit/notify.js';
+import { FloodMeters } from '../flood/meters.js';
+import { DenyCache } from '../flood/deny-cache.js';
 
 export interface DaemonOptions {
   configPath: string;
@@ -99,6 +101,8 @@ export class Daemon {
   private metrics: MetricsService | null = null;
   private bpfEvents: BpfEventSource | null = null;
   private xdpBudget: XdpEventBudget | null = null;
+  /** The flood meters' budgets and deny-cache generation (lib/flood/). */
+  private flood: FloodMeters | null = null;
   private sinks: EventSink[] = [];
   private readonly controlStats: ControlStats = { rejected: 0 };
   private jsonFormat: Formatter = () => '';
@@ -160,6 +164,10 @@ export class Daemon {
       applyScreens(dataplane, config); // before the links: the first packets are screened
       dataplane.setTcpSettings(config.flow.tcpSession);
       dataplane.writePolicers(slowPath.flowFilters.engine.policers());
+      daemon.flood = new FloodMeters(dataplane.objectPath, dataplane.mapFd('xdpfw_flood_settings'));
+      daemon.flood.configure(config.flow.slowPathBudget);
+      const denyCache = new DenyCache(dataplane.mapFd('xdpfw_deny_cache'), () => daemon?.flood?.generation ?? 0);
+      slowPath.onDeny = (flow) => denyCache.remember(flow);
       writePassEthertypes(dataplane, config.passEthertypes);
       const eventConstants = readEventConstants(dataplane.objectPath);
       daemon.xdpBudget = new XdpEventBudget(dataplane, eventConstants.kinds);
@@ -421,6 +429,8 @@ export class Daemon {
       for (const s of oldSinks) s.close();
       this.sessions.configure(next.flow.timeouts, next.flow.maxSessions);
       this.dataplane.setTcpSettings(next.flow.tcpSession);
+      // Before the new policies: no flow the old ones denied stays denied in XDP.
+      this.flood?.configure(next.flow.slowPathBudget);
       const previous = this.foldFilterCounters();
       filters.engine.carryCountsFrom(previous);
       this.dataplane.writePolicers(filters.engine.policers(), previous.policers().map((p) => p.index));

@@ -82,6 +82,11 @@ const XDP_DROPS: Record<string, string> = {
   DROP_FILTER_TABLE: 'filter_table_changed_established',
   DROP_VLAN_UNKNOWN: 'vlan_no_unit',
   DROP_POLICER: 'filter_policer',
+  SLOW_PATH_SHED_SOURCE: 'slow_path_shed_source',
+  SLOW_PATH_SHED_SYN: 'slow_path_shed_syn',
+  SLOW_PATH_SHED_NEW_FLOW: 'slow_path_shed_new_flow',
+  SLOW_PATH_SHED_EXCEPTION: 'slow_path_shed_exception',
+  DENY_CACHE_HIT: 'deny_cache_hit',
 };
 
 function camel(name: string): string {

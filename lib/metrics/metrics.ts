@@ -79,7 +79,7 @@ export function createRegistry(src: MetricsSource): Registry {
   mirroredCounter(r, 'xdpfw_drops_total', 'Dropped packets by stage and reason', ['stage', 'reason'], () => {
     const out: Array<[Labels, number]> = [];
     for (const [k, v] of src.xdpCounters()) {
-      if (k.startsWith('DROP_') || k === 'INJECT_MISS') out.push([{ stage: 'xdp', reason: k.toLowerCase() }, Number(v.packets)]);
+      if (k.startsWith('DROP_') || k === 'INJECT_MISS' || k.startsWith('SLOW_PATH_SHED_') || k === 'DENY_CACHE_HIT') out.push([{ stage: 'xdp', reason: k.toLowerCase() }, Number(v.packets)]);
     }
     for (const [reason, n] of src.slowPath().drops) out.push([{ stage: 'slowpath', reason }, n]);
     return out;

@@ -27,6 +27,7 @@ import { FilterPrograms, type ProgramStore } from '../filter/programs.js';
 import { type Route, RouteProbe } from './route-probe.js';
 import { reroute } from './reroute.js';
 import { type FaultStage, Faults, frameDigest } from '../util/faults.js';
+import type { DeniedFlow } from '../flood/deny-cache.js';
 
 /** Why the slow path dropped a packet; each has a counter. */
 export type SlowPathDrop =
@@ -149,6 +150,8 @@ export class SlowPath {
   private readonly rewritten = Buffer.alloc(REWRITE_ROOM);
   /** The socket that sends out of an interface (set by the daemon, which owns the sockets). */
   egressPort: (ifindex: number) => TxPort | undefined = () => undefined;
+  /** Told of every flow the policy denies (the daemon remembers it in XDP: lib/flood/deny-cache.ts). */
+  onDeny: (flow: DeniedFlow) => void = () => undefined;
   private readonly egress = { ifindex: 0, zoneId: 0 };
   private readonly routes: RouteProbe;
   private engine: PolicyEngine;
@@ -304,6 +307,11 @@ export class SlowPath {
       this.stage = 'event';
       if (logs) this.emit(policyDenyEvent(describeKey(reader.key), facts.icmpType, ingress, egress, decision.action, decision.policyId));
       if (decision.action === 'reject') this.reject(rx, frame, POLICY_REJECT);
+      // Repeats dropped in XDP would skip the input filter: not where it counts or logs them.
+      else if (!input || (!input.log && !input.syslog && input.counter === null)) {
+        this.onDeny({ key: reader.key, ingressIfindex: rx.ifindex, egressIfindex: egress.ifindex, fromZoneId: fromZone.id,
+          toZoneId: toZone.id, policyId: decision.policyId, log: logs });
+      }
       return this.drop(decision.action === 'reject' ? 'policy_reject' : 'policy_deny');
     }
 

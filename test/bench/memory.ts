@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { statePaths } from '../../lib/daemon/state-paths.js';
 import { closeFd, getPinned } from '../../lib/dataplane/native.js';
 import { basicConfig } from '../helpers/topology.js';
-import { BenchNet } from './lib/net.js';
+import { BenchNet, METERS_OFF } from './lib/net.js';
 import { type BenchResult, fmt, report } from './lib/report.js';
 import { summarize } from './lib/stats.js';
 
@@ -41,7 +41,7 @@ async function rss(pid: number): Promise<number[]> {
 
 const net = await BenchNet.create();
 try {
-  await net.loadXdpfw(basicConfig().replace('flow { timeouts { tcp-closing 1; udp 60;', `flow { max-sessions ${SESSIONS}0; timeouts { tcp-closing 1; udp 3600;`));
+  await net.loadXdpfw(basicConfig().replace('flow { timeouts { tcp-closing 1; udp 60;', `flow { ${METERS_OFF} max-sessions ${SESSIONS}0; timeouts { tcp-closing 1; udp 3600;`));
   const active = async (): Promise<number> => (await net.topo.xdpfwJson<{ sessions: { active: number } }>(['status'])).sessions.active;
   await net.generate({ frames: 1000, rate: 10_000, flows: 1000, firstFlow: SESSIONS }); // warm the slow path up
   await net.topo.xdpfw(['clear', 'sessions']);

@@ -7,7 +7,7 @@
 // dropped at the veth or AF_XDP ring) and what reaches the server's XDP
 // sink while the generator runs is counted.
 import { basicConfig } from '../helpers/topology.js';
-import { BenchNet, type FlowSpec } from './lib/net.js';
+import { BenchNet, type FlowSpec, METERS_OFF } from './lib/net.js';
 import { compare, fmt, report } from './lib/report.js';
 
 const RUNS = 5;
@@ -53,7 +53,7 @@ try {
   await net.topo.sh('fw', 'nft delete table inet bench');
   await net.detach('fw', 'trust0');
 
-  await net.loadXdpfw(basicConfig());
+  await net.loadXdpfw(basicConfig().replace('flow {', `flow { ${METERS_OFF}`));
   const clear = async (): Promise<void> => void (await net.topo.xdpfw(['clear', 'sessions']));
   // Offer half again what a first (warm-up) second takes.
   const warm = await net.delivered(fresh(100_000, 100_000));

@@ -376,9 +376,10 @@ t.test('defaults', async (t) => {
   t.same(c.policies, []);
   t.equal(c.defaultPolicy, 'deny-all');
   const checks = { noSynCheck: false, noSequenceCheck: false };
-  t.same(c.flow, { timeouts: { tcp: 1800, tcpInitial: 20, tcpClosing: 2, udp: 60, icmp: 60, other: 60 }, maxSessions: 1000000, tcpSession: checks });
+  const slowPathBudget = { capacity: 10000, perSource: 2500, tcpSyn: 5000, newFlow: 3000, exception: 2000, burstMs: 500, denyCacheTimeout: 2 };
+  t.same(c.flow, { timeouts: { tcp: 1800, tcpInitial: 20, tcpClosing: 2, udp: 60, icmp: 60, other: 60 }, maxSessions: 1000000, tcpSession: checks, slowPathBudget });
   const h = compiled(HIERARCHICAL);
-  t.same(h.flow, { timeouts: { tcp: 3600, tcpInitial: 20, tcpClosing: 2, udp: 30, icmp: 60, other: 60 }, maxSessions: 50000, tcpSession: checks });
+  t.same(h.flow, { timeouts: { tcp: 3600, tcpInitial: 20, tcpClosing: 2, udp: 30, icmp: 60, other: 60 }, maxSessions: 50000, tcpSession: checks, slowPathBudget });
   t.equal(compiled('set security policies default-policy deny-all').defaultPolicy, 'deny-all');
   t.equal(compiled('security { policies { default-policy permit-all; } }').defaultPolicy, 'permit-all');
 });
@@ -393,6 +394,17 @@ t.test('security flow tcp-session: the checks XDP relaxes, and the Junos timeout
   t.notOk(bad.ok, 'tcp-initial-timeout below Junos\' 4 s is refused');
   const unknown = compileText('security { flow { tcp-session { no-such-check; } } }', 'x.conf');
   t.notOk(unknown.ok, 'an unknown tcp-session statement is refused');
+});
+
+t.test('security flow slow-path-budget: budgets default to shares of the capacity, each may be set, 0 turns one off', async (t) => {
+  const c = compiled('security { flow { slow-path-budget { capacity 8000; new-flow 0; burst-ms 100; deny-cache-timeout 10; } } }');
+  t.same(c.flow.slowPathBudget, { capacity: 8000, perSource: 2000, tcpSyn: 4000, newFlow: 0, exception: 1600, burstMs: 100, denyCacheTimeout: 10 });
+  t.equal(compiled('set security flow slow-path-budget per-source 300').flow.slowPathBudget.perSource, 300, 'set form');
+  const bad = compileText('security {\n    flow { slow-path-budget { tcp-syn lots; } }\n}', 'x.conf');
+  t.notOk(bad.ok, 'a budget that is not a number is refused');
+  t.match(bad.ok ? '' : bad.errors.join('\n'), /x\.conf:2:\d+: .*tcp-syn budget 'lots'/, 'with file:line:column');
+  t.notOk(compileText('security { flow { slow-path-budget { capacity 0; } } }', 'x.conf').ok, 'a capacity of 0 is refused');
+  t.notOk(compileText('security { flow { slow-path-budget { per-host 5; } } }', 'x.conf').ok, 'an unknown statement is refused');
 });
 
 t.test('predefined applications', async (t) => {
