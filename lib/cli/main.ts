@@ -27,6 +27,7 @@ import { checkConfigPath } from '../config/read-file.js';
 import { requireDataplanePrivileges } from './privileges.js';
 import { type EventJson, formatEventLine } from './format-events.js';
 import { formatCounters, formatMatch, formatPolicies, formatReload, formatSessions, formatStatus } from './format.js';
+import { monitorPacketDrop, withDropFilters } from '../monitor/cli.js';
 
 const LOAD_TIMEOUT_MS = 60_000;
 const UNLOAD_TIMEOUT_MS = 30_000;
@@ -266,10 +267,12 @@ export async function main(argv: string[]): Promise<void> {
           protocol: a.protocol, sourcePort: a['source-port'], destinationPort: a['destination-port'],
         },
       }, a.json, formatMatch))
-    .command('monitor <what>', 'follow security events as they happen', (y) =>
-      withJson(withKinds(y.positional('what', { choices: ['events'] as const, demandOption: true }))),
-      (a) => monitor(statePaths(a['state-dir']).socket, { command: 'monitor-events', kinds: a.kind as EventKind[] }, (line) =>
-        process.stdout.write(`${a.json ? line : formatEventLine(JSON.parse(line) as EventJson)}\n`)))
+    .command('monitor <what>', 'follow security events, or every dropped packet (packet-drop, like Junos monitor security packet-drop), as they happen', (y) =>
+      withDropFilters(withJson(withKinds(y.positional('what', { choices: ['events', 'packet-drop'] as const, demandOption: true })))),
+      (a) => a.what === 'packet-drop'
+        ? monitorPacketDrop(statePaths(a['state-dir']).socket, a)
+        : monitor(statePaths(a['state-dir']).socket, { command: 'monitor-events', kinds: a.kind as EventKind[] }, (line) =>
+          process.stdout.write(`${a.json ? line : formatEventLine(JSON.parse(line) as EventJson)}\n`)))
     .command('clear <what>', 'clear sessions', (y) => y.positional('what', { choices: ['sessions'] as const, demandOption: true }),
       (a) => show<{ cleared: number }>(a['state-dir'], { command: 'clear-sessions' }, false, (d) => `${d.cleared} sessions cleared`))
     .demandCommand(1)

@@ -24,6 +24,19 @@ const MATCH_QUERY = {
   destinationPort: optional(PORT),
 } as const satisfies Shape;
 
+/** `monitor packet-drop`: which drops (lib/monitor/drop-filter.ts) and how many records per second at most. */
+const DROP_QUERY = {
+  sourcePrefix: optional(text(64)),
+  destinationPrefix: optional(text(64)),
+  sourcePort: optional(PORT),
+  destinationPort: optional(PORT),
+  protocol: optional(text(32)),
+  interface: optional(NAME),
+  family: optional(oneOf(['inet', 'inet6'] as const)),
+  zone: optional(NAME),
+  reason: optional(text(64)),
+} as const satisfies Shape;
+
 /** Each command and the fields it takes besides `command`. */
 const COMMANDS = {
   'status': {},
@@ -37,6 +50,7 @@ const COMMANDS = {
   'show-screen-statistics': { zone: optional(NAME) },
   'show-firewall': { filter: optional(NAME) },
   'monitor-events': { kinds: KINDS },
+  'monitor-packet-drop': { query: shape(DROP_QUERY), perSecond: optional(integer(1, 100000)) },
   'reload': { configPath: text(4096) },
   'unload': {},
 } as const satisfies Record<string, Shape>;
@@ -44,6 +58,8 @@ const COMMANDS = {
 type Commands = typeof COMMANDS;
 
 export type MatchPoliciesArgs = ShapeType<typeof MATCH_QUERY>;
+
+export type DropQueryArgs = ShapeType<typeof DROP_QUERY>;
 
 export type ControlRequest = { [C in keyof Commands]: { command: C } & ShapeType<Commands[C]> }[keyof Commands];
 

@@ -41,6 +41,8 @@ import { identifyDaemon, writePidFile } from './pid-file.js';
 import { type StatePaths, statePaths } from './state-paths.js';
 import { attachFailure, missingInterfaces } from './interface-errors.js';
 import { UndoLog } from './undo-log.js';
+import type { DropMonitor } from '../monitor/drop-monitor.js';
+import { createDropMonitor } from '../monitor/setup.js';
 
 export interface DaemonOptions {
   configPath: string;
@@ -82,6 +84,7 @@ export class Daemon {
   private control: Server | null = null;
   private metrics: MetricsService | null = null;
   private bpfEvents: BpfEventSource | null = null;
+  private dropMonitor: DropMonitor | null = null;
   private xdpBudget: XdpEventBudget | null = null;
   private sinks: EventSink[] = [];
   private readonly controlStats: ControlStats = { rejected: 0 };
@@ -141,6 +144,8 @@ export class Daemon {
         if (s.logClose && !logged) events.emit(sessionCloseEvent(s, reason, totals, monotonicNs()));
       });
       daemon.bpfEvents = new BpfEventSource(dataplane.mapFd('xdpfw_events'), new EventCodec(eventConstants), closesFromXdp(sessions, events), slowPath.faults);
+      daemon.dropMonitor = createDropMonitor(dataplane, (ifindex) => daemon!.ingressNames(ifindex));
+      slowPath.dropTap = daemon.dropMonitor;
       sessions.adopt(daemon.names(), Date.now() - Number(monotonicNs()) / 1e6);
       sessions.sweepOrphans();
       slowPath.restoreLimits();
@@ -152,13 +157,15 @@ export class Daemon {
       daemon.linkCheckTimer = setInterval(() => daemon?.logLinkWarnings(), LINK_CHECK_INTERVAL_MS);
       daemon.metrics = new MetricsService(createRegistry(daemon.metricsSource()));
       await daemon.metrics.start(config.metrics);
-      daemon.control = await serveControl(paths.socket, (req) => daemon!.command(req), (req, send) =>
-        events.subscribe((ev) => send(daemon!.jsonFormat(ev)), req.kinds?.length ? new Set(req.kinds) : undefined), daemon.controlStats);
+      daemon.control = await serveControl(paths.socket, (req) => daemon!.command(req), (req, send) => req.command === 'monitor-packet-drop'
+        ? daemon!.dropMonitor!.subscribe(req.query, req.perSecond, send)
+        : events.subscribe((ev) => send(daemon!.jsonFormat(ev)), req.kinds?.length ? new Set(req.kinds) : undefined), daemon.controlStats);
       writePidFile(paths);
       return daemon;
     } catch (err) {
       daemon?.metrics?.close();
       daemon?.bpfEvents?.close();
+      daemon?.dropMonitor?.close();
       for (const s of daemon?.sinks ?? []) s.close();
       for (const s of daemon?.sockets ?? []) s.close();
       if (daemon?.expiryTimer) clearInterval(daemon.expiryTimer);
@@ -400,6 +407,12 @@ export class Daemon {
     return engine;
   }
 
+  /** An attached interface's name and zone, for the drop monitor. */
+  private ingressNames(ifindex: number): { interface: string | null; zone: string | null } {
+    const name = this.interfaces.find((i) => i.ifindex === ifindex)?.name ?? null;
+    return { interface: name, zone: name === null ? null : (this.config.zoneByInterface.get(name)?.name ?? null) };
+  }
+
   private names(): NameResolver {
     return {
       zoneName: (id) => this.config.zones.find((z) => z.id === id)?.name ?? (id === 0 ? LOCAL_ZONE : `zone-${id}`),
@@ -442,7 +455,8 @@ export class Daemon {
       case 'show-screen-statistics': return screenStatsReport(this.dataplane, this.config, this.slowPath.limiter, req.zone);
       case 'clear-sessions': return { cleared: this.sessions.clear() };
       case 'show-log': return this.events.recent(req.kinds?.length ? new Set(req.kinds) : undefined).map((ev) => JSON.parse(this.jsonFormat(ev)) as unknown);
-      case 'monitor-events': throw new Error('monitor-events is a stream');
+      case 'monitor-events':
+      case 'monitor-packet-drop': throw new Error(`${req.command} is a stream`);
       case 'reload': return this.reloadAndMoveMetrics(req.configPath);
       case 'unload':
         // Answer first; the caller waits for the pid to disappear.
@@ -507,6 +521,7 @@ export class Daemon {
       if (this.linkCheckTimer) clearInterval(this.linkCheckTimer);
       for (const s of this.sockets) s.close();
       this.bpfEvents?.close();
+      this.dropMonitor?.close();
       for (const s of this.sinks) s.close();
       await new Promise<void>((resolve) => (this.control ? this.control.close(() => resolve()) : resolve()));
       this.metrics?.close();

@@ -40,6 +40,7 @@ const MAPS = [
   'xdpfw_pass_ethertypes',
   'xdpfw_tail_calls',
   'xdpfw_filter_programs',
+  'xdpfw_drop_watch', 'xdpfw_drop_budget', 'xdpfw_drops',
 ] as const;
 
 /** The program in each slot of xdpfw_tail_calls, by its name in enum xdpfw_tail_call. */
