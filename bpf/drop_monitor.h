@@ -99,7 +99,6 @@ __noinline int drop_monitor_record(struct xdp_md *ctx, __u32 counter, __u32 deta
 		return 0;
 	}
 	__u32 len = bpf_xdp_get_buff_len(ctx);
-	__u32 n = len < XDPFW_DROP_CAPTURE ? len : XDPFW_DROP_CAPTURE;
 	r->monotonic_ns = bpf_ktime_get_ns();
 	r->counter = counter;
 	r->detail = detail;
@@ -107,10 +106,17 @@ __noinline int drop_monitor_record(struct xdp_md *ctx, __u32 counter, __u32 deta
 	r->rx_queue = ctx->rx_queue_index;
 	r->frame_len = len;
 	__builtin_memset(r->data, 0, sizeof(r->data));
-	if (n > 0 && n <= XDPFW_DROP_CAPTURE && bpf_xdp_load_bytes(ctx, 0, r->data, n) == 0)
-		r->captured = n;
-	else
-		r->captured = 0;
+	r->captured = 0;
+	if (len >= XDPFW_DROP_CAPTURE) {
+		if (bpf_xdp_load_bytes(ctx, 0, r->data, XDPFW_DROP_CAPTURE) == 0)
+			r->captured = XDPFW_DROP_CAPTURE;
+	} else {
+		/* Bounded where the verifier sees it (len < 128 here, so unchanged). */
+		__u64 n = len;
+		asm volatile("%[n] &= 0x7f" : [n] "+r"(n));
+		if (n > 0 && bpf_xdp_load_bytes(ctx, 0, r->data, n) == 0)
+			r->captured = n;
+	}
 	bpf_ringbuf_submit(r, 0);
 	return 0;
 }
