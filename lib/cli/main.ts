@@ -28,6 +28,8 @@ import { requireDataplanePrivileges } from './privileges.js';
 import { type EventJson, formatEventLine } from './format-events.js';
 import { formatCounters, formatMatch, formatPolicies, formatReload, formatSessions, formatStatus } from './format.js';
 import { monitorPacketDrop, withDropFilters } from '../monitor/cli.js';
+import { formatTrace, tracePacket, withTraceFlags } from '../trace/cli.js';
+import type { TraceReport } from '../trace/trace.js';
 
 const LOAD_TIMEOUT_MS = 60_000;
 const UNLOAD_TIMEOUT_MS = 30_000;
@@ -267,6 +269,9 @@ export async function main(argv: string[]): Promise<void> {
           protocol: a.protocol, sourcePort: a['source-port'], destinationPort: a['destination-port'],
         },
       }, a.json, formatMatch))
+    .command('trace', 'judge a described packet with the running XDP programs and slow path, stage by stage; nothing is counted or kept', (y) =>
+      withJson(withTraceFlags(y)),
+      (a) => show<TraceReport>(a['state-dir'], { command: 'trace', packet: tracePacket(a) }, a.json, formatTrace))
     .command('monitor <what>', 'follow security events, or every dropped packet (packet-drop, like Junos monitor security packet-drop), as they happen', (y) =>
       withDropFilters(withJson(withKinds(y.positional('what', { choices: ['events', 'packet-drop'] as const, demandOption: true })))),
       (a) => a.what === 'packet-drop'

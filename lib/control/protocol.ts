@@ -37,6 +37,22 @@ const DROP_QUERY = {
   reason: optional(text(64)),
 } as const satisfies Shape;
 
+/** `trace`: a packet as described, or a whole frame in hex, received on an interface. */
+const TRACE_PACKET = {
+  interface: NAME,
+  sourceIp: optional(text(64)),
+  destinationIp: optional(text(64)),
+  protocol: optional(text(32)),
+  sourcePort: optional(PORT),
+  destinationPort: optional(PORT),
+  tcpFlags: optional(text(64)),
+  icmpType: optional(integer(0, 255)),
+  icmpCode: optional(integer(0, 255)),
+  length: optional(integer(0, 9000)),
+  ttl: optional(integer(0, 255)),
+  hex: optional(text(20000)),
+} as const satisfies Shape;
+
 /** Each command and the fields it takes besides `command`. */
 const COMMANDS = {
   'status': {},
@@ -50,6 +66,7 @@ const COMMANDS = {
   'show-screen-statistics': { zone: optional(NAME) },
   'show-firewall': { filter: optional(NAME) },
   'monitor-events': { kinds: KINDS },
+  'trace': { packet: shape(TRACE_PACKET) },
   'monitor-packet-drop': { query: shape(DROP_QUERY), perSecond: optional(integer(1, 100000)) },
   'reload': { configPath: text(4096) },
   'unload': {},
@@ -60,6 +77,8 @@ type Commands = typeof COMMANDS;
 export type MatchPoliciesArgs = ShapeType<typeof MATCH_QUERY>;
 
 export type DropQueryArgs = ShapeType<typeof DROP_QUERY>;
+
+export type TracePacketArgs = ShapeType<typeof TRACE_PACKET>;
 
 export type ControlRequest = { [C in keyof Commands]: { command: C } & ShapeType<Commands[C]> }[keyof Commands];
 

@@ -43,6 +43,7 @@ import { attachFailure, missingInterfaces } from './interface-errors.js';
 import { UndoLog } from './undo-log.js';
 import type { DropMonitor } from '../monitor/drop-monitor.js';
 import { createDropMonitor } from '../monitor/setup.js';
+import { Tracer } from '../trace/setup.js';
 
 export interface DaemonOptions {
   configPath: string;
@@ -85,6 +86,7 @@ export class Daemon {
   private metrics: MetricsService | null = null;
   private bpfEvents: BpfEventSource | null = null;
   private dropMonitor: DropMonitor | null = null;
+  private tracer: Tracer | null = null;
   private xdpBudget: XdpEventBudget | null = null;
   private sinks: EventSink[] = [];
   private readonly controlStats: ControlStats = { rejected: 0 };
@@ -451,6 +453,7 @@ export class Daemon {
       case 'show-policies': return policiesReport(this.config, this.slowPath.policies);
       case 'show-config': return { text: req.format === 'set' ? printSet(this.config.tree) : printHierarchical(this.config.tree) };
       case 'match-policies': return matchPolicies(this.slowPath.policies, this.config, req.query);
+      case 'trace': return (this.tracer ??= new Tracer(this.dataplane, this.paths, this.sessions, this.slowPath, () => this.config)).trace(req.packet);
       case 'show-firewall': return this.firewallReport(req.filter);
       case 'show-screen-statistics': return screenStatsReport(this.dataplane, this.config, this.slowPath.limiter, req.zone);
       case 'clear-sessions': return { cleared: this.sessions.clear() };
@@ -522,6 +525,7 @@ export class Daemon {
       for (const s of this.sockets) s.close();
       this.bpfEvents?.close();
       this.dropMonitor?.close();
+      this.tracer?.close();
       for (const s of this.sinks) s.close();
       await new Promise<void>((resolve) => (this.control ? this.control.close(() => resolve()) : resolve()));
       this.metrics?.close();
