@@ -70,6 +70,7 @@ export class Tracer {
     }
     if (key && key.length !== SESSION_KEY.size) key = null;
     this.xdp ??= this.load();
+    this.xdp.setPorts(config.interfaces.flatMap((n) => { try { return [ifNameToIndex(n)]; } catch { return []; } }));
     const zoneOf = (ix: number): Zone | null => {
       try {
         return config.zoneByInterface.get(ifIndexToName(ix)) ?? null;

@@ -78,6 +78,12 @@ export class XdpTrace {
     this.drops = new RingBuffer(this.obj.mapFd('xdpfw_drops'), () => {});
   }
 
+  /** The firewall's interfaces as redirect targets (the running devmap is not pinned: rebuilt from the config). */
+  setPorts(ifindexes: Iterable<number>): void {
+    const fd = this.obj.mapFd('xdpfw_tx_ports');
+    for (const ix of ifindexes) mapUpdate(fd, u32(ix), u32(ix));
+  }
+
   /**
    * Runs xdpfw_rx on `frame` as received on `ifindex`, with copies of the running session
    * entries named by `sessionEntries` (key -> value) in its own session map.
