@@ -514,7 +514,7 @@ export class Daemon {
   private losses(): LossesReport {
     const ringFull = Number(this.dataplane.readCounters().get('EVENT_RESERVE_FAIL')?.packets ?? 0n);
     return lossesReport(ringFull, this.bpfEvents?.stats() ?? { undecodable: 0, error: null },
-      this.xdpBudget?.suppressed() ?? noneSuppressed(), this.sockets.map((s) => s.stats()));
+      this.xdpBudget?.suppressed() ?? noneSuppressed(), this.sockets.map((s) => s.stats()), this.dropMonitor?.totals());
   }
 
   /** Stops serving. With purge, also detaches XDP and removes every pin (unload). */

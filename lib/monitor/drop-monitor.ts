@@ -9,6 +9,7 @@ import { realtimeOffsetNs } from '../events/record.js';
 import { DROP_BUDGET, DROP_CAPTURE, DROP_WATCH, type DropEntry, type IngressNames, decodeDropRecord, dropEntry } from './drop-entry.js';
 import { type DropPredicate, type DropQuery, dropPredicate } from './drop-filter.js';
 import type { SlowPathDropTap } from './slow-path-tap.js';
+import type { PacketDropMonitorTotals } from '../daemon/losses.js';
 
 /** Records per second (per CPU in XDP; in all for the slow path) when a watcher names none. */
 export const DEFAULT_DROPS_PER_SECOND = 100;
@@ -50,6 +51,10 @@ export class DropMonitor implements SlowPathDropTap {
   private slowUsed = 0;
   private slowOverBudget = 0;
   private undecodable = 0;
+  /** Since the daemon started: records delivered, and the slow path's drops over budget and undecodable records. */
+  private shown = 0;
+  private slowOverBudgetTotal = 0;
+  private undecodableTotal = 0;
   /** XDP's not-shown totals at the last summary. */
   private lastXdp = { overBudget: 0, ringFull: 0 };
 
@@ -86,6 +91,7 @@ export class DropMonitor implements SlowPathDropTap {
     }
     if (this.slowUsed >= this.perSecond) {
       this.slowOverBudget++;
+      this.slowOverBudgetTotal++;
       return;
     }
     this.slowUsed++;
@@ -100,7 +106,14 @@ export class DropMonitor implements SlowPathDropTap {
     this.update();
   }
 
+  /** For show counters and the metrics: XDP's counts live in the (pinned) budget map. */
+  totals(): PacketDropMonitorTotals {
+    const xdp = this.xdpNotShown();
+    return { shown: this.shown, overBudget: xdp.overBudget + this.slowOverBudgetTotal, ringFull: xdp.ringFull + this.undecodableTotal };
+  }
+
   private deliver(entry: DropEntry): void {
+    this.shown++;
     let line: string | null = null;
     for (const w of this.watchers) {
       if (!w.matches(entry)) continue;
@@ -140,6 +153,7 @@ export class DropMonitor implements SlowPathDropTap {
         this.deliver(decodeDropRecord(r, offset, this.counterNames, this.screenNames, this.names));
       } catch {
         this.undecodable++;
+        this.undecodableTotal++;
       }
     }
   }

@@ -155,6 +155,12 @@ t.test('a flood is sampled: the watcher is told how many it was not shown', asyn
   t.ok(landsOf5555() <= 4, `at most the budget was shown (${landsOf5555()}: 1 per second and CPU)`);
   t.equal(landsOf5555() + hidden, burst, 'shown + not shown = every drop of the burst');
   t.equal(w.drops.length - shownBefore, landsOf5555(), 'nothing else was shown');
+  const c = await topo.xdpfwJson<CountersReport>(['show', 'counters']);
+  t.ok(c.losses.packetDropMonitor.overBudget >= hidden, `show counters: ${c.losses.packetDropMonitor.overBudget} not shown (over budget)`);
+  t.ok(c.losses.packetDropMonitor.shown >= w.drops.length, `show counters: ${c.losses.packetDropMonitor.shown} shown`);
+  const m = await topo.traffic<{ status: number; body: string }>('fw', ['http-get', '--host', 'http://127.0.0.1:9420/metrics']);
+  const over = /^xdpfw_packet_drop_monitor_total\{outcome="over_budget"\} (\d+)$/m.exec(m.body);
+  t.ok(over && Number(over[1]) >= hidden, 'and in the metrics');
 });
 
 t.test('a bad filter is refused with its flag named, before anything is watched', async (t) => {
