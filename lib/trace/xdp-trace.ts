@@ -20,6 +20,11 @@ const SHARED = [
   'xdpfw_filter_programs',
 ] as const;
 
+/** The private hash maps hold what one traced packet needs, not a firewall's worth (they are preallocated). */
+const SCRATCH_SIZES: Record<string, number> = {
+  xdpfw_sessions: 16, xdpfw_fragments: 16, xdpfw_screen_rates: 256, xdpfw_screen_seen: 256,
+};
+
 const TAIL_CALLS: Record<string, string> = {
   XDPFW_TAIL_ICMP_ERROR: 'xdpfw_icmp_error', XDPFW_TAIL_SCREENS: 'xdpfw_screens', XDPFW_TAIL_SESSION: 'xdpfw_session',
 };
@@ -62,7 +67,7 @@ export class XdpTrace {
           closeFd(fd);
         }
       }
-      this.obj = openObject(objectPath, { pinDir: dirs.scratchDir });
+      this.obj = openObject(objectPath, { pinDir: dirs.scratchDir, maxEntries: SCRATCH_SIZES });
     } finally {
       rmSync(dirs.scratchDir, { recursive: true, force: true });
     }
