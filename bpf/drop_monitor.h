@@ -30,7 +30,7 @@ struct xdpfw_drop_watch {
 
 /* Per CPU: this second's records, and the drops not recorded. */
 struct xdpfw_drop_budget {
-	__u64 second;      /* the window (coarse monotonic seconds) `used` counts in */
+	__u64 window_ns;   /* start of the one-second window `used` counts in (coarse monotonic) */
 	__u64 used;
 	__u64 over_budget; /* drops past per_second */
 	__u64 ring_full;   /* drops whose record found the ring full */
@@ -83,9 +83,9 @@ __noinline int drop_monitor_record(struct xdp_md *ctx, __u32 counter, __u32 deta
 	struct xdpfw_drop_budget *b = bpf_map_lookup_elem(&xdpfw_drop_budget, &zero);
 	if (!b)
 		return 0;
-	__u64 second = bpf_ktime_get_coarse_ns() / 1000000000ULL;
-	if (b->second != second) {
-		b->second = second;
+	__u64 now = bpf_ktime_get_coarse_ns();
+	if (now - b->window_ns >= 1000000000ULL) {
+		b->window_ns = now;
 		b->used = 0;
 	}
 	if (b->used >= per_second) {

@@ -17,7 +17,7 @@ export const DROP_RECORD = new StructLayout('xdpfw_drop_record', [
 export const DROP_WATCH = new StructLayout('xdpfw_drop_watch', [['per_second', 'u32'], ['pad', 'u32']] as const);
 
 export const DROP_BUDGET = new StructLayout('xdpfw_drop_budget', [
-  ['second', 'u64'], ['used', 'u64'], ['over_budget', 'u64'], ['ring_full', 'u64'],
+  ['window_ns', 'u64'], ['used', 'u64'], ['over_budget', 'u64'], ['ring_full', 'u64'],
 ] as const);
 
 /** Throws unless the object's drop-monitor layouts are the ones above. */
