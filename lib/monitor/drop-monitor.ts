@@ -95,10 +95,16 @@ export class DropMonitor implements SlowPathDropTap {
       return;
     }
     this.slowUsed++;
-    const head = frame.length > DROP_CAPTURE ? frame.subarray(0, DROP_CAPTURE) : frame;
-    this.deliver(dropEntry(head, length, ifindex, this.names, {
-      time: new Date(), path: 'slow-path', stage: slowPathStage(reason, stage), reason, rule,
-    }));
+    try {
+      const head = frame.length > DROP_CAPTURE ? frame.subarray(0, DROP_CAPTURE) : frame;
+      this.deliver(dropEntry(head, length, ifindex, this.names, {
+        time: new Date(), path: 'slow-path', stage: slowPathStage(reason, stage), reason, rule,
+      }));
+    } catch {
+      // Showing a drop never costs the packet path: it is counted as not shown.
+      this.undecodable++;
+      this.undecodableTotal++;
+    }
   }
 
   close(): void {
