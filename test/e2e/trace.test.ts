@@ -14,9 +14,18 @@ import { ADDR, Topology } from '../helpers/topology.js';
 
 const CONFIG = `
 applications { application tcp-24 { protocol tcp; destination-port 24; } }
+firewall {
+    family inet {
+        filter lo0-in {
+            term no-ssh { from { protocol tcp; destination-port 22; } then { discard; } }
+            term rest { then accept; }
+        }
+    }
+}
+interfaces { lo0 { unit 0 { family inet { filter { input lo0-in; } } } } }
 security {
     zones {
-        security-zone trust { interfaces { trust0; } host-inbound-traffic { system-services { ping; } } screen guard; }
+        security-zone trust { interfaces { trust0; } host-inbound-traffic { system-services { ping; ssh; } } screen guard; }
         security-zone untrust { interfaces { untrust0; } }
     }
     screen { ids-option guard { tcp { land; } } }
@@ -134,6 +143,24 @@ t.test('to the box: ping admitted by host-inbound-traffic, UDP not', async (t) =
   const r = await topo.traffic<{ received: number }>('client', ['udp-ping', '--host', ADDR.fwTrust4, '--port', '5003', '--count', '1', '--timeout', '1000']);
   t.equal(r.received, 0, 'the real datagram gets no answer');
   t.equal((await counters()).drops.host_inbound_denied, was + 1, 'dropped as host_inbound_denied');
+});
+
+t.test('to the box: ssh admitted by host-inbound-traffic, discarded by the lo0 filter', async (t) => {
+  const before = await snapshot();
+  const r = await traceOf(['--source-ip', ADDR.client4, '--destination-ip', ADDR.fwTrust4, '--protocol', 'tcp', '--source-port', '42000', '--destination-port', '22']);
+  t.same(stageNames(r), ['parse', 'screens', 'session', 'input-filter', 'route', 'host-inbound', 'lo0-filter'], 'every stage, in order');
+  t.match(r.stages.find((s) => s.stage === 'host-inbound'), { verdict: 'allow' });
+  t.match(r.stages.find((s) => s.stage === 'lo0-filter'), { verdict: 'discard', detail: 'lo0-in term no-ssh' });
+  t.match(r.final, { action: 'drop', reason: 'filter_discard' });
+  t.same(await snapshot(), before, 'tracing counted nothing');
+  const was = (await counters()).drops.filter_discard ?? 0;
+  await rawSend({ src: ADDR.client4, dst: ADDR.fwTrust4, sport: 42000, dport: 22, tcpFlags: 0x02 });
+  let now = was;
+  for (let i = 0; i < 100 && now === was; i++) {
+    await sleep(100);
+    now = (await counters()).drops.filter_discard ?? 0;
+  }
+  t.equal(now, was + 1, 'the real SYN is discarded by the lo0 filter too');
 });
 
 t.test('a bad description is refused clearly', async (t) => {
