@@ -61,19 +61,22 @@ enum packet_flags {
 	PKT_FRAGMENT_HEAD = 16, /* a first fragment holding its whole transport header: judged by its ports */
 };
 
+/* Ordered by size so the struct has no holes: it lives on the stack of every
+ * program, and the verifier's 512 bytes are shared by a program and its calls. */
 struct packet {
 	struct xdpfw_session_key key;
 	struct iphdr *ip4;    /* exactly one of ip4/ip6 is set on PARSE_OK and PARSE_FRAGMENT */
 	struct ipv6hdr *ip6;
+	void *l4;             /* the transport header, when PKT_L4 */
 	__u32 l3_len;         /* IP total length from the header */
+	/* The datagram a fragment belongs to, with its addresses: the IPv4
+	 * identification (network order) or the IPv6 fragment header's, and
+	 * the protocol its header names (frag_proto; IPv6: the fragment
+	 * header's next header, the same in every fragment). */
+	__u32 frag_id;
 	__u16 l3_offset;      /* from the start of the frame */
 	__u16 l4_offset;      /* of the transport header, from the start of the frame */
 	__be16 ethertype;     /* after the VLAN tags */
-	__u8 vlan_tags;
-	__u8 tcp_flags;
-	__u8 icmp_type;
-	__u8 icmp_code;
-	__u8 flags;           /* enum packet_flags */
 	/* Fragments: where this one's data goes in the reassembled packet, how
 	 * much it carries, and the reassembled packet's bytes in front of the
 	 * fragmentable part (IPv4 header; IPv6 extension headers before the
@@ -84,14 +87,13 @@ struct packet {
 	/* First fragments with PKT_FRAGMENT_HEAD: bytes of the fragmentable part
 	 * up to the end of the transport header they were judged by. */
 	__u16 frag_head_len;
-	/* The datagram a fragment belongs to, with its addresses: the IPv4
-	 * identification (network order) or the IPv6 fragment header's, and
-	 * the protocol its header names (IPv6: the fragment header's next
-	 * header, the same in every fragment). */
-	__u32 frag_id;
-	__u8 frag_proto;
-	void *l4;             /* the transport header, when PKT_L4 */
 	__u16 egress_mtu;     /* set by forwarding: the egress MTU this packet exceeds */
+	__u8 vlan_tags;
+	__u8 tcp_flags;
+	__u8 icmp_type;
+	__u8 icmp_code;
+	__u8 flags;           /* enum packet_flags */
+	__u8 frag_proto;
 };
 
 /* linux/icmp.h drags in libc socket headers; the echo header is all we need. */

@@ -49,6 +49,7 @@
 #include "icmp_error.h"
 #include "filter_terms.h"
 #include "vlan_units.h"
+#include "drop_monitor.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -125,14 +126,23 @@ enum xdpfw_tail_call xdpfw_btf_tail_call __attribute__((unused));
 enum xdpfw_iface_flags xdpfw_btf_iface_flags __attribute__((unused));
 struct xdpfw_vlan_unit_key xdpfw_btf_vlan_unit_key __attribute__((unused));
 
-static __always_inline int count(__u32 idx, struct xdp_md *ctx, int verdict)
+/* Every verdict is counted here; every drop is also shown to a packet-drop
+ * watcher, with `detail` (drop_monitor.h). */
+static __always_inline int count_detail(__u32 idx, struct xdp_md *ctx, int verdict, __u32 detail)
 {
 	struct xdpfw_counter_value *c = bpf_map_lookup_elem(&xdpfw_counters, &idx);
 	if (c) {
 		c->packets++;
 		c->bytes += frame_len(ctx);
 	}
+	if (verdict == XDP_DROP)
+		drop_monitor_record(ctx, idx, detail);
 	return verdict;
+}
+
+static __always_inline int count(__u32 idx, struct xdp_md *ctx, int verdict)
+{
+	return count_detail(idx, ctx, verdict, 0);
 }
 
 /* Fills the lookup for pkt; a table_id other than 0 looks up that routing
@@ -589,7 +599,7 @@ static __noinline int run_screens(struct xdp_md *ctx, struct packet *pkt,
 		return -1;
 	int alarm = p->flags & XDPFW_SCREEN_ALARM_WITHOUT_DROP;
 	screen_report(ctx, &xdpfw_counters, pkt, zone, hit, alarm);
-	return alarm ? -1 : count(XDPFW_CNT_DROP_SCREEN, ctx, XDP_DROP);
+	return alarm ? -1 : count_detail(XDPFW_CNT_DROP_SCREEN, ctx, XDP_DROP, hit.screen);
 }
 
 /* Everything after the screens, for a packet the parser accepted (OK or a

@@ -17,6 +17,7 @@
 
 #include "addon_data.h"
 #include "args.h"
+#include <map>
 #include <set>
 
 #include "errors.h"
@@ -217,6 +218,7 @@ Napi::Value OpenObject(const Napi::CallbackInfo& info) {
   std::string path = GetString(op, "path", Arg(info, 0));
   std::string pinDir;
   std::set<std::string> unpinned;
+  std::map<std::string, uint32_t> maxEntries;
   Napi::Value optsVal = Arg(info, 1);
   if (!optsVal.IsUndefined()) {
     if (!optsVal.IsObject()) ThrowInvalid(env, op, "opts must be an object");
@@ -228,6 +230,19 @@ Napi::Value OpenObject(const Napi::CallbackInfo& info) {
       Napi::Array names = list.As<Napi::Array>();
       for (uint32_t i = 0; i < names.Length(); i++) unpinned.insert(GetString(op, "unpinned[]", names.Get(i)));
     }
+    Napi::Value sizes = opts.Get("maxEntries");
+    if (!sizes.IsUndefined()) {
+      if (!sizes.IsObject() || sizes.IsArray()) ThrowInvalid(env, op, "maxEntries must be an object of map name -> entries");
+      Napi::Object o = sizes.As<Napi::Object>();
+      Napi::Array keys = o.GetPropertyNames();
+      for (uint32_t i = 0; i < keys.Length(); i++) {
+        std::string name = GetString(op, "maxEntries key", keys.Get(i));
+        Napi::Value n = o.Get(name);
+        if (!n.IsNumber() || n.As<Napi::Number>().DoubleValue() < 1 || n.As<Napi::Number>().DoubleValue() > 4294967295.0)
+          ThrowInvalid(env, op, "maxEntries values must be integers from 1 to 2^32-1");
+        maxEntries[name] = n.As<Napi::Number>().Uint32Value();
+      }
+    }
   }
   while (pinDir.size() > 1 && pinDir.back() == '/') pinDir.pop_back();
 
@@ -237,6 +252,13 @@ Napi::Value OpenObject(const Napi::CallbackInfo& info) {
     int err = errno;
     throw MakeErrnoError(env, "openObject: open " + path, err,
                          TrimRight(LogTail(capture.Text(), 3000)), capture.Text());
+  }
+
+  for (const auto& [name, n] : maxEntries) {
+    struct bpf_map* map = bpf_object__find_map_by_name(guard.obj, name.c_str());
+    if (map == nullptr) ThrowInvalid(env, op, "maxEntries: no map " + name);
+    int rc = bpf_map__set_max_entries(map, n);
+    if (rc != 0) ThrowErrno(env, std::string("openObject: map ") + name + ": set max entries", LibbpfErr(rc), path);
   }
 
   if (!pinDir.empty()) {

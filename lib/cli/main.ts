@@ -31,6 +31,9 @@ import { formatCommitList, formatCommitted, formatDiff } from '../commit/format.
 import type { CommitListEntry } from '../commit/commits.js';
 import { CommitArchive } from '../commit/archive.js';
 import type { DiffReport } from '../commit/daemon-diff.js';
+import { monitorPacketDrop, withDropFilters } from '../monitor/cli.js';
+import { formatTrace, tracePacket, withTraceFlags } from '../trace/cli.js';
+import type { TraceReport } from '../trace/trace.js';
 
 const LOAD_TIMEOUT_MS = 60_000;
 const UNLOAD_TIMEOUT_MS = 30_000;
@@ -327,10 +330,15 @@ export async function main(argv: string[]): Promise<void> {
           protocol: a.protocol, sourcePort: a['source-port'], destinationPort: a['destination-port'],
         },
       }, a.json, formatMatch))
-    .command('monitor <what>', 'follow security events as they happen', (y) =>
-      withJson(withKinds(y.positional('what', { choices: ['events'] as const, demandOption: true }))),
-      (a) => monitor(statePaths(a['state-dir']).socket, { command: 'monitor-events', kinds: a.kind as EventKind[] }, (line) =>
-        process.stdout.write(`${a.json ? line : formatEventLine(JSON.parse(line) as EventJson)}\n`)))
+    .command('trace', 'judge a described packet with the running XDP programs and slow path, stage by stage; nothing is counted or kept', (y) =>
+      withJson(withTraceFlags(y)),
+      (a) => show<TraceReport>(a['state-dir'], { command: 'trace', packet: tracePacket(a) }, a.json, formatTrace))
+    .command('monitor <what>', 'follow security events, or every dropped packet (packet-drop, like Junos monitor security packet-drop), as they happen', (y) =>
+      withDropFilters(withJson(withKinds(y.positional('what', { choices: ['events', 'packet-drop'] as const, demandOption: true })))),
+      (a) => a.what === 'packet-drop'
+        ? monitorPacketDrop(statePaths(a['state-dir']).socket, a)
+        : monitor(statePaths(a['state-dir']).socket, { command: 'monitor-events', kinds: a.kind as EventKind[] }, (line) =>
+          process.stdout.write(`${a.json ? line : formatEventLine(JSON.parse(line) as EventJson)}\n`)))
     .command('clear <what>', 'clear sessions: all, or those the filters match (closed with reason cleared)', (y) =>
       withJson(withFlowFilters(y).positional('what', { choices: ['sessions'] as const, demandOption: true })),
       (a) => explainNoDaemon(a['state-dir'], clearSessionsCli(statePaths(a['state-dir']).socket, a, a.json)))

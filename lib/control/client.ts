@@ -63,8 +63,8 @@ export function request<T>(socketPath: string, req: ControlRequest, timeoutMs = 
   });
 }
 
-/** Streams monitor-events lines to `onLine` until the daemon goes away or `signal` aborts. */
-export function monitor(socketPath: string, req: ControlRequest, onLine: (line: string) => void): Promise<void> {
+/** Streams monitor lines to `onLine` until the daemon goes away, a signal, or `onLine` returns false. */
+export function monitor(socketPath: string, req: ControlRequest, onLine: (line: string) => void | boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     const conn = connect(socketPath);
     let partial = '';
@@ -73,7 +73,13 @@ export function monitor(socketPath: string, req: ControlRequest, onLine: (line: 
     conn.on('data', (chunk: string) => {
       const lines = (partial + chunk).split('\n');
       partial = lines.pop() ?? '';
-      for (const l of lines) if (l) onLine(l);
+      for (const l of lines) {
+        // false: the caller has seen enough.
+        if (l && onLine(l) === false) {
+          conn.destroy();
+          return;
+        }
+      }
     });
     conn.on('error', (err: NodeJS.ErrnoException) => reject(connectError(socketPath, err)));
     conn.on('close', () => resolve());

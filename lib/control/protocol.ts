@@ -40,6 +40,35 @@ const SHOW_SESSIONS = {
   cursor: optional(integer(0, Number.MAX_SAFE_INTEGER)),
 } as const satisfies Shape;
 
+/** `monitor packet-drop`: which drops (lib/monitor/drop-filter.ts) and how many records per second at most. */
+const DROP_QUERY = {
+  sourcePrefix: optional(text(64)),
+  destinationPrefix: optional(text(64)),
+  sourcePort: optional(PORT),
+  destinationPort: optional(PORT),
+  protocol: optional(text(32)),
+  interface: optional(NAME),
+  family: optional(oneOf(['inet', 'inet6'] as const)),
+  zone: optional(NAME),
+  reason: optional(text(64)),
+} as const satisfies Shape;
+
+/** `trace`: a packet as described, or a whole frame in hex, received on an interface. */
+const TRACE_PACKET = {
+  interface: NAME,
+  sourceIp: optional(text(64)),
+  destinationIp: optional(text(64)),
+  protocol: optional(text(32)),
+  sourcePort: optional(PORT),
+  destinationPort: optional(PORT),
+  tcpFlags: optional(text(64)),
+  icmpType: optional(integer(0, 255)),
+  icmpCode: optional(integer(0, 255)),
+  length: optional(integer(0, 9000)),
+  ttl: optional(integer(0, 255)),
+  hex: optional(text(20000)),
+} as const satisfies Shape;
+
 /** Each command and the fields it takes besides `command`. */
 const COMMANDS = {
   'status': {},
@@ -62,6 +91,8 @@ const COMMANDS = {
   'rollback': { index: integer(0, MAX_COMMITS - 1) },
   'show-rollback': {},
   'diff': { configPath: optional(text(4096)), rollback: optional(integer(0, MAX_COMMITS - 1)) },
+  'trace': { packet: shape(TRACE_PACKET) },
+  'monitor-packet-drop': { query: shape(DROP_QUERY), perSecond: optional(integer(1, 100000)) },
   'unload': {},
 } as const satisfies Record<string, Shape>;
 
@@ -70,6 +101,10 @@ type Commands = typeof COMMANDS;
 export type MatchPoliciesArgs = ShapeType<typeof MATCH_QUERY>;
 
 export type ShowSessionsArgs = ShapeType<typeof SHOW_SESSIONS>;
+
+export type DropQueryArgs = ShapeType<typeof DROP_QUERY>;
+
+export type TracePacketArgs = ShapeType<typeof TRACE_PACKET>;
 
 export type ControlRequest = { [C in keyof Commands]: { command: C } & ShapeType<Commands[C]> }[keyof Commands];
 

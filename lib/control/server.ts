@@ -10,8 +10,11 @@ import { ReaderGone, StreamedAnswer } from './streamed.js';
 
 export type ControlHandler = (request: ControlRequest) => unknown | Promise<unknown>;
 
-/** Starts a stream for `request`: `send` each line; returns how to stop it. */
-export type StreamHandler = (request: Extract<ControlRequest, { command: 'monitor-events' }>, send: (line: string) => void) => () => void;
+/** The requests answered by a stream of lines rather than one answer. */
+export type StreamRequest = Extract<ControlRequest, { command: 'monitor-events' | 'monitor-packet-drop' }>;
+
+/** Starts a stream for `request`: `send` each line; returns how to stop it. Throws if it cannot start. */
+export type StreamHandler = (request: StreamRequest, send: (line: string) => void) => () => void;
 
 export interface ControlStats {
   /** Requests refused as malformed: not JSON, too long, unknown command, fields not matching the schema. */
@@ -67,10 +70,16 @@ export function serveControl(path: string, handler: ControlHandler, stream: Stre
   });
 
   function serve(conn: Socket, req: ControlRequest): void {
-    if (req.command === 'monitor-events') {
-      const stop = stream(req, (out) => {
-        if (conn.writableLength < MAX_STREAM_BACKLOG) conn.write(`${out}\n`);
-      });
+    if (req.command === 'monitor-events' || req.command === 'monitor-packet-drop') {
+      let stop: () => void;
+      try {
+        stop = stream(req, (out) => {
+          if (conn.writableLength < MAX_STREAM_BACKLOG) conn.write(`${out}\n`);
+        });
+      } catch (err) {
+        conn.end(`${JSON.stringify({ ok: false, error: err instanceof Error ? err.message : String(err) } satisfies ControlResponse)}\n`);
+        return;
+      }
       conn.on('close', stop);
       return; // reading on, to see the client hang up
     }

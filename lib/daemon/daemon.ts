@@ -53,6 +53,9 @@ import { configDiff } from '../commit/daemon-diff.js';
 import { notifyCommit } from '../commit/notify.js';
 import { FloodMeters } from '../flood/meters.js';
 import { DenyCache } from '../flood/deny-cache.js';
+import type { DropMonitor } from '../monitor/drop-monitor.js';
+import { createDropMonitor } from '../monitor/setup.js';
+import { Tracer } from '../trace/setup.js';
 
 export interface DaemonOptions {
   configPath: string;
@@ -100,6 +103,8 @@ export class Daemon {
   private control: Server | null = null;
   private metrics: MetricsService | null = null;
   private bpfEvents: BpfEventSource | null = null;
+  private dropMonitor: DropMonitor | null = null;
+  private tracer: Tracer | null = null;
   private xdpBudget: XdpEventBudget | null = null;
   /** The flood meters' budgets and deny-cache generation (lib/flood/). */
   private flood: FloodMeters | null = null;
@@ -178,6 +183,8 @@ export class Daemon {
         if (s.logClose && !logged) events.emit(sessionCloseEvent(s, reason, totals, monotonicNs()));
       });
       daemon.bpfEvents = new BpfEventSource(dataplane.mapFd('xdpfw_events'), new EventCodec(eventConstants), closesFromXdp(sessions, events), slowPath.faults);
+      daemon.dropMonitor = createDropMonitor(dataplane, (ifindex) => daemon!.ingressNames(ifindex));
+      slowPath.dropTap = daemon.dropMonitor;
       sessions.adopt(daemon.names(), Date.now() - Number(monotonicNs()) / 1e6);
       sessions.sweepOrphans();
       slowPath.restoreLimits();
@@ -199,14 +206,16 @@ export class Daemon {
       }
       daemon.metrics = new MetricsService(createRegistry(daemon.metricsSource()));
       await daemon.metrics.start(config.metrics);
-      daemon.control = await serveControl(paths.socket, (req) => daemon!.command(req), (req, send) =>
-        events.subscribe((ev) => send(daemon!.jsonFormat(ev)), req.kinds?.length ? new Set(req.kinds) : undefined), daemon.controlStats);
+      daemon.control = await serveControl(paths.socket, (req) => daemon!.command(req), (req, send) => req.command === 'monitor-packet-drop'
+        ? daemon!.dropMonitor!.subscribe(req.query, req.perSecond, send)
+        : events.subscribe((ev) => send(daemon!.jsonFormat(ev)), req.kinds?.length ? new Set(req.kinds) : undefined), daemon.controlStats);
       writePidFile(paths);
       return daemon;
     } catch (err) {
       daemon?.commits?.close(false);
       daemon?.metrics?.close();
       daemon?.bpfEvents?.close();
+      daemon?.dropMonitor?.close();
       for (const s of daemon?.sinks ?? []) s.close();
       for (const s of daemon?.sockets ?? []) s.close();
       if (daemon?.expiryTimer) clearInterval(daemon.expiryTimer);
@@ -488,6 +497,12 @@ export class Daemon {
     return engine;
   }
 
+  /** An attached interface's name and zone, for the drop monitor. */
+  private ingressNames(ifindex: number): { interface: string | null; zone: string | null } {
+    const name = this.interfaces.find((i) => i.ifindex === ifindex)?.name ?? null;
+    return { interface: name, zone: name === null ? null : (this.config.zoneByInterface.get(name)?.name ?? null) };
+  }
+
   private names(): NameResolver {
     return {
       zoneName: (id) => this.config.zones.find((z) => z.id === id)?.name ?? this.identities.zone(id)?.name ?? (id === 0 ? LOCAL_ZONE : `zone-${id}`),
@@ -527,12 +542,14 @@ export class Daemon {
       case 'show-policies': return policiesReport(this.config, this.slowPath.policies);
       case 'show-config': return { text: req.format === 'set' ? printSet(this.config.tree) : printHierarchical(this.config.tree) };
       case 'match-policies': return matchPolicies(this.slowPath.policies, this.config, req.query);
+      case 'trace': return (this.tracer ??= new Tracer(this.dataplane, this.paths, this.sessions, this.slowPath, () => this.config)).trace(req.packet);
       case 'show-firewall': return this.firewallReport(req.filter);
       case 'show-screen-statistics': return screenStatsReport(this.dataplane, this.config, this.slowPath.limiter, req.zone);
       case 'clear-sessions': return clearMatchingSessions(this.sessions, this.queryNames(), req.filter,
         (err, s) => this.slowPath.faults.record('expiry', err, () => `clearing session ${s.id}`));
       case 'show-log': return this.events.recent(req.kinds?.length ? new Set(req.kinds) : undefined).map((ev) => JSON.parse(this.jsonFormat(ev)) as unknown);
-      case 'monitor-events': throw new Error('monitor-events is a stream');
+      case 'monitor-events':
+      case 'monitor-packet-drop': throw new Error(`${req.command} is a stream`);
       case 'reload': {
         const how = { ignoreUnsupported: req.unsupported === 'ignore', ...(req.interfaceMap === undefined ? {} : { interfaceMap: req.interfaceMap }) };
         return this.commitsOrThrow().commit(req.configPath, req.confirmMinutes, (r) => r as ReloadReport, how);
@@ -615,7 +632,7 @@ export class Daemon {
   private losses(): LossesReport {
     const ringFull = Number(this.dataplane.readCounters().get('EVENT_RESERVE_FAIL')?.packets ?? 0n);
     return lossesReport(ringFull, this.bpfEvents?.stats() ?? { undecodable: 0, error: null },
-      this.xdpBudget?.suppressed() ?? noneSuppressed(), this.sockets.map((s) => s.stats()));
+      this.xdpBudget?.suppressed() ?? noneSuppressed(), this.sockets.map((s) => s.stats()), this.dropMonitor?.totals());
   }
 
   /** Stops serving. With purge, also detaches XDP and removes every pin (unload). */
@@ -626,6 +643,8 @@ export class Daemon {
       this.commits?.close(opts.purge);
       for (const s of this.sockets) s.close();
       this.bpfEvents?.close();
+      this.dropMonitor?.close();
+      this.tracer?.close();
       for (const s of this.sinks) s.close();
       await new Promise<void>((resolve) => (this.control ? this.control.close(() => resolve()) : resolve()));
       this.metrics?.close();

@@ -30,6 +30,16 @@ export interface LossesReport {
     suppressed: Record<EventKind, number>;
   };
   afxdp: AfXdpLosses[];
+  /** `monitor packet-drop`: drops shown to watchers, and those not shown (lib/monitor/drop-monitor.ts). */
+  packetDropMonitor: PacketDropMonitorTotals;
+}
+
+export interface PacketDropMonitorTotals {
+  shown: number;
+  /** Over the per-second budget while a watcher was attached. */
+  overBudget: number;
+  /** Lost to a full record ring (or not decodable). */
+  ringFull: number;
 }
 
 export function lossesReport(
@@ -37,6 +47,7 @@ export function lossesReport(
   source: { undecodable: number; error: string | null },
   suppressed: Record<EventKind, number>,
   queues: readonly QueueSocketStats[],
+  packetDropMonitor: PacketDropMonitorTotals = { shown: 0, overBudget: 0, ringFull: 0 },
 ): LossesReport {
   return {
     xdpEvents: { ringFull, undecodable: source.undecodable, ringError: source.error, suppressed },
@@ -44,6 +55,7 @@ export function lossesReport(
       interface: q.ifname, queue: q.queue, rxDropped: q.rxDropped, rxRingFull: q.rxRingFull,
       fillRingEmpty: q.fillRingEmptyDescs, rxInvalid: q.rxInvalidDescs, txRingFull: q.txRingFull,
     })),
+    packetDropMonitor,
   };
 }
 

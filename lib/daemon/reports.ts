@@ -56,7 +56,7 @@ export interface CountersReport {
 const FAST_PATH = ['FAST_FORWARD', 'FAST_LOCAL', 'FAST_KERNEL', 'ICMP_ERROR_FORWARD', 'ICMP_ERROR_LOCAL'];
 
 /** XDP drop counters, reported under these names in `drops`. */
-const XDP_DROPS: Record<string, string> = {
+export const XDP_DROPS: Record<string, string> = {
   DROP_MALFORMED: 'malformed',
   DROP_SCREEN: 'screen',
   DROP_FRAGMENT: 'fragment',

@@ -43,6 +43,7 @@ const MAPS = [
   'xdpfw_vlan_units',
   'xdpfw_policers', 'xdpfw_policer_drops',
   'xdpfw_flood_settings', 'xdpfw_deny_cache',
+  'xdpfw_drop_watch', 'xdpfw_drop_budget', 'xdpfw_drops',
 ] as const;
 
 /** The program in each slot of xdpfw_tail_calls, by its name in enum xdpfw_tail_call. */

@@ -60,6 +60,8 @@ export interface OpenObjectOptions {
   pinDir?: string;
   /** maps left out of pinning: fresh in every run (e.g. state derived from config) */
   unpinned?: string[];
+  /** max_entries to use instead of the object's, by map name (a scratch instance's small maps) */
+  maxEntries?: Record<string, number>;
 }
 
 /**

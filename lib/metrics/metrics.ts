@@ -160,6 +160,11 @@ function lossMetrics(r: Registry, src: MetricsSource): void {
     });
   mirroredCounter(r, 'xdpfw_xdp_events_suppressed_total', 'Events XDP did not write, over the per-second budget of their kind and zone',
     ['kind'], () => Object.entries(src.losses().xdpEvents.suppressed).map(([kind, n]): [Labels, number] => [{ kind }, n]));
+  mirroredCounter(r, 'xdpfw_packet_drop_monitor_total', 'Drops seen while a monitor packet-drop watcher was attached: shown, or not shown (over its budget, ring full)',
+    ['outcome'], () => {
+      const m = src.losses().packetDropMonitor;
+      return [[{ outcome: 'shown' }, m.shown], [{ outcome: 'over_budget' }, m.overBudget], [{ outcome: 'ring_full' }, m.ringFull]];
+    });
   const perQueue = (field: 'txRingFull') => () =>
     src.losses().afxdp.map((q: AfXdpLosses): [Labels, number] => [{ interface: q.interface, queue: String(q.queue) }, q[field]]);
   mirroredCounter(r, 'xdpfw_afxdp_tx_ring_full_total', 'Frames the slow path could not send: the AF_XDP tx ring was full',

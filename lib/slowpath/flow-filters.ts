@@ -62,6 +62,12 @@ export class FlowFilters {
     return this.engine.evaluate(id, this.query(reader));
   }
 
+  /** What filter `id` decides for the frame the reader holds, without counting (`xdpfw trace`). */
+  peek(id: number | null, reader: FrameReader): FilterResult | null {
+    if (id === null) return null;
+    return this.engine.lookup(id, this.query(reader));
+  }
+
   /**
    * What a session's cached verdict `d` decides for the packet the reader holds: the cached
    * verdict itself, or with per-packet terms this packet's own (as XDP's program would). Counts

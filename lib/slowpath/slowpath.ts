@@ -28,6 +28,7 @@ import { type Route, RouteProbe } from './route-probe.js';
 import { reroute } from './reroute.js';
 import { type FaultStage, Faults, frameDigest } from '../util/faults.js';
 import type { DeniedFlow } from '../flood/deny-cache.js';
+import { IDLE_DROP_TAP, type SlowPathDropTap } from '../monitor/slow-path-tap.js';
 
 /** Why the slow path dropped a packet; each has a counter. */
 export type SlowPathDrop =
@@ -61,6 +62,11 @@ export type SlowPathDrop =
   | 'slow_path_error';
 
 export const LOCAL_ZONE = 'junos-host';
+
+/** A filter verdict's name for people: filter and term (or the implicit discard at its end). */
+export function filterRule(r: FilterResult): string {
+  return `${r.filter} term ${r.term ?? '(implicit discard)'}`;
+}
 
 /** The residual filter programs the sessions' cached verdicts name. */
 function* programsInUse(sessions: SessionTable): Iterable<number> {
@@ -148,6 +154,10 @@ export class SlowPath {
   private readonly ingress = { ifindex: 0, zoneId: 0 };
   /** A first packet as xdpfw_inject_new rewrote it, for the egress socket. */
   private readonly rewritten = Buffer.alloc(REWRITE_ROOM);
+  /** Where drops are shown while a packet-drop watcher is attached (set by the daemon). */
+  dropTap: SlowPathDropTap = IDLE_DROP_TAP;
+  /** The frame handle() was given, as received (for the drop tap). */
+  private readonly received = { rx: null as RxQueue | null, addr: 0, length: 0 };
   /** The socket that sends out of an interface (set by the daemon, which owns the sockets). */
   egressPort: (ifindex: number) => TxPort | undefined = () => undefined;
   /** Told of every flow the policy denies (the daemon remembers it in XDP: lib/flood/deny-cache.ts). */
@@ -221,9 +231,16 @@ export class SlowPath {
     this.tcpSession = config.flow.tcpSession;
   }
 
-  private drop(reason: SlowPathDrop): void {
+  /** rule: the policy or filter term that decided, for a packet-drop watcher. */
+  private drop(reason: SlowPathDrop, rule: string | null = null): void {
     this.stats.drops.set(reason, (this.stats.drops.get(reason) ?? 0) + 1);
     this.settled = true;
+    if (this.dropTap.active) this.showDrop(reason, rule);
+  }
+
+  private showDrop(reason: SlowPathDrop, rule: string | null): void {
+    const { rx, addr, length } = this.received;
+    if (rx) this.dropTap.note(rx.frames.subarray(addr, addr + length), length, rx.ifindex, this.stage, reason, rule);
   }
 
   private sent(): void {
@@ -237,6 +254,9 @@ export class SlowPath {
    */
   handle(rx: RxQueue, addr: number, length: number): void {
     this.stats.received++;
+    this.received.rx = rx;
+    this.received.addr = addr;
+    this.received.length = length;
     this.stage = 'parse';
     this.settled = false;
     try {
@@ -312,7 +332,7 @@ export class SlowPath {
         this.onDeny({ key: reader.key, ingressIfindex: rx.ifindex, egressIfindex: egress.ifindex, fromZoneId: fromZone.id,
           toZoneId: toZone.id, policyId: decision.policyId, log: logs });
       }
-      return this.drop(decision.action === 'reject' ? 'policy_reject' : 'policy_deny');
+      return this.drop(decision.action === 'reject' ? 'policy_reject' : 'policy_deny', decision.policyName);
     }
 
     this.stage = 'filter';
@@ -349,9 +369,9 @@ export class SlowPath {
     if (result.action === 'accept') return true;
     if (result.action === 'reject') {
       this.reject(rx, frame, result.rejectReason ?? POLICY_REJECT);
-      this.drop('filter_reject');
+      this.drop('filter_reject', filterRule(result));
     } else {
-      this.drop('filter_discard');
+      this.drop('filter_discard', filterRule(result));
     }
     return false;
   }
@@ -401,7 +421,7 @@ export class SlowPath {
     const f = reader.facts;
     this.stage = 'filter';
     if (!boxConnection && !hostInboundAllows(zone, f.protocol, f.destinationPort, f.icmpType)) {
-      return this.drop('host_inbound_denied');
+      return this.drop('host_inbound_denied', `host-inbound-traffic of zone ${zone.name}`);
     }
     const lo0 = this.filters.judge(this.filters.lo0Filter(familyName(f.family)), reader);
     if (lo0 && !this.enforceFilter(rx, frame, lo0, 'lo0', { ifindex: rx.ifindex, zoneId: zone.id }, NO_EGRESS)) return;

@@ -91,6 +91,16 @@ t.test('maps are pinned in pinDir and reused by the next load', (t) => {
   t.end();
 });
 
+t.test('maxEntries sizes a map before it is created; a map it does not name is refused', (t) => {
+  const path = compileTestObject(t);
+  const small = openTestObject(t, path, { maxEntries: { flows: 16 } });
+  t.equal(mapInfo(small.mapFd('flows')).maxEntries, 16);
+  t.equal(mapInfo(small.mapFd('prefixes')).maxEntries, mapInfo(openTestObject(t, path).mapFd('prefixes')).maxEntries, 'the others as compiled');
+  const e = thrown(() => openObject(path, { maxEntries: { nope: 4 } }));
+  t.match(e.message, /maxEntries: no map nope/);
+  t.end();
+});
+
 t.test('an incompatible pinned map is refused with a clear error', (t) => {
   const dir = pinDir(t);
   openTestObject(t, compileTestObject(t), { pinDir: dir });
