@@ -118,6 +118,8 @@ export class SessionTable {
   private readonly pairValues = Buffer.alloc(2 * SESSION.size);
   /** The open batch of installs (beginBatch .. commitBatch); null: each install writes at once. */
   private batch: { keys: Buffer; values: Buffer; entries: number; sessions: Session[] } | null = null;
+  /** The batch's buffers, kept between batches. */
+  private batchRoom: { keys: Buffer; values: Buffer; entries: number; sessions: Session[] } | null = null;
   readonly stats: SessionTableStats = { created: 0, closed: new Map(), refusedFull: 0 };
   private readonly closeListeners: CloseListener[] = [];
   private readonly expiry = new ExpirySchedule(nowSecond());
@@ -221,10 +223,11 @@ export class SessionTable {
    * their entries to commitBatch(), which writes them all with one batched map update.
    */
   beginBatch(): void {
-    this.batch ??= {
+    this.batchRoom ??= {
       keys: Buffer.alloc(2 * INSTALL_BATCH_MAX * SESSION_KEY.size), values: Buffer.alloc(2 * INSTALL_BATCH_MAX * SESSION.size),
       entries: 0, sessions: [],
     };
+    this.batch = this.batchRoom;
     this.batch.entries = 0;
     this.batch.sessions.length = 0;
   }
@@ -242,6 +245,7 @@ export class SessionTable {
    */
   commitBatch(): Array<{ session: Session; reason: SessionInstallRefusal }> {
     const batch = this.batch;
+    this.batch = null;
     if (!batch || batch.sessions.length === 0) return [];
     const refused: Array<{ session: Session; reason: SessionInstallRefusal }> = [];
     let done = 0;
@@ -263,7 +267,6 @@ export class SessionTable {
     }
     batch.entries = 0;
     batch.sessions.length = 0;
-    this.batch = null;
     return refused;
   }
 

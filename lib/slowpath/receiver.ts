@@ -113,6 +113,8 @@ export class QueueSocket {
         slowPath.faults.record('receive', err, () => frameDigest(this.rx.frames, this.descs[0]!, this.descs[1]!, this.ifindex, this.queue));
       }
       total += n;
+      // The ring was empty behind these: the next frame wakes the poll again.
+      if (n < BATCH) return total;
     }
   }
 

@@ -4,7 +4,7 @@
 // xdpfw_route gives for the same packets; RouteProbe stays for the single
 // lookups (a policy-routed table, a session's packet).
 import { ROUTE_ENTRY, SESSION_KEY } from '../dataplane/layout.js';
-import { btfEnum, progTestRun } from '../dataplane/native.js';
+import { btfEnum, progRunInto } from '../dataplane/native.js';
 import { FIB_NOT_FWDED, FIB_NO_NEIGH, FIB_SUCCESS, XDP_PASS } from '../dataplane/xdp-abi.js';
 import type { Route } from './route-probe.js';
 
@@ -29,6 +29,7 @@ export class RouteBatch {
   /** Routes of the last resolve(), by slot. */
   private readonly routes: Route[] = new Array<Route>(ROUTE_BATCH_MAX).fill(NO_ROUTE);
   private count = 0;
+  private readonly answered = new Uint32Array(1);
   /** Kernel calls made and entries answered, for the counters. */
   readonly stats = { runs: 0, entries: 0 };
 
@@ -61,10 +62,10 @@ export class RouteBatch {
     const n = this.count;
     if (n === 0) return;
     const bytes = n * ROUTE_ENTRY.size;
-    const out = progTestRun(this.prog, { data: this.entries, length: bytes, ifindex, rxQueue, into: this.answers });
+    const retval = progRunInto(this.prog, this.entries, 0, bytes, ifindex, rxQueue, this.answers, this.answered);
     this.stats.runs++;
     this.stats.entries += n;
-    const ok = out.retval === XDP_PASS && (out.dataOutLength ?? 0) >= bytes;
+    const ok = retval === XDP_PASS && this.answered[0]! >= bytes;
     for (let i = 0; i < n; i++) this.routes[i] = ok ? this.decode(i) : NO_ROUTE;
   }
 

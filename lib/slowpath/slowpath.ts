@@ -6,7 +6,7 @@
 // fast path would send it. Later IP fragments held behind a first fragment
 // being judged are never judged themselves: re-injected after it, they follow
 // its verdict in XDP.
-import { ifNameToIndex, progTestRun } from '../dataplane/native.js';
+import { ifNameToIndex, progRunInto, progTestRun } from '../dataplane/native.js';
 import { XDP_DROP, XDP_REDIRECT } from '../dataplane/xdp-abi.js';
 import { FILTER_PROGRAM_SLOW_PATH } from '../dataplane/layout.js';
 import type { FilterResult } from '../filter/engine.js';
@@ -170,6 +170,7 @@ export class SlowPath {
   private readonly ingress = { ifindex: 0, zoneId: 0 };
   /** A first packet as xdpfw_inject_new rewrote it, for the egress socket. */
   private readonly rewritten = Buffer.alloc(REWRITE_ROOM);
+  private readonly rewrittenLength = new Uint32Array(1);
   /** The socket that sends out of an interface (set by the daemon, which owns the sockets). */
   egressPort: (ifindex: number) => TxPort | undefined = () => undefined;
   private readonly egress = { ifindex: 0, zoneId: 0 };
@@ -770,17 +771,16 @@ export class SlowPath {
    */
   private stageRewritten(rx: RxQueue, frame: FrameRef, port: TxPort, first: PendingFirst): boolean {
     if (frame.length > LIVE_RUN_MAX_FRAME) return false;
-    const out = progTestRun(this.progs.injectNew, {
-      data: frame.bytes, offset: frame.at, length: frame.length, ifindex: rx.ifindex, rxQueue: rx.queue, into: this.rewritten,
-    });
-    if (out.retval === XDP_DROP) return true; // counted by the program
-    if (out.retval === XDP_REDIRECT) {
-      if (port.stage!(this.rewritten, out.dataOutLength ?? 0)) {
+    const retval = progRunInto(this.progs.injectNew, frame.bytes, frame.at, frame.length, rx.ifindex, rx.queue, this.rewritten, this.rewrittenLength);
+    const length = this.rewrittenLength[0]!;
+    if (retval === XDP_DROP) return true; // counted by the program
+    if (retval === XDP_REDIRECT) {
+      if (port.stage!(this.rewritten, length)) {
         this.stagedPorts.add(port);
         this.staged.push({ port, first });
         return true;
       }
-      if (port.transmit(this.rewritten, out.dataOutLength ?? 0)) {
+      if (port.transmit(this.rewritten, length)) {
         this.sent();
         return true;
       }
