@@ -23,11 +23,14 @@ const NO_ROUTE: Route = Object.freeze({ local: false, boxConnection: false, egre
 const LOCAL: Route = Object.freeze({ local: true, boxConnection: false, egress: 0, resolved: false });
 const BOX_REPLY: Route = Object.freeze({ local: true, boxConnection: true, egress: 0, resolved: false });
 
+/** Questions one RouteBatch holds: a receive batch's; more than one run takes are asked in several. */
+export const ROUTE_BATCH_CAPACITY = 64;
+
 export class RouteBatch {
-  private readonly entries = Buffer.alloc(ROUTE_BATCH_MAX * ROUTE_ENTRY.size);
-  private readonly answers = Buffer.alloc(ROUTE_BATCH_MAX * ROUTE_ENTRY.size);
+  private readonly entries = Buffer.alloc(ROUTE_BATCH_CAPACITY * ROUTE_ENTRY.size);
+  private readonly answers = Buffer.alloc(ROUTE_BATCH_CAPACITY * ROUTE_ENTRY.size);
   /** Routes of the last resolve(), by slot. */
-  private readonly routes: Route[] = new Array<Route>(ROUTE_BATCH_MAX).fill(NO_ROUTE);
+  private readonly routes: Route[] = new Array<Route>(ROUTE_BATCH_CAPACITY).fill(NO_ROUTE);
   private count = 0;
   private readonly answered = new Uint32Array(1);
   /** Kernel calls made and entries answered, for the counters. */
@@ -40,7 +43,7 @@ export class RouteBatch {
   }
 
   get full(): boolean {
-    return this.count === ROUTE_BATCH_MAX;
+    return this.count === ROUTE_BATCH_CAPACITY;
   }
 
   clear(): void {
@@ -57,16 +60,21 @@ export class RouteBatch {
     return this.count++;
   }
 
-  /** Answers every queued question with one run, for packets that arrived at `ifindex` / `rxQueue`. */
+  /**
+   * Answers every queued question, for packets that arrived at `ifindex` / `rxQueue`: one run per
+   * ROUTE_BATCH_MAX questions.
+   */
   resolve(ifindex: number, rxQueue: number): void {
-    const n = this.count;
-    if (n === 0) return;
-    const bytes = n * ROUTE_ENTRY.size;
-    const retval = progRunInto(this.prog, this.entries, 0, bytes, ifindex, rxQueue, this.answers, this.answered);
-    this.stats.runs++;
-    this.stats.entries += n;
-    const ok = retval === XDP_PASS && this.answered[0]! >= bytes;
-    for (let i = 0; i < n; i++) this.routes[i] = ok ? this.decode(i) : NO_ROUTE;
+    for (let first = 0; first < this.count; first += ROUTE_BATCH_MAX) {
+      const n = Math.min(ROUTE_BATCH_MAX, this.count - first);
+      const at = first * ROUTE_ENTRY.size;
+      const bytes = n * ROUTE_ENTRY.size;
+      const retval = progRunInto(this.prog, this.entries, at, bytes, ifindex, rxQueue, this.answers.subarray(at), this.answered);
+      this.stats.runs++;
+      this.stats.entries += n;
+      const ok = retval === XDP_PASS && this.answered[0]! >= bytes;
+      for (let i = first; i < first + n; i++) this.routes[i] = ok ? this.decode(i) : NO_ROUTE;
+    }
   }
 
   route(slot: number): Route {

@@ -325,8 +325,9 @@ export class SlowPath {
         const tos = f.family === AF_INET ? rx.frames[at + f.l3Offset + 1]! : 0;
         this.routeSlots[i] = batch.add(reader.key, 0, tos);
       }
+      const runs = batch.stats.runs;
       batch.resolve(rx.ifindex, rx.queue);
-      this.stats.batches.routeRuns++;
+      this.stats.batches.routeRuns += batch.stats.runs - runs;
     } catch (err) {
       this.routeSlots.fill(-1, 0, n);
       this.faults.record('route', err, () => `route batch of ${n} frames on ifindex ${rx.ifindex} queue ${rx.queue}`);
