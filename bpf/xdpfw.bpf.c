@@ -892,3 +892,5 @@ int xdpfw_icmp_error(struct xdp_md *ctx)
 		return count(XDPFW_CNT_DROP_FILTER, ctx, XDP_DROP);
 	return verdict;
 }
+
+#include "route_batch.h"

@@ -125,10 +125,51 @@ Napi::Value ProgTestRun(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// progRunInto(fd, data, offset, length, ifindex, rxQueue, into, outLength):
+// a plain run on data[offset, offset + length) arriving at ifindex/rxQueue,
+// the packet as the program left it written to `into` and its length to
+// outLength[0]; returns the verdict. Positional arguments and no result
+// object: the slow path calls it for every first packet.
+Napi::Value ProgRunInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "progRunInto";
+  int progFd = GetFd(op, Arg(info, 0));
+  Bytes data = GetBytes(op, "data", Arg(info, 1));
+  uint32_t offset = GetU32(op, "offset", Arg(info, 2));
+  uint32_t length = GetU32(op, "length", Arg(info, 3));
+  uint32_t ifindex = GetU32(op, "ifindex", Arg(info, 4));
+  uint32_t rxQueue = GetU32(op, "rxQueue", Arg(info, 5));
+  Bytes into = GetBytes(op, "into", Arg(info, 6));
+  U32Array outLength = GetU32Array(op, "outLength", Arg(info, 7));
+  if (offset > data.len || length > data.len - offset || length == 0) ThrowInvalid(env, op, "offset + length beyond data");
+  if (into.len == 0 || into.len > kMaxDataOut) ThrowInvalid(env, op, "into must not be empty or larger than 1 MiB");
+  if (outLength.count < 1) ThrowInvalid(env, op, "outLength must hold one value");
+
+  struct xdp_md ctx;
+  memset(&ctx, 0, sizeof(ctx));
+  ctx.data_end = length;
+  ctx.ingress_ifindex = ifindex;
+  ctx.rx_queue_index = rxQueue;
+  struct bpf_test_run_opts ro;
+  memset(&ro, 0, sizeof(ro));
+  ro.sz = sizeof(ro);
+  ro.data_in = data.data + offset;
+  ro.data_size_in = length;
+  ro.ctx_in = &ctx;
+  ro.ctx_size_in = sizeof(ctx);
+  ro.data_out = into.data;
+  ro.data_size_out = static_cast<__u32>(into.len);
+  int rc = bpf_prog_test_run_opts(progFd, &ro);
+  if (rc != 0) ThrowErrno(env, op, LibbpfErr(rc));
+  outLength.data[0] = ro.data_size_out < into.len ? ro.data_size_out : static_cast<uint32_t>(into.len);
+  return Napi::Number::New(env, ro.retval);
+}
+
 }  // namespace
 
 void RegisterProgRun(Napi::Env env, Napi::Object exports) {
   exports.Set("progTestRun", Napi::Function::New(env, ProgTestRun, "progTestRun"));
+  exports.Set("progRunInto", Napi::Function::New(env, ProgRunInto, "progRunInto"));
 }
 
 }  // namespace xdpfw

@@ -37,6 +37,9 @@ export function formatCounters(c: CountersReport): string {
   const lines = [
     `Fast path packets:  ${c.fastPathPackets} (${c.fastPathBytes} bytes)`,
     `Slow path packets:  ${c.slowPathPackets} (${c.slowPathInjected} re-injected)`,
+    `Slow path batches:  ${c.slowPathBatches.batches} (largest ${c.slowPathBatches.largest}; by size ` +
+      `${Object.entries(c.slowPathBatches.bySize).filter(([, n]) => n > 0).map(([s, n]) => `${s}: ${n}`).join(', ') || '-'}; ` +
+      `${c.slowPathBatches.routeRuns} route runs, ${c.slowPathBatches.installWrites} session writes)`,
     `Sessions created:   ${c.sessions.created}, refused (table full): ${c.sessions.refusedFull}`,
     `Sessions closed:    ${Object.entries(c.sessions.closed).map(([r, n]) => `${r} ${n}`).join(', ') || '0'}`,
     `Reject replies:     ${c.rejects.sent} sent (${c.rejects.partialQuote} quoting part of the header chain), ${c.rejects.rateLimited} rate-limited, ` +

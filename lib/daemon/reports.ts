@@ -7,6 +7,7 @@ import type { SinkStats } from '../events/sinks/sink.js';
 import type { QueueSocketStats } from '../slowpath/receiver.js';
 import type { RejectCounters } from '../slowpath/reject.js';
 import type { SlowPathStats } from '../slowpath/slowpath.js';
+import type { SlowPathBatchesReport } from '../slowpath/batch-stats.js';
 import type { SessionTableStats } from '../session/table.js';
 import type { LossesReport } from './losses.js';
 import type { MetricsEndpointState } from '../metrics/endpoint.js';
@@ -34,6 +35,8 @@ export interface CountersReport {
   slowPathPackets: number;
   /** Packets the slow path re-injected (first packets, SYN/FIN/RST). */
   slowPathInjected: number;
+  /** Receive batches of the slow path by size, and the kernel calls they shared. */
+  slowPathBatches: SlowPathBatchesReport;
   drops: Record<string, number>;
   sessions: { created: number; closed: Record<string, number>; refusedFull: number };
   /** Security events by kind: generated = sent + rateLimited + queueFull + sinkFailed. */
@@ -110,6 +113,7 @@ export function countersReport(
     fastPathBytes: FAST_PATH.reduce((sum, n) => sum + Number(get(n).bytes), 0),
     slowPathPackets: slow.received,
     slowPathInjected: slow.injected,
+    slowPathBatches: slow.batches.report(),
     drops,
     sessions: { created: sessions.created, closed: Object.fromEntries(sessions.closed), refusedFull: sessions.refusedFull },
     events: events.counters,

@@ -5,6 +5,7 @@
 import { verifyFilterCodes } from '../filter/descriptor.js';
 import { verifyTermConds } from '../filter/residual.js';
 import { verifyRouteFlags } from '../slowpath/route-probe.js';
+import { verifyRouteBatch } from '../slowpath/route-batch.js';
 import { verifyRxMetaFlags } from '../slowpath/frame.js';
 import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -60,7 +61,7 @@ export class Dataplane {
   readonly objectPath = bpfObjectPath('xdpfw');
   readonly constants: DataplaneConstants;
   readonly cpus = numPossibleCpus();
-  readonly progs: { rx: number; inject: number; injectNew: number; route: number };
+  readonly progs: { rx: number; inject: number; injectNew: number; route: number; routeBatch: number };
   private readonly obj: BpfObject;
   private readonly fds: Record<MapName, number>;
   private readonly linkFds = new Map<string, number>();
@@ -72,6 +73,7 @@ export class Dataplane {
     verifyFilterCodes(this.objectPath);
     verifyTermConds(this.objectPath);
     verifyRouteFlags(this.objectPath);
+    verifyRouteBatch(this.objectPath);
     verifyRxMetaFlags(this.objectPath);
     this.constants = readConstants(this.objectPath);
     this.refuseIncompatiblePins();
@@ -87,6 +89,7 @@ export class Dataplane {
       inject: this.obj.progFd('xdpfw_inject'),
       injectNew: this.obj.progFd('xdpfw_inject_new'),
       route: this.obj.progFd('xdpfw_route'),
+      routeBatch: this.obj.progFd('xdpfw_route_batch'),
     };
     this.fillTailCalls();
     const meta = Buffer.alloc(META.size);

@@ -141,6 +141,11 @@ export const ROUTE_QUERY = new StructLayout('xdpfw_route_query', [['table_id', '
 
 export const ROUTE_RESULT = new StructLayout('xdpfw_route_result', [['fib_rc', 'u32'], ['ifindex', 'u32'], ['flags', 'u32'], ['pad', 'u32']] as const);
 
+/** struct xdpfw_route_entry (bpf/route_batch.h): one packet's route question and answer in a batched probe. */
+export const ROUTE_ENTRY = new StructLayout('xdpfw_route_entry', [
+  ['key', arrayOf(SESSION_KEY, 1)], ['table_id', 'u32'], ['tos', 'u8'], ['flags', 'u8'], ['pad', 'u16'], ['fib_rc', 'u32'], ['ifindex', 'u32'],
+] as const);
+
 export const META = new StructLayout('xdpfw_meta', [['layout_version', 'u32'], ['reserved', 'u32']] as const);
 
 /** struct xdpfw_event: one security event (lib/events/record.ts reads and writes it). */
@@ -168,7 +173,7 @@ export const SCREEN_COUNTER = new StructLayout('xdpfw_screen_counter', [
 export const VLAN_UNIT_KEY = new StructLayout('xdpfw_vlan_unit_key', [['ifindex', 'u32'], ['vlan_id', 'u16'], ['pad', 'u16']] as const);
 
 export const ALL_LAYOUTS = [SESSION_KEY, SESSION, TCP_CONN, TCP_DIR, TCP_SETTINGS, FILTER_VERDICT, FILTER_TERM, FILTER_PROGRAM, POLICER, IFACE, COUNTER_VALUE, RX_META,
-  ROUTE_QUERY, ROUTE_RESULT, META, EVENT, SCREEN_PROFILE, SCREEN_COUNTER, FRAGMENT_KEY, FRAGMENT, VLAN_UNIT_KEY];
+  ROUTE_QUERY, ROUTE_RESULT, ROUTE_ENTRY, META, EVENT, SCREEN_PROFILE, SCREEN_COUNTER, FRAGMENT_KEY, FRAGMENT, VLAN_UNIT_KEY];
 
 /** Values the C side defines as enums; read from BTF, never copied here. */
 export interface DataplaneConstants {

@@ -291,6 +291,8 @@ interface NativeAddon {
   mapDeleteBatch(fd: number, keys: Uint8Array, count: number): number;
   numPossibleCpus(): number;
   progTestRun(progFd: number, opts: ProgTestRunOptions): ProgTestRunResult;
+  progRunInto(progFd: number, data: Uint8Array, offset: number, length: number, ifindex: number, rxQueue: number,
+    into: Uint8Array, outLength: Uint32Array): number;
   Xsk: new (opts: XskOptions) => XskInstance;
   RingBuffer: new (mapFd: number, callback: RingBufferCallback) => RingBufferInstance;
   btfStruct(objPath: string, name: string): BtfStruct;
@@ -448,6 +450,17 @@ export function numPossibleCpus(): number {
 /** BPF_PROG_TEST_RUN of an XDP program. */
 export function progTestRun(progFd: number, opts: ProgTestRunOptions): ProgTestRunResult {
   return native().progTestRun(progFd, opts);
+}
+
+/**
+ * A plain BPF_PROG_TEST_RUN of an XDP program on data[offset, offset + length), arriving at
+ * ifindex / rxQueue: the packet as the program left it goes to `into`, its length to
+ * outLength[0]; returns the verdict. progTestRun without an options or result object.
+ */
+export function progRunInto(
+  progFd: number, data: Uint8Array, offset: number, length: number, ifindex: number, rxQueue: number, into: Uint8Array, outLength: Uint32Array,
+): number {
+  return native().progRunInto(progFd, data, offset, length, ifindex, rxQueue, into, outLength);
 }
 
 /** Layout of a struct/union (or typedef of one) from an object file's BTF. */

@@ -85,6 +85,10 @@ export function createRegistry(src: MetricsSource): Registry {
     return out;
   });
   mirroredCounter(r, 'xdpfw_slowpath_packets_total', 'Packets the slow path received', [], () => [[{}, src.slowPath().received]]);
+  mirroredCounter(r, 'xdpfw_slowpath_batches_total', 'Receive batches the slow path judged together, by size range', ['size'],
+    () => Object.entries(src.slowPath().batches.report().bySize).map(([size, n]): [Labels, number] => [{ size }, n]));
+  mirroredCounter(r, 'xdpfw_slowpath_batch_calls_total', 'Kernel calls shared by a whole receive batch, by kind', ['kind'],
+    () => [[{ kind: 'route' }, src.slowPath().batches.routeRuns], [{ kind: 'session_write' }, src.slowPath().batches.installWrites]]);
   mirroredCounter(r, 'xdpfw_slowpath_injected_total', 'Packets the slow path re-injected into the fast path', [],
     () => [[{}, src.slowPath().injected]]);
   mirroredCounter(r, 'xdpfw_slow_path_errors_total', 'Errors inside the daemon input loops by stage (the frame hit is dropped)', ['stage'],

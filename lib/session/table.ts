@@ -57,7 +57,10 @@ export interface SessionView {
   timeoutSeconds: number;
 }
 
-export type InstallResult = { ok: true; session: Session } | { ok: false; reason: 'session_table_full' | 'session_map_error' };
+export type SessionInstallRefusal = 'session_table_full' | 'session_map_error';
+export type InstallResult = { ok: true; session: Session } | { ok: false; reason: SessionInstallRefusal };
+/** Sessions one batch of installs holds (the slow path's receive batch). */
+export const INSTALL_BATCH_MAX = 64;
 
 export interface SessionTableStats {
   created: number;
@@ -113,6 +116,10 @@ export class SessionTable {
   /** Keys and values of a new session's two entries, written in one batch. */
   private readonly pairKeys = Buffer.alloc(2 * SESSION_KEY.size);
   private readonly pairValues = Buffer.alloc(2 * SESSION.size);
+  /** The open batch of installs (beginBatch .. commitBatch); null: each install writes at once. */
+  private batch: { keys: Buffer; values: Buffer; entries: number; sessions: Session[] } | null = null;
+  /** The batch's buffers, kept between batches. */
+  private batchRoom: { keys: Buffer; values: Buffer; entries: number; sessions: Session[] } | null = null;
   readonly stats: SessionTableStats = { created: 0, closed: new Map(), refusedFull: 0 };
   private readonly closeListeners: CloseListener[] = [];
   private readonly expiry = new ExpirySchedule(nowSecond());
@@ -180,10 +187,29 @@ export class SessionTable {
       createdAtMs: Date.now(),
       tcp: protocol === IPPROTO_TCP ? 'none' : null,
     };
+    // In a batch the entries are written by commitBatch(), before the first packet goes on.
+    if (this.batch && this.batch.sessions.length < INSTALL_BATCH_MAX) {
+      const slot = this.batch.entries;
+      this.encodeEntry(session, false, now, slot, this.batch.keys, this.batch.values);
+      if (!session.local) this.encodeEntry(session, true, now, slot + 1, this.batch.keys, this.batch.values);
+      this.batch.entries += session.local ? 1 : 2;
+      this.batch.sessions.push(session);
+    } else {
+      const refused = this.writeOrRefuse(session, now);
+      if (refused) return refused;
+    }
+    this.remember(session);
+    this.stats.created++;
+    return { ok: true, session };
+  }
+
+  /** Writes a session's entries now; the refusal if the map took them not. */
+  private writeOrRefuse(session: Session, now: bigint): InstallResult | null {
     try {
       this.writeEntries(session, now);
+      return null;
     } catch (err) {
-      mapDelete(this.mapFd, fwd);
+      mapDelete(this.mapFd, session.key);
       const code = (err as { code?: string }).code;
       if (code === 'E2BIG' || code === 'ENOSPC' || code === 'ENOMEM') {
         this.stats.refusedFull++;
@@ -191,9 +217,66 @@ export class SessionTable {
       }
       return { ok: false, reason: 'session_map_error' };
     }
-    this.remember(session);
-    this.stats.created++;
-    return { ok: true, session };
+  }
+
+  /**
+   * From now until commitBatch(), install() remembers sessions at once but leaves the writing of
+   * their entries to commitBatch(), which writes them all with one batched map update.
+   */
+  beginBatch(): void {
+    this.batchRoom ??= {
+      keys: Buffer.alloc(2 * INSTALL_BATCH_MAX * SESSION_KEY.size), values: Buffer.alloc(2 * INSTALL_BATCH_MAX * SESSION.size),
+      entries: 0, sessions: [],
+    };
+    this.batch = this.batchRoom;
+    this.batch.entries = 0;
+    this.batch.sessions.length = 0;
+  }
+
+  /** Sessions of the open batch whose entries are not written yet. */
+  pendingInBatch(session: Session): boolean {
+    return this.batch !== null && this.batch.sessions.includes(session);
+  }
+
+  /**
+   * Writes the entries of every session installed since beginBatch() with one syscall (a partial
+   * write is finished entry by entry, to learn each refusal). Sessions the map refused are
+   * forgotten again, as if never installed (close listeners do not hear of them); returns them
+   * with the reason, the others are in the map.
+   */
+  commitBatch(): Array<{ session: Session; reason: SessionInstallRefusal }> {
+    const batch = this.batch;
+    this.batch = null;
+    if (!batch || batch.sessions.length === 0) return [];
+    const refused: Array<{ session: Session; reason: SessionInstallRefusal }> = [];
+    let done = 0;
+    try {
+      done = mapUpdateBatch(this.mapFd, batch.keys, batch.values, batch.entries, BPF_ANY);
+    } catch {
+      done = 0;
+    }
+    let entry = 0;
+    for (const session of batch.sessions) {
+      const n = session.local ? 1 : 2;
+      entry += n;
+      if (entry <= done) continue;
+      const failed = this.writeOrRefuse(session, session.createdNs);
+      if (!failed || failed.ok) continue;
+      this.forget(session);
+      this.stats.created--;
+      refused.push({ session, reason: failed.reason });
+    }
+    batch.entries = 0;
+    batch.sessions.length = 0;
+    return refused;
+  }
+
+  /** Drops a session the map never held from the table's memory. */
+  private forget(session: Session): void {
+    this.byKey.delete(keyId(session.key));
+    if (!session.local) this.byKey.delete(keyId(session.reverse));
+    this.byId.delete(session.id);
+    this.expiry.forget(session.id);
   }
 
   private remember(session: Session): void {
@@ -217,9 +300,9 @@ export class SessionTable {
   }
 
   /** Entry `slot` (0: client direction, 1: server direction) of pairKeys / pairValues. */
-  private encodeEntry(session: Session, reverse: boolean, lastSeen: bigint, slot: number): void {
-    (reverse ? session.reverse : session.key).copy(this.pairKeys, slot * SESSION_KEY.size);
-    const v = this.pairValues.subarray(slot * SESSION.size, (slot + 1) * SESSION.size);
+  private encodeEntry(session: Session, reverse: boolean, lastSeen: bigint, slot: number, keys: Buffer = this.pairKeys, values: Buffer = this.pairValues): void {
+    (reverse ? session.reverse : session.key).copy(keys, slot * SESSION_KEY.size);
+    const v = values.subarray(slot * SESSION.size, (slot + 1) * SESSION.size);
     v.fill(0);
     v.writeBigUInt64LE(BigInt(session.id), S.session_id);
     v.writeBigUInt64LE(session.createdNs, S.created_ns);

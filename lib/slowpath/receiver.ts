@@ -7,6 +7,8 @@ import { FrameReader } from './frame.js';
 import type { RxQueue, SlowPath } from './slowpath.js';
 
 const BATCH = 64;
+/** Frames larger than this are sent alone, never staged. */
+const STAGED_FRAME_MAX = 3072;
 
 export interface QueueSocketStats {
   ifname: string;
@@ -25,6 +27,11 @@ export class QueueSocket {
   private readonly rx: RxQueue;
   private readonly descs = new Uint32Array(BATCH * 2);
   private txRingFull = 0;
+  /** Frames staged for one send (first packets of a batch leaving by this interface). */
+  private readonly staging = Buffer.alloc(BATCH * STAGED_FRAME_MAX);
+  private readonly stagedLengths = new Uint32Array(BATCH);
+  private stagedCount = 0;
+  private stagedBytes = 0;
 
   /** frameSize: XDPFW_XSK_FRAME_SIZE, which XDP's size check for the slow path assumes. */
   constructor(readonly ifname: string, readonly ifindex: number, readonly queue: number, zone: Zone | null, frameSize?: number) {
@@ -56,6 +63,26 @@ export class QueueSocket {
     return this.rx.transmit(frame, length);
   }
 
+  /** Queues a frame for sendStaged(); false: no room left in this batch (nothing queued). */
+  stage(frame: Uint8Array, length: number): boolean {
+    if (this.stagedCount === BATCH || length > STAGED_FRAME_MAX || this.stagedBytes + length > this.staging.length) return false;
+    this.staging.set(frame.subarray(0, length), this.stagedBytes);
+    this.stagedLengths[this.stagedCount++] = length;
+    this.stagedBytes += length;
+    return true;
+  }
+
+  /** Sends the staged frames with one call (one kick); returns how many the tx ring took, in order. */
+  sendStaged(): number {
+    const count = this.stagedCount;
+    this.stagedCount = 0;
+    this.stagedBytes = 0;
+    if (count === 0) return 0;
+    const sent = this.xsk.tx(this.staging, this.stagedLengths, count);
+    this.txRingFull += count - sent;
+    return sent;
+  }
+
   setZone(zone: Zone | null): void {
     this.rx.zone = zone;
   }
@@ -80,16 +107,14 @@ export class QueueSocket {
         return total;
       }
       if (n === 0) return total;
-      for (let i = 0; i < n; i++) {
-        const addr = this.descs[2 * i]!;
-        const length = this.descs[2 * i + 1]!;
-        try {
-          slowPath.handle(this.rx, addr, length);
-        } catch (err) {
-          slowPath.faults.record('receive', err, () => frameDigest(this.rx.frames, addr, length, this.ifindex, this.queue));
-        }
+      try {
+        slowPath.handleBatch(this.rx, this.descs, n);
+      } catch (err) {
+        slowPath.faults.record('receive', err, () => frameDigest(this.rx.frames, this.descs[0]!, this.descs[1]!, this.ifindex, this.queue));
       }
       total += n;
+      // The ring was empty behind these: the next frame wakes the poll again.
+      if (n < BATCH) return total;
     }
   }
 

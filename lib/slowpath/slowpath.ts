@@ -6,7 +6,7 @@
 // fast path would send it. Later IP fragments held behind a first fragment
 // being judged are never judged themselves: re-injected after it, they follow
 // its verdict in XDP.
-import { ifNameToIndex, progTestRun } from '../dataplane/native.js';
+import { ifNameToIndex, progRunInto, progTestRun } from '../dataplane/native.js';
 import { XDP_DROP, XDP_REDIRECT } from '../dataplane/xdp-abi.js';
 import { FILTER_PROGRAM_SLOW_PATH } from '../dataplane/layout.js';
 import type { FilterResult } from '../filter/engine.js';
@@ -16,8 +16,8 @@ import { hostInboundAllows } from '../policy/host-inbound.js';
 import type { FilterLogSource, SecurityEvent } from '../events/types.js';
 import { filterLogEvent, policyDenyEvent, sessionCreateEvent, sessionLimitEvent } from '../session/flow-events.js';
 import { SessionLimiter } from '../screens/session-limit.js';
-import { IPPROTO_TCP, describeKey, familyName, keyId } from '../session/flow-key.js';
-import { type InstallResult, type Session, type SessionFacts, type SessionTable, localAdmission } from '../session/table.js';
+import { AF_INET, IPPROTO_TCP, describeKey, familyName, keyId } from '../session/flow-key.js';
+import { INSTALL_BATCH_MAX, type InstallResult, type Session, type SessionFacts, type SessionTable, localAdmission } from '../session/table.js';
 import { POLICY_REJECT, REJECT_FRAME_MAX, type RejectCounters, type RejectReason, Rejecter } from './reject.js';
 import { isClosed, opensSession } from '../session/tcp.js';
 import type { FrameReader } from './frame.js';
@@ -25,6 +25,8 @@ import { FlowFilters } from './flow-filters.js';
 import { BoxAddresses } from './box-address.js';
 import { FilterPrograms, type ProgramStore } from '../filter/programs.js';
 import { type Route, RouteProbe } from './route-probe.js';
+import { RouteBatch } from './route-batch.js';
+import { BatchStats } from './batch-stats.js';
 import { reroute } from './reroute.js';
 import { type FaultStage, Faults, frameDigest } from '../util/faults.js';
 import type { DeniedFlow } from '../flood/deny-cache.js';
@@ -99,6 +101,25 @@ function localIfindex(name: string): number | null {
 /** Sends frames out of one interface (an AF_XDP socket bound to it). */
 export interface TxPort {
   transmit(frame: Uint8Array, length: number): boolean;
+  /**
+   * Queues a frame for the next sendStaged() (one kick for all); false: no room, nothing queued.
+   * Absent: frames go one by one.
+   */
+  stage?(frame: Uint8Array, length: number): boolean;
+  /** Sends what stage() queued; returns how many of them the tx ring took, in order. */
+  sendStaged?(): number;
+}
+
+/** A new session's first packet, sent on once the batch's session entries are written. */
+interface PendingFirst {
+  rx: RxQueue;
+  at: number;
+  length: number;
+  session: Session;
+  /** The forwarded route; null: delivered to the box. */
+  route: Route | null;
+  zoneId: number;
+  logs: boolean;
 }
 
 /** The frame being judged: a range of its socket's UMEM, named without a view per packet. */
@@ -125,6 +146,8 @@ export interface RxQueue {
 
 export interface SlowPathStats {
   received: number;
+  /** Receive batches judged together, by size, and the kernel calls they shared. */
+  batches: BatchStats;
   injected: number;
   drops: Map<SlowPathDrop, number>;
   /** Reject replies (RST / ICMP unreachable): built and sent, rate-limited, not due. */
@@ -158,12 +181,27 @@ export class SlowPath {
   dropTap: SlowPathDropTap = IDLE_DROP_TAP;
   /** The frame handle() was given, as received (for the drop tap). */
   private readonly received = { rx: null as RxQueue | null, addr: 0, length: 0 };
+  private readonly rewrittenLength = new Uint32Array(1);
   /** The socket that sends out of an interface (set by the daemon, which owns the sockets). */
   egressPort: (ifindex: number) => TxPort | undefined = () => undefined;
   /** Told of every flow the policy denies (the daemon remembers it in XDP: lib/flood/deny-cache.ts). */
   onDeny: (flow: DeniedFlow) => void = () => undefined;
   private readonly egress = { ifindex: 0, zoneId: 0 };
   private readonly routes: RouteProbe;
+  /** Routes of a batch's first packets, resolved with one call before they are judged. */
+  private readonly routeBatch: RouteBatch | null;
+  /** Per frame of the batch being judged: its slot in routeBatch, -1 when not asked. */
+  private readonly routeSlots = new Int32Array(INSTALL_BATCH_MAX);
+  /** The route slot of the frame handle() is judging (-1: look its route up alone). */
+  private routeSlot = -1;
+  /** First packets judged in this batch, waiting for their session entries to be written. */
+  private readonly pending: PendingFirst[] = [];
+  /** Egress sockets with frames staged in this batch. */
+  private readonly stagedPorts = new Set<TxPort>();
+  /** First packets staged on an egress socket, in the order staged. */
+  private readonly staged: Array<{ port: TxPort; first: PendingFirst }> = [];
+  /** In a batch: sessions are written, and first packets sent, when it ends. */
+  private batching = false;
   private engine: PolicyEngine;
   private filters: FlowFilters;
   /** Interned residual filter programs, shared by successive configurations' filters. */
@@ -175,7 +213,7 @@ export class SlowPath {
   private tcpSession: CompiledConfig['flow']['tcpSession'];
 
   constructor(
-    private readonly progs: { inject: number; injectNew: number; route: number },
+    private readonly progs: { inject: number; injectNew: number; route: number; routeBatch?: number },
     private readonly sessions: SessionTable,
     config: CompiledConfig,
     zoneByIfindex: Map<number, Zone>,
@@ -186,10 +224,11 @@ export class SlowPath {
     programStore: ProgramStore | null = null,
   ) {
     this.programs = programStore ? new FilterPrograms(programStore, () => programsInUse(sessions)) : null;
-    this.stats = { received: 0, injected: 0, drops: new Map(), rejects: this.rejecter.counters, rejectTxFull: 0,
+    this.stats = { received: 0, batches: new BatchStats(), injected: 0, drops: new Map(), rejects: this.rejecter.counters, rejectTxFull: 0,
       tooBig: this.tooBigReplier.counters, tooBigTxFull: 0, faults };
     this.engine = new PolicyEngine(config);
     this.routes = new RouteProbe(progs.route);
+    this.routeBatch = progs.routeBatch === undefined ? null : new RouteBatch(progs.routeBatch);
     this.filters = new FlowFilters(config, localIfindex, this.programs);
     this.zoneByIfindex = zoneByIfindex;
     this.limiter = new SessionLimiter(config);
@@ -267,6 +306,132 @@ export class SlowPath {
     }
   }
 
+  /**
+   * Judges a batch of frames of one socket (descs: [offset, length] pairs) with one kernel call
+   * per kind of work: one route lookup for all their first packets, one map update for all the
+   * sessions they open, one send per egress socket. Each frame is still judged alone by handle().
+   */
+  handleBatch(rx: RxQueue, descs: Uint32Array, n: number): void {
+    this.stats.batches.record(n);
+    this.batching = true;
+    this.sessions.beginBatch();
+    try {
+      this.prefetchRoutes(rx, descs, n);
+      for (let i = 0; i < n; i++) {
+        this.routeSlot = this.routeSlots[i]!;
+        this.handle(rx, descs[2 * i]!, descs[2 * i + 1]!);
+      }
+    } finally {
+      this.routeSlot = -1;
+      this.batching = false;
+      this.finishPending();
+    }
+  }
+
+  /**
+   * Asks the routes of the batch's frames that may be first packets, in the main table, with one
+   * run. A frame whose interface has an input filter may be routed by another table: it is looked
+   * up alone once judged (so are the frames of a failed run).
+   */
+  private prefetchRoutes(rx: RxQueue, descs: Uint32Array, n: number): void {
+    const batch = this.routeBatch;
+    this.routeSlots.fill(-1, 0, n);
+    if (!batch || !rx.zone) return;
+    batch.clear();
+    const reader = rx.reader;
+    try {
+      for (let i = 0; i < n && i < this.routeSlots.length && !batch.full; i++) {
+        const at = descs[2 * i]!;
+        if (!reader.read(at, descs[2 * i + 1]!)) continue;
+        const f = reader.facts;
+        if (f.mtu !== 0 || f.laterFragment || this.filters.input(rx.ifindex, familyName(f.family))) continue;
+        const tos = f.family === AF_INET ? rx.frames[at + f.l3Offset + 1]! : 0;
+        this.routeSlots[i] = batch.add(reader.key, 0, tos);
+      }
+      const runs = batch.stats.runs;
+      batch.resolve(rx.ifindex, rx.queue);
+      this.stats.batches.routeRuns += batch.stats.runs - runs;
+    } catch (err) {
+      this.routeSlots.fill(-1, 0, n);
+      this.faults.record('route', err, () => `route batch of ${n} frames on ifindex ${rx.ifindex} queue ${rx.queue}`);
+    }
+  }
+
+  /**
+   * Writes the sessions the batch installed (one map update), then sends their first packets on
+   * (staged per egress socket, one send each) and raises their events. A session the map refused
+   * is dropped with its packet, counted by its reason.
+   */
+  private finishPending(): void {
+    if (this.pending.length === 0) {
+      this.sessions.commitBatch();
+      if (this.batching) this.sessions.beginBatch();
+      return;
+    }
+    const [stage, settled] = [this.stage, this.settled];
+    const refused = new Map<Session, InstallResult & { ok: false }>();
+    try {
+      for (const r of this.sessions.commitBatch()) refused.set(r.session, { ok: false, reason: r.reason });
+      this.stats.batches.installWrites++;
+    } catch (err) {
+      this.faults.record('install', err, () => `session batch of ${this.pending.length}`);
+    }
+    const frame: FrameRef = { bytes: Buffer.alloc(0), at: 0, length: 0 };
+    for (const p of this.pending) {
+      frame.bytes = p.rx.frames;
+      frame.at = p.at;
+      frame.length = p.length;
+      try {
+        const no = refused.get(p.session);
+        if (no) {
+          this.limiter.release(p.zoneId, p.session.key);
+          this.drop(no.reason);
+          continue;
+        }
+        this.stage = 'inject';
+        if (p.route) this.forwardFirst(p.rx, frame, p.route, p);
+        else this.inject(p.rx, frame, this.progs.injectNew);
+        this.stage = 'event';
+        if (p.logs) this.emit(sessionCreateEvent(p.session));
+      } catch (err) {
+        this.faults.record(this.stage, err, () => frameDigest(p.rx.frames, p.at, p.length, p.rx.ifindex, p.rx.queue));
+      }
+    }
+    this.sendStaged(frame);
+    this.pending.length = 0;
+    this.staged.length = 0;
+    [this.stage, this.settled] = [stage, settled];
+    if (this.batching) this.sessions.beginBatch();
+  }
+
+  /**
+   * One send per egress socket for the first packets staged on it; those its tx ring had no room
+   * for are let to the kernel by a live run, as one by one.
+   */
+  private sendStaged(frame: FrameRef): void {
+    for (const port of this.stagedPorts) {
+      let sent = 0;
+      try {
+        sent = port.sendStaged!();
+      } catch (err) {
+        this.faults.record('inject', err, () => 'staged first packets');
+      }
+      let index = 0;
+      for (const p of this.staged) {
+        if (p.port !== port) continue;
+        if (index++ < sent) {
+          this.sent();
+          continue;
+        }
+        frame.bytes = p.first.rx.frames;
+        frame.at = p.first.at;
+        frame.length = p.first.length;
+        this.inject(p.first.rx, frame, this.progs.injectNew);
+      }
+    }
+    this.stagedPorts.clear();
+  }
+
   private judge(rx: RxQueue, addr: number, length: number): void {
     const reader = rx.reader;
     if (!reader.read(addr, length)) return this.drop('bad_metadata');
@@ -277,9 +442,14 @@ export class SlowPath {
     frame.length = length;
     if (facts.mtu !== 0) return this.answerTooBig(rx, frame);
     // Held behind its first fragment, which this socket's frames brought first: XDP follows it.
-    if (facts.laterFragment) return this.inject(rx, frame, this.progs.inject);
+    if (facts.laterFragment) {
+      this.finishPending();
+      return this.inject(rx, frame, this.progs.inject);
+    }
 
     const known = this.sessions.lookup(keyId(reader.key));
+    // A packet of a session this batch installs goes after that session's first packet.
+    if (known && this.pending.length > 0 && this.sessions.pendingInBatch(known)) this.finishPending();
     if (known && !this.reopens(known, facts.tcpFlags)) return this.continueSession(rx, frame, known);
 
     const family = familyName(facts.family);
@@ -297,7 +467,10 @@ export class SlowPath {
 
     if (!fromZone) return this.drop('no_zone');
     this.stage = 'route';
-    const route = this.routes.lookup(frame.bytes, frame.at, frame.length, rx.ifindex, rx.queue, input?.routingInstance ?? 0);
+    const table = input?.routingInstance ?? 0;
+    const route = this.routeSlot >= 0 && table === 0
+      ? this.routeBatch!.route(this.routeSlot)
+      : this.routes.lookup(frame.bytes, frame.at, frame.length, rx.ifindex, rx.queue, table);
     if (route.local && route.boxConnection) return this.toLocal(rx, frame, fromZone, true);
     // syn-check (XDP refuses most before they come here; a race with a session's end may not).
     if (facts.protocol === IPPROTO_TCP && !opensSession(facts.tcpFlags) && !this.tcpSession.noSynCheck) return this.drop('tcp_not_syn');
@@ -348,10 +521,17 @@ export class SlowPath {
       ...this.judgedFlow(reader, rx.ifindex, route.egress, false),
     });
     if (!session) return;
+    if (this.batching) return this.defer(rx, frame, session, route, fromZone.id, logs);
     this.stage = 'inject';
     this.forwardFirst(rx, frame, route);
     this.stage = 'event';
     if (logs) this.emit(sessionCreateEvent(session));
+  }
+
+  /** Sends the first packet on when the batch's sessions are written (finishBatch). */
+  private defer(rx: RxQueue, frame: FrameRef, session: Session, route: Route | null, zoneId: number, logs: boolean): void {
+    this.pending.push({ rx, at: frame.at, length: frame.length, session, route, zoneId, logs });
+    this.settled = true;
   }
 
   /**
@@ -431,7 +611,9 @@ export class SlowPath {
       ingressIfindex: rx.ifindex, egressIfindex: 0, local: true, boxConnection, logClose: false, icmpType: f.icmpType, inactivityTimeout: null,
       ...this.judgedFlow(reader, rx.ifindex, 0, true),
     });
-    if (session) this.inject(rx, frame, this.progs.injectNew);
+    if (!session) return;
+    if (this.batching) return this.defer(rx, frame, session, null, zone.id, false);
+    this.inject(rx, frame, this.progs.injectNew);
   }
 
   /**
@@ -580,8 +762,9 @@ export class SlowPath {
    * if the program did not redirect, a live run lets the kernel have it (a live run costs
    * several plain runs: the kernel builds a page pool for every call).
    */
-  private forwardFirst(rx: RxQueue, frame: FrameRef, route: Route): void {
+  private forwardFirst(rx: RxQueue, frame: FrameRef, route: Route, pending?: PendingFirst): void {
     const port = route.resolved ? this.egressPort(route.egress) : undefined;
+    if (port && pending && port.stage && this.stageRewritten(rx, frame, port, pending)) return;
     if (port && this.sendRewritten(rx, frame, this.progs.injectNew, port)) return;
     // Rare (tx ring full, an expiring TTL): the live run counts this packet a second time.
     this.inject(rx, frame, this.progs.injectNew);
@@ -607,6 +790,32 @@ export class SlowPath {
     }
     if (frame.length <= LIVE_RUN_MAX_FRAME) return false;
     this.drop('too_big_for_kernel');
+    return true;
+  }
+
+  /**
+   * Runs xdpfw_inject_new plain on a first packet and stages what it rewrote on `port`, the egress
+   * socket, sent with the rest of the batch (sent alone, or by a live run, when it cannot be).
+   * false: a jumbo frame, for sendRewritten.
+   */
+  private stageRewritten(rx: RxQueue, frame: FrameRef, port: TxPort, first: PendingFirst): boolean {
+    if (frame.length > LIVE_RUN_MAX_FRAME) return false;
+    const retval = progRunInto(this.progs.injectNew, frame.bytes, frame.at, frame.length, rx.ifindex, rx.queue, this.rewritten, this.rewrittenLength);
+    const length = this.rewrittenLength[0]!;
+    if (retval === XDP_DROP) return true; // counted by the program
+    if (retval === XDP_REDIRECT) {
+      if (port.stage!(this.rewritten, length)) {
+        this.stagedPorts.add(port);
+        this.staged.push({ port, first });
+        return true;
+      }
+      if (port.transmit(this.rewritten, length)) {
+        this.sent();
+        return true;
+      }
+    }
+    // Rare (tx ring full, an expiring TTL): the live run counts this packet a second time.
+    this.inject(rx, frame, this.progs.injectNew);
     return true;
   }
 

@@ -18,6 +18,7 @@ const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js'
 const { SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
 const native = await import('../../lib/dataplane/native.js');
 const { RouteProbe } = await import('../../lib/slowpath/route-probe.js');
+const { ROUTE_BATCH_MAX, RouteBatch } = await import('../../lib/slowpath/route-batch.js');
 const { bpfObjectPath } = await import('../../lib/util/paths.js');
 const { frame, ipBytes } = await import('../helpers/packets.js');
 const { summarize } = await import('./lib/stats.js');
@@ -25,6 +26,8 @@ const { fmt, report } = await import('./lib/report.js');
 
 const RUNS = 5;
 const CALLS = 20_000;
+/** Frames of one receive batch of the slow path (its session and send batches). */
+const BATCH = 64;
 
 if (!insideTestNetns()) throw new Error('not in the bench namespace');
 const paths = statePaths(`/tmp/${insideTestNetns()}`);
@@ -60,17 +63,24 @@ try {
   const values = Buffer.alloc(2 * SESSION.size);
   let next = 1;
 
-  /** Microseconds per call of `fn`, run by run. */
-  const time = (fn: () => void, after?: () => void): number[] => {
+  /** Microseconds per packet of `fn`, which handles `per` packets a call, run by run. */
+  const time = (fn: () => void, after?: () => void, per = 1): number[] => {
     const out: number[] = [];
+    const calls = Math.ceil(CALLS / per);
     for (let r = 0; r < RUNS; r++) {
       const t0 = process.hrtime.bigint();
-      for (let i = 0; i < CALLS; i++) fn();
-      out.push(Number(process.hrtime.bigint() - t0) / 1e3 / CALLS);
+      for (let i = 0; i < calls; i++) fn();
+      out.push(Number(process.hrtime.bigint() - t0) / 1e3 / (calls * per));
       after?.();
     }
     return out;
   };
+  const routeBatch = new RouteBatch(dp.progs.routeBatch);
+  const batchKeys = Buffer.alloc(2 * BATCH * SESSION_KEY.size);
+  const batchValues = Buffer.alloc(2 * BATCH * SESSION.size);
+  const staged = Buffer.alloc(BATCH * data.length);
+  const stagedLengths = new Uint32Array(BATCH).fill(data.length);
+  const outLength = new Uint32Array(1);
   const written: Buffer[] = [];
   const costs = {
     route: time(() => routes.lookup(data, 0, data.length, IN, 0)),
@@ -90,6 +100,31 @@ try {
     }),
     live: time(() => native.progTestRun(dp.progs.injectNew, { data, ifindex: IN, rxQueue: 0, live: true, batchSize: 1 })),
   };
+  // The same work as the slow path does it for a full receive batch: one run routes the batch,
+  // one update writes its sessions, the rewrite is one positional call per packet, one send.
+  const batched = {
+    route: time(() => {
+      routeBatch.clear();
+      for (let i = 0; i < ROUTE_BATCH_MAX; i++) routeBatch.add(key, 0, 0);
+      routeBatch.resolve(IN, 0);
+    }, undefined, ROUTE_BATCH_MAX),
+    install: time(() => {
+      for (let i = 0; i < 2 * BATCH; i++) batchKeys.writeUInt32BE(next++, i * SESSION_KEY.size + 12);
+      native.mapUpdateBatch(sessions, batchKeys, batchValues, 2 * BATCH, 0);
+      written.push(Buffer.from(batchKeys));
+    }, () => {
+      for (const k of written.splice(0)) native.mapDeleteBatch(sessions, k, 2 * BATCH);
+    }, BATCH),
+    rewrite: time(() => native.progRunInto(dp.progs.injectNew, data, 0, data.length, IN, 0, rewritten, outLength)),
+    transmit: time(() => {
+      let sent = 0;
+      while (sent < BATCH) {
+        const n = egress.tx(staged, stagedLengths.subarray(sent), BATCH - sent);
+        if (n === 0) egress.completeTx();
+        sent += n;
+      }
+    }, undefined, BATCH),
+  };
   egress.close();
   native.closeFd(drop.linkFd);
   const sum = costs.route.map((r, i) => r + costs.install[i]! + costs.rewrite[i]! + costs.transmit[i]!);
@@ -98,10 +133,12 @@ try {
     return [label, `${fmt(s.median)} µs (${fmt(s.min)}–${fmt(s.max)})`];
   };
   const floor = summarize(sum.map((us) => 1e6 / us));
+  const batchedSum = batched.route.map((r, i) => r + batched.install[i]! + batched.rewrite[i]! + batched.transmit[i]!);
+  const batchedFloor = summarize(batchedSum.map((us) => 1e6 / us));
   report({
     id: 'session-floor',
     title: 'Floor under new sessions per second',
-    method: `The kernel calls the slow path makes for each new flow, each timed alone (${fmt(CALLS)} calls, ${RUNS} runs) with no JavaScript around them: route probe (plain BPF_PROG_RUN), the two session entries (one batch map update), the first packet rewritten by xdpfw_inject_new (plain BPF_PROG_RUN) and sent from the egress AF_XDP socket (copy mode, one kick per frame). The live-frame run used when the next hop is not resolved is shown apart.`,
+    method: `The kernel calls the slow path makes for each new flow, one flow at a time and as a full receive batch shares them, each timed alone (${fmt(CALLS)} calls, ${RUNS} runs) with no JavaScript around them: route probe (plain BPF_PROG_RUN), the two session entries (one batch map update), the first packet rewritten by xdpfw_inject_new (plain BPF_PROG_RUN) and sent from the egress AF_XDP socket (copy mode, one kick per frame). The live-frame run used when the next hop is not resolved is shown apart.`,
     comparisons: [],
     facts: [
       line('route probe', costs.route),
@@ -111,6 +148,12 @@ try {
       line('sum per new session', sum),
       line('(fallback) re-inject with a live BPF_PROG_RUN', costs.live),
       ['new sessions per second one core can reach at most', `${fmt(floor.median)} (${fmt(floor.min)}–${fmt(floor.max)})`],
+      line(`batched: route probe per packet (${ROUTE_BATCH_MAX} in one run of xdpfw_route_batch)`, batched.route),
+      line(`batched: install both entries per session (${BATCH} sessions in one batch update)`, batched.install),
+      line('batched: rewrite the first packet (positional plain BPF_PROG_RUN)', batched.rewrite),
+      line(`batched: send per packet (${BATCH} frames, one call)`, batched.transmit),
+      line('batched: sum per new session', batchedSum),
+      ['batched: new sessions per second one core can reach at most', `${fmt(batchedFloor.median)} (${fmt(batchedFloor.min)}–${fmt(batchedFloor.max)})`],
     ],
   });
 } finally {
