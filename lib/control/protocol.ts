@@ -40,16 +40,9 @@ const SHOW_SESSIONS = {
   cursor: optional(integer(0, Number.MAX_SAFE_INTEGER)),
 } as const satisfies Shape;
 
-/** `monitor packet-drop`: which drops (lib/monitor/drop-filter.ts) and how many records per second at most. */
+/** `monitor packet-drop`: which drops (the session filters, lib/monitor/drop-filter.ts) and how many records per second at most. */
 const DROP_QUERY = {
-  sourcePrefix: optional(text(64)),
-  destinationPrefix: optional(text(64)),
-  sourcePort: optional(PORT),
-  destinationPort: optional(PORT),
-  protocol: optional(text(32)),
-  interface: optional(NAME),
-  family: optional(oneOf(['inet', 'inet6'] as const)),
-  zone: optional(NAME),
+  ...FLOW_FILTER_FIELDS,
   reason: optional(text(64)),
 } as const satisfies Shape;
 

@@ -4,32 +4,17 @@ import { monitor } from '../control/client.js';
 import type { DropQueryArgs } from '../control/protocol.js';
 import type { DropEntry } from './drop-entry.js';
 import { dropPredicate } from './drop-filter.js';
+import { FLOW_FILTER_OPTIONS, flowFilterFromArgs } from '../session/filter-spec.js';
 import type { NotShown } from './drop-monitor.js';
 import { formatDropLine, formatNotShown } from './format.js';
 
-/** The filters of `monitor packet-drop`, named as the session filters are. */
-export const withDropFilters = <T>(y: Argv<T>) => y
-  .option('source-prefix', { type: 'string', describe: 'packet-drop: source address in this prefix' })
-  .option('destination-prefix', { type: 'string', describe: 'packet-drop: destination address in this prefix' })
-  .option('source-port', { type: 'number', describe: 'packet-drop: source port' })
-  .option('destination-port', { type: 'number', describe: 'packet-drop: destination port' })
-  .option('protocol', { type: 'string', describe: 'packet-drop: protocol name or number' })
-  .option('interface', { type: 'string', describe: 'packet-drop: ingress interface' })
-  .option('family', { choices: ['inet', 'inet6'] as const, describe: 'packet-drop: address family' })
-  .option('zone', { type: 'string', describe: 'packet-drop: ingress zone' })
+/** The filters of `monitor packet-drop`: the session filters' flags, plus the drop reason. */
+export const withDropFilters = <T>(y: Argv<T>) => y.options(FLOW_FILTER_OPTIONS)
   .option('reason', { type: 'string', describe: 'packet-drop: one drop reason (as in show counters)' })
   .option('count', { type: 'number', describe: 'packet-drop: stop after this many drops' })
   .option('rate', { type: 'number', describe: 'packet-drop: drops shown per second at most (per CPU in XDP; default 100)' });
 
-interface DropArgs {
-  'source-prefix'?: string;
-  'destination-prefix'?: string;
-  'source-port'?: number;
-  'destination-port'?: number;
-  protocol?: string;
-  interface?: string;
-  family?: 'inet' | 'inet6';
-  zone?: string;
+interface DropArgs extends Record<string, unknown> {
   reason?: string;
   count?: number;
   rate?: number;
@@ -37,11 +22,7 @@ interface DropArgs {
 }
 
 export async function monitorPacketDrop(socket: string, a: DropArgs): Promise<void> {
-  const query: DropQueryArgs = {
-    sourcePrefix: a['source-prefix'], destinationPrefix: a['destination-prefix'], sourcePort: a['source-port'],
-    destinationPort: a['destination-port'], protocol: a.protocol, interface: a.interface, family: a.family, zone: a.zone, reason: a.reason,
-  };
-  for (const k of Object.keys(query) as Array<keyof DropQueryArgs>) if (query[k] === undefined) delete query[k];
+  const query: DropQueryArgs = { ...flowFilterFromArgs(a), ...(a.reason === undefined ? {} : { reason: a.reason }) };
   dropPredicate(query); // a bad flag fails here, with its name, before the daemon is asked
   if (a.count !== undefined && (!Number.isInteger(a.count) || a.count < 1)) throw new Error('--count must be a positive integer');
   if (a.rate !== undefined && (!Number.isInteger(a.rate) || a.rate < 1 || a.rate > 100000)) throw new Error('--rate must be an integer from 1 to 100000');

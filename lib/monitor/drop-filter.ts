@@ -1,65 +1,52 @@
-// Which drops a watcher asked for: the flags of the session filters
-// (--source-prefix, --destination-prefix, --source-port, --destination-port,
-// --protocol, --interface, --family) plus --zone and --reason, all combined.
-import { type Prefix, maskWords, parsePrefix } from '../config/ip.js';
-import { PROTOCOL_NUMBERS } from '../config/protocols.js';
+// Which drops a watcher asked for: the session filters (lib/session/filter-spec.ts,
+// the same flags and matching as `show sessions`) over each dropped packet, its
+// ingress zone as the from-zone and the rule that dropped it as the policy, plus
+// --reason. Every filter given must match.
+import { parsePrefix } from '../config/ip.js';
+import { type FlowFacts, type FlowFilterSpec, compileFlowFilter } from '../session/filter-spec.js';
 import type { DropEntry } from './drop-entry.js';
 
-export interface DropQuery {
-  sourcePrefix?: string;
-  destinationPrefix?: string;
-  sourcePort?: number;
-  destinationPort?: number;
-  /** A name (tcp, udp, icmp, icmp6, ...) or a number. */
-  protocol?: string;
-  interface?: string;
-  family?: 'inet' | 'inet6';
-  /** Ingress zone. */
-  zone?: string;
+export type DropQuery = FlowFilterSpec & {
   /** A reason as printed (e.g. screen, policy_deny). */
   reason?: string;
-}
+};
 
 export type DropPredicate = (d: DropEntry) => boolean;
 
-/** A protocol name or number; a message when it is neither. */
-export function protocolNumber(text: string): number | string {
-  const named = PROTOCOL_NUMBERS.get(text.toLowerCase()) ?? (text.toLowerCase() === 'icmpv6' ? 58 : undefined);
-  if (named !== undefined) return named;
-  if (/^\d+$/.test(text) && Number(text) <= 255) return Number(text);
-  return `unknown protocol '${text}': a name (${[...PROTOCOL_NUMBERS.keys()].join(', ')}) or a number 0-255`;
+/** Writes an address as printed into `out` at `at` (16 bytes, IPv4 in the first four). */
+function putAddress(text: string | null, out: Uint8Array, at: number): boolean {
+  if (text === null) return false;
+  const p = parsePrefix(text);
+  if (typeof p === 'string') return false;
+  p.words.forEach((w, k) => {
+    for (let b = 0; b < 4; b++) out[at + 4 * k + b] = (w >>> (24 - 8 * b)) & 0xff;
+  });
+  return true;
 }
 
-/** Address text (as the drop entry prints it) inside the prefix. */
-function inPrefix(prefix: Prefix, address: string | null): boolean {
-  if (address === null) return false;
-  const parsed = parsePrefix(address);
-  if (typeof parsed === 'string' || parsed.family !== prefix.family) return false;
-  const mask = maskWords(prefix.family, prefix.length);
-  return prefix.words.every((w, k) => ((parsed.words[k]! & mask[k]!) >>> 0) === w);
+/** A dropped packet as the flow filters see it; null when it is not IP. */
+function factsOf(d: DropEntry): FlowFacts | null {
+  if (d.family === null || d.protocolNumber === null) return null;
+  const addresses = new Uint8Array(32);
+  if (!putAddress(d.source, addresses, 0) || !putAddress(d.destination, addresses, 16)) return null;
+  return {
+    family: d.family, protocol: d.protocolNumber, addresses, sourceOffset: 0, destinationOffset: 16,
+    sourcePort: d.sourcePort ?? 0, destinationPort: d.destinationPort ?? 0,
+    fromZone: d.zone ?? '', toZone: '', policy: d.rule ?? '',
+    ingressInterface: d.interface ?? '', egressInterface: null,
+  };
 }
 
-/** The predicate of a query; throws with a clear message on a bad value. */
+/** The predicate of a query; throws with a clear message (naming the flag) on a bad value. */
 export function dropPredicate(q: DropQuery): DropPredicate {
-  const tests: DropPredicate[] = [];
-  for (const [flag, text, side] of [
-    ['--source-prefix', q.sourcePrefix, 'source'], ['--destination-prefix', q.destinationPrefix, 'destination'],
-  ] as const) {
-    if (text === undefined) continue;
-    const p = parsePrefix(text);
-    if (typeof p === 'string') throw new Error(`${flag}: ${p}`);
-    tests.push((d) => inPrefix(p, d[side]));
-  }
-  if (q.sourcePort !== undefined) tests.push((d) => d.sourcePort === q.sourcePort);
-  if (q.destinationPort !== undefined) tests.push((d) => d.destinationPort === q.destinationPort);
-  if (q.protocol !== undefined) {
-    const n = protocolNumber(q.protocol);
-    if (typeof n === 'string') throw new Error(`--protocol: ${n}`);
-    tests.push((d) => d.protocolNumber === n);
-  }
-  if (q.interface !== undefined) tests.push((d) => d.interface === q.interface);
-  if (q.family !== undefined) tests.push((d) => d.family === q.family);
-  if (q.zone !== undefined) tests.push((d) => d.zone === q.zone);
-  if (q.reason !== undefined) tests.push((d) => d.reason === q.reason);
-  return (d) => tests.every((t) => t(d));
+  const { reason, ...spec } = q;
+  const compiled = compileFlowFilter(spec);
+  if (!compiled.ok) throw new Error(compiled.error);
+  const { match, empty } = compiled;
+  return (d) => {
+    if (reason !== undefined && d.reason !== reason) return false;
+    if (empty) return true;
+    const facts = factsOf(d);
+    return facts !== null && match(facts);
+  };
 }

@@ -103,7 +103,8 @@ function compilePorts(what: string, textValue: string): [number, number] | strin
   return [low, high];
 }
 
-function compileProtocol(textValue: string): number | string {
+/** A protocol name or number 0-255; a message when it is neither. */
+export function compileProtocol(textValue: string): number | string {
   const v = textValue.trim().toLowerCase();
   if (/^\d{1,3}$/.test(v) && Number(v) <= 255) return Number(v);
   return PROTOCOLS[v] ?? `protocol: '${textValue}' is not a protocol name (${Object.keys(PROTOCOLS).join(', ')}) or a number 0-255`;

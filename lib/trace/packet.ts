@@ -2,7 +2,7 @@
 // receive (or taken as given with --hex), and its session key.
 import { isIPv4, isIPv6 } from 'node:net';
 import { SESSION_KEY } from '../dataplane/layout.js';
-import { protocolNumber } from '../monitor/drop-filter.js';
+import { compileProtocol } from '../session/filter-spec.js';
 
 export interface PacketSpec {
   sourceIp: string;
@@ -67,8 +67,8 @@ export function buildPacket(spec: PacketSpec): BuiltPacket {
   const dst = addressBytes(spec.destinationIp, '--destination-ip');
   if (src.length !== dst.length) throw new Error('--source-ip and --destination-ip must be of one family');
   const v6 = src.length === 16;
-  const proto = protocolNumber(spec.protocol);
-  if (typeof proto === 'string') throw new Error(`--protocol: ${proto}`);
+  const proto = compileProtocol(spec.protocol);
+  if (typeof proto === 'string') throw new Error(`--${proto}`);
   const icmp = proto === (v6 ? 58 : 1);
   let l4: Buffer;
   let keyPorts: [number, number] = [0, 0];
