@@ -258,13 +258,18 @@ export class Dataplane {
 
   /** XDP's totals of the filters' `count` counters at these indexes, summed over CPUs. */
   readFilterCounters(indexes: Iterable<number>): Map<number, { packets: number; bytes: number }> {
+    return this.sumPerCpu(this.fds.xdpfw_filter_counters, indexes);
+  }
+
+  /** Per-CPU counter values (struct xdpfw_counter_value) at these indexes of an array map, summed. */
+  private sumPerCpu(fd: number, indexes: Iterable<number>): Map<number, { packets: number; bytes: number }> {
     const stride = COUNTER_VALUE.size;
     const value = Buffer.alloc(stride * this.cpus);
     const out = new Map<number, { packets: number; bytes: number }>();
     for (const index of indexes) {
       let packets = 0;
       let bytes = 0;
-      if (mapLookup(this.fds.xdpfw_filter_counters, u32(index), value)) {
+      if (mapLookup(fd, u32(index), value)) {
         for (let cpu = 0; cpu < this.cpus; cpu++) {
           packets += Number(value.readBigUInt64LE(cpu * stride + COUNTER_VALUE.offset.packets));
           bytes += Number(value.readBigUInt64LE(cpu * stride + COUNTER_VALUE.offset.bytes));
@@ -305,21 +310,7 @@ export class Dataplane {
 
   /** What each bucket discarded in XDP, summed over CPUs. */
   readPolicerDrops(indexes: Iterable<number>): Map<number, { packets: number; bytes: number }> {
-    const stride = COUNTER_VALUE.size;
-    const value = Buffer.alloc(stride * this.cpus);
-    const out = new Map<number, { packets: number; bytes: number }>();
-    for (const index of indexes) {
-      let packets = 0;
-      let bytes = 0;
-      if (mapLookup(this.fds.xdpfw_policer_drops, u32(index), value)) {
-        for (let cpu = 0; cpu < this.cpus; cpu++) {
-          packets += Number(value.readBigUInt64LE(cpu * stride + COUNTER_VALUE.offset.packets));
-          bytes += Number(value.readBigUInt64LE(cpu * stride + COUNTER_VALUE.offset.bytes));
-        }
-      }
-      out.set(index, { packets, bytes });
-    }
-    return out;
+    return this.sumPerCpu(this.fds.xdpfw_policer_drops, indexes);
   }
 
   /** `security flow tcp-session` as XDP applies it to every later packet. */

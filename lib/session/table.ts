@@ -6,7 +6,7 @@
 import { SESSION, SESSION_KEY, TCP_CONN } from '../dataplane/layout.js';
 import { mapDelete, mapDump, mapLookup, mapUpdate, mapUpdateBatch, monotonicNs } from '../dataplane/native.js';
 import {
-  IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, describeKey, keyId, protocolName, reverseKey,
+  IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, describeKey, keyId, reverseKey,
 } from './flow-key.js';
 import { NO_FILTER, decodeFilterDescriptor, encodeFilterDescriptor } from '../filter/descriptor.js';
 import { TCP_SYN, TcpStates, type TcpStateName, isClosed, timeoutClass } from './tcp.js';
@@ -567,40 +567,6 @@ export class SessionTable {
     const { orphans } = this.readCounters();
     for (const key of orphans) mapDelete(this.mapFd, key);
     return orphans.length;
-  }
-
-  /** Every session with its live counters, oldest first. */
-  list(): SessionView[] {
-    const { counters } = this.readCounters();
-    const now = monotonicNs();
-    const views: SessionView[] = [];
-    for (const s of this.byId.values()) {
-      const c = counters.get(s.id);
-      const last = maxBig(s.createdNs, c?.client.lastSeenNs ?? 0n, c?.server?.lastSeenNs ?? 0n);
-      views.push({
-        sessionId: s.id,
-        family: s.tuple.family,
-        protocol: protocolName(s.tuple.protocol),
-        sourceAddress: s.tuple.sourceAddress,
-        sourcePort: s.tuple.sourcePort,
-        destinationAddress: s.tuple.destinationAddress,
-        destinationPort: s.tuple.destinationPort,
-        fromZone: s.fromZone,
-        toZone: s.toZone,
-        policy: s.policyName,
-        policyId: s.policyId,
-        local: s.local,
-        state: s.tcp ? (c?.end?.state ?? s.tcp) : 'active',
-        packetsFromClient: c?.client.packets ?? 0,
-        bytesFromClient: c?.client.bytes ?? 0,
-        packetsFromServer: c?.server?.packets ?? 0,
-        bytesFromServer: c?.server?.bytes ?? 0,
-        ageSeconds: Math.floor(Number(now - s.createdNs) / 1e9),
-        idleSeconds: Math.floor(Number(now - last) / 1e9),
-        timeoutSeconds: this.timeoutFor(s),
-      });
-    }
-    return views;
   }
 
   /**

@@ -19,6 +19,7 @@ const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { reverseKey } = await import('../../lib/session/flow-key.js');
 const { TcpStates } = await import('../../lib/session/tcp.js');
+const { listSessions } = await import('../../lib/session/query.js');
 const { frame, ipBytes } = await import('../helpers/packets.js');
 const { XDP_DROP, XDP_REDIRECT } = await import('../../lib/dataplane/xdp-abi.js');
 type TcpStateName = import('../../lib/session/tcp.js').TcpStateName;
@@ -347,7 +348,10 @@ t.test('the session table: XDP closes, the table removes; the close event is log
   const logged = resetConnection(31001);
   t.equal(table.closedInDataplane(logged.id), logged, 'the XDP record finds its session');
   t.same(table.endOf(logged), { state: 'close', reason: 'TCP RST', logged: true });
-  t.same(table.list().find((v) => v.sessionId === logged.id)?.state, 'close', 'listed as closed until removed');
+  const listed: Array<{ sessionId: number; state: string }> = [];
+  const names = { interfaceName: String, filterName: () => null, termName: () => null, tcpDirFlags: {} };
+  await listSessions(table, names, () => true, {}, false, async (chunk) => void listed.push(...chunk));
+  t.same(listed.find((v) => v.sessionId === logged.id)?.state, 'close', 'listed as closed until removed');
   table.close(logged, 'TCP RST');
   t.same(heard.at(-1), { reason: 'TCP RST', logged: true, packets: 2 }, 'removed: XDP logged it, the table does not again');
 
