@@ -8,7 +8,7 @@ import t from 'tap';
 import type { PoliciesReport } from '../../lib/daemon/policies-report.js';
 import type { StatusReport } from '../../lib/daemon/reports.js';
 import type { SessionView } from '../../lib/session/table.js';
-import { request } from '../../lib/control/client.js';
+import { request, requestStream } from '../../lib/control/client.js';
 import type { ControlRequest } from '../../lib/control/protocol.js';
 import { statePaths } from '../../lib/daemon/state-paths.js';
 import { waitGone } from '../helpers/fail-closed.js';
@@ -60,7 +60,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Reads straight from the control socket (what the CLI's --json prints), sparing a CLI start per poll. */
 const ctl = <T>(req: ControlRequest) => request<T>(statePaths(topo.stateDir).socket, req);
 const showLog = () => ctl<LogEvent[]>({ command: 'show-log' });
-const sessions = () => ctl<SessionView[]>({ command: 'show-sessions' });
+/** Every session: the listing streams in chunks. */
+const sessions = async (): Promise<SessionView[]> => {
+  const out: SessionView[] = [];
+  await requestStream<unknown, SessionView[]>(statePaths(topo.stateDir).socket, { command: 'show-sessions' }, (chunk) => void out.push(...chunk));
+  return out;
+};
 const policyIds = async () => new Map((await ctl<PoliciesReport>({ command: 'show-policies' })).policies.map((p) => [p.name, p.id]));
 const sinkEvents = (): LogEvent[] => existsSync(jsonFile)
   ? readFileSync(jsonFile, 'utf8').split('\n').filter((l) => l).map((l) => JSON.parse(l) as LogEvent)

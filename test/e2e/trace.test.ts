@@ -4,7 +4,7 @@
 // the real packet then gets through the running daemon, and tracing changes
 // none of the running firewall's counters or sessions.
 import t from 'tap';
-import { request } from '../../lib/control/client.js';
+import { request, requestStream } from '../../lib/control/client.js';
 import { statePaths } from '../../lib/daemon/state-paths.js';
 import type { CountersReport } from '../../lib/daemon/reports.js';
 import type { SessionView } from '../../lib/session/table.js';
@@ -74,7 +74,8 @@ const BACKGROUND = new Set(['passNeighbor', 'dropNeighbor', 'passNonIp']);
 /** What tracing must not change: every XDP counter, every drop, the sessions (but their clocks). */
 async function snapshot(): Promise<unknown> {
   const c = await counters();
-  const sessions = await request<SessionView[]>(statePaths(topo.stateDir).socket, { command: 'show-sessions' });
+  const sessions: SessionView[] = [];
+  await requestStream<unknown, SessionView[]>(statePaths(topo.stateDir).socket, { command: 'show-sessions' }, (chunk) => void sessions.push(...chunk));
   const xdp = Object.fromEntries(Object.entries(c.xdp).filter(([n]) => !BACKGROUND.has(n)));
   return { xdp, drops: c.drops, slow: c.slowPathPackets, created: c.sessions.created, sessions: sessions.map((s) => ({ ...s, idleSeconds: 0, ageSeconds: 0 })) };
 }
