@@ -1,10 +1,10 @@
 // Addresses of an event record: 16 bytes in network order (IPv4 in the first
 // four), to and from the text people and SIEMs read.
 import { parsePrefix } from '../config/ip.js';
-import type { FamilyName } from '../session/flow-key.js';
+import type { Family } from '../config/family.js';
 
 /** Dotted quad, or RFC 5952 text (lower case, longest zero run as `::`). */
-export function formatAddress(bytes: Uint8Array, family: FamilyName): string {
+export function formatAddress(bytes: Uint8Array, family: Family): string {
   if (family === 'inet') return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push((bytes[i] << 8) | bytes[i + 1]);
@@ -23,7 +23,7 @@ export function formatAddress(bytes: Uint8Array, family: FamilyName): string {
 }
 
 /** Writes `text` (an address of `family`) as 16 bytes at `offset`; throws if it is not one. */
-export function writeAddress(text: string, family: FamilyName, out: Buffer, offset: number): void {
+export function writeAddress(text: string, family: Family, out: Buffer, offset: number): void {
   const parsed = text.includes('/') ? null : parsePrefix(text);
   if (parsed === null || typeof parsed === 'string' || parsed.family !== family) {
     throw new Error(`'${text}' is not an ${family === 'inet' ? 'IPv4' : 'IPv6'} address`);

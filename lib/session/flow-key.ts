@@ -2,6 +2,7 @@
 // hands the slow path, and the helpers to read them back for people.
 import { SESSION_KEY } from '../dataplane/layout.js';
 import { formatAddress } from '../events/address.js';
+import type { Family } from '../config/family.js';
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -10,7 +11,8 @@ export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 export const IPPROTO_ICMPV6 = 58;
 
-export type FamilyName = 'inet' | 'inet6';
+/** An address family by its Junos name (one definition: lib/config/family.ts). */
+export type FamilyName = Family;
 
 export function familyName(af: number): FamilyName {
   return af === AF_INET6 ? 'inet6' : 'inet';
