@@ -7,7 +7,7 @@ import { XDP_DROP, XDP_PASS, XDP_REDIRECT } from '../../lib/dataplane/xdp-abi.js
 
 export type Verdict = 'drop' | 'pass' | 'redirect';
 
-const PASS = new Set(['PASS_NON_IP', 'PASS_NEIGHBOR', 'FAST_LOCAL', 'FAST_KERNEL', 'INJECT_LOCAL', 'INJECT_KERNEL', 'ICMP_ERROR_LOCAL']);
+const PASS = new Set(['PASS_NON_IP', 'PASS_NEIGHBOR', 'FAST_LOCAL', 'FAST_KERNEL', 'INJECT_LOCAL', 'INJECT_KERNEL', 'ICMP_ERROR_LOCAL', 'VLAN_TO_UNIT']);
 const REDIRECT = new Set(['FAST_FORWARD', 'SLOW_PATH', 'SESSION_REROUTED', 'INJECT_FORWARD', 'ICMP_ERROR_FORWARD', 'MTU_EXCEEDED']);
 /** Counters that count something other than a frame's verdict (events lost; why a frame went to the slow path). */
 const NOT_A_VERDICT = /^EVENT_|^FILTER_PROGRAM_SLOW_PATH$/;
@@ -16,7 +16,8 @@ const NOT_A_VERDICT = /^EVENT_|^FILTER_PROGRAM_SLOW_PATH$/;
 export function counterVerdict(name: string): Verdict | null {
   if (PASS.has(name)) return 'pass';
   if (REDIRECT.has(name)) return 'redirect';
-  if (name.startsWith('DROP_') || name === 'INJECT_MISS') return 'drop';
+  // Shed by the flood meters, or a repeat of a flow denied moments ago: dropped in XDP.
+  if (name.startsWith('DROP_') || name.startsWith('SLOW_PATH_SHED_') || name === 'INJECT_MISS' || name === 'DENY_CACHE_HIT') return 'drop';
   if (NOT_A_VERDICT.test(name)) return null;
   throw new Error(`XDP counter ${name} is not classified as a verdict or not (test/fuzz/xdp-accounting.ts)`);
 }
