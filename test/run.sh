@@ -18,9 +18,9 @@ targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(dist/test)
 jobs=${TEST_JOBS:-2}
 EXCLUSIVE='/(e2e/(flood|losses|packet-drop|screens)|bpf/(screens|flood-meter))\.test\.js$'
-# Longest first, so that two lanes end together: end-to-end, fuzz, BPF, the rest.
-order() { sort | awk '{ k = /\/e2e\// ? 0 : /\/fuzz\// ? 1 : /\/bpf\// ? 2 : 3; print k "\t" $0 }' | sort -s -n -k1,1 | cut -f2; }
-mapfile -t all < <(find "${targets[@]}" -name '*.test.js' | order)
+# tap runs them in name order: the end-to-end files (the long ones) before the
+# many short fuzz, native and unit files, which fill both lanes at the end.
+mapfile -t all < <(find "${targets[@]}" -name '*.test.js' | sort)
 shared=() alone=()
 for f in "${all[@]}"; do
   if [[ $f =~ $EXCLUSIVE ]]; then alone+=("$f"); else shared+=("$f"); fi
