@@ -41,10 +41,18 @@ interfaces {
 
 let topo: Topology;
 const loaded = { done: false };
+/** The mode running; a test that needs it running already spares a reload. */
+let running: Mode | undefined;
+
+async function use(mode: Mode): Promise<void> {
+  if (running === mode) return;
+  await apply(topo, config(mode), loaded);
+  running = mode;
+}
 
 t.before(async () => {
   topo = await Topology.create();
-  await apply(topo, config('reject'), loaded);
+  await use('reject');
   for (const port of [HTTP, UNLISTED]) await topo.startTraffic('fw', ['tcp-sink', '--port', String(port)]);
 });
 t.teardown(() => topo?.destroy());
@@ -59,7 +67,7 @@ for (const family of ['inet', 'inet6'] as const) {
   const icmpType = family === 'inet' ? 8 : 128;
 
   t.test(`${family}: from the admitted zone the box answers; every packet logged lo0, then cached-lo0, and counted`, async (t) => {
-    await apply(topo, config('reject'), loaded);
+    await use('reject');
     const before = (await firewallCounter(topo, lo0, 'from-trust'))?.packets ?? 0;
     const c = await topo.traffic<{ ok: boolean; received: number; localPort: number; error?: string }>('client',
       ['tcp-send', '--host', a.trustSide, '--port', String(HTTP), '--bytes', '3000', '--timeout', '3000']);
@@ -88,7 +96,7 @@ for (const family of ['inet', 'inet6'] as const) {
   });
 
   t.test(`${family}: lo0 reject: the TCP service refuses and ping reports unreachable from the zone the filter rejects`, async (t) => {
-    await apply(topo, config('reject'), loaded);
+    await use('reject');
     const drops = await slowDrops(topo, 'filter_reject');
     const c = await tcp(topo, 'server', a.untrustSide, HTTP, 100, 5000);
     t.notOk(c.ok);
@@ -111,7 +119,7 @@ for (const family of ['inet', 'inet6'] as const) {
   });
 
   t.test(`${family}: lo0 discard: the kernel never sees the blocked packets (the client times out)`, async (t) => {
-    await apply(topo, config('discard'), loaded);
+    await use('discard');
     const drops = await slowDrops(topo, 'filter_discard');
     const c = await tcp(topo, 'server', a.untrustSide, HTTP, 100, 1500);
     t.notOk(c.ok);
@@ -130,7 +138,7 @@ for (const family of ['inet', 'inet6'] as const) {
   });
 
   t.test(`${family}: host-inbound-traffic decides first: an unlisted service stays closed under an accepting lo0 filter`, async (t) => {
-    await apply(topo, config('accept-all'), loaded);
+    await use('accept-all');
     const open = await tcp(topo, 'server', a.untrustSide, HTTP);
     t.ok(open.ok, `with the lo0 filter accepting, http from untrust works (${open.error ?? ''})`);
     const denied = await slowDrops(topo, 'host_inbound_denied');
