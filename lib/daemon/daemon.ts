@@ -630,6 +630,7 @@ export class Daemon {
       firewall: () => this.firewallReport(),
       losses: () => this.losses(),
       linkWarnings: () => this.lastWarnings,
+      dnsNames: () => this.dns.counters,
       policyHits: () => [...this.slowPath.policies.hitCounts()].map(([id, hits]) => {
         const p = this.config.policies.find((x) => x.id === id);
         return { policy: p?.name ?? 'default-policy', fromZone: p?.fromZone ?? 'global', toZone: p?.toZone ?? 'global', hits };
@@ -659,7 +660,7 @@ export class Daemon {
 
   counters(): CountersReport {
     return countersReport(this.dataplane.readCounters(), this.slowPath.stats, this.sessions.stats,
-      { counters: this.events.counters(), sinks: this.events.sinkStats() }, this.losses(), this.controlStats);
+      { counters: this.events.counters(), sinks: this.events.sinkStats() }, this.losses(), this.controlStats, this.dns.counters);
   }
 
   private losses(): LossesReport {

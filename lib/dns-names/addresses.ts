@@ -66,8 +66,11 @@ export interface DnsReport {
 
 /** Totals over every name since the daemon started (metrics and `show counters`). */
 export interface DnsCounters {
-  lookups: number;
+  /** Lookups of a name (its A and AAAA questions together) that got an answer. */
+  answered: number;
+  /** That failed (timeout, refused, SERVFAIL, NXDOMAIN, ...): the last good addresses stayed. */
   failures: number;
+  /** Answers that changed a name's addresses (each applied to the policies). */
   changes: number;
 }
 
@@ -76,7 +79,7 @@ export class DnsAddresses {
   private resolver = new Resolver({ timeout: QUERY_TIMEOUT_MS, tries: QUERY_TRIES });
   private servers: string[] = [];
   private closed = false;
-  readonly counters: DnsCounters = { lookups: 0, failures: 0, changes: 0 };
+  readonly counters: DnsCounters = { answered: 0, failures: 0, changes: 0 };
   /** Told after a name's addresses changed (not after a lookup that kept them). */
   onChange: () => void = () => undefined;
   log: (line: string) => void = (line) => process.stderr.write(`xdpfw: ${line}\n`);
@@ -175,7 +178,6 @@ export class DnsAddresses {
     const generation = ++st.generation;
     st.dueAt = 0;
     st.lookups++;
-    this.counters.lookups++;
     const got: Record<Family, string[]> = { inet: [], inet6: [] };
     let ttl = Infinity;
     let error: string | null = null;
@@ -206,6 +208,7 @@ export class DnsAddresses {
       this.schedule(st, this.timing.minTtl);
       return;
     }
+    this.counters.answered++;
     const sorted = (xs: string[]): string[] => [...new Set(xs)].sort();
     const inet = sorted(got.inet);
     const inet6 = sorted(got.inet6);

@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import t from 'tap';
 import type { DnsReport, DnsNameView } from '../../lib/dns-names/addresses.js';
+import type { CountersReport } from '../../lib/daemon/reports.js';
 import type { SessionView } from '../../lib/session/table.js';
 import { statePaths } from '../../lib/daemon/state-paths.js';
 import { packageRoot } from '../../lib/util/paths.js';
@@ -143,4 +144,8 @@ t.test('the DNS server gone: lookups fail, are logged and counted, and the last 
   const log = readFileSync(statePaths(topo.stateDir).logFile, 'utf8');
   t.match(log, `dns-name ${NAME}: A lookup failed`, 'the failure is logged');
   t.match(log, `keeping ${SERVER_B}`, 'with what is kept');
+  const counters = await topo.xdpfwJson<CountersReport>(['show', 'counters']);
+  t.ok(counters.dnsNames.failures >= failed.failures && counters.dnsNames.changes >= 1 && counters.dnsNames.answered >= 2,
+    `show counters counts them: ${JSON.stringify(counters.dnsNames)}`);
+  t.match((await topo.xdpfw(['show', 'counters'])).stdout, /DNS name lookups: +\d+ answered, \d+ failed/, 'in its text form too');
 });
