@@ -94,3 +94,21 @@ t.test('show policies and match-policies know the junos-host zone', async (t) =>
   t.match(await match(80), { policy: 'no-http', action: 'reject' });
   t.match(await match(0, 'icmp'), { policy: 'host-inbound-traffic', action: 'permit' });
 });
+
+t.test('a reload re-judges sessions to the box by the new junos-host rules', async (t) => {
+  const stream = await topo.startTraffic('client', [
+    'tcp-trickle', '--host', ADDR.fwTrust4, '--port', '22', '--count', '600', '--interval', '100', '--timeout', '30000',
+  ], 120_000);
+  const port = (JSON.parse(stream.lines[0]!) as { localPort: number }).localPort;
+  const listed = async () => (await topo.xdpfwJson<SessionView[]>(['show', 'sessions'])).find((s) => s.destinationPort === 22 && s.sourcePort === port);
+  t.match(await listed(), { toZone: 'junos-host', policy: 'ssh-in' }, 'an ssh stream to the box, admitted by ssh-in');
+  const denying = CONFIG.replace('application junos-ssh; }\n                then { permit; log { session-init; } }', 'application junos-ssh; }\n                then { deny; }');
+  t.not(denying, CONFIG, 'the variant denies ssh');
+  const r = await topo.xdpfw(['reload', '-c', topo.writeConfig(denying), '--json']);
+  t.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as { sessions: { closed: number } };
+  t.ok(report.sessions.closed >= 1, `the reload closed it (${r.stdout.trim()})`);
+  t.equal(await listed(), undefined, 'it is gone');
+  t.match(await send('client', ADDR.fwTrust4, 22), { ok: false, error: 'ETIMEDOUT' }, 'a new ssh connection is denied');
+  stream.child.kill();
+});
