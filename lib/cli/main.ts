@@ -34,6 +34,8 @@ import type { DiffReport } from '../commit/daemon-diff.js';
 import { monitorPacketDrop, withDropFilters } from '../monitor/cli.js';
 import { formatTrace, tracePacket, withTraceFlags } from '../trace/cli.js';
 import type { TraceReport } from '../trace/trace.js';
+import type { DnsReport } from '../dns-names/addresses.js';
+import { formatDnsReport } from '../dns-names/format.js';
 
 const LOAD_TIMEOUT_MS = 60_000;
 const UNLOAD_TIMEOUT_MS = 30_000;
@@ -42,7 +44,7 @@ type DaemonMessage = { ready: true; status: StatusReport } | { ready: false; err
 
 class CliError extends Error {}
 
-async function runForeground(config: string, stateDir: string, xdpMode: 'auto' | 'native' | 'generic', compileOptions: CompileOptions, interfaceMap?: string): Promise<void> {
+async function runForeground(config: string, stateDir: string, xdpMode: 'auto' | 'native' | 'generic', compileOptions: CompileOptions, interfaceMap?: string, dnsMinTtl?: number): Promise<void> {
   // Under systemd (Type=notify): READY=1 at the point `load` reports ready, then watchdog pings.
   const service = ServiceNotifier.fromEnvironment();
   service.status('loading the dataplane');
@@ -50,7 +52,7 @@ async function runForeground(config: string, stateDir: string, xdpMode: 'auto' |
   try {
     requireDataplanePrivileges('run');
     daemon = await Daemon.start({
-      configPath: resolve(config), stateDir, xdpMode, compileOptions, interfaceMap: interfaceMap === undefined ? null : resolve(interfaceMap),
+      configPath: resolve(config), stateDir, xdpMode, compileOptions, interfaceMap: interfaceMap === undefined ? null : resolve(interfaceMap), dnsMinTtl,
     });
   } catch (err) {
     const message = err instanceof ConfigRejected ? `configuration rejected:\n${err.message}` : (err as Error).message;
@@ -85,7 +87,7 @@ async function runForeground(config: string, stateDir: string, xdpMode: 'auto' |
 }
 
 /** Starts `xdpfw run` detached and returns once it reports the dataplane ready. */
-async function load(config: string, stateDir: string, xdpMode: string, compileOptions: CompileOptions, interfaceMap?: string): Promise<void> {
+async function load(config: string, stateDir: string, xdpMode: string, compileOptions: CompileOptions, interfaceMap?: string, dnsMinTtl?: number): Promise<void> {
   requireDataplanePrivileges('load');
   checkConfigPath(resolve(config)); // a FIFO or device would only be refused by the daemon
   const paths = statePaths(stateDir);
@@ -97,6 +99,7 @@ async function load(config: string, stateDir: string, xdpMode: string, compileOp
       resolve(packageRoot, 'bin', 'xdpfw'), 'run', '-c', resolve(config), '--state-dir', paths.stateDir, '--xdp-mode', xdpMode,
       '--node', compileOptions.node ?? DEFAULT_NODE, ...(compileOptions.ignoreUnsupported ? ['--ignore-unsupported'] : []),
       ...(interfaceMap === undefined ? [] : ['--interface-map', resolve(interfaceMap)]),
+      ...(dnsMinTtl === undefined ? [] : ['--dns-min-ttl', String(dnsMinTtl)]),
     ],
     { detached: true, stdio: ['ignore', log, log, 'ipc'] },
   );
@@ -245,6 +248,13 @@ const compileOptionsOf = (a: { 'ignore-unsupported': boolean; node: string }): C
 const withConfig = <T>(y: Argv<T>) =>
   withReading(y.option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'configuration file' })
     .option('xdp-mode', { choices: ['auto', 'native', 'generic'] as const, default: 'auto' as const, describe: 'XDP attach mode (auto: native, else generic)' }));
+const withDaemonOptions = <T>(y: Argv<T>) =>
+  y.option('dns-min-ttl', { type: 'number', describe: 'shortest time in seconds a dns-name answer is kept before it is asked again (default 10)' })
+    .check((a) => {
+      const v = a['dns-min-ttl'];
+      if (v !== undefined && !(Number.isFinite(v) && v >= 1 && v <= 86_400)) throw new CliError('--dns-min-ttl: give seconds from 1 to 86400');
+      return true;
+    });
 const withInterfaceMap = <T>(y: Argv<T>) =>
   y.option('interface-map', {
     type: 'string',
@@ -256,10 +266,10 @@ export async function main(argv: string[]): Promise<void> {
   await yargs(hideBin(argv))
     .scriptName('xdpfw')
     .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'pins, control socket and log', global: true })
-    .command('load', 'attach to the configured interfaces and start the daemon', (y) => withInterfaceMap(withConfig(y)),
-      (a) => load(a.config, a['state-dir'], a['xdp-mode'], compileOptionsOf(a), a['interface-map']))
-    .command('run', 'run the daemon in the foreground', (y) => withInterfaceMap(withConfig(y)),
-      (a) => runForeground(a.config, a['state-dir'], a['xdp-mode'], compileOptionsOf(a), a['interface-map']))
+    .command('load', 'attach to the configured interfaces and start the daemon', (y) => withDaemonOptions(withInterfaceMap(withConfig(y))),
+      (a) => load(a.config, a['state-dir'], a['xdp-mode'], compileOptionsOf(a), a['interface-map'], a['dns-min-ttl']))
+    .command('run', 'run the daemon in the foreground', (y) => withDaemonOptions(withInterfaceMap(withConfig(y))),
+      (a) => runForeground(a.config, a['state-dir'], a['xdp-mode'], compileOptionsOf(a), a['interface-map'], a['dns-min-ttl']))
     .command('unload', 'detach, remove pins and stop the daemon', (y) => y, (a) => unload(a['state-dir']))
     .command('install-service', 'install the systemd unit (Type=notify, watchdog, restart) for this installation', (y) => y
       .option('config', { alias: 'c', type: 'string', default: DEFAULT_SERVICE_CONFIG, describe: 'configuration file the service runs' })
@@ -294,8 +304,8 @@ export async function main(argv: string[]): Promise<void> {
         a.json, formatDiff))
     .command('status', 'daemon, interfaces and queues', (y) => withJson(y),
       (a) => show<StatusReport>(a['state-dir'], { command: 'status' }, a.json, formatStatus))
-    .command('show <what> [detail]', 'show sessions, counters, policies, config, log (recent events), screen statistics, firewall (filter counters) or rollback (archived configurations)', (y) =>
-      withJson(withKinds(withSessionListing(withFlowFilters(y)).positional('what', { choices: ['sessions', 'counters', 'policies', 'config', 'log', 'screen', 'firewall', 'rollback'] as const, demandOption: true })
+    .command('show <what> [detail]', 'show sessions, counters, policies, config, log (recent events), screen statistics, firewall (filter counters), rollback (archived configurations) or address-book (dns-name addresses as resolved)', (y) =>
+      withJson(withKinds(withSessionListing(withFlowFilters(y)).positional('what', { choices: ['sessions', 'counters', 'policies', 'config', 'log', 'screen', 'firewall', 'rollback', 'address-book'] as const, demandOption: true })
         .positional('detail', { choices: ['statistics'] as const })
         .option('zone', { type: 'string', describe: 'screen statistics of one zone' })
         .option('filter', { type: 'string', describe: 'firewall: one filter' })
@@ -307,6 +317,7 @@ export async function main(argv: string[]): Promise<void> {
           case 'sessions': return explainNoDaemon(dir, showSessionsCli(statePaths(dir).socket, a, a));
           case 'counters': return show<CountersReport>(dir, { command: 'show-counters' }, a.json, formatCounters);
           case 'policies': return show<PoliciesReport>(dir, { command: 'show-policies' }, a.json, formatPolicies);
+          case 'address-book': return show<DnsReport>(dir, { command: 'show-address-book' }, a.json, formatDnsReport);
           case 'config': return show<{ text: string }>(dir, { command: 'show-config', format: a.set ? 'set' : 'hierarchical' }, a.json, (d) => d.text.trimEnd());
           case 'firewall': return show<FirewallReport>(dir, { command: 'show-firewall', filter: a.filter }, a.json, formatFirewall);
           case 'screen': return show<ScreenStatsReport>(dir, { command: 'show-screen-statistics', zone: a.zone }, a.json, formatScreenStats);

@@ -4,6 +4,7 @@ import { parsePrefix, type Prefix } from './ip.js';
 import { addressRange, wildcardAddress } from './address-range.js';
 import { SetResolver, type Member } from './sets.js';
 import { activeChildren, child, each, eachOf } from './tree.js';
+import type { DnsNames } from './dns-names.js';
 import { checkName } from './values.js';
 
 /**
@@ -35,7 +36,12 @@ class Scope {
   readonly setNames: Word[] = [];
   private readonly names = new Map<string, Word>();
 
-  constructor(private readonly d: Diagnostics) {}
+  constructor(
+    private readonly d: Diagnostics,
+    private readonly dns: DnsNames,
+    /** How messages and `show address-book` name this scope: `global`, `zone Z`, `book B`. */
+    private readonly label: string,
+  ) {}
 
   define(w: Word, what: string): boolean {
     checkName(this.d, w, `${what} name`);
@@ -58,7 +64,7 @@ class Scope {
     for (const a of each(book, 'address')) {
       const name = a.words[1];
       if (!this.define(name, 'address')) continue;
-      this.addresses.set(name.text, addressPrefixes(a, d));
+      this.addresses.set(name.text, addressPrefixes(a, d, this.dns, `${this.label} ${name.text}`));
     }
     for (const s of each(book, 'address-set')) {
       const name = s.words[1];
@@ -71,20 +77,23 @@ class Scope {
   }
 }
 
-/** `address N P;`, `address N { P; }` or `address N { range-address A to B; }`. */
-function addressPrefixes(a: Statement, d: Diagnostics): Prefix[] {
+const FORMS = new Set(['description', 'range-address', 'wildcard-address', 'dns-name']);
+
+/** `address N P;`, `address N { P; }`, `address N { range-address A to B; }` or `address N { dns-name H; }`. */
+function addressPrefixes(a: Statement, d: Diagnostics, dns: DnsNames, owner: string): Prefix[] {
   const name = a.words[1];
   const values: Word[] = a.words.length > 2 ? [a.words[2]] : [];
   for (const c of activeChildren(a.children)) {
-    const kw = c.words[0].text;
-    if (kw !== 'description' && kw !== 'range-address' && kw !== 'wildcard-address') values.push(c.words[0]);
+    if (!FORMS.has(c.words[0].text)) values.push(c.words[0]);
   }
   const ranges = each(a.children, 'range-address');
   const wildcards = each(a.children, 'wildcard-address');
-  if (values.length + ranges.length + wildcards.length > 1) {
-    d.error(name.pos, `address '${name.text}' has more than one value: an address is one prefix, one range or one wildcard address`);
+  const names = each(a.children, 'dns-name');
+  if (values.length + ranges.length + wildcards.length + names.length > 1) {
+    d.error(name.pos, `address '${name.text}' has more than one value: an address is one prefix, one range, one wildcard address or one dns-name`);
     return [];
   }
+  if (names.length === 1) return dns.prefixes(names[0], owner, d);
   if (wildcards.length === 1) {
     const w = wildcards[0].words[1];
     const r = wildcardAddress(w.text);
@@ -111,10 +120,7 @@ function addressPrefixes(a: Statement, d: Diagnostics): Prefix[] {
     }
     return r;
   }
-  // Only an unsupported form (dns-name), left out: it matches nothing.
-  if (a.children === null || a.children.every((c) => c.words[0].text === 'description')) {
-    d.error(name.pos, `address '${name.text}' needs a prefix, a range-address or a wildcard-address`);
-  }
+  d.error(name.pos, `address '${name.text}' needs a prefix, a range-address, a wildcard-address or a dns-name`);
   return [];
 }
 
@@ -151,13 +157,13 @@ export class AddressBooks {
  * Compiles every address book and checks every address-set's members in its own scope. A
  * definition that fails still defines its name so that references to it are not reported too.
  */
-export function compileAddressBook(root: readonly Statement[], zoneNames: ReadonlySet<string>, d: Diagnostics): AddressBooks {
+export function compileAddressBook(root: readonly Statement[], zoneNames: ReadonlySet<string>, d: Diagnostics, dns: DnsNames): AddressBooks {
   const security = child(root, 'security')?.children;
-  const global = new Scope(d);
+  const global = new Scope(d, dns, GLOBAL_BOOK);
   const zoneScopes = new Map<string, Scope>();
-  const scopeOf = (zone: string): Scope => {
+  const scopeOf = (zone: string, label: string): Scope => {
     let s = zoneScopes.get(zone);
-    if (!s) zoneScopes.set(zone, (s = new Scope(d)));
+    if (!s) zoneScopes.set(zone, (s = new Scope(d, dns, label)));
     return s;
   };
   for (const book of activeChildren(child(security, 'address-book')?.children)) {
@@ -172,12 +178,12 @@ export function compileAddressBook(root: readonly Statement[], zoneNames: Readon
     if (zones.length === 0) d.error(name.pos, `address book '${name.text}' is attached to no zone: add 'attach { zone Z; }'`);
     for (const z of zones) {
       if (!zoneNames.has(z.text)) d.error(z.pos, `unknown zone '${z.text}'`);
-      else scopeOf(z.text).add(book.children);
+      else scopeOf(z.text, `zone ${z.text}`).add(book.children);
     }
   }
   for (const z of each(child(security, 'zones')?.children, 'security-zone')) {
     const book = child(z.children, 'address-book');
-    if (book) scopeOf(z.words[1].text).add(book.children);
+    if (book) scopeOf(z.words[1].text, `zone ${z.words[1].text}`).add(book.children);
   }
   const globalBook = resolver(global);
   for (const name of global.setNames) globalBook.resolve(name, d);

@@ -17,8 +17,9 @@ import { SCHEMA } from './schema.js';
 import { compileScreens } from './screens.js';
 import { compilePassEthertypes } from './ethertypes.js';
 import { compileSystem } from './system.js';
-import type { CompiledConfig } from './types.js';
+import type { CompiledConfig, Policy } from './types.js';
 import { compileZones } from './zones.js';
+import { compileNameServers, DnsNames, type DnsAnswers } from './dns-names.js';
 import type { InterfaceMap } from '../interfaces/map-file.js';
 import { readInterfaceMap } from '../interfaces/map-file.js';
 import { applyResolution } from '../interfaces/apply.js';
@@ -47,6 +48,8 @@ export interface CompileOptions {
    * not resolve here.
    */
   requireInterfaces?: boolean;
+  /** The daemon's answers for dns-name addresses; without them every name matches nothing yet. */
+  dnsAnswers?: DnsAnswers;
 }
 
 export const DEFAULT_NODE = 'node0';
@@ -85,9 +88,11 @@ export function compile(tree: readonly Statement[], source = '<input>', options:
   const screens = compileScreens(root, d);
   const zones = compileZones(root, screens, d, ifaces.trunks);
   const zoneNames = new Set(zones.zones.map((z) => z.name));
-  const books = compileAddressBook(root, zoneNames, d);
+  const dns = new DnsNames(options.dnsAnswers ?? new Map());
+  const books = compileAddressBook(root, zoneNames, d, dns);
   const apps = compileApplications(root, d);
-  const { policies, defaultPolicy } = compilePolicies(root, zoneNames, books, apps, d);
+  const { policies, defaultPolicy } = compilePolicies(root, zoneNames, books, apps, d, dns);
+  const nameServers = compileNameServers(root, d);
   const flow = compileFlow(root, d);
   const passEthertypes = compilePassEthertypes(root, d);
   const syslog = compileSystem(root, d);
@@ -100,10 +105,25 @@ export function compile(tree: readonly Statement[], source = '<input>', options:
   if (errors.length) return { ok: false, errors: sortErrors(errors), warnings };
   const onBox = applyResolution(resolution, zones, ifaces.settings, firewall);
   const config: CompiledConfig = {
-    source, ...onBox, policies, defaultPolicy, flow, passEthertypes, syslog, metrics, screens, routingInstances,
+    source, ...onBox, policies, defaultPolicy, dnsNames: dns.names, nameServers, flow, passEthertypes, syslog, metrics, screens, routingInstances,
     tree: root, warnings: warnings.map((w) => w.toString()),
   };
   return { ok: true, config, warnings };
+}
+
+/**
+ * The policies of a running config with other DNS answers: the same tree, so the same ids,
+ * names and errors (none). null if it no longer compiles (it should not happen: the caller
+ * keeps the policies it has).
+ */
+export function recompilePolicies(config: CompiledConfig, answers: DnsAnswers): Policy[] | null {
+  const d = new Diagnostics();
+  const zoneNames = new Set(config.zones.map((z) => z.name));
+  const dns = new DnsNames(answers);
+  const books = compileAddressBook(config.tree, zoneNames, d, dns);
+  const apps = compileApplications(config.tree, d);
+  const { policies } = compilePolicies(config.tree, zoneNames, books, apps, d, dns);
+  return d.errors.length ? null : policies;
 }
 
 export function compileText(text: string, file: string, options: CompileOptions = {}): CompileResult {

@@ -16,6 +16,8 @@ import {
   type PolicyAction,
 } from './types.js';
 import { checkName } from './values.js';
+import type { DnsNames } from './dns-names.js';
+import { JUNOS_HOST } from './unsupported-report.js';
 
 export interface CompiledPolicies {
   policies: Policy[];
@@ -44,6 +46,7 @@ export function compilePolicies(
   books: AddressBooks,
   apps: Applications,
   d: Diagnostics,
+  dns: DnsNames,
 ): CompiledPolicies {
   const stanza = child(child(root, 'security')?.children, 'policies');
   const policies: Policy[] = [];
@@ -51,7 +54,7 @@ export function compilePolicies(
     const rules = numbered(every(stmts, 'policy'), MAX_RULES, 'policies in one set', d);
     rules.forEach((p, index) => {
       if (p.inactive) return;
-      const policy = compilePolicy(p, policyId(set, index + 1), from, to, books, apps, d);
+      const policy = compilePolicy(p, policyId(set, index + 1), from, to, books, apps, d, dns);
       if (policy) policies.push(policy);
     });
   };
@@ -60,7 +63,8 @@ export function compilePolicies(
     if (pair.inactive) return;
     const [from, to] = [pair.words[1], pair.words[3]];
     for (const z of from.text === to.text ? [from] : [from, to]) {
-      if (!zones.has(z.text)) d.error(z.pos, `unknown zone '${z.text}'`);
+      // `to-zone junos-host`: the box itself (its policies are judged after host-inbound-traffic).
+      if (!zones.has(z.text) && !(z === to && z.text === JUNOS_HOST)) d.error(z.pos, `unknown zone '${z.text}'`);
     }
     compileSet(pair.children, index + 1, from.text, to.text);
   });
@@ -85,6 +89,7 @@ function compilePolicy(
   books: AddressBooks,
   apps: Applications,
   d: Diagnostics,
+  dns: DnsNames,
 ): Policy | null {
   const name = p.words[1];
   checkName(d, name, 'policy name');
@@ -112,7 +117,9 @@ function compilePolicy(
   const destination = resolveAddresses(dst, books.forZone(toZone), d);
   const application = resolveApplications(app, apps, d);
   if (!ok || !match || !source || !destination || !application) return null;
-  if (!familiesMeet(name.text, match, source, destination, application, d)) return null;
+  // Resolved names change without a reload: a policy that cannot match now may match later.
+  const dynamic = [...source, ...destination].some((p) => dns.isResolved(p));
+  if (!dynamic && !familiesMeet(name.text, match, source, destination, application, d)) return null;
 
   const log = child(then?.children, 'log');
   return {

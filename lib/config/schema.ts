@@ -149,8 +149,8 @@ const address = container(
     description,
     'range-address': leaf({ kind: 'none' }, { keys: [named('first address'), { label: "'to'", literal: 'to' }, named('last address')] }),
     'wildcard-address': leaf({ kind: 'none' }, { keys: [named('wildcard address')] }),
-    // Names resolved at run time: not yet.
-    'dns-name': unsupported('refused'),
+    // Resolved by the daemon, again when each answer's TTL runs out (lib/dns-names/).
+    'dns-name': container({ 'ipv4-only': flag, 'ipv6-only': flag }, { keys: [named('domain name')] }),
   },
   { keys: [named('address name')], unique: 'address', wildcard: { label: 'IP prefix', shape: flag }, collapse: true },
 );
@@ -246,6 +246,8 @@ export const SCHEMA: Container = container({
   system: container(
     {
       'host-name': one('host name'),
+      // The resolvers of dns-name addresses (system.ts); their routing instances are the kernel's business.
+      'name-server': container({}, { wildcard: { label: 'name server address', shape: container({}, { others: 'ignored' }) } }),
       syslog: container(
         {
           host: container(

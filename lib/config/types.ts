@@ -3,6 +3,7 @@ import type { Trunk } from '../interfaces/resolve.js';
 import type { Family } from './family.js';
 import type { FirewallConfig } from './filters/model.js';
 import type { RoutingInstance } from './routing-instances.js';
+import type { DnsNameSpec } from './dns-names.js';
 
 /** Compiled configuration: the typed tables the daemon and the engines run on. */
 
@@ -221,6 +222,10 @@ export interface CompiledConfig {
   /** Zone-pair policies in configuration order, then global policies. */
   policies: Policy[];
   defaultPolicy: 'deny-all' | 'permit-all';
+  /** Domain names of `dns-name` addresses, which the daemon resolves (lib/dns-names/). */
+  dnsNames: DnsNameSpec[];
+  /** `system name-server`: the resolvers to ask; empty: the system's (/etc/resolv.conf). */
+  nameServers: string[];
   flow: FlowSettings;
   /** Non-IP EtherTypes the zone interfaces pass to the kernel besides ARP (lib/config/ethertypes.ts). */
   passEthertypes: number[];
@@ -241,6 +246,8 @@ export interface CompiledConfig {
 export const DEFAULT_POLICY_ID = 0;
 export const DEFAULT_POLICY_NAME = 'default-policy';
 export const GLOBAL_POLICY_SET = 0xffff;
+/** The zone id events give `junos-host`, the box itself, as destination zone (0 there means none). */
+export const JUNOS_HOST_ZONE_ID = 0xffff;
 
 export function policyId(setOrdinal: number, ruleOrdinal: number): number {
   return ((setOrdinal << 16) | ruleOrdinal) >>> 0;

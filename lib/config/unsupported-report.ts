@@ -20,11 +20,12 @@ export interface UnsupportedStatement {
  */
 /**
  * Statements of implemented shapes that name something xdpfw does not implement: policies
- * from or to `junos-host` (traffic of the box itself, which host-inbound-traffic admits here),
- * routing instances that are not kernel tables.
+ * from `junos-host` (traffic the box itself originates), routing instances that are not
+ * kernel tables.
  */
 function unsupportedInstance(path: string, s: Statement, usedInstances: ReadonlySet<string>): Unsupported | null {
-  if (path === 'security policies' && s.words[0].text === 'from-zone' && s.words.some((w, i) => i % 2 === 1 && w.text === JUNOS_HOST)) return 'refused';
+  // Traffic the box itself sends is not judged; traffic to it is (`to-zone junos-host`).
+  if (path === 'security policies' && s.words[0].text === 'from-zone' && s.words[1].text === JUNOS_HOST) return 'refused';
   // A routing instance is xdpfw's when a filter sends flows to it (`then routing-instance`) or it
   // has its kernel table (`table-id`); Junos's other VRFs and virtual routers route, which the
   // kernel does here.

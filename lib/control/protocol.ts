@@ -68,6 +68,7 @@ const COMMANDS = {
   'show-sessions': SHOW_SESSIONS,
   'show-counters': {},
   'show-policies': {},
+  'show-address-book': {},
   'show-config': { format: oneOf(['hierarchical', 'set'] as const) },
   'match-policies': { query: shape(MATCH_QUERY) },
   'clear-sessions': { filter: FLOW_FILTER },

@@ -8,7 +8,8 @@ import { type MetricsSource, createRegistry } from '../metrics/metrics.js';
 import { MetricsService } from '../metrics/endpoint.js';
 import { XdpEventBudget } from '../events/xdp-budget.js';
 import { type LossesReport, lossesReport, noneSuppressed } from './losses.js';
-import { loadConfigFile, type CompileOptions } from '../config/compile.js';
+import { loadConfigFile, recompilePolicies, type CompileOptions } from '../config/compile.js';
+import { DEFAULT_DNS_TIMING, DnsAddresses } from '../dns-names/addresses.js';
 import { readVlanUnits, trunkFlag, vlanUnitEntries, writeVlanUnits, type VlanUnitEntry } from '../dataplane/vlan-units.js';
 import type { CompiledConfig, Zone } from '../config/types.js';
 import { type ControlStats, serveControl } from '../control/server.js';
@@ -65,6 +66,8 @@ export interface DaemonOptions {
   compileOptions?: CompileOptions;
   /** Junos interface names → Linux interfaces (lib/interfaces/map-file.ts). */
   interfaceMap?: string | null;
+  /** Shortest time a dns-name answer is kept, in seconds (default 10). */
+  dnsMinTtl?: number;
 }
 
 interface RuntimeRecord {
@@ -106,6 +109,8 @@ export class Daemon {
   private dropMonitor: DropMonitor | null = null;
   private tracer: Tracer | null = null;
   private xdpBudget: XdpEventBudget | null = null;
+  /** Answers of the config's dns-name addresses (lib/dns-names/). */
+  private dns = new DnsAddresses();
   /** The flood meters' budgets and deny-cache generation (lib/flood/). */
   private flood: FloodMeters | null = null;
   private sinks: EventSink[] = [];
@@ -137,7 +142,12 @@ export class Daemon {
   }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
-    const config = loadConfigOrThrow(opts.configPath, opts.compileOptions, opts.interfaceMap ?? null);
+    let config = loadConfigOrThrow(opts.configPath, opts.compileOptions, opts.interfaceMap ?? null);
+    // dns-name addresses are resolved before the first packet is judged.
+    const dns = new DnsAddresses({ ...DEFAULT_DNS_TIMING, minTtl: opts.dnsMinTtl ?? DEFAULT_DNS_TIMING.minTtl });
+    dns.configure(config.dnsNames, config.nameServers);
+    await dns.settled();
+    if (config.dnsNames.length) config = { ...config, policies: recompilePolicies(config, dns.answers()) ?? config.policies };
     const paths = statePaths(opts.stateDir);
     mkdirSync(paths.stateDir, { recursive: true, mode: 0o750 });
     refuseSecondDaemon(paths);
@@ -158,6 +168,8 @@ export class Daemon {
       const slowPath = new SlowPath(dataplane.progs, sessions, config, zoneByIfindex, (ev) => events.emit(ev), undefined,
         { write: (index, program) => dataplane.writeFilterProgram(index, program) });
       daemon = new Daemon(paths, config, dataplane, sessions, slowPath, events);
+      daemon.dns = dns;
+      dns.onChange = () => daemon?.applyDnsAnswers();
       // The node stays; ignoring unsupported statements is asked for by each load or reload.
       daemon.compileOptions = { node: opts.compileOptions?.node };
       daemon.interfaceMap = opts.interfaceMap ?? null;
@@ -212,6 +224,7 @@ export class Daemon {
       writePidFile(paths);
       return daemon;
     } catch (err) {
+      dns.close();
       daemon?.commits?.close(false);
       daemon?.metrics?.close();
       daemon?.bpfEvents?.close();
@@ -354,7 +367,7 @@ export class Daemon {
    */
   reload(configPath: string, ignoreUnsupported = false, interfaceMap?: string): ReloadReport {
     const mapPath = interfaceMap ?? this.interfaceMap;
-    const result = loadConfigFile(configPath, { ...this.compileOptions, ignoreUnsupported }, mapPath);
+    const result = loadConfigFile(configPath, { ...this.compileOptions, ignoreUnsupported, dnsAnswers: this.dns.answers() }, mapPath);
     if (!result.ok) {
       throw new ConfigRejected(`configuration rejected, the running one stays:\n${result.errors.map((e) => e.toString()).join('\n')}`);
     }
@@ -453,6 +466,8 @@ export class Daemon {
         }
       }
       this.saveRuntime();
+      // Names the new config adds are looked up now and applied when they answer.
+      this.dns.configure(next.dnsNames, next.nameServers);
       return {
         config: next.source,
         interfaces: { added, removed },
@@ -466,6 +481,23 @@ export class Daemon {
       if (err instanceof ConfigRejected) throw err;
       throw new Error(`reload failed, ${STAYS}: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * New answers for dns-name addresses: the running config's policies compiled with them judge
+   * new flows from now on; sessions stay (as on Junos), flows XDP remembers as denied are
+   * judged again.
+   */
+  private applyDnsAnswers(): void {
+    const policies = recompilePolicies(this.config, this.dns.answers());
+    if (!policies) {
+      process.stderr.write('xdpfw: dns-name: the policies did not compile with the new answers; the running ones stay\n');
+      return;
+    }
+    const next = { ...this.config, policies };
+    this.slowPath.setPolicies(this.slowPath.nextPolicies(next));
+    this.config = next;
+    this.flood?.configure(next.flow.slowPathBudget);
   }
 
   /** reload(), then the metrics endpoint to where the new config puts it (or kept, saying why). */
@@ -540,6 +572,7 @@ export class Daemon {
       case 'show-sessions': return showSessions(this.sessions, this.queryNames(), req);
       case 'show-counters': return this.counters();
       case 'show-policies': return policiesReport(this.config, this.slowPath.policies);
+      case 'show-address-book': return this.dns.report();
       case 'show-config': return { text: req.format === 'set' ? printSet(this.config.tree) : printHierarchical(this.config.tree) };
       case 'match-policies': return matchPolicies(this.slowPath.policies, this.config, req.query);
       case 'trace': return (this.tracer ??= new Tracer(this.dataplane, this.paths, this.sessions, this.slowPath, () => this.config)).trace(req.packet);
@@ -597,6 +630,7 @@ export class Daemon {
       firewall: () => this.firewallReport(),
       losses: () => this.losses(),
       linkWarnings: () => this.lastWarnings,
+      dnsNames: () => this.dns.counters,
       policyHits: () => [...this.slowPath.policies.hitCounts()].map(([id, hits]) => {
         const p = this.config.policies.find((x) => x.id === id);
         return { policy: p?.name ?? 'default-policy', fromZone: p?.fromZone ?? 'global', toZone: p?.toZone ?? 'global', hits };
@@ -626,7 +660,7 @@ export class Daemon {
 
   counters(): CountersReport {
     return countersReport(this.dataplane.readCounters(), this.slowPath.stats, this.sessions.stats,
-      { counters: this.events.counters(), sinks: this.events.sinkStats() }, this.losses(), this.controlStats);
+      { counters: this.events.counters(), sinks: this.events.sinkStats() }, this.losses(), this.controlStats, this.dns.counters);
   }
 
   private losses(): LossesReport {
@@ -638,6 +672,7 @@ export class Daemon {
   /** Stops serving. With purge, also detaches XDP and removes every pin (unload). */
   stop(opts: { purge: boolean }): Promise<void> {
     this.stopping ??= (async () => {
+      this.dns.close();
       if (this.expiryTimer) clearInterval(this.expiryTimer);
       if (this.linkCheckTimer) clearInterval(this.linkCheckTimer);
       this.commits?.close(opts.purge);

@@ -4,6 +4,10 @@ import { PROTOCOL_NUMBERS } from '../config/protocols.js';
 import { type CompiledConfig, DEFAULT_POLICY_ID } from '../config/types.js';
 import type { MatchPoliciesArgs } from '../control/protocol.js';
 import type { PolicyEngine } from '../policy/engine.js';
+import { JUNOS_HOST } from '../config/unsupported-report.js';
+
+/** What admits a flow to the box that no `to-zone junos-host` policy decides (as sessions name it). */
+const HOST_INBOUND = 'host-inbound-traffic';
 
 export interface PolicyView {
   id: number;
@@ -70,18 +74,22 @@ function addressBytes(text: string, what: string): { family: 'inet' | 'inet6'; b
 /** The policy that would decide a flow, as Junos `show security match-policies` tells. */
 export function matchPolicies(engine: PolicyEngine, config: CompiledConfig, q: MatchPoliciesArgs): MatchResult {
   for (const z of [q.fromZone, q.toZone]) {
-    if (!config.zones.some((x) => x.name === z)) throw new Error(`no zone named '${z}'`);
+    if (!config.zones.some((x) => x.name === z) && !(z === q.toZone && z === JUNOS_HOST)) throw new Error(`no zone named '${z}'`);
   }
   const src = addressBytes(q.sourceIp, 'source-ip');
   const dst = addressBytes(q.destinationIp, 'destination-ip');
   if (src.family !== dst.family) throw new Error('source-ip and destination-ip are of different families');
   const protocol = /^\d+$/.test(q.protocol) ? Number(q.protocol) : PROTOCOL_NUMBERS.get(q.protocol);
   if (protocol === undefined || protocol > 255) throw new Error(`unknown protocol '${q.protocol}'`);
-  const d = engine.lookup({
+  const query = {
     fromZone: q.fromZone, toZone: q.toZone, family: src.family, protocol,
     source: src.bytes, destination: dst.bytes,
     sourcePort: q.sourcePort ?? 0, destinationPort: q.destinationPort ?? 0,
-  });
+  };
+  // To the box: its own policies, else what host-inbound-traffic admits stays admitted.
+  const d = q.toZone === JUNOS_HOST
+    ? engine.lookupHost(query) ?? { policyName: HOST_INBOUND, policyId: DEFAULT_POLICY_ID, action: 'permit', application: null }
+    : engine.lookup(query);
   return {
     policy: d.policyName, policyId: d.policyId, action: d.action, fromZone: q.fromZone, toZone: q.toZone,
     application: d.application,

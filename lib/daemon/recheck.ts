@@ -1,6 +1,6 @@
 // After a reload, every existing session is judged again under the new
-// config: zones from its interfaces, then policy (or host-inbound-traffic
-// for sessions to the box). Those no longer permitted are closed with the
+// config: zones from its interfaces, then policy (or host-inbound-traffic and
+// the `to-zone junos-host` rules for sessions to the box). Those no longer permitted are closed with the
 // reason 'policy change'; the others keep forwarding, relabelled if another
 // policy now permits them, with the verdicts of the new filters cached in
 // their entries (so a filter that now discards a flow drops it in XDP), and
@@ -9,6 +9,7 @@ import type { Zone } from '../config/types.js';
 import { SESSION_KEY } from '../dataplane/layout.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import { hostInboundAllows } from '../policy/host-inbound.js';
+import { JUNOS_HOST } from '../config/unsupported-report.js';
 import { AF_INET, IPPROTO_ICMP, IPPROTO_ICMPV6 } from '../session/flow-key.js';
 import type { DirectionFilters, Session, SessionFilters, SessionTable } from '../session/table.js';
 import type { FilterDescriptor } from '../filter/descriptor.js';
@@ -121,20 +122,25 @@ export function judge(s: Session, policies: PolicyEngine, zones: ReadonlyMap<num
   if (!fromZone) return null;
   const t = s.tuple;
   const echoType = t.protocol === IPPROTO_ICMP ? ICMP_ECHO : t.protocol === IPPROTO_ICMPV6 ? ICMPV6_ECHO : undefined;
-  if (s.local) {
-    if (!s.boxConnection && !hostInboundAllows(fromZone, t.protocol, t.destinationPort, echoType)) return null;
-    return { policyId: s.policyId, policyName: s.policyName, fromZone, toZoneName: s.toZone, toZoneId: s.toZoneId };
-  }
-  const toZone = zones.get(s.egressIfindex);
-  if (!toZone) return null;
   const len = s.key[SESSION_KEY.offset.family] === AF_INET ? 4 : 16;
   const src = SESSION_KEY.offset.src_addr;
   const dst = SESSION_KEY.offset.dst_addr;
-  const d = policies.lookup({
-    fromZone: fromZone.name, toZone: toZone.name, family: t.family, protocol: t.protocol,
+  const query = (toZone: string) => ({
+    fromZone: fromZone.name, toZone, family: t.family, protocol: t.protocol,
     source: s.key.subarray(src, src + len), destination: s.key.subarray(dst, dst + len),
     sourcePort: t.sourcePort, destinationPort: t.destinationPort, icmpType: echoType, icmpCode: echoType === undefined ? undefined : 0,
   });
+  if (s.local) {
+    if (s.boxConnection) return { policyId: s.policyId, policyName: s.policyName, fromZone, toZoneName: s.toZone, toZoneId: s.toZoneId };
+    if (!hostInboundAllows(fromZone, t.protocol, t.destinationPort, echoType)) return null;
+    // The zone pair's `to-zone junos-host` rules, as for a first packet; none matching: admitted.
+    const h = policies.lookupHost(query(JUNOS_HOST));
+    if (h && h.action !== 'permit') return null;
+    return { policyId: h?.policyId ?? 0, policyName: h?.policyName ?? 'host-inbound-traffic', fromZone, toZoneName: s.toZone, toZoneId: s.toZoneId };
+  }
+  const toZone = zones.get(s.egressIfindex);
+  if (!toZone) return null;
+  const d = policies.lookup(query(toZone.name));
   if (d.action !== 'permit') return null;
   return { policyId: d.policyId, policyName: d.policyName, fromZone, toZoneName: toZone.name, toZoneId: toZone.id };
 }

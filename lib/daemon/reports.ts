@@ -1,5 +1,6 @@
 // The shapes `xdpfw status` and `xdpfw show counters` print (and their --json).
 import type { CommitOutcome, CommitStatus } from '../commit/commits.js';
+import type { DnsCounters } from '../dns-names/addresses.js';
 import type { XdpMode } from '../dataplane/dataplane.js';
 import type { LinkWarning } from '../dataplane/link-checks.js';
 import type { KindCounters } from '../events/producer.js';
@@ -54,6 +55,8 @@ export interface CountersReport {
   xdp: Record<string, { packets: number; bytes: number }>;
   /** Events and frames lost or held back on the way (lib/daemon/losses.ts). */
   losses: LossesReport;
+  /** Lookups of dns-name addresses (lib/dns-names/). */
+  dnsNames: DnsCounters;
 }
 
 const FAST_PATH = ['FAST_FORWARD', 'FAST_LOCAL', 'FAST_KERNEL', 'ICMP_ERROR_FORWARD', 'ICMP_ERROR_LOCAL'];
@@ -103,6 +106,7 @@ export function countersReport(
   events: { counters: Record<string, KindCounters>; sinks: SinkStats[] },
   losses: LossesReport,
   control: { rejected: number } = { rejected: 0 },
+  dnsNames: DnsCounters = { answered: 0, failures: 0, changes: 0 },
 ): CountersReport {
   const get = (n: string) => xdp.get(n) ?? { packets: 0n, bytes: 0n };
   const drops: Record<string, number> = {};
@@ -124,6 +128,7 @@ export function countersReport(
     controlRequestsRejected: control.rejected,
     xdp: Object.fromEntries([...xdp].map(([n, v]) => [camel(n), { packets: Number(v.packets), bytes: Number(v.bytes) }])),
     losses,
+    dnsNames: { ...dnsNames },
   };
 }
 

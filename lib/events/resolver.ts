@@ -6,9 +6,10 @@
 // moved it: an id is never given to anything else while an event carries it.
 import { PREDEFINED_APPLICATIONS } from '../config/applications.js';
 import {
-  DEFAULT_POLICY_ID, DEFAULT_POLICY_NAME, GLOBAL_POLICY_SET, type ApplicationTerm, type CompiledConfig, type Policy,
+  DEFAULT_POLICY_ID, DEFAULT_POLICY_NAME, GLOBAL_POLICY_SET, JUNOS_HOST_ZONE_ID, type ApplicationTerm, type CompiledConfig, type Policy,
 } from '../config/types.js';
 import { FilterNames } from '../filter/names.js';
+import { JUNOS_HOST } from '../config/unsupported-report.js';
 import type { IdentityRegistry } from '../identity/registry.js';
 import type { NameResolver } from './formats/context.js';
 import type { FlowEvent } from './types.js';
@@ -37,7 +38,7 @@ export function configNameResolver(
   const filters = new FilterNames(config.firewall);
   const ids = identities;
   return {
-    zone: (id) => zones.get(id) ?? ids?.zone(id)?.name ?? null,
+    zone: (id) => zones.get(id) ?? ids?.zone(id)?.name ?? (id === JUNOS_HOST_ZONE_ID ? JUNOS_HOST : null),
     interface: (ifindex) => interfaces.get(ifindex) ?? null,
     policy: (id) => (id === DEFAULT_POLICY_ID ? DEFAULT_POLICY_NAME : policies.get(id)?.name ?? ids?.policy(id)?.name ?? null),
     // Junos prints `(global)` for global and default policies; zone-pair rules belong to no named set.

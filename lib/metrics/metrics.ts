@@ -4,6 +4,7 @@
 // does any work for metrics, and a scrape does no I/O beyond reading a few
 // small maps.
 import { type Server, createServer } from 'node:http';
+import type { DnsCounters } from '../dns-names/addresses.js';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { XdpMode } from '../dataplane/dataplane.js';
 import type { KindCounters } from '../events/producer.js';
@@ -31,6 +32,8 @@ export interface MetricsSource {
   losses(): LossesReport;
   /** The start-up checks' warnings as last checked (status, or the daemon's periodic check). */
   linkWarnings(): Array<{ interface: string; check: string }>;
+  /** Lookups of dns-name addresses (lib/dns-names/). */
+  dnsNames?(): DnsCounters;
 }
 
 /** XDP counters by the path their packets took. */
@@ -93,6 +96,12 @@ export function createRegistry(src: MetricsSource): Registry {
     () => [[{}, src.slowPath().injected]]);
   mirroredCounter(r, 'xdpfw_slow_path_errors_total', 'Errors inside the daemon input loops by stage (the frame hit is dropped)', ['stage'],
     () => Object.entries(src.slowPath().faults.byStage()).map(([stage, n]): [Labels, number] => [{ stage }, n]));
+  mirroredCounter(r, 'xdpfw_dns_name_lookups_total', 'Lookups of dns-name addresses by outcome (failed: the last good addresses stayed)', ['outcome'], () => {
+    const c = src.dnsNames?.() ?? { answered: 0, failures: 0, changes: 0 };
+    return [[{ outcome: 'answered' }, c.answered], [{ outcome: 'failed' }, c.failures]];
+  });
+  mirroredCounter(r, 'xdpfw_dns_name_changes_total', 'Answers that changed the addresses of a dns-name address (applied to the policies at once)', [],
+    () => [[{}, src.dnsNames?.().changes ?? 0]]);
   mirroredCounter(r, 'xdpfw_control_requests_rejected_total', 'Control requests refused as malformed', [], () => [[{}, src.controlRequestsRejected()]]);
   mirroredCounter(r, 'xdpfw_reject_replies_total', 'Reject replies (RST, ICMP unreachable) by outcome', ['outcome'], () => {
     const c = src.slowPath().rejects;

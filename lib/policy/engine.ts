@@ -136,6 +136,34 @@ export class PolicyEngine {
 
   /** The deciding policy without counting a hit: for `match-policies` and re-checks. */
   lookup(q: PolicyQuery): PolicyDecision {
+    this.loadAddresses(q);
+    const pair = this.pairs.get(q.fromZone)?.get(q.toZone);
+    const d = (pair && this.scan(pair, q)) ?? this.scan(this.global, q);
+    if (d) return d;
+    this.slot = DEFAULT_SLOT;
+    return this.fallback;
+  }
+
+  /**
+   * Traffic to the box itself (`to-zone junos-host`), already admitted by host-inbound-traffic:
+   * the zone pair's rules only, first match wins; null when none matches (or there are none),
+   * which leaves it admitted, as Junos does. Counts a hit for the deciding rule.
+   */
+  matchHost(q: PolicyQuery): PolicyDecision | null {
+    const d = this.lookupHost(q);
+    if (d) this.counts[this.slot]++;
+    return d;
+  }
+
+  /** matchHost() without counting a hit. */
+  lookupHost(q: PolicyQuery): PolicyDecision | null {
+    const pair = this.pairs.get(q.fromZone)?.get(q.toZone);
+    if (!pair) return null;
+    this.loadAddresses(q);
+    return this.scan(pair, q);
+  }
+
+  private loadAddresses(q: PolicyQuery): void {
     const words = q.family === 'inet6' ? 4 : 1;
     if (q.source.length !== words * 4 || q.destination.length !== words * 4) {
       throw new RangeError(`policy query: ${q.family} addresses must be ${words * 4} bytes`);
@@ -144,11 +172,6 @@ export class PolicyEngine {
       this.addr[k] = read32(q.source, 4 * k);
       this.addr[4 + k] = read32(q.destination, 4 * k);
     }
-    const pair = this.pairs.get(q.fromZone)?.get(q.toZone);
-    const d = (pair && this.scan(pair, q)) ?? this.scan(this.global, q);
-    if (d) return d;
-    this.slot = DEFAULT_SLOT;
-    return this.fallback;
   }
 
   /** Hits of a policy id (DEFAULT_POLICY_ID for the default policy); 0 for an unknown id. */

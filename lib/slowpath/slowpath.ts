@@ -11,7 +11,8 @@ import { XDP_DROP, XDP_REDIRECT } from '../dataplane/xdp-abi.js';
 import { FILTER_PROGRAM_SLOW_PATH } from '../dataplane/layout.js';
 import type { FilterResult } from '../filter/engine.js';
 import type { CompiledConfig, Zone } from '../config/types.js';
-import { PolicyEngine } from '../policy/engine.js';
+import { PolicyEngine, type PolicyDecision } from '../policy/engine.js';
+import { JUNOS_HOST_ZONE_ID } from '../config/types.js';
 import { hostInboundAllows } from '../policy/host-inbound.js';
 import type { FilterLogSource, SecurityEvent } from '../events/types.js';
 import { filterLogEvent, policyDenyEvent, sessionCreateEvent, sessionLimitEvent } from '../session/flow-events.js';
@@ -64,6 +65,12 @@ export type SlowPathDrop =
   | 'slow_path_error';
 
 export const LOCAL_ZONE = 'junos-host';
+
+/** A new session's event; one to the box names junos-host as its destination zone. */
+function createEvent(s: Session): SecurityEvent {
+  const ev = sessionCreateEvent(s);
+  return s.local ? { ...ev, egressZone: JUNOS_HOST_ZONE_ID } : ev;
+}
 
 /** A filter verdict's name for people: filter and term (or the implicit discard at its end). */
 export function filterRule(r: FilterResult): string {
@@ -131,6 +138,8 @@ interface FrameRef {
 
 /** Before the route is known. */
 const NO_EGRESS = Object.freeze({ ifindex: 0, zoneId: 0 });
+/** To the box itself, as events name it. */
+const TO_JUNOS_HOST = Object.freeze({ ifindex: 0, zoneId: JUNOS_HOST_ZONE_ID });
 
 /** The receiving socket of a frame. */
 export interface RxQueue {
@@ -258,6 +267,13 @@ export class SlowPath {
   /** The next configuration's policies, built before the switch (a reload re-judges sessions with them first). */
   nextPolicies(config: CompiledConfig): PolicyEngine {
     return new PolicyEngine(config);
+  }
+
+  /** Other policies for the same configuration (its dns-name addresses resolved anew): new flows are judged by them, sessions stay. */
+  setPolicies(policies: PolicyEngine): void {
+    const previous = this.engine;
+    this.engine = policies;
+    this.engine.carryHitsFrom(previous);
   }
 
   setConfig(config: CompiledConfig, zoneByIfindex: Map<number, Zone>, filters: FlowFilters, policies = this.nextPolicies(config)): void {
@@ -392,7 +408,7 @@ export class SlowPath {
         if (p.route) this.forwardFirst(p.rx, frame, p.route, p);
         else this.inject(p.rx, frame, this.progs.injectNew);
         this.stage = 'event';
-        if (p.logs) this.emit(sessionCreateEvent(p.session));
+        if (p.logs) this.emit(createEvent(p.session));
       } catch (err) {
         this.faults.record(this.stage, err, () => frameDigest(p.rx.frames, p.at, p.length, p.rx.ifindex, p.rx.queue));
       }
@@ -525,7 +541,7 @@ export class SlowPath {
     this.stage = 'inject';
     this.forwardFirst(rx, frame, route);
     this.stage = 'event';
-    if (logs) this.emit(sessionCreateEvent(session));
+    if (logs) this.emit(createEvent(session));
   }
 
   /** Sends the first packet on when the batch's sessions are written (finishBatch). */
@@ -603,17 +619,41 @@ export class SlowPath {
     if (!boxConnection && !hostInboundAllows(zone, f.protocol, f.destinationPort, f.icmpType)) {
       return this.drop('host_inbound_denied', `host-inbound-traffic of zone ${zone.name}`);
     }
+    const ingress = { ifindex: rx.ifindex, zoneId: zone.id };
+    // Junos: policies `to-zone junos-host` judge what host-inbound-traffic admitted; none matching leaves it admitted.
+    const decision = boxConnection ? null : this.judgeHost(zone, reader);
+    if (decision && decision.action !== 'permit') {
+      this.stage = 'event';
+      if (decision.policy?.logInit) this.emit(policyDenyEvent(describeKey(reader.key), f.icmpType, ingress, TO_JUNOS_HOST, decision.action, decision.policyId));
+      if (decision.action === 'reject') this.reject(rx, frame, POLICY_REJECT);
+      return this.drop(decision.action === 'reject' ? 'policy_reject' : 'policy_deny', decision.policyName);
+    }
     const lo0 = this.filters.judge(this.filters.lo0Filter(familyName(f.family)), reader);
-    if (lo0 && !this.enforceFilter(rx, frame, lo0, 'lo0', { ifindex: rx.ifindex, zoneId: zone.id }, NO_EGRESS)) return;
+    if (lo0 && !this.enforceFilter(rx, frame, lo0, 'lo0', ingress, NO_EGRESS)) return;
     const session = this.install(rx, zone, {
       fromZone: zone.name, fromZoneId: zone.id, toZone: LOCAL_ZONE, toZoneId: 0,
-      policyId: 0, policyName: localAdmission(boxConnection),
-      ingressIfindex: rx.ifindex, egressIfindex: 0, local: true, boxConnection, logClose: false, icmpType: f.icmpType, inactivityTimeout: null,
+      policyId: decision?.policyId ?? 0, policyName: decision?.policyName ?? localAdmission(boxConnection),
+      ingressIfindex: rx.ifindex, egressIfindex: 0, local: true, boxConnection, logClose: false, icmpType: f.icmpType,
+      inactivityTimeout: decision?.inactivityTimeout ?? null,
       ...this.judgedFlow(reader, rx.ifindex, 0, true),
     });
     if (!session) return;
-    if (this.batching) return this.defer(rx, frame, session, null, zone.id, false);
+    const logs = decision?.policy?.logInit ?? false;
+    if (this.batching) return this.defer(rx, frame, session, null, zone.id, logs);
     this.inject(rx, frame, this.progs.injectNew);
+    this.stage = 'event';
+    if (logs) this.emit(createEvent(session));
+  }
+
+  /** The `to-zone junos-host` policy deciding a flow to the box, or null when none does. */
+  private judgeHost(zone: Zone, reader: FrameReader): PolicyDecision | null {
+    this.stage = 'policy';
+    const f = reader.facts;
+    return this.engine.matchHost({
+      fromZone: zone.name, toZone: LOCAL_ZONE, family: familyName(f.family), protocol: f.protocol,
+      source: reader.sourceAddress(), destination: reader.destinationAddress(),
+      sourcePort: f.sourcePort, destinationPort: f.destinationPort, icmpType: f.icmpType, icmpCode: f.icmpCode,
+    });
   }
 
   /**
