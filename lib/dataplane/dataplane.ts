@@ -41,7 +41,7 @@ const MAPS = [
   'xdpfw_pass_ethertypes',
   'xdpfw_tail_calls',
   'xdpfw_filter_programs',
-  'xdpfw_vlan_units',
+  'xdpfw_vlan_units', 'xdpfw_vlan_egress',
   'xdpfw_policers', 'xdpfw_policer_drops',
   'xdpfw_flood_settings', 'xdpfw_deny_cache',
   'xdpfw_drop_watch', 'xdpfw_drop_budget', 'xdpfw_drops',
