@@ -12,7 +12,7 @@ import { ConfigRejected, Daemon } from '../daemon/daemon.js';
 import type { CountersReport, ReloadReport, StatusReport } from '../daemon/reports.js';
 import type { MatchResult, PoliciesReport } from '../daemon/policies-report.js';
 import { identifyDaemon, processHoldsPid, processStartTime } from '../daemon/pid-file.js';
-import { DEFAULT_STATE_DIR, type StatePaths, statePaths } from '../daemon/state-paths.js';
+import { DEFAULT_STATE_DIR, type StatePaths, linkPinIfname, statePaths } from '../daemon/state-paths.js';
 import { persistentBpffs } from '../dataplane/bpffs.js';
 import { purgePins } from '../dataplane/dataplane.js';
 import { removeUnitDevices } from '../interfaces/unit-devices.js';
@@ -185,7 +185,7 @@ function explainNoDaemon(stateDir: string, work: Promise<void>): Promise<void> {
 function stillAttached(paths: StatePaths): string {
   let links: string[];
   try {
-    links = readdirSync(paths.linkPinDir);
+    links = readdirSync(paths.linkPinDir).map(linkPinIfname);
   } catch {
     return ''; // nothing pinned (or no host bpffs to look in)
   }

@@ -8,6 +8,7 @@ import type { Trunk } from './resolve.js';
 import type { UnitDevice } from './unit-devices.js';
 import { attachXdp, closeFd, getPinned, ifNameToIndex, linkInfo, linkUpdate, pinObject } from '../dataplane/native.js';
 import type { XdpModeRequest } from '../dataplane/dataplane.js';
+import { linkPinName } from '../daemon/state-paths.js';
 
 /** The unit devices a config's trunks want. */
 export function unitDevicesOf(trunks: readonly Trunk[]): UnitDevice[] {
@@ -17,7 +18,7 @@ export function unitDevicesOf(trunks: readonly Trunk[]): UnitDevice[] {
 /** Attaches (or switches to) `progFd` on a unit's internal end, pinned under `linkPinDir` by the end's name. */
 export function attachUnitTx(progFd: number, linkPinDir: string, internal: string, mode: XdpModeRequest): void {
   const ifindex = ifNameToIndex(internal);
-  const pin = join(linkPinDir, internal);
+  const pin = join(linkPinDir, linkPinName(internal));
   if (existsSync(pin)) {
     const fd = getPinned(pin);
     try {
@@ -41,7 +42,7 @@ export function attachUnitTx(progFd: number, linkPinDir: string, internal: strin
 /** Removes the pinned links of these internal ends (their devices are gone or going). */
 export function unpinUnitTx(linkPinDir: string, internals: Iterable<string>): void {
   for (const name of internals) {
-    const pin = join(linkPinDir, name);
+    const pin = join(linkPinDir, linkPinName(name));
     if (existsSync(pin)) unlinkSync(pin);
   }
 }
