@@ -38,6 +38,7 @@ export interface UnitDevice {
 
 interface IpLink {
   ifname: string;
+  address?: string;
   ifalias?: string;
   mtu?: number;
   linkinfo?: { info_kind?: string };
@@ -102,6 +103,9 @@ export function ensureUnitDevices(units: readonly UnitDevice[], stateDir: string
       run('ethtool', ['-K', u.device, 'tx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off']);
       run('ethtool', ['-K', u.internal, 'tx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off']);
     }
+    // The trunk's MAC, as an 802.1Q device has: a NIC passes frames for its own address only,
+    // and neighbours keep theirs when a unit's device is made again.
+    if (trunk.address && now.get(u.device)?.address !== trunk.address) run('ip', ['link', 'set', 'dev', u.device, 'address', trunk.address]);
     if (trunk.mtu !== undefined) {
       run('ip', ['link', 'set', 'dev', u.internal, 'mtu', String(trunk.mtu)]);
       run('ip', ['link', 'set', 'dev', u.device, 'mtu', String(trunk.mtu)]);

@@ -40,6 +40,9 @@ security {
         from-zone v100 to-zone v200 {
             policy v100-to-v200 { match { source-address any; destination-address any; application any; } then { permit; } }
         }
+        from-zone v200 to-zone v100 {
+            policy v200-to-v100 { match { source-address any; destination-address any; application any; } then { deny; log { session-init; } } }
+        }
         from-zone v100 to-zone untrust {
             policy v100-out { match { source-address any; destination-address any; application any; } then { permit; } }
         }
@@ -52,7 +55,7 @@ interface TcpResult { ok: boolean; received?: number; error?: string }
 interface Status { pid: number; interfaces: Array<{ name: string; zone: string | null; xdpMode: string }> }
 interface Counters { drops: Record<string, number>; xdp: Record<string, { packets: number } | undefined> }
 interface SessionJson { fromZone: string; toZone: string; policy: string }
-interface EventJson { tag: string; kind: string; sourceZone: string | null; destinationZone?: string | null; ingressInterface: string | null; destinationPort?: number }
+interface EventJson { tag: string; kind: string; policy?: string | null; sourceZone: string | null; destinationZone?: string | null; ingressInterface: string | null; destinationPort?: number }
 interface IpLink { ifname: string; ifindex: number; linkinfo?: { info_kind?: string }; xdp?: unknown; link?: string }
 interface IpAddr { addr_info?: Array<{ local: string; prefixlen: number }> }
 
@@ -144,7 +147,7 @@ t.test('v100 -> v200 is permitted, v200 -> v100 denied, on one trunk', async (t)
   t.ok((c.drops.policy_deny ?? 0) >= 1, 'the denied SYN is counted as a policy deny');
   const events = (await topo.xdpfwJson<EventJson[]>(['show', 'log', '--kind', 'policy-deny'])).filter((e) => e.destinationPort === 5003);
   t.ok(events.length >= 1, `a deny event: ${JSON.stringify(events)}`);
-  t.match(events[0], { tag: 'RT_FLOW_SESSION_DENY', sourceZone: 'v200', destinationZone: 'v100', ingressInterface: 'trunk0.200' },
+  t.match(events[0], { tag: 'RT_FLOW_SESSION_DENY', sourceZone: 'v200', destinationZone: 'v100', ingressInterface: 'trunk0.200', policy: 'v200-to-v100' },
     'RT_FLOW_SESSION_DENY names the unit it came in by and the unit zones');
 });
 
@@ -181,7 +184,7 @@ t.test('an unmapped interface in a zone: reload refused at its statement, the ru
   const conf = topo.writeConfig(CONFIG('\n        security-zone dmz { interfaces { ge-0/0/5.0; } }'));
   const r = await topo.xdpfw(['reload', '-c', conf]);
   t.not(r.code, 0);
-  t.match(r.stderr, new RegExp(`${conf.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:15:42: interface 'ge-0/0/5\\.0' is not mapped to a Linux interface: add a line 'ge-0/0/5 <linux-interface>' to the interface map`));
+  t.match(r.stderr, new RegExp(`${conf.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:18:42: interface 'ge-0/0/5\\.0' is not mapped to a Linux interface: add a line 'ge-0/0/5 <linux-interface>' to the interface map`));
   t.match(r.stderr, /the running one stays/);
   t.match(await send('client', V200.far, 5001), { ok: true, received: 1000 }, 'still forwarding by the running config');
   t.equal((await send('far', V100.client, 5003)).ok, false, 'and still denying');
@@ -189,7 +192,7 @@ t.test('an unmapped interface in a zone: reload refused at its statement, the ru
 
 t.test('a reload without unit 200: its device goes, VLAN 200 drops; unload removes the rest', async (t) => {
   const conf = topo.writeConfig(CONFIG().replace(/\n\s*unit 200 \{[^\n]*\n/, '\n').replace(/security-zone v200 \{[^\n]*\n/, '')
-    .replace(/from-zone v100 to-zone v200 \{\n[^\n]*\n\s*\}\n/, ''));
+    .replace(/from-zone (v100 to-zone v200|v200 to-zone v100) \{\n[^\n]*\n\s*\}\n/g, ''));
   const r = await topo.xdpfw(['reload', '-c', conf]);
   t.equal(r.code, 0, r.stderr);
   t.notOk((await fwLinks()).some((l) => l.ifname === 'trunk0.200'), 'trunk0.200 removed with its unit');
