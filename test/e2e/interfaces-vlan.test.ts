@@ -184,13 +184,13 @@ t.test('an unmapped interface in a zone: reload refused at its statement, the ru
   const conf = topo.writeConfig(CONFIG('\n        security-zone dmz { interfaces { ge-0/0/5.0; } }'));
   const r = await topo.xdpfw(['reload', '-c', conf]);
   t.not(r.code, 0);
-  t.match(r.stderr, new RegExp(`${conf.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:18:42: interface 'ge-0/0/5\\.0' is not mapped to a Linux interface: add a line 'ge-0/0/5 <linux-interface>' to the interface map`));
+  t.match(r.stderr, new RegExp(`${conf.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:15:42: interface 'ge-0/0/5\\.0' is not mapped to a Linux interface: add a line 'ge-0/0/5 <linux-interface>' to the interface map`));
   t.match(r.stderr, /the running one stays/);
   t.match(await send('client', V200.far, 5001), { ok: true, received: 1000 }, 'still forwarding by the running config');
   t.equal((await send('far', V100.client, 5003)).ok, false, 'and still denying');
 });
 
-t.test('a reload without unit 200: its device goes, VLAN 200 drops; unload removes the rest', async (t) => {
+t.test('a reload without unit 200: its device goes, VLAN 200 drops', async (t) => {
   const conf = topo.writeConfig(CONFIG().replace(/\n\s*unit 200 \{[^\n]*\n/, '\n').replace(/security-zone v200 \{[^\n]*\n/, '')
     .replace(/from-zone (v100 to-zone v200|v200 to-zone v100) \{\n[^\n]*\n\s*\}\n/g, ''));
   const r = await topo.xdpfw(['reload', '-c', conf]);
@@ -199,14 +199,12 @@ t.test('a reload without unit 200: its device goes, VLAN 200 drops; unload remov
   const before = (await counters()).drops.vlan_no_unit ?? 0;
   t.equal((await send('far', V100.client, 5003)).ok, false, 'VLAN 200 reaches nothing');
   t.ok(((await counters()).drops.vlan_no_unit ?? 0) > before, 'its frames are vlan_no_unit drops');
-  t.equal((await topo.xdpfw(['unload'])).code, 0);
-  t.notOk((await fwLinks()).some((l) => l.ifname.startsWith('trunk0.') || l.ifname.startsWith('xv')), 'no unit device left after unload');
 });
 
 t.test('a daemon killed with SIGKILL leaves its units filtering (fail closed); unload then removes them', async (t) => {
-  const load = await topo.xdpfw(['load', '-c', topo.writeConfig(CONFIG()), '--interface-map', mapFile()]);
-  t.equal(load.code, 0, load.stderr);
-  t.match(await send('client', V200.far, 5001), { ok: true, received: 1000 }, 'forwarding again');
+  const reload = await topo.xdpfw(['reload', '-c', topo.writeConfig(CONFIG())]);
+  t.equal(reload.code, 0, reload.stderr);
+  t.match(await send('client', V200.far, 5001), { ok: true, received: 1000 }, 'unit 200 made again: forwarding again');
   const { pid } = await topo.xdpfwJson<Status>(['status']);
   process.kill(pid, 'SIGKILL');
   await new Promise<void>((done) => {
