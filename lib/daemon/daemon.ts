@@ -223,7 +223,10 @@ export class Daemon {
       if (daemon?.expiryTimer) clearInterval(daemon.expiryTimer);
       if (daemon?.linkCheckTimer) clearInterval(daemon.linkCheckTimer);
       dataplane.close();
-      if (firstStart) purgePins(paths);
+      if (firstStart) {
+        purgePins(paths);
+        removeUnitDevices(paths.stateDir);
+      }
       throw err;
     }
   }

@@ -198,7 +198,7 @@ export class Dataplane {
   }
 
   /** Makes an interface one of the firewall's: its slot and zone for xdpfw_rx, and a redirect target. */
-  /** redirect false: never a redirect target (a VLAN device: no ndo_xdp_xmit; the kernel sends its packets). */
+  /** redirect false: never a redirect target (a device without ndo_xdp_xmit; the kernel sends its packets). */
   registerPort(ifindex: number, slot: number, zoneId: number, flags = 0, redirect = true): void {
     this.setInterfaceZone(ifindex, slot, zoneId, flags);
     if (redirect) mapUpdate(this.fds.xdpfw_tx_ports, u32(ifindex), u32(ifindex), BPF_ANY);

@@ -124,10 +124,11 @@ function syncAddresses(u: UnitDevice): void {
     have.add(`${a.local}/${a.prefixlen}`);
   }
   const want = new Set(u.addresses.map(canonicalAddress));
+  // Removed first: removing a subnet's primary address takes its secondaries with it.
+  for (const a of have) if (!want.has(a)) run('ip', ['addr', 'del', a, 'dev', u.device]);
   for (const a of want) {
     if (!have.has(a)) run('ip', ['addr', 'add', a, 'dev', u.device, ...(isIP(a.split('/')[0]!) === 6 ? ['nodad'] : [])]);
   }
-  for (const a of have) if (!want.has(a)) run('ip', ['addr', 'del', a, 'dev', u.device]);
 }
 
 /** As `ip` prints it: IPv6 compressed, lower case. */
