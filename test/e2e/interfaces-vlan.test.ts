@@ -106,6 +106,14 @@ const send = (from: 'client' | 'far' | 'server', host: string, port: number, spo
     ...(sport ? ['--sport', String(sport)] : [])]);
 const counters = () => topo.xdpfwJson<Counters>(['show', 'counters']);
 const xdp = (c: Counters, name: string) => c.xdp[name]?.packets ?? 0;
+async function killDaemon(): Promise<void> {
+  const { pid } = await topo.xdpfwJson<Status>(['status']);
+  process.kill(pid, 'SIGKILL');
+  await new Promise<void>((done) => {
+    const poll = () => { try { process.kill(pid, 0); setTimeout(poll, 100); } catch { done(); } };
+    poll();
+  });
+}
 const fwLinks = async (): Promise<IpLink[]> => JSON.parse(await topo.sh('fw', 'ip -j -d link show')) as IpLink[];
 
 t.test('a config naming ge-0/0/0.100 loads with an interface map, each VLAN unit its own zone on a device xdpfw made', async (t) => {
@@ -201,21 +209,23 @@ t.test('a reload without unit 200: its device goes, VLAN 200 drops', async (t) =
   t.ok(((await counters()).drops.vlan_no_unit ?? 0) > before, 'its frames are vlan_no_unit drops');
 });
 
-t.test('a daemon killed with SIGKILL leaves its units filtering (fail closed); unload then removes them', async (t) => {
+t.test('a daemon killed with SIGKILL leaves its units filtering (fail closed), the next one takes them over; unload removes them', async (t) => {
   const reload = await topo.xdpfw(['reload', '-c', topo.writeConfig(CONFIG())]);
   t.equal(reload.code, 0, reload.stderr);
   t.match(await send('client', V200.far, 5001), { ok: true, received: 1000 }, 'unit 200 made again: forwarding again');
-  const { pid } = await topo.xdpfwJson<Status>(['status']);
-  process.kill(pid, 'SIGKILL');
-  await new Promise<void>((done) => {
-    const poll = () => { try { process.kill(pid, 0); setTimeout(poll, 100); } catch { done(); } };
-    poll();
-  });
+  await killDaemon();
   const links = await fwLinks();
   for (const unit of ['trunk0.100', 'trunk0.200']) t.ok(links.find((l) => l.ifname === unit)?.xdp, `${unit} stays, its XDP attached`);
   t.ok(links.find((l) => l.ifname === 'trunk0')?.xdp, 'the trunk keeps its XDP');
   t.equal((await send('client', V200.far, 5001)).ok, false, 'a new flow finds no slow path: dropped');
   t.equal((await topo.exec('client', 'ping', ['-4', '-n', '-c', '1', '-W', '1', V300.fw])).code, 1, 'VLAN 300 still dropped');
+  const load = await topo.xdpfw(['load', '-c', topo.writeConfig(CONFIG()), '--interface-map', mapFile()]);
+  t.equal(load.code, 0, load.stderr);
+  const again = await fwLinks();
+  t.same(['trunk0.100', 'trunk0.200'].map((n) => again.find((l) => l.ifname === n)?.ifindex), ['trunk0.100', 'trunk0.200'].map((n) => links.find((l) => l.ifname === n)?.ifindex),
+    'the next daemon takes the unit devices over as they are');
+  t.match(await send('client', V200.far, 5001), { ok: true, received: 1000 }, 'and forwards between them');
+  await killDaemon();
   const unload = await topo.xdpfw(['unload']);
   t.equal(unload.code, 0, unload.stderr);
   t.match(unload.stdout, /removed leftover unit devices: .*trunk0\.100/);
