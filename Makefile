@@ -8,6 +8,8 @@ BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BPF_OUT)/%.bpf.o,$(BPF_SRCS))
 # Benchmark-only programs (traffic generator, sinks, minimal forwarder).
 BENCH_BPF_OBJS := $(patsubst bpf/bench/%.bpf.c,$(BPF_OUT)/bench/%.bpf.o,$(wildcard bpf/bench/*.bpf.c))
+# Test-only programs (the far side of a test's links).
+TEST_BPF_OBJS := $(patsubst bpf/test/%.bpf.c,$(BPF_OUT)/test/%.bpf.o,$(wildcard bpf/test/*.bpf.c))
 TS_SRCS := $(shell find lib bin test -name '*.ts' 2>/dev/null)
 NATIVE := build/Release/xdpfw_native.node
 DEBIAN_PACKAGES := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev pkg-config \
@@ -36,7 +38,7 @@ node_modules/.deps-stamp: package.json package-lock.json | debian-deps
 	npm ci --no-audit --no-fund --ignore-scripts
 	@touch $@
 
-bpf: $(BPF_OBJS) $(BENCH_BPF_OBJS)
+bpf: $(BPF_OBJS) $(BENCH_BPF_OBJS) $(TEST_BPF_OBJS)
 
 $(BPF_OUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h)
 	@mkdir -p $(BPF_OUT)
@@ -44,6 +46,10 @@ $(BPF_OUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h)
 
 $(BPF_OUT)/bench/%.bpf.o: bpf/bench/%.bpf.c
 	@mkdir -p $(BPF_OUT)/bench
+	clang $(BPF_CFLAGS) -c $< -o $@
+
+$(BPF_OUT)/test/%.bpf.o: bpf/test/%.bpf.c
+	@mkdir -p $(BPF_OUT)/test
 	clang $(BPF_CFLAGS) -c $< -o $@
 
 native: $(NATIVE)

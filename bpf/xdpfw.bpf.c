@@ -125,6 +125,7 @@ struct xdpfw_tcp_settings xdpfw_btf_tcp_settings __attribute__((unused));
 enum xdpfw_tail_call xdpfw_btf_tail_call __attribute__((unused));
 enum xdpfw_iface_flags xdpfw_btf_iface_flags __attribute__((unused));
 struct xdpfw_vlan_unit_key xdpfw_btf_vlan_unit_key __attribute__((unused));
+enum vlan_step xdpfw_btf_vlan_step __attribute__((unused));
 
 /* Every verdict is counted here; every drop is also shown to a packet-drop
  * watcher, with `detail` (drop_monitor.h). */
@@ -667,10 +668,13 @@ int xdpfw_rx(struct xdp_md *ctx)
 	struct packet pkt;
 	__u32 ifindex = ctx->ingress_ifindex;
 	struct xdpfw_iface *iface = bpf_map_lookup_elem(&xdpfw_ifaces, &ifindex);
-	/* A trunk's frames are its units' to judge (vlan_units.h). */
-	if (iface && iface->flags & XDPFW_IFACE_TRUNK)
-		return trunk_unit_owns(ctx, ifindex) ? count(XDPFW_CNT_VLAN_TO_UNIT, ctx, XDP_PASS)
-						     : count(XDPFW_CNT_DROP_VLAN_UNKNOWN, ctx, XDP_DROP);
+	/* A trunk's frames are its units' to judge, on their devices (vlan_units.h). */
+	if (iface && iface->flags & XDPFW_IFACE_TRUNK) {
+		int step = vlan_to_unit(ctx, ifindex);
+		return step == VLAN_REDIRECT ? count(XDPFW_CNT_VLAN_TO_UNIT, ctx, XDP_REDIRECT)
+		       : step == VLAN_UNKNOWN ? count(XDPFW_CNT_DROP_VLAN_UNKNOWN, ctx, XDP_DROP)
+					      : count(XDPFW_CNT_DROP_VLAN_TAG, ctx, XDP_DROP);
+	}
 	int parsed = parse_packet(ctx, &pkt);
 	/* The common case, a whole IP packet on a zone's interface, is screened
 	 * and goes on to the session stage here: no tail call, no second parse. */
@@ -894,3 +898,13 @@ int xdpfw_icmp_error(struct xdp_md *ctx)
 }
 
 #include "route_batch.h"
+
+/* On the internal end of a trunk unit's veth pair: what the unit's device
+ * sends leaves tagged by the trunk (vlan_units.h). */
+SEC("xdp.frags")
+int xdpfw_vlan_tx(struct xdp_md *ctx)
+{
+	int step = vlan_from_unit(ctx);
+	return step == VLAN_REDIRECT ? count(XDPFW_CNT_VLAN_FROM_UNIT, ctx, XDP_REDIRECT)
+				     : count(XDPFW_CNT_DROP_VLAN_TAG, ctx, XDP_DROP);
+}

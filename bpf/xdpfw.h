@@ -274,8 +274,8 @@ enum xdpfw_counter {
 	                                     * terms did not fit an XDP residual program, judged in the slow path */
 	XDPFW_CNT_DROP_FILTER_TABLE,  /* session hit, a per-packet filter term chose another routing table
 	                               * than the flow was routed by: the egress (zone) could change unchecked */
-	XDPFW_CNT_VLAN_TO_UNIT,       /* on a trunk, tagged with a VLAN a zone unit owns: to the kernel, which hands
-	                               * it to the unit's VLAN device, where xdpfw_rx judges it (bpf/vlan_units.h) */
+	XDPFW_CNT_VLAN_TO_UNIT,       /* on a trunk, tagged with a VLAN a zone unit owns: tag off, redirected to the
+	                               * unit's device, where xdpfw_rx judges it (bpf/vlan_units.h) */
 	XDPFW_CNT_DROP_VLAN_UNKNOWN,  /* on a trunk, untagged or tagged with a VLAN no zone unit owns */
 	XDPFW_CNT_DROP_POLICER,       /* beyond the bucket of a filter term's `then policer` (xdpfw_policer_drops
 	                               * counts them per bucket) */
@@ -286,6 +286,10 @@ enum xdpfw_counter {
 	XDPFW_CNT_SLOW_PATH_SHED_EXCEPTION, /* over the budget of the rest (cached rejects, fragments held,
 	                                     * packets too big, rerouted sessions) */
 	XDPFW_CNT_DENY_CACHE_HIT,           /* a repeat of a flow the policy denied moments ago: dropped in XDP */
+	/* Trunk units (vlan_units.h). */
+	XDPFW_CNT_VLAN_FROM_UNIT,     /* left by a unit's device: its VLAN tag on, redirected out of the trunk */
+	XDPFW_CNT_DROP_VLAN_TAG,      /* a unit's tag could not be taken off or put on (no room), or a frame
+	                               * left by a unit's internal end that no unit owns (any more) */
 	XDPFW_CNT__MAX,
 };
 

@@ -12,9 +12,10 @@ import { ConfigRejected, Daemon } from '../daemon/daemon.js';
 import type { CountersReport, ReloadReport, StatusReport } from '../daemon/reports.js';
 import type { MatchResult, PoliciesReport } from '../daemon/policies-report.js';
 import { identifyDaemon, processHoldsPid, processStartTime } from '../daemon/pid-file.js';
-import { DEFAULT_STATE_DIR, type StatePaths, statePaths } from '../daemon/state-paths.js';
+import { DEFAULT_STATE_DIR, type StatePaths, linkPinIfname, statePaths } from '../daemon/state-paths.js';
 import { persistentBpffs } from '../dataplane/bpffs.js';
 import { purgePins } from '../dataplane/dataplane.js';
+import { removeUnitDevices } from '../interfaces/unit-devices.js';
 import { formatWarning } from '../dataplane/link-checks.js';
 import { type ScreenStatsReport, formatScreenStats } from '../screens/stats.js';
 import { type FirewallReport, formatFirewall } from '../filter/report.js';
@@ -160,10 +161,12 @@ async function unload(stateDir: string): Promise<void> {
   }
   const hadPins = existsSync(paths.pinDir);
   const { links } = purgePins(paths);
+  const units = removeUnitDevices(paths.stateDir);
   for (const f of [paths.pidFile, paths.socket, paths.runtimeFile, paths.identitiesFile]) rmSync(f, { force: true });
   new CommitArchive(paths.commitDir).clearPending(); // the archive stays; an unconfirmed commit's deadline does not
   if (!stopped && !hadPins) throw new CliError(`nothing loaded for state directory ${paths.stateDir}: no daemon runs and nothing is pinned`);
-  process.stdout.write(`xdpfw: unloaded${links.length ? ` (detached leftover links: ${links.join(', ')})` : ''}\n`);
+  process.stdout.write(`xdpfw: unloaded${links.length ? ` (detached leftover links: ${links.join(', ')})` : ''}` +
+    `${units.length ? ` (removed leftover unit devices: ${units.join(', ')})` : ''}\n`);
 }
 
 async function show<T>(stateDir: string, req: ControlRequest, json: boolean, human: (data: T) => string): Promise<void> {
@@ -185,7 +188,7 @@ function explainNoDaemon(stateDir: string, work: Promise<void>): Promise<void> {
 function stillAttached(paths: StatePaths): string {
   let links: string[];
   try {
-    links = readdirSync(paths.linkPinDir);
+    links = readdirSync(paths.linkPinDir).map(linkPinIfname);
   } catch {
     return ''; // nothing pinned (or no host bpffs to look in)
   }
@@ -259,7 +262,7 @@ const withInterfaceMap = <T>(y: Argv<T>) =>
   y.option('interface-map', {
     type: 'string',
     describe: "file mapping the config's Junos interface names to Linux interfaces, one '<junos-name> <linux-name>' a line " +
-      '(ge-0/0/0 eth0; a trunk unit ge-0/0/1.100 finds its VLAN device on the trunk, or is mapped itself); without it names are Linux names',
+      '(ge-0/0/0 eth0; a trunk unit ge-0/0/1.100 gets a device of its own, <trunk>.100 or the name the map gives it); without it names are Linux names',
   });
 
 export async function main(argv: string[]): Promise<void> {

@@ -24,7 +24,6 @@ import type { InterfaceMap } from '../interfaces/map-file.js';
 import { readInterfaceMap } from '../interfaces/map-file.js';
 import { applyResolution } from '../interfaces/apply.js';
 import { resolveInterfaces } from '../interfaces/resolve.js';
-import { kernelVlanDevices, type VlanDeviceLookup } from '../interfaces/vlan-devices.js';
 
 /**
  * How Junos statements that xdpfw does not implement and cluster node groups are taken, and
@@ -40,8 +39,6 @@ export interface CompileOptions {
   node?: string;
   /** Junos interface names → Linux interfaces; without one, names are Linux names. */
   interfaceMap?: InterfaceMap | null;
-  /** Finds a trunk unit's VLAN device (default: the kernel's, in this network namespace). */
-  vlanDevice?: VlanDeviceLookup;
   /**
    * Every zone member must be a Linux interface of this box (true: what runs, and `check`
    * given an interface map); false checks the language alone and only warns of names that do
@@ -99,7 +96,7 @@ export function compile(tree: readonly Statement[], source = '<input>', options:
   const metrics = compileMetrics(root, d);
   const routingInstances = compileRoutingInstances(root, d);
   const firewall = compileFirewall(root, zones.zoneByInterface, routingInstances, d);
-  const resolution = resolveInterfaces(root, zones.interfaces, ifaces.trunks, options.interfaceMap ?? null, options.vlanDevice ?? kernelVlanDevices, d, options.requireInterfaces ?? true);
+  const resolution = resolveInterfaces(root, zones.interfaces, ifaces.trunks, options.interfaceMap ?? null, d, options.requireInterfaces ?? true);
   const errors = [...norm.errors, ...d.errors];
   const warnings = sortErrors(d.warnings);
   if (errors.length) return { ok: false, errors: sortErrors(errors), warnings };

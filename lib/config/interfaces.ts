@@ -1,12 +1,15 @@
+import { isIP } from 'node:net';
 import type { Statement } from './ast.js';
 import type { Diagnostics } from './errors.js';
 import { activeChildren, child, each, valueOf } from './tree.js';
 import type { Family, FamilySettings, InterfaceSettings } from './types.js';
 import { checkInterfaceName, checkName, parseNumber } from './values.js';
 
-/** A trunk (`vlan-tagging`): its units by number, each with its VLAN id. */
+/** A trunk (`vlan-tagging`): its units by number, each with its VLAN id, and their addresses. */
 export interface TrunkUnits {
   units: Map<number, number>;
+  /** `address/length` of each unit's `family inet|inet6 address` statements (xdpfw puts them on the unit's device). */
+  addresses?: Map<number, string[]>;
 }
 
 export interface CompiledInterfaces {
@@ -18,7 +21,7 @@ export interface CompiledInterfaces {
 
 /**
  * The name an interface in a zone stands for: a trunk's unit is `<if>.<unit>`
- * (its own Linux VLAN device); unit 0 of any other interface is the interface
+ * (its own device, lib/interfaces/unit-devices.ts); unit 0 of any other interface is the interface
  * itself, so `ge-0/0/0.0` and `ge-0/0/0` are one. Anything else is as written
  * (a Linux name such as `eth1.100` stays one).
  */
@@ -35,7 +38,8 @@ export function logicalInterfaceName(written: string, trunks: ReadonlyMap<string
 /**
  * `interfaces <if> { vlan-tagging; unit N { vlan-id V; family inet|inet6 { filter { input F; output F; } } } }`.
  * Without `vlan-tagging` only unit 0 exists; with it every unit needs a VLAN id of its own.
- * Addresses are the kernel's business (on the Linux interface, or VLAN device, the unit maps to).
+ * Addresses are the kernel's business (on the Linux interface a unit maps to), except a trunk unit's:
+ * xdpfw makes its device and puts them there.
  */
 export function compileInterfaces(root: readonly Statement[], d: Diagnostics): CompiledInterfaces {
   const out: CompiledInterfaces = { settings: new Map(), trunks: new Map() };
@@ -44,7 +48,7 @@ export function compileInterfaces(root: readonly Statement[], d: Diagnostics): C
     checkInterfaceName(d, name);
     const tagging = child(ifc.children, 'vlan-tagging') !== undefined;
     const flexible = child(ifc.children, 'flexible-vlan-tagging') !== undefined;
-    const trunk: TrunkUnits = { units: new Map() };
+    const trunk: TrunkUnits = { units: new Map(), addresses: new Map() };
     if (tagging) out.trunks.set(name.text, trunk);
     const vlanOwner = new Map<number, string>();
     for (const unit of each(ifc.children, 'unit')) {
@@ -80,10 +84,27 @@ export function compileInterfaces(root: readonly Statement[], d: Diagnostics): C
         }
         const family: Family = kind;
         settings.families.set(family, compileFamily(fam, d));
+        if (tagging && n !== null) trunk.addresses!.set(n, [...(trunk.addresses!.get(n) ?? []), ...unitAddresses(fam, family, d)]);
       }
       out.settings.set(logical, settings);
     }
     if (!out.settings.has(name.text) && !tagging) out.settings.set(name.text, { name: name.text, families: new Map() });
+  }
+  return out;
+}
+
+/** A trunk unit's `address A/L` statements, checked: they go on the unit's device. */
+function unitAddresses(fam: Statement, family: Family, d: Diagnostics): string[] {
+  const out: string[] = [];
+  for (const a of each(fam.children, 'address')) {
+    const w = a.words[1];
+    const m = /^([^/]+)\/([0-9]{1,3})$/.exec(w.text);
+    const want = family === 'inet' ? 4 : 6;
+    if (!m || isIP(m[1]!) !== want || Number(m[2]) > (want === 4 ? 32 : 128)) {
+      d.error(w.pos, `invalid ${family} interface address '${w.text}': expected an IPv${want} address and a prefix length (${want === 4 ? '10.0.0.1/24' : 'fd00::1/64'})`);
+      continue;
+    }
+    out.push(w.text);
   }
   return out;
 }

@@ -10,7 +10,9 @@ import { XdpEventBudget } from '../events/xdp-budget.js';
 import { type LossesReport, lossesReport, noneSuppressed } from './losses.js';
 import { loadConfigFile, recompilePolicies, type CompileOptions } from '../config/compile.js';
 import { DEFAULT_DNS_TIMING, DnsAddresses } from '../dns-names/addresses.js';
-import { readVlanUnits, trunkFlag, vlanUnitEntries, writeVlanUnits, type VlanUnitEntry } from '../dataplane/vlan-units.js';
+import { readVlanUnits, trunkFlag, vlanUnitEntries, writeVlanUnits, type VlanUnitEntry, type VlanUnitMaps } from '../dataplane/vlan-units.js';
+import { ensureUnitDevices, removeUnitDevices } from '../interfaces/unit-devices.js';
+import { attachUnitTx, unitDevicesOf, unpinUnitTx } from '../interfaces/unit-links.js';
 import type { CompiledConfig, Zone } from '../config/types.js';
 import { type ControlStats, serveControl } from '../control/server.js';
 import type { ControlRequest } from '../control/protocol.js';
@@ -234,7 +236,10 @@ export class Daemon {
       if (daemon?.expiryTimer) clearInterval(daemon.expiryTimer);
       if (daemon?.linkCheckTimer) clearInterval(daemon.linkCheckTimer);
       dataplane.close();
-      if (firstStart) purgePins(paths);
+      if (firstStart) {
+        purgePins(paths);
+        removeUnitDevices(paths.stateDir);
+      }
       throw err;
     }
   }
@@ -247,6 +252,7 @@ export class Daemon {
   private attachAll(mode: XdpModeRequest, zoneByIfindex: Map<number, Zone>): void {
     const previous = readRuntime(this.paths);
     this.xdpMode = mode;
+    ensureUnitDevices(unitDevicesOf(this.config.trunks), this.paths.stateDir);
     for (const name of this.config.interfaces) {
       try {
         this.attachInterface(name, this.config.zoneByInterface.get(name) ?? null, previous.modes[name]);
@@ -258,8 +264,9 @@ export class Daemon {
       const zone = this.config.zoneByInterface.get(i.name);
       if (zone) zoneByIfindex.set(i.ifindex, zone);
     }
-    this.dataplane.detachOthers(new Set(this.config.interfaces));
-    writeVlanUnits(this.dataplane.mapFd('xdpfw_vlan_units'), this.vlanUnits(this.config));
+    const internals = this.attachUnitsTx(this.config);
+    this.dataplane.detachOthers(new Set([...this.config.interfaces, ...internals]));
+    writeVlanUnits(this.vlanMaps(), this.vlanUnits(this.config));
     this.saveRuntime();
   }
 
@@ -283,10 +290,7 @@ export class Daemon {
         this.dataplane.registerSocket(slot, q, sock.fd);
       }
       const config = this.nextConfig ?? this.config;
-      const unit = config.trunks.some((t) => t.units.some((u) => u.device === name));
-      // A VLAN device takes XDP in generic mode only, and no redirect (bpf/vlan_units.h).
-      this.interfaces.push(this.dataplane.attach(name, slot, zone?.id ?? 0, unit ? 'generic' : this.xdpMode, previousMode,
-        { flags: this.ifaceFlags(name, config), redirect: !unit }));
+      this.interfaces.push(this.dataplane.attach(name, slot, zone?.id ?? 0, this.xdpMode, previousMode, { flags: this.ifaceFlags(name, config) }));
     } catch (err) {
       for (const s of sockets) {
         this.dataplane.unregisterSocket(slot, s.queue);
@@ -307,9 +311,26 @@ export class Daemon {
     return config.trunks.some((t) => t.device === name) ? trunkFlag(this.dataplane.objectPath) : 0;
   }
 
-  /** xdpfw_vlan_units as `config` wants it, from the attached interfaces. */
+  /** The VLAN unit maps as `config` wants them, from the attached trunks and the units' internal ends. */
   private vlanUnits(config: CompiledConfig): VlanUnitEntry[] {
-    return vlanUnitEntries(config.trunks, (name) => this.interfaces.find((i) => i.name === name)?.ifindex);
+    return vlanUnitEntries(config.trunks, (name) => {
+      try {
+        return ifNameToIndex(name);
+      } catch {
+        return undefined;
+      }
+    });
+  }
+
+  private vlanMaps(): VlanUnitMaps {
+    return { units: this.dataplane.mapFd('xdpfw_vlan_units'), egress: this.dataplane.mapFd('xdpfw_vlan_egress') };
+  }
+
+  /** xdpfw_vlan_tx on the internal end of every unit of `config` (bpf/vlan_units.h); returns those ends. */
+  private attachUnitsTx(config: CompiledConfig): string[] {
+    const internals = unitDevicesOf(config.trunks).map((u) => u.internal);
+    for (const name of internals) attachUnitTx(this.dataplane.programFd('xdpfw_vlan_tx'), this.paths.linkPinDir, name, this.xdpMode);
+    return internals;
   }
 
   private detachInterface(name: string): void {
@@ -393,6 +414,14 @@ export class Daemon {
       // New interfaces: sockets, slots and links of their own, with the new config's zones.
       this.nextConfig = next;
       undo.push(() => { this.nextConfig = null; });
+      // Trunk units' devices first (they are among the new interfaces); a failed reload removes the new ones.
+      const oldUnits = unitDevicesOf(old.trunks);
+      undo.push(() => {
+        const kept = new Set(oldUnits.map((u) => u.internal));
+        unpinUnitTx(this.paths.linkPinDir, unitDevicesOf(next.trunks).map((u) => u.internal).filter((n) => !kept.has(n)));
+        removeUnitDevices(this.paths.stateDir, new Set(oldUnits.map((u) => u.device)));
+      });
+      ensureUnitDevices(unitDevicesOf(next.trunks), this.paths.stateDir);
       for (const name of added) {
         try {
           this.attachInterface(name, next.zoneByInterface.get(name) ?? null);
@@ -422,10 +451,11 @@ export class Daemon {
         for (const s of this.sockets) if (s.ifname === i.name) s.setZone(after);
         undo.push(() => { for (const s of this.sockets) if (s.ifname === i.name) s.setZone(before); });
       }
-      const vlanUnitsFd = this.dataplane.mapFd('xdpfw_vlan_units');
-      const oldUnits = readVlanUnits(vlanUnitsFd);
-      writeVlanUnits(vlanUnitsFd, this.vlanUnits(next));
-      undo.push(() => writeVlanUnits(vlanUnitsFd, oldUnits));
+      this.attachUnitsTx(next);
+      const vlanMaps = this.vlanMaps();
+      const oldVlanEntries = readVlanUnits(vlanMaps);
+      writeVlanUnits(vlanMaps, this.vlanUnits(next));
+      undo.push(() => writeVlanUnits(vlanMaps, oldVlanEntries));
       writeScreens(this.dataplane, screens);
       undo.push(() => writeScreens(this.dataplane, oldScreens));
       const oldEthertypes = passedEthertypes(this.dataplane);
@@ -464,6 +494,14 @@ export class Daemon {
         } catch (err) {
           process.stderr.write(`xdpfw: reload: detaching ${name}: ${(err as Error).message}\n`);
         }
+      }
+      try {
+        const nextUnits = unitDevicesOf(next.trunks);
+        const kept = new Set(nextUnits.map((u) => u.internal));
+        unpinUnitTx(this.paths.linkPinDir, unitDevicesOf(old.trunks).map((u) => u.internal).filter((n) => !kept.has(n)));
+        removeUnitDevices(this.paths.stateDir, new Set(nextUnits.map((u) => u.device)));
+      } catch (err) {
+        process.stderr.write(`xdpfw: reload: removing unit devices: ${(err as Error).message}\n`);
       }
       this.saveRuntime();
       // Names the new config adds are looked up now and applied when they answer.
@@ -686,6 +724,7 @@ export class Daemon {
       this.dataplane.close();
       if (opts.purge) {
         purgePins(this.paths);
+        removeUnitDevices(this.paths.stateDir);
         rmSync(this.paths.runtimeFile, { force: true });
         IdentityRegistry.remove(this.paths.identitiesFile);
       }

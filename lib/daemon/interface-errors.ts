@@ -10,7 +10,10 @@ import { ifNameToIndex, isNativeError } from '../dataplane/native.js';
 /** One error per interface the config puts in a zone that this box (this network namespace) does not have. */
 export function missingInterfaces(config: CompiledConfig): ConfigError[] {
   const errors: ConfigError[] = [];
+  // A trunk unit's device is made by the daemon (lib/interfaces/unit-devices.ts); its trunk must exist.
+  const made = new Set(config.trunks.flatMap((t) => t.units.map((u) => u.device)));
   for (const name of config.interfaces) {
+    if (made.has(name)) continue;
     try {
       ifNameToIndex(name);
     } catch {

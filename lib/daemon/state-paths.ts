@@ -49,3 +49,17 @@ export function statePaths(stateDir: string = DEFAULT_STATE_DIR): StatePaths {
     },
   };
 }
+
+/**
+ * The name of an interface's pinned link in linkPinDir: bpffs refuses names
+ * with a '.', which interface names (trunk0.100) may have; ':' never is in
+ * an interface name, so it stands for the '.'.
+ */
+export function linkPinName(ifname: string): string {
+  return ifname.replace(/\./g, ':');
+}
+
+/** The interface a pinned link's name (linkPinName) stands for. */
+export function linkPinIfname(pin: string): string {
+  return pin.replace(/:/g, '.');
+}

@@ -10,7 +10,7 @@ import { verifyRxMetaFlags } from '../slowpath/frame.js';
 import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { bpfObjectPath } from '../util/paths.js';
-import type { StatePaths } from '../daemon/state-paths.js';
+import { type StatePaths, linkPinIfname, linkPinName } from '../daemon/state-paths.js';
 import { persistentBpffs } from './bpffs.js';
 import {
   COUNTER_VALUE, IFACE, META, POLICER, TCP_SETTINGS, type DataplaneConstants, readConstants, verifyLayouts,
@@ -41,7 +41,7 @@ const MAPS = [
   'xdpfw_pass_ethertypes',
   'xdpfw_tail_calls',
   'xdpfw_filter_programs',
-  'xdpfw_vlan_units',
+  'xdpfw_vlan_units', 'xdpfw_vlan_egress',
   'xdpfw_policers', 'xdpfw_policer_drops',
   'xdpfw_flood_settings', 'xdpfw_deny_cache',
   'xdpfw_drop_watch', 'xdpfw_drop_budget', 'xdpfw_drops',
@@ -153,7 +153,7 @@ export class Dataplane {
     const ifindex = ifNameToIndex(name);
     this.registerPort(ifindex, slot, zoneId, port.flags ?? 0, port.redirect ?? true);
 
-    const pin = join(this.paths.linkPinDir, name);
+    const pin = join(this.paths.linkPinDir, linkPinName(name));
     if (existsSync(pin)) {
       const fd = getPinned(pin);
       if (linkInfo(fd).ifindex === ifindex) {
@@ -181,23 +181,24 @@ export class Dataplane {
     const fd = this.linkFds.get(name);
     if (fd !== undefined) closeFd(fd);
     this.linkFds.delete(name);
-    const pin = join(this.paths.linkPinDir, name);
+    const pin = join(this.paths.linkPinDir, linkPinName(name));
     if (existsSync(pin)) detachPinnedLink(pin);
   }
 
   /** Detaches pinned links of interfaces that are no longer configured. */
   detachOthers(keep: ReadonlySet<string>): string[] {
     const gone: string[] = [];
-    for (const name of readdirSync(this.paths.linkPinDir)) {
+    for (const pin of readdirSync(this.paths.linkPinDir)) {
+      const name = linkPinIfname(pin);
       if (keep.has(name)) continue;
-      detachPinnedLink(join(this.paths.linkPinDir, name));
+      detachPinnedLink(join(this.paths.linkPinDir, pin));
       gone.push(name);
     }
     return gone;
   }
 
   /** Makes an interface one of the firewall's: its slot and zone for xdpfw_rx, and a redirect target. */
-  /** redirect false: never a redirect target (a VLAN device: no ndo_xdp_xmit; the kernel sends its packets). */
+  /** redirect false: never a redirect target (a device without ndo_xdp_xmit; the kernel sends its packets). */
   registerPort(ifindex: number, slot: number, zoneId: number, flags = 0, redirect = true): void {
     this.setInterfaceZone(ifindex, slot, zoneId, flags);
     if (redirect) mapUpdate(this.fds.xdpfw_tx_ports, u32(ifindex), u32(ifindex), BPF_ANY);
@@ -363,9 +364,9 @@ function detachPinnedLink(pin: string): void {
 export function purgePins(paths: StatePaths): { links: string[] } {
   const links: string[] = [];
   if (existsSync(paths.linkPinDir)) {
-    for (const name of readdirSync(paths.linkPinDir)) {
-      detachPinnedLink(join(paths.linkPinDir, name));
-      links.push(name);
+    for (const pin of readdirSync(paths.linkPinDir)) {
+      detachPinnedLink(join(paths.linkPinDir, pin));
+      links.push(linkPinIfname(pin));
     }
   }
   rmSync(paths.pinDir, { recursive: true, force: true });

@@ -1,14 +1,22 @@
 // The trunks XDP knows (bpf/vlan_units.h): the XDPFW_IFACE_TRUNK flag in a
-// trunk's xdpfw_ifaces entry, and xdpfw_vlan_units, the VLANs its zone units
-// own. A frame on a trunk tagged with any other VLAN (or untagged) is dropped.
+// trunk's xdpfw_ifaces entry; xdpfw_vlan_units, the VLANs its zone units own
+// and the internal end each unit's frames are redirected into; and
+// xdpfw_vlan_egress, the way back (internal end -> trunk and tag). A frame on
+// a trunk tagged with any other VLAN (or untagged) is dropped.
 import { VLAN_UNIT_KEY } from './layout.js';
 import { btfEnum, mapDelete, mapDump, mapUpdate } from './native.js';
 
-/** One unit as XDP sees it: the trunk it arrives on, its VLAN, its VLAN device. */
+/** One unit as XDP sees it: the trunk, its VLAN, the internal end of its device's veth pair. */
 export interface VlanUnitEntry {
   trunkIfindex: number;
   vlanId: number;
-  unitIfindex: number;
+  internalIfindex: number;
+}
+
+/** The two maps (Dataplane.mapFd of xdpfw_vlan_units and xdpfw_vlan_egress). */
+export interface VlanUnitMaps {
+  units: number;
+  egress: number;
 }
 
 /** XDPFW_IFACE_TRUNK of enum xdpfw_iface_flags. */
@@ -25,41 +33,53 @@ export function vlanUnitKey(trunkIfindex: number, vlanId: number): Buffer {
   return key;
 }
 
-/** The map's entries now. */
-export function readVlanUnits(fd: number): VlanUnitEntry[] {
-  const dump = mapDump(fd, VLAN_UNIT_KEY.size, 4);
+const u32 = (n: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+};
+
+/** The units the maps hold now (by xdpfw_vlan_units). */
+export function readVlanUnits(maps: VlanUnitMaps): VlanUnitEntry[] {
+  const dump = mapDump(maps.units, VLAN_UNIT_KEY.size, 4);
   const out: VlanUnitEntry[] = [];
   for (let i = 0; i < dump.count; i++) {
     const at = i * VLAN_UNIT_KEY.size;
     out.push({
       trunkIfindex: dump.keys.readUInt32LE(at + VLAN_UNIT_KEY.offset.ifindex),
       vlanId: dump.keys.readUInt16LE(at + VLAN_UNIT_KEY.offset.vlan_id),
-      unitIfindex: dump.values.readUInt32LE(i * 4),
+      internalIfindex: dump.values.readUInt32LE(i * 4),
     });
   }
   return out;
 }
 
 /**
- * Makes the map hold exactly `wanted`: new and changed entries first, then
+ * Makes the maps hold exactly `wanted`: new and changed entries first, then
  * the stale ones removed, so a unit kept across a reload never stops passing.
  */
-export function writeVlanUnits(fd: number, wanted: readonly VlanUnitEntry[]): void {
+export function writeVlanUnits(maps: VlanUnitMaps, wanted: readonly VlanUnitEntry[]): void {
   const keep = new Set<string>();
+  const keepEgress = new Set<number>();
   for (const u of wanted) {
-    const value = Buffer.alloc(4);
-    value.writeUInt32LE(u.unitIfindex);
-    mapUpdate(fd, vlanUnitKey(u.trunkIfindex, u.vlanId), value);
+    mapUpdate(maps.egress, u32(u.internalIfindex), vlanUnitKey(u.trunkIfindex, u.vlanId));
+    mapUpdate(maps.units, vlanUnitKey(u.trunkIfindex, u.vlanId), u32(u.internalIfindex));
     keep.add(`${u.trunkIfindex}/${u.vlanId}`);
+    keepEgress.add(u.internalIfindex);
   }
-  for (const u of readVlanUnits(fd)) {
-    if (!keep.has(`${u.trunkIfindex}/${u.vlanId}`)) mapDelete(fd, vlanUnitKey(u.trunkIfindex, u.vlanId));
+  for (const u of readVlanUnits(maps)) {
+    if (!keep.has(`${u.trunkIfindex}/${u.vlanId}`)) mapDelete(maps.units, vlanUnitKey(u.trunkIfindex, u.vlanId));
+  }
+  const egress = mapDump(maps.egress, 4, VLAN_UNIT_KEY.size);
+  for (let i = 0; i < egress.count; i++) {
+    const internal = egress.keys.readUInt32LE(i * 4);
+    if (!keepEgress.has(internal)) mapDelete(maps.egress, u32(internal));
   }
 }
 
-/** The map entries for these trunks, given the ifindexes of the attached interfaces (a missing one: left out). */
+/** The map entries for these trunks, given the ifindexes of the interfaces (a missing one: left out). */
 export function vlanUnitEntries(
-  trunks: ReadonlyArray<{ device: string; units: ReadonlyArray<{ vlanId: number; device: string }> }>,
+  trunks: ReadonlyArray<{ device: string; units: ReadonlyArray<{ vlanId: number; internal: string }> }>,
   ifindexOf: (name: string) => number | undefined,
 ): VlanUnitEntry[] {
   const out: VlanUnitEntry[] = [];
@@ -67,8 +87,8 @@ export function vlanUnitEntries(
     const trunkIfindex = ifindexOf(t.device);
     if (trunkIfindex === undefined) continue;
     for (const u of t.units) {
-      const unitIfindex = ifindexOf(u.device);
-      if (unitIfindex !== undefined) out.push({ trunkIfindex, vlanId: u.vlanId, unitIfindex });
+      const internalIfindex = ifindexOf(u.internal);
+      if (internalIfindex !== undefined) out.push({ trunkIfindex, vlanId: u.vlanId, internalIfindex });
     }
   }
   return out;

@@ -3,8 +3,8 @@
 // an SRX and xdpfw alike. One mapping a line, `#` starts a comment:
 //
 //   ge-0/0/0        eth0         # the whole interface (its unit 0)
-//   ge-0/0/1        ens1f0       # a trunk: units with vlan-id find their VLAN device on ens1f0
-//   ge-0/0/1.300    guests0      # one unit, to the Linux interface named here
+//   ge-0/0/1        ens1f0       # a trunk: each unit with vlan-id V gets a device ens1f0.V
+//   ge-0/0/1.300    guests0      # one unit, its device named here
 import { ConfigError } from '../config/errors.js';
 import { readConfigText } from '../config/read-file.js';
 import { isLinuxInterfaceName } from '../config/values.js';

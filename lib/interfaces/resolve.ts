@@ -1,7 +1,8 @@
 // From the interfaces a configuration names (Linux or Junos names, trunk
 // units) to the Linux interfaces they are on this box: through the interface
-// map when one is given, as written otherwise, and a trunk's unit to the VLAN
-// device the kernel has for its VLAN on the trunk. Where the configuration is
+// map when one is given, as written otherwise, and a trunk's unit to the
+// device xdpfw makes for it (lib/interfaces/unit-devices.ts): named in the map
+// if the map names the unit, `<trunk>.<vlan>` otherwise. Where the configuration is
 // to run (strict), every zone member must resolve; one that does not is an
 // error at the statement putting it in its zone. Checking the language alone,
 // it is a warning.
@@ -11,14 +12,15 @@ import { logicalInterfaceName, type TrunkUnits } from '../config/interfaces.js';
 import { activeChildren, child, every } from '../config/tree.js';
 import { isLinuxInterfaceName } from '../config/values.js';
 import type { InterfaceMap } from './map-file.js';
-import type { VlanDeviceLookup } from './vlan-devices.js';
+import { unitDeviceName, unitInternalName } from './unit-devices.js';
 
-/** A trunk on this box: its Linux interface and the VLAN devices of its zone units. */
+/** A trunk on this box: its Linux interface and the devices of its zone units. */
 export interface Trunk {
   device: string;
   /** As the configuration names it (for messages). */
   name: string;
-  units: Array<{ vlanId: number; device: string; name: string }>;
+  /** device: the unit's device (its zone member); internal: that device's veth peer; addresses: to put on the device. */
+  units: Array<{ vlanId: number; device: string; name: string; internal: string; addresses: string[] }>;
 }
 
 export interface Resolution {
@@ -49,7 +51,6 @@ export function resolveInterfaces(
   members: readonly string[],
   trunks: ReadonlyMap<string, TrunkUnits>,
   map: InterfaceMap | null,
-  vlanDevice: VlanDeviceLookup,
   d: Diagnostics,
   strict = true,
 ): Resolution {
@@ -78,22 +79,14 @@ export function resolveInterfaces(
         report(at.pos, `trunk '${base}' of interface '${at.written}' is not mapped to a Linux interface: ${howToMap(base)}`);
         continue;
       }
-      if (!linux) {
-        linux = vlanDevice(parent, vlanId) ?? undefined;
-        if (!linux) {
-          report(at.pos, `interface '${at.written}' (vlan-id ${vlanId} on '${base}') has no Linux VLAN device with id ${vlanId} on ${parent}: ` +
-            `create it (ip link add link ${parent} name ${parent}.${vlanId} type vlan id ${vlanId}) or map '${logical}' in the interface map` +
-            (vlanDevice.why?.() ? `; ${vlanDevice.why()}` : ''));
-          continue;
-        }
-      }
+      linux ??= unitDeviceName(parent, vlanId);
       let t = trunkByName.get(base);
       if (!t) {
         t = { device: parent, name: base, units: [] };
         trunkByName.set(base, t);
         out.trunks.push(t);
       }
-      t.units.push({ vlanId, device: linux, name: logical });
+      t.units.push({ vlanId, device: linux, name: logical, internal: unitInternalName(parent, vlanId), addresses: trunk.addresses?.get(unit) ?? [] });
     } else {
       linux = mapped(logical) ?? mapped(`${logical}.0`) ?? (isLinuxInterfaceName(logical) ? logical : undefined);
       if (!linux) {

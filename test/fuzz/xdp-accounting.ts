@@ -7,8 +7,8 @@ import { XDP_DROP, XDP_PASS, XDP_REDIRECT } from '../../lib/dataplane/xdp-abi.js
 
 export type Verdict = 'drop' | 'pass' | 'redirect';
 
-const PASS = new Set(['PASS_NON_IP', 'PASS_NEIGHBOR', 'FAST_LOCAL', 'FAST_KERNEL', 'INJECT_LOCAL', 'INJECT_KERNEL', 'ICMP_ERROR_LOCAL', 'VLAN_TO_UNIT']);
-const REDIRECT = new Set(['FAST_FORWARD', 'SLOW_PATH', 'SESSION_REROUTED', 'INJECT_FORWARD', 'ICMP_ERROR_FORWARD', 'MTU_EXCEEDED']);
+const PASS = new Set(['PASS_NON_IP', 'PASS_NEIGHBOR', 'FAST_LOCAL', 'FAST_KERNEL', 'INJECT_LOCAL', 'INJECT_KERNEL', 'ICMP_ERROR_LOCAL']);
+const REDIRECT = new Set(['FAST_FORWARD', 'SLOW_PATH', 'SESSION_REROUTED', 'INJECT_FORWARD', 'ICMP_ERROR_FORWARD', 'MTU_EXCEEDED', 'VLAN_TO_UNIT', 'VLAN_FROM_UNIT']);
 /** Counters that count something other than a frame's verdict (events lost; why a frame went to the slow path). */
 const NOT_A_VERDICT = /^EVENT_|^FILTER_PROGRAM_SLOW_PATH$/;
 

@@ -5,14 +5,12 @@ import t from 'tap';
 import { compileText, loadConfigFile } from '../../lib/config/compile.js';
 import { logicalInterfaceName } from '../../lib/config/interfaces.js';
 import { parseInterfaceMap, type InterfaceMap } from '../../lib/interfaces/map-file.js';
-import { parseVlanConfig, type VlanDeviceLookup } from '../../lib/interfaces/vlan-devices.js';
+import { unitDeviceName, unitInternalName } from '../../lib/interfaces/unit-devices.js';
 
 const MAP = parseInterfaceMap('# lab box\nge-0/0/0 trust0\nge-0/0/1   untrust0  # uplink\nge-0/0/2 trunk0\nge-0/0/2.300 guests\n', 'box.map').map;
-/** This box's VLAN devices: trunk0 carries 100 and 200. */
-const VLANS: VlanDeviceLookup = (parent, id) => (parent === 'trunk0' && (id === 100 || id === 200) ? `${parent}.${id}` : null);
 
 function compile(text: string, map: InterfaceMap | null = MAP) {
-  return compileText(text, 'j.conf', { interfaceMap: map, vlanDevice: VLANS });
+  return compileText(text, 'j.conf', { interfaceMap: map });
 }
 
 function errors(text: string, map: InterfaceMap | null = MAP): string[] {
@@ -55,9 +53,13 @@ t.test('the interface map file', async (t) => {
   ]);
 });
 
-t.test('the kernel VLAN table', async (t) => {
-  const text = 'VLAN Dev name\t | VLAN ID\nName-Type: VLAN_NAME_TYPE_RAW_PLUS_VID_NO_PAD\ntrunk0.100     | 100  | trunk0\nguests         | 300  | trunk0\n';
-  t.same(parseVlanConfig(text), [{ device: 'trunk0.100', vlanId: 100, parent: 'trunk0' }, { device: 'guests', vlanId: 300, parent: 'trunk0' }]);
+t.test('unit device names: <trunk>.<vlan> within 15 characters, internal ends unique per trunk and VLAN', async (t) => {
+  t.equal(unitDeviceName('trunk0', 100), 'trunk0.100');
+  t.equal(unitDeviceName('enp129s0f1np1', 4094), 'enp129s0f1.4094', 'shortened to IFNAMSIZ');
+  t.ok(unitInternalName('trunk0', 4094).length <= 15);
+  t.not(unitInternalName('trunk0', 100), unitInternalName('trunk1', 100));
+  t.not(unitInternalName('trunk0', 100), unitInternalName('trunk0', 200));
+  t.match(unitInternalName('trunk0', 100), /^xv[0-9a-f]{6}\.100$/);
 });
 
 t.test('logical names: unit 0 is the interface, a trunk unit is its own', async (t) => {
@@ -77,7 +79,10 @@ t.test('a Junos config with a map compiles to the Linux interfaces', async (t) =
   t.same(c.zones.map((z) => z.interfaces), [['trust0'], ['untrust0'], ['trunk0.100'], ['trunk0.200']]);
   t.same(c.trunks, [{
     device: 'trunk0', name: 'ge-0/0/2',
-    units: [{ vlanId: 100, device: 'trunk0.100', name: 'ge-0/0/2.100' }, { vlanId: 200, device: 'trunk0.200', name: 'ge-0/0/2.200' }],
+    units: [
+      { vlanId: 100, device: 'trunk0.100', name: 'ge-0/0/2.100', internal: unitInternalName('trunk0', 100), addresses: ['10.100.0.1/24'] },
+      { vlanId: 200, device: 'trunk0.200', name: 'ge-0/0/2.200', internal: unitInternalName('trunk0', 200), addresses: ['10.200.0.1/24'] },
+    ],
   }]);
   t.same([...c.firewall.interfaces.keys()], ['trust0', 'trunk0.100'], "unit filters follow their unit's Linux interface");
   t.same(c.interfacePositions.get('trunk0.100'), { file: 'j.conf', line: 18, column: 39 });
@@ -98,16 +103,16 @@ t.test('set form: the same result', async (t) => {
   t.same(r.config.interfaces, ['trunk0.100', 'trunk0.200', 'trust0', 'trunk0']);
 });
 
-t.test('a unit mapped on its own wins over its VLAN device', async (t) => {
+t.test('a unit mapped on its own: its device gets the name the map gives', async (t) => {
   const r = compile('set interfaces ge-0/0/2 vlan-tagging\nset interfaces ge-0/0/2 unit 300 vlan-id 300\nset security zones security-zone g interfaces ge-0/0/2.300');
   if (!r.ok) { t.fail(r.errors.join('\n')); return; }
-  t.same(r.config.trunks[0]?.units, [{ vlanId: 300, device: 'guests', name: 'ge-0/0/2.300' }]);
+  t.same(r.config.trunks[0]?.units, [{ vlanId: 300, device: 'guests', name: 'ge-0/0/2.300', internal: unitInternalName('trunk0', 300), addresses: [] }]);
 });
 
 t.test('Linux names keep working without a map', async (t) => {
   const r = compileText('set interfaces trunk0 vlan-tagging\nset interfaces trunk0 unit 7 vlan-id 100\n' +
     'set security zones security-zone a interfaces trunk0.7\nset security zones security-zone b interfaces eth0.0\n' +
-    'set security zones security-zone c interfaces eth1.55', 'l.conf', { vlanDevice: VLANS });
+    'set security zones security-zone c interfaces eth1.55', 'l.conf');
   if (!r.ok) { t.fail(r.errors.join('\n')); return; }
   t.same(r.config.interfaces, ['trunk0.100', 'eth0', 'eth1.55', 'trunk0'], 'unit 7 is VLAN 100; eth0.0 is eth0; eth1.55 a Linux name');
 });
@@ -117,8 +122,11 @@ t.test('errors at the statement that needs the interface', async (t) => {
     ["j.conf:1:47: interface 'xe-1/0/0.0' is not mapped to a Linux interface: add a line 'xe-1/0/0 <linux-interface>' to the interface map box.map"]);
   t.same(errors('set security zones security-zone z interfaces\nset security zones security-zone z interfaces ge-0/0/9.0', null),
     ["j.conf:2:47: interface 'ge-0/0/9.0' is not mapped to a Linux interface: map it with --interface-map FILE (a line 'ge-0/0/9 <linux-interface>')"]);
-  t.same(errors('set interfaces ge-0/0/2 vlan-tagging\nset interfaces ge-0/0/2 unit 5 vlan-id 5\nset security zones security-zone z interfaces ge-0/0/2.5'),
-    ["j.conf:3:47: interface 'ge-0/0/2.5' (vlan-id 5 on 'ge-0/0/2') has no Linux VLAN device with id 5 on trunk0: create it (ip link add link trunk0 name trunk0.5 type vlan id 5) or map 'ge-0/0/2.5' in the interface map"]);
+  t.same(errors('set interfaces ge-0/0/2 vlan-tagging\nset interfaces ge-0/0/2 unit 5 vlan-id 5\nset interfaces ge-0/0/2 unit 5 family inet address 10.5.0.300/24\n' +
+    'set interfaces ge-0/0/2 unit 5 family inet6 address 10.5.0.1/24'), [
+    "j.conf:3:52: invalid inet interface address '10.5.0.300/24': expected an IPv4 address and a prefix length (10.0.0.1/24)",
+    "j.conf:4:53: invalid inet6 interface address '10.5.0.1/24': expected an IPv6 address and a prefix length (fd00::1/64)",
+  ]);
   t.same(errors('set interfaces ge-0/0/7 vlan-tagging\nset interfaces ge-0/0/7 unit 5 vlan-id 5\nset security zones security-zone z interfaces ge-0/0/7.5'),
     ["j.conf:3:47: trunk 'ge-0/0/7' of interface 'ge-0/0/7.5' is not mapped to a Linux interface: add a line 'ge-0/0/7 <linux-interface>' to the interface map box.map"]);
   t.same(errors('set interfaces ge-0/0/2 vlan-tagging\nset interfaces ge-0/0/2 unit 5'), ["j.conf:2:30: unit 5 of trunk 'ge-0/0/2' (vlan-tagging) needs a 'vlan-id'"]);
