@@ -160,8 +160,9 @@ export const EVENT = new StructLayout('xdpfw_event', [
 
 /** struct xdpfw_screen_profile: one zone's screens (lib/screens/apply.ts writes it). */
 export const SCREEN_PROFILE = new StructLayout('xdpfw_screen_profile', [
-  ['screens', 'u32'], ['flags', 'u32'], ['syn_attack', 'u32'], ['syn_alarm', 'u32'], ['syn_source', 'u32'],
+  ['screens', 'u64'], ['flags', 'u32'], ['syn_attack', 'u32'], ['syn_alarm', 'u32'], ['syn_source', 'u32'],
   ['syn_destination', 'u32'], ['icmp_flood', 'u32'], ['udp_flood', 'u32'], ['port_scan_us', 'u32'], ['ip_sweep_us', 'u32'],
+  ['tcp_sweep_us', 'u32'], ['udp_sweep_us', 'u32'], ['udp_port_scan_us', 'u32'], ['ipv6_ext_headers', 'u32'], ['ipv6_ext_limit', 'u32'],
 ] as const);
 
 /** struct xdpfw_screen_counter: per-CPU counts of one (zone, screen) (lib/screens/stats.ts reads them). */
