@@ -97,6 +97,32 @@ struct {
 	__type(value, __u64); /* the last window the item was reached in */
 } xdpfw_screen_seen SEC(".maps");
 
+/* syn-flood white-lists of every zone (lib/screens/apply.ts writes them). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4096);
+	__type(key, struct xdpfw_screen_allow_key);
+	__type(value, __u8);
+} xdpfw_screen_allow SEC(".maps");
+
+/* A SYN the zone's syn-flood white-list exempts: its source or destination listed. */
+static __always_inline int syn_flood_exempt(const struct packet *pkt, __u16 zone)
+{
+	struct xdpfw_screen_allow_key k = {
+		.prefixlen = 32 + 128,
+		.zone = zone,
+		.family = pkt->key.family,
+		.direction = XDPFW_SCREEN_ALLOW_SOURCE,
+	};
+	__builtin_memcpy(k.addr, pkt->key.src_addr, sizeof(k.addr));
+	if (bpf_map_lookup_elem(&xdpfw_screen_allow, &k))
+		return 1;
+	k.direction = XDPFW_SCREEN_ALLOW_DESTINATION;
+	__builtin_memcpy(k.addr, pkt->key.dst_addr, sizeof(k.addr));
+	return bpf_map_lookup_elem(&xdpfw_screen_allow, &k) != NULL;
+}
+
 /* The screen a packet trips; log is 0 where Junos counts without logging
  * (SYN flood under the alarm threshold). */
 struct screen_hit {
@@ -324,6 +350,8 @@ static __always_inline struct screen_hit screen_rates(const struct packet *pkt, 
 		if ((pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) != TCP_FLAG_SYN)
 			break;
 		sec = this_second();
+		if (p->flags & XDPFW_SCREEN_SYN_FLOOD_WHITE_LIST && syn_flood_exempt(pkt, zone))
+			goto scans;
 		if (on & SCREEN_BIT(XDPFW_SCREEN_SYN_FLOOD)) {
 			/* Junos proxies SYNs past the attack threshold and logs
 			 * once the proxied ones pass the alarm threshold; with no
@@ -349,6 +377,7 @@ static __always_inline struct screen_hit screen_rates(const struct packet *pkt, 
 			hit.screen = XDPFW_SCREEN_SYN_FLOOD_DST_IP;
 			break;
 		}
+scans:
 		if (on & SCREEN_BIT(XDPFW_SCREEN_TCP_PORT_SCAN) && p->port_scan_us) {
 			seen.screen = XDPFW_SCREEN_TCP_PORT_SCAN;
 			seen.port = pkt->key.dst_port;

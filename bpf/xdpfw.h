@@ -519,6 +519,23 @@ struct xdpfw_event {
 
 enum xdpfw_screen_flags {
 	XDPFW_SCREEN_ALARM_WITHOUT_DROP = 1, /* count and log, never drop */
+	XDPFW_SCREEN_SYN_FLOOD_WHITE_LIST = 2, /* syn-flood white-list: xdpfw_screen_allow holds the zone's prefixes */
+};
+
+/* syn-flood white-list: SYNs from a source or to a destination listed are
+ * not counted by the SYN flood screens. One LPM entry per prefix; the
+ * prefix length counts the zone, family and direction (32 bits) too. */
+enum xdpfw_screen_allow_direction {
+	XDPFW_SCREEN_ALLOW_SOURCE = 0,
+	XDPFW_SCREEN_ALLOW_DESTINATION = 1,
+};
+
+struct xdpfw_screen_allow_key {
+	__u32 prefixlen; /* 32 + the address prefix length */
+	__u16 zone;
+	__u8 family;     /* AF_INET or AF_INET6 */
+	__u8 direction;  /* enum xdpfw_screen_allow_direction */
+	__u32 addr[4];   /* IPv4 in addr[0] */
 };
 
 struct xdpfw_screen_profile {
@@ -558,6 +575,8 @@ enum xdpfw_filter_source xdpfw_btf_filter_source __attribute__((unused));
 enum xdpfw_screen xdpfw_btf_screen __attribute__((unused));
 enum xdpfw_screen_flags xdpfw_btf_screen_flags __attribute__((unused));
 enum xdpfw_ipv6_ext xdpfw_btf_ipv6_ext __attribute__((unused));
+enum xdpfw_screen_allow_direction xdpfw_btf_screen_allow_direction __attribute__((unused));
+struct xdpfw_screen_allow_key xdpfw_btf_screen_allow_key __attribute__((unused));
 enum xdpfw_filter_action xdpfw_btf_filter_action __attribute__((unused));
 enum xdpfw_filter_flags xdpfw_btf_filter_flags __attribute__((unused));
 struct xdpfw_route_query xdpfw_btf_route_query __attribute__((unused));

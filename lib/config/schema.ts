@@ -158,7 +158,11 @@ const idsOption = container(
         'source-threshold': perSecond,
         'destination-threshold': perSecond,
         timeout: seconds,
-      }, { others: 'refused' }), // queue-size, whitelist, ...
+        'white-list': container(
+          { 'source-address': list('IP prefix'), 'destination-address': list('IP prefix') },
+          { keys: [named('white-list name')] },
+        ),
+      }, { others: 'refused' }), // queue-size, ...
       'port-scan': microseconds,
       'tcp-sweep': microseconds,
     }, { others: 'refused' }),

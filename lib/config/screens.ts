@@ -1,6 +1,7 @@
 import type { Statement, Word } from './ast.js';
 import type { Diagnostics } from './errors.js';
-import { activeChildren, child, each, valueOf } from './tree.js';
+import { parsePrefix, type Prefix } from './ip.js';
+import { activeChildren, child, each, listOf, valueOf } from './tree.js';
 import { GRE_TUNNELS, IPIP_TUNNELS, IPV6_EXTENSION_HEADERS, type Ipv6ExtensionHeader } from './screen-keywords.js';
 import type { ScreenProfile, SynFloodSettings, TunnelScreen } from './types.js';
 import { checkName, parseNumber } from './values.js';
@@ -148,7 +149,28 @@ function synFlood(kids: Children, present: boolean, d: Diagnostics): SynFloodSet
     sourceThreshold: number(kids, 'source-threshold', SYN_FLOOD.source, 'syn-flood source-threshold', d),
     destinationThreshold: number(kids, 'destination-threshold', SYN_FLOOD.destination, 'syn-flood destination-threshold', d),
     timeout: number(kids, 'timeout', SYN_FLOOD.timeout, 'syn-flood timeout', d),
+    whiteList: whiteList(kids, d),
   };
+}
+
+/** Prefixes one profile's syn-flood white-lists may hold in all (lib/screens/apply.ts has room for every zone's). */
+export const MAX_WHITE_LIST_PREFIXES = 16;
+
+/** Every `white-list NAME { source-address ...; destination-address ...; }` of a syn-flood, merged. */
+function whiteList(kids: Children, d: Diagnostics): { source: Prefix[]; destination: Prefix[] } {
+  const out = { source: [] as Prefix[], destination: [] as Prefix[] };
+  let count = 0;
+  for (const list of each(kids, 'white-list')) {
+    for (const [keyword, into] of [['source-address', out.source], ['destination-address', out.destination]] as const) {
+      for (const w of listOf(list.children, keyword)) {
+        const p = parsePrefix(w.text);
+        if (typeof p === 'string') d.error(w.pos, p);
+        else if (++count > MAX_WHITE_LIST_PREFIXES) d.error(w.pos, `syn-flood white-lists hold at most ${MAX_WHITE_LIST_PREFIXES} prefixes per screen`);
+        else into.push(p);
+      }
+    }
+  }
+  return out;
 }
 
 /** `KEYWORD { threshold N; }`: N, the default when only KEYWORD is given, null without it. */

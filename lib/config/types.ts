@@ -1,3 +1,4 @@
+import type { Prefix } from './ip.js';
 import type { Ipv6ExtensionHeader } from './screen-keywords.js';
 import type { Pos, Statement } from './ast.js';
 import type { Trunk } from '../interfaces/resolve.js';
@@ -167,6 +168,8 @@ export interface SynFloodSettings {
   destinationThreshold: number;
   /** Seconds a proxied half-open connection may wait: accepted for Junos compatibility, unused without a SYN proxy. */
   timeout: number;
+  /** `white-list NAME { source-address ...; destination-address ...; }`, every list merged: SYNs from or to these are not counted. */
+  whiteList: { source: Prefix[]; destination: Prefix[] };
 }
 
 /**

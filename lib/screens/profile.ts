@@ -60,11 +60,12 @@ const O = SCREEN_PROFILE.offset;
 
 /** Writes `p` as struct xdpfw_screen_profile at `at` in `out`. */
 export function encodeProfile(p: ScreenProfile, c: ScreenConstants, out: Buffer, at: number): void {
+  const syn = p.tcp.synFlood;
   let screens = 0n;
   for (const key of enabledScreens(p)) screens |= 1n << BigInt(c.ids.get(key)!);
-  const syn = p.tcp.synFlood;
   out.writeBigUInt64LE(screens, at + O.screens);
-  out.writeUInt32LE(p.alarmWithoutDrop ? c.alarmWithoutDrop : 0, at + O.flags);
+  const listed = syn !== null && syn.whiteList.source.length + syn.whiteList.destination.length > 0;
+  out.writeUInt32LE((p.alarmWithoutDrop ? c.alarmWithoutDrop : 0) | (listed ? c.synFloodWhiteList : 0), at + O.flags);
   out.writeUInt32LE(syn?.attackThreshold ?? 0, at + O.syn_attack);
   out.writeUInt32LE(syn?.alarmThreshold ?? 0, at + O.syn_alarm);
   out.writeUInt32LE(syn?.sourceThreshold ?? 0, at + O.syn_source);

@@ -21,6 +21,8 @@ export interface ScreenConstants {
   slots: number;
   /** XDPFW_SCREEN_ALARM_WITHOUT_DROP, for struct xdpfw_screen_profile's flags. */
   alarmWithoutDrop: number;
+  /** XDPFW_SCREEN_SYN_FLOOD_WHITE_LIST: the zone has syn-flood white-list entries in xdpfw_screen_allow. */
+  synFloodWhiteList: number;
   /** enum xdpfw_ipv6_ext bit of each header type `ipv6-extension-header` names. */
   ipv6Ext: ReadonlyMap<Ipv6ExtensionHeader, number>;
 }
@@ -62,11 +64,13 @@ export function screenConstants(objectPath: string): ScreenConstants {
     return v;
   };
   const ext = btfEnum(objectPath, 'xdpfw_ipv6_ext');
+  const flags = btfEnum(objectPath, 'xdpfw_screen_flags');
   const c: ScreenConstants = {
     ids,
     maxZones: need(constants, 'XDPFW_MAX_ZONES'),
     slots: need(constants, 'XDPFW_SCREEN_SLOTS'),
-    alarmWithoutDrop: need(btfEnum(objectPath, 'xdpfw_screen_flags'), 'XDPFW_SCREEN_ALARM_WITHOUT_DROP'),
+    alarmWithoutDrop: need(flags, 'XDPFW_SCREEN_ALARM_WITHOUT_DROP'),
+    synFloodWhiteList: need(flags, 'XDPFW_SCREEN_SYN_FLOOD_WHITE_LIST'),
     ipv6Ext: new Map(Object.entries(IPV6_EXT_ENUM).map(([k, e]) => [k as Ipv6ExtensionHeader, need(ext, e)])),
   };
   cache.set(objectPath, c);

@@ -493,6 +493,27 @@ t.test('a rate holds across CPUs: one shared count, not one per CPU', async (t) 
   }
 });
 
+t.test('syn-flood white-list: SYNs from a listed source or to a listed destination are not counted', async (t) => {
+  useProfile(`tcp { syn-flood { attack-threshold 2; alarm-threshold 1; source-threshold 1000000; destination-threshold 1000000;
+    white-list w { source-address [ 10.8.0.0/24 fd08::/64 ]; destination-address 10.9.0.77; } } }`);
+  for (const [family, listed, other] of [[V4, '10.8.0.2', '10.8.1.2'], [V6, 'fd08::2', 'fd08:0:0:1::2']] as const) {
+    await freshWindow(1000);
+    const syn = (src: string, dst: string = family.dst, sport = 1000) => frame({ ...family, src, dst, protocol: 'tcp', tcpFlags: SYN, sport });
+    const listedRuns = [1, 2, 3, 4, 5].map((i) => Object.keys(judge(syn(listed, family.dst, 2000 + i)).counters).join());
+    t.same(listedRuns, Array(5).fill('DROP_NO_SOCKET'), `${family.src}: a listed source floods unscreened`);
+    const otherRuns = [1, 2, 3].map((i) => Object.keys(judge(syn(other, family.dst, 3000 + i)).counters).join());
+    t.same(otherRuns, ['DROP_NO_SOCKET', 'DROP_NO_SOCKET', 'DROP_SCREEN'], `${family.src}: another source is counted from zero, and dropped past the threshold`);
+  }
+  await freshWindow(1000);
+  const toListed = [1, 2, 3, 4].map((i) => Object.keys(judge(frame({ ...V4, src: '10.7.0.2', dst: '10.9.0.77', protocol: 'tcp', tcpFlags: SYN, sport: 4000 + i })).counters).join());
+  t.same(toListed, Array(4).fill('DROP_NO_SOCKET'), 'a listed destination is not counted either');
+  useProfile('tcp { syn-flood { attack-threshold 2; alarm-threshold 1; } }');
+  await freshWindow(1000);
+  const unlisted = [1, 2, 3].map((i) => Object.keys(judge(frame({ ...V4, src: '10.8.0.2', protocol: 'tcp', tcpFlags: SYN, sport: 5000 + i })).counters).join());
+  t.same(unlisted, ['DROP_NO_SOCKET', 'DROP_NO_SOCKET', 'DROP_SCREEN'], 'once the list is gone, the same source is screened');
+  t.equal(native.mapDump(dp.mapFd('xdpfw_screen_allow'), 24, 1).count, 0, 'and its entries were removed');
+});
+
 t.test('bad-option: a malformed IPv4 option list', async (t) => {
   useProfile('ip { bad-option; }');
   dropped(t, { ...V4, protocol: 'udp', ipOptions: Buffer.from([7, 1, 0, 0]) }, 'ip-bad-option', 'an option shorter than its type and length');

@@ -42,7 +42,8 @@ const FULL = `security {
                           ipip { ipip-4in4; ipip-4in6; ipip-6in4; ipip-6in6; ipip-6over4; ipip-6to4relay; isatap; dslite; }
                           ip-in-udp { teredo; } } }
             tcp { land; syn-fin; tcp-no-flag; fin-no-ack; winnuke; syn-frag;
-                  syn-flood { attack-threshold 100; alarm-threshold 50; source-threshold 400; destination-threshold 800; timeout 10; }
+                  syn-flood { attack-threshold 100; alarm-threshold 50; source-threshold 400; destination-threshold 800; timeout 10;
+                              white-list office { source-address [ 192.0.2.0/24 2001:db8::/32 ]; destination-address 198.51.100.7; } }
                   port-scan { threshold 3000; } tcp-sweep { threshold 4000; } }
             udp { flood { threshold 600; } port-scan { threshold 6000; } udp-sweep { threshold 7000; } }
             limit-session { source-ip-based 20; destination-ip-based 30; }
@@ -102,6 +103,9 @@ set security screen ids-option wall tcp syn-flood alarm-threshold 50
 set security screen ids-option wall tcp syn-flood source-threshold 400
 set security screen ids-option wall tcp syn-flood destination-threshold 800
 set security screen ids-option wall tcp syn-flood timeout 10
+set security screen ids-option wall tcp syn-flood white-list office source-address 192.0.2.0/24
+set security screen ids-option wall tcp syn-flood white-list office source-address 2001:db8::/32
+set security screen ids-option wall tcp syn-flood white-list office destination-address 198.51.100.7
 set security screen ids-option wall tcp port-scan threshold 3000
 set security screen ids-option wall tcp tcp-sweep threshold 4000
 set security screen ids-option wall udp flood threshold 600
@@ -130,7 +134,13 @@ t.test('a full profile compiles to its table, in either syntax', async (t) => {
     },
     tcp: {
       land: true, synFin: true, noFlag: true, finNoAck: true, winnuke: true, synFrag: true,
-      synFlood: { attackThreshold: 100, alarmThreshold: 50, sourceThreshold: 400, destinationThreshold: 800, timeout: 10 },
+      synFlood: {
+        attackThreshold: 100, alarmThreshold: 50, sourceThreshold: 400, destinationThreshold: 800, timeout: 10,
+        whiteList: {
+          source: [{ family: 'inet', words: [0xc0000200], length: 24 }, { family: 'inet6', words: [0x20010db8, 0, 0, 0], length: 32 }],
+          destination: [{ family: 'inet', words: [0xc6336407], length: 32 }],
+        },
+      },
       portScan: 3000, sweep: 4000,
     },
     udp: { flood: 600, portScan: 6000, sweep: 7000 },
@@ -149,7 +159,7 @@ t.test('a bare flood, sweep, scan or syn-flood takes the Junos defaults', async 
   t.equal(p.icmp.ipSweep, 5000, 'microseconds');
   t.equal(p.udp.flood, 1000);
   t.equal(p.tcp.portScan, 5000, 'microseconds');
-  t.same(p.tcp.synFlood, { attackThreshold: 200, alarmThreshold: 512, sourceThreshold: 4000, destinationThreshold: 4000, timeout: 20 });
+  t.same(p.tcp.synFlood, { attackThreshold: 200, alarmThreshold: 512, sourceThreshold: 4000, destinationThreshold: 4000, timeout: 20, whiteList: { source: [], destination: [] } });
   const empty = compiled('security { screen { ids-option e; } }').screens.get('e')!;
   t.same(enabledScreens(empty), [], 'an empty profile turns nothing on');
   t.equal(empty.tcp.synFlood, null);
@@ -182,6 +192,11 @@ t.test('errors carry file:line:column', async (t) => {
         's.conf:1:77: security screen ids-option p ip ipv6-extension-header hop-by-hop-header jumbo-payload-option not supported; ' +
           'it changes what passes or how: remove it, or load without it (--ignore-unsupported)',
       ],
+    ],
+    [
+      'a white-list entry that is not a prefix',
+      'set security screen ids-option p tcp syn-flood white-list w source-address 10.0.0.1/33',
+      ["s.conf:1:76: invalid prefix length in '10.0.0.1/33': must be 0-32 for IPv4"],
     ],
     ['session limit', 'set security screen ids-option p limit-session source-ip-based 0', ["s.conf:1:64: invalid source-ip-based session limit '0': expected a number from 1 to 8000000"]],
     [
@@ -221,7 +236,8 @@ t.test('the profile as the XDP program reads it', async (t) => {
   t.not(mask & (1n << BigInt(c.ids.get('ip-spoofing')!)), 0n, 'ip spoofing is turned on');
   t.not(mask & (1n << BigInt(c.ids.get('tunnel-bad-inner-header')!)), 0n, 'a screen past bit 31 is turned on');
   t.equal(mask, enabledScreens(p).reduce((m, k) => m | (1n << BigInt(c.ids.get(k)!)), 0n), 'one bit per screen turned on');
-  t.equal(word('flags'), btfEnum(OBJECT, 'xdpfw_screen_flags').XDPFW_SCREEN_ALARM_WITHOUT_DROP);
+  const flags = btfEnum(OBJECT, 'xdpfw_screen_flags');
+  t.equal(word('flags'), flags.XDPFW_SCREEN_ALARM_WITHOUT_DROP! | flags.XDPFW_SCREEN_SYN_FLOOD_WHITE_LIST!, 'alarm-without-drop, and a white-list to look up');
   t.same(
     [word('syn_attack'), word('syn_alarm'), word('syn_source'), word('syn_destination'), word('icmp_flood'), word('udp_flood'), word('port_scan_us'), word('ip_sweep_us')],
     [100, 50, 400, 800, 300, 600, 3000, 2000],
