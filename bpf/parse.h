@@ -94,6 +94,10 @@ struct packet {
 	__u8 icmp_code;
 	__u8 flags;           /* enum packet_flags */
 	__u8 frag_proto;
+	/* IPv6: the extension headers walked (enum xdpfw_ipv6_ext bits of the
+	 * five the walk follows) and how many; the screens judge them. */
+	__u8 ipv6_ext;
+	__u8 ipv6_ext_count;
 };
 
 /* linux/icmp.h drags in libc socket headers; the echo header is all we need. */
@@ -255,6 +259,23 @@ static __always_inline int ipv6_is_ext(__u8 next)
 	       next == IPPROTO_FRAGMENT || next == IPPROTO_AH;
 }
 
+/* The enum xdpfw_ipv6_ext bit of one of the headers ipv6_is_ext() walks. */
+static __always_inline __u8 ipv6_ext_bit(__u8 next)
+{
+	switch (next) {
+	case IPPROTO_HOPOPTS:
+		return XDPFW_IPV6_EXT_HOP_BY_HOP;
+	case IPPROTO_ROUTING:
+		return XDPFW_IPV6_EXT_ROUTING;
+	case IPPROTO_FRAGMENT:
+		return XDPFW_IPV6_EXT_FRAGMENT;
+	case IPPROTO_DSTOPTS:
+		return XDPFW_IPV6_EXT_DESTINATION;
+	default:
+		return XDPFW_IPV6_EXT_AH;
+	}
+}
+
 /* What a header chain we cannot follow is: once a fragment header was seen,
  * still a fragment (dropped as one, as before the screens existed). */
 static __always_inline int ipv6_broken(const struct packet *pkt)
@@ -288,6 +309,8 @@ static __always_inline int parse_ipv6(void *l3, void *data_end, __u32 l3_room, s
 		if ((void *)(ext + 8) > data_end)
 			return ipv6_broken(pkt);
 		__u32 len = ((__u32)ext[1] + 1) * 8;
+		pkt->ipv6_ext |= ipv6_ext_bit(next);
+		pkt->ipv6_ext_count++;
 		if (next == IPPROTO_FRAGMENT) {
 			__u32 unfragmentable = (void *)ext - (void *)(ip6 + 1);
 			if (pkt->flags & PKT_FRAGMENT || sizeof(*ip6) + unfragmentable + 8 > tot)

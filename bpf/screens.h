@@ -23,10 +23,13 @@
 #include "parse.h"
 #include "events.h"
 
-#define SCREEN_BIT(s) (1u << (s))
+#define SCREEN_BIT(s) (1ull << (s))
 
-/* The profile's bitmask and the counter stride need every id below 32. */
-_Static_assert(XDPFW_SCREEN_IP_STREAM < XDPFW_SCREEN_SLOTS, "enum xdpfw_screen outgrew XDPFW_SCREEN_SLOTS");
+#include "screens_packet.h"
+
+/* The profile's 64-bit mask and the counter stride need every id below 64. */
+_Static_assert(XDPFW_SCREEN_TUNNEL_BAD_INNER_HEADER < XDPFW_SCREEN_SLOTS, "enum xdpfw_screen outgrew XDPFW_SCREEN_SLOTS");
+_Static_assert(XDPFW_SCREEN_SLOTS <= 64, "the profile's screens mask is 64 bits");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -94,6 +97,32 @@ struct {
 	__type(value, __u64); /* the last window the item was reached in */
 } xdpfw_screen_seen SEC(".maps");
 
+/* syn-flood white-lists of every zone (lib/screens/apply.ts writes them). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4096);
+	__type(key, struct xdpfw_screen_allow_key);
+	__type(value, __u8);
+} xdpfw_screen_allow SEC(".maps");
+
+/* A SYN the zone's syn-flood white-list exempts: its source or destination listed. */
+static __always_inline int syn_flood_exempt(const struct packet *pkt, __u16 zone)
+{
+	struct xdpfw_screen_allow_key k = {
+		.prefixlen = 32 + 128,
+		.zone = zone,
+		.family = pkt->key.family,
+		.direction = XDPFW_SCREEN_ALLOW_SOURCE,
+	};
+	__builtin_memcpy(k.addr, pkt->key.src_addr, sizeof(k.addr));
+	if (bpf_map_lookup_elem(&xdpfw_screen_allow, &k))
+		return 1;
+	k.direction = XDPFW_SCREEN_ALLOW_DESTINATION;
+	__builtin_memcpy(k.addr, pkt->key.dst_addr, sizeof(k.addr));
+	return bpf_map_lookup_elem(&xdpfw_screen_allow, &k) != NULL;
+}
+
 /* The screen a packet trips; log is 0 where Junos counts without logging
  * (SYN flood under the alarm threshold). */
 struct screen_hit {
@@ -148,16 +177,18 @@ static __always_inline __u32 scan_count(struct screen_seen_key *k, __u32 window_
 }
 
 /* IPv4 options present, as bits of their option number (type & 0x1f, RFC
- * 791). A malformed list ends the walk: judging it is Junos's bad-option
- * screen. */
-#define OPT_BIT(type) (1u << IPOPT_NUMBER(type))
+ * 791), and OPT_MALFORMED when the list is malformed (an option shorter than
+ * its type and length, or running past the header), which ends the walk:
+ * Junos's bad-option screen. */
+#define OPT_BIT(type) (1ull << IPOPT_NUMBER(type))
+#define OPT_MALFORMED (1ull << 32)
 #define IPOPT_MAX_LEN 40
 
-static __always_inline __u32 ipv4_options(const struct iphdr *iph, void *data_end)
+static __always_inline __u64 ipv4_options(const struct iphdr *iph, void *data_end)
 {
 	__u32 len = iph->ihl * 4 - sizeof(*iph);
 	__u8 *opt = (void *)(iph + 1);
-	__u32 seen = 0;
+	__u64 seen = 0;
 	__u32 skip = 0; /* bytes left of the option being stepped over */
 	/* Byte by byte rather than option by option: the verifier then sees one
 	 * position per iteration instead of every possible chain of lengths. */
@@ -171,8 +202,10 @@ static __always_inline __u32 ipv4_options(const struct iphdr *iph, void *data_en
 			break;
 		if (p[0] == IPOPT_NOOP)
 			continue;
-		if (p[1] < 2 || i + p[1] > len)
+		if (p[1] < 2 || i + p[1] > len) {
+			seen |= OPT_MALFORMED;
 			break;
+		}
 		seen |= OPT_BIT(p[0]);
 		skip = p[1] - 1;
 	}
@@ -183,18 +216,20 @@ static __always_inline __u32 ipv4_options(const struct iphdr *iph, void *data_en
 	(SCREEN_BIT(XDPFW_SCREEN_IP_SOURCE_ROUTE) | SCREEN_BIT(XDPFW_SCREEN_IP_LOOSE_SOURCE_ROUTE) |     \
 	 SCREEN_BIT(XDPFW_SCREEN_IP_STRICT_SOURCE_ROUTE) | SCREEN_BIT(XDPFW_SCREEN_IP_RECORD_ROUTE) |    \
 	 SCREEN_BIT(XDPFW_SCREEN_IP_TIMESTAMP) | SCREEN_BIT(XDPFW_SCREEN_IP_SECURITY) |                  \
-	 SCREEN_BIT(XDPFW_SCREEN_IP_STREAM))
+	 SCREEN_BIT(XDPFW_SCREEN_IP_STREAM) | SCREEN_BIT(XDPFW_SCREEN_IP_BAD_OPTION))
 
 /* IP options; an IPv6 type 0 routing header is a loose source route (Junos). */
-static __always_inline __u32 screen_ip_options(const struct packet *pkt, __u32 on, void *data_end)
+static __always_inline __u32 screen_ip_options(const struct packet *pkt, __u64 on, void *data_end)
 {
 	if (!(on & IP_OPTION_SCREENS))
 		return XDPFW_SCREEN_NONE;
-	__u32 opts = pkt->flags & PKT_IPV6_RH0 ? OPT_BIT(IPOPT_LSRR) : 0;
+	__u64 opts = pkt->flags & PKT_IPV6_RH0 ? OPT_BIT(IPOPT_LSRR) : 0;
 	if (pkt->ip4 && pkt->ip4->ihl > 5)
 		opts |= ipv4_options(pkt->ip4, data_end);
 	if (!opts)
 		return XDPFW_SCREEN_NONE;
+	if (on & SCREEN_BIT(XDPFW_SCREEN_IP_BAD_OPTION) && opts & OPT_MALFORMED)
+		return XDPFW_SCREEN_IP_BAD_OPTION;
 	if (on & SCREEN_BIT(XDPFW_SCREEN_IP_SOURCE_ROUTE) && opts & (OPT_BIT(IPOPT_LSRR) | OPT_BIT(IPOPT_SSRR)))
 		return XDPFW_SCREEN_IP_SOURCE_ROUTE;
 	if (on & SCREEN_BIT(XDPFW_SCREEN_IP_LOOSE_SOURCE_ROUTE) && opts & OPT_BIT(IPOPT_LSRR))
@@ -228,7 +263,7 @@ static __always_inline int teardrop(const struct packet *pkt)
 	return pkt->frag_offset == 0 && !(pkt->flags & PKT_L4) && l4_header_len(pkt->key.protocol);
 }
 
-static __always_inline __u32 screen_fragment(const struct packet *pkt, __u32 on)
+static __always_inline __u32 screen_fragment(const struct packet *pkt, __u64 on)
 {
 	int icmp = pkt->key.protocol == IPPROTO_ICMP || pkt->key.protocol == IPPROTO_ICMPV6;
 	/* An ICMP packet whose reassembled length field would pass 65535
@@ -247,7 +282,7 @@ static __always_inline __u32 screen_fragment(const struct packet *pkt, __u32 on)
 }
 
 /* TCP flag screens; the caller has the TCP header (never a later fragment). */
-static __always_inline __u32 screen_tcp_flags(const struct packet *pkt, __u32 on)
+static __always_inline __u32 screen_tcp_flags(const struct packet *pkt, __u64 on)
 {
 	__u8 f = pkt->tcp_flags;
 	const __u32 *s = pkt->key.src_addr, *d = pkt->key.dst_addr;
@@ -281,17 +316,29 @@ static __always_inline int flooded(struct screen_rate_key *k, __u32 screen, cons
 	return rate_count(k, sec, threshold) > threshold;
 }
 
+/* A sweep: has the packet's source reached XDPFW_SCAN_ITEMS destination
+ * addresses in the window (ICMP echo: ip-sweep; TCP SYN: tcp-sweep; UDP:
+ * udp-sweep)? */
+static __always_inline int swept(struct screen_seen_key *seen, __u32 screen, const struct packet *pkt, __u32 window_us)
+{
+	seen->screen = screen;
+	seen->port = 0;
+	__builtin_memcpy(seen->src, pkt->key.src_addr, sizeof(seen->src));
+	__builtin_memcpy(seen->dst, pkt->key.dst_addr, sizeof(seen->dst));
+	return scan_count(seen, window_us) >= XDPFW_SCAN_ITEMS;
+}
+
 /*
  * Rate screens, in this order: SYN flood (destination address and port,
- * then source, then destination address), port scan; UDP flood; ICMP flood,
- * IP sweep. The first that trips stops the others: a dropped packet is not
+ * then source, then destination address), port scan, TCP sweep; UDP flood,
+ * UDP port scan, UDP sweep; ICMP flood, IP sweep. The first that trips stops the others: a dropped packet is not
  * counted against later limits.
  */
 static __always_inline struct screen_hit screen_rates(const struct packet *pkt, __u16 zone,
 						      const struct xdpfw_screen_profile *p)
 {
 	struct screen_hit hit = { .screen = XDPFW_SCREEN_NONE, .log = 1 };
-	__u32 on = p->screens;
+	__u64 on = p->screens;
 	__u32 sec;
 	struct screen_rate_key k = { .zone = zone, .family = pkt->key.family };
 	struct screen_seen_key seen = { .zone = zone, .family = pkt->key.family };
@@ -303,6 +350,8 @@ static __always_inline struct screen_hit screen_rates(const struct packet *pkt, 
 		if ((pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) != TCP_FLAG_SYN)
 			break;
 		sec = this_second();
+		if (p->flags & XDPFW_SCREEN_SYN_FLOOD_WHITE_LIST && syn_flood_exempt(pkt, zone))
+			goto scans;
 		if (on & SCREEN_BIT(XDPFW_SCREEN_SYN_FLOOD)) {
 			/* Junos proxies SYNs past the attack threshold and logs
 			 * once the proxied ones pass the alarm threshold; with no
@@ -328,18 +377,38 @@ static __always_inline struct screen_hit screen_rates(const struct packet *pkt, 
 			hit.screen = XDPFW_SCREEN_SYN_FLOOD_DST_IP;
 			break;
 		}
+scans:
 		if (on & SCREEN_BIT(XDPFW_SCREEN_TCP_PORT_SCAN) && p->port_scan_us) {
 			seen.screen = XDPFW_SCREEN_TCP_PORT_SCAN;
 			seen.port = pkt->key.dst_port;
 			__builtin_memcpy(seen.src, pkt->key.src_addr, sizeof(seen.src));
-			if (scan_count(&seen, p->port_scan_us) >= XDPFW_SCAN_ITEMS)
+			if (scan_count(&seen, p->port_scan_us) >= XDPFW_SCAN_ITEMS) {
 				hit.screen = XDPFW_SCREEN_TCP_PORT_SCAN;
+				break;
+			}
 		}
+		if (on & SCREEN_BIT(XDPFW_SCREEN_TCP_SWEEP) && p->tcp_sweep_us &&
+		    swept(&seen, XDPFW_SCREEN_TCP_SWEEP, pkt, p->tcp_sweep_us))
+			hit.screen = XDPFW_SCREEN_TCP_SWEEP;
 		break;
 	case IPPROTO_UDP:
 		if (on & SCREEN_BIT(XDPFW_SCREEN_UDP_FLOOD) &&
-		    flooded(&k, XDPFW_SCREEN_UDP_FLOOD, pkt->key.dst_addr, p->udp_flood, this_second()))
+		    flooded(&k, XDPFW_SCREEN_UDP_FLOOD, pkt->key.dst_addr, p->udp_flood, this_second())) {
 			hit.screen = XDPFW_SCREEN_UDP_FLOOD;
+			break;
+		}
+		if (on & SCREEN_BIT(XDPFW_SCREEN_UDP_PORT_SCAN) && p->udp_port_scan_us) {
+			seen.screen = XDPFW_SCREEN_UDP_PORT_SCAN;
+			seen.port = pkt->key.dst_port;
+			__builtin_memcpy(seen.src, pkt->key.src_addr, sizeof(seen.src));
+			if (scan_count(&seen, p->udp_port_scan_us) >= XDPFW_SCAN_ITEMS) {
+				hit.screen = XDPFW_SCREEN_UDP_PORT_SCAN;
+				break;
+			}
+		}
+		if (on & SCREEN_BIT(XDPFW_SCREEN_UDP_SWEEP) && p->udp_sweep_us &&
+		    swept(&seen, XDPFW_SCREEN_UDP_SWEEP, pkt, p->udp_sweep_us))
+			hit.screen = XDPFW_SCREEN_UDP_SWEEP;
 		break;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
@@ -348,24 +417,23 @@ static __always_inline struct screen_hit screen_rates(const struct packet *pkt, 
 			hit.screen = XDPFW_SCREEN_ICMP_FLOOD;
 			break;
 		}
-		if (on & SCREEN_BIT(XDPFW_SCREEN_IP_SWEEP) && p->ip_sweep_us && echo_request(pkt)) {
-			seen.screen = XDPFW_SCREEN_IP_SWEEP;
-			__builtin_memcpy(seen.src, pkt->key.src_addr, sizeof(seen.src));
-			__builtin_memcpy(seen.dst, pkt->key.dst_addr, sizeof(seen.dst));
-			if (scan_count(&seen, p->ip_sweep_us) >= XDPFW_SCAN_ITEMS)
-				hit.screen = XDPFW_SCREEN_IP_SWEEP;
-		}
+		if (on & SCREEN_BIT(XDPFW_SCREEN_IP_SWEEP) && p->ip_sweep_us && echo_request(pkt) &&
+		    swept(&seen, XDPFW_SCREEN_IP_SWEEP, pkt, p->ip_sweep_us))
+			hit.screen = XDPFW_SCREEN_IP_SWEEP;
 		break;
 	}
 	return hit;
 }
 
-/* The first screen of the profile the packet trips: IP options, fragments,
- * TCP flags, then the rates. */
+/* The first screen of the profile the packet trips: IP options, the
+ * protocol-level checks (screens_packet.h), fragments, TCP flags, then the
+ * rates. */
 static __always_inline struct screen_hit screen_check(const struct packet *pkt, __u16 zone,
 						      const struct xdpfw_screen_profile *p, void *data_end)
 {
 	struct screen_hit hit = { .screen = screen_ip_options(pkt, p->screens, data_end), .log = 1 };
+	if (!hit.screen)
+		hit.screen = screen_packet(pkt, p, p->screens, data_end);
 	if (!hit.screen && pkt->flags & PKT_FRAGMENT)
 		hit.screen = screen_fragment(pkt, p->screens);
 	if (!hit.screen && pkt->key.protocol == IPPROTO_TCP && pkt->flags & PKT_L4)

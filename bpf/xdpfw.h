@@ -21,7 +21,7 @@ enum xdpfw_constants {
 	XDPFW_MAX_SESSION_ENTRIES = 2 * 1048576, /* two entries per session */
 	XDPFW_EVENT_VERSION = 1, /* bumped whenever struct xdpfw_event changes */
 	XDPFW_MAX_ZONES = 256,   /* zone ids below this can have a screen profile */
-	XDPFW_SCREEN_SLOTS = 32, /* per-zone stride of the screen counters: above every enum xdpfw_screen */
+	XDPFW_SCREEN_SLOTS = 64, /* per-zone stride of the screen counters: above every enum xdpfw_screen */
 	XDPFW_EVENT_KIND_SLOTS = 8,  /* per-zone stride of the XDP event budgets: above every enum xdpfw_event_kind */
 	XDPFW_XDP_EVENTS_PER_SECOND = 100, /* ring records per second and (zone, kind), or (zone, screen), while xdpfw_event_rates holds 0 */
 	XDPFW_SCAN_ITEMS = 10,   /* ports (port scan) or addresses (IP sweep) one source may reach per window */
@@ -433,6 +433,45 @@ enum xdpfw_screen {
 	XDPFW_SCREEN_IP_TIMESTAMP,
 	XDPFW_SCREEN_IP_SECURITY,
 	XDPFW_SCREEN_IP_STREAM,
+	XDPFW_SCREEN_IP_BAD_OPTION,               /* ip bad-option: a malformed IPv4 option list */
+	XDPFW_SCREEN_IP_BLOCK_FRAG,               /* ip block-frag: every fragment */
+	XDPFW_SCREEN_IP_UNKNOWN_PROTOCOL,         /* ip unknown-protocol */
+	XDPFW_SCREEN_ICMP_LARGE,                  /* icmp large: ICMP packets over 1024 bytes */
+	XDPFW_SCREEN_ICMPV6_MALFORMED,            /* icmp icmpv6-malformed */
+	XDPFW_SCREEN_IPV6_EXTENSION_HEADER,       /* ip ipv6-extension-header: a header type it names */
+	XDPFW_SCREEN_IPV6_EXTENSION_HEADER_LIMIT, /* ip ipv6-extension-header-limit */
+	XDPFW_SCREEN_TCP_SWEEP,                   /* tcp tcp-sweep */
+	XDPFW_SCREEN_UDP_SWEEP,                   /* udp udp-sweep */
+	XDPFW_SCREEN_UDP_PORT_SCAN,               /* udp port-scan */
+	XDPFW_SCREEN_TUNNEL_GRE_4IN4,             /* ip tunnel gre gre-4in4: IPv4 in GRE over IPv4 */
+	XDPFW_SCREEN_TUNNEL_GRE_4IN6,
+	XDPFW_SCREEN_TUNNEL_GRE_6IN4,
+	XDPFW_SCREEN_TUNNEL_GRE_6IN6,
+	XDPFW_SCREEN_TUNNEL_IPIP_4IN4,            /* ip tunnel ipip ipip-4in4: IPv4 in IPv4 */
+	XDPFW_SCREEN_TUNNEL_IPIP_4IN6,
+	XDPFW_SCREEN_TUNNEL_IPIP_6IN4,
+	XDPFW_SCREEN_TUNNEL_IPIP_6IN6,
+	XDPFW_SCREEN_TUNNEL_IPIP_6OVER4,          /* IPv6 in IPv4 multicast (RFC 2529) */
+	XDPFW_SCREEN_TUNNEL_IPIP_6TO4RELAY,       /* IPv6 in IPv4 to or from a 6to4 address (2002::/16) */
+	XDPFW_SCREEN_TUNNEL_IPIP_ISATAP,          /* IPv6 in IPv4 from an ISATAP address (RFC 5214) */
+	XDPFW_SCREEN_TUNNEL_IPIP_DSLITE,          /* IPv4 in IPv6 (DS-Lite, RFC 6333) */
+	XDPFW_SCREEN_TUNNEL_TEREDO,               /* ip tunnel ip-in-udp teredo: IPv6 in UDP port 3544 */
+	XDPFW_SCREEN_TUNNEL_BAD_INNER_HEADER,     /* ip tunnel bad-inner-header */
+};
+
+/* IPv6 extension header types, as bits of struct xdpfw_screen_profile's
+ * ipv6_ext_headers (`ip ipv6-extension-header`). */
+enum xdpfw_ipv6_ext {
+	XDPFW_IPV6_EXT_HOP_BY_HOP = 1,
+	XDPFW_IPV6_EXT_ROUTING = 2,
+	XDPFW_IPV6_EXT_FRAGMENT = 4,
+	XDPFW_IPV6_EXT_DESTINATION = 8,
+	XDPFW_IPV6_EXT_AH = 16,
+	XDPFW_IPV6_EXT_ESP = 32,
+	XDPFW_IPV6_EXT_NO_NEXT = 64,
+	XDPFW_IPV6_EXT_MOBILITY = 128,
+	XDPFW_IPV6_EXT_HIP = 256,
+	XDPFW_IPV6_EXT_SHIM6 = 512,
 };
 
 /*
@@ -484,10 +523,27 @@ struct xdpfw_event {
 
 enum xdpfw_screen_flags {
 	XDPFW_SCREEN_ALARM_WITHOUT_DROP = 1, /* count and log, never drop */
+	XDPFW_SCREEN_SYN_FLOOD_WHITE_LIST = 2, /* syn-flood white-list: xdpfw_screen_allow holds the zone's prefixes */
+};
+
+/* syn-flood white-list: SYNs from a source or to a destination listed are
+ * not counted by the SYN flood screens. One LPM entry per prefix; the
+ * prefix length counts the zone, family and direction (32 bits) too. */
+enum xdpfw_screen_allow_direction {
+	XDPFW_SCREEN_ALLOW_SOURCE = 0,
+	XDPFW_SCREEN_ALLOW_DESTINATION = 1,
+};
+
+struct xdpfw_screen_allow_key {
+	__u32 prefixlen; /* 32 + the address prefix length */
+	__u16 zone;
+	__u8 family;     /* AF_INET or AF_INET6 */
+	__u8 direction;  /* enum xdpfw_screen_allow_direction */
+	__u32 addr[4];   /* IPv4 in addr[0] */
 };
 
 struct xdpfw_screen_profile {
-	__u32 screens;         /* bit (1 << enum xdpfw_screen) of every screen turned on */
+	__u64 screens;         /* bit (1 << enum xdpfw_screen) of every screen turned on */
 	__u32 flags;           /* enum xdpfw_screen_flags */
 	__u32 syn_attack;      /* SYNs per second to one destination address and port; more are dropped */
 	__u32 syn_alarm;       /* SYNs beyond syn_attack per second before they are logged */
@@ -497,6 +553,11 @@ struct xdpfw_screen_profile {
 	__u32 udp_flood;       /* UDP packets per second to one destination address */
 	__u32 port_scan_us;    /* window in which one source may reach XDPFW_SCAN_ITEMS ports */
 	__u32 ip_sweep_us;     /* window in which one source may ping XDPFW_SCAN_ITEMS addresses */
+	__u32 tcp_sweep_us;    /* ... send SYNs to XDPFW_SCAN_ITEMS addresses */
+	__u32 udp_sweep_us;    /* ... send UDP to XDPFW_SCAN_ITEMS addresses */
+	__u32 udp_port_scan_us; /* ... send UDP to XDPFW_SCAN_ITEMS ports */
+	__u32 ipv6_ext_headers; /* enum xdpfw_ipv6_ext: the header types ipv6-extension-header drops */
+	__u32 ipv6_ext_limit;  /* more extension headers than this are dropped (ipv6-extension-header-limit) */
 };
 
 /* Per-CPU counters of one (zone, screen), at zone * XDPFW_SCREEN_SLOTS + screen. */
@@ -517,6 +578,9 @@ enum xdpfw_close_reason xdpfw_btf_close_reason __attribute__((unused));
 enum xdpfw_filter_source xdpfw_btf_filter_source __attribute__((unused));
 enum xdpfw_screen xdpfw_btf_screen __attribute__((unused));
 enum xdpfw_screen_flags xdpfw_btf_screen_flags __attribute__((unused));
+enum xdpfw_ipv6_ext xdpfw_btf_ipv6_ext __attribute__((unused));
+enum xdpfw_screen_allow_direction xdpfw_btf_screen_allow_direction __attribute__((unused));
+struct xdpfw_screen_allow_key xdpfw_btf_screen_allow_key __attribute__((unused));
 enum xdpfw_filter_action xdpfw_btf_filter_action __attribute__((unused));
 enum xdpfw_filter_flags xdpfw_btf_filter_flags __attribute__((unused));
 struct xdpfw_route_query xdpfw_btf_route_query __attribute__((unused));

@@ -5,6 +5,7 @@ import { FORWARDING_OPTIONS_SCHEMA } from './ethertypes.js';
 import { container, flag, leaf, list, named, one, unsupported, unsupportedAll, type Container, type Shape } from './schema-types.js';
 import { ANY_SERVICE } from './host-inbound-services.js';
 import { ROOT_UNSUPPORTED, SECURITY_UNSUPPORTED } from './unsupported.js';
+import { GRE_TUNNELS, IPIP_TUNNELS, IPV6_EXTENSION_HEADERS } from './screen-keywords.js';
 
 /**
  * The statements xdpfw understands. New parts of the language are added here and in the
@@ -93,6 +94,19 @@ const seconds = one('number of seconds');
 const perSecond = one('number per second');
 const microseconds = container({ threshold: one('number of microseconds') });
 
+/**
+ * `ip ipv6-extension-header`: the header types it drops. The option types within hop-by-hop
+ * and destination options headers, and user-defined header types, are not implemented.
+ */
+const ipv6ExtensionHeader = container(
+  {
+    ...Object.fromEntries(IPV6_EXTENSION_HEADERS.map((k) => [k, flag])),
+    'hop-by-hop-header': container({}, { others: 'refused' }),
+    'destination-header': container({}, { others: 'refused' }),
+  },
+  { others: 'refused' },
+);
+
 /** `security screen ids-option NAME`: Junos's screens that xdpfw implements (lib/config/screens.ts). */
 const idsOption = container(
   {
@@ -104,6 +118,8 @@ const idsOption = container(
         fragment: flag,
         'ip-sweep': microseconds,
         'ping-death': flag,
+        large: flag,
+        'icmpv6-malformed': flag,
       },
       { others: 'refused' },
     ),
@@ -117,6 +133,17 @@ const idsOption = container(
       'stream-option': flag,
       'tear-drop': flag,
       spoofing: flag,
+      'bad-option': flag,
+      'block-frag': flag,
+      'unknown-protocol': flag,
+      'ipv6-extension-header': ipv6ExtensionHeader,
+      'ipv6-extension-header-limit': one('number of extension headers'),
+      tunnel: container({
+        'bad-inner-header': flag,
+        gre: container(Object.fromEntries(GRE_TUNNELS.map((k) => [k, flag])), { others: 'refused' }),
+        ipip: container(Object.fromEntries(IPIP_TUNNELS.map((k) => [k, flag])), { others: 'refused' }),
+        'ip-in-udp': container({ teredo: flag }, { others: 'refused' }),
+      }, { others: 'refused' }),
     }, { others: 'refused' }),
     tcp: container({
       land: flag,
@@ -131,10 +158,19 @@ const idsOption = container(
         'source-threshold': perSecond,
         'destination-threshold': perSecond,
         timeout: seconds,
-      }, { others: 'refused' }), // queue-size, whitelist, ...
+        'white-list': container(
+          { 'source-address': list('IP prefix'), 'destination-address': list('IP prefix') },
+          { keys: [named('white-list name')] },
+        ),
+      }, { others: 'refused' }), // queue-size, ...
       'port-scan': microseconds,
+      'tcp-sweep': microseconds,
     }, { others: 'refused' }),
-    udp: container({ flood: container({ threshold: perSecond }) }, { others: 'refused' }),
+    udp: container({
+      flood: container({ threshold: perSecond }),
+      'port-scan': microseconds,
+      'udp-sweep': microseconds,
+    }, { others: 'refused' }),
     'limit-session': container({
       'source-ip-based': one('number of sessions'),
       'destination-ip-based': one('number of sessions'),

@@ -1,7 +1,9 @@
 import type { Statement, Word } from './ast.js';
 import type { Diagnostics } from './errors.js';
-import { child, each, valueOf } from './tree.js';
-import type { ScreenProfile, SynFloodSettings } from './types.js';
+import { parsePrefix, type Prefix } from './ip.js';
+import { activeChildren, child, each, listOf, valueOf } from './tree.js';
+import { GRE_TUNNELS, IPIP_TUNNELS, IPV6_EXTENSION_HEADERS, type Ipv6ExtensionHeader } from './screen-keywords.js';
+import type { ScreenProfile, SynFloodSettings, TunnelScreen } from './types.js';
 import { checkName, parseNumber } from './values.js';
 
 /**
@@ -19,6 +21,8 @@ interface Range {
 const FLOOD: Range = { min: 1, max: 1_000_000, fallback: 1000 };
 /** Microseconds in which one source may reach 10 ports or addresses. */
 const SCAN_WINDOW: Range = { min: 1000, max: 1_000_000, fallback: 5000 };
+/** Junos allows 0 to 32 extension headers before the limit screen drops. */
+const EXTENSION_HEADERS: Range = { min: 0, max: 32, fallback: 0 };
 const SESSIONS: Range = { min: 1, max: 8_000_000, fallback: 128 };
 const SYN_FLOOD = {
   attack: { min: 1, max: 1_000_000, fallback: 200 },
@@ -74,6 +78,8 @@ function profile(name: string, kids: Children, d: Diagnostics): ScreenProfile {
       fragment: on(icmp, 'fragment'),
       ipSweep: threshold(icmp, 'ip-sweep', SCAN_WINDOW, 'ip-sweep threshold', d),
       pingDeath: on(icmp, 'ping-death'),
+      large: on(icmp, 'large'),
+      icmpv6Malformed: on(icmp, 'icmpv6-malformed'),
     },
     ip: {
       sourceRoute: on(ip, 'source-route-option'),
@@ -85,6 +91,12 @@ function profile(name: string, kids: Children, d: Diagnostics): ScreenProfile {
       stream: on(ip, 'stream-option'),
       tearDrop: on(ip, 'tear-drop'),
       spoofing: on(ip, 'spoofing'),
+      badOption: on(ip, 'bad-option'),
+      blockFrag: on(ip, 'block-frag'),
+      unknownProtocol: on(ip, 'unknown-protocol'),
+      ipv6ExtensionHeaders: extensionHeaders(child(ip, 'ipv6-extension-header')),
+      ipv6ExtensionHeaderLimit: optional(ip, 'ipv6-extension-header-limit', EXTENSION_HEADERS, 'ipv6-extension-header-limit', d),
+      tunnel: tunnels(child(ip, 'tunnel')?.children),
     },
     tcp: {
       land: on(tcp, 'land'),
@@ -95,13 +107,38 @@ function profile(name: string, kids: Children, d: Diagnostics): ScreenProfile {
       synFrag: on(tcp, 'syn-frag'),
       synFlood: synFlood(child(tcp, 'syn-flood')?.children, on(tcp, 'syn-flood'), d),
       portScan: threshold(tcp, 'port-scan', SCAN_WINDOW, 'port-scan threshold', d),
+      sweep: threshold(tcp, 'tcp-sweep', SCAN_WINDOW, 'tcp-sweep threshold', d),
     },
-    udp: { flood: threshold(udp, 'flood', FLOOD, 'UDP flood threshold', d) },
+    udp: {
+      flood: threshold(udp, 'flood', FLOOD, 'UDP flood threshold', d),
+      portScan: threshold(udp, 'port-scan', SCAN_WINDOW, 'UDP port-scan threshold', d),
+      sweep: threshold(udp, 'udp-sweep', SCAN_WINDOW, 'udp-sweep threshold', d),
+    },
     limitSession: {
       source: optional(limit, 'source-ip-based', SESSIONS, 'source-ip-based session limit', d),
       destination: optional(limit, 'destination-ip-based', SESSIONS, 'destination-ip-based session limit', d),
     },
   };
+}
+
+/** The header types an `ipv6-extension-header` statement names (an empty one names none). */
+function extensionHeaders(s: Statement | undefined): Ipv6ExtensionHeader[] | null {
+  if (!s) return null;
+  const names = new Set<string>([...IPV6_EXTENSION_HEADERS, 'hop-by-hop-header', 'destination-header']);
+  return activeChildren(s.children).map((c) => c.words[0]!.text).filter((k): k is Ipv6ExtensionHeader => names.has(k));
+}
+
+/** `tunnel { gre { gre-4in4; } ipip { isatap; } ip-in-udp { teredo; } bad-inner-header; }`. */
+function tunnels(kids: Children): TunnelScreen[] {
+  const out: TunnelScreen[] = [];
+  if (child(kids, 'bad-inner-header')) out.push('tunnel-bad-inner-header');
+  for (const k of GRE_TUNNELS) if (child(child(kids, 'gre')?.children, k)) out.push(`tunnel-${k}`);
+  for (const k of IPIP_TUNNELS) {
+    if (!child(child(kids, 'ipip')?.children, k)) continue;
+    out.push(k === 'isatap' || k === 'dslite' ? `tunnel-ipip-${k}` : `tunnel-${k}`);
+  }
+  if (child(child(kids, 'ip-in-udp')?.children, 'teredo')) out.push('tunnel-teredo');
+  return out;
 }
 
 function synFlood(kids: Children, present: boolean, d: Diagnostics): SynFloodSettings | null {
@@ -112,7 +149,28 @@ function synFlood(kids: Children, present: boolean, d: Diagnostics): SynFloodSet
     sourceThreshold: number(kids, 'source-threshold', SYN_FLOOD.source, 'syn-flood source-threshold', d),
     destinationThreshold: number(kids, 'destination-threshold', SYN_FLOOD.destination, 'syn-flood destination-threshold', d),
     timeout: number(kids, 'timeout', SYN_FLOOD.timeout, 'syn-flood timeout', d),
+    whiteList: whiteList(kids, d),
   };
+}
+
+/** Prefixes one profile's syn-flood white-lists may hold in all (lib/screens/apply.ts has room for every zone's). */
+export const MAX_WHITE_LIST_PREFIXES = 16;
+
+/** Every `white-list NAME { source-address ...; destination-address ...; }` of a syn-flood, merged. */
+function whiteList(kids: Children, d: Diagnostics): { source: Prefix[]; destination: Prefix[] } {
+  const out = { source: [] as Prefix[], destination: [] as Prefix[] };
+  let count = 0;
+  for (const list of each(kids, 'white-list')) {
+    for (const [keyword, into] of [['source-address', out.source], ['destination-address', out.destination]] as const) {
+      for (const w of listOf(list.children, keyword)) {
+        const p = parsePrefix(w.text);
+        if (typeof p === 'string') d.error(w.pos, p);
+        else if (++count > MAX_WHITE_LIST_PREFIXES) d.error(w.pos, `syn-flood white-lists hold at most ${MAX_WHITE_LIST_PREFIXES} prefixes per screen`);
+        else into.push(p);
+      }
+    }
+  }
+  return out;
 }
 
 /** `KEYWORD { threshold N; }`: N, the default when only KEYWORD is given, null without it. */

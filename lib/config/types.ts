@@ -1,3 +1,5 @@
+import type { Prefix } from './ip.js';
+import type { Ipv6ExtensionHeader } from './screen-keywords.js';
 import type { Pos, Statement } from './ast.js';
 import type { Trunk } from '../interfaces/resolve.js';
 import type { Family } from './family.js';
@@ -167,6 +169,8 @@ export interface SynFloodSettings {
   destinationThreshold: number;
   /** Seconds a proxied half-open connection may wait: accepted for Junos compatibility, unused without a SYN proxy. */
   timeout: number;
+  /** `white-list NAME { source-address ...; destination-address ...; }`, every list merged: SYNs from or to these are not counted. */
+  whiteList: { source: Prefix[]; destination: Prefix[] };
 }
 
 /**
@@ -175,11 +179,17 @@ export interface SynFloodSettings {
  * microseconds in which one source may reach 10 ports / addresses (Junos units); session limits
  * count concurrent sessions per address. null: that check is off.
  */
+export type TunnelScreen =
+  | 'tunnel-gre-4in4' | 'tunnel-gre-4in6' | 'tunnel-gre-6in4' | 'tunnel-gre-6in6'
+  | 'tunnel-ipip-4in4' | 'tunnel-ipip-4in6' | 'tunnel-ipip-6in4' | 'tunnel-ipip-6in6'
+  | 'tunnel-ipip-6over4' | 'tunnel-ipip-6to4relay' | 'tunnel-ipip-isatap' | 'tunnel-ipip-dslite'
+  | 'tunnel-teredo' | 'tunnel-bad-inner-header';
+
 export interface ScreenProfile {
   name: string;
   /** Log and count, never drop. */
   alarmWithoutDrop: boolean;
-  icmp: { flood: number | null; fragment: boolean; ipSweep: number | null; pingDeath: boolean };
+  icmp: { flood: number | null; fragment: boolean; ipSweep: number | null; pingDeath: boolean; large: boolean; icmpv6Malformed: boolean };
   ip: {
     sourceRoute: boolean;
     looseSourceRoute: boolean;
@@ -191,6 +201,15 @@ export interface ScreenProfile {
     tearDrop: boolean;
     /** Reverse-path check of the source address against the ingress interface. */
     spoofing: boolean;
+    badOption: boolean;
+    blockFrag: boolean;
+    unknownProtocol: boolean;
+    /** `ipv6-extension-header`: the header types it drops; null without it. */
+    ipv6ExtensionHeaders: Ipv6ExtensionHeader[] | null;
+    /** `ipv6-extension-header-limit`: more extension headers are dropped; null without it. */
+    ipv6ExtensionHeaderLimit: number | null;
+    /** `tunnel`: the checks it turns on, as their screen names (lib/events/screens.ts). */
+    tunnel: TunnelScreen[];
   };
   tcp: {
     land: boolean;
@@ -201,8 +220,10 @@ export interface ScreenProfile {
     synFrag: boolean;
     synFlood: SynFloodSettings | null;
     portScan: number | null;
+    /** Microseconds in which one source may send SYNs to 10 addresses. */
+    sweep: number | null;
   };
-  udp: { flood: number | null };
+  udp: { flood: number | null; portScan: number | null; sweep: number | null };
   limitSession: { source: number | null; destination: number | null };
 }
 

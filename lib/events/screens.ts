@@ -67,6 +67,36 @@ export const SCREENS = {
   'ip-timestamp': { attackName: 'Timestamp IP option!', tag: 'RT_SCREEN_IP' },
   'ip-security': { attackName: 'Security IP option!', tag: 'RT_SCREEN_IP' },
   'ip-stream': { attackName: 'Stream IP option!', tag: 'RT_SCREEN_IP' },
+  // ScreenOS names Junos kept (the krakenapps/araqne patterns above list
+  // 'Bad IP option!', 'Fragmented traffic!', 'Unknown protocol!', 'Large ICMP
+  // packet!'; a captured ScreenOS system-alert-00442 line 'TCP sweep!'):
+  // likely, not confirmed for SRX, as ping of death above.
+  'ip-bad-option': { attackName: 'Bad IP option!', tag: 'RT_SCREEN_IP' },
+  'ip-block-frag': { attackName: 'Fragmented traffic!', tag: 'RT_SCREEN_IP' },
+  'ip-unknown-protocol': { attackName: 'Unknown protocol!', tag: 'RT_SCREEN_IP' },
+  'icmp-large': { attackName: 'Large ICMP packet!', tag: 'RT_SCREEN_ICMP' },
+  'tcp-sweep': { attackName: 'TCP sweep!', tag: 'RT_SCREEN_TCP' },
+  // Unconfirmed, no captured line found: named after the screens' own
+  // statements and the confirmed 'TCP port scan!' / 'IP sweep!'.
+  'icmpv6-malformed': { attackName: 'ICMPv6 malformed packet!', tag: 'RT_SCREEN_ICMP' },
+  'ipv6-extension-header': { attackName: 'IPv6 extension header!', tag: 'RT_SCREEN_IP' },
+  'ipv6-extension-header-limit': { attackName: 'IPv6 extension header limit!', tag: 'RT_SCREEN_IP' },
+  'udp-sweep': { attackName: 'UDP sweep!', tag: 'RT_SCREEN_UDP' },
+  'udp-port-scan': { attackName: 'UDP port scan!', tag: 'RT_SCREEN_UDP' },
+  'tunnel-gre-4in4': { attackName: 'GRE 4in4 tunnel!', tag: 'RT_SCREEN_IP' },
+  'tunnel-gre-4in6': { attackName: 'GRE 4in6 tunnel!', tag: 'RT_SCREEN_IP' },
+  'tunnel-gre-6in4': { attackName: 'GRE 6in4 tunnel!', tag: 'RT_SCREEN_IP' },
+  'tunnel-gre-6in6': { attackName: 'GRE 6in6 tunnel!', tag: 'RT_SCREEN_IP' },
+  'tunnel-ipip-4in4': { attackName: 'IPIP 4in4 tunnel!', tag: 'RT_SCREEN_IP' },
+  'tunnel-ipip-4in6': { attackName: 'IPIP 4in6 tunnel!', tag: 'RT_SCREEN_IP' },
+  'tunnel-ipip-6in4': { attackName: 'IPIP 6in4 tunnel!', tag: 'RT_SCREEN_IP' },
+  'tunnel-ipip-6in6': { attackName: 'IPIP 6in6 tunnel!', tag: 'RT_SCREEN_IP' },
+  'tunnel-ipip-6over4': { attackName: 'IPIP 6over4 tunnel!', tag: 'RT_SCREEN_IP' },
+  'tunnel-ipip-6to4relay': { attackName: 'IPIP 6to4relay tunnel!', tag: 'RT_SCREEN_IP' },
+  'tunnel-ipip-isatap': { attackName: 'IPIP ISATAP tunnel!', tag: 'RT_SCREEN_IP' },
+  'tunnel-ipip-dslite': { attackName: 'IPIP DS-Lite tunnel!', tag: 'RT_SCREEN_IP' },
+  'tunnel-teredo': { attackName: 'Teredo tunnel!', tag: 'RT_SCREEN_IP' },
+  'tunnel-bad-inner-header': { attackName: 'Bad inner header!', tag: 'RT_SCREEN_IP' },
 } as const satisfies Record<string, ScreenInfo>;
 
 export type ScreenName = keyof typeof SCREENS;

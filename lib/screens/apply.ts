@@ -10,12 +10,15 @@ import { SCREEN_PROFILE } from '../dataplane/layout.js';
 import { mapUpdateBatch } from '../dataplane/native.js';
 import { encodeProfile } from './profile.js';
 import { screenConstants } from './screen-ids.js';
+import { addWhiteLists, encodeWhiteLists, pruneWhiteLists } from './white-list.js';
 
 /** Every zone's profile, encoded for xdpfw_screen_profiles: computed before anything is written. */
 export interface ScreenProfiles {
   keys: Buffer;
   values: Buffer;
   count: number;
+  /** xdpfw_screen_allow keys: every syn-flood white-list prefix. */
+  allow: Buffer[];
 }
 
 export function encodeScreens(dataplane: Dataplane, config: CompiledConfig): ScreenProfiles {
@@ -30,15 +33,17 @@ export function encodeScreens(dataplane: Dataplane, config: CompiledConfig): Scr
   for (const zone of config.zones) {
     if (zone.screen !== null) encodeProfile(config.screens.get(zone.screen)!, c, values, zone.id * size);
   }
-  return { keys, values, count: c.maxZones };
+  return { keys, values, count: c.maxZones, allow: encodeWhiteLists(dataplane.objectPath, config) };
 }
 
 export function writeScreens(dataplane: Dataplane, profiles: ScreenProfiles): void {
   const size = SCREEN_PROFILE.size;
   const fd = dataplane.mapFd('xdpfw_screen_profiles');
+  addWhiteLists(dataplane, profiles.allow);
   for (let done = 0; done < profiles.count;) {
     done += mapUpdateBatch(fd, profiles.keys.subarray(4 * done), profiles.values.subarray(size * done), profiles.count - done);
   }
+  pruneWhiteLists(dataplane, profiles.allow);
 }
 
 export function applyScreens(dataplane: Dataplane, config: CompiledConfig): void {

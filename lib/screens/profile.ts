@@ -1,8 +1,15 @@
 // A zone's screen profile as the XDP program reads it (struct
 // xdpfw_screen_profile), and which screens a profile turns on.
-import type { ScreenProfile } from '../config/types.js';
+import type { ScreenProfile, TunnelScreen } from '../config/types.js';
 import { SCREEN_PROFILE } from '../dataplane/layout.js';
 import type { ScreenConstants, ScreenKey } from './screen-ids.js';
+
+const TUNNEL_SCREENS: readonly TunnelScreen[] = [
+  'tunnel-gre-4in4', 'tunnel-gre-4in6', 'tunnel-gre-6in4', 'tunnel-gre-6in6',
+  'tunnel-ipip-4in4', 'tunnel-ipip-4in6', 'tunnel-ipip-6in4', 'tunnel-ipip-6in6',
+  'tunnel-ipip-6over4', 'tunnel-ipip-6to4relay', 'tunnel-ipip-isatap', 'tunnel-ipip-dslite',
+  'tunnel-teredo', 'tunnel-bad-inner-header',
+];
 
 /** Each screen and the part of the profile that turns it on. */
 const TURNED_ON: ReadonlyArray<readonly [ScreenKey, (p: ScreenProfile) => boolean]> = [
@@ -32,6 +39,17 @@ const TURNED_ON: ReadonlyArray<readonly [ScreenKey, (p: ScreenProfile) => boolea
   ['ip-sweep', (p) => p.icmp.ipSweep !== null],
   ['src-ip-session-limit', (p) => p.limitSession.source !== null],
   ['dst-ip-session-limit', (p) => p.limitSession.destination !== null],
+  ['ip-bad-option', (p) => p.ip.badOption],
+  ['ip-block-frag', (p) => p.ip.blockFrag],
+  ['ip-unknown-protocol', (p) => p.ip.unknownProtocol],
+  ['icmp-large', (p) => p.icmp.large],
+  ['icmpv6-malformed', (p) => p.icmp.icmpv6Malformed],
+  ['ipv6-extension-header', (p) => (p.ip.ipv6ExtensionHeaders?.length ?? 0) > 0],
+  ['ipv6-extension-header-limit', (p) => p.ip.ipv6ExtensionHeaderLimit !== null],
+  ['tcp-sweep', (p) => p.tcp.sweep !== null],
+  ['udp-sweep', (p) => p.udp.sweep !== null],
+  ['udp-port-scan', (p) => p.udp.portScan !== null],
+  ...TUNNEL_SCREENS.map((key): readonly [ScreenKey, (p: ScreenProfile) => boolean] => [key, (p) => p.ip.tunnel.includes(key)]),
 ];
 
 export function enabledScreens(p: ScreenProfile): ScreenKey[] {
@@ -42,11 +60,12 @@ const O = SCREEN_PROFILE.offset;
 
 /** Writes `p` as struct xdpfw_screen_profile at `at` in `out`. */
 export function encodeProfile(p: ScreenProfile, c: ScreenConstants, out: Buffer, at: number): void {
-  let screens = 0;
-  for (const key of enabledScreens(p)) screens |= 1 << c.ids.get(key)!;
   const syn = p.tcp.synFlood;
-  out.writeUInt32LE(screens >>> 0, at + O.screens);
-  out.writeUInt32LE(p.alarmWithoutDrop ? c.alarmWithoutDrop : 0, at + O.flags);
+  let screens = 0n;
+  for (const key of enabledScreens(p)) screens |= 1n << BigInt(c.ids.get(key)!);
+  out.writeBigUInt64LE(screens, at + O.screens);
+  const listed = syn !== null && syn.whiteList.source.length + syn.whiteList.destination.length > 0;
+  out.writeUInt32LE((p.alarmWithoutDrop ? c.alarmWithoutDrop : 0) | (listed ? c.synFloodWhiteList : 0), at + O.flags);
   out.writeUInt32LE(syn?.attackThreshold ?? 0, at + O.syn_attack);
   out.writeUInt32LE(syn?.alarmThreshold ?? 0, at + O.syn_alarm);
   out.writeUInt32LE(syn?.sourceThreshold ?? 0, at + O.syn_source);
@@ -55,4 +74,11 @@ export function encodeProfile(p: ScreenProfile, c: ScreenConstants, out: Buffer,
   out.writeUInt32LE(p.udp.flood ?? 0, at + O.udp_flood);
   out.writeUInt32LE(p.tcp.portScan ?? 0, at + O.port_scan_us);
   out.writeUInt32LE(p.icmp.ipSweep ?? 0, at + O.ip_sweep_us);
+  out.writeUInt32LE(p.tcp.sweep ?? 0, at + O.tcp_sweep_us);
+  out.writeUInt32LE(p.udp.sweep ?? 0, at + O.udp_sweep_us);
+  out.writeUInt32LE(p.udp.portScan ?? 0, at + O.udp_port_scan_us);
+  let headers = 0;
+  for (const h of p.ip.ipv6ExtensionHeaders ?? []) headers |= c.ipv6Ext.get(h)!;
+  out.writeUInt32LE(headers >>> 0, at + O.ipv6_ext_headers);
+  out.writeUInt32LE(p.ip.ipv6ExtensionHeaderLimit ?? 0, at + O.ipv6_ext_limit);
 }

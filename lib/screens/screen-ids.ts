@@ -1,5 +1,6 @@
 // enum xdpfw_screen and the screen constants of bpf/xdpfw.h, read from the
 // BTF of the compiled object: C is the one numbering.
+import type { Ipv6ExtensionHeader } from '../config/screen-keywords.js';
 import { btfEnum } from '../dataplane/native.js';
 import { SCREEN_NAMES, type ScreenName } from '../events/screens.js';
 
@@ -20,7 +21,25 @@ export interface ScreenConstants {
   slots: number;
   /** XDPFW_SCREEN_ALARM_WITHOUT_DROP, for struct xdpfw_screen_profile's flags. */
   alarmWithoutDrop: number;
+  /** XDPFW_SCREEN_SYN_FLOOD_WHITE_LIST: the zone has syn-flood white-list entries in xdpfw_screen_allow. */
+  synFloodWhiteList: number;
+  /** enum xdpfw_ipv6_ext bit of each header type `ipv6-extension-header` names. */
+  ipv6Ext: ReadonlyMap<Ipv6ExtensionHeader, number>;
 }
+
+/** The enumerator of enum xdpfw_ipv6_ext for each configuration keyword. */
+const IPV6_EXT_ENUM: Record<Ipv6ExtensionHeader, string> = {
+  'hop-by-hop-header': 'XDPFW_IPV6_EXT_HOP_BY_HOP',
+  'routing-header': 'XDPFW_IPV6_EXT_ROUTING',
+  'fragment-header': 'XDPFW_IPV6_EXT_FRAGMENT',
+  'destination-header': 'XDPFW_IPV6_EXT_DESTINATION',
+  'AH-header': 'XDPFW_IPV6_EXT_AH',
+  'ESP-header': 'XDPFW_IPV6_EXT_ESP',
+  'no-next-header': 'XDPFW_IPV6_EXT_NO_NEXT',
+  'mobility-header': 'XDPFW_IPV6_EXT_MOBILITY',
+  'HIP-header': 'XDPFW_IPV6_EXT_HIP',
+  'shim6-header': 'XDPFW_IPV6_EXT_SHIM6',
+};
 
 const cache = new Map<string, ScreenConstants>();
 
@@ -44,11 +63,15 @@ export function screenConstants(objectPath: string): ScreenConstants {
     if (v === undefined) throw new Error(`BPF object ${objectPath} lacks ${name}`);
     return v;
   };
+  const ext = btfEnum(objectPath, 'xdpfw_ipv6_ext');
+  const flags = btfEnum(objectPath, 'xdpfw_screen_flags');
   const c: ScreenConstants = {
     ids,
     maxZones: need(constants, 'XDPFW_MAX_ZONES'),
     slots: need(constants, 'XDPFW_SCREEN_SLOTS'),
-    alarmWithoutDrop: need(btfEnum(objectPath, 'xdpfw_screen_flags'), 'XDPFW_SCREEN_ALARM_WITHOUT_DROP'),
+    alarmWithoutDrop: need(flags, 'XDPFW_SCREEN_ALARM_WITHOUT_DROP'),
+    synFloodWhiteList: need(flags, 'XDPFW_SCREEN_SYN_FLOOD_WHITE_LIST'),
+    ipv6Ext: new Map(Object.entries(IPV6_EXT_ENUM).map(([k, e]) => [k as Ipv6ExtensionHeader, need(ext, e)])),
   };
   cache.set(objectPath, c);
   return c;

@@ -492,3 +492,178 @@ t.test('a rate holds across CPUs: one shared count, not one per CPU', async (t) 
     break;
   }
 });
+
+t.test('syn-flood white-list: SYNs from a listed source or to a listed destination are not counted', async (t) => {
+  useProfile(`tcp { syn-flood { attack-threshold 2; alarm-threshold 1; source-threshold 1000000; destination-threshold 1000000;
+    white-list w { source-address [ 10.8.0.0/24 fd08::/64 ]; destination-address 10.9.0.77; } } }`);
+  for (const [family, listed, other] of [[V4, '10.8.0.2', '10.8.1.2'], [V6, 'fd08::2', 'fd08:0:0:1::2']] as const) {
+    await freshWindow(1000);
+    const syn = (src: string, dst: string = family.dst, sport = 1000) => frame({ ...family, src, dst, protocol: 'tcp', tcpFlags: SYN, sport });
+    const listedRuns = [1, 2, 3, 4, 5].map((i) => Object.keys(judge(syn(listed, family.dst, 2000 + i)).counters).join());
+    t.same(listedRuns, Array(5).fill('DROP_NO_SOCKET'), `${family.src}: a listed source floods unscreened`);
+    const otherRuns = [1, 2, 3].map((i) => Object.keys(judge(syn(other, family.dst, 3000 + i)).counters).join());
+    t.same(otherRuns, ['DROP_NO_SOCKET', 'DROP_NO_SOCKET', 'DROP_SCREEN'], `${family.src}: another source is counted from zero, and dropped past the threshold`);
+  }
+  await freshWindow(1000);
+  const toListed = [1, 2, 3, 4].map((i) => Object.keys(judge(frame({ ...V4, src: '10.7.0.2', dst: '10.9.0.77', protocol: 'tcp', tcpFlags: SYN, sport: 4000 + i })).counters).join());
+  t.same(toListed, Array(4).fill('DROP_NO_SOCKET'), 'a listed destination is not counted either');
+  useProfile('tcp { syn-flood { attack-threshold 2; alarm-threshold 1; } }');
+  await freshWindow(1000);
+  const unlisted = [1, 2, 3].map((i) => Object.keys(judge(frame({ ...V4, src: '10.8.0.2', protocol: 'tcp', tcpFlags: SYN, sport: 5000 + i })).counters).join());
+  t.same(unlisted, ['DROP_NO_SOCKET', 'DROP_NO_SOCKET', 'DROP_SCREEN'], 'once the list is gone, the same source is screened');
+  t.equal(native.mapDump(dp.mapFd('xdpfw_screen_allow'), 24, 1).count, 0, 'and its entries were removed');
+});
+
+t.test('bad-option: a malformed IPv4 option list', async (t) => {
+  useProfile('ip { bad-option; }');
+  dropped(t, { ...V4, protocol: 'udp', ipOptions: Buffer.from([7, 1, 0, 0]) }, 'ip-bad-option', 'an option shorter than its type and length');
+  dropped(t, { ...V4, protocol: 'udp', ipOptions: Buffer.from([68, 12, 5, 0]) }, 'ip-bad-option', 'an option running past the header');
+  dropped(t, { ...V4, protocol: 'tcp', tcpFlags: SYN, ipOptions: Buffer.concat([OPT.sid, Buffer.from([7, 9, 4, 0])]) }, 'ip-bad-option', 'after a good option');
+  passed(t, { ...V4, protocol: 'udp', ipOptions: OPT.rr }, 'a well-formed record route');
+  passed(t, { ...V4, protocol: 'udp', ipOptions: Buffer.from([1, 1, 0, 99]) }, 'no-operations, then the end of the list');
+});
+
+t.test('block-frag: every fragment, IPv4 and IPv6', async (t) => {
+  useProfile('ip { block-frag; }');
+  dropped(t, { ...V4, protocol: 'udp', moreFragments: true, payload: Buffer.alloc(8) }, 'ip-block-frag', 'IPv4 first fragment');
+  dropped(t, { ...V4, protocol: 'udp', fragmentOffset: 2 }, 'ip-block-frag', 'IPv4 later fragment');
+  dropped(t, { ...V6, protocol: 'udp', ext: [44], payload: Buffer.alloc(8) }, 'ip-block-frag', 'IPv6 first fragment');
+  passed(t, { ...V4, protocol: 'udp' }, 'IPv4, whole');
+  passed(t, { ...V6, protocol: 'udp', ext: [60] }, 'IPv6 with another extension header');
+});
+
+t.test('unknown-protocol: above 137 (IPv4) and 139 (IPv6)', async (t) => {
+  useProfile('ip { unknown-protocol; }');
+  const none = { sport: 0, dport: 0 };
+  dropped(t, { ...V4, protocol: 138, ...none }, 'ip-unknown-protocol', 'IPv4 protocol 138');
+  passed(t, { ...V4, protocol: 137, ...none }, 'IPv4 protocol 137');
+  dropped(t, { ...V6, protocol: 140, ...none }, 'ip-unknown-protocol', 'IPv6 next header 140');
+  passed(t, { ...V6, protocol: 139, ...none }, 'IPv6 next header 139');
+  dropped(t, { ...V6, protocol: 253, ext: [60], ...none }, 'ip-unknown-protocol', 'IPv6, behind an extension header');
+});
+
+t.test('icmp large: ICMP packets over 1024 bytes', async (t) => {
+  useProfile('icmp { large; }');
+  dropped(t, { ...V4, protocol: 'icmp', payload: Buffer.alloc(1025 - 28) }, 'icmp-large', 'IPv4, 1025 bytes');
+  passed(t, { ...V4, protocol: 'icmp', payload: Buffer.alloc(1024 - 28) }, 'IPv4, 1024 bytes');
+  dropped(t, { ...V6, protocol: 'icmp6', payload: Buffer.alloc(1025 - 48) }, 'icmp-large', 'IPv6, 1025 bytes');
+  passed(t, { ...V6, protocol: 'icmp6', payload: Buffer.alloc(1024 - 48) }, 'IPv6, 1024 bytes');
+  passed(t, { ...V4, protocol: 'udp', payload: Buffer.alloc(1200) }, 'large UDP is not ICMP');
+});
+
+t.test('icmpv6-malformed: an echo with a code, an error without the packet it reports', async (t) => {
+  useProfile('icmp { icmpv6-malformed; }');
+  dropped(t, { ...V6, protocol: 'icmp6', icmpCode: 1 }, 'icmpv6-malformed', 'echo request, code 1');
+  dropped(t, { ...V6, protocol: 'icmp6', icmpType: 1, icmpId: 0, payload: Buffer.alloc(39) }, 'icmpv6-malformed', 'destination unreachable, 39 bytes reported');
+  passed(t, { ...V6, protocol: 'icmp6' }, 'echo request, code 0');
+  const whole = judge(frame({ ...V6, protocol: 'icmp6', icmpType: 1, payload: frame({ ...V6, protocol: 'udp' }).subarray(14) }));
+  t.notOk(whole.counters.DROP_SCREEN, 'an unreachable carrying the whole header goes on');
+  t.same(whole.events, [], 'unlogged');
+  passed(t, { ...V4, protocol: 'icmp', icmpCode: 1 }, 'ICMPv4 is not judged');
+});
+
+t.test('ipv6-extension-header: the header types named, wherever they are', async (t) => {
+  useProfile('ip { ipv6-extension-header { routing-header; ESP-header; } }');
+  const none = { sport: 0, dport: 0 };
+  dropped(t, { ...V6, protocol: 'udp', ext: [60, 43] }, 'ipv6-extension-header', 'a routing header after a destination options header');
+  dropped(t, { ...V6, protocol: 50, ...none }, 'ipv6-extension-header', 'ESP');
+  passed(t, { ...V6, protocol: 'udp', ext: [0, 60] }, 'hop-by-hop and destination options: not named');
+  passed(t, { ...V4, protocol: 50, ...none }, 'IPv4 ESP is not an IPv6 extension header');
+  useProfile('ip { ipv6-extension-header { hop-by-hop-header; fragment-header; } }');
+  dropped(t, { ...V6, protocol: 'tcp', tcpFlags: SYN, ext: [0] }, 'ipv6-extension-header', 'hop-by-hop');
+  dropped(t, { ...V6, protocol: 'udp', ext: [44], payload: Buffer.alloc(8) }, 'ipv6-extension-header', 'a fragment header');
+  passed(t, { ...V6, protocol: 'udp', ext: [43] }, 'routing header: not named now');
+});
+
+t.test('ipv6-extension-header-limit: more headers than the limit', async (t) => {
+  useProfile('ip { ipv6-extension-header-limit 2; }');
+  dropped(t, { ...V6, protocol: 'udp', ext: [0, 60, 43] }, 'ipv6-extension-header-limit', 'three headers');
+  dropped(t, { ...V6, protocol: 50, ext: [0, 60], sport: 0, dport: 0 }, 'ipv6-extension-header-limit', 'two, then ESP');
+  passed(t, { ...V6, protocol: 'udp', ext: [0, 60] }, 'two headers');
+  useProfile('ip { ipv6-extension-header-limit 0; }');
+  dropped(t, { ...V6, protocol: 'udp', ext: [60] }, 'ipv6-extension-header-limit', 'limit 0: one header');
+  passed(t, { ...V6, protocol: 'udp' }, 'limit 0: none');
+});
+
+/** An IP packet (no Ethernet header) to carry in a tunnel. */
+const innerPacket = (src: string, dst: string): Buffer => frame({ src, dst, protocol: 'udp' }).subarray(14);
+const IN4 = innerPacket('192.0.2.1', '192.0.2.2');
+const IN6 = innerPacket('fd00::1', 'fd00::2');
+const gre = (type: number, inner: Buffer, flags = 0, extra = Buffer.alloc(0)) =>
+  Buffer.concat([Buffer.from([flags >> 8, flags & 0xff, type >> 8, type & 0xff]), extra, inner]);
+
+t.test('ip tunnel: each kind of tunnel by its own statement, IPv4 and IPv6 outside', async (t) => {
+  const none = { sport: 0, dport: 0 };
+  const cases: Array<[string, ScreenKey, FrameSpec]> = [
+    ['gre { gre-4in4; }', 'tunnel-gre-4in4', { ...V4, protocol: 47, payload: gre(0x0800, IN4), ...none }],
+    ['gre { gre-6in4; }', 'tunnel-gre-6in4', { ...V4, protocol: 47, payload: gre(0x86dd, IN6, 0x2000, Buffer.alloc(4)), ...none }],
+    ['gre { gre-4in6; }', 'tunnel-gre-4in6', { ...V6, protocol: 47, payload: gre(0x0800, IN4, 0xb000, Buffer.alloc(12)), ...none }],
+    ['gre { gre-6in6; }', 'tunnel-gre-6in6', { ...V6, protocol: 47, payload: gre(0x86dd, IN6), ...none }],
+    ['ipip { ipip-4in4; }', 'tunnel-ipip-4in4', { ...V4, protocol: 4, payload: IN4, ...none }],
+    ['ipip { ipip-6in4; }', 'tunnel-ipip-6in4', { ...V4, protocol: 41, payload: IN6, ...none }],
+    ['ipip { ipip-4in6; }', 'tunnel-ipip-4in6', { ...V6, protocol: 4, payload: IN4, ...none }],
+    ['ipip { ipip-6in6; }', 'tunnel-ipip-6in6', { ...V6, protocol: 41, payload: IN6, ...none }],
+    ['ipip { dslite; }', 'tunnel-ipip-dslite', { ...V6, protocol: 4, payload: IN4, ...none }],
+    ['ipip { isatap; }', 'tunnel-ipip-isatap', { ...V4, protocol: 41, payload: innerPacket('fe80::200:5efe:c000:201', 'fe80::1'), ...none }],
+    ['ipip { ipip-6to4relay; }', 'tunnel-ipip-6to4relay', { ...V4, protocol: 41, payload: innerPacket('fd00::1', '2002:c000:201::1'), ...none }],
+    ['ipip { ipip-6over4; }', 'tunnel-ipip-6over4', { src: V4.src, dst: '239.192.0.5', protocol: 41, payload: IN6, ...none }],
+    ['ip-in-udp { teredo; }', 'tunnel-teredo', { ...V4, protocol: 'udp', dport: 3544, payload: IN6 }],
+  ];
+  for (const [stanza, screen, spec] of cases) {
+    useProfile(`ip { tunnel { ${stanza} } }`);
+    dropped(t, spec, screen, stanza);
+  }
+  // Each statement is its own: the same packets pass other statements.
+  useProfile('ip { tunnel { gre { gre-4in6; } ipip { ipip-4in6; isatap; ipip-6to4relay; } ip-in-udp { teredo; } } }');
+  passed(t, { ...V4, protocol: 47, payload: gre(0x0800, IN4), ...none }, 'GRE 4in4 is not 4in6');
+  passed(t, { ...V6, protocol: 47, payload: gre(0x6558, Buffer.alloc(14)), ...none }, 'GRE carrying Ethernet is not IP in IP');
+  passed(t, { ...V4, protocol: 41, payload: IN6, ...none }, 'plain 6in4 is neither ISATAP nor 6to4');
+  passed(t, { ...V4, protocol: 'udp', dport: 3544, payload: Buffer.alloc(8) }, 'Teredo port, no IPv6 in it');
+  passed(t, { ...V4, protocol: 'udp', dport: 3545, payload: IN6 }, 'IPv6 in UDP on another port');
+});
+
+t.test('ip tunnel bad-inner-header: the inner header must be what the outer one says, and fit', async (t) => {
+  useProfile('ip { tunnel { bad-inner-header; } }');
+  const none = { sport: 0, dport: 0 };
+  const long = Buffer.from(IN4);
+  long.writeUInt16BE(200, 2);
+  dropped(t, { ...V4, protocol: 4, payload: long, ...none }, 'tunnel-bad-inner-header', 'inner total length past the packet');
+  dropped(t, { ...V4, protocol: 41, payload: IN4, ...none }, 'tunnel-bad-inner-header', 'IPv4 where IPv6 was announced');
+  dropped(t, { ...V6, protocol: 47, payload: gre(0x86dd, IN6.subarray(0, 30)), ...none }, 'tunnel-bad-inner-header', 'a truncated inner IPv6 header in GRE');
+  dropped(t, { ...V4, protocol: 'udp', dport: 3544, payload: IN6.subarray(0, 44) }, 'tunnel-bad-inner-header', 'Teredo, inner payload cut');
+  passed(t, { ...V4, protocol: 4, payload: IN4, ...none }, 'a good inner header, no tunnel type screened');
+  passed(t, { ...V6, protocol: 47, payload: gre(0x86dd, IN6, 0x2000, Buffer.alloc(4)), ...none }, 'GRE with a key, good inner header');
+});
+
+// Windows of a second (the longest Junos allows): eleven runs fit in one on a loaded machine.
+t.test('tcp-sweep, udp-sweep: 10 distinct addresses from one source per window', async (t) => {
+  for (const [stanza, screen, protocol] of [['tcp { tcp-sweep { threshold 1000000; } }', 'tcp-sweep', 'tcp'], ['udp { udp-sweep { threshold 1000000; } }', 'udp-sweep', 'udp']] as const) {
+    useProfile(stanza);
+    for (const [family, base] of [[V4, '10.9.2.'], [V6, 'fd09::2:']] as const) {
+      await freshWindow(1000);
+      const send = (n: number, tcpFlags = SYN) => frame({ ...family, dst: `${base}${n}`, protocol, tcpFlags });
+      t.same([...Array(10).keys()].map((i) => Object.keys(judge(send(i)).counters).join()), Array(10).fill('DROP_NO_SOCKET'), `${screen} ${family.src}: ten pass`);
+      if (protocol === 'tcp') t.same(judge(send(30, ACK)).counters, { DROP_TCP_SYN_CHECK: 1 }, 'a segment other than a SYN is not counted');
+      const r = judge(send(10));
+      t.same(r.counters, { DROP_SCREEN: 1 }, `${screen}: the 11th address is a sweep`);
+      t.match(r.events[0], { screen, destinationAddress: `${base}10`, sourceAddress: family.src });
+      await freshWindow(1000);
+      t.same(judge(send(11)).counters, { DROP_NO_SOCKET: 1 }, 'a new window forgives');
+    }
+  }
+});
+
+t.test('udp port-scan: 10 distinct ports from one source per window', async (t) => {
+  useProfile('udp { port-scan { threshold 1000000; } }');
+  for (const family of [V4, V6]) {
+    await freshWindow(1000);
+    const send = (dport: number) => frame({ ...family, protocol: 'udp', dport });
+    t.same([...Array(10).keys()].map((i) => Object.keys(judge(send(100 + i)).counters).join()), Array(10).fill('DROP_NO_SOCKET'), `${family.src}: ten ports pass`);
+    const r = judge(send(110));
+    t.same(r.counters, { DROP_SCREEN: 1 }, 'the 11th distinct port is a scan');
+    t.match(r.events[0], { screen: 'udp-port-scan', destinationPort: 110, sourceAddress: family.src });
+    t.same(judge(frame({ ...family, protocol: 'tcp', tcpFlags: SYN, dport: 111 })).counters, { DROP_NO_SOCKET: 1 }, 'TCP is the TCP port scan\'s business');
+    await freshWindow(1000);
+    t.same(judge(send(111)).counters, { DROP_NO_SOCKET: 1 }, 'a new window forgives');
+  }
+});

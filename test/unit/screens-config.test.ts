@@ -33,13 +33,19 @@ const FULL = `security {
     screen {
         ids-option wall {
             alarm-without-drop;
-            icmp { flood { threshold 300; } fragment; ip-sweep { threshold 2000; } ping-death; }
+            icmp { flood { threshold 300; } fragment; ip-sweep { threshold 2000; } ping-death; large; icmpv6-malformed; }
             ip { source-route-option; loose-source-route-option; strict-source-route-option; record-route-option;
-                 timestamp-option; security-option; stream-option; tear-drop; spoofing; }
+                 timestamp-option; security-option; stream-option; tear-drop; spoofing; bad-option; block-frag; unknown-protocol;
+                 ipv6-extension-header { hop-by-hop-header; routing-header; AH-header; shim6-header; }
+                 ipv6-extension-header-limit 3;
+                 tunnel { bad-inner-header; gre { gre-4in4; gre-4in6; gre-6in4; gre-6in6; }
+                          ipip { ipip-4in4; ipip-4in6; ipip-6in4; ipip-6in6; ipip-6over4; ipip-6to4relay; isatap; dslite; }
+                          ip-in-udp { teredo; } } }
             tcp { land; syn-fin; tcp-no-flag; fin-no-ack; winnuke; syn-frag;
-                  syn-flood { attack-threshold 100; alarm-threshold 50; source-threshold 400; destination-threshold 800; timeout 10; }
-                  port-scan { threshold 3000; } }
-            udp { flood { threshold 600; } }
+                  syn-flood { attack-threshold 100; alarm-threshold 50; source-threshold 400; destination-threshold 800; timeout 10;
+                              white-list office { source-address [ 192.0.2.0/24 2001:db8::/32 ]; destination-address 198.51.100.7; } }
+                  port-scan { threshold 3000; } tcp-sweep { threshold 4000; } }
+            udp { flood { threshold 600; } port-scan { threshold 6000; } udp-sweep { threshold 7000; } }
             limit-session { source-ip-based 20; destination-ip-based 30; }
         }
     }
@@ -53,6 +59,8 @@ set security screen ids-option wall icmp flood threshold 300
 set security screen ids-option wall icmp fragment
 set security screen ids-option wall icmp ip-sweep threshold 2000
 set security screen ids-option wall icmp ping-death
+set security screen ids-option wall icmp large
+set security screen ids-option wall icmp icmpv6-malformed
 set security screen ids-option wall ip source-route-option
 set security screen ids-option wall ip loose-source-route-option
 set security screen ids-option wall ip strict-source-route-option
@@ -62,6 +70,28 @@ set security screen ids-option wall ip security-option
 set security screen ids-option wall ip stream-option
 set security screen ids-option wall ip tear-drop
 set security screen ids-option wall ip spoofing
+set security screen ids-option wall ip bad-option
+set security screen ids-option wall ip block-frag
+set security screen ids-option wall ip unknown-protocol
+set security screen ids-option wall ip ipv6-extension-header hop-by-hop-header
+set security screen ids-option wall ip ipv6-extension-header routing-header
+set security screen ids-option wall ip ipv6-extension-header AH-header
+set security screen ids-option wall ip ipv6-extension-header shim6-header
+set security screen ids-option wall ip ipv6-extension-header-limit 3
+set security screen ids-option wall ip tunnel bad-inner-header
+set security screen ids-option wall ip tunnel gre gre-4in4
+set security screen ids-option wall ip tunnel gre gre-4in6
+set security screen ids-option wall ip tunnel gre gre-6in4
+set security screen ids-option wall ip tunnel gre gre-6in6
+set security screen ids-option wall ip tunnel ipip ipip-4in4
+set security screen ids-option wall ip tunnel ipip ipip-4in6
+set security screen ids-option wall ip tunnel ipip ipip-6in4
+set security screen ids-option wall ip tunnel ipip ipip-6in6
+set security screen ids-option wall ip tunnel ipip ipip-6over4
+set security screen ids-option wall ip tunnel ipip ipip-6to4relay
+set security screen ids-option wall ip tunnel ipip isatap
+set security screen ids-option wall ip tunnel ipip dslite
+set security screen ids-option wall ip tunnel ip-in-udp teredo
 set security screen ids-option wall tcp land
 set security screen ids-option wall tcp syn-fin
 set security screen ids-option wall tcp tcp-no-flag
@@ -73,8 +103,14 @@ set security screen ids-option wall tcp syn-flood alarm-threshold 50
 set security screen ids-option wall tcp syn-flood source-threshold 400
 set security screen ids-option wall tcp syn-flood destination-threshold 800
 set security screen ids-option wall tcp syn-flood timeout 10
+set security screen ids-option wall tcp syn-flood white-list office source-address 192.0.2.0/24
+set security screen ids-option wall tcp syn-flood white-list office source-address 2001:db8::/32
+set security screen ids-option wall tcp syn-flood white-list office destination-address 198.51.100.7
 set security screen ids-option wall tcp port-scan threshold 3000
+set security screen ids-option wall tcp tcp-sweep threshold 4000
 set security screen ids-option wall udp flood threshold 600
+set security screen ids-option wall udp port-scan threshold 6000
+set security screen ids-option wall udp udp-sweep threshold 7000
 set security screen ids-option wall limit-session source-ip-based 20
 set security screen ids-option wall limit-session destination-ip-based 30
 `;
@@ -84,14 +120,30 @@ t.test('a full profile compiles to its table, in either syntax', async (t) => {
   t.same(c.screens.get('wall'), {
     name: 'wall',
     alarmWithoutDrop: true,
-    icmp: { flood: 300, fragment: true, ipSweep: 2000, pingDeath: true },
-    ip: { sourceRoute: true, looseSourceRoute: true, strictSourceRoute: true, recordRoute: true, timestamp: true, security: true, stream: true, tearDrop: true, spoofing: true },
+    icmp: { flood: 300, fragment: true, ipSweep: 2000, pingDeath: true, large: true, icmpv6Malformed: true },
+    ip: {
+      sourceRoute: true, looseSourceRoute: true, strictSourceRoute: true, recordRoute: true, timestamp: true, security: true, stream: true, tearDrop: true, spoofing: true,
+      badOption: true, blockFrag: true, unknownProtocol: true,
+      ipv6ExtensionHeaders: ['hop-by-hop-header', 'routing-header', 'AH-header', 'shim6-header'],
+      ipv6ExtensionHeaderLimit: 3,
+      tunnel: [
+        'tunnel-bad-inner-header', 'tunnel-gre-4in4', 'tunnel-gre-4in6', 'tunnel-gre-6in4', 'tunnel-gre-6in6',
+        'tunnel-ipip-4in4', 'tunnel-ipip-4in6', 'tunnel-ipip-6in4', 'tunnel-ipip-6in6', 'tunnel-ipip-6over4', 'tunnel-ipip-6to4relay',
+        'tunnel-ipip-isatap', 'tunnel-ipip-dslite', 'tunnel-teredo',
+      ],
+    },
     tcp: {
       land: true, synFin: true, noFlag: true, finNoAck: true, winnuke: true, synFrag: true,
-      synFlood: { attackThreshold: 100, alarmThreshold: 50, sourceThreshold: 400, destinationThreshold: 800, timeout: 10 },
-      portScan: 3000,
+      synFlood: {
+        attackThreshold: 100, alarmThreshold: 50, sourceThreshold: 400, destinationThreshold: 800, timeout: 10,
+        whiteList: {
+          source: [{ family: 'inet', words: [0xc0000200], length: 24 }, { family: 'inet6', words: [0x20010db8, 0, 0, 0], length: 32 }],
+          destination: [{ family: 'inet', words: [0xc6336407], length: 32 }],
+        },
+      },
+      portScan: 3000, sweep: 4000,
     },
-    udp: { flood: 600 },
+    udp: { flood: 600, portScan: 6000, sweep: 7000 },
     limitSession: { source: 20, destination: 30 },
   });
   t.same(c.zones.map((z) => [z.name, z.screen]), [['untrust', 'wall'], ['trust', null]]);
@@ -107,7 +159,7 @@ t.test('a bare flood, sweep, scan or syn-flood takes the Junos defaults', async 
   t.equal(p.icmp.ipSweep, 5000, 'microseconds');
   t.equal(p.udp.flood, 1000);
   t.equal(p.tcp.portScan, 5000, 'microseconds');
-  t.same(p.tcp.synFlood, { attackThreshold: 200, alarmThreshold: 512, sourceThreshold: 4000, destinationThreshold: 4000, timeout: 20 });
+  t.same(p.tcp.synFlood, { attackThreshold: 200, alarmThreshold: 512, sourceThreshold: 4000, destinationThreshold: 4000, timeout: 20, whiteList: { source: [], destination: [] } });
   const empty = compiled('security { screen { ids-option e; } }').screens.get('e')!;
   t.same(enabledScreens(empty), [], 'an empty profile turns nothing on');
   t.equal(empty.tcp.synFlood, null);
@@ -127,6 +179,25 @@ t.test('errors carry file:line:column', async (t) => {
     ['timeout over 50', 'set security screen ids-option p tcp syn-flood timeout 51', ["s.conf:1:56: invalid syn-flood timeout '51': expected a number from 1 to 50"]],
     ['port scan window too short', 'set security screen ids-option p tcp port-scan threshold 999', ["s.conf:1:58: invalid port-scan threshold '999': expected a number from 1000 to 1000000"]],
     ['not a number', 'set security screen ids-option p udp flood threshold lots', ["s.conf:1:54: invalid UDP flood threshold 'lots': expected a number from 1 to 1000000"]],
+    ['sweep window too short', 'set security screen ids-option p udp udp-sweep threshold 999', ["s.conf:1:58: invalid udp-sweep threshold '999': expected a number from 1000 to 1000000"]],
+    [
+      'extension header limit over 32',
+      'set security screen ids-option p ip ipv6-extension-header-limit 33',
+      ["s.conf:1:65: invalid ipv6-extension-header-limit '33': expected a number from 0 to 32"],
+    ],
+    [
+      'the option types inside a hop-by-hop header',
+      'set security screen ids-option p ip ipv6-extension-header hop-by-hop-header jumbo-payload-option',
+      [
+        's.conf:1:77: security screen ids-option p ip ipv6-extension-header hop-by-hop-header jumbo-payload-option not supported; ' +
+          'it changes what passes or how: remove it, or load without it (--ignore-unsupported)',
+      ],
+    ],
+    [
+      'a white-list entry that is not a prefix',
+      'set security screen ids-option p tcp syn-flood white-list w source-address 10.0.0.1/33',
+      ["s.conf:1:76: invalid prefix length in '10.0.0.1/33': must be 0-32 for IPv4"],
+    ],
     ['session limit', 'set security screen ids-option p limit-session source-ip-based 0', ["s.conf:1:64: invalid source-ip-based session limit '0': expected a number from 1 to 8000000"]],
     [
       'a screen xdpfw does not implement',
@@ -161,13 +232,22 @@ t.test('the profile as the XDP program reads it', async (t) => {
   encodeProfile(p, c, out, 4);
   const O = SCREEN_PROFILE.offset;
   const word = (f: keyof typeof O) => out.readUInt32LE(4 + O[f]);
-  const mask = word('screens');
-  t.not(mask & (1 << c.ids.get('ip-spoofing')!), 0, 'ip spoofing is turned on');
-  t.equal(mask, enabledScreens(p).reduce((m, k) => (m | (1 << c.ids.get(k)!)) >>> 0, 0), 'one bit per screen turned on');
-  t.equal(word('flags'), btfEnum(OBJECT, 'xdpfw_screen_flags').XDPFW_SCREEN_ALARM_WITHOUT_DROP);
+  const mask = out.readBigUInt64LE(4 + O.screens);
+  t.not(mask & (1n << BigInt(c.ids.get('ip-spoofing')!)), 0n, 'ip spoofing is turned on');
+  t.not(mask & (1n << BigInt(c.ids.get('tunnel-bad-inner-header')!)), 0n, 'a screen past bit 31 is turned on');
+  t.equal(mask, enabledScreens(p).reduce((m, k) => m | (1n << BigInt(c.ids.get(k)!)), 0n), 'one bit per screen turned on');
+  const flags = btfEnum(OBJECT, 'xdpfw_screen_flags');
+  t.equal(word('flags'), flags.XDPFW_SCREEN_ALARM_WITHOUT_DROP! | flags.XDPFW_SCREEN_SYN_FLOOD_WHITE_LIST!, 'alarm-without-drop, and a white-list to look up');
   t.same(
     [word('syn_attack'), word('syn_alarm'), word('syn_source'), word('syn_destination'), word('icmp_flood'), word('udp_flood'), word('port_scan_us'), word('ip_sweep_us')],
     [100, 50, 400, 800, 300, 600, 3000, 2000],
+  );
+  t.same([word('tcp_sweep_us'), word('udp_port_scan_us'), word('udp_sweep_us'), word('ipv6_ext_limit')], [4000, 6000, 7000, 3]);
+  const ext = btfEnum(OBJECT, 'xdpfw_ipv6_ext');
+  t.equal(
+    word('ipv6_ext_headers'),
+    ext.XDPFW_IPV6_EXT_HOP_BY_HOP! | ext.XDPFW_IPV6_EXT_ROUTING! | ext.XDPFW_IPV6_EXT_AH! | ext.XDPFW_IPV6_EXT_SHIM6!,
+    'the extension header types named, as enum xdpfw_ipv6_ext bits',
   );
   t.equal(out.readUInt32LE(0), 0xeeeeeeee, 'nothing written before the offset');
   t.equal(out.readUInt32LE(4 + SCREEN_PROFILE.size), 0xeeeeeeee, 'nor after the struct');
