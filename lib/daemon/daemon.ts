@@ -56,6 +56,7 @@ import { DenyCache } from '../flood/deny-cache.js';
 import type { DropMonitor } from '../monitor/drop-monitor.js';
 import { createDropMonitor } from '../monitor/setup.js';
 import { Tracer } from '../trace/setup.js';
+import { ExpiryRunner } from '../session/expiry-runner.js';
 
 export interface DaemonOptions {
   configPath: string;
@@ -95,6 +96,7 @@ export class Daemon {
   private interfaceMap: string | null = null;
   private running = false;
   private expiryTimer: NodeJS.Timeout | null = null;
+  private expiryRunner: ExpiryRunner | null = null;
   private linkCheckTimer: NodeJS.Timeout | null = null;
   /** Warnings already written to the log, so each is logged once while it lasts. */
   private loggedWarnings = new Set<string>();
@@ -527,11 +529,11 @@ export class Daemon {
   /** Runs from a timer: never throws; a session whose expiry fails is tried again. */
   private expire(): void {
     const faults = this.slowPath.faults;
-    try {
-      this.sessions.expire(undefined, (err, s) => faults.record('expiry', err, () => `session ${s.id}`));
-    } catch (err) {
-      faults.record('expiry', err, () => 'expiry run');
-    }
+    this.expiryRunner ??= new ExpiryRunner({
+      expire: (budget) => this.sessions.expire(budget, (err, s) => faults.record('expiry', err, () => `session ${s.id}`)),
+      hasDue: () => this.sessions.hasDue(),
+    }, (err) => faults.record('expiry', err, () => 'expiry run'));
+    this.expiryRunner.tick();
   }
 
   private async command(req: ControlRequest): Promise<unknown> {
@@ -639,6 +641,7 @@ export class Daemon {
   stop(opts: { purge: boolean }): Promise<void> {
     this.stopping ??= (async () => {
       if (this.expiryTimer) clearInterval(this.expiryTimer);
+      this.expiryRunner?.stop();
       if (this.linkCheckTimer) clearInterval(this.linkCheckTimer);
       this.commits?.close(opts.purge);
       for (const s of this.sockets) s.close();
