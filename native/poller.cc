@@ -5,7 +5,6 @@
 namespace xdpfw {
 
 static void DeletePollHandle(uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); }
-static void DeleteIdleHandle(uv_handle_t* h) { delete reinterpret_cast<uv_idle_t*>(h); }
 
 FdPoller::~FdPoller() { Stop(); }
 
@@ -39,7 +38,6 @@ void FdPoller::Start(Napi::Env env, const char* op, int fd, Napi::Object owner,
 }
 
 void FdPoller::Stop() {
-  StopIdle();
   if (handle_ != nullptr) {
     uv_poll_stop(handle_);  // removes the fd from libuv's epoll set right away
     handle_->data = nullptr;
@@ -51,62 +49,16 @@ void FdPoller::Stop() {
   owner_.Reset();
 }
 
-void FdPoller::SetBusyPoll(uint64_t windowNs, std::function<bool()> ready) {
-  StopIdle();
-  windowNs_ = 0;
-  ready_ = std::move(ready);
-  if (windowNs == 0 || handle_ == nullptr) return;
-  auto* idle = new uv_idle_t();
-  if (uv_idle_init(handle_->loop, idle) != 0) {
-    delete idle;
-    return;  // no window: events still arrive through the poll
-  }
-  idle->data = this;
-  idle_ = idle;
-  windowNs_ = windowNs;
-}
-
-void FdPoller::StopIdle() {
-  if (idle_ == nullptr) return;
-  uv_idle_stop(idle_);
-  idle_->data = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(idle_), DeleteIdleHandle);
-  idle_ = nullptr;
-  spinning_ = false;
-}
-
 void FdPoller::OnEvent(uv_poll_t* handle, int status, int /*events*/) {
   auto* self = static_cast<FdPoller*>(handle->data);
-  if (self == nullptr) return;
-  self->Dispatch(status);
-}
-
-void FdPoller::OnIdle(uv_idle_t* idle) {
-  auto* self = static_cast<FdPoller*>(idle->data);
-  if (self == nullptr) return;
-  if (self->ready_ && self->ready_()) {
-    self->Dispatch(0);
-    return;
-  }
-  if (uv_hrtime() - self->lastEventNs_ > self->windowNs_ && self->idle_ != nullptr) {
-    uv_idle_stop(self->idle_);  // quiet: the loop may sleep again
-    self->spinning_ = false;
-  }
-}
-
-void FdPoller::Dispatch(int status) {
-  if (owner_.IsEmpty() || callback_.IsEmpty()) return;
-  if (idle_ != nullptr && status >= 0) {
-    lastEventNs_ = uv_hrtime();
-    if (!spinning_ && uv_idle_start(idle_, OnIdle) == 0) spinning_ = true;
-  }
-  Napi::Env env = owner_.Env();
+  if (self == nullptr || self->owner_.IsEmpty() || self->callback_.IsEmpty()) return;
+  Napi::Env env = self->owner_.Env();
   Napi::HandleScope scope(env);
-  // Local handles keep the owner (and therefore `this`, which it owns) alive
+  // Local handles keep the owner (and therefore `self`, which it owns) alive
   // for this call even if the callback stops polling or closes the object.
-  Napi::Object owner = owner_.Value();
-  PollCallback cb(callback_.Value(), owner, *asyncContext_);
-  Handler handler = handler_;  // copy: the callback may call Start() again
+  Napi::Object owner = self->owner_.Value();
+  PollCallback cb(self->callback_.Value(), owner, *self->asyncContext_);
+  Handler handler = self->handler_;  // copy: the callback may call Start() again
   try {
     handler(env, status, cb);
   } catch (const Napi::Error& e) {

@@ -56,30 +56,14 @@ class FdPoller {
   void Stop();
   bool Active() const { return handle_ != nullptr; }
 
-  // Busy-poll window: after each event the loop does not sleep for `windowNs`
-  // (an active idle handle makes libuv poll without blocking), and the
-  // handler runs as soon as `ready()` sees data, without a wake-up of the
-  // thread. Waking a sleeping thread costs tens of microseconds on a loaded
-  // or virtual machine; the window keeps that off a burst's packets and
-  // costs CPU only while traffic flows. 0 turns it off. Call after Start().
-  void SetBusyPoll(uint64_t windowNs, std::function<bool()> ready);
-
  private:
   static void OnEvent(uv_poll_t* handle, int status, int events);
-  static void OnIdle(uv_idle_t* idle);
-  void Dispatch(int status);
-  void StopIdle();
 
   uv_poll_t* handle_ = nullptr;  // heap-allocated, freed in the close callback
   Napi::FunctionReference callback_;
   Napi::ObjectReference owner_;
   std::unique_ptr<Napi::AsyncContext> asyncContext_;
   Handler handler_;
-  uv_idle_t* idle_ = nullptr;  // heap-allocated, freed in the close callback
-  bool spinning_ = false;
-  uint64_t windowNs_ = 0;
-  uint64_t lastEventNs_ = 0;
-  std::function<bool()> ready_;
 };
 
 }  // namespace xdpfw

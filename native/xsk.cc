@@ -558,9 +558,8 @@ class Xsk : public Napi::ObjectWrap<Xsk> {
     return out;
   }
 
-  // poll(cb, busyPollUs?): cb() whenever the RX ring has descriptors; cb(err)
-  // once (and polling stops) if the socket reports an error, e.g. its device
-  // vanished.
+  // poll(cb): cb() whenever the RX ring has descriptors; cb(err) once (and
+  // polling stops) if the socket reports an error, e.g. its device vanished.
   Napi::Value Poll(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const char* op = "Xsk.poll";
@@ -575,11 +574,6 @@ class Xsk : public Napi::ObjectWrap<Xsk> {
                     }
                     cb({});
                   });
-    // Optional: a busy-poll window (µs) after each wake-up; the ring is
-    // peeked in memory, no system call.
-    uint32_t busyUs = Arg(info, 1).IsUndefined() ? 0 : GetU32(op, "busyPollUs", Arg(info, 1));
-    poller_.SetBusyPoll(uint64_t{busyUs} * 1000,
-                        [this]() { return xsk_ != nullptr && xsk_cons_nb_avail(&rx_, 1) > 0; });
     return env.Undefined();
   }
 

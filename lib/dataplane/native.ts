@@ -230,12 +230,8 @@ export interface XskInstance {
   /** Reclaim frames the kernel has finished sending; returns how many. */
   completeTx(): number;
   stats(): XskStats;
-  /**
-   * Start watching for received packets; the callback should drain with rx() until 0.
-   * busyPollUs: after each wake-up the event loop keeps polling the ring without sleeping for
-   * this long (0 or absent: it sleeps at once).
-   */
-  poll(callback: XskPollCallback, busyPollUs?: number): void;
+  /** Start watching for received packets; the callback should drain with rx() until 0. */
+  poll(callback: XskPollCallback): void;
   stopPoll(): void;
   /** idempotent; stops polling and frees the socket and UMEM */
   close(): void;
@@ -578,8 +574,8 @@ export class Xsk implements XskInstance {
     return this.#impl.stats();
   }
 
-  poll(callback: XskPollCallback, busyPollUs?: number): void {
-    this.#impl.poll(callback, busyPollUs);
+  poll(callback: XskPollCallback): void {
+    this.#impl.poll(callback);
   }
 
   stopPoll(): void {
