@@ -59,6 +59,7 @@ import { DenyCache } from '../flood/deny-cache.js';
 import type { DropMonitor } from '../monitor/drop-monitor.js';
 import { createDropMonitor } from '../monitor/setup.js';
 import { Tracer } from '../trace/setup.js';
+import { ExpiryRunner } from '../session/expiry-runner.js';
 
 export interface DaemonOptions {
   configPath: string;
@@ -100,6 +101,7 @@ export class Daemon {
   private interfaceMap: string | null = null;
   private running = false;
   private expiryTimer: NodeJS.Timeout | null = null;
+  private expiryRunner: ExpiryRunner | null = null;
   private linkCheckTimer: NodeJS.Timeout | null = null;
   /** Warnings already written to the log, so each is logged once while it lasts. */
   private loggedWarnings = new Set<string>();
@@ -597,11 +599,11 @@ export class Daemon {
   /** Runs from a timer: never throws; a session whose expiry fails is tried again. */
   private expire(): void {
     const faults = this.slowPath.faults;
-    try {
-      this.sessions.expire(undefined, (err, s) => faults.record('expiry', err, () => `session ${s.id}`));
-    } catch (err) {
-      faults.record('expiry', err, () => 'expiry run');
-    }
+    this.expiryRunner ??= new ExpiryRunner({
+      expire: (budget) => this.sessions.expire(budget, (err, s) => faults.record('expiry', err, () => `session ${s.id}`)),
+      hasDue: () => this.sessions.hasDue(),
+    }, (err) => faults.record('expiry', err, () => 'expiry run'));
+    this.expiryRunner.tick();
   }
 
   private async command(req: ControlRequest): Promise<unknown> {
@@ -712,6 +714,7 @@ export class Daemon {
     this.stopping ??= (async () => {
       this.dns.close();
       if (this.expiryTimer) clearInterval(this.expiryTimer);
+      this.expiryRunner?.stop();
       if (this.linkCheckTimer) clearInterval(this.linkCheckTimer);
       this.commits?.close(opts.purge);
       for (const s of this.sockets) s.close();

@@ -61,4 +61,10 @@ export class ExpirySchedule {
     }
     return out;
   }
+
+  /** Whether a call of take(nowSecond, ...) could return ids (stale entries may make it say so once). */
+  hasDue(nowSecond: number): boolean {
+    for (let at = this.cursor; at <= nowSecond; at++) if (this.buckets.has(at)) return true;
+    return false;
+  }
 }

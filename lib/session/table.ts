@@ -562,6 +562,11 @@ export class SessionTable {
     return closed;
   }
 
+  /** Sessions are due for a look by expire(). */
+  hasDue(): boolean {
+    return this.expiry.hasDue(nowSecond());
+  }
+
   /** Removes map entries no session owns (left by a daemon killed while installing one); returns how many. */
   sweepOrphans(): number {
     const { orphans } = this.readCounters();

@@ -205,6 +205,8 @@ export class SlowPath {
   private routeSlot = -1;
   /** First packets judged in this batch, waiting for their session entries to be written. */
   private readonly pending: PendingFirst[] = [];
+  /** Sessions of this batch whose SESSION_CREATE is raised once their first packets are sent. */
+  private readonly created: Session[] = [];
   /** Egress sockets with frames staged in this batch. */
   private readonly stagedPorts = new Set<TxPort>();
   /** First packets staged on an egress socket, in the order staged. */
@@ -407,13 +409,22 @@ export class SlowPath {
         this.stage = 'inject';
         if (p.route) this.forwardFirst(p.rx, frame, p.route, p);
         else this.inject(p.rx, frame, this.progs.injectNew);
-        this.stage = 'event';
-        if (p.logs) this.emit(createEvent(p.session));
+        if (p.logs) this.created.push(p.session);
       } catch (err) {
         this.faults.record(this.stage, err, () => frameDigest(p.rx.frames, p.at, p.length, p.rx.ifindex, p.rx.queue));
       }
     }
     this.sendStaged(frame);
+    // The packets are out: what only people read comes after them.
+    this.stage = 'event';
+    for (const session of this.created) {
+      try {
+        this.emit(createEvent(session));
+      } catch (err) {
+        this.faults.record('event', err, () => `session ${session.id}`);
+      }
+    }
+    this.created.length = 0;
     this.pending.length = 0;
     this.staged.length = 0;
     [this.stage, this.settled] = [stage, settled];

@@ -39,3 +39,13 @@ t.test('rescheduled and forgotten ids are not returned from their old second', a
   t.same(s.take(20, 10), [1]);
   t.same(s.take(1000, 10), [], 'nothing stale is left');
 });
+
+t.test('hasDue: true while take() would find ids, false once they are taken', async (t) => {
+  const s = new ExpirySchedule(10);
+  t.notOk(s.hasDue(20), 'empty');
+  s.schedule(1, 15);
+  t.notOk(s.hasDue(14), 'not yet');
+  t.ok(s.hasDue(15));
+  t.same(s.take(15, 10), [1]);
+  t.notOk(s.hasDue(15), 'taken');
+});
