@@ -782,9 +782,12 @@ int xdpfw_inject_new(struct xdp_md *ctx)
 }
 
 /* Whether a connected socket of the box (in the ingress device's namespace)
- * has this packet's tuple: a reply to a connection the box opened. Listening
- * and unconnected sockets do not count, so a service of the box stays behind
- * host-inbound-traffic. */
+ * has this packet's tuple, and no listening (TCP) or unconnected (UDP) socket
+ * owns its local port: a reply to a connection the box opened. A service of
+ * the box stays behind host-inbound-traffic and junos-host policies, also for
+ * the sockets it accepted: otherwise a connection to the box whose session was
+ * closed (by a reload that denies it, a clear, an expiry) would come back
+ * through here unjudged. */
 static __always_inline int box_connection(struct xdp_md *ctx, const struct xdpfw_session_key *key)
 {
 	struct bpf_sock_tuple tuple = {};
@@ -818,7 +821,23 @@ static __always_inline int box_connection(struct xdp_md *ctx, const struct xdpfw
 			bpf_sk_release(sk);
 		}
 	}
-	return connected;
+	if (!connected)
+		return 0;
+	/* Remote port 0 matches no connected socket: what answers now is the
+	 * local port's listener or unbound-remote socket, a service's. */
+	if (key->family == AF_INET)
+		tuple.ipv4.sport = 0;
+	else
+		tuple.ipv6.sport = 0;
+	if (key->protocol == IPPROTO_TCP)
+		sk = bpf_skc_lookup_tcp(ctx, &tuple, size, BPF_F_CURRENT_NETNS, 0);
+	else
+		sk = bpf_sk_lookup_udp(ctx, &tuple, size, BPF_F_CURRENT_NETNS, 0);
+	if (sk) {
+		bpf_sk_release(sk);
+		return 0;
+	}
+	return 1;
 }
 
 SEC("xdp.frags")

@@ -28,9 +28,18 @@ const OUT = native.ifNameToIndex('out0');
 const box = createSocket('udp4');
 await new Promise<void>((done) => box.bind(7000, '10.8.0.1', () => done()));
 await new Promise<void>((done) => box.connect(7001, '10.8.0.2', () => done()));
+// A service of the box on port 7100 (unconnected) and a socket it connected to one peer on the
+// same port: that peer's packets are the service's traffic, not replies to the box's connection.
+const service = createSocket({ type: 'udp4', reuseAddr: true });
+await new Promise<void>((done) => service.bind(7100, '10.8.0.1', () => done()));
+const perPeer = createSocket({ type: 'udp4', reuseAddr: true });
+await new Promise<void>((done) => perPeer.bind(7100, '10.8.0.1', () => done()));
+await new Promise<void>((done) => perPeer.connect(7101, '10.8.0.2', () => done()));
 
 t.teardown(() => {
   box.close();
+  service.close();
+  perPeer.close();
   dp.close();
   purgePins(paths);
 });
@@ -57,6 +66,8 @@ const CASES: Array<{ name: string; spec: FrameSpec; table?: number; want: { loca
     want: { local: true, boxConnection: false, egress: 0, resolved: false } },
   { name: 'a reply to a connection of the box', spec: { src: '10.8.0.2', dst: '10.8.0.1', protocol: 'udp', sport: 7001, dport: 7000 },
     want: { local: true, boxConnection: true, egress: 0, resolved: false } },
+  { name: "a service's socket connected to one peer", spec: { src: '10.8.0.2', dst: '10.8.0.1', protocol: 'udp', sport: 7101, dport: 7100 },
+    want: { local: true, boxConnection: false, egress: 0, resolved: false } },
   { name: 'an unreachable route', spec: { src: '10.8.0.2', dst: '203.0.113.1', protocol: 'udp', sport: 1003, dport: 53 },
     want: { local: false, boxConnection: false, egress: 0, resolved: false } },
   { name: 'policy-routing table 200', spec: { src: '10.8.0.2', dst: '198.51.100.1', protocol: 'udp', sport: 1004, dport: 53 }, table: 200,
