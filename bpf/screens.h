@@ -28,7 +28,7 @@
 #include "screens_packet.h"
 
 /* The profile's 64-bit mask and the counter stride need every id below 64. */
-_Static_assert(XDPFW_SCREEN_TUNNEL_BAD_INNER_HEADER < XDPFW_SCREEN_SLOTS, "enum xdpfw_screen outgrew XDPFW_SCREEN_SLOTS");
+_Static_assert(XDPFW_SCREEN_SYN_ACK_ACK_PROXY < XDPFW_SCREEN_SLOTS, "enum xdpfw_screen outgrew XDPFW_SCREEN_SLOTS");
 _Static_assert(XDPFW_SCREEN_SLOTS <= 64, "the profile's screens mask is 64 bits");
 
 struct {
@@ -37,6 +37,8 @@ struct {
 	__type(key, __u32); /* zone id */
 	__type(value, struct xdpfw_screen_profile);
 } xdpfw_screen_profiles SEC(".maps");
+
+#include "syn_ack_ack_proxy.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -329,7 +331,8 @@ static __always_inline int swept(struct screen_seen_key *seen, __u32 screen, con
 }
 
 /*
- * Rate screens, in this order: SYN flood (destination address and port,
+ * Rate screens, in this order: SYN-ACK-ACK proxy (handshake-only sessions
+ * of the source, bpf/syn_ack_ack_proxy.h), SYN flood (destination address and port,
  * then source, then destination address), port scan, TCP sweep; UDP flood,
  * UDP port scan, UDP sweep; ICMP flood, IP sweep. The first that trips stops the others: a dropped packet is not
  * counted against later limits.
@@ -349,6 +352,10 @@ static __always_inline struct screen_hit screen_rates(const struct packet *pkt, 
 	case IPPROTO_TCP:
 		if ((pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) != TCP_FLAG_SYN)
 			break;
+		if (on & SCREEN_BIT(XDPFW_SCREEN_SYN_ACK_ACK_PROXY) && proxy_full(pkt, zone, p->syn_ack_ack_proxy)) {
+			hit.screen = XDPFW_SCREEN_SYN_ACK_ACK_PROXY;
+			break;
+		}
 		sec = this_second();
 		if (p->flags & XDPFW_SCREEN_SYN_FLOOD_WHITE_LIST && syn_flood_exempt(pkt, zone))
 			goto scans;

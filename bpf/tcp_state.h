@@ -510,22 +510,29 @@ static __noinline void tcp_commit_accepted(struct xdp_md *ctx, const struct pack
 	if (!owner)
 		return;
 	__u32 local = owner->flags & XDPFW_SESS_LOCAL;
+	int client = !(track->seg.dir & 1), data = track->seg.end != track->seg.seq;
+	int proxy = 0;
 #pragma clang loop unroll(disable)
 	for (int i = 0; i < TCP_STORE_TRIES; i++) {
 		tcp_load(owner, &t);
 		__u32 version = t.version;
+		__u8 was = t.state;
 		r = xdpfw_tcp_step(&t, &track->seg, local);
 		if ((r & ~TCP_CLOSED) != TCP_ACCEPT)
 			return; /* no longer valid on a newer state: it changes nothing */
 		if (r & TCP_CLOSED)
 			t.closed_ns = bpf_ktime_get_ns();
+		proxy = proxy_transition(&t, was, client, data, owner->from_zone);
 		if (tcp_store(owner, &t, version))
 			break;
 		if (i == TCP_STORE_TRIES - 1)
 			return;
 	}
+	const struct xdpfw_session_key *owner_key = owner == sess ? &pkt->key : &sess->peer;
+	if (proxy)
+		proxy_count(owner->from_zone, owner_key, proxy);
 	if (r & TCP_CLOSED)
-		tcp_emit_close(ctx, owner, owner == sess ? &pkt->key : &sess->peer);
+		tcp_emit_close(ctx, owner, owner_key);
 }
 
 static __always_inline void tcp_commit(struct xdp_md *ctx, const struct packet *pkt,

@@ -165,6 +165,7 @@ const idsOption = container(
       }, { others: 'refused' }), // queue-size, ...
       'port-scan': microseconds,
       'tcp-sweep': microseconds,
+      'syn-ack-ack-proxy': container({ threshold: one('number of connections') }),
     }, { others: 'refused' }),
     udp: container({
       flood: container({ threshold: perSecond }),

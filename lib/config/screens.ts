@@ -24,6 +24,8 @@ const SCAN_WINDOW: Range = { min: 1000, max: 1_000_000, fallback: 5000 };
 /** Junos allows 0 to 32 extension headers before the limit screen drops. */
 const EXTENSION_HEADERS: Range = { min: 0, max: 32, fallback: 0 };
 const SESSIONS: Range = { min: 1, max: 8_000_000, fallback: 128 };
+/** syn-ack-ack-proxy: connections from one source (Junos: 1 through 250000, 512 by default). */
+const SYN_ACK_ACK_PROXY: Range = { min: 1, max: 250_000, fallback: 512 };
 const SYN_FLOOD = {
   attack: { min: 1, max: 1_000_000, fallback: 200 },
   alarm: { min: 1, max: 1_000_000, fallback: 512 },
@@ -108,6 +110,7 @@ function profile(name: string, kids: Children, d: Diagnostics): ScreenProfile {
       synFlood: synFlood(child(tcp, 'syn-flood')?.children, on(tcp, 'syn-flood'), d),
       portScan: threshold(tcp, 'port-scan', SCAN_WINDOW, 'port-scan threshold', d),
       sweep: threshold(tcp, 'tcp-sweep', SCAN_WINDOW, 'tcp-sweep threshold', d),
+      synAckAckProxy: threshold(tcp, 'syn-ack-ack-proxy', SYN_ACK_ACK_PROXY, 'syn-ack-ack-proxy threshold', d),
     },
     udp: {
       flood: threshold(udp, 'flood', FLOOD, 'UDP flood threshold', d),

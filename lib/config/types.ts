@@ -222,6 +222,8 @@ export interface ScreenProfile {
     portScan: number | null;
     /** Microseconds in which one source may send SYNs to 10 addresses. */
     sweep: number | null;
+    /** Handshake-only sessions one source may hold before its SYNs are dropped (syn-ack-ack-proxy). */
+    synAckAckProxy: number | null;
   };
   udp: { flood: number | null; portScan: number | null; sweep: number | null };
   limitSession: { source: number | null; destination: number | null };

@@ -49,6 +49,7 @@ const TURNED_ON: ReadonlyArray<readonly [ScreenKey, (p: ScreenProfile) => boolea
   ['tcp-sweep', (p) => p.tcp.sweep !== null],
   ['udp-sweep', (p) => p.udp.sweep !== null],
   ['udp-port-scan', (p) => p.udp.portScan !== null],
+  ['syn-ack-ack-proxy', (p) => p.tcp.synAckAckProxy !== null],
   ...TUNNEL_SCREENS.map((key): readonly [ScreenKey, (p: ScreenProfile) => boolean] => [key, (p) => p.ip.tunnel.includes(key)]),
 ];
 
@@ -81,4 +82,5 @@ export function encodeProfile(p: ScreenProfile, c: ScreenConstants, out: Buffer,
   for (const h of p.ip.ipv6ExtensionHeaders ?? []) headers |= c.ipv6Ext.get(h)!;
   out.writeUInt32LE(headers >>> 0, at + O.ipv6_ext_headers);
   out.writeUInt32LE(p.ip.ipv6ExtensionHeaderLimit ?? 0, at + O.ipv6_ext_limit);
+  out.writeUInt32LE(p.tcp.synAckAckProxy ?? 0, at + O.syn_ack_ack_proxy);
 }

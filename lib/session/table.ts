@@ -3,7 +3,7 @@
 // counters, last-seen times and TCP state (XDP tracks TCP, bpf/tcp_state.h);
 // this table adds what people read (zones, policy names) and owns
 // installation, expiry and closing.
-import { SESSION, SESSION_KEY, TCP_CONN } from '../dataplane/layout.js';
+import { SESSION, SESSION_KEY, TCP_CONN, TCP_DIR } from '../dataplane/layout.js';
 import { mapDelete, mapDump, mapLookup, mapUpdate, mapUpdateBatch, monotonicNs } from '../dataplane/native.js';
 import {
   IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, describeKey, keyId, reverseKey,
@@ -86,7 +86,10 @@ const BPF_NOEXIST = 1;
 const BPF_EXIST = 2;
 const S = SESSION.offset;
 /** Offsets of the TCP connection's fields within an entry. */
-const T = { state: S.tcp + TCP_CONN.offset.state, closeReason: S.tcp + TCP_CONN.offset.close_reason };
+const T = {
+  state: S.tcp + TCP_CONN.offset.state, closeReason: S.tcp + TCP_CONN.offset.close_reason,
+  clientFlags: S.tcp + TCP_CONN.offset.dir + TCP_DIR.offset.flags,
+};
 
 interface DirectionCounters {
   packets: number;
@@ -101,6 +104,8 @@ export interface SessionEnd {
   reason: CloseReason | null;
   /** XDP wrote the SESSION_CLOSE record. */
   logged: boolean;
+  /** Counted by the syn-ack-ack-proxy screen: the client completed the handshake and sent nothing since. */
+  handshakeOnly: boolean;
 }
 
 interface SessionCounters {
@@ -122,6 +127,8 @@ export class SessionTable {
   private batchRoom: { keys: Buffer; values: Buffer; entries: number; sessions: Session[] } | null = null;
   readonly stats: SessionTableStats = { created: 0, closed: new Map(), refusedFull: 0 };
   private readonly closeListeners: CloseListener[] = [];
+  /** A session XDP still counted as handshake-only is removed (lib/screens/syn-ack-ack-proxy.ts gives its place back). */
+  onHandshakeOnlyRemoved: ((session: Session) => void) | null = null;
   private readonly expiry = new ExpirySchedule(nowSecond());
   private readonly scratch = Buffer.alloc(SESSION.size);
   private readonly tcpStates: TcpStates;
@@ -363,6 +370,7 @@ export class SessionTable {
       state,
       reason: isClosed(state) ? this.xdpCloseReasons.get(v.readUInt8(at + T.closeReason)) ?? 'TCP RST' : null,
       logged: (v.readUInt8(at + S.close_flags) & this.tcpCodes.closeEventWritten) !== 0,
+      handshakeOnly: (v.readUInt8(at + T.clientFlags) & this.tcpCodes.handshakeOnly) !== 0,
     };
   }
 
@@ -446,6 +454,7 @@ export class SessionTable {
     this.byId.delete(session.id);
     this.expiry.forget(session.id);
     this.stats.closed.set(reason, (this.stats.closed.get(reason) ?? 0) + 1);
+    if (counters?.end?.handshakeOnly) this.onHandshakeOnlyRemoved?.(session);
     if (!totals) return;
     // Every listener hears of it (one gives a session-limit place back), even if another throws.
     let failure: { err: unknown } | null = null;
