@@ -32,74 +32,98 @@ struct {
 	__type(value, __s64); /* handshake-only sessions of the source */
 } xdpfw_proxy_pending SEC(".maps");
 
-static __always_inline void proxy_key_of(struct xdpfw_proxy_key *k, __u16 zone, const struct xdpfw_session_key *client)
+/* The key being looked up and the value a first insert writes, kept off the
+ * stack: xdpfw_rx's deepest call chain is at the 512-byte limit. */
+struct proxy_scratch {
+	struct xdpfw_proxy_key key;
+	__s64 one;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct proxy_scratch);
+} xdpfw_proxy_scratch SEC(".maps");
+
+static __always_inline struct proxy_scratch *proxy_key_of(__u16 zone, const struct xdpfw_session_key *client)
 {
-	k->zone = zone;
-	k->family = client->family;
-	k->pad = 0;
-	__builtin_memcpy(k->addr, client->src_addr, sizeof(k->addr));
+	__u32 zero = 0;
+	struct proxy_scratch *s = bpf_map_lookup_elem(&xdpfw_proxy_scratch, &zero);
+	if (!s)
+		return NULL;
+	s->key.zone = zone;
+	s->key.family = client->family;
+	s->key.pad = 0;
+	__builtin_memcpy(s->key.addr, client->src_addr, sizeof(s->key.addr));
+	s->one = 1;
+	return s;
 }
 
 /* Whether the SYN's source already holds `threshold` handshake-only sessions in the zone. */
 static __always_inline int proxy_full(const struct packet *pkt, __u16 zone, __u32 threshold)
 {
-	struct xdpfw_proxy_key k;
-	proxy_key_of(&k, zone, &pkt->key);
-	__s64 *n = bpf_map_lookup_elem(&xdpfw_proxy_pending, &k);
+	struct proxy_scratch *s = proxy_key_of(zone, &pkt->key);
+	if (!s)
+		return 0;
+	__s64 *n = bpf_map_lookup_elem(&xdpfw_proxy_pending, &s->key);
 	return n && *(volatile __s64 *)n >= (__s64)threshold;
 }
 
 /* Moves the count of the session's client (owner key `client`) in `zone` by delta (+1 or -1). */
 static __noinline void proxy_count(__u16 zone, const struct xdpfw_session_key *client, __s64 delta)
 {
-	struct xdpfw_proxy_key k;
-	proxy_key_of(&k, zone, client);
-	__s64 *n = bpf_map_lookup_elem(&xdpfw_proxy_pending, &k);
-	if (n) {
-		/* Never below zero: an entry the LRU recycled meanwhile starts again at 0. */
-		if (delta > 0 || *(volatile __s64 *)n > 0)
-			__sync_fetch_and_add(n, delta);
+	struct proxy_scratch *s = proxy_key_of(zone, client);
+	if (!s)
 		return;
-	}
-	if (delta < 0)
-		return;
-	__s64 one = 1;
-	if (bpf_map_update_elem(&xdpfw_proxy_pending, &k, &one, BPF_NOEXIST)) {
+	__s64 *n = bpf_map_lookup_elem(&xdpfw_proxy_pending, &s->key);
+	if (!n) {
+		if (delta < 0 || !bpf_map_update_elem(&xdpfw_proxy_pending, &s->key, &s->one, BPF_NOEXIST))
+			return;
 		/* Another CPU inserted it meanwhile: count in its entry. */
-		n = bpf_map_lookup_elem(&xdpfw_proxy_pending, &k);
-		if (n)
-			__sync_fetch_and_add(n, 1);
+		n = bpf_map_lookup_elem(&xdpfw_proxy_pending, &s->key);
+		if (!n)
+			return;
 	}
+	/* Never below zero: an entry the LRU recycled meanwhile starts again at 0. */
+	if (delta > 0 || *(volatile __s64 *)n > 0)
+		__sync_fetch_and_add(n, delta);
 }
 
-/* The threshold of the zone's syn-ack-ack-proxy screen; 0 when it is off. */
-static __always_inline __u32 proxy_threshold(__u16 zone)
+/* Whether the zone has the syn-ack-ack-proxy screen on. */
+static __always_inline int proxy_on(__u16 zone)
 {
 	__u32 z = zone;
 	struct xdpfw_screen_profile *p = bpf_map_lookup_elem(&xdpfw_screen_profiles, &z);
-	if (!p || !(p->screens & (1ull << XDPFW_SCREEN_SYN_ACK_ACK_PROXY)))
-		return 0;
-	return p->syn_ack_ack_proxy;
+	return p && p->screens & (1ull << XDPFW_SCREEN_SYN_ACK_ACK_PROXY);
 }
 
 /*
- * On the judged copy t of a connection (state `was` before a segment from
- * the client or not, carrying data or not):
- * +1 when this segment makes the session handshake-only (flag set in t),
- * -1 when it ends that (flag cleared in t), 0 otherwise. Only the client's
- * ACK that completes the handshake looks the zone's profile up.
+ * On the judged copy t of a connection whose state was `was & 0xff` before
+ * segment (client side: !(dir & 1)) `seg_dir` carrying data or not: +1 when it
+ * makes the session handshake-only (flag set in t), -1 when it ends that
+ * (flag cleared in t), 0 otherwise. `was & PROXY_COUNTING`: the zone has the
+ * screen on. A global function: the verifier walks it once, not once per
+ * state of the retry loop that calls it.
  */
-static __always_inline int proxy_transition(struct xdpfw_tcp_conn *t, __u8 was, int client, int data, __u16 zone)
+#define PROXY_COUNTING 0x100
+#define PROXY_DATA 0x200
+#define PROXY_FROM_SERVER 0x400
+__attribute__((noinline)) int xdpfw_proxy_step(struct xdpfw_tcp_conn *t, __u32 was)
 {
+	if (!t)
+		return 0;
 	struct xdpfw_tcp_dir *cl = &t->dir[0];
+	int client = !(was & PROXY_FROM_SERVER), data = !!(was & PROXY_DATA);
+	__u8 before = was & 0xff;
 	if (cl->flags & XDPFW_TCP_DIR_HANDSHAKE_ONLY) {
 		if (t->state == XDPFW_TCP_ESTABLISHED && !(client && data))
 			return 0;
 		cl->flags &= ~XDPFW_TCP_DIR_HANDSHAKE_ONLY;
 		return -1;
 	}
-	if (!client || data || t->state != XDPFW_TCP_ESTABLISHED ||
-	    (was != XDPFW_TCP_SYN_RECV && was != XDPFW_TCP_SYN_SENT) || !proxy_threshold(zone))
+	if (!(was & PROXY_COUNTING) || !client || data || t->state != XDPFW_TCP_ESTABLISHED ||
+	    (before != XDPFW_TCP_SYN_RECV && before != XDPFW_TCP_SYN_SENT))
 		return 0;
 	cl->flags |= XDPFW_TCP_DIR_HANDSHAKE_ONLY;
 	return 1;
