@@ -104,14 +104,14 @@ export interface SessionEnd {
   reason: CloseReason | null;
   /** XDP wrote the SESSION_CLOSE record. */
   logged: boolean;
-  /** Counted by the syn-ack-ack-proxy screen: the client completed the handshake and sent nothing since. */
-  handshakeOnly: boolean;
 }
 
 interface SessionCounters {
   client: DirectionCounters;
   server: DirectionCounters | null;
   end: SessionEnd | null;
+  /** Counted by the syn-ack-ack-proxy screen: the client completed the handshake and sent nothing since. */
+  handshakeOnly?: boolean;
 }
 
 export class SessionTable {
@@ -370,8 +370,11 @@ export class SessionTable {
       state,
       reason: isClosed(state) ? this.xdpCloseReasons.get(v.readUInt8(at + T.closeReason)) ?? 'TCP RST' : null,
       logged: (v.readUInt8(at + S.close_flags) & this.tcpCodes.closeEventWritten) !== 0,
-      handshakeOnly: (v.readUInt8(at + T.clientFlags) & this.tcpCodes.handshakeOnly) !== 0,
     };
+  }
+
+  private isHandshakeOnly(v: Buffer, at: number): boolean {
+    return (v.readUInt8(at + T.clientFlags) & this.tcpCodes.handshakeOnly) !== 0;
   }
 
   /** Another policy or zone now permits the session (after a reload). */
@@ -454,7 +457,7 @@ export class SessionTable {
     this.byId.delete(session.id);
     this.expiry.forget(session.id);
     this.stats.closed.set(reason, (this.stats.closed.get(reason) ?? 0) + 1);
-    if (counters?.end?.handshakeOnly) this.onHandshakeOnlyRemoved?.(session);
+    if (counters?.handshakeOnly) this.onHandshakeOnlyRemoved?.(session);
     if (!totals) return;
     // Every listener hears of it (one gives a session-limit place back), even if another throws.
     let failure: { err: unknown } | null = null;
@@ -480,7 +483,8 @@ export class SessionTable {
     const client = read(session.key);
     // The scratch buffer still holds the owner entry when the server's is missing.
     const end = client && session.tcp ? this.decodeEnd(this.scratch, 0) : null;
-    return { client: client ?? { packets: 0, bytes: 0, lastSeenNs: 0n }, end, server: session.local ? null : read(session.reverse) };
+    const handshakeOnly = end !== null && this.isHandshakeOnly(this.scratch, 0);
+    return { client: client ?? { packets: 0, bytes: 0, lastSeenNs: 0n }, end, handshakeOnly, server: session.local ? null : read(session.reverse) };
   }
 
   clear(): number {
@@ -527,7 +531,10 @@ export class SessionTable {
       if (values.readUInt8(at + S.flags) & this.flags.reverse) entry.server = dir;
       else {
         entry.client = dir;
-        if (values.readUInt8(at + T.state) !== 0 || this.byId.get(id)?.tcp) entry.end = this.decodeEnd(values, at);
+        if (values.readUInt8(at + T.state) !== 0 || this.byId.get(id)?.tcp) {
+          entry.end = this.decodeEnd(values, at);
+          entry.handshakeOnly = this.isHandshakeOnly(values, at);
+        }
       }
       out.set(id, entry);
       if (!this.byId.has(id)) orphans.push(Buffer.from(keys.subarray(i * SESSION_KEY.size, (i + 1) * SESSION_KEY.size)));
