@@ -44,7 +44,7 @@ const FULL = `security {
             tcp { land; syn-fin; tcp-no-flag; fin-no-ack; winnuke; syn-frag;
                   syn-flood { attack-threshold 100; alarm-threshold 50; source-threshold 400; destination-threshold 800; timeout 10;
                               white-list office { source-address [ 192.0.2.0/24 2001:db8::/32 ]; destination-address 198.51.100.7; } }
-                  port-scan { threshold 3000; } tcp-sweep { threshold 4000; } }
+                  port-scan { threshold 3000; } tcp-sweep { threshold 4000; } syn-ack-ack-proxy { threshold 250000; } }
             udp { flood { threshold 600; } port-scan { threshold 6000; } udp-sweep { threshold 7000; } }
             limit-session { source-ip-based 20; destination-ip-based 30; }
         }
@@ -108,6 +108,7 @@ set security screen ids-option wall tcp syn-flood white-list office source-addre
 set security screen ids-option wall tcp syn-flood white-list office destination-address 198.51.100.7
 set security screen ids-option wall tcp port-scan threshold 3000
 set security screen ids-option wall tcp tcp-sweep threshold 4000
+set security screen ids-option wall tcp syn-ack-ack-proxy threshold 250000
 set security screen ids-option wall udp flood threshold 600
 set security screen ids-option wall udp port-scan threshold 6000
 set security screen ids-option wall udp udp-sweep threshold 7000
@@ -141,7 +142,7 @@ t.test('a full profile compiles to its table, in either syntax', async (t) => {
           destination: [{ family: 'inet', words: [0xc6336407], length: 32 }],
         },
       },
-      portScan: 3000, sweep: 4000,
+      portScan: 3000, sweep: 4000, synAckAckProxy: 250000,
     },
     udp: { flood: 600, portScan: 6000, sweep: 7000 },
     limitSession: { source: 20, destination: 30 },
@@ -154,7 +155,8 @@ t.test('a full profile compiles to its table, in either syntax', async (t) => {
 });
 
 t.test('a bare flood, sweep, scan or syn-flood takes the Junos defaults', async (t) => {
-  const p = compiled('security { screen { ids-option d { icmp { flood; ip-sweep; } tcp { syn-flood; port-scan; } udp { flood; } } } }').screens.get('d')!;
+  const p = compiled('security { screen { ids-option d { icmp { flood; ip-sweep; } tcp { syn-flood; port-scan; syn-ack-ack-proxy; } udp { flood; } } } }').screens.get('d')!;
+  t.equal(p.tcp.synAckAckProxy, 512, 'syn-ack-ack-proxy: 512 connections');
   t.equal(p.icmp.flood, 1000);
   t.equal(p.icmp.ipSweep, 5000, 'microseconds');
   t.equal(p.udp.flood, 1000);
@@ -163,6 +165,7 @@ t.test('a bare flood, sweep, scan or syn-flood takes the Junos defaults', async 
   const empty = compiled('security { screen { ids-option e; } }').screens.get('e')!;
   t.same(enabledScreens(empty), [], 'an empty profile turns nothing on');
   t.equal(empty.tcp.synFlood, null);
+  t.equal(empty.tcp.synAckAckProxy, null);
   t.same(empty.limitSession, { source: null, destination: null });
 });
 
@@ -199,10 +202,11 @@ t.test('errors carry file:line:column', async (t) => {
       ["s.conf:1:76: invalid prefix length in '10.0.0.1/33': must be 0-32 for IPv4"],
     ],
     ['session limit', 'set security screen ids-option p limit-session source-ip-based 0', ["s.conf:1:64: invalid source-ip-based session limit '0': expected a number from 1 to 8000000"]],
+    ['syn-ack-ack-proxy zero', 'set security screen ids-option p tcp syn-ack-ack-proxy threshold 0', ["s.conf:1:66: invalid syn-ack-ack-proxy threshold '0': expected a number from 1 to 250000"]],
     [
-      'a screen xdpfw does not implement',
-      'set security screen ids-option p tcp syn-ack-ack-proxy threshold 5',
-      ["s.conf:1:38: security screen ids-option p tcp syn-ack-ack-proxy not supported; it changes what passes or how: remove it, or load without it (--ignore-unsupported)"],
+      'syn-ack-ack-proxy over 250000',
+      'set security screen ids-option p tcp syn-ack-ack-proxy threshold 250001',
+      ["s.conf:1:66: invalid syn-ack-ack-proxy threshold '250001': expected a number from 1 to 250000"],
     ],
     [
       'two blocks for one profile',
