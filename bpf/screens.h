@@ -125,6 +125,22 @@ static __always_inline int syn_flood_exempt(const struct packet *pkt, __u16 zone
 	return bpf_map_lookup_elem(&xdpfw_screen_allow, &k) != NULL;
 }
 
+/* A UDP packet the zone's udp flood white-list exempts: its source or destination listed. */
+static __always_inline int udp_flood_exempt(const struct packet *pkt, __u16 zone)
+{
+	struct xdpfw_screen_allow_key k = {
+		.prefixlen = 32 + 128,
+		.zone = zone,
+		.family = pkt->key.family,
+		.direction = XDPFW_SCREEN_ALLOW_UDP_FLOOD,
+	};
+	__builtin_memcpy(k.addr, pkt->key.src_addr, sizeof(k.addr));
+	if (bpf_map_lookup_elem(&xdpfw_screen_allow, &k))
+		return 1;
+	__builtin_memcpy(k.addr, pkt->key.dst_addr, sizeof(k.addr));
+	return bpf_map_lookup_elem(&xdpfw_screen_allow, &k) != NULL;
+}
+
 /* The screen a packet trips; log is 0 where Junos counts without logging
  * (SYN flood under the alarm threshold). */
 struct screen_hit {
@@ -400,6 +416,7 @@ scans:
 		break;
 	case IPPROTO_UDP:
 		if (on & SCREEN_BIT(XDPFW_SCREEN_UDP_FLOOD) &&
+		    !(p->flags & XDPFW_SCREEN_UDP_FLOOD_WHITE_LIST && udp_flood_exempt(pkt, zone)) &&
 		    flooded(&k, XDPFW_SCREEN_UDP_FLOOD, pkt->key.dst_addr, p->udp_flood, this_second())) {
 			hit.screen = XDPFW_SCREEN_UDP_FLOOD;
 			break;

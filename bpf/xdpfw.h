@@ -528,6 +528,7 @@ struct xdpfw_event {
 enum xdpfw_screen_flags {
 	XDPFW_SCREEN_ALARM_WITHOUT_DROP = 1, /* count and log, never drop */
 	XDPFW_SCREEN_SYN_FLOOD_WHITE_LIST = 2, /* syn-flood white-list: xdpfw_screen_allow holds the zone's prefixes */
+	XDPFW_SCREEN_UDP_FLOOD_WHITE_LIST = 4, /* udp flood white-list: xdpfw_screen_allow holds the zone's prefixes */
 };
 
 /* syn-flood white-list: SYNs from a source or to a destination listed are
@@ -536,6 +537,7 @@ enum xdpfw_screen_flags {
 enum xdpfw_screen_allow_direction {
 	XDPFW_SCREEN_ALLOW_SOURCE = 0,
 	XDPFW_SCREEN_ALLOW_DESTINATION = 1,
+	XDPFW_SCREEN_ALLOW_UDP_FLOOD = 2, /* udp flood white-list: UDP from or to the prefix is not counted */
 };
 
 struct xdpfw_screen_allow_key {

@@ -168,7 +168,7 @@ const idsOption = container(
       'syn-ack-ack-proxy': container({ threshold: one('number of connections') }),
     }, { others: 'refused' }),
     udp: container({
-      flood: container({ threshold: perSecond }),
+      flood: container({ threshold: perSecond, 'white-list': list('white-list name') }),
       'port-scan': microseconds,
       'udp-sweep': microseconds,
     }, { others: 'refused' }),
@@ -236,7 +236,11 @@ export const SCHEMA: Container = container({
       ),
       'functional-zone': container({ management: container(zoneBody) }),
     }),
-    screen: container({ 'ids-option': idsOption }, { others: 'ignored' }),
+    screen: container({
+      'ids-option': idsOption,
+      // Named address lists the udp flood screens exempt (`udp flood white-list NAME`).
+      'white-list': container({ description, address: list('IP prefix') }, { keys: [named('white-list name')] }),
+    }, { others: 'ignored' }),
     'address-book': container({}, { wildcard: { label: 'address book name', shape: addressBook } }),
     policies: container(
       {

@@ -43,9 +43,43 @@ export const MAX_SCREENED_ZONE_ID = 255;
 export function compileScreens(root: readonly Statement[], d: Diagnostics): Map<string, ScreenProfile> {
   const out = new Map<string, ScreenProfile>();
   const screen = child(child(root, 'security')?.children, 'screen');
+  const lists = addressLists(screen?.children, d);
   for (const s of each(screen?.children, 'ids-option')) {
     const name = s.words[1];
-    if (checkName(d, name, 'screen name')) out.set(name.text, profile(name.text, s.children, d));
+    if (checkName(d, name, 'screen name')) out.set(name.text, profile(name.text, s.children, lists, d));
+  }
+  return out;
+}
+
+/** Prefixes one `security screen white-list` may hold (Junos: 32, all of one family). */
+export const MAX_SCREEN_WHITE_LIST_PREFIXES = 32;
+
+/** Every `security screen white-list NAME { address [ ... ]; }`, by name. */
+function addressLists(kids: Children, d: Diagnostics): Map<string, Prefix[]> {
+  const out = new Map<string, Prefix[]>();
+  for (const s of each(kids, 'white-list')) {
+    const name = s.words[1];
+    if (!name) continue;
+    const prefixes: Prefix[] = [];
+    for (const w of listOf(s.children, 'address')) {
+      const p = parsePrefix(w.text);
+      if (typeof p === 'string') d.error(w.pos, p);
+      else if (prefixes.length > 0 && p.family !== prefixes[0]!.family) d.error(w.pos, `white-list ${name.text}: its addresses must be all IPv4 or all IPv6`);
+      else if (prefixes.length >= MAX_SCREEN_WHITE_LIST_PREFIXES) d.error(w.pos, `white-list ${name.text} holds at most ${MAX_SCREEN_WHITE_LIST_PREFIXES} prefixes`);
+      else prefixes.push(p);
+    }
+    out.set(name.text, [...(out.get(name.text) ?? []), ...prefixes]);
+  }
+  return out;
+}
+
+/** `udp flood { white-list NAME; }`: the prefixes of the lists it names. */
+function floodWhiteList(flood: Children, lists: ReadonlyMap<string, Prefix[]>, d: Diagnostics): Prefix[] {
+  const out: Prefix[] = [];
+  for (const w of listOf(flood, 'white-list')) {
+    const prefixes = lists.get(w.text);
+    if (prefixes) out.push(...prefixes);
+    else d.error(w.pos, `unknown white-list '${w.text}': define it with 'security screen white-list ${w.text}'`);
   }
   return out;
 }
@@ -65,7 +99,7 @@ export function zoneScreen(w: Word, zoneId: number, profiles: ReadonlyMap<string
 
 type Children = readonly Statement[] | null | undefined;
 
-function profile(name: string, kids: Children, d: Diagnostics): ScreenProfile {
+function profile(name: string, kids: Children, lists: ReadonlyMap<string, Prefix[]>, d: Diagnostics): ScreenProfile {
   const icmp = child(kids, 'icmp')?.children;
   const ip = child(kids, 'ip')?.children;
   const tcp = child(kids, 'tcp')?.children;
@@ -114,6 +148,7 @@ function profile(name: string, kids: Children, d: Diagnostics): ScreenProfile {
     },
     udp: {
       flood: threshold(udp, 'flood', FLOOD, 'UDP flood threshold', d),
+      floodWhiteList: floodWhiteList(child(udp, 'flood')?.children, lists, d),
       portScan: threshold(udp, 'port-scan', SCAN_WINDOW, 'UDP port-scan threshold', d),
       sweep: threshold(udp, 'udp-sweep', SCAN_WINDOW, 'udp-sweep threshold', d),
     },

@@ -225,7 +225,13 @@ export interface ScreenProfile {
     /** Handshake-only sessions one source may hold before its SYNs are dropped (syn-ack-ack-proxy). */
     synAckAckProxy: number | null;
   };
-  udp: { flood: number | null; portScan: number | null; sweep: number | null };
+  udp: {
+    flood: number | null;
+    /** `flood { white-list NAME; }`: the prefixes of the named `security screen white-list`s; UDP from or to these is not counted. */
+    floodWhiteList: Prefix[];
+    portScan: number | null;
+    sweep: number | null;
+  };
   limitSession: { source: number | null; destination: number | null };
 }
 

@@ -66,7 +66,8 @@ export function encodeProfile(p: ScreenProfile, c: ScreenConstants, out: Buffer,
   for (const key of enabledScreens(p)) screens |= 1n << BigInt(c.ids.get(key)!);
   out.writeBigUInt64LE(screens, at + O.screens);
   const listed = syn !== null && syn.whiteList.source.length + syn.whiteList.destination.length > 0;
-  out.writeUInt32LE((p.alarmWithoutDrop ? c.alarmWithoutDrop : 0) | (listed ? c.synFloodWhiteList : 0), at + O.flags);
+  const udpListed = p.udp.flood !== null && p.udp.floodWhiteList.length > 0;
+  out.writeUInt32LE((p.alarmWithoutDrop ? c.alarmWithoutDrop : 0) | (listed ? c.synFloodWhiteList : 0) | (udpListed ? c.udpFloodWhiteList : 0), at + O.flags);
   out.writeUInt32LE(syn?.attackThreshold ?? 0, at + O.syn_attack);
   out.writeUInt32LE(syn?.alarmThreshold ?? 0, at + O.syn_alarm);
   out.writeUInt32LE(syn?.sourceThreshold ?? 0, at + O.syn_source);

@@ -56,11 +56,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let config = useProfile('');
 
-/** Compiles a configuration whose zone (in0) has `ids-option S { body }` and applies it. */
-function useProfile(body: string): ReturnType<typeof compiled> {
+/** Compiles a configuration whose zone (in0) has `ids-option S { body }` (beside `screen { lists }`) and applies it. */
+function useProfile(body: string, lists = ''): ReturnType<typeof compiled> {
   const c = compiled(`security {
     zones { security-zone untrust { interfaces { in0; } screen S; } }
-    screen { ids-option S { ${body} } }
+    screen { ${lists} ids-option S { ${body} } }
   }`);
   applyScreens(dp, c);
   drainEvents();
@@ -510,6 +510,27 @@ t.test('syn-flood white-list: SYNs from a listed source or to a listed destinati
   useProfile('tcp { syn-flood { attack-threshold 2; alarm-threshold 1; } }');
   await freshWindow(1000);
   const unlisted = [1, 2, 3].map((i) => Object.keys(judge(frame({ ...V4, src: '10.8.0.2', protocol: 'tcp', tcpFlags: SYN, sport: 5000 + i })).counters).join());
+  t.same(unlisted, ['DROP_NO_SOCKET', 'DROP_NO_SOCKET', 'DROP_SCREEN'], 'once the list is gone, the same source is screened');
+  t.equal(native.mapDump(dp.mapFd('xdpfw_screen_allow'), 24, 1).count, 0, 'and its entries were removed');
+});
+
+t.test('udp flood white-list: UDP from or to a listed address is not counted', async (t) => {
+  useProfile('udp { flood { threshold 2; white-list [ near far6 ]; } }',
+    'white-list near { address [ 10.8.0.0/24 10.9.0.77 ]; } white-list far6 { address fd08::/64; }');
+  for (const [family, listed, other] of [[V4, '10.8.0.2', '10.8.1.2'], [V6, 'fd08::2', 'fd08:0:0:1::2']] as const) {
+    await freshWindow(1000);
+    const udp = (src: string, dst: string = family.dst) => frame({ ...family, src, dst, protocol: 'udp' });
+    const listedRuns = [1, 2, 3, 4, 5].map(() => Object.keys(judge(udp(listed)).counters).join());
+    t.same(listedRuns, Array(5).fill('DROP_NO_SOCKET'), `${family.src}: a listed source floods unscreened`);
+    const otherRuns = [1, 2, 3].map(() => Object.keys(judge(udp(other)).counters).join());
+    t.same(otherRuns, ['DROP_NO_SOCKET', 'DROP_NO_SOCKET', 'DROP_SCREEN'], `${family.src}: another source is counted, and dropped past the threshold`);
+  }
+  await freshWindow(1000);
+  const toListed = [1, 2, 3, 4].map(() => Object.keys(judge(frame({ ...V4, src: '10.7.0.2', dst: '10.9.0.77', protocol: 'udp' })).counters).join());
+  t.same(toListed, Array(4).fill('DROP_NO_SOCKET'), 'a listed destination is not counted either');
+  useProfile('udp { flood { threshold 2; } }');
+  await freshWindow(1000);
+  const unlisted = [1, 2, 3].map(() => Object.keys(judge(frame({ ...V4, src: '10.8.0.2', protocol: 'udp' })).counters).join());
   t.same(unlisted, ['DROP_NO_SOCKET', 'DROP_NO_SOCKET', 'DROP_SCREEN'], 'once the list is gone, the same source is screened');
   t.equal(native.mapDump(dp.mapFd('xdpfw_screen_allow'), 24, 1).count, 0, 'and its entries were removed');
 });

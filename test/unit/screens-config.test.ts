@@ -31,6 +31,7 @@ const FULL = `security {
         security-zone trust { interfaces { eth1; } }
     }
     screen {
+        white-list trusted { address [ 203.0.113.0/24 198.51.100.9 ]; }
         ids-option wall {
             alarm-without-drop;
             icmp { flood { threshold 300; } fragment; ip-sweep { threshold 2000; } ping-death; large; icmpv6-malformed; }
@@ -45,7 +46,7 @@ const FULL = `security {
                   syn-flood { attack-threshold 100; alarm-threshold 50; source-threshold 400; destination-threshold 800; timeout 10;
                               white-list office { source-address [ 192.0.2.0/24 2001:db8::/32 ]; destination-address 198.51.100.7; } }
                   port-scan { threshold 3000; } tcp-sweep { threshold 4000; } syn-ack-ack-proxy { threshold 250000; } }
-            udp { flood { threshold 600; } port-scan { threshold 6000; } udp-sweep { threshold 7000; } }
+            udp { flood { threshold 600; white-list trusted; } port-scan { threshold 6000; } udp-sweep { threshold 7000; } }
             limit-session { source-ip-based 20; destination-ip-based 30; }
         }
     }
@@ -54,6 +55,8 @@ const FULL = `security {
 const SET = `set security zones security-zone untrust interfaces eth0
 set security zones security-zone untrust screen wall
 set security zones security-zone trust interfaces eth1
+set security screen white-list trusted address 203.0.113.0/24
+set security screen white-list trusted address 198.51.100.9
 set security screen ids-option wall alarm-without-drop
 set security screen ids-option wall icmp flood threshold 300
 set security screen ids-option wall icmp fragment
@@ -110,6 +113,7 @@ set security screen ids-option wall tcp port-scan threshold 3000
 set security screen ids-option wall tcp tcp-sweep threshold 4000
 set security screen ids-option wall tcp syn-ack-ack-proxy threshold 250000
 set security screen ids-option wall udp flood threshold 600
+set security screen ids-option wall udp flood white-list trusted
 set security screen ids-option wall udp port-scan threshold 6000
 set security screen ids-option wall udp udp-sweep threshold 7000
 set security screen ids-option wall limit-session source-ip-based 20
@@ -144,7 +148,10 @@ t.test('a full profile compiles to its table, in either syntax', async (t) => {
       },
       portScan: 3000, sweep: 4000, synAckAckProxy: 250000,
     },
-    udp: { flood: 600, portScan: 6000, sweep: 7000 },
+    udp: {
+      flood: 600, portScan: 6000, sweep: 7000,
+      floodWhiteList: [{ family: 'inet', words: [0xcb007100], length: 24 }, { family: 'inet', words: [0xc6336409], length: 32 }],
+    },
     limitSession: { source: 20, destination: 30 },
   });
   t.same(c.zones.map((z) => [z.name, z.screen]), [['untrust', 'wall'], ['trust', null]]);
@@ -201,6 +208,16 @@ t.test('errors carry file:line:column', async (t) => {
       'set security screen ids-option p tcp syn-flood white-list w source-address 10.0.0.1/33',
       ["s.conf:1:76: invalid prefix length in '10.0.0.1/33': must be 0-32 for IPv4"],
     ],
+    [
+      'a udp flood white-list not defined',
+      'set security screen ids-option p udp flood white-list nope',
+      ["s.conf:1:55: unknown white-list 'nope': define it with 'security screen white-list nope'"],
+    ],
+    [
+      'a white-list of both families',
+      'security { screen { white-list w { address [ 10.0.0.0/8 2001:db8::/32 ]; } } }',
+      ['s.conf:1:57: white-list w: its addresses must be all IPv4 or all IPv6'],
+    ],
     ['session limit', 'set security screen ids-option p limit-session source-ip-based 0', ["s.conf:1:64: invalid source-ip-based session limit '0': expected a number from 1 to 8000000"]],
     ['syn-ack-ack-proxy zero', 'set security screen ids-option p tcp syn-ack-ack-proxy threshold 0', ["s.conf:1:66: invalid syn-ack-ack-proxy threshold '0': expected a number from 1 to 250000"]],
     [
@@ -241,12 +258,14 @@ t.test('the profile as the XDP program reads it', async (t) => {
   t.not(mask & (1n << BigInt(c.ids.get('tunnel-bad-inner-header')!)), 0n, 'a screen past bit 31 is turned on');
   t.equal(mask, enabledScreens(p).reduce((m, k) => m | (1n << BigInt(c.ids.get(k)!)), 0n), 'one bit per screen turned on');
   const flags = btfEnum(OBJECT, 'xdpfw_screen_flags');
-  t.equal(word('flags'), flags.XDPFW_SCREEN_ALARM_WITHOUT_DROP! | flags.XDPFW_SCREEN_SYN_FLOOD_WHITE_LIST!, 'alarm-without-drop, and a white-list to look up');
+  t.equal(word('flags'), flags.XDPFW_SCREEN_ALARM_WITHOUT_DROP! | flags.XDPFW_SCREEN_SYN_FLOOD_WHITE_LIST! | flags.XDPFW_SCREEN_UDP_FLOOD_WHITE_LIST!,
+    'alarm-without-drop, and the syn-flood and udp flood white-lists to look up');
   t.same(
     [word('syn_attack'), word('syn_alarm'), word('syn_source'), word('syn_destination'), word('icmp_flood'), word('udp_flood'), word('port_scan_us'), word('ip_sweep_us')],
     [100, 50, 400, 800, 300, 600, 3000, 2000],
   );
   t.same([word('tcp_sweep_us'), word('udp_port_scan_us'), word('udp_sweep_us'), word('ipv6_ext_limit')], [4000, 6000, 7000, 3]);
+  t.equal(word('syn_ack_ack_proxy'), 250000, 'the syn-ack-ack-proxy threshold');
   const ext = btfEnum(OBJECT, 'xdpfw_ipv6_ext');
   t.equal(
     word('ipv6_ext_headers'),
