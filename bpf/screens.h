@@ -28,7 +28,7 @@
 #include "screens_packet.h"
 
 /* The profile's 64-bit mask and the counter stride need every id below 64. */
-_Static_assert(XDPFW_SCREEN_SYN_ACK_ACK_PROXY < XDPFW_SCREEN_SLOTS, "enum xdpfw_screen outgrew XDPFW_SCREEN_SLOTS");
+_Static_assert(XDPFW_SCREEN_IPV6_MALFORMED_HEADER < XDPFW_SCREEN_SLOTS, "enum xdpfw_screen outgrew XDPFW_SCREEN_SLOTS");
 _Static_assert(XDPFW_SCREEN_SLOTS <= 64, "the profile's screens mask is 64 bits");
 
 struct {

@@ -461,6 +461,7 @@ enum xdpfw_screen {
 	XDPFW_SCREEN_TUNNEL_TEREDO,               /* ip tunnel ip-in-udp teredo: IPv6 in UDP port 3544 */
 	XDPFW_SCREEN_TUNNEL_BAD_INNER_HEADER,     /* ip tunnel bad-inner-header */
 	XDPFW_SCREEN_SYN_ACK_ACK_PROXY,           /* tcp syn-ack-ack-proxy: a SYN from a source holding too many handshake-only sessions */
+	XDPFW_SCREEN_IPV6_MALFORMED_HEADER,       /* ip ipv6-malformed-header: a hop-by-hop header not first */
 };
 
 /* IPv6 extension header types, as bits of struct xdpfw_screen_profile's

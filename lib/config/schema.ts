@@ -138,6 +138,7 @@ const idsOption = container(
       'unknown-protocol': flag,
       'ipv6-extension-header': ipv6ExtensionHeader,
       'ipv6-extension-header-limit': one('number of extension headers'),
+      'ipv6-malformed-header': flag,
       tunnel: container({
         'bad-inner-header': flag,
         gre: container(Object.fromEntries(GRE_TUNNELS.map((k) => [k, flag])), { others: 'refused' }),

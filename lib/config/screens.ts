@@ -131,6 +131,7 @@ function profile(name: string, kids: Children, lists: ReadonlyMap<string, Prefix
       blockFrag: on(ip, 'block-frag'),
       unknownProtocol: on(ip, 'unknown-protocol'),
       ipv6ExtensionHeaders: extensionHeaders(child(ip, 'ipv6-extension-header')),
+      ipv6MalformedHeader: on(ip, 'ipv6-malformed-header'),
       ipv6ExtensionHeaderLimit: optional(ip, 'ipv6-extension-header-limit', EXTENSION_HEADERS, 'ipv6-extension-header-limit', d),
       tunnel: tunnels(child(ip, 'tunnel')?.children),
     },

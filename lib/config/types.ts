@@ -207,6 +207,8 @@ export interface ScreenProfile {
     /** `ipv6-extension-header`: the header types it drops; null without it. */
     ipv6ExtensionHeaders: Ipv6ExtensionHeader[] | null;
     /** `ipv6-extension-header-limit`: more extension headers are dropped; null without it. */
+    /** RFC 8200 4.1 broken: a hop-by-hop options header anywhere but directly after the IPv6 header. */
+    ipv6MalformedHeader: boolean;
     ipv6ExtensionHeaderLimit: number | null;
     /** `tunnel`: the checks it turns on, as their screen names (lib/events/screens.ts). */
     tunnel: TunnelScreen[];

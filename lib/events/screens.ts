@@ -80,6 +80,8 @@ export const SCREENS = {
   // patterns above and the netscreen attack lists of SIEM parsers); Junos kept
   // the screen under the same statement: likely, not confirmed for SRX.
   'syn-ack-ack-proxy': { attackName: 'SYN-ACK-ACK Proxy DoS!', tag: 'RT_SCREEN_TCP' },
+  // Unconfirmed, no captured line found: named after the statement, as the other IPv6 screens.
+  'ipv6-malformed-header': { attackName: 'IPv6 malformed header!', tag: 'RT_SCREEN_IP' },
   // Unconfirmed, no captured line found: named after the screens' own
   // statements and the confirmed 'TCP port scan!' / 'IP sweep!'.
   'icmpv6-malformed': { attackName: 'ICMPv6 malformed packet!', tag: 'RT_SCREEN_ICMP' },

@@ -50,6 +50,7 @@ const TURNED_ON: ReadonlyArray<readonly [ScreenKey, (p: ScreenProfile) => boolea
   ['udp-sweep', (p) => p.udp.sweep !== null],
   ['udp-port-scan', (p) => p.udp.portScan !== null],
   ['syn-ack-ack-proxy', (p) => p.tcp.synAckAckProxy !== null],
+  ['ipv6-malformed-header', (p) => p.ip.ipv6MalformedHeader],
   ...TUNNEL_SCREENS.map((key): readonly [ScreenKey, (p: ScreenProfile) => boolean] => [key, (p) => p.ip.tunnel.includes(key)]),
 ];
 

@@ -606,6 +606,16 @@ t.test('ipv6-extension-header-limit: more headers than the limit', async (t) => 
   passed(t, { ...V6, protocol: 'udp' }, 'limit 0: none');
 });
 
+t.test('ipv6-malformed-header: a hop-by-hop header anywhere but first', async (t) => {
+  useProfile('ip { ipv6-malformed-header; }');
+  dropped(t, { ...V6, protocol: 'udp', ext: [60, 0] }, 'ipv6-malformed-header', 'hop-by-hop after a destination options header');
+  dropped(t, { ...V6, protocol: 'tcp', tcpFlags: SYN, ext: [43, 0] }, 'ipv6-malformed-header', 'hop-by-hop after a routing header');
+  passed(t, { ...V6, protocol: 'udp', ext: [0, 60] }, 'hop-by-hop first');
+  passed(t, { ...V6, protocol: 'udp', ext: [60, 60] }, 'no hop-by-hop');
+  useProfile('ip { bad-option; }');
+  passed(t, { ...V6, protocol: 'udp', ext: [60, 0] }, 'the screen off');
+});
+
 /** An IP packet (no Ethernet header) to carry in a tunnel. */
 const innerPacket = (src: string, dst: string): Buffer => frame({ src, dst, protocol: 'udp' }).subarray(14);
 const IN4 = innerPacket('192.0.2.1', '192.0.2.2');

@@ -38,7 +38,7 @@ const FULL = `security {
             ip { source-route-option; loose-source-route-option; strict-source-route-option; record-route-option;
                  timestamp-option; security-option; stream-option; tear-drop; spoofing; bad-option; block-frag; unknown-protocol;
                  ipv6-extension-header { hop-by-hop-header; routing-header; AH-header; shim6-header; }
-                 ipv6-extension-header-limit 3;
+                 ipv6-extension-header-limit 3; ipv6-malformed-header;
                  tunnel { bad-inner-header; gre { gre-4in4; gre-4in6; gre-6in4; gre-6in6; }
                           ipip { ipip-4in4; ipip-4in6; ipip-6in4; ipip-6in6; ipip-6over4; ipip-6to4relay; isatap; dslite; }
                           ip-in-udp { teredo; } } }
@@ -81,6 +81,7 @@ set security screen ids-option wall ip ipv6-extension-header routing-header
 set security screen ids-option wall ip ipv6-extension-header AH-header
 set security screen ids-option wall ip ipv6-extension-header shim6-header
 set security screen ids-option wall ip ipv6-extension-header-limit 3
+set security screen ids-option wall ip ipv6-malformed-header
 set security screen ids-option wall ip tunnel bad-inner-header
 set security screen ids-option wall ip tunnel gre gre-4in4
 set security screen ids-option wall ip tunnel gre gre-4in6
@@ -131,6 +132,7 @@ t.test('a full profile compiles to its table, in either syntax', async (t) => {
       badOption: true, blockFrag: true, unknownProtocol: true,
       ipv6ExtensionHeaders: ['hop-by-hop-header', 'routing-header', 'AH-header', 'shim6-header'],
       ipv6ExtensionHeaderLimit: 3,
+      ipv6MalformedHeader: true,
       tunnel: [
         'tunnel-bad-inner-header', 'tunnel-gre-4in4', 'tunnel-gre-4in6', 'tunnel-gre-6in4', 'tunnel-gre-6in6',
         'tunnel-ipip-4in4', 'tunnel-ipip-4in6', 'tunnel-ipip-6in4', 'tunnel-ipip-6in6', 'tunnel-ipip-6over4', 'tunnel-ipip-6to4relay',
