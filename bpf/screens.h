@@ -26,6 +26,7 @@
 #define SCREEN_BIT(s) (1ull << (s))
 
 #include "screens_packet.h"
+#include "ipv6_options.h"
 
 /* The profile's 64-bit mask and the counter stride need every id below 64. */
 _Static_assert(XDPFW_SCREEN_IPV6_MALFORMED_HEADER < XDPFW_SCREEN_SLOTS, "enum xdpfw_screen outgrew XDPFW_SCREEN_SLOTS");
@@ -452,10 +453,21 @@ scans:
 /* The first screen of the profile the packet trips: IP options, the
  * protocol-level checks (screens_packet.h), fragments, TCP flags, then the
  * rates. */
-static __always_inline struct screen_hit screen_check(const struct packet *pkt, __u16 zone,
+static __always_inline struct screen_hit screen_check(struct xdp_md *ctx, const struct packet *pkt, __u16 zone,
 						      const struct xdpfw_screen_profile *p, void *data_end)
 {
 	struct screen_hit hit = { .screen = screen_ip_options(pkt, p->screens, data_end), .log = 1 };
+	/* IPv6 option and header types named, and bad options (bpf/ipv6_options.h). */
+	if (!hit.screen && pkt->ip6 &&
+	    (p->flags & XDPFW_SCREEN_IPV6_OPTIONS ||
+	     (p->screens & SCREEN_BIT(XDPFW_SCREEN_IP_BAD_OPTION) &&
+	      pkt->ipv6_ext & (XDPFW_IPV6_EXT_HOP_BY_HOP | XDPFW_IPV6_EXT_DESTINATION)))) {
+		int found = xdpfw_ipv6_options(ctx, pkt->l3_offset, p);
+		if (found & IPV6_OPT_MALFORMED && p->screens & SCREEN_BIT(XDPFW_SCREEN_IP_BAD_OPTION))
+			hit.screen = XDPFW_SCREEN_IP_BAD_OPTION;
+		else if (found & IPV6_OPT_LISTED && p->screens & SCREEN_BIT(XDPFW_SCREEN_IPV6_EXTENSION_HEADER))
+			hit.screen = XDPFW_SCREEN_IPV6_EXTENSION_HEADER;
+	}
 	if (!hit.screen)
 		hit.screen = screen_packet(pkt, p, p->screens, data_end);
 	if (!hit.screen && pkt->flags & PKT_FRAGMENT)

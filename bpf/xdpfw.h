@@ -530,6 +530,7 @@ enum xdpfw_screen_flags {
 	XDPFW_SCREEN_ALARM_WITHOUT_DROP = 1, /* count and log, never drop */
 	XDPFW_SCREEN_SYN_FLOOD_WHITE_LIST = 2, /* syn-flood white-list: xdpfw_screen_allow holds the zone's prefixes */
 	XDPFW_SCREEN_UDP_FLOOD_WHITE_LIST = 4, /* udp flood white-list: xdpfw_screen_allow holds the zone's prefixes */
+	XDPFW_SCREEN_IPV6_OPTIONS = 8, /* ipv6_hbh_options, ipv6_dst_options or ipv6_header_types hold a type */
 };
 
 /* syn-flood white-list: SYNs from a source or to a destination listed are
@@ -566,6 +567,13 @@ struct xdpfw_screen_profile {
 	__u32 ipv6_ext_headers; /* enum xdpfw_ipv6_ext: the header types ipv6-extension-header drops */
 	__u32 ipv6_ext_limit;  /* more extension headers than this are dropped (ipv6-extension-header-limit) */
 	__u32 syn_ack_ack_proxy; /* handshake-only sessions one source may hold before its SYNs are dropped */
+	__u32 pad;
+	/* ipv6-extension-header, one bit per type number (bpf/ipv6_options.h):
+	 * the option types hop-by-hop-header { ... } and destination-header { ... }
+	 * name, and the header types user-defined-header-type names. */
+	__u64 ipv6_hbh_options[4];
+	__u64 ipv6_dst_options[4];
+	__u64 ipv6_header_types[4];
 };
 
 /* Key of xdpfw_proxy_pending: one source address in the zone its sessions came from. */

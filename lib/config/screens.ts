@@ -2,8 +2,10 @@ import type { Statement, Word } from './ast.js';
 import type { Diagnostics } from './errors.js';
 import { parsePrefix, type Prefix } from './ip.js';
 import { activeChildren, child, each, listOf, valueOf } from './tree.js';
-import { GRE_TUNNELS, IPIP_TUNNELS, IPV6_EXTENSION_HEADERS, type Ipv6ExtensionHeader } from './screen-keywords.js';
-import type { ScreenProfile, SynFloodSettings, TunnelScreen } from './types.js';
+import {
+  GRE_TUNNELS, IPIP_TUNNELS, IPV6_DESTINATION_OPTIONS, IPV6_EXTENSION_HEADERS, IPV6_HOP_BY_HOP_OPTIONS, type Ipv6ExtensionHeader,
+} from './screen-keywords.js';
+import type { Ipv6OptionTypes, ScreenProfile, SynFloodSettings, TunnelScreen } from './types.js';
 import { checkName, parseNumber } from './values.js';
 
 /**
@@ -131,6 +133,7 @@ function profile(name: string, kids: Children, lists: ReadonlyMap<string, Prefix
       blockFrag: on(ip, 'block-frag'),
       unknownProtocol: on(ip, 'unknown-protocol'),
       ipv6ExtensionHeaders: extensionHeaders(child(ip, 'ipv6-extension-header')),
+      ipv6Options: extensionOptions(child(ip, 'ipv6-extension-header'), d),
       ipv6MalformedHeader: on(ip, 'ipv6-malformed-header'),
       ipv6ExtensionHeaderLimit: optional(ip, 'ipv6-extension-header-limit', EXTENSION_HEADERS, 'ipv6-extension-header-limit', d),
       tunnel: tunnels(child(ip, 'tunnel')?.children),
@@ -160,11 +163,42 @@ function profile(name: string, kids: Children, lists: ReadonlyMap<string, Prefix
   };
 }
 
-/** The header types an `ipv6-extension-header` statement names (an empty one names none). */
+/**
+ * The header types an `ipv6-extension-header` statement names (an empty one names none). A
+ * hop-by-hop or destination options header naming options screens those options only.
+ */
 function extensionHeaders(s: Statement | undefined): Ipv6ExtensionHeader[] | null {
   if (!s) return null;
   const names = new Set<string>([...IPV6_EXTENSION_HEADERS, 'hop-by-hop-header', 'destination-header']);
-  return activeChildren(s.children).map((c) => c.words[0]!.text).filter((k): k is Ipv6ExtensionHeader => names.has(k));
+  return activeChildren(s.children)
+    .filter((c) => !((c.words[0]!.text === 'hop-by-hop-header' || c.words[0]!.text === 'destination-header') && activeChildren(c.children).length > 0))
+    .map((c) => c.words[0]!.text).filter((k): k is Ipv6ExtensionHeader => names.has(k));
+}
+
+/** The option types (and user-defined header types) an `ipv6-extension-header` statement names. */
+function extensionOptions(s: Statement | undefined, d: Diagnostics): Ipv6OptionTypes {
+  const of = (keyword: string, named: Readonly<Record<string, number>>): number[] => {
+    const kids = child(s?.children, keyword)?.children;
+    const out = activeChildren(kids).map((c) => named[c.words[0]!.text]).filter((t): t is number => t !== undefined);
+    return [...out, ...typeRanges(each(kids, 'user-defined-option-type'), 1, 'user-defined-option-type', d)];
+  };
+  return {
+    hopByHop: of('hop-by-hop-header', IPV6_HOP_BY_HOP_OPTIONS),
+    destination: of('destination-header', IPV6_DESTINATION_OPTIONS),
+    headerTypes: typeRanges(each(s?.children, 'user-defined-header-type'), 0, 'user-defined-header-type', d),
+  };
+}
+
+/** Every `KEYWORD L to H;` (each min-255): the type numbers they cover. */
+function typeRanges(stmts: readonly Statement[], min: number, what: string, d: Diagnostics): number[] {
+  const out: number[] = [];
+  for (const s of stmts) {
+    const [low, high] = [s.words[1], s.words[3]].map((w) => (w ? parseNumber(d, w, what, min, 255) : null));
+    if (low === null || high === null || low === undefined || high === undefined) continue;
+    if (high < low) d.error(s.words[3]!.pos, `${what}: the range ${low} to ${high} is empty`);
+    for (let t = low; t <= high; t++) out.push(t);
+  }
+  return out;
 }
 
 /** `tunnel { gre { gre-4in4; } ipip { isatap; } ip-in-udp { teredo; } bad-inner-header; }`. */

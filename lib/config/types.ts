@@ -206,6 +206,8 @@ export interface ScreenProfile {
     unknownProtocol: boolean;
     /** `ipv6-extension-header`: the header types it drops; null without it. */
     ipv6ExtensionHeaders: Ipv6ExtensionHeader[] | null;
+    /** Option types inside hop-by-hop / destination options headers, and header types, that ipv6-extension-header drops. */
+    ipv6Options: Ipv6OptionTypes;
     /** `ipv6-extension-header-limit`: more extension headers are dropped; null without it. */
     /** RFC 8200 4.1 broken: a hop-by-hop options header anywhere but directly after the IPv6 header. */
     ipv6MalformedHeader: boolean;
@@ -235,6 +237,13 @@ export interface ScreenProfile {
     sweep: number | null;
   };
   limitSession: { source: number | null; destination: number | null };
+}
+
+/** Type numbers (0-255) `ipv6-extension-header` names beyond whole headers. */
+export interface Ipv6OptionTypes {
+  hopByHop: number[];
+  destination: number[];
+  headerTypes: number[];
 }
 
 export interface CompiledConfig {

@@ -163,7 +163,8 @@ export const SCREEN_PROFILE = new StructLayout('xdpfw_screen_profile', [
   ['screens', 'u64'], ['flags', 'u32'], ['syn_attack', 'u32'], ['syn_alarm', 'u32'], ['syn_source', 'u32'],
   ['syn_destination', 'u32'], ['icmp_flood', 'u32'], ['udp_flood', 'u32'], ['port_scan_us', 'u32'], ['ip_sweep_us', 'u32'],
   ['tcp_sweep_us', 'u32'], ['udp_sweep_us', 'u32'], ['udp_port_scan_us', 'u32'], ['ipv6_ext_headers', 'u32'], ['ipv6_ext_limit', 'u32'],
-  ['syn_ack_ack_proxy', 'u32'],
+  ['syn_ack_ack_proxy', 'u32'], ['pad', 'u32'], ['ipv6_hbh_options', arrayOf('u64', 4)], ['ipv6_dst_options', arrayOf('u64', 4)],
+  ['ipv6_header_types', arrayOf('u64', 4)],
 ] as const);
 
 /** struct xdpfw_screen_allow_key: a syn-flood white-list prefix, the key of xdpfw_screen_allow (lib/screens/white-list.ts). */

@@ -606,6 +606,30 @@ t.test('ipv6-extension-header-limit: more headers than the limit', async (t) => 
   passed(t, { ...V6, protocol: 'udp' }, 'limit 0: none');
 });
 
+t.test('IPv6 option types and header types named, and bad options inside IPv6 option headers', async (t) => {
+  useProfile(`ip { bad-option; ipv6-extension-header { hop-by-hop-header { router-alert-option; }
+    destination-header { user-defined-option-type 30 to 31; } user-defined-header-type 253 to 253; } }`);
+  /** A frame whose first extension header's option area (6 bytes) is `opts`. */
+  const withOptions = (ext: number[], opts: number[], protocol: 'udp' | number = 'udp') => {
+    const data = frame({ ...V6, protocol, ext, sport: protocol === 'udp' ? 1234 : 0, dport: protocol === 'udp' ? 53 : 0 });
+    Buffer.from(opts).copy(data, 14 + 40 + 2);
+    return data;
+  };
+  const spec = { ...V6, protocol: 'udp' } as const;
+  dropped(t, spec, 'ipv6-extension-header', 'a router alert in a hop-by-hop header', withOptions([0], [5, 2, 0, 0, 0, 0]));
+  passed(t, spec, 'a router alert in a destination options header: not named there', undefined, withOptions([60], [5, 2, 0, 0, 0, 0]));
+  dropped(t, spec, 'ipv6-extension-header', 'option type 31 in a destination options header', withOptions([60], [31, 1, 0, 0, 0, 0]));
+  dropped(t, spec, 'ipv6-extension-header', 'behind a hop-by-hop header too', withOptions([0, 60], [1, 4, 0, 0, 0, 0]).fill(30, 64, 65).fill(1, 65, 66));
+  passed(t, spec, 'option type 32: outside the range', undefined, withOptions([60], [32, 1, 0, 0, 0, 0]));
+  passed(t, spec, 'padding only', undefined, withOptions([0, 60], [1, 4, 0, 0, 0, 0]));
+  dropped(t, spec, 'ip-bad-option', 'a PadN running past its header', withOptions([0], [1, 10, 0, 0, 0, 0]));
+  dropped(t, { ...V6, protocol: 253, sport: 0, dport: 0 }, 'ipv6-extension-header', 'header type 253 after a destination options header',
+    withOptions([60], [0, 0, 0, 0, 0, 0], 253));
+  useProfile('ip { ipv6-extension-header { routing-header; } }');
+  passed(t, spec, 'the option types no longer named', undefined, withOptions([0], [5, 2, 0, 0, 0, 0]));
+  passed(t, spec, 'bad-option off', undefined, withOptions([0], [1, 10, 0, 0, 0, 0]));
+});
+
 t.test('ipv6-malformed-header: a hop-by-hop header anywhere but first', async (t) => {
   useProfile('ip { ipv6-malformed-header; }');
   dropped(t, { ...V6, protocol: 'udp', ext: [60, 0] }, 'ipv6-malformed-header', 'hop-by-hop after a destination options header');
