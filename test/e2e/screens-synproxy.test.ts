@@ -3,8 +3,8 @@
 // idle; once the client holds the threshold of them, its next connection is
 // refused in XDP (its SYNs dropped, logged as 'SYN-ACK-ACK Proxy DoS!',
 // counted in `show screen statistics`, `show counters` and the metrics),
-// another source still connects, and one held connection sending data gives
-// its place back.
+// another source still connects, and one held connection sending data, or
+// clearing the held sessions, gives their places back.
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import t from 'tap';
 import type { EventJson } from '../../lib/cli/format-events.js';
@@ -89,5 +89,19 @@ t.test('another source connects; data on a held connection gives its place back'
   let r = await send();
   for (let i = 0; !r.ok && i < 5; i++) r = await send();
   t.same({ ok: r.ok, received: r.received }, { ok: true, received: 100 }, 'the source connects again');
+});
+
+t.test('sessions the daemon removes while handshake-only give their places back (clear sessions)', async (t) => {
+  // Two of the first held connections are still handshake-only; one more reaches the threshold.
+  const more = await topo.startTraffic('client', ['tcp-hold', '--host', ADDR.server4, '--port', '5001', '--count', '1', '--timeout', '20000'], 120_000);
+  t.same(JSON.parse(more.lines[0]!), { connected: 1 });
+  const before = (await proxyStats())!.drops;
+  t.equal((await send()).ok, false, 'at the threshold again: refused');
+  t.ok((await proxyStats())!.drops > before, 'by the screen');
+  const cleared = await topo.xdpfwJson<{ cleared: number }>(['clear', 'sessions', '--destination-port', '5001']);
+  t.ok(cleared.cleared >= THRESHOLD, `the held sessions are cleared (${cleared.cleared})`);
+  const r = await send();
+  t.same({ ok: r.ok, received: r.received }, { ok: true, received: 100 }, 'the source connects again');
   held.child.kill('SIGTERM');
+  more.child.kill('SIGTERM');
 });
