@@ -18,9 +18,11 @@
 
 #define IPV6_OPT_LISTED 1    /* an option or header type the profile names */
 #define IPV6_OPT_MALFORMED 2 /* an option running past its header */
-/* Options looked at per header; a header holding more is judged on these
- * (RFC 8504 5.3 lets a node drop headers with more than 8 padding bytes). */
-#define IPV6_OPT_WALK 16
+/* Options looked at per header; a header holding more counts as holding a
+ * screened option when the profile screens options in it (RFC 8504 5.3 lets a node drop headers with more than 8 padding bytes;
+ * each option walked costs verifier budget in xdpfw_rx, which is close to
+ * its limit). */
+#define IPV6_OPT_WALK 8
 
 static __always_inline int type_listed(const __u64 *set, __u8 type)
 {
@@ -69,6 +71,8 @@ __attribute__((noinline)) int xdpfw_ipv6_options(struct xdp_md *ctx, __u32 l3_of
 			}
 			if (pos > len)
 				found |= IPV6_OPT_MALFORMED;
+			/* More options than walked: fail closed when this header has types to screen. */
+			found |= (pos < len) & ((set[0] | set[1] | set[2] | set[3]) != 0);
 		}
 		next = ext[0];
 		off = (off + len) & 0xffff;

@@ -622,12 +622,16 @@ t.test('IPv6 option types and header types named, and bad options inside IPv6 op
   dropped(t, spec, 'ipv6-extension-header', 'behind a hop-by-hop header too', withOptions([0, 60], [1, 4, 0, 0, 0, 0]).fill(30, 64, 65).fill(1, 65, 66));
   passed(t, spec, 'option type 32: outside the range', undefined, withOptions([60], [32, 1, 0, 0, 0, 0]));
   passed(t, spec, 'padding only', undefined, withOptions([0, 60], [1, 4, 0, 0, 0, 0]));
+  /** A 16-byte destination options header of 14 Pad1 options: more than XDP walks. */
+  const manyPads = () => frame({ ...V6, protocol: 'udp', ext: [60], extLengths: [16] }).fill(0, 14 + 40 + 2, 14 + 40 + 16);
+  dropped(t, { ...spec, ext: [60] }, 'ipv6-extension-header', 'more options than walked, in a header whose options are screened', manyPads());
   dropped(t, spec, 'ip-bad-option', 'a PadN running past its header', withOptions([0], [1, 10, 0, 0, 0, 0]));
   dropped(t, { ...V6, protocol: 253, sport: 0, dport: 0 }, 'ipv6-extension-header', 'header type 253 after a destination options header',
     withOptions([60], [0, 0, 0, 0, 0, 0], 253));
   useProfile('ip { ipv6-extension-header { routing-header; } }');
   passed(t, spec, 'the option types no longer named', undefined, withOptions([0], [5, 2, 0, 0, 0, 0]));
   passed(t, spec, 'bad-option off', undefined, withOptions([0], [1, 10, 0, 0, 0, 0]));
+  passed(t, spec, 'more options than walked, where no option is screened', undefined, manyPads());
 });
 
 t.test('ipv6-malformed-header: a hop-by-hop header anywhere but first', async (t) => {
