@@ -26,9 +26,10 @@
 #define SCREEN_BIT(s) (1ull << (s))
 
 #include "screens_packet.h"
+#include "ipv6_options.h"
 
 /* The profile's 64-bit mask and the counter stride need every id below 64. */
-_Static_assert(XDPFW_SCREEN_TUNNEL_BAD_INNER_HEADER < XDPFW_SCREEN_SLOTS, "enum xdpfw_screen outgrew XDPFW_SCREEN_SLOTS");
+_Static_assert(XDPFW_SCREEN_IPV6_MALFORMED_HEADER < XDPFW_SCREEN_SLOTS, "enum xdpfw_screen outgrew XDPFW_SCREEN_SLOTS");
 _Static_assert(XDPFW_SCREEN_SLOTS <= 64, "the profile's screens mask is 64 bits");
 
 struct {
@@ -37,6 +38,8 @@ struct {
 	__type(key, __u32); /* zone id */
 	__type(value, struct xdpfw_screen_profile);
 } xdpfw_screen_profiles SEC(".maps");
+
+#include "syn_ack_ack_proxy.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -119,6 +122,22 @@ static __always_inline int syn_flood_exempt(const struct packet *pkt, __u16 zone
 	if (bpf_map_lookup_elem(&xdpfw_screen_allow, &k))
 		return 1;
 	k.direction = XDPFW_SCREEN_ALLOW_DESTINATION;
+	__builtin_memcpy(k.addr, pkt->key.dst_addr, sizeof(k.addr));
+	return bpf_map_lookup_elem(&xdpfw_screen_allow, &k) != NULL;
+}
+
+/* A UDP packet the zone's udp flood white-list exempts: its source or destination listed. */
+static __always_inline int udp_flood_exempt(const struct packet *pkt, __u16 zone)
+{
+	struct xdpfw_screen_allow_key k = {
+		.prefixlen = 32 + 128,
+		.zone = zone,
+		.family = pkt->key.family,
+		.direction = XDPFW_SCREEN_ALLOW_UDP_FLOOD,
+	};
+	__builtin_memcpy(k.addr, pkt->key.src_addr, sizeof(k.addr));
+	if (bpf_map_lookup_elem(&xdpfw_screen_allow, &k))
+		return 1;
 	__builtin_memcpy(k.addr, pkt->key.dst_addr, sizeof(k.addr));
 	return bpf_map_lookup_elem(&xdpfw_screen_allow, &k) != NULL;
 }
@@ -329,7 +348,8 @@ static __always_inline int swept(struct screen_seen_key *seen, __u32 screen, con
 }
 
 /*
- * Rate screens, in this order: SYN flood (destination address and port,
+ * Rate screens, in this order: SYN-ACK-ACK proxy (handshake-only sessions
+ * of the source, bpf/syn_ack_ack_proxy.h), SYN flood (destination address and port,
  * then source, then destination address), port scan, TCP sweep; UDP flood,
  * UDP port scan, UDP sweep; ICMP flood, IP sweep. The first that trips stops the others: a dropped packet is not
  * counted against later limits.
@@ -349,6 +369,10 @@ static __always_inline struct screen_hit screen_rates(const struct packet *pkt, 
 	case IPPROTO_TCP:
 		if ((pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) != TCP_FLAG_SYN)
 			break;
+		if (on & SCREEN_BIT(XDPFW_SCREEN_SYN_ACK_ACK_PROXY) && proxy_full(pkt, zone, p->syn_ack_ack_proxy)) {
+			hit.screen = XDPFW_SCREEN_SYN_ACK_ACK_PROXY;
+			break;
+		}
 		sec = this_second();
 		if (p->flags & XDPFW_SCREEN_SYN_FLOOD_WHITE_LIST && syn_flood_exempt(pkt, zone))
 			goto scans;
@@ -393,6 +417,7 @@ scans:
 		break;
 	case IPPROTO_UDP:
 		if (on & SCREEN_BIT(XDPFW_SCREEN_UDP_FLOOD) &&
+		    !(p->flags & XDPFW_SCREEN_UDP_FLOOD_WHITE_LIST && udp_flood_exempt(pkt, zone)) &&
 		    flooded(&k, XDPFW_SCREEN_UDP_FLOOD, pkt->key.dst_addr, p->udp_flood, this_second())) {
 			hit.screen = XDPFW_SCREEN_UDP_FLOOD;
 			break;
@@ -428,10 +453,21 @@ scans:
 /* The first screen of the profile the packet trips: IP options, the
  * protocol-level checks (screens_packet.h), fragments, TCP flags, then the
  * rates. */
-static __always_inline struct screen_hit screen_check(const struct packet *pkt, __u16 zone,
+static __always_inline struct screen_hit screen_check(struct xdp_md *ctx, const struct packet *pkt, __u16 zone,
 						      const struct xdpfw_screen_profile *p, void *data_end)
 {
 	struct screen_hit hit = { .screen = screen_ip_options(pkt, p->screens, data_end), .log = 1 };
+	/* IPv6 option and header types named, and bad options (bpf/ipv6_options.h). */
+	if (!hit.screen && pkt->ip6 &&
+	    (p->flags & XDPFW_SCREEN_IPV6_OPTIONS ||
+	     (p->screens & SCREEN_BIT(XDPFW_SCREEN_IP_BAD_OPTION) &&
+	      pkt->ipv6_ext & (XDPFW_IPV6_EXT_HOP_BY_HOP | XDPFW_IPV6_EXT_DESTINATION)))) {
+		int found = xdpfw_ipv6_options(ctx, pkt->l3_offset, p);
+		if (found & IPV6_OPT_MALFORMED && p->screens & SCREEN_BIT(XDPFW_SCREEN_IP_BAD_OPTION))
+			hit.screen = XDPFW_SCREEN_IP_BAD_OPTION;
+		else if (found & IPV6_OPT_LISTED && p->screens & SCREEN_BIT(XDPFW_SCREEN_IPV6_EXTENSION_HEADER))
+			hit.screen = XDPFW_SCREEN_IPV6_EXTENSION_HEADER;
+	}
 	if (!hit.screen)
 		hit.screen = screen_packet(pkt, p, p->screens, data_end);
 	if (!hit.screen && pkt->flags & PKT_FRAGMENT)

@@ -25,7 +25,7 @@
 	(SCREEN_BIT(XDPFW_SCREEN_IP_BLOCK_FRAG) | SCREEN_BIT(XDPFW_SCREEN_IP_UNKNOWN_PROTOCOL) |             \
 	 SCREEN_BIT(XDPFW_SCREEN_ICMP_LARGE) | SCREEN_BIT(XDPFW_SCREEN_ICMPV6_MALFORMED) |                   \
 	 SCREEN_BIT(XDPFW_SCREEN_IPV6_EXTENSION_HEADER) | SCREEN_BIT(XDPFW_SCREEN_IPV6_EXTENSION_HEADER_LIMIT) | \
-	 TUNNEL_SCREENS)
+	 SCREEN_BIT(XDPFW_SCREEN_IPV6_MALFORMED_HEADER) | TUNNEL_SCREENS)
 
 /* The extension header a walk ends on without following it (ESP, no next
  * header, mobility, HIP, shim6), as its enum xdpfw_ipv6_ext bit. */
@@ -87,6 +87,10 @@ static __always_inline __u32 screen_packet(const struct packet *pkt, const struc
 	    proto > (pkt->ip4 ? IPV4_LAST_KNOWN_PROTOCOL : IPV6_LAST_KNOWN_PROTOCOL))
 		return XDPFW_SCREEN_IP_UNKNOWN_PROTOCOL;
 	if (pkt->ip6) {
+		/* RFC 8200 4.1: a hop-by-hop options header only ever directly follows the IPv6 header. */
+		if (on & SCREEN_BIT(XDPFW_SCREEN_IPV6_MALFORMED_HEADER) && pkt->ipv6_ext & XDPFW_IPV6_EXT_HOP_BY_HOP &&
+		    pkt->ip6->nexthdr != IPPROTO_HOPOPTS)
+			return XDPFW_SCREEN_IPV6_MALFORMED_HEADER;
 		__u32 ext = screen_ipv6_ext(pkt, p, on);
 		if (ext)
 			return ext;

@@ -510,22 +510,34 @@ static __noinline void tcp_commit_accepted(struct xdp_md *ctx, const struct pack
 	if (!owner)
 		return;
 	__u32 local = owner->flags & XDPFW_SESS_LOCAL;
+	/* The syn-ack-ack-proxy screen (bpf/syn_ack_ack_proxy.h): its profile is
+	 * looked up only by a packet that may complete the handshake. */
+	__u32 proxy_facts = (track->seg.dir & 1 ? PROXY_FROM_SERVER : 0) | (track->seg.end != track->seg.seq ? PROXY_DATA : 0);
+	if (*(volatile __u8 *)&owner->tcp.state < XDPFW_TCP_ESTABLISHED && !(proxy_facts & (PROXY_FROM_SERVER | PROXY_DATA)) &&
+	    proxy_on(owner->from_zone))
+		proxy_facts |= PROXY_COUNTING;
+	int proxy = 0;
 #pragma clang loop unroll(disable)
 	for (int i = 0; i < TCP_STORE_TRIES; i++) {
 		tcp_load(owner, &t);
 		__u32 version = t.version;
+		__u32 was = t.state | proxy_facts;
 		r = xdpfw_tcp_step(&t, &track->seg, local);
 		if ((r & ~TCP_CLOSED) != TCP_ACCEPT)
 			return; /* no longer valid on a newer state: it changes nothing */
 		if (r & TCP_CLOSED)
 			t.closed_ns = bpf_ktime_get_ns();
+		proxy = xdpfw_proxy_step(&t, was);
 		if (tcp_store(owner, &t, version))
 			break;
 		if (i == TCP_STORE_TRIES - 1)
 			return;
 	}
+	const struct xdpfw_session_key *owner_key = owner == sess ? &pkt->key : &sess->peer;
+	if (proxy)
+		proxy_count(owner->from_zone, owner_key, proxy);
 	if (r & TCP_CLOSED)
-		tcp_emit_close(ctx, owner, owner == sess ? &pkt->key : &sess->peer);
+		tcp_emit_close(ctx, owner, owner_key);
 }
 
 static __always_inline void tcp_commit(struct xdp_md *ctx, const struct packet *pkt,

@@ -595,7 +595,7 @@ static __noinline int run_screens(struct xdp_md *ctx, struct packet *pkt,
 	if (p->screens & SCREEN_BIT(XDPFW_SCREEN_IP_SPOOFING) && source_spoofed(ctx, pkt))
 		hit.screen = XDPFW_SCREEN_IP_SPOOFING;
 	else
-		hit = screen_check(pkt, zone, p, (void *)(long)ctx->data_end);
+		hit = screen_check(ctx, pkt, zone, p, (void *)(long)ctx->data_end);
 	if (!hit.screen)
 		return -1;
 	int alarm = p->flags & XDPFW_SCREEN_ALARM_WITHOUT_DROP;

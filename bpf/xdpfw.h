@@ -122,6 +122,9 @@ enum xdpfw_tcp_dir_flags {
 	XDPFW_TCP_DIR_FIN_ACKED = 4, /* that FIN was acknowledged by the other side */
 	XDPFW_TCP_DIR_MAXACK = 8,    /* td_maxack holds an ACK this side sent */
 	XDPFW_TCP_DIR_LIBERAL = 16,  /* picked up mid-stream: windows not enforced */
+	/* Client side only: completed the handshake and sent nothing since, counted
+	 * in xdpfw_proxy_pending by the syn-ack-ack-proxy screen (bpf/syn_ack_ack_proxy.h). */
+	XDPFW_TCP_DIR_HANDSHAKE_ONLY = 32,
 };
 
 /* What XDP knows of one side's sequence space, as Linux conntrack keeps it
@@ -457,6 +460,8 @@ enum xdpfw_screen {
 	XDPFW_SCREEN_TUNNEL_IPIP_DSLITE,          /* IPv4 in IPv6 (DS-Lite, RFC 6333) */
 	XDPFW_SCREEN_TUNNEL_TEREDO,               /* ip tunnel ip-in-udp teredo: IPv6 in UDP port 3544 */
 	XDPFW_SCREEN_TUNNEL_BAD_INNER_HEADER,     /* ip tunnel bad-inner-header */
+	XDPFW_SCREEN_SYN_ACK_ACK_PROXY,           /* tcp syn-ack-ack-proxy: a SYN from a source holding too many handshake-only sessions */
+	XDPFW_SCREEN_IPV6_MALFORMED_HEADER,       /* ip ipv6-malformed-header: a hop-by-hop header not first */
 };
 
 /* IPv6 extension header types, as bits of struct xdpfw_screen_profile's
@@ -524,6 +529,8 @@ struct xdpfw_event {
 enum xdpfw_screen_flags {
 	XDPFW_SCREEN_ALARM_WITHOUT_DROP = 1, /* count and log, never drop */
 	XDPFW_SCREEN_SYN_FLOOD_WHITE_LIST = 2, /* syn-flood white-list: xdpfw_screen_allow holds the zone's prefixes */
+	XDPFW_SCREEN_UDP_FLOOD_WHITE_LIST = 4, /* udp flood white-list: xdpfw_screen_allow holds the zone's prefixes */
+	XDPFW_SCREEN_IPV6_OPTIONS = 8, /* ipv6_hbh_options, ipv6_dst_options or ipv6_header_types hold a type */
 };
 
 /* syn-flood white-list: SYNs from a source or to a destination listed are
@@ -532,6 +539,7 @@ enum xdpfw_screen_flags {
 enum xdpfw_screen_allow_direction {
 	XDPFW_SCREEN_ALLOW_SOURCE = 0,
 	XDPFW_SCREEN_ALLOW_DESTINATION = 1,
+	XDPFW_SCREEN_ALLOW_UDP_FLOOD = 2, /* udp flood white-list: UDP from or to the prefix is not counted */
 };
 
 struct xdpfw_screen_allow_key {
@@ -558,6 +566,22 @@ struct xdpfw_screen_profile {
 	__u32 udp_port_scan_us; /* ... send UDP to XDPFW_SCAN_ITEMS ports */
 	__u32 ipv6_ext_headers; /* enum xdpfw_ipv6_ext: the header types ipv6-extension-header drops */
 	__u32 ipv6_ext_limit;  /* more extension headers than this are dropped (ipv6-extension-header-limit) */
+	__u32 syn_ack_ack_proxy; /* handshake-only sessions one source may hold before its SYNs are dropped */
+	__u32 pad;
+	/* ipv6-extension-header, one bit per type number (bpf/ipv6_options.h):
+	 * the option types hop-by-hop-header { ... } and destination-header { ... }
+	 * name, and the header types user-defined-header-type names. */
+	__u64 ipv6_hbh_options[4];
+	__u64 ipv6_dst_options[4];
+	__u64 ipv6_header_types[4];
+};
+
+/* Key of xdpfw_proxy_pending: one source address in the zone its sessions came from. */
+struct xdpfw_proxy_key {
+	__u16 zone;
+	__u8 family;
+	__u8 pad;
+	__u32 addr[4]; /* IPv4 in addr[0] */
 };
 
 /* Per-CPU counters of one (zone, screen), at zone * XDPFW_SCREEN_SLOTS + screen. */
@@ -581,6 +605,7 @@ enum xdpfw_screen_flags xdpfw_btf_screen_flags __attribute__((unused));
 enum xdpfw_ipv6_ext xdpfw_btf_ipv6_ext __attribute__((unused));
 enum xdpfw_screen_allow_direction xdpfw_btf_screen_allow_direction __attribute__((unused));
 struct xdpfw_screen_allow_key xdpfw_btf_screen_allow_key __attribute__((unused));
+struct xdpfw_proxy_key xdpfw_btf_proxy_key __attribute__((unused));
 enum xdpfw_filter_action xdpfw_btf_filter_action __attribute__((unused));
 enum xdpfw_filter_flags xdpfw_btf_filter_flags __attribute__((unused));
 struct xdpfw_route_query xdpfw_btf_route_query __attribute__((unused));

@@ -5,7 +5,7 @@ import { FORWARDING_OPTIONS_SCHEMA } from './ethertypes.js';
 import { container, flag, leaf, list, named, one, unsupported, unsupportedAll, type Container, type Shape } from './schema-types.js';
 import { ANY_SERVICE } from './host-inbound-services.js';
 import { ROOT_UNSUPPORTED, SECURITY_UNSUPPORTED } from './unsupported.js';
-import { GRE_TUNNELS, IPIP_TUNNELS, IPV6_EXTENSION_HEADERS } from './screen-keywords.js';
+import { GRE_TUNNELS, IPIP_TUNNELS, IPV6_DESTINATION_OPTIONS, IPV6_EXTENSION_HEADERS, IPV6_HOP_BY_HOP_OPTIONS } from './screen-keywords.js';
 
 /**
  * The statements xdpfw understands. New parts of the language are added here and in the
@@ -95,14 +95,22 @@ const perSecond = one('number per second');
 const microseconds = container({ threshold: one('number of microseconds') });
 
 /**
- * `ip ipv6-extension-header`: the header types it drops. The option types within hop-by-hop
- * and destination options headers, and user-defined header types, are not implemented.
+ * `ip ipv6-extension-header`: the header types it drops; within hop-by-hop and destination
+ * options headers, the option types (`user-defined-option-type L to H`: 1-255), and
+ * `user-defined-header-type L to H` (0-255).
  */
+const typeRange = (what: string) =>
+  leaf({ kind: 'none' }, { keys: [named(`lowest ${what}`), { label: "'to'", literal: 'to' }, named(`highest ${what}`)] });
+const optionTypes = (named: Readonly<Record<string, number>>) => container(
+  { ...Object.fromEntries(Object.keys(named).map((k) => [k, flag])), 'user-defined-option-type': typeRange('option type') },
+  { others: 'refused' },
+);
 const ipv6ExtensionHeader = container(
   {
     ...Object.fromEntries(IPV6_EXTENSION_HEADERS.map((k) => [k, flag])),
-    'hop-by-hop-header': container({}, { others: 'refused' }),
-    'destination-header': container({}, { others: 'refused' }),
+    'hop-by-hop-header': optionTypes(IPV6_HOP_BY_HOP_OPTIONS),
+    'destination-header': optionTypes(IPV6_DESTINATION_OPTIONS),
+    'user-defined-header-type': typeRange('header type'),
   },
   { others: 'refused' },
 );
@@ -138,6 +146,7 @@ const idsOption = container(
       'unknown-protocol': flag,
       'ipv6-extension-header': ipv6ExtensionHeader,
       'ipv6-extension-header-limit': one('number of extension headers'),
+      'ipv6-malformed-header': flag,
       tunnel: container({
         'bad-inner-header': flag,
         gre: container(Object.fromEntries(GRE_TUNNELS.map((k) => [k, flag])), { others: 'refused' }),
@@ -165,9 +174,10 @@ const idsOption = container(
       }, { others: 'refused' }), // queue-size, ...
       'port-scan': microseconds,
       'tcp-sweep': microseconds,
+      'syn-ack-ack-proxy': container({ threshold: one('number of connections') }),
     }, { others: 'refused' }),
     udp: container({
-      flood: container({ threshold: perSecond }),
+      flood: container({ threshold: perSecond, 'white-list': list('white-list name') }),
       'port-scan': microseconds,
       'udp-sweep': microseconds,
     }, { others: 'refused' }),
@@ -235,7 +245,11 @@ export const SCHEMA: Container = container({
       ),
       'functional-zone': container({ management: container(zoneBody) }),
     }),
-    screen: container({ 'ids-option': idsOption }, { others: 'ignored' }),
+    screen: container({
+      'ids-option': idsOption,
+      // Named address lists the udp flood screens exempt (`udp flood white-list NAME`).
+      'white-list': container({ description, address: list('IP prefix') }, { keys: [named('white-list name')] }),
+    }, { others: 'ignored' }),
     'address-book': container({}, { wildcard: { label: 'address book name', shape: addressBook } }),
     policies: container(
       {

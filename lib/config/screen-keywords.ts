@@ -16,6 +16,21 @@ export const IPV6_EXTENSION_HEADERS = [
   'AH-header', 'ESP-header', 'HIP-header', 'fragment-header', 'mobility-header', 'no-next-header', 'routing-header', 'shim6-header',
 ] as const;
 
+/**
+ * The options `hop-by-hop-header { ... }` and `destination-header { ... }` name, with their
+ * IANA option types (RFC 8200 4.2, the IPv6 Parameters registry). Junos writes some in
+ * capitals (`CALIPSO-option`); both spellings are taken.
+ */
+export const IPV6_HOP_BY_HOP_OPTIONS: Readonly<Record<string, number>> = {
+  'jumbo-payload-option': 0xc2, 'router-alert-option': 0x05, 'quick-start-option': 0x26,
+  'CALIPSO-option': 0x07, 'calipso-option': 0x07, 'RPL-option': 0x63, 'rpl-option': 0x63,
+  'SFM-DPD-option': 0x08, 'SMF-DPD-option': 0x08, 'smf-dpd-option': 0x08,
+};
+export const IPV6_DESTINATION_OPTIONS: Readonly<Record<string, number>> = {
+  'home-address-option': 0xc9, 'ILNP-nonce-option': 0x8b, 'ilnp-nonce-option': 0x8b,
+  'line-identification-option': 0x8c, 'tunnel-encapsulation-limit-option': 0x04,
+};
+
 export type GreTunnel = (typeof GRE_TUNNELS)[number];
 export type IpipTunnel = (typeof IPIP_TUNNELS)[number];
 /** Every header type, as written in the configuration. */

@@ -206,7 +206,11 @@ export interface ScreenProfile {
     unknownProtocol: boolean;
     /** `ipv6-extension-header`: the header types it drops; null without it. */
     ipv6ExtensionHeaders: Ipv6ExtensionHeader[] | null;
+    /** Option types inside hop-by-hop / destination options headers, and header types, that ipv6-extension-header drops. */
+    ipv6Options: Ipv6OptionTypes;
     /** `ipv6-extension-header-limit`: more extension headers are dropped; null without it. */
+    /** RFC 8200 4.1 broken: a hop-by-hop options header anywhere but directly after the IPv6 header. */
+    ipv6MalformedHeader: boolean;
     ipv6ExtensionHeaderLimit: number | null;
     /** `tunnel`: the checks it turns on, as their screen names (lib/events/screens.ts). */
     tunnel: TunnelScreen[];
@@ -222,9 +226,24 @@ export interface ScreenProfile {
     portScan: number | null;
     /** Microseconds in which one source may send SYNs to 10 addresses. */
     sweep: number | null;
+    /** Handshake-only sessions one source may hold before its SYNs are dropped (syn-ack-ack-proxy). */
+    synAckAckProxy: number | null;
   };
-  udp: { flood: number | null; portScan: number | null; sweep: number | null };
+  udp: {
+    flood: number | null;
+    /** `flood { white-list NAME; }`: the prefixes of the named `security screen white-list`s; UDP from or to these is not counted. */
+    floodWhiteList: Prefix[];
+    portScan: number | null;
+    sweep: number | null;
+  };
   limitSession: { source: number | null; destination: number | null };
+}
+
+/** Type numbers (0-255) `ipv6-extension-header` names beyond whole headers. */
+export interface Ipv6OptionTypes {
+  hopByHop: number[];
+  destination: number[];
+  headerTypes: number[];
 }
 
 export interface CompiledConfig {

@@ -20,6 +20,7 @@ import { printHierarchical, printSet } from '../config/printer.js';
 import { matchPolicies, policiesReport } from './policies-report.js';
 import { applyRecheck, planRecheck } from './recheck.js';
 import { applyScreens, encodeScreens, writeScreens } from '../screens/apply.js';
+import { HandshakeOnlyCounts } from '../screens/syn-ack-ack-proxy.js';
 import { passedEthertypes, writePassEthertypes } from '../verify/ethertypes.js';
 import { recheckAdopted } from './restart-recheck.js';
 import { screenStatsReport } from '../screens/stats.js';
@@ -183,6 +184,8 @@ export class Daemon {
       // A filter term's `log` stays on the box (show log, monitor); `syslog` goes to the collectors too.
       events.setExported((ev) => ev.kind !== 'filter-log' || slowPath.flowFilters.engine.result(ev.filterId, ev.termId)?.syslog !== false);
       applyScreens(dataplane, config); // before the links: the first packets are screened
+      const handshakeOnly = HandshakeOnlyCounts.of(dataplane);
+      sessions.onHandshakeOnlyRemoved = (s) => handshakeOnly.release(s.fromZoneId, s.key);
       dataplane.setTcpSettings(config.flow.tcpSession);
       dataplane.writePolicers(slowPath.flowFilters.engine.policers());
       daemon.flood = new FloodMeters(dataplane.objectPath, dataplane.mapFd('xdpfw_flood_settings'));

@@ -38,6 +38,7 @@ const MAPS = [
   'xdpfw_screen_profiles', 'xdpfw_screen_stats', 'xdpfw_filter_counters', 'xdpfw_event_rates', 'xdpfw_event_suppressed',
   'xdpfw_fragments',
   'xdpfw_screen_allow',
+  'xdpfw_proxy_pending',
   'xdpfw_tcp_settings',
   'xdpfw_pass_ethertypes',
   'xdpfw_tail_calls',

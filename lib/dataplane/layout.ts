@@ -163,11 +163,18 @@ export const SCREEN_PROFILE = new StructLayout('xdpfw_screen_profile', [
   ['screens', 'u64'], ['flags', 'u32'], ['syn_attack', 'u32'], ['syn_alarm', 'u32'], ['syn_source', 'u32'],
   ['syn_destination', 'u32'], ['icmp_flood', 'u32'], ['udp_flood', 'u32'], ['port_scan_us', 'u32'], ['ip_sweep_us', 'u32'],
   ['tcp_sweep_us', 'u32'], ['udp_sweep_us', 'u32'], ['udp_port_scan_us', 'u32'], ['ipv6_ext_headers', 'u32'], ['ipv6_ext_limit', 'u32'],
+  ['syn_ack_ack_proxy', 'u32'], ['pad', 'u32'], ['ipv6_hbh_options', arrayOf('u64', 4)], ['ipv6_dst_options', arrayOf('u64', 4)],
+  ['ipv6_header_types', arrayOf('u64', 4)],
 ] as const);
 
 /** struct xdpfw_screen_allow_key: a syn-flood white-list prefix, the key of xdpfw_screen_allow (lib/screens/white-list.ts). */
 export const SCREEN_ALLOW_KEY = new StructLayout('xdpfw_screen_allow_key', [
   ['prefixlen', 'u32'], ['zone', 'u16'], ['family', 'u8'], ['direction', 'u8'], ['addr', 'bytes16'],
+] as const);
+
+/** struct xdpfw_proxy_key: a source in a zone, the key of xdpfw_proxy_pending (lib/screens/syn-ack-ack-proxy.ts). */
+export const PROXY_KEY = new StructLayout('xdpfw_proxy_key', [
+  ['zone', 'u16'], ['family', 'u8'], ['pad', 'u8'], ['addr', 'bytes16'],
 ] as const);
 
 /** struct xdpfw_screen_counter: per-CPU counts of one (zone, screen) (lib/screens/stats.ts reads them). */
@@ -179,7 +186,7 @@ export const SCREEN_COUNTER = new StructLayout('xdpfw_screen_counter', [
 export const VLAN_UNIT_KEY = new StructLayout('xdpfw_vlan_unit_key', [['ifindex', 'u32'], ['vlan_id', 'u16'], ['pad', 'u16']] as const);
 
 export const ALL_LAYOUTS = [SESSION_KEY, SESSION, TCP_CONN, TCP_DIR, TCP_SETTINGS, FILTER_VERDICT, FILTER_TERM, FILTER_PROGRAM, POLICER, IFACE, COUNTER_VALUE, RX_META,
-  ROUTE_QUERY, ROUTE_RESULT, ROUTE_ENTRY, META, EVENT, SCREEN_PROFILE, SCREEN_ALLOW_KEY, SCREEN_COUNTER, FRAGMENT_KEY, FRAGMENT, VLAN_UNIT_KEY];
+  ROUTE_QUERY, ROUTE_RESULT, ROUTE_ENTRY, META, EVENT, SCREEN_PROFILE, SCREEN_ALLOW_KEY, PROXY_KEY, SCREEN_COUNTER, FRAGMENT_KEY, FRAGMENT, VLAN_UNIT_KEY];
 
 /** Values the C side defines as enums; read from BTF, never copied here. */
 export interface DataplaneConstants {
@@ -206,6 +213,8 @@ export interface TcpCodes {
   closeReasons: Record<string, number>;
   /** XDPFW_CLOSE_EVENT_WRITTEN of enum xdpfw_close_flags. */
   closeEventWritten: number;
+  /** XDPFW_TCP_DIR_HANDSHAKE_ONLY of enum xdpfw_tcp_dir_flags (the client side's flags). */
+  handshakeOnly: number;
   /** enum xdpfw_tcp_settings_flags. */
   noSynCheck: number;
   noSequenceCheck: number;
@@ -238,6 +247,7 @@ export function readConstants(objectPath: string): DataplaneConstants {
       states: btfEnum(objectPath, 'xdpfw_tcp_state'),
       closeReasons: btfEnum(objectPath, 'xdpfw_close_reason'),
       closeEventWritten: need(btfEnum(objectPath, 'xdpfw_close_flags'), 'XDPFW_CLOSE_EVENT_WRITTEN'),
+      handshakeOnly: need(btfEnum(objectPath, 'xdpfw_tcp_dir_flags'), 'XDPFW_TCP_DIR_HANDSHAKE_ONLY'),
       noSynCheck: need(btfEnum(objectPath, 'xdpfw_tcp_settings_flags'), 'XDPFW_TCP_NO_SYN_CHECK'),
       noSequenceCheck: need(btfEnum(objectPath, 'xdpfw_tcp_settings_flags'), 'XDPFW_TCP_NO_SEQUENCE_CHECK'),
     },

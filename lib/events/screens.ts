@@ -76,6 +76,12 @@ export const SCREENS = {
   'ip-unknown-protocol': { attackName: 'Unknown protocol!', tag: 'RT_SCREEN_IP' },
   'icmp-large': { attackName: 'Large ICMP packet!', tag: 'RT_SCREEN_ICMP' },
   'tcp-sweep': { attackName: 'TCP sweep!', tag: 'RT_SCREEN_TCP' },
+  // ScreenOS's message 00439 'SYN-ACK-ACK Proxy DoS!' (the krakenapps/araqne
+  // patterns above and the netscreen attack lists of SIEM parsers); Junos kept
+  // the screen under the same statement: likely, not confirmed for SRX.
+  'syn-ack-ack-proxy': { attackName: 'SYN-ACK-ACK Proxy DoS!', tag: 'RT_SCREEN_TCP' },
+  // Unconfirmed, no captured line found: named after the statement, as the other IPv6 screens.
+  'ipv6-malformed-header': { attackName: 'IPv6 malformed header!', tag: 'RT_SCREEN_IP' },
   // Unconfirmed, no captured line found: named after the screens' own
   // statements and the confirmed 'TCP port scan!' / 'IP sweep!'.
   'icmpv6-malformed': { attackName: 'ICMPv6 malformed packet!', tag: 'RT_SCREEN_ICMP' },

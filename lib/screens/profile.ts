@@ -44,13 +44,27 @@ const TURNED_ON: ReadonlyArray<readonly [ScreenKey, (p: ScreenProfile) => boolea
   ['ip-unknown-protocol', (p) => p.ip.unknownProtocol],
   ['icmp-large', (p) => p.icmp.large],
   ['icmpv6-malformed', (p) => p.icmp.icmpv6Malformed],
-  ['ipv6-extension-header', (p) => (p.ip.ipv6ExtensionHeaders?.length ?? 0) > 0],
+  ['ipv6-extension-header', (p) => (p.ip.ipv6ExtensionHeaders?.length ?? 0) > 0 || hasOptionTypes(p)],
   ['ipv6-extension-header-limit', (p) => p.ip.ipv6ExtensionHeaderLimit !== null],
   ['tcp-sweep', (p) => p.tcp.sweep !== null],
   ['udp-sweep', (p) => p.udp.sweep !== null],
   ['udp-port-scan', (p) => p.udp.portScan !== null],
+  ['syn-ack-ack-proxy', (p) => p.tcp.synAckAckProxy !== null],
+  ['ipv6-malformed-header', (p) => p.ip.ipv6MalformedHeader],
   ...TUNNEL_SCREENS.map((key): readonly [ScreenKey, (p: ScreenProfile) => boolean] => [key, (p) => p.ip.tunnel.includes(key)]),
 ];
+
+function hasOptionTypes(p: ScreenProfile): boolean {
+  const o = p.ip.ipv6Options;
+  return o.hopByHop.length + o.destination.length + o.headerTypes.length > 0;
+}
+
+/** Writes type numbers as a 256-bit set (four u64, bit t of word t >> 6) at `at`. */
+function writeTypeSet(types: readonly number[], out: Buffer, at: number): void {
+  const words = [0n, 0n, 0n, 0n];
+  for (const t of types) words[t >> 6]! |= 1n << BigInt(t & 63);
+  words.forEach((w, i) => out.writeBigUInt64LE(w, at + 8 * i));
+}
 
 export function enabledScreens(p: ScreenProfile): ScreenKey[] {
   return TURNED_ON.filter(([, on]) => on(p)).map(([key]) => key);
@@ -65,7 +79,12 @@ export function encodeProfile(p: ScreenProfile, c: ScreenConstants, out: Buffer,
   for (const key of enabledScreens(p)) screens |= 1n << BigInt(c.ids.get(key)!);
   out.writeBigUInt64LE(screens, at + O.screens);
   const listed = syn !== null && syn.whiteList.source.length + syn.whiteList.destination.length > 0;
-  out.writeUInt32LE((p.alarmWithoutDrop ? c.alarmWithoutDrop : 0) | (listed ? c.synFloodWhiteList : 0), at + O.flags);
+  const udpListed = p.udp.flood !== null && p.udp.floodWhiteList.length > 0;
+  out.writeUInt32LE((p.alarmWithoutDrop ? c.alarmWithoutDrop : 0) | (listed ? c.synFloodWhiteList : 0) | (udpListed ? c.udpFloodWhiteList : 0) |
+    (hasOptionTypes(p) ? c.ipv6Options : 0), at + O.flags);
+  writeTypeSet(p.ip.ipv6Options.hopByHop, out, at + O.ipv6_hbh_options);
+  writeTypeSet(p.ip.ipv6Options.destination, out, at + O.ipv6_dst_options);
+  writeTypeSet(p.ip.ipv6Options.headerTypes, out, at + O.ipv6_header_types);
   out.writeUInt32LE(syn?.attackThreshold ?? 0, at + O.syn_attack);
   out.writeUInt32LE(syn?.alarmThreshold ?? 0, at + O.syn_alarm);
   out.writeUInt32LE(syn?.sourceThreshold ?? 0, at + O.syn_source);
@@ -81,4 +100,5 @@ export function encodeProfile(p: ScreenProfile, c: ScreenConstants, out: Buffer,
   for (const h of p.ip.ipv6ExtensionHeaders ?? []) headers |= c.ipv6Ext.get(h)!;
   out.writeUInt32LE(headers >>> 0, at + O.ipv6_ext_headers);
   out.writeUInt32LE(p.ip.ipv6ExtensionHeaderLimit ?? 0, at + O.ipv6_ext_limit);
+  out.writeUInt32LE(p.tcp.synAckAckProxy ?? 0, at + O.syn_ack_ack_proxy);
 }

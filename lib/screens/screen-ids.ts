@@ -23,6 +23,10 @@ export interface ScreenConstants {
   alarmWithoutDrop: number;
   /** XDPFW_SCREEN_SYN_FLOOD_WHITE_LIST: the zone has syn-flood white-list entries in xdpfw_screen_allow. */
   synFloodWhiteList: number;
+  /** XDPFW_SCREEN_UDP_FLOOD_WHITE_LIST: the zone has udp flood white-list entries in xdpfw_screen_allow. */
+  udpFloodWhiteList: number;
+  /** XDPFW_SCREEN_IPV6_OPTIONS: the profile names IPv6 option or header types. */
+  ipv6Options: number;
   /** enum xdpfw_ipv6_ext bit of each header type `ipv6-extension-header` names. */
   ipv6Ext: ReadonlyMap<Ipv6ExtensionHeader, number>;
 }
@@ -71,6 +75,8 @@ export function screenConstants(objectPath: string): ScreenConstants {
     slots: need(constants, 'XDPFW_SCREEN_SLOTS'),
     alarmWithoutDrop: need(flags, 'XDPFW_SCREEN_ALARM_WITHOUT_DROP'),
     synFloodWhiteList: need(flags, 'XDPFW_SCREEN_SYN_FLOOD_WHITE_LIST'),
+    udpFloodWhiteList: need(flags, 'XDPFW_SCREEN_UDP_FLOOD_WHITE_LIST'),
+    ipv6Options: need(flags, 'XDPFW_SCREEN_IPV6_OPTIONS'),
     ipv6Ext: new Map(Object.entries(IPV6_EXT_ENUM).map(([k, e]) => [k as Ipv6ExtensionHeader, need(ext, e)])),
   };
   cache.set(objectPath, c);

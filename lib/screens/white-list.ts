@@ -1,4 +1,4 @@
-// syn-flood white-lists where the XDP program reads them: xdpfw_screen_allow,
+// syn-flood and udp flood white-lists where the XDP program reads them: xdpfw_screen_allow,
 // an LPM trie of (zone, family, direction, prefix). Written as a whole set:
 // the new entries first, then (after the profiles) the stale ones removed, so
 // a reload never leaves a listed address counted by a screen that exempts it
@@ -19,7 +19,9 @@ export function encodeWhiteLists(objectPath: string, config: CompiledConfig): Bu
   const dir = btfEnum(objectPath, 'xdpfw_screen_allow_direction');
   const keys: Buffer[] = [];
   for (const zone of config.zones) {
-    const lists = zone.screen === null ? undefined : config.screens.get(zone.screen)?.tcp.synFlood?.whiteList;
+    const profile = zone.screen === null ? undefined : config.screens.get(zone.screen);
+    for (const p of profile?.udp.floodWhiteList ?? []) keys.push(allowKey(zone.id, dir.XDPFW_SCREEN_ALLOW_UDP_FLOOD!, p));
+    const lists = profile?.tcp.synFlood?.whiteList;
     if (!lists) continue;
     for (const [prefixes, direction] of [[lists.source, dir.XDPFW_SCREEN_ALLOW_SOURCE!], [lists.destination, dir.XDPFW_SCREEN_ALLOW_DESTINATION!]] as const) {
       for (const p of prefixes) keys.push(allowKey(zone.id, direction, p));
@@ -42,7 +44,7 @@ function allowKey(zone: number, direction: number, p: Prefix): Buffer {
 export function addWhiteLists(dataplane: Dataplane, keys: readonly Buffer[]): void {
   const fd = dataplane.mapFd('xdpfw_screen_allow');
   const max = mapInfo(fd).maxEntries;
-  if (keys.length > max) throw new Error(`syn-flood white-lists: ${keys.length} prefixes in all, xdpfw_screen_allow holds ${max}`);
+  if (keys.length > max) throw new Error(`syn-flood and udp flood white-lists: ${keys.length} prefixes in all, xdpfw_screen_allow holds ${max}`);
   for (const k of keys) mapUpdate(fd, k, PRESENT);
 }
 

@@ -3,7 +3,7 @@
 // counters, last-seen times and TCP state (XDP tracks TCP, bpf/tcp_state.h);
 // this table adds what people read (zones, policy names) and owns
 // installation, expiry and closing.
-import { SESSION, SESSION_KEY, TCP_CONN } from '../dataplane/layout.js';
+import { SESSION, SESSION_KEY, TCP_CONN, TCP_DIR } from '../dataplane/layout.js';
 import { mapDelete, mapDump, mapLookup, mapUpdate, mapUpdateBatch, monotonicNs } from '../dataplane/native.js';
 import {
   IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, describeKey, keyId, reverseKey,
@@ -86,7 +86,10 @@ const BPF_NOEXIST = 1;
 const BPF_EXIST = 2;
 const S = SESSION.offset;
 /** Offsets of the TCP connection's fields within an entry. */
-const T = { state: S.tcp + TCP_CONN.offset.state, closeReason: S.tcp + TCP_CONN.offset.close_reason };
+const T = {
+  state: S.tcp + TCP_CONN.offset.state, closeReason: S.tcp + TCP_CONN.offset.close_reason,
+  clientFlags: S.tcp + TCP_CONN.offset.dir + TCP_DIR.offset.flags,
+};
 
 interface DirectionCounters {
   packets: number;
@@ -107,6 +110,8 @@ interface SessionCounters {
   client: DirectionCounters;
   server: DirectionCounters | null;
   end: SessionEnd | null;
+  /** Counted by the syn-ack-ack-proxy screen: the client completed the handshake and sent nothing since. */
+  handshakeOnly?: boolean;
 }
 
 export class SessionTable {
@@ -122,6 +127,8 @@ export class SessionTable {
   private batchRoom: { keys: Buffer; values: Buffer; entries: number; sessions: Session[] } | null = null;
   readonly stats: SessionTableStats = { created: 0, closed: new Map(), refusedFull: 0 };
   private readonly closeListeners: CloseListener[] = [];
+  /** A session XDP still counted as handshake-only is removed (lib/screens/syn-ack-ack-proxy.ts gives its place back). */
+  onHandshakeOnlyRemoved: ((session: Session) => void) | null = null;
   private readonly expiry = new ExpirySchedule(nowSecond());
   private readonly scratch = Buffer.alloc(SESSION.size);
   private readonly tcpStates: TcpStates;
@@ -366,6 +373,10 @@ export class SessionTable {
     };
   }
 
+  private isHandshakeOnly(v: Buffer, at: number): boolean {
+    return (v.readUInt8(at + T.clientFlags) & this.tcpCodes.handshakeOnly) !== 0;
+  }
+
   /** Another policy or zone now permits the session (after a reload). */
   relabel(session: Session, facts: Pick<SessionFacts, 'policyId' | 'policyName' | 'fromZone' | 'fromZoneId' | 'toZone' | 'toZoneId'>): void {
     Object.assign(session, facts);
@@ -446,6 +457,7 @@ export class SessionTable {
     this.byId.delete(session.id);
     this.expiry.forget(session.id);
     this.stats.closed.set(reason, (this.stats.closed.get(reason) ?? 0) + 1);
+    if (counters?.handshakeOnly) this.onHandshakeOnlyRemoved?.(session);
     if (!totals) return;
     // Every listener hears of it (one gives a session-limit place back), even if another throws.
     let failure: { err: unknown } | null = null;
@@ -471,7 +483,8 @@ export class SessionTable {
     const client = read(session.key);
     // The scratch buffer still holds the owner entry when the server's is missing.
     const end = client && session.tcp ? this.decodeEnd(this.scratch, 0) : null;
-    return { client: client ?? { packets: 0, bytes: 0, lastSeenNs: 0n }, end, server: session.local ? null : read(session.reverse) };
+    const handshakeOnly = end !== null && this.isHandshakeOnly(this.scratch, 0);
+    return { client: client ?? { packets: 0, bytes: 0, lastSeenNs: 0n }, end, handshakeOnly, server: session.local ? null : read(session.reverse) };
   }
 
   clear(): number {
@@ -518,7 +531,10 @@ export class SessionTable {
       if (values.readUInt8(at + S.flags) & this.flags.reverse) entry.server = dir;
       else {
         entry.client = dir;
-        if (values.readUInt8(at + T.state) !== 0 || this.byId.get(id)?.tcp) entry.end = this.decodeEnd(values, at);
+        if (values.readUInt8(at + T.state) !== 0 || this.byId.get(id)?.tcp) {
+          entry.end = this.decodeEnd(values, at);
+          entry.handshakeOnly = this.isHandshakeOnly(values, at);
+        }
       }
       out.set(id, entry);
       if (!this.byId.has(id)) orphans.push(Buffer.from(keys.subarray(i * SESSION_KEY.size, (i + 1) * SESSION_KEY.size)));

@@ -56,11 +56,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let config = useProfile('');
 
-/** Compiles a configuration whose zone (in0) has `ids-option S { body }` and applies it. */
-function useProfile(body: string): ReturnType<typeof compiled> {
+/** Compiles a configuration whose zone (in0) has `ids-option S { body }` (beside `screen { lists }`) and applies it. */
+function useProfile(body: string, lists = ''): ReturnType<typeof compiled> {
   const c = compiled(`security {
     zones { security-zone untrust { interfaces { in0; } screen S; } }
-    screen { ids-option S { ${body} } }
+    screen { ${lists} ids-option S { ${body} } }
   }`);
   applyScreens(dp, c);
   drainEvents();
@@ -514,6 +514,27 @@ t.test('syn-flood white-list: SYNs from a listed source or to a listed destinati
   t.equal(native.mapDump(dp.mapFd('xdpfw_screen_allow'), 24, 1).count, 0, 'and its entries were removed');
 });
 
+t.test('udp flood white-list: UDP from or to a listed address is not counted', async (t) => {
+  useProfile('udp { flood { threshold 2; white-list [ near far6 ]; } }',
+    'white-list near { address [ 10.8.0.0/24 10.9.0.77 ]; } white-list far6 { address fd08::/64; }');
+  for (const [family, listed, other] of [[V4, '10.8.0.2', '10.8.1.2'], [V6, 'fd08::2', 'fd08:0:0:1::2']] as const) {
+    await freshWindow(1000);
+    const udp = (src: string, dst: string = family.dst) => frame({ ...family, src, dst, protocol: 'udp' });
+    const listedRuns = [1, 2, 3, 4, 5].map(() => Object.keys(judge(udp(listed)).counters).join());
+    t.same(listedRuns, Array(5).fill('DROP_NO_SOCKET'), `${family.src}: a listed source floods unscreened`);
+    const otherRuns = [1, 2, 3].map(() => Object.keys(judge(udp(other)).counters).join());
+    t.same(otherRuns, ['DROP_NO_SOCKET', 'DROP_NO_SOCKET', 'DROP_SCREEN'], `${family.src}: another source is counted, and dropped past the threshold`);
+  }
+  await freshWindow(1000);
+  const toListed = [1, 2, 3, 4].map(() => Object.keys(judge(frame({ ...V4, src: '10.7.0.2', dst: '10.9.0.77', protocol: 'udp' })).counters).join());
+  t.same(toListed, Array(4).fill('DROP_NO_SOCKET'), 'a listed destination is not counted either');
+  useProfile('udp { flood { threshold 2; } }');
+  await freshWindow(1000);
+  const unlisted = [1, 2, 3].map(() => Object.keys(judge(frame({ ...V4, src: '10.8.0.2', protocol: 'udp' })).counters).join());
+  t.same(unlisted, ['DROP_NO_SOCKET', 'DROP_NO_SOCKET', 'DROP_SCREEN'], 'once the list is gone, the same source is screened');
+  t.equal(native.mapDump(dp.mapFd('xdpfw_screen_allow'), 24, 1).count, 0, 'and its entries were removed');
+});
+
 t.test('bad-option: a malformed IPv4 option list', async (t) => {
   useProfile('ip { bad-option; }');
   dropped(t, { ...V4, protocol: 'udp', ipOptions: Buffer.from([7, 1, 0, 0]) }, 'ip-bad-option', 'an option shorter than its type and length');
@@ -583,6 +604,44 @@ t.test('ipv6-extension-header-limit: more headers than the limit', async (t) => 
   useProfile('ip { ipv6-extension-header-limit 0; }');
   dropped(t, { ...V6, protocol: 'udp', ext: [60] }, 'ipv6-extension-header-limit', 'limit 0: one header');
   passed(t, { ...V6, protocol: 'udp' }, 'limit 0: none');
+});
+
+t.test('IPv6 option types and header types named, and bad options inside IPv6 option headers', async (t) => {
+  useProfile(`ip { bad-option; ipv6-extension-header { hop-by-hop-header { router-alert-option; }
+    destination-header { user-defined-option-type 30 to 31; } user-defined-header-type 253 to 253; } }`);
+  /** A frame whose first extension header's option area (6 bytes) is `opts`. */
+  const withOptions = (ext: number[], opts: number[], protocol: 'udp' | number = 'udp') => {
+    const data = frame({ ...V6, protocol, ext, sport: protocol === 'udp' ? 1234 : 0, dport: protocol === 'udp' ? 53 : 0 });
+    Buffer.from(opts).copy(data, 14 + 40 + 2);
+    return data;
+  };
+  const spec = { ...V6, protocol: 'udp' } as const;
+  dropped(t, spec, 'ipv6-extension-header', 'a router alert in a hop-by-hop header', withOptions([0], [5, 2, 0, 0, 0, 0]));
+  passed(t, spec, 'a router alert in a destination options header: not named there', undefined, withOptions([60], [5, 2, 0, 0, 0, 0]));
+  dropped(t, spec, 'ipv6-extension-header', 'option type 31 in a destination options header', withOptions([60], [31, 1, 0, 0, 0, 0]));
+  dropped(t, spec, 'ipv6-extension-header', 'behind a hop-by-hop header too', withOptions([0, 60], [1, 4, 0, 0, 0, 0]).fill(30, 64, 65).fill(1, 65, 66));
+  passed(t, spec, 'option type 32: outside the range', undefined, withOptions([60], [32, 1, 0, 0, 0, 0]));
+  passed(t, spec, 'padding only', undefined, withOptions([0, 60], [1, 4, 0, 0, 0, 0]));
+  /** A 16-byte destination options header of 14 Pad1 options: more than XDP walks. */
+  const manyPads = () => frame({ ...V6, protocol: 'udp', ext: [60], extLengths: [16] }).fill(0, 14 + 40 + 2, 14 + 40 + 16);
+  dropped(t, { ...spec, ext: [60] }, 'ipv6-extension-header', 'more options than walked, in a header whose options are screened', manyPads());
+  dropped(t, spec, 'ip-bad-option', 'a PadN running past its header', withOptions([0], [1, 10, 0, 0, 0, 0]));
+  dropped(t, { ...V6, protocol: 253, sport: 0, dport: 0 }, 'ipv6-extension-header', 'header type 253 after a destination options header',
+    withOptions([60], [0, 0, 0, 0, 0, 0], 253));
+  useProfile('ip { ipv6-extension-header { routing-header; } }');
+  passed(t, spec, 'the option types no longer named', undefined, withOptions([0], [5, 2, 0, 0, 0, 0]));
+  passed(t, spec, 'bad-option off', undefined, withOptions([0], [1, 10, 0, 0, 0, 0]));
+  passed(t, spec, 'more options than walked, where no option is screened', undefined, manyPads());
+});
+
+t.test('ipv6-malformed-header: a hop-by-hop header anywhere but first', async (t) => {
+  useProfile('ip { ipv6-malformed-header; }');
+  dropped(t, { ...V6, protocol: 'udp', ext: [60, 0] }, 'ipv6-malformed-header', 'hop-by-hop after a destination options header');
+  dropped(t, { ...V6, protocol: 'tcp', tcpFlags: SYN, ext: [43, 0] }, 'ipv6-malformed-header', 'hop-by-hop after a routing header');
+  passed(t, { ...V6, protocol: 'udp', ext: [0, 60] }, 'hop-by-hop first');
+  passed(t, { ...V6, protocol: 'udp', ext: [60, 60] }, 'no hop-by-hop');
+  useProfile('ip { bad-option; }');
+  passed(t, { ...V6, protocol: 'udp', ext: [60, 0] }, 'the screen off');
 });
 
 /** An IP packet (no Ethernet header) to carry in a tunnel. */

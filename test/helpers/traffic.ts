@@ -46,7 +46,7 @@ function tcpSend(): void {
   // Sends `bytes` bytes, half-closes, and waits for the sink's count.
   const total = Number(values.bytes);
   const started = process.hrtime.bigint();
-  const c = connect({ host: values.host, port, timeout: Number(values.timeout) });
+  const c = connect({ host: values.host, port, timeout: Number(values.timeout), ...(values.source ? { localAddress: values.source } : {}) });
   let reply = '';
   let localPort = 0;
   c.on('connect', () => {
@@ -216,6 +216,25 @@ function syslogListen(): void {
   server.listen(port, values.listen, () => out({ listening: port }));
 }
 
+function tcpHold(): void {
+  // Opens `count` connections and holds them idle (the handshake only); prints how many
+  // connected once every attempt ended. On SIGUSR1 the first one sends a byte.
+  const sockets: ReturnType<typeof connect>[] = [];
+  let connected = 0;
+  let ended = 0;
+  const total = Number(values.count);
+  const settle = (): void => {
+    if (++ended === total) out({ connected });
+  };
+  for (let i = 0; i < total; i++) {
+    const c = connect({ host: values.host, port, timeout: Number(values.timeout) });
+    c.on('connect', () => { connected++; sockets.push(c); c.setTimeout(0); settle(); });
+    c.on('timeout', () => { c.destroy(); settle(); });
+    c.on('error', () => undefined);
+  }
+  process.on('SIGUSR1', () => sockets[0]?.write('x', () => out({ sent: 1 })));
+}
+
 function tcpStall(): void {
   // Accepts connections and never reads from them: a collector that hangs.
   const server = createServer((c) => c.pause());
@@ -320,6 +339,7 @@ const modes: Record<string, () => void> = {
   'raw-send': rawSend,
   'udp-dstopts': udpDstopts,
   'syslog-listen': syslogListen,
+  'tcp-hold': tcpHold,
   'tcp-stall': tcpStall, 'tcp-sink': tcpSink, 'tcp-send': tcpSend, 'tcp-serve': tcpServe, 'tcp-fetch': tcpFetch, 'tcp-trickle': tcpTrickle, 'udp-echo': udpEcho, 'udp-ping': udpPing };
 const run = modes[positionals[0] ?? ''];
 if (!run) {

@@ -31,21 +31,24 @@ const FULL = `security {
         security-zone trust { interfaces { eth1; } }
     }
     screen {
+        white-list trusted { address [ 203.0.113.0/24 198.51.100.9 ]; }
         ids-option wall {
             alarm-without-drop;
             icmp { flood { threshold 300; } fragment; ip-sweep { threshold 2000; } ping-death; large; icmpv6-malformed; }
             ip { source-route-option; loose-source-route-option; strict-source-route-option; record-route-option;
                  timestamp-option; security-option; stream-option; tear-drop; spoofing; bad-option; block-frag; unknown-protocol;
-                 ipv6-extension-header { hop-by-hop-header; routing-header; AH-header; shim6-header; }
-                 ipv6-extension-header-limit 3;
+                 ipv6-extension-header { hop-by-hop-header; routing-header; AH-header; shim6-header;
+                                         destination-header { home-address-option; user-defined-option-type 30 to 31; }
+                                         user-defined-header-type 253 to 254; }
+                 ipv6-extension-header-limit 3; ipv6-malformed-header;
                  tunnel { bad-inner-header; gre { gre-4in4; gre-4in6; gre-6in4; gre-6in6; }
                           ipip { ipip-4in4; ipip-4in6; ipip-6in4; ipip-6in6; ipip-6over4; ipip-6to4relay; isatap; dslite; }
                           ip-in-udp { teredo; } } }
             tcp { land; syn-fin; tcp-no-flag; fin-no-ack; winnuke; syn-frag;
                   syn-flood { attack-threshold 100; alarm-threshold 50; source-threshold 400; destination-threshold 800; timeout 10;
                               white-list office { source-address [ 192.0.2.0/24 2001:db8::/32 ]; destination-address 198.51.100.7; } }
-                  port-scan { threshold 3000; } tcp-sweep { threshold 4000; } }
-            udp { flood { threshold 600; } port-scan { threshold 6000; } udp-sweep { threshold 7000; } }
+                  port-scan { threshold 3000; } tcp-sweep { threshold 4000; } syn-ack-ack-proxy { threshold 250000; } }
+            udp { flood { threshold 600; white-list trusted; } port-scan { threshold 6000; } udp-sweep { threshold 7000; } }
             limit-session { source-ip-based 20; destination-ip-based 30; }
         }
     }
@@ -54,6 +57,8 @@ const FULL = `security {
 const SET = `set security zones security-zone untrust interfaces eth0
 set security zones security-zone untrust screen wall
 set security zones security-zone trust interfaces eth1
+set security screen white-list trusted address 203.0.113.0/24
+set security screen white-list trusted address 198.51.100.9
 set security screen ids-option wall alarm-without-drop
 set security screen ids-option wall icmp flood threshold 300
 set security screen ids-option wall icmp fragment
@@ -77,7 +82,11 @@ set security screen ids-option wall ip ipv6-extension-header hop-by-hop-header
 set security screen ids-option wall ip ipv6-extension-header routing-header
 set security screen ids-option wall ip ipv6-extension-header AH-header
 set security screen ids-option wall ip ipv6-extension-header shim6-header
+set security screen ids-option wall ip ipv6-extension-header destination-header home-address-option
+set security screen ids-option wall ip ipv6-extension-header destination-header user-defined-option-type 30 to 31
+set security screen ids-option wall ip ipv6-extension-header user-defined-header-type 253 to 254
 set security screen ids-option wall ip ipv6-extension-header-limit 3
+set security screen ids-option wall ip ipv6-malformed-header
 set security screen ids-option wall ip tunnel bad-inner-header
 set security screen ids-option wall ip tunnel gre gre-4in4
 set security screen ids-option wall ip tunnel gre gre-4in6
@@ -108,7 +117,9 @@ set security screen ids-option wall tcp syn-flood white-list office source-addre
 set security screen ids-option wall tcp syn-flood white-list office destination-address 198.51.100.7
 set security screen ids-option wall tcp port-scan threshold 3000
 set security screen ids-option wall tcp tcp-sweep threshold 4000
+set security screen ids-option wall tcp syn-ack-ack-proxy threshold 250000
 set security screen ids-option wall udp flood threshold 600
+set security screen ids-option wall udp flood white-list trusted
 set security screen ids-option wall udp port-scan threshold 6000
 set security screen ids-option wall udp udp-sweep threshold 7000
 set security screen ids-option wall limit-session source-ip-based 20
@@ -126,6 +137,8 @@ t.test('a full profile compiles to its table, in either syntax', async (t) => {
       badOption: true, blockFrag: true, unknownProtocol: true,
       ipv6ExtensionHeaders: ['hop-by-hop-header', 'routing-header', 'AH-header', 'shim6-header'],
       ipv6ExtensionHeaderLimit: 3,
+      ipv6MalformedHeader: true,
+      ipv6Options: { hopByHop: [], destination: [0xc9, 30, 31], headerTypes: [253, 254] },
       tunnel: [
         'tunnel-bad-inner-header', 'tunnel-gre-4in4', 'tunnel-gre-4in6', 'tunnel-gre-6in4', 'tunnel-gre-6in6',
         'tunnel-ipip-4in4', 'tunnel-ipip-4in6', 'tunnel-ipip-6in4', 'tunnel-ipip-6in6', 'tunnel-ipip-6over4', 'tunnel-ipip-6to4relay',
@@ -141,9 +154,12 @@ t.test('a full profile compiles to its table, in either syntax', async (t) => {
           destination: [{ family: 'inet', words: [0xc6336407], length: 32 }],
         },
       },
-      portScan: 3000, sweep: 4000,
+      portScan: 3000, sweep: 4000, synAckAckProxy: 250000,
     },
-    udp: { flood: 600, portScan: 6000, sweep: 7000 },
+    udp: {
+      flood: 600, portScan: 6000, sweep: 7000,
+      floodWhiteList: [{ family: 'inet', words: [0xcb007100], length: 24 }, { family: 'inet', words: [0xc6336409], length: 32 }],
+    },
     limitSession: { source: 20, destination: 30 },
   });
   t.same(c.zones.map((z) => [z.name, z.screen]), [['untrust', 'wall'], ['trust', null]]);
@@ -154,7 +170,8 @@ t.test('a full profile compiles to its table, in either syntax', async (t) => {
 });
 
 t.test('a bare flood, sweep, scan or syn-flood takes the Junos defaults', async (t) => {
-  const p = compiled('security { screen { ids-option d { icmp { flood; ip-sweep; } tcp { syn-flood; port-scan; } udp { flood; } } } }').screens.get('d')!;
+  const p = compiled('security { screen { ids-option d { icmp { flood; ip-sweep; } tcp { syn-flood; port-scan; syn-ack-ack-proxy; } udp { flood; } } } }').screens.get('d')!;
+  t.equal(p.tcp.synAckAckProxy, 512, 'syn-ack-ack-proxy: 512 connections');
   t.equal(p.icmp.flood, 1000);
   t.equal(p.icmp.ipSweep, 5000, 'microseconds');
   t.equal(p.udp.flood, 1000);
@@ -163,6 +180,7 @@ t.test('a bare flood, sweep, scan or syn-flood takes the Junos defaults', async 
   const empty = compiled('security { screen { ids-option e; } }').screens.get('e')!;
   t.same(enabledScreens(empty), [], 'an empty profile turns nothing on');
   t.equal(empty.tcp.synFlood, null);
+  t.equal(empty.tcp.synAckAckProxy, null);
   t.same(empty.limitSession, { source: null, destination: null });
 });
 
@@ -186,23 +204,36 @@ t.test('errors carry file:line:column', async (t) => {
       ["s.conf:1:65: invalid ipv6-extension-header-limit '33': expected a number from 0 to 32"],
     ],
     [
-      'the option types inside a hop-by-hop header',
-      'set security screen ids-option p ip ipv6-extension-header hop-by-hop-header jumbo-payload-option',
-      [
-        's.conf:1:77: security screen ids-option p ip ipv6-extension-header hop-by-hop-header jumbo-payload-option not supported; ' +
-          'it changes what passes or how: remove it, or load without it (--ignore-unsupported)',
-      ],
-    ],
-    [
       'a white-list entry that is not a prefix',
       'set security screen ids-option p tcp syn-flood white-list w source-address 10.0.0.1/33',
       ["s.conf:1:76: invalid prefix length in '10.0.0.1/33': must be 0-32 for IPv4"],
     ],
-    ['session limit', 'set security screen ids-option p limit-session source-ip-based 0', ["s.conf:1:64: invalid source-ip-based session limit '0': expected a number from 1 to 8000000"]],
     [
-      'a screen xdpfw does not implement',
-      'set security screen ids-option p tcp syn-ack-ack-proxy threshold 5',
-      ["s.conf:1:38: security screen ids-option p tcp syn-ack-ack-proxy not supported; it changes what passes or how: remove it, or load without it (--ignore-unsupported)"],
+      'a udp flood white-list not defined',
+      'set security screen ids-option p udp flood white-list nope',
+      ["s.conf:1:55: unknown white-list 'nope': define it with 'security screen white-list nope'"],
+    ],
+    [
+      'a white-list of both families',
+      'security { screen { white-list w { address [ 10.0.0.0/8 2001:db8::/32 ]; } } }',
+      ['s.conf:1:57: white-list w: its addresses must be all IPv4 or all IPv6'],
+    ],
+    [
+      'an option type outside 1-255',
+      'set security screen ids-option p ip ipv6-extension-header hop-by-hop-header user-defined-option-type 0 to 3',
+      ["s.conf:1:102: invalid user-defined-option-type '0': expected a number from 1 to 255"],
+    ],
+    [
+      'an empty header type range',
+      'set security screen ids-option p ip ipv6-extension-header user-defined-header-type 254 to 253',
+      ['s.conf:1:91: user-defined-header-type: the range 254 to 253 is empty'],
+    ],
+    ['session limit', 'set security screen ids-option p limit-session source-ip-based 0', ["s.conf:1:64: invalid source-ip-based session limit '0': expected a number from 1 to 8000000"]],
+    ['syn-ack-ack-proxy zero', 'set security screen ids-option p tcp syn-ack-ack-proxy threshold 0', ["s.conf:1:66: invalid syn-ack-ack-proxy threshold '0': expected a number from 1 to 250000"]],
+    [
+      'syn-ack-ack-proxy over 250000',
+      'set security screen ids-option p tcp syn-ack-ack-proxy threshold 250001',
+      ["s.conf:1:66: invalid syn-ack-ack-proxy threshold '250001': expected a number from 1 to 250000"],
     ],
     [
       'two blocks for one profile',
@@ -237,12 +268,18 @@ t.test('the profile as the XDP program reads it', async (t) => {
   t.not(mask & (1n << BigInt(c.ids.get('tunnel-bad-inner-header')!)), 0n, 'a screen past bit 31 is turned on');
   t.equal(mask, enabledScreens(p).reduce((m, k) => m | (1n << BigInt(c.ids.get(k)!)), 0n), 'one bit per screen turned on');
   const flags = btfEnum(OBJECT, 'xdpfw_screen_flags');
-  t.equal(word('flags'), flags.XDPFW_SCREEN_ALARM_WITHOUT_DROP! | flags.XDPFW_SCREEN_SYN_FLOOD_WHITE_LIST!, 'alarm-without-drop, and a white-list to look up');
+  t.equal(word('flags'), flags.XDPFW_SCREEN_ALARM_WITHOUT_DROP! | flags.XDPFW_SCREEN_SYN_FLOOD_WHITE_LIST! | flags.XDPFW_SCREEN_UDP_FLOOD_WHITE_LIST! |
+    flags.XDPFW_SCREEN_IPV6_OPTIONS!, 'alarm-without-drop, the syn-flood and udp flood white-lists to look up, IPv6 option types to walk');
+  const typeSet = (f: 'ipv6_hbh_options' | 'ipv6_dst_options' | 'ipv6_header_types') => [0, 1, 2, 3].map((i) => out.readBigUInt64LE(4 + O[f] + 8 * i));
+  t.same(typeSet('ipv6_hbh_options'), [0n, 0n, 0n, 0n], 'no hop-by-hop option types (the whole header is named)');
+  t.same(typeSet('ipv6_dst_options'), [(1n << 30n) | (1n << 31n), 0n, 0n, 1n << BigInt(0xc9 - 192)], 'destination option types 30, 31 and home address (0xc9)');
+  t.same(typeSet('ipv6_header_types'), [0n, 0n, 0n, (1n << 61n) | (1n << 62n)], 'header types 253 and 254');
   t.same(
     [word('syn_attack'), word('syn_alarm'), word('syn_source'), word('syn_destination'), word('icmp_flood'), word('udp_flood'), word('port_scan_us'), word('ip_sweep_us')],
     [100, 50, 400, 800, 300, 600, 3000, 2000],
   );
   t.same([word('tcp_sweep_us'), word('udp_port_scan_us'), word('udp_sweep_us'), word('ipv6_ext_limit')], [4000, 6000, 7000, 3]);
+  t.equal(word('syn_ack_ack_proxy'), 250000, 'the syn-ack-ack-proxy threshold');
   const ext = btfEnum(OBJECT, 'xdpfw_ipv6_ext');
   t.equal(
     word('ipv6_ext_headers'),
