@@ -67,7 +67,8 @@ struct screen_seen_key {
 	__u32 dst[4];
 };
 
-/* The distinct items of port scans and sweeps; LRU as xdpfw_screen_rates. */
+/* The distinct items of port scans and sweeps; LRU as xdpfw_screen_rates
+ * (screen_lease.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(map_flags, BPF_F_NO_COMMON_LRU);
@@ -86,19 +87,19 @@ struct {
 } xdpfw_screen_allow SEC(".maps");
 
 /* A SYN the zone's syn-flood white-list exempts: its source or destination listed. */
-static __always_inline int syn_flood_exempt(const struct xdpfw_session_key *key, __u16 zone)
+static __always_inline int syn_flood_exempt(const struct packet *pkt, __u16 zone)
 {
 	struct xdpfw_screen_allow_key k = {
 		.prefixlen = 32 + 128,
 		.zone = zone,
-		.family = key->family,
+		.family = pkt->key.family,
 		.direction = XDPFW_SCREEN_ALLOW_SOURCE,
 	};
-	__builtin_memcpy(k.addr, key->src_addr, sizeof(k.addr));
+	__builtin_memcpy(k.addr, pkt->key.src_addr, sizeof(k.addr));
 	if (bpf_map_lookup_elem(&xdpfw_screen_allow, &k))
 		return 1;
 	k.direction = XDPFW_SCREEN_ALLOW_DESTINATION;
-	__builtin_memcpy(k.addr, key->dst_addr, sizeof(k.addr));
+	__builtin_memcpy(k.addr, pkt->key.dst_addr, sizeof(k.addr));
 	return bpf_map_lookup_elem(&xdpfw_screen_allow, &k) != NULL;
 }
 
@@ -266,10 +267,10 @@ static __always_inline __u32 screen_tcp_flags(const struct packet *pkt, __u64 on
 	return XDPFW_SCREEN_NONE;
 }
 
-static __always_inline int echo_request(const struct xdpfw_session_key *key, __u8 icmp_type)
+static __always_inline int echo_request(const struct packet *pkt)
 {
-	return key->protocol == IPPROTO_ICMP ? icmp_type == ICMP_ECHO
-						 : icmp_type == ICMPV6_ECHO_REQUEST;
+	return pkt->key.protocol == IPPROTO_ICMP ? pkt->icmp_type == ICMP_ECHO
+						 : pkt->icmp_type == ICMPV6_ECHO_REQUEST;
 }
 
 /* One flood rate: packets this second for k, over `threshold`? */
@@ -283,20 +284,14 @@ static __always_inline int flooded(struct screen_rate_key *k, __u32 screen, cons
 /* A sweep: has the packet's source reached XDPFW_SCAN_ITEMS destination
  * addresses in the window (ICMP echo: ip-sweep; TCP SYN: tcp-sweep; UDP:
  * udp-sweep)? */
-static __always_inline int swept(struct screen_seen_key *seen, __u32 screen, const struct xdpfw_session_key *key, __u32 window_us)
+static __always_inline int swept(struct screen_seen_key *seen, __u32 screen, const struct packet *pkt, __u32 window_us)
 {
 	seen->screen = screen;
 	seen->port = 0;
-	__builtin_memcpy(seen->src, key->src_addr, sizeof(seen->src));
-	__builtin_memcpy(seen->dst, key->dst_addr, sizeof(seen->dst));
+	__builtin_memcpy(seen->src, pkt->key.src_addr, sizeof(seen->src));
+	__builtin_memcpy(seen->dst, pkt->key.dst_addr, sizeof(seen->dst));
 	return scan_count(seen, window_us) >= XDPFW_SCAN_ITEMS;
 }
-
-/* What the rate screens read of a packet besides its key, in one scalar. */
-#define RATE_FACTS(pkt) ((__u32)(pkt)->flags | (__u32)(pkt)->tcp_flags << 8 | (__u32)(pkt)->icmp_type << 16)
-#define RATE_FLAGS(f) ((f) & 0xff)
-#define RATE_TCP_FLAGS(f) (((f) >> 8) & 0xff)
-#define RATE_ICMP_TYPE(f) (((f) >> 16) & 0xff)
 
 /*
  * Rate screens, in this order: SYN flood (destination address and port,
@@ -304,31 +299,31 @@ static __always_inline int swept(struct screen_seen_key *seen, __u32 screen, con
  * UDP port scan, UDP sweep; ICMP flood, IP sweep. The first that trips stops the others: a dropped packet is not
  * counted against later limits.
  */
-static __always_inline struct screen_hit screen_rates(const struct xdpfw_session_key *key, __u32 facts,
-						      __u16 zone, const struct xdpfw_screen_profile *p)
+static __always_inline struct screen_hit screen_rates(const struct packet *pkt, __u16 zone,
+						      const struct xdpfw_screen_profile *p)
 {
 	struct screen_hit hit = { .screen = XDPFW_SCREEN_NONE, .log = 1 };
 	__u64 on = p->screens;
 	__u32 sec;
-	struct screen_rate_key k = { .zone = zone, .family = key->family };
-	struct screen_seen_key seen = { .zone = zone, .family = key->family };
+	struct screen_rate_key k = { .zone = zone, .family = pkt->key.family };
+	struct screen_seen_key seen = { .zone = zone, .family = pkt->key.family };
 
-	if (!(RATE_FLAGS(facts) & PKT_L4)) /* later fragments; protocols without a header we read */
+	if (!(pkt->flags & PKT_L4)) /* later fragments; protocols without a header we read */
 		return hit;
-	switch (key->protocol) {
+	switch (pkt->key.protocol) {
 	case IPPROTO_TCP:
-		if ((RATE_TCP_FLAGS(facts) & (TCP_FLAG_SYN | TCP_FLAG_ACK)) != TCP_FLAG_SYN)
+		if ((pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) != TCP_FLAG_SYN)
 			break;
 		sec = this_second();
-		if (p->flags & XDPFW_SCREEN_SYN_FLOOD_WHITE_LIST && syn_flood_exempt(key, zone))
+		if (p->flags & XDPFW_SCREEN_SYN_FLOOD_WHITE_LIST && syn_flood_exempt(pkt, zone))
 			goto scans;
 		if (on & SCREEN_BIT(XDPFW_SCREEN_SYN_FLOOD)) {
 			/* Junos proxies SYNs past the attack threshold and logs
 			 * once the proxied ones pass the alarm threshold; with no
 			 * proxy, they are dropped, and logged past both. */
 			k.screen = XDPFW_SCREEN_SYN_FLOOD;
-			k.port = key->dst_port;
-			__builtin_memcpy(k.addr, key->dst_addr, sizeof(k.addr));
+			k.port = pkt->key.dst_port;
+			__builtin_memcpy(k.addr, pkt->key.dst_addr, sizeof(k.addr));
 			__u32 n = flood_count(&k, sec, p->syn_attack + p->syn_alarm);
 			k.port = 0;
 			if (n > p->syn_attack) {
@@ -338,57 +333,57 @@ static __always_inline struct screen_hit screen_rates(const struct xdpfw_session
 			}
 		}
 		if (on & SCREEN_BIT(XDPFW_SCREEN_SYN_FLOOD_SRC_IP) &&
-		    flooded(&k, XDPFW_SCREEN_SYN_FLOOD_SRC_IP, key->src_addr, p->syn_source, sec)) {
+		    flooded(&k, XDPFW_SCREEN_SYN_FLOOD_SRC_IP, pkt->key.src_addr, p->syn_source, sec)) {
 			hit.screen = XDPFW_SCREEN_SYN_FLOOD_SRC_IP;
 			break;
 		}
 		if (on & SCREEN_BIT(XDPFW_SCREEN_SYN_FLOOD_DST_IP) &&
-		    flooded(&k, XDPFW_SCREEN_SYN_FLOOD_DST_IP, key->dst_addr, p->syn_destination, sec)) {
+		    flooded(&k, XDPFW_SCREEN_SYN_FLOOD_DST_IP, pkt->key.dst_addr, p->syn_destination, sec)) {
 			hit.screen = XDPFW_SCREEN_SYN_FLOOD_DST_IP;
 			break;
 		}
 scans:
 		if (on & SCREEN_BIT(XDPFW_SCREEN_TCP_PORT_SCAN) && p->port_scan_us) {
 			seen.screen = XDPFW_SCREEN_TCP_PORT_SCAN;
-			seen.port = key->dst_port;
-			__builtin_memcpy(seen.src, key->src_addr, sizeof(seen.src));
+			seen.port = pkt->key.dst_port;
+			__builtin_memcpy(seen.src, pkt->key.src_addr, sizeof(seen.src));
 			if (scan_count(&seen, p->port_scan_us) >= XDPFW_SCAN_ITEMS) {
 				hit.screen = XDPFW_SCREEN_TCP_PORT_SCAN;
 				break;
 			}
 		}
 		if (on & SCREEN_BIT(XDPFW_SCREEN_TCP_SWEEP) && p->tcp_sweep_us &&
-		    swept(&seen, XDPFW_SCREEN_TCP_SWEEP, key, p->tcp_sweep_us))
+		    swept(&seen, XDPFW_SCREEN_TCP_SWEEP, pkt, p->tcp_sweep_us))
 			hit.screen = XDPFW_SCREEN_TCP_SWEEP;
 		break;
 	case IPPROTO_UDP:
 		if (on & SCREEN_BIT(XDPFW_SCREEN_UDP_FLOOD) &&
-		    flooded(&k, XDPFW_SCREEN_UDP_FLOOD, key->dst_addr, p->udp_flood, this_second())) {
+		    flooded(&k, XDPFW_SCREEN_UDP_FLOOD, pkt->key.dst_addr, p->udp_flood, this_second())) {
 			hit.screen = XDPFW_SCREEN_UDP_FLOOD;
 			break;
 		}
 		if (on & SCREEN_BIT(XDPFW_SCREEN_UDP_PORT_SCAN) && p->udp_port_scan_us) {
 			seen.screen = XDPFW_SCREEN_UDP_PORT_SCAN;
-			seen.port = key->dst_port;
-			__builtin_memcpy(seen.src, key->src_addr, sizeof(seen.src));
+			seen.port = pkt->key.dst_port;
+			__builtin_memcpy(seen.src, pkt->key.src_addr, sizeof(seen.src));
 			if (scan_count(&seen, p->udp_port_scan_us) >= XDPFW_SCAN_ITEMS) {
 				hit.screen = XDPFW_SCREEN_UDP_PORT_SCAN;
 				break;
 			}
 		}
 		if (on & SCREEN_BIT(XDPFW_SCREEN_UDP_SWEEP) && p->udp_sweep_us &&
-		    swept(&seen, XDPFW_SCREEN_UDP_SWEEP, key, p->udp_sweep_us))
+		    swept(&seen, XDPFW_SCREEN_UDP_SWEEP, pkt, p->udp_sweep_us))
 			hit.screen = XDPFW_SCREEN_UDP_SWEEP;
 		break;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
 		if (on & SCREEN_BIT(XDPFW_SCREEN_ICMP_FLOOD) &&
-		    flooded(&k, XDPFW_SCREEN_ICMP_FLOOD, key->dst_addr, p->icmp_flood, this_second())) {
+		    flooded(&k, XDPFW_SCREEN_ICMP_FLOOD, pkt->key.dst_addr, p->icmp_flood, this_second())) {
 			hit.screen = XDPFW_SCREEN_ICMP_FLOOD;
 			break;
 		}
-		if (on & SCREEN_BIT(XDPFW_SCREEN_IP_SWEEP) && p->ip_sweep_us && echo_request(key, RATE_ICMP_TYPE(facts)) &&
-		    swept(&seen, XDPFW_SCREEN_IP_SWEEP, key, p->ip_sweep_us))
+		if (on & SCREEN_BIT(XDPFW_SCREEN_IP_SWEEP) && p->ip_sweep_us && echo_request(pkt) &&
+		    swept(&seen, XDPFW_SCREEN_IP_SWEEP, pkt, p->ip_sweep_us))
 			hit.screen = XDPFW_SCREEN_IP_SWEEP;
 		break;
 	}
@@ -408,9 +403,7 @@ static __always_inline struct screen_hit screen_check(const struct packet *pkt, 
 		hit.screen = screen_fragment(pkt, p->screens);
 	if (!hit.screen && pkt->key.protocol == IPPROTO_TCP && pkt->flags & PKT_L4)
 		hit.screen = screen_tcp_flags(pkt, p->screens);
-	if (hit.screen)
-		return hit;
-	return screen_rates(&pkt->key, RATE_FACTS(pkt), zone, p);
+	return hit.screen ? hit : screen_rates(pkt, zone, p);
 }
 
 /*
