@@ -136,7 +136,7 @@ static __always_inline int count_detail(__u32 idx, struct xdp_md *ctx, int verdi
 		c->packets++;
 		c->bytes += frame_len(ctx);
 	}
-	if (verdict == XDP_DROP)
+	if (verdict == XDP_DROP && drop_monitor_watched())
 		drop_monitor_record(ctx, idx, detail);
 	return verdict;
 }
