@@ -412,10 +412,12 @@ static __always_inline struct screen_hit screen_check(const struct packet *pkt, 
  * the screen-drop event rate (event_rate()) per (zone, screen) and second,
  * the rest counted as suppressed so a flood cannot fill the ring.
  */
-static __always_inline void screen_report(struct xdp_md *ctx, void *counters, const struct packet *pkt,
-					  __u16 zone, struct screen_hit hit, int alarm)
+/* The counting half of screen_report(): whether the event fits in the
+ * budget. A global function, verified once rather than on every path that
+ * reaches a screen's verdict. */
+__noinline int screen_account(struct xdp_md *ctx, __u32 zone, __u32 screen, __u32 log, __u32 alarm)
 {
-	__u32 slot = (__u32)zone * XDPFW_SCREEN_SLOTS + hit.screen;
+	__u32 slot = zone * XDPFW_SCREEN_SLOTS + screen;
 	struct xdpfw_screen_counter *c = bpf_map_lookup_elem(&xdpfw_screen_stats, &slot);
 	if (c) {
 		if (alarm)
@@ -423,16 +425,25 @@ static __always_inline void screen_report(struct xdp_md *ctx, void *counters, co
 		else
 			c->drops++;
 	}
-	if (!hit.log)
-		return;
+	if (!log)
+		return 0;
 	__u64 *budget = bpf_map_lookup_elem(&xdpfw_screen_budget, &slot);
 	__u32 rate = event_rate(XDPFW_EVENT_SCREEN_DROP);
 	if (!budget || window_count(budget, this_second(), rate) > rate) {
 		if (c)
 			c->events_suppressed++;
-		event_suppressed(ctx, XDPFW_EVENT_SCREEN_DROP);
-		return;
+		if (ctx)
+			event_suppressed(ctx, XDPFW_EVENT_SCREEN_DROP);
+		return 0;
 	}
+	return 1;
+}
+
+static __always_inline void screen_report(struct xdp_md *ctx, void *counters, const struct packet *pkt,
+					  __u16 zone, struct screen_hit hit, int alarm)
+{
+	if (!screen_account(ctx, zone, hit.screen, hit.log, alarm))
+		return;
 	emit_event(ctx, counters, &pkt->key, &(struct xdpfw_event_facts){
 		.kind = XDPFW_EVENT_SCREEN_DROP,
 		.action = alarm ? XDPFW_ACTION_ALARM : XDPFW_ACTION_DROP,
