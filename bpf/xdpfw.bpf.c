@@ -50,6 +50,7 @@
 #include "filter_terms.h"
 #include "vlan_units.h"
 #include "drop_monitor.h"
+#include "iface_cache.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -136,7 +137,7 @@ static __always_inline int count_detail(__u32 idx, struct xdp_md *ctx, int verdi
 		c->packets++;
 		c->bytes += frame_len(ctx);
 	}
-	if (verdict == XDP_DROP)
+	if (verdict == XDP_DROP && drop_monitor_watched())
 		drop_monitor_record(ctx, idx, detail);
 	return verdict;
 }
@@ -667,7 +668,7 @@ int xdpfw_rx(struct xdp_md *ctx)
 {
 	struct packet pkt;
 	__u32 ifindex = ctx->ingress_ifindex;
-	struct xdpfw_iface *iface = bpf_map_lookup_elem(&xdpfw_ifaces, &ifindex);
+	struct xdpfw_iface *iface = iface_entry(&xdpfw_ifaces, ifindex);
 	/* A trunk's frames are its units' to judge, on their devices (vlan_units.h). */
 	if (iface && iface->flags & XDPFW_IFACE_TRUNK) {
 		int step = vlan_to_unit(ctx, ifindex);
