@@ -130,8 +130,12 @@ enum vlan_step xdpfw_btf_vlan_step __attribute__((unused));
 
 /* Every verdict is counted here; every drop is also shown to a packet-drop
  * watcher, with `detail` (drop_monitor.h). */
-static __always_inline int count_detail(__u32 idx, struct xdp_md *ctx, int verdict, __u32 detail)
+/* A global function: verified once, not at each of the many verdicts that
+ * call it (xdpfw_rx is close to the verifier's instruction limit). */
+__noinline int xdpfw_count_verdict(struct xdp_md *ctx, __u32 idx, int verdict, __u32 detail)
 {
+	if (!ctx)
+		return 0;
 	struct xdpfw_counter_value *c = bpf_map_lookup_elem(&xdpfw_counters, &idx);
 	if (c) {
 		c->packets++;
@@ -139,6 +143,12 @@ static __always_inline int count_detail(__u32 idx, struct xdp_md *ctx, int verdi
 	}
 	if (verdict == XDP_DROP && drop_monitor_watched())
 		drop_monitor_record(ctx, idx, detail);
+	return 0;
+}
+
+static __always_inline int count_detail(__u32 idx, struct xdp_md *ctx, int verdict, __u32 detail)
+{
+	xdpfw_count_verdict(ctx, idx, verdict, detail);
 	return verdict;
 }
 
