@@ -203,13 +203,16 @@ static __always_inline __u64 ipv4_options(const struct iphdr *iph, void *data_en
 	 SCREEN_BIT(XDPFW_SCREEN_IP_STREAM) | SCREEN_BIT(XDPFW_SCREEN_IP_BAD_OPTION))
 
 /* IP options; an IPv6 type 0 routing header is a loose source route (Junos). */
-static __always_inline __u32 screen_ip_options(const struct packet *pkt, __u64 on, void *data_end)
+static __always_inline __u32 screen_ip_options(const struct packet *pkt, __u64 on, void *data, void *data_end)
 {
 	if (!(on & IP_OPTION_SCREENS))
 		return XDPFW_SCREEN_NONE;
 	__u64 opts = pkt->flags & PKT_IPV6_RH0 ? OPT_BIT(IPOPT_LSRR) : 0;
-	if (pkt->ip4 && pkt->ip4->ihl > 5)
-		opts |= ipv4_options(pkt->ip4, data_end);
+	if (pkt->key.family == AF_INET) {
+		const struct iphdr *ip4 = screen_l3(pkt, data);
+		if ((void *)(ip4 + 1) <= data_end && ip4->ihl > 5)
+			opts |= ipv4_options(ip4, data_end);
+	}
 	if (!opts)
 		return XDPFW_SCREEN_NONE;
 	if (on & SCREEN_BIT(XDPFW_SCREEN_IP_BAD_OPTION) && opts & OPT_MALFORMED)
@@ -421,9 +424,10 @@ scans:
 static __always_inline struct screen_hit screen_check(struct xdp_md *ctx, const struct packet *pkt, __u16 zone,
 						      const struct xdpfw_screen_profile *p, void *data_end)
 {
-	struct screen_hit hit = { .screen = screen_ip_options(pkt, p->screens, data_end), .log = 1 };
+	void *data = (void *)(long)ctx->data;
+	struct screen_hit hit = { .screen = screen_ip_options(pkt, p->screens, data, data_end), .log = 1 };
 	/* IPv6 option and header types named, and bad options (bpf/ipv6_options.h). */
-	if (!hit.screen && pkt->ip6 &&
+	if (!hit.screen && pkt->key.family == AF_INET6 &&
 	    (p->flags & XDPFW_SCREEN_IPV6_OPTIONS ||
 	     (p->screens & SCREEN_BIT(XDPFW_SCREEN_IP_BAD_OPTION) &&
 	      pkt->ipv6_ext & (XDPFW_IPV6_EXT_HOP_BY_HOP | XDPFW_IPV6_EXT_DESTINATION)))) {
@@ -434,7 +438,7 @@ static __always_inline struct screen_hit screen_check(struct xdp_md *ctx, const 
 			hit.screen = XDPFW_SCREEN_IPV6_EXTENSION_HEADER;
 	}
 	if (!hit.screen)
-		hit.screen = screen_packet(pkt, p, p->screens, data_end);
+		hit.screen = screen_packet(pkt, p, p->screens, data, data_end);
 	if (!hit.screen && pkt->flags & PKT_FRAGMENT)
 		hit.screen = screen_fragment(pkt, p->screens);
 	if (!hit.screen && pkt->key.protocol == IPPROTO_TCP && pkt->flags & PKT_L4)

@@ -593,7 +593,7 @@ static __always_inline int zone_has_screens(__u32 zone)
 
 /* The ingress zone's screens; -1 when the packet goes on (nothing tripped,
  * or alarm-without-drop). */
-static __always_inline int screen_packet_in_zone(struct xdp_md *ctx, struct packet *pkt, __u32 zone)
+static __always_inline int screen_packet_in_zone(struct xdp_md *ctx, const struct packet *pkt, __u32 zone)
 {
 	struct xdpfw_screen_profile *p = bpf_map_lookup_elem(&xdpfw_screen_profiles, &zone);
 	if (!p || !p->screens)
@@ -615,38 +615,14 @@ static __always_inline int screen_packet_in_zone(struct xdp_md *ctx, struct pack
  * global function, verified once: as a static subprogram it was verified
  * again for every distinct state its callers reached it in (over a hundred
  * in xdpfw_rx, half of the program's verifier budget). Packet pointers do
- * not cross into a global function, so they are derived here again from
- * the offsets the parse recorded; the parse proved the same bounds.
+ * not cross into a global function: the screens find the headers again
+ * from the offsets the parse recorded (screen_l3(), screen_tunnel()).
  */
-__noinline int xdpfw_run_screens(struct xdp_md *ctx, const struct packet *in, __u32 zone)
+__noinline int xdpfw_run_screens(struct xdp_md *ctx, const struct packet *pkt, __u32 zone)
 {
-	if (!ctx || !in)
+	if (!ctx || !pkt)
 		return -1;
-	struct packet pkt;
-	__builtin_memcpy(&pkt, in, sizeof(pkt));
-	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
-	void *l3 = data + (pkt.l3_offset & 0xff);
-	pkt.ip4 = NULL;
-	pkt.ip6 = NULL;
-	pkt.l4 = NULL;
-	if (pkt.key.family == AF_INET) {
-		if (l3 + sizeof(struct iphdr) > data_end)
-			return count(XDPFW_CNT_DROP_MALFORMED, ctx, XDP_DROP);
-		pkt.ip4 = l3;
-	} else {
-		if (l3 + sizeof(struct ipv6hdr) > data_end)
-			return count(XDPFW_CNT_DROP_MALFORMED, ctx, XDP_DROP);
-		pkt.ip6 = l3;
-	}
-	/* Only a whole packet's transport header is read by the screens (the
-	 * tunnel checks); a fragment's l4_offset is not recorded. */
-	if (in->l4 && !(pkt.flags & PKT_FRAGMENT)) {
-		void *l4 = data + (pkt.l4_offset & 0x3ff);
-		if (l4 > data_end)
-			return count(XDPFW_CNT_DROP_MALFORMED, ctx, XDP_DROP);
-		pkt.l4 = l4;
-	}
-	return screen_packet_in_zone(ctx, &pkt, zone);
+	return screen_packet_in_zone(ctx, pkt, zone);
 }
 
 /* Everything after the screens, for a packet the parser accepted (OK or a
