@@ -72,6 +72,17 @@ struct xdpfw_drop_budget xdpfw_btf_drop_budget __attribute__((unused));
 struct xdpfw_drop_watch xdpfw_btf_drop_watch __attribute__((unused));
 enum xdpfw_drop_monitor_constants xdpfw_btf_drop_monitor_constants __attribute__((unused));
 
+/* The watch map's only key, where no stack is spent on it. */
+static const __u32 drop_watch_key = 0;
+
+/* Whether a watcher is attached: checked inline so an unwatched drop costs
+ * one array lookup and no call. */
+static __always_inline int drop_monitor_watched(void)
+{
+	struct xdpfw_drop_watch *w = bpf_map_lookup_elem(&xdpfw_drop_watch, &drop_watch_key);
+	return w && w->per_second;
+}
+
 /* A global function: verified once, whatever the number of call sites. */
 __noinline int drop_monitor_record(struct xdp_md *ctx, __u32 counter, __u32 detail)
 {

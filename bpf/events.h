@@ -62,9 +62,39 @@ _Static_assert(XDPFW_EVENT_FILTER_LOG < XDPFW_EVENT_KIND_SLOTS, "enum xdpfw_even
 
 #define NSEC_PER_SEC 1000000000ULL
 
-static __always_inline __u32 this_second(void)
+/*
+ * The second of CLOCK_MONOTONIC_COARSE, wanted on every packet a budget or
+ * a rate judges. The coarse clock and jiffies move together at the tick
+ * (jiffies first), so once the clock has been read, its second cannot end
+ * before as many ticks as what was left of it holds at the longest tick
+ * there is (HZ 100, with room for NTP slew). Until then the answer comes
+ * from one word every CPU reads (a load of jiffies instead of a clock read
+ * and a division); the clock is read again a few times a second, and on
+ * every packet of the last tick or so of each second.
+ */
+#define SECOND_TICK_NS_MAX 11000000ULL
+#define SECOND_TICKS_MAX 128 /* more than a second's worth at SECOND_TICK_NS_MAX */
+
+/* The cached second (high half) and the low half of the jiffies it holds
+ * until; a global variable: per object, never pinned, rarely written. */
+__u64 xdpfw_second_word = 0;
+
+/* A global function: inlined, its registers would grow the stack frames of
+ * callers already at the verifier's limit. */
+__noinline __u32 this_second(void)
 {
-	return bpf_ktime_get_coarse_ns() / NSEC_PER_SEC;
+	__u32 j = (__u32)bpf_jiffies64();
+	__u64 word = *(volatile __u64 *)&xdpfw_second_word;
+	if ((__u32)word - j - 1 < SECOND_TICKS_MAX)
+		return word >> 32;
+	__u64 ns = bpf_ktime_get_coarse_ns();
+	__u32 sec = ns / NSEC_PER_SEC;
+	/* j may be a tick ahead of ns: one tick fewer than what is left. */
+	__u32 span = (NSEC_PER_SEC - ns % NSEC_PER_SEC - 1) / SECOND_TICK_NS_MAX;
+	__u64 next = (__u64)sec << 32 | (__u32)(j + span);
+	if (span && next != word)
+		*(volatile __u64 *)&xdpfw_second_word = next;
+	return sec;
 }
 
 /*

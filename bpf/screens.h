@@ -4,10 +4,11 @@
  * judged on every packet before the session lookup.
  *
  * Stateless checks look at one packet. Rate checks count in maps every CPU
- * shares, with atomic updates (never per-CPU), so a configured rate means
- * the same whatever the number of CPUs or queues:
+ * shares, so a configured rate means the same whatever the number of CPUs
+ * or queues:
  *   floods     packets in one-second windows per destination address (and
- *              port), or per source address;
+ *              port), or per source address, each CPU taking its counts in
+ *              leases from the shared one (screen_lease.h);
  *   port scan, IP sweep
  *              distinct destination ports / addresses one source reaches in
  *              windows of the configured microseconds.
@@ -27,6 +28,7 @@
 
 #include "screens_packet.h"
 #include "ipv6_options.h"
+#include "screen_lease.h"
 
 /* The profile's 64-bit mask and the counter stride need every id below 64. */
 _Static_assert(XDPFW_SCREEN_IPV6_MALFORMED_HEADER < XDPFW_SCREEN_SLOTS, "enum xdpfw_screen outgrew XDPFW_SCREEN_SLOTS");
@@ -56,17 +58,6 @@ struct {
 	__type(value, __u64);
 } xdpfw_screen_budget SEC(".maps");
 
-/* What one rate is counted for: a zone's screen and one address, plus the
- * destination port for the SYN flood attack threshold. */
-struct screen_rate_key {
-	__u16 zone;
-	__u8 screen;
-	__u8 family;
-	__u16 port;
-	__u16 pad;
-	__u32 addr[4];
-};
-
 /* One item a source reached, for the distinct counts: a destination port
  * (port scan) or address (IP sweep). */
 struct screen_seen_key {
@@ -79,19 +70,8 @@ struct screen_seen_key {
 	__u32 dst[4];
 };
 
-/* LRU: a flood of spoofed sources recycles the coldest entries, and the
- * hot ones (the flooded destination) stay. Per-CPU LRU lists keep inserts
- * from contending on one lock; the entries themselves are shared. */
-#define SCREEN_STATE_ENTRIES 65536
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__uint(max_entries, SCREEN_STATE_ENTRIES);
-	__type(key, struct screen_rate_key);
-	__type(value, __u64); /* window word */
-} xdpfw_screen_rates SEC(".maps");
-
+/* The distinct items of port scans and sweeps; LRU as xdpfw_screen_rates
+ * (screen_lease.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(map_flags, BPF_F_NO_COMMON_LRU);
@@ -149,21 +129,6 @@ struct screen_hit {
 	__u32 log;
 };
 
-static __always_inline __u32 rate_count(struct screen_rate_key *k, __u32 win, __u32 cap)
-{
-	__u64 *w = bpf_map_lookup_elem(&xdpfw_screen_rates, k);
-	if (!w) {
-		__u64 first = ((__u64)win << 32) | 1;
-		if (!bpf_map_update_elem(&xdpfw_screen_rates, k, &first, BPF_NOEXIST))
-			return 1;
-		/* Another CPU inserted it meanwhile: count in its entry. */
-		w = bpf_map_lookup_elem(&xdpfw_screen_rates, k);
-		if (!w)
-			return 1;
-	}
-	return window_count(w, win, cap);
-}
-
 /* Whether k's item is new in window `win`; exactly one CPU is told so. */
 static __always_inline int first_in_window(struct screen_seen_key *k, __u32 win)
 {
@@ -192,7 +157,7 @@ static __always_inline __u32 scan_count(struct screen_seen_key *k, __u32 window_
 	__u32 before = (__u32)(word >> 32) == win ? (__u32)word : 0;
 	if (before >= XDPFW_SCAN_ITEMS || !first_in_window(k, win))
 		return before;
-	return rate_count(&rk, win, XDPFW_SCAN_ITEMS) - 1;
+	return shared_count(&rk, win, XDPFW_SCAN_ITEMS) - 1;
 }
 
 /* IPv4 options present, as bits of their option number (type & 0x1f, RFC
@@ -238,13 +203,16 @@ static __always_inline __u64 ipv4_options(const struct iphdr *iph, void *data_en
 	 SCREEN_BIT(XDPFW_SCREEN_IP_STREAM) | SCREEN_BIT(XDPFW_SCREEN_IP_BAD_OPTION))
 
 /* IP options; an IPv6 type 0 routing header is a loose source route (Junos). */
-static __always_inline __u32 screen_ip_options(const struct packet *pkt, __u64 on, void *data_end)
+static __always_inline __u32 screen_ip_options(const struct packet *pkt, __u64 on, void *data, void *data_end)
 {
 	if (!(on & IP_OPTION_SCREENS))
 		return XDPFW_SCREEN_NONE;
 	__u64 opts = pkt->flags & PKT_IPV6_RH0 ? OPT_BIT(IPOPT_LSRR) : 0;
-	if (pkt->ip4 && pkt->ip4->ihl > 5)
-		opts |= ipv4_options(pkt->ip4, data_end);
+	if (pkt->key.family == AF_INET) {
+		const struct iphdr *ip4 = screen_l3(pkt, data);
+		if ((void *)(ip4 + 1) <= data_end && ip4->ihl > 5)
+			opts |= ipv4_options(ip4, data_end);
+	}
 	if (!opts)
 		return XDPFW_SCREEN_NONE;
 	if (on & SCREEN_BIT(XDPFW_SCREEN_IP_BAD_OPTION) && opts & OPT_MALFORMED)
@@ -332,7 +300,7 @@ static __always_inline int flooded(struct screen_rate_key *k, __u32 screen, cons
 {
 	k->screen = screen;
 	__builtin_memcpy(k->addr, addr, sizeof(k->addr));
-	return rate_count(k, sec, threshold) > threshold;
+	return flood_count(k, sec, threshold) > threshold;
 }
 
 /* A sweep: has the packet's source reached XDPFW_SCAN_ITEMS destination
@@ -383,7 +351,7 @@ static __always_inline struct screen_hit screen_rates(const struct packet *pkt, 
 			k.screen = XDPFW_SCREEN_SYN_FLOOD;
 			k.port = pkt->key.dst_port;
 			__builtin_memcpy(k.addr, pkt->key.dst_addr, sizeof(k.addr));
-			__u32 n = rate_count(&k, sec, p->syn_attack + p->syn_alarm);
+			__u32 n = flood_count(&k, sec, p->syn_attack + p->syn_alarm);
 			k.port = 0;
 			if (n > p->syn_attack) {
 				hit.screen = XDPFW_SCREEN_SYN_FLOOD;
@@ -456,9 +424,10 @@ scans:
 static __always_inline struct screen_hit screen_check(struct xdp_md *ctx, const struct packet *pkt, __u16 zone,
 						      const struct xdpfw_screen_profile *p, void *data_end)
 {
-	struct screen_hit hit = { .screen = screen_ip_options(pkt, p->screens, data_end), .log = 1 };
+	void *data = (void *)(long)ctx->data;
+	struct screen_hit hit = { .screen = screen_ip_options(pkt, p->screens, data, data_end), .log = 1 };
 	/* IPv6 option and header types named, and bad options (bpf/ipv6_options.h). */
-	if (!hit.screen && pkt->ip6 &&
+	if (!hit.screen && pkt->key.family == AF_INET6 &&
 	    (p->flags & XDPFW_SCREEN_IPV6_OPTIONS ||
 	     (p->screens & SCREEN_BIT(XDPFW_SCREEN_IP_BAD_OPTION) &&
 	      pkt->ipv6_ext & (XDPFW_IPV6_EXT_HOP_BY_HOP | XDPFW_IPV6_EXT_DESTINATION)))) {
@@ -469,7 +438,7 @@ static __always_inline struct screen_hit screen_check(struct xdp_md *ctx, const 
 			hit.screen = XDPFW_SCREEN_IPV6_EXTENSION_HEADER;
 	}
 	if (!hit.screen)
-		hit.screen = screen_packet(pkt, p, p->screens, data_end);
+		hit.screen = screen_packet(pkt, p, p->screens, data, data_end);
 	if (!hit.screen && pkt->flags & PKT_FRAGMENT)
 		hit.screen = screen_fragment(pkt, p->screens);
 	if (!hit.screen && pkt->key.protocol == IPPROTO_TCP && pkt->flags & PKT_L4)
@@ -483,10 +452,12 @@ static __always_inline struct screen_hit screen_check(struct xdp_md *ctx, const 
  * the screen-drop event rate (event_rate()) per (zone, screen) and second,
  * the rest counted as suppressed so a flood cannot fill the ring.
  */
-static __always_inline void screen_report(struct xdp_md *ctx, void *counters, const struct packet *pkt,
-					  __u16 zone, struct screen_hit hit, int alarm)
+/* The counting half of screen_report(): whether the event fits in the
+ * budget. A global function, verified once rather than on every path that
+ * reaches a screen's verdict. */
+__noinline int screen_account(struct xdp_md *ctx, __u32 zone, __u32 screen, __u32 log, __u32 alarm)
 {
-	__u32 slot = (__u32)zone * XDPFW_SCREEN_SLOTS + hit.screen;
+	__u32 slot = zone * XDPFW_SCREEN_SLOTS + screen;
 	struct xdpfw_screen_counter *c = bpf_map_lookup_elem(&xdpfw_screen_stats, &slot);
 	if (c) {
 		if (alarm)
@@ -494,16 +465,25 @@ static __always_inline void screen_report(struct xdp_md *ctx, void *counters, co
 		else
 			c->drops++;
 	}
-	if (!hit.log)
-		return;
+	if (!log)
+		return 0;
 	__u64 *budget = bpf_map_lookup_elem(&xdpfw_screen_budget, &slot);
 	__u32 rate = event_rate(XDPFW_EVENT_SCREEN_DROP);
 	if (!budget || window_count(budget, this_second(), rate) > rate) {
 		if (c)
 			c->events_suppressed++;
-		event_suppressed(ctx, XDPFW_EVENT_SCREEN_DROP);
-		return;
+		if (ctx)
+			event_suppressed(ctx, XDPFW_EVENT_SCREEN_DROP);
+		return 0;
 	}
+	return 1;
+}
+
+static __always_inline void screen_report(struct xdp_md *ctx, void *counters, const struct packet *pkt,
+					  __u16 zone, struct screen_hit hit, int alarm)
+{
+	if (!screen_account(ctx, zone, hit.screen, hit.log, alarm))
+		return;
 	emit_event(ctx, counters, &pkt->key, &(struct xdpfw_event_facts){
 		.kind = XDPFW_EVENT_SCREEN_DROP,
 		.action = alarm ? XDPFW_ACTION_ALARM : XDPFW_ACTION_DROP,

@@ -76,7 +76,7 @@ static __always_inline int icmpv6_malformed(const struct packet *pkt)
 }
 
 static __always_inline __u32 screen_packet(const struct packet *pkt, const struct xdpfw_screen_profile *p,
-					   __u64 on, void *data_end)
+					   __u64 on, void *data, void *data_end)
 {
 	if (!(on & PACKET_SCREENS))
 		return XDPFW_SCREEN_NONE;
@@ -84,12 +84,13 @@ static __always_inline __u32 screen_packet(const struct packet *pkt, const struc
 	if (on & SCREEN_BIT(XDPFW_SCREEN_IP_BLOCK_FRAG) && pkt->flags & PKT_FRAGMENT)
 		return XDPFW_SCREEN_IP_BLOCK_FRAG;
 	if (on & SCREEN_BIT(XDPFW_SCREEN_IP_UNKNOWN_PROTOCOL) &&
-	    proto > (pkt->ip4 ? IPV4_LAST_KNOWN_PROTOCOL : IPV6_LAST_KNOWN_PROTOCOL))
+	    proto > (pkt->key.family == AF_INET ? IPV4_LAST_KNOWN_PROTOCOL : IPV6_LAST_KNOWN_PROTOCOL))
 		return XDPFW_SCREEN_IP_UNKNOWN_PROTOCOL;
-	if (pkt->ip6) {
+	if (pkt->key.family == AF_INET6) {
 		/* RFC 8200 4.1: a hop-by-hop options header only ever directly follows the IPv6 header. */
+		const struct ipv6hdr *ip6 = screen_l3(pkt, data);
 		if (on & SCREEN_BIT(XDPFW_SCREEN_IPV6_MALFORMED_HEADER) && pkt->ipv6_ext & XDPFW_IPV6_EXT_HOP_BY_HOP &&
-		    pkt->ip6->nexthdr != IPPROTO_HOPOPTS)
+		    (void *)(ip6 + 1) <= data_end && ip6->nexthdr != IPPROTO_HOPOPTS)
 			return XDPFW_SCREEN_IPV6_MALFORMED_HEADER;
 		__u32 ext = screen_ipv6_ext(pkt, p, on);
 		if (ext)
@@ -103,7 +104,7 @@ static __always_inline __u32 screen_packet(const struct packet *pkt, const struc
 			return XDPFW_SCREEN_ICMPV6_MALFORMED;
 		return XDPFW_SCREEN_NONE;
 	}
-	return screen_tunnel(pkt, on, data_end);
+	return screen_tunnel(pkt, on, data, data_end);
 }
 
 #endif

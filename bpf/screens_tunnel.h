@@ -31,6 +31,18 @@
 /* The inner IP header's version (4 or 6) is the one the outer header
  * announced, and its length fits in what the outer packet carries after it
  * (`room` bytes). A header past the linear part is not judged. */
+/*
+ * The screens run in a global function (xdpfw_run_screens), where struct
+ * packet's header pointers are plain numbers to the verifier: headers are
+ * found again from the offsets the parse recorded, and bounds-checked where
+ * read. The mask keeps the verifier's range small; no header starts as far.
+ */
+#define SCREEN_OFFSET_MASK 0x3ff
+static __always_inline void *screen_l3(const struct packet *pkt, void *data)
+{
+	return data + (pkt->l3_offset & SCREEN_OFFSET_MASK);
+}
+
 static __always_inline int inner_header_bad(const __u8 *inner, __u32 version, __u32 room, void *data_end)
 {
 	if (version == 4) {
@@ -56,8 +68,8 @@ static __always_inline int inner_header_bad(const __u8 *inner, __u32 version, __
 static __always_inline __u32 six_in_four(const struct packet *pkt, __u64 on, const __u8 *inner, void *data_end)
 {
 	const struct ipv6hdr *ip6 = (const void *)inner;
-	if (on & SCREEN_BIT(XDPFW_SCREEN_TUNNEL_IPIP_6OVER4) && pkt->ip4 &&
-	    (bpf_ntohl(pkt->ip4->daddr) & 0xffff0000) == 0xefc00000) /* 239.192.0.0/16 */
+	if (on & SCREEN_BIT(XDPFW_SCREEN_TUNNEL_IPIP_6OVER4) && pkt->key.family == AF_INET &&
+	    (bpf_ntohl(pkt->key.dst_addr[0]) & 0xffff0000) == 0xefc00000) /* 239.192.0.0/16 */
 		return XDPFW_SCREEN_TUNNEL_IPIP_6OVER4;
 	if (!(on & (SCREEN_BIT(XDPFW_SCREEN_TUNNEL_IPIP_ISATAP) | SCREEN_BIT(XDPFW_SCREEN_TUNNEL_IPIP_6TO4RELAY))) ||
 	    (void *)(ip6 + 1) > data_end)
@@ -71,11 +83,12 @@ static __always_inline __u32 six_in_four(const struct packet *pkt, __u64 on, con
 	return XDPFW_SCREEN_NONE;
 }
 
-static __always_inline __u32 screen_tunnel(const struct packet *pkt, __u64 on, void *data_end)
+static __always_inline __u32 screen_tunnel(const struct packet *pkt, __u64 on, void *data, void *data_end)
 {
-	if (!(on & TUNNEL_SCREENS) || pkt->flags & PKT_FRAGMENT || !pkt->l4)
+	/* A whole packet's transport header: at l4_offset (parse.h sets it for every one). */
+	if (!(on & TUNNEL_SCREENS) || pkt->flags & PKT_FRAGMENT || !pkt->l4_offset)
 		return XDPFW_SCREEN_NONE;
-	const __u8 *l4 = pkt->l4;
+	const __u8 *l4 = data + (pkt->l4_offset & SCREEN_OFFSET_MASK);
 	__u32 skip = 0; /* bytes from the transport header to the inner IP header */
 	__u32 version;
 	int outer6 = pkt->key.family == AF_INET6;

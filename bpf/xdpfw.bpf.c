@@ -50,6 +50,7 @@
 #include "filter_terms.h"
 #include "vlan_units.h"
 #include "drop_monitor.h"
+#include "iface_cache.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -129,15 +130,25 @@ enum vlan_step xdpfw_btf_vlan_step __attribute__((unused));
 
 /* Every verdict is counted here; every drop is also shown to a packet-drop
  * watcher, with `detail` (drop_monitor.h). */
-static __always_inline int count_detail(__u32 idx, struct xdp_md *ctx, int verdict, __u32 detail)
+/* A global function: verified once, not at each of the many verdicts that
+ * call it (xdpfw_rx is close to the verifier's instruction limit). */
+__noinline int xdpfw_count_verdict(struct xdp_md *ctx, __u32 idx, int verdict, __u32 detail)
 {
+	if (!ctx)
+		return 0;
 	struct xdpfw_counter_value *c = bpf_map_lookup_elem(&xdpfw_counters, &idx);
 	if (c) {
 		c->packets++;
 		c->bytes += frame_len(ctx);
 	}
-	if (verdict == XDP_DROP)
+	if (verdict == XDP_DROP && drop_monitor_watched())
 		drop_monitor_record(ctx, idx, detail);
+	return 0;
+}
+
+static __always_inline int count_detail(__u32 idx, struct xdp_md *ctx, int verdict, __u32 detail)
+{
+	xdpfw_count_verdict(ctx, idx, verdict, detail);
 	return verdict;
 }
 
@@ -582,12 +593,8 @@ static __always_inline int zone_has_screens(__u32 zone)
 
 /* The ingress zone's screens; -1 when the packet goes on (nothing tripped,
  * or alarm-without-drop). */
-static __noinline int run_screens(struct xdp_md *ctx, struct packet *pkt,
-				  const struct xdpfw_iface *iface)
+static __always_inline int screen_packet_in_zone(struct xdp_md *ctx, const struct packet *pkt, __u32 zone)
 {
-	if (!iface)
-		return -1;
-	__u32 zone = iface->zone_id;
 	struct xdpfw_screen_profile *p = bpf_map_lookup_elem(&xdpfw_screen_profiles, &zone);
 	if (!p || !p->screens)
 		return -1;
@@ -601,6 +608,21 @@ static __noinline int run_screens(struct xdp_md *ctx, struct packet *pkt,
 	int alarm = p->flags & XDPFW_SCREEN_ALARM_WITHOUT_DROP;
 	screen_report(ctx, &xdpfw_counters, pkt, zone, hit, alarm);
 	return alarm ? -1 : count_detail(XDPFW_CNT_DROP_SCREEN, ctx, XDP_DROP, hit.screen);
+}
+
+/*
+ * The zone's screens on a parsed packet: -1 to go on, else the verdict. A
+ * global function, verified once: as a static subprogram it was verified
+ * again for every distinct state its callers reached it in (over a hundred
+ * in xdpfw_rx, half of the program's verifier budget). Packet pointers do
+ * not cross into a global function: the screens find the headers again
+ * from the offsets the parse recorded (screen_l3(), screen_tunnel()).
+ */
+__noinline int xdpfw_run_screens(struct xdp_md *ctx, const struct packet *pkt, __u32 zone)
+{
+	if (!ctx || !pkt)
+		return -1;
+	return screen_packet_in_zone(ctx, pkt, zone);
 }
 
 /* Everything after the screens, for a packet the parser accepted (OK or a
@@ -653,8 +675,8 @@ static __always_inline int session_stage(struct xdp_md *ctx, struct packet *pkt,
 
 /*
  * The entry point. A whole IP packet arriving on a zone's interface, nearly
- * every packet, is screened (run_screens(), a call of its own so its paths
- * do not multiply the session stage's in the verifier) and judged by the
+ * every packet, is screened (xdpfw_run_screens(), a global function so its
+ * paths do not multiply the session stage's in the verifier) and judged by the
  * session stage right here: one parse, no tail call. The rest is what the
  * link layer alone decides (malformed frames, EtherTypes, neighbour
  * discovery), and fragments, which go on by tail call to the zone's screens
@@ -667,7 +689,7 @@ int xdpfw_rx(struct xdp_md *ctx)
 {
 	struct packet pkt;
 	__u32 ifindex = ctx->ingress_ifindex;
-	struct xdpfw_iface *iface = bpf_map_lookup_elem(&xdpfw_ifaces, &ifindex);
+	struct xdpfw_iface *iface = iface_entry(&xdpfw_ifaces, ifindex);
 	/* A trunk's frames are its units' to judge, on their devices (vlan_units.h). */
 	if (iface && iface->flags & XDPFW_IFACE_TRUNK) {
 		int step = vlan_to_unit(ctx, ifindex);
@@ -679,9 +701,17 @@ int xdpfw_rx(struct xdp_md *ctx)
 	/* The common case, a whole IP packet on a zone's interface, is screened
 	 * and goes on to the session stage here: no tail call, no second parse. */
 	if (parsed == PARSE_OK && iface) {
-		int screened = run_screens(ctx, &pkt, iface);
+		/* The call may write what it is given, as far as the verifier
+		 * knows: the packet pointers are kept aside and put back. */
+		struct iphdr *ip4 = pkt.ip4;
+		struct ipv6hdr *ip6 = pkt.ip6;
+		void *l4 = pkt.l4;
+		int screened = xdpfw_run_screens(ctx, &pkt, iface->zone_id);
 		if (screened >= 0)
 			return screened;
+		pkt.ip4 = ip4;
+		pkt.ip6 = ip6;
+		pkt.l4 = l4;
 		return session_stage(ctx, &pkt, PARSE_OK, iface, ifindex);
 	}
 	if (parsed == PARSE_NON_IP && !non_ip_passes(&pkt))
@@ -710,7 +740,7 @@ int xdpfw_screens(struct xdp_md *ctx)
 	if (parsed != PARSE_OK && parsed != PARSE_FRAGMENT)
 		return count(XDPFW_CNT_DROP_MALFORMED, ctx, XDP_DROP); /* xdpfw_rx parsed it the same */
 	struct xdpfw_iface *iface = bpf_map_lookup_elem(&xdpfw_ifaces, &ifindex);
-	int screened = run_screens(ctx, &pkt, iface);
+	int screened = iface ? xdpfw_run_screens(ctx, &pkt, iface->zone_id) : -1;
 	if (screened >= 0)
 		return screened;
 	bpf_tail_call(ctx, &xdpfw_tail_calls, XDPFW_TAIL_SESSION);

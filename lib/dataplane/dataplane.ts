@@ -17,7 +17,7 @@ import {
 } from './layout.js';
 import {
   type BpfObject, attachXdp, btfEnum, closeFd, getPinned, ifNameToIndex, linkDetach, linkInfo, linkUpdate,
-  mapDelete, mapLookup, mapUpdate, numPossibleCpus, openObject, pinObject,
+  mapDelete, mapLookup, mapUpdate, monotonicNs, numPossibleCpus, openObject, pinObject,
 } from './native.js';
 
 export type XdpMode = 'native' | 'generic';
@@ -47,6 +47,7 @@ const MAPS = [
   'xdpfw_policers', 'xdpfw_policer_drops',
   'xdpfw_flood_settings', 'xdpfw_deny_cache',
   'xdpfw_drop_watch', 'xdpfw_drop_budget', 'xdpfw_drops',
+  'xdpfw_iface_generation',
 ] as const;
 
 /** The program in each slot of xdpfw_tail_calls, by its name in enum xdpfw_tail_call. */
@@ -214,6 +215,14 @@ export class Dataplane {
     iface.writeUInt16LE(zoneId, IFACE.offset.zone_id);
     iface.writeUInt16LE(flags, IFACE.offset.flags);
     mapUpdate(this.fds.xdpfw_ifaces, u32(ifindex), iface, BPF_ANY);
+    this.ifacesChanged();
+  }
+
+  /** Every CPU's copy of an xdpfw_ifaces entry (bpf/iface_cache.h) is taken again: a new generation. */
+  private ifacesChanged(): void {
+    const gen = Buffer.alloc(8);
+    gen.writeBigUInt64LE(monotonicNs());
+    mapUpdate(this.fds.xdpfw_iface_generation, u32(0), gen, BPF_ANY);
   }
 
   /** An interface's entry as the running programs see it (null: none), to put back with restoreInterfaceEntry. */
@@ -225,10 +234,12 @@ export class Dataplane {
   restoreInterfaceEntry(ifindex: number, entry: Buffer | null): void {
     if (entry) mapUpdate(this.fds.xdpfw_ifaces, u32(ifindex), entry, BPF_ANY);
     else mapDelete(this.fds.xdpfw_ifaces, u32(ifindex));
+    this.ifacesChanged();
   }
 
   forgetInterface(ifindex: number): void {
     mapDelete(this.fds.xdpfw_ifaces, u32(ifindex));
+    this.ifacesChanged();
     mapDelete(this.fds.xdpfw_tx_ports, u32(ifindex));
   }
 

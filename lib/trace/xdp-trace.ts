@@ -18,6 +18,8 @@ import { DROP_WATCH, DROP_RECORD } from '../monitor/drop-entry.js';
 const SHARED = [
   'xdpfw_ifaces', 'xdpfw_xsks', 'xdpfw_screen_profiles', 'xdpfw_event_rates', 'xdpfw_tcp_settings', 'xdpfw_pass_ethertypes',
   'xdpfw_filter_programs',
+  // The daemon's generation of xdpfw_ifaces: this instance's per-CPU copies of entries go stale with it.
+  'xdpfw_iface_generation',
 ] as const;
 
 /** The private hash maps hold what one traced packet needs, not a firewall's worth (they are preallocated). */

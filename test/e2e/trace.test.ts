@@ -169,3 +169,15 @@ t.test('a bad description is refused clearly', async (t) => {
   t.equal(r.code, 1);
   t.match(r.stderr, /--source-ip: 'nope' is not an IPv4 or IPv6 address/);
 });
+
+t.test('after a reload moves trust0 into a zone without screens, the trace judges it there', async (t) => {
+  const land = ['--source-ip', ADDR.server4, '--destination-ip', ADDR.server4, '--protocol', 'tcp', '--source-port', '41001', '--destination-port', '80', '--tcp-flags', 'syn'];
+  t.match((await traceOf(land)).final, { action: 'drop', reason: 'screen' }, 'in trust (screen guard): a land attack is dropped');
+  const moved = CONFIG.replace('security-zone trust { interfaces { trust0; }', 'security-zone trust {')
+    .replace('security-zone untrust { interfaces { untrust0; } }', 'security-zone untrust { interfaces { untrust0; } }\n        security-zone guest { interfaces { trust0; } }');
+  const r = await topo.xdpfw(['reload', '-c', topo.writeConfig(moved)]);
+  t.equal(r.code, 0, r.stderr);
+  const after = await traceOf(land);
+  t.not(after.final.reason, 'screen', 'in guest (no screen): the trace does not drop it as a screen');
+  t.match(after.stages.find((s) => s.stage === 'screens'), { verdict: 'none', detail: 'zone guest has no screen' }, 'judged in guest');
+});
