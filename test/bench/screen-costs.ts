@@ -7,19 +7,15 @@
 // their accounting add, the figures BENCHMARKS.md breaks down.
 import { insideTestNetns, reexecInNetns } from '../helpers/netns-reexec.js';
 
-reexecInNetns(import.meta.url, [
-  'ip link add name bench0 type veth peer name bench0p',
-  'ip link set bench0 up && ip link set bench0p up',
-]);
+import { SCREEN_RIG_NETNS } from './lib/screen-rig-netns.js';
 
-const { compileText } = await import('../../lib/config/compile.js');
+reexecInNetns(import.meta.url, SCREEN_RIG_NETNS);
+
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
 const native = await import('../../lib/dataplane/native.js');
 const { XDP_DROP } = await import('../../lib/dataplane/xdp-abi.js');
-const { applyScreens } = await import('../../lib/screens/apply.js');
-const { bpfObjectPath } = await import('../../lib/util/paths.js');
-const { frame } = await import('../helpers/packets.js');
+const { screenRig } = await import('./lib/screen-rig.js');
 const { compare, fmt, report } = await import('./lib/report.js');
 
 const ROUNDS = 7;
@@ -28,20 +24,11 @@ const REPEAT = 1_000_000;
 if (!insideTestNetns()) throw new Error('not in the bench namespace');
 const paths = statePaths(`/tmp/${insideTestNetns()}`);
 const dp = new Dataplane(paths);
-const sink = native.openObject(bpfObjectPath('bench/sink'));
+const rig = screenRig(dp);
 try {
-  const ifindex = native.ifNameToIndex('bench0');
-  dp.setInterfaceZone(ifindex, 0, 1);
-  const r = compileText(`security {
-    zones { security-zone flood { interfaces { bench0; } screen s; } }
-    screen { ids-option s { tcp { land; syn-flood { attack-threshold 1; alarm-threshold 1; } } } }
-  }`, 'bench.conf');
-  if (!r.ok) throw new Error(r.errors.join('\n'));
-  applyScreens(dp, r.config);
-  const land = frame({ src: '10.0.0.1', dst: '10.0.0.1', protocol: 'tcp', tcpFlags: 0x02, sport: 1000, dport: 80 });
-  const syn = frame({ src: '10.0.0.2', dst: '10.0.0.1', protocol: 'tcp', tcpFlags: 0x02, sport: 1000, dport: 80 });
+  const { ifindex, land, syn } = rig;
   const variants: Array<[string, number, Buffer]> = [
-    ['bare XDP_DROP', sink.progFd('bare_drop'), syn],
+    ['bare XDP_DROP', rig.bareDrop, syn],
     ['xdpfw_rx: land screen', dp.progs.rx, land],
     ['xdpfw_rx: SYN flood screen', dp.progs.rx, syn],
   ];
@@ -63,7 +50,7 @@ try {
     facts: variants.map(([name]) => [name, `${fmt(median(name))} ns (median of ${ROUNDS} rounds)`] as [string, string]),
   });
 } finally {
-  sink.close();
+  rig.sink.close();
   dp.close();
   purgePins(paths);
 }

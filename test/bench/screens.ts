@@ -7,18 +7,14 @@
 // screen, one count every CPU shares).
 import { insideTestNetns, reexecInNetns } from '../helpers/netns-reexec.js';
 
-reexecInNetns(import.meta.url, [
-  'ip link add name bench0 type veth peer name bench0p',
-  'ip link set bench0 up && ip link set bench0p up',
-]);
+import { SCREEN_RIG_NETNS } from './lib/screen-rig-netns.js';
 
-const { compileText } = await import('../../lib/config/compile.js');
+reexecInNetns(import.meta.url, SCREEN_RIG_NETNS);
+
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
 const native = await import('../../lib/dataplane/native.js');
-const { applyScreens } = await import('../../lib/screens/apply.js');
-const { bpfObjectPath } = await import('../../lib/util/paths.js');
-const { frame } = await import('../helpers/packets.js');
+const { screenRig } = await import('./lib/screen-rig.js');
 const { spawn } = await import('node:child_process');
 const { availableParallelism } = await import('node:os');
 const { fileURLToPath } = await import('node:url');
@@ -83,19 +79,10 @@ async function twoCpuRuns(land: Buffer, syn: Buffer): Promise<{ bare: number[]; 
 }
 const paths = statePaths(`/tmp/${insideTestNetns()}`);
 const dp = new Dataplane(paths);
-const sink = native.openObject(bpfObjectPath('bench/sink'));
+const rig = screenRig(dp);
 try {
-  const ifindex = native.ifNameToIndex('bench0');
-  dp.setInterfaceZone(ifindex, 0, 1);
-  const r = compileText(`security {
-    zones { security-zone flood { interfaces { bench0; } screen s; } }
-    screen { ids-option s { tcp { land; syn-flood { attack-threshold 1; alarm-threshold 1; } } } }
-  }`, 'bench.conf');
-  if (!r.ok) throw new Error(r.errors.join('\n'));
-  applyScreens(dp, r.config);
-  const land = frame({ src: '10.0.0.1', dst: '10.0.0.1', protocol: 'tcp', tcpFlags: 0x02, sport: 1000, dport: 80 });
-  const syn = frame({ src: '10.0.0.2', dst: '10.0.0.1', protocol: 'tcp', tcpFlags: 0x02, sport: 1000, dport: 80 });
-  const drop = sink.progFd('bare_drop');
+  const { ifindex, land, syn } = rig;
+  const drop = rig.bareDrop;
 
   mpps(drop, syn, ifindex); // warm-up
   mpps(dp.progs.rx, syn, ifindex);
@@ -136,7 +123,7 @@ try {
   });
 } finally {
   for (const w of workers) w.kill();
-  sink.close();
+  rig.sink.close();
   dp.close();
   purgePins(paths);
 }
