@@ -72,32 +72,50 @@ export class Dataplane {
   constructor(private readonly paths: StatePaths) {
     // Pins only on the host's bpffs: they, not this process, keep XDP attached.
     persistentBpffs();
+    const createsPins = !existsSync(paths.pinDir);
+    try {
+      ({ constants: this.constants, obj: this.obj, fds: this.fds, progs: this.progs } = this.open());
+    } catch (err) {
+      // A load that fails leaves nothing behind it did not find (a previous daemon's pins stay).
+      if (createsPins) rmSync(paths.pinDir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  private open(): Pick<Dataplane, 'constants' | 'progs'> & { obj: BpfObject; fds: Record<MapName, number> } {
+    const paths = this.paths;
     verifyLayouts(this.objectPath);
     verifyFilterCodes(this.objectPath);
     verifyTermConds(this.objectPath);
     verifyRouteFlags(this.objectPath);
     verifyRouteBatch(this.objectPath);
     verifyRxMetaFlags(this.objectPath);
-    this.constants = readConstants(this.objectPath);
-    this.refuseIncompatiblePins();
+    const constants = readConstants(this.objectPath);
+    this.refuseIncompatiblePins(constants.layoutVersion);
     mkdirSync(paths.mapPinDir, { recursive: true });
     mkdirSync(paths.linkPinDir, { recursive: true });
     // The devmap holds nothing a restart must keep (it is rebuilt from the
     // config), and libbpf 1.1 cannot reuse a pinned devmap: the kernel adds
     // BPF_F_RDONLY_PROG to its flags, which libbpf then sees as a mismatch.
-    this.obj = openObject(this.objectPath, { pinDir: paths.mapPinDir, unpinned: ['xdpfw_tx_ports'] });
-    this.fds = Object.fromEntries(MAPS.map((m) => [m, this.obj.mapFd(m)])) as Record<MapName, number>;
-    this.progs = {
-      rx: this.obj.progFd('xdpfw_rx'),
-      inject: this.obj.progFd('xdpfw_inject'),
-      injectNew: this.obj.progFd('xdpfw_inject_new'),
-      route: this.obj.progFd('xdpfw_route'),
-      routeBatch: this.obj.progFd('xdpfw_route_batch'),
-    };
-    this.fillTailCalls();
-    const meta = Buffer.alloc(META.size);
-    meta.writeUInt32LE(this.constants.layoutVersion, META.offset.layout_version);
-    mapUpdate(this.fds.xdpfw_meta, u32(0), meta, BPF_ANY);
+    const obj = openObject(this.objectPath, { pinDir: paths.mapPinDir, unpinned: ['xdpfw_tx_ports'] });
+    try {
+      const fds = Object.fromEntries(MAPS.map((m) => [m, obj.mapFd(m)])) as Record<MapName, number>;
+      const progs = {
+        rx: obj.progFd('xdpfw_rx'),
+        inject: obj.progFd('xdpfw_inject'),
+        injectNew: obj.progFd('xdpfw_inject_new'),
+        route: obj.progFd('xdpfw_route'),
+        routeBatch: obj.progFd('xdpfw_route_batch'),
+      };
+      this.fillTailCalls(obj, fds.xdpfw_tail_calls);
+      const meta = Buffer.alloc(META.size);
+      meta.writeUInt32LE(constants.layoutVersion, META.offset.layout_version);
+      mapUpdate(fds.xdpfw_meta, u32(0), meta, BPF_ANY);
+      return { constants, obj, fds, progs };
+    } catch (err) {
+      obj.close();
+      throw err;
+    }
   }
 
   /**
@@ -105,18 +123,18 @@ export class Dataplane {
    * restart overwrites what the previous build left); a slot of the enum without a program here
    * is an error, never left to drop packets silently.
    */
-  private fillTailCalls(): void {
+  private fillTailCalls(obj: BpfObject, tailCalls: number): void {
     const slots = btfEnum(this.objectPath, 'xdpfw_tail_call');
     for (const [name, slot] of Object.entries(slots)) {
       if (name.endsWith('__MAX')) continue;
       const prog = TAIL_CALLS[name];
       if (prog === undefined) throw new Error(`no program for tail-call slot ${name} of ${this.objectPath}`);
-      mapUpdate(this.fds.xdpfw_tail_calls, u32(slot), u32(this.obj.progFd(prog)), BPF_ANY);
+      mapUpdate(tailCalls, u32(slot), u32(obj.progFd(prog)), BPF_ANY);
     }
   }
 
   /** Pins written by a build with another layout are refused, never reused. */
-  private refuseIncompatiblePins(): void {
+  private refuseIncompatiblePins(layoutVersion: number): void {
     const metaPin = join(this.paths.mapPinDir, 'xdpfw_meta');
     if (!existsSync(metaPin)) return;
     const fd = getPinned(metaPin);
@@ -124,10 +142,10 @@ export class Dataplane {
       const value = Buffer.alloc(META.size);
       if (!mapLookup(fd, u32(0), value)) return;
       const version = value.readUInt32LE(META.offset.layout_version);
-      if (version !== 0 && version !== this.constants.layoutVersion) {
+      if (version !== 0 && version !== layoutVersion) {
         throw new Error(
           `pinned maps in ${this.paths.mapPinDir} have layout version ${version}, this build uses ` +
-            `${this.constants.layoutVersion}; run 'xdpfw unload' (this drops the existing sessions) and load again`,
+            `${layoutVersion}; run 'xdpfw unload' (this drops the existing sessions) and load again`,
         );
       }
     } finally {
