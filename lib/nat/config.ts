@@ -1,7 +1,7 @@
 import type { Statement, Word } from '../config/ast.js';
 import type { AddressBooks } from '../config/addressbook.js';
 import type { Applications } from '../config/applications.js';
-import { describePos, type Diagnostics } from '../config/errors.js';
+import type { Diagnostics } from '../config/errors.js';
 import { parsePrefix } from '../config/ip.js';
 import { PORT_NUMBERS, PROTOCOL_NUMBERS } from '../config/protocols.js';
 import { activeChildren, child, each, listOf } from '../config/tree.js';
@@ -130,7 +130,7 @@ class NatCompiler {
         const r = this.addressRange(e.first, e.last);
         if (!r) continue;
         const clash = placed.find((p) => rangesOverlap(p.range, r));
-        if (clash) this.fail(e.first, `address '${e.first.text}' of source pool '${name.text}' overlaps '${clash.at.text}' of pool '${clash.pool}' at ${describePos(clash.at.pos, e.first.pos)}`);
+        if (clash) this.fail(e.first, `address '${e.first.text}' of source pool '${name.text}' overlaps '${clash.at.text}' of pool '${clash.pool}'`);
         placed.push({ pool: name.text, range: r, at: e.first });
         ranges.push(r);
       }
@@ -250,7 +250,7 @@ class NatCompiler {
         for (const t of to ? to.names : ['']) {
           const key = `${from.kind} ${f}${to ? ` to ${to.kind} ${t}` : ''}`;
           const prev = contexts.get(key);
-          if (prev) this.fail(name, `rule-sets '${prev.text}' and '${name.text}' both apply from ${key}: one rule-set per context (first at ${describePos(prev.pos, name.pos)})`);
+          if (prev) this.fail(name, `rule-sets '${prev.text}' and '${name.text}' both apply from ${key}: one rule-set per context`);
           else contexts.set(key, name);
         }
       }
