@@ -344,7 +344,7 @@ class NatCompiler {
     return { kind: 'pool', pool: p.text };
   }
 
-  staticRuleSets(section: Statement | undefined): (NatRuleSet<StaticAction> & { rules: StaticRule[] })[] {
+  staticRuleSets(section: Statement | undefined): NatRuleSet<StaticAction, StaticRule>[] {
     const prefixes = new Map<StaticRule, Statement>();
     const sets = this.ruleSets(section, false, (r) => this.staticAction(r));
     const out = sets.map((s) => ({
@@ -446,7 +446,7 @@ class NatCompiler {
   }
 }
 
-function sameContext(sets: readonly NatRuleSet<StaticAction>[], a: StaticRule, b: StaticRule): boolean {
+function sameContext(sets: readonly NatRuleSet<StaticAction, StaticRule>[], a: StaticRule, b: StaticRule): boolean {
   const sa = sets.find((s) => s.name === a.ruleSet);
   const sb = sets.find((s) => s.name === b.ruleSet);
   return !!sa && !!sb && sa.from.kind === sb.from.kind && sa.from.names.some((n) => sb.from.names.includes(n));

@@ -53,12 +53,12 @@ export interface NatRule<A> {
   action: A;
 }
 
-export interface NatRuleSet<A> {
+export interface NatRuleSet<A, R extends NatRule<A> = NatRule<A>> {
   name: string;
   from: NatContext;
   /** Source rule-sets only. */
   to: NatContext | null;
-  rules: NatRule<A>[];
+  rules: R[];
 }
 
 /** `overflow-pool interface | P`: where a pool without port translation goes when all its addresses are taken. */
@@ -115,7 +115,7 @@ export interface NatConfig {
     defaultPorts: PortRange;
   };
   destination: { pools: DestinationPool[]; ruleSets: NatRuleSet<DestinationAction>[] };
-  static: { ruleSets: (NatRuleSet<StaticAction> & { rules: StaticRule[] })[] };
+  static: { ruleSets: NatRuleSet<StaticAction, StaticRule>[] };
   proxyArp: ProxyEntry[];
   proxyNdp: ProxyEntry[];
 }
