@@ -217,7 +217,11 @@ class NatCompiler {
   private context(s: Statement | undefined, what: 'from' | 'to', ruleSet: Word): NatContext | null {
     const kinds = CONTEXT_KINDS.filter((k) => each(s?.children, k).length > 0);
     if (!s || kinds.length === 0) return this.fail(ruleSet, `rule-set '${ruleSet.text}' needs '${what} zone|interface|routing-instance'`);
-    if (kinds.length > 1) return this.fail(each(s.children, kinds[1])[0].words[0], `rule-set '${ruleSet.text}': '${what}' takes one of zone, interface or routing-instance, not ${kinds.join(' and ')}`);
+    if (kinds.length > 1) {
+      const written = activeChildren(s.children).filter((c) => (CONTEXT_KINDS as readonly string[]).includes(c.words[0].text));
+      const second = written.find((c) => c.words[0].text !== written[0].words[0].text)!;
+      return this.fail(second.words[0], `rule-set '${ruleSet.text}': '${what}' takes one of zone, interface or routing-instance, not ${written[0].words[0].text} and ${second.words[0].text}`);
+    }
     const kind = kinds[0];
     const names = listOf(s.children, kind);
     for (const n of names) {
