@@ -17,8 +17,9 @@ export function checkNat(
 ): NatConfig | null {
   const nat = child(child(tree, 'security')?.children, 'nat');
   if (!nat) return null;
-  // Every routing instance named in the config, also those xdpfw leaves to the kernel.
-  const routingInstances = new Set(activeChildren(child(tree, 'routing-instances')?.children).map((s) => s.words[0].text));
+  // Every routing instance named in the config, also those xdpfw leaves to the kernel, and
+  // Junos's name for the main table.
+  const routingInstances = new Set(['default', ...activeChildren(child(tree, 'routing-instances')?.children).map((s) => s.words[0].text)]);
   const own = new Diagnostics();
   const config = compileNat(nat, { ...refs, routingInstances }, own);
   if (!ignoringUnsupported) {
