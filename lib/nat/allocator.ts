@@ -15,8 +15,8 @@ import type { PortRange, SourcePool } from './types.js';
  * address per (protocol, address, destination) for one inside host.
  *
  * Every allocate and free is O(1) however full the pool is: per address, ports never handed
- * out are taken from a counter and released ones from a FIFO queue (the oldest release is
- * reused first, so a closed flow's tuple rests as long as possible); addresses that still have
+ * out are taken first, from a counter, then released ones from a FIFO queue (the oldest
+ * release first, so a closed flow's tuple rests as long as possible); addresses that still have
  * ports sit in an array walked round robin, left in O(1) when full and rejoined on a free.
  */
 
@@ -117,8 +117,8 @@ class ProtocolPorts {
   }
 
   take(i: number): number {
-    const q = this.released[i];
-    const port = q && q.length > 0 ? q.shift() : this.fresh[i]++;
+    // Never-used ports first; then the one released longest ago.
+    const port = this.fresh[i] <= this.ports.high ? this.fresh[i]++ : this.released[i]!.shift();
     const bits = (this.bits[i] ??= new Uint32Array(Math.ceil(this.perAddress / 32)));
     const bit = port - this.ports.low;
     bits[bit >>> 5] |= 1 << (bit & 31);
