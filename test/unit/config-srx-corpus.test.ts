@@ -31,7 +31,7 @@ const NAT_INVALID: ReadonlyMap<string, RegExp> = new Map([
   ['batfish-juniper-sourcenat-pool.conf', new RegExp(`${HOST_BITS.source}|of source pool 'POOL[45]' overlaps '1.0.0.1' of pool 'POOL2'`)],
   ['batfish-juniper_nat.conf', new RegExp(`${HOST_BITS.source}|unknown address or address-set '(SA-)?NAME'|unknown destination pool 'POOL'`)],
   ['batfish-nat-dest.conf', new RegExp(`${HOST_BITS.source}|needs 'match destination-address'|unknown address or address-set '(SA-|DA-)?NAME'|unknown destination pool 'POOL1'`)],
-  ['batfish-nat-source.conf', new RegExp(`${HOST_BITS.source}|takes one of zone, interface or routing-instance, not interface and zone and routing-instance|unknown address or address-set '(SA-)?NAME'|unknown source pool 'POOL'`)],
+  ['batfish-nat-source.conf', new RegExp(`${HOST_BITS.source}|takes one of zone, interface or routing-instance, not interface and routing-instance|unknown address or address-set '(SA-)?NAME'|unknown source pool 'POOL'`)],
   ['batfish-nat-source2.conf', HOST_BITS],
 ]);
 const NAT_NOT_APPLIED = / \(security nat is not applied\)$/;
