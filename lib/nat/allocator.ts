@@ -2,7 +2,7 @@ import type { Family } from '../config/family.js';
 import { AddressIndex } from './address-index.js';
 import { formatAddress } from './addr.js';
 import { translatesPorts } from './match.js';
-import type { PortRange, SourcePool } from './types.js';
+import { MAX_POOL_ADDRESSES, type PortRange, type SourcePool } from './types.js';
 
 /**
  * Source NAT allocation of translated addresses and ports.
@@ -52,8 +52,6 @@ export interface AllocationRequest {
   destination: bigint;
 }
 
-/** The most addresses one pool allocates from (per-address state is kept in typed arrays). */
-export const MAX_POOL_ADDRESSES = 1 << 20;
 
 /** A FIFO of released ports, O(1) amortised. */
 class PortQueue {

@@ -7,9 +7,10 @@ import { PORT_NUMBERS, PROTOCOL_NUMBERS } from '../config/protocols.js';
 import { activeChildren, child, each, listOf } from '../config/tree.js';
 import { checkInterfaceName, checkName, parseNumber } from '../config/values.js';
 import type { ApplicationTerm } from '../config/types.js';
-import { natPrefix, natPrefixRange, prefixRange, prefixValue, rangesOverlap, formatAddress } from './addr.js';
+import { formatAddress, natPrefix, natPrefixRange, prefixRange, prefixValue, rangeSize, rangesOverlap } from './addr.js';
 import {
   DEFAULT_PORTS,
+  MAX_POOL_ADDRESSES,
   type AddressRange,
   type ContextKind,
   type DestinationAction,
@@ -17,6 +18,7 @@ import {
   type NatConfig,
   type NatContext,
   type NatMatch,
+  type NatRule,
   type NatRuleSet,
   type PortRange,
   type ProxyEntry,
@@ -50,11 +52,22 @@ export function compileNat(nat: Statement | undefined, refs: NatReferences, d: D
   const sourcePools = c.sourcePools(each(src?.children, 'pool'), defaultPorts, persistent);
   const destinationPools = c.destinationPools(each(dst?.children, 'pool'));
   return {
-    source: { pools: sourcePools, ruleSets: c.ruleSets(src, true, (r) => c.sourceAction(r, sourcePools)), defaultPorts },
-    destination: { pools: destinationPools, ruleSets: c.ruleSets(dst, false, (r) => c.destinationAction(r, destinationPools)) },
+    source: { pools: sourcePools, ruleSets: c.ruleSets(src, true, withAction((r) => c.sourceAction(r, sourcePools))), defaultPorts },
+    destination: { pools: destinationPools, ruleSets: c.ruleSets(dst, false, withAction((r) => c.destinationAction(r, destinationPools))) },
     static: { ruleSets: c.staticRuleSets(stat) },
     proxyArp: c.proxy(child(nat?.children, 'proxy-arp'), 'inet'),
     proxyNdp: c.proxy(child(nat?.children, 'proxy-ndp'), 'inet6'),
+  };
+}
+
+/** What every rule has before its action. */
+type RuleBase = Omit<NatRule<never>, 'action'>;
+
+/** A rule builder for NAT types whose rules are their base and an action. */
+function withAction<A>(action: (rule: Statement) => A | null): (rule: Statement, base: RuleBase) => NatRule<A> | null {
+  return (rule, base) => {
+    const a = action(rule);
+    return a ? { ...base, action: a } : null;
   };
 }
 
@@ -135,6 +148,8 @@ class NatCompiler {
         ranges.push(r);
       }
       if (ranges.length > 0 && ranges.some((r) => r.family !== ranges[0].family)) this.fail(name, `source pool '${name.text}' mixes IPv4 and IPv6 addresses`);
+      const size = ranges.reduce((n, r) => n + rangeSize(r), 0n);
+      if (size > BigInt(MAX_POOL_ADDRESSES)) this.fail(name, `source pool '${name.text}' has ${size} addresses; xdpfw allocates from at most ${MAX_POOL_ADDRESSES} (a /12 of IPv4)`);
       const port = child(s.children, 'port');
       const noTranslation = child(port?.children, 'no-translation');
       const rangeStmts = each(port?.children, 'range');
@@ -232,8 +247,9 @@ class NatCompiler {
     return { kind, names: names.map((n) => n.text) };
   }
 
-  ruleSets<A>(section: Statement | undefined, withTo: boolean, action: (rule: Statement) => A | null): NatRuleSet<A>[] {
-    const out: NatRuleSet<A>[] = [];
+  /** Rule-sets of one NAT type; `build` completes each rule from its statement (null: it had errors). */
+  ruleSets<A, R extends NatRule<A>>(section: Statement | undefined, withTo: boolean, build: (rule: Statement, base: RuleBase) => R | null): NatRuleSet<A, R>[] {
+    const out: NatRuleSet<A, R>[] = [];
     /** Junos applies one rule-set per context: two for the same one would be ambiguous. */
     const contexts = new Map<string, Word>();
     for (const s of each(section?.children, 'rule-set')) {
@@ -244,10 +260,9 @@ class NatCompiler {
       const stray = withTo ? undefined : child(s.children, 'to');
       if (stray) this.fail(stray.words[0], `rule-set '${name.text}': only source NAT rule-sets have 'to'; destination and static NAT apply before the route is known`);
       const rules = each(s.children, 'rule').flatMap((r) => {
-        const match = this.match(r);
-        const a = action(r);
-        const id = ++this.ruleIds;
-        return match && a ? [{ id, name: r.words[1].text, ruleSet: name.text, match, action: a }] : [];
+        const base = { id: ++this.ruleIds, name: r.words[1].text, ruleSet: name.text, match: this.match(r) };
+        const rule = build(r, base);
+        return rule ? [rule] : [];
       });
       if (!from || (withTo && !to)) continue;
       for (const f of from.names) {
@@ -280,7 +295,7 @@ class NatCompiler {
     return rangeEntries(s).flatMap((e) => this.portRange(e.first, e.last, 0) ?? []);
   }
 
-  private match(rule: Statement): NatMatch | null {
+  private match(rule: Statement): NatMatch {
     const m = child(rule.children, 'match')?.children;
     const protocols = listOf(m, 'protocol').flatMap((w) => {
       const n = PROTOCOL_NUMBERS.get(w.text) ?? parseNumber(this.d, w, 'protocol (a name or 0-255)', 0, 255);
@@ -349,32 +364,29 @@ class NatCompiler {
   }
 
   staticRuleSets(section: Statement | undefined): NatRuleSet<StaticAction, StaticRule>[] {
-    const prefixes = new Map<StaticRule, Statement>();
-    const sets = this.ruleSets(section, false, (r) => this.staticAction(r));
-    const out = sets.map((s) => ({
-      ...s,
-      rules: s.rules.flatMap((r): StaticRule[] => {
-        const stmt = each(each(section?.children, 'rule-set').find((x) => x.words[1].text === s.name)?.children, 'rule').find((x) => x.words[1].text === r.name);
-        const dst = stmt ? this.staticDestination(stmt, r.action) : null;
-        if (!dst || !stmt) return [];
-        const rule: StaticRule = { ...r, destinationPrefix: dst };
-        prefixes.set(rule, stmt);
-        return [rule];
-      }),
-    }));
+    const written = new Map<StaticRule, Statement>();
+    const sets = this.ruleSets<StaticAction, StaticRule>(section, false, (stmt, base) => {
+      const action = this.staticAction(stmt);
+      const destinationPrefix = action ? this.staticDestination(stmt, action) : null;
+      if (!action || !destinationPrefix) return null;
+      const rule = { ...base, action, destinationPrefix };
+      written.set(rule, stmt);
+      return rule;
+    });
     // One address may be translated by one static rule only, in either direction.
-    const all = [...prefixes.entries()];
+    const all = [...written.entries()];
     for (let i = 0; i < all.length; i++) {
       for (let j = 0; j < i; j++) {
         const [a, sa] = all[i];
         const [b] = all[j];
-        if (rangesOverlap(natPrefixRange(a.destinationPrefix), natPrefixRange(b.destinationPrefix)) && sameContext(out, a, b)) {
+        if (rangesOverlap(natPrefixRange(a.destinationPrefix), natPrefixRange(b.destinationPrefix)) && sameContext(sets, a, b)) {
           this.fail(sa.words[1], `static rule '${a.name}' matches addresses of static rule '${b.name}' (rule-set '${b.ruleSet}') from the same context`);
         }
       }
     }
-    return out;
+    return sets;
   }
+
 
   private staticAction(rule: Statement): StaticAction | null {
     const t = this.then(rule, 'static-nat');

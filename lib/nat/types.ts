@@ -122,3 +122,6 @@ export interface NatConfig {
 
 /** Junos: translated source ports come from 1024-65535 unless a pool says otherwise. */
 export const DEFAULT_PORTS: PortRange = { low: 1024, high: 65535 };
+
+/** The most addresses one source pool allocates from (its per-address state is kept in typed arrays). */
+export const MAX_POOL_ADDRESSES = 1 << 20;

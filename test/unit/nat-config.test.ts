@@ -146,6 +146,12 @@ t.test('each error at its file:line:column', async (t) => {
       [[2, 'nope', `unknown address or address-set 'nope'`]]],
     ['static prefixes of two lengths', ['set security nat static rule-set s from zone untrust', 'set security nat static rule-set s rule r match destination-address 203.0.113.0/24', 'set security nat static rule-set s rule r then static-nat prefix 10.2.0.0/16'],
       [[1, '203.0.113.0/24', `static rule 'r' maps '203.0.113.0/24' one to one onto '10.2.0.0/16': both must be of one family and prefix length`]]],
+    ['a pool too large to allocate from', ['set security nat source pool big address 10.0.0.0/8'],
+      [[0, 'pool |big', `source pool 'big' has 16777216 addresses; xdpfw allocates from at most 1048576 (a /12 of IPv4)`]]],
+    ['two static rules for one address from one context', ['set security nat static rule-set s from zone untrust',
+      'set security nat static rule-set s rule a match destination-address 203.0.113.0/28', 'set security nat static rule-set s rule a then static-nat prefix 10.2.0.0/28',
+      'set security nat static rule-set s rule b match destination-address 203.0.113.8/29', 'set security nat static rule-set s rule b then static-nat prefix 10.3.0.0/29'],
+      [[3, 'rule |b', `static rule 'b' matches addresses of static rule 'a' (rule-set 's') from the same context`]]],
     ['proxy-arp for an IPv6 address', ['set security nat proxy-arp interface eth1 address 2001:db8::1'],
       [[0, '2001:db8::1', `'2001:db8::1': proxy-arp answers for IPv4 addresses only`]]],
   ];
