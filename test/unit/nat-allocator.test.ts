@@ -3,6 +3,7 @@ import t from 'tap';
 import { PoolAllocator, type AllocationRequest, type SourceLease } from '../../lib/nat/allocator.js';
 import { SourcePools } from '../../lib/nat/pools.js';
 import type { NatConfig, PortRange, SourcePool } from '../../lib/nat/types.js';
+import { prng } from '../helpers/prng.js';
 
 const v4 = (s: string): bigint => s.split('.').reduce((a, o) => (a << 8n) | BigInt(o), 0n);
 const TCP = 6;
@@ -142,4 +143,34 @@ t.test('overflow: an exhausted no-translation pool hands flows to its overflow p
   if (last.ok) t.ok(pools.free(last.lease), 'an interface lease frees');
   const noEgress = pools.allocate('a', req('10.0.0.9'), null);
   t.same(noEgress.ok ? null : noEgress.reason, 'pool-exhausted', 'without an egress address the overflow to the interface is refused');
+});
+
+t.test('random allocate and free against a model: unique live tuples, refused only when full', async (t) => {
+  const seed = 20261207;
+  const rand = prng(seed);
+  const p = new PoolAllocator(pool('p', '192.0.2.0', '192.0.2.3', { low: 2000, high: 2009 }));
+  const capacity = 4 * 10;
+  const live = new Map<number, SourceLease[]>([[TCP, []], [UDP, []]]);
+  const keys = new Map<number, Set<string>>([[TCP, new Set()], [UDP, new Set()]]);
+  let wrong = 0;
+  for (let k = 0; k < 20_000; k++) {
+    const protocol = rand() < 0.5 ? TCP : UDP;
+    const mine = live.get(protocol)!;
+    const used = keys.get(protocol)!;
+    if (rand() < 0.55) {
+      const got = p.allocate(req(`10.0.${Math.floor(rand() * 4)}.${Math.floor(rand() * 250)}`, protocol));
+      if (got.ok !== (mine.length < capacity)) wrong++;
+      if (!got.ok) continue;
+      const key = `${got.lease.address}:${got.lease.port}`;
+      if (used.has(key)) wrong++;
+      used.add(key);
+      mine.push(got.lease);
+    } else if (mine.length > 0) {
+      const [l] = mine.splice(Math.floor(rand() * mine.length), 1);
+      if (!p.free(l)) wrong++;
+      used.delete(`${l.address}:${l.port}`);
+    }
+    if (p.inUse(protocol) !== mine.length) wrong++;
+  }
+  t.equal(wrong, 0, `seed ${seed}: every step as the model says`);
 });
