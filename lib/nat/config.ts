@@ -4,7 +4,7 @@ import type { Applications } from '../config/applications.js';
 import type { Diagnostics } from '../config/errors.js';
 import { parsePrefix } from '../config/ip.js';
 import { PORT_NUMBERS, PROTOCOL_NUMBERS } from '../config/protocols.js';
-import { activeChildren, child, each, listOf } from '../config/tree.js';
+import { activeChildren, child, each, every, listOf } from '../config/tree.js';
 import { checkInterfaceName, checkName, parseNumber } from '../config/values.js';
 import type { ApplicationTerm } from '../config/types.js';
 import { formatAddress, natPrefix, natPrefixRange, prefixRange, prefixValue, rangeSize, rangesOverlap } from './addr.js';
@@ -49,8 +49,9 @@ export function compileNat(nat: Statement | undefined, refs: NatReferences, d: D
   const stat = child(nat?.children, 'static');
   const defaultPorts = c.defaultPorts(child(src?.children, 'pool-default-port-range'));
   const persistent = child(src?.children, 'address-persistent') !== undefined;
-  const sourcePools = c.sourcePools(each(src?.children, 'pool'), defaultPorts, persistent);
-  const destinationPools = c.destinationPools(each(dst?.children, 'pool'));
+  // Inactive pools and rules keep their place in the numbering, so deactivating one renumbers nothing.
+  const sourcePools = c.sourcePools(every(src?.children, 'pool'), defaultPorts, persistent);
+  const destinationPools = c.destinationPools(every(dst?.children, 'pool'));
   return {
     source: { pools: sourcePools, ruleSets: c.ruleSets(src, true, withAction((r) => c.sourceAction(r, sourcePools))), defaultPorts },
     destination: { pools: destinationPools, ruleSets: c.ruleSets(dst, false, withAction((r) => c.destinationAction(r, destinationPools))) },
@@ -134,6 +135,7 @@ class NatCompiler {
     const pools: SourcePool[] = [];
     const placed: { pool: string; range: AddressRange; at: Word }[] = [];
     stmts.forEach((s, i) => {
+      if (s.inactive) return;
       const name = s.words[1];
       checkName(this.d, name, 'pool name');
       const ranges: AddressRange[] = [];
@@ -171,7 +173,8 @@ class NatCompiler {
       });
     });
     // Overflow pools name other pools: resolved once all are known.
-    stmts.forEach((s, i) => {
+    const active = stmts.filter((s) => !s.inactive);
+    active.forEach((s, i) => {
       const w = child(s.children, 'overflow-pool')?.words[1];
       if (!w) return;
       const pool = pools[i];
@@ -181,7 +184,7 @@ class NatCompiler {
       else if (!pools.some((p) => p.name === w.text)) this.fail(w, `unknown source pool '${w.text}'`);
       else pool.overflow = { kind: 'pool', pool: w.text };
     });
-    this.overflowCycles(stmts, pools);
+    this.overflowCycles(active, pools);
     return pools;
   }
 
@@ -214,6 +217,7 @@ class NatCompiler {
   destinationPools(stmts: Statement[]): DestinationPool[] {
     const pools: DestinationPool[] = [];
     stmts.forEach((s, i) => {
+      if (s.inactive) return;
       const name = s.words[1];
       checkName(this.d, name, 'pool name');
       const entries = activeChildren(child(s.children, 'address')?.children);
@@ -259,8 +263,10 @@ class NatCompiler {
       const to = withTo ? this.context(child(s.children, 'to'), 'to', name) : null;
       const stray = withTo ? undefined : child(s.children, 'to');
       if (stray) this.fail(stray.words[0], `rule-set '${name.text}': only source NAT rule-sets have 'to'; destination and static NAT apply before the route is known`);
-      const rules = each(s.children, 'rule').flatMap((r) => {
-        const base = { id: ++this.ruleIds, name: r.words[1].text, ruleSet: name.text, match: this.match(r) };
+      const rules = every(s.children, 'rule').flatMap((r) => {
+        const id = ++this.ruleIds;
+        if (r.inactive) return [];
+        const base = { id, name: r.words[1].text, ruleSet: name.text, match: this.match(r) };
         const rule = build(r, base);
         return rule ? [rule] : [];
       });

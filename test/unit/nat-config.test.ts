@@ -179,3 +179,19 @@ t.test('a rule defined twice is an error of the language, NAT left out or not', 
   const ignoring = compileText([...BASE, DUP].join('\n'), 'n.conf', { requireInterfaces: false, ignoreUnsupported: true });
   t.same(ignoring.ok ? [] : ignoring.errors.map(String), [message]);
 });
+
+t.test('deactivated pools and rules keep their ids to the others and take no part', async (t) => {
+  const r = nat([
+    'set security nat source pool a address 192.0.2.1',
+    'set security nat source pool b address 192.0.2.1',
+    'deactivate security nat source pool a',
+    'set security nat source rule-set rs from zone trust',
+    'set security nat source rule-set rs to zone untrust',
+    'set security nat source rule-set rs rule r1 then source-nat pool a',
+    'set security nat source rule-set rs rule r2 then source-nat pool b',
+    'deactivate security nat source rule-set rs rule r1',
+  ]);
+  t.same(r.errors.filter((e) => !e.endsWith(REFUSED)), [], 'the inactive pool neither overlaps nor is missing for the inactive rule');
+  t.same(r.nat?.source.pools.map((p) => [p.id, p.name]), [[2, 'b']]);
+  t.same(r.nat?.source.ruleSets[0].rules.map((x) => [x.id, x.name]), [[2, 'r2']]);
+});
