@@ -1,6 +1,7 @@
 // security nat: what validates to which typed rules, and each error at its file:line:column.
 import t from 'tap';
-import { compileText } from '../../lib/config/compile.js';
+import { compileText, readConfigTree } from '../../lib/config/compile.js';
+import { printHierarchical, printSet } from '../../lib/config/printer.js';
 import type { NatConfig } from '../../lib/nat/types.js';
 
 const BASE = [
@@ -28,8 +29,7 @@ function nat(lines: string[]): { nat: NatConfig | null; errors: string[]; warnin
 
 const REFUSED = 'security nat not supported; it changes what passes or how: remove it, or load without it (--ignore-unsupported)';
 
-t.test('a valid NAT config compiles to typed rules, and is still refused as not applied', async (t) => {
-  const r = nat([
+const VALID = [
     'set security nat source pool out address 192.0.2.0/28',
     'set security nat source pool out port range 2000 to 3000',
     'set security nat source pool one address 198.51.100.1/32 to 198.51.100.4/32',
@@ -53,7 +53,10 @@ t.test('a valid NAT config compiles to typed rules, and is still refused as not 
     'set security nat static rule-set s rule six then static-nat prefix 2001:db8:2::/64 routing-instance blue',
     'set security nat proxy-arp interface eth1 address 203.0.113.0/28',
     'set security nat proxy-ndp interface eth1 address 2001:db8:1::1/128 to 2001:db8:1::9/128',
-  ]);
+];
+
+t.test('a valid NAT config compiles to typed rules, and is still refused as not applied', async (t) => {
+  const r = nat(VALID);
   t.same(r.errors, [`n.conf:${LINE0}:14: ${REFUSED}`], 'refused, only as not applied yet');
   t.same(r.warnings.filter((w) => w.includes('nat')), [`n.conf:${LINE0}:14: security nat not supported`], 'ignored, listed as not applied');
   const n = r.nat;
@@ -194,4 +197,17 @@ t.test('deactivated pools and rules keep their ids to the others and take no par
   t.same(r.errors.filter((e) => !e.endsWith(REFUSED)), [], 'the inactive pool neither overlaps nor is missing for the inactive rule');
   t.same(r.nat?.source.pools.map((p) => [p.id, p.name]), [[2, 'b']]);
   t.same(r.nat?.source.ruleSets[0].rules.map((x) => [x.id, x.name]), [[2, 'r2']]);
+});
+
+t.test('printed in either form, the NAT statements read back to the same rules', async (t) => {
+  const text = [...BASE, ...VALID].join('\n');
+  const tree = readConfigTree(text, 'n.conf');
+  t.same(tree.errors.map(String), []);
+  const json = (x: unknown): string => JSON.stringify(x, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  const original = compileText(text, 'n.conf', { requireInterfaces: false, ignoreUnsupported: true });
+  for (const [form, print] of [['set', printSet], ['hierarchical', printHierarchical]] as const) {
+    const again = compileText(print(tree.tree), `n.${form}`, { requireInterfaces: false, ignoreUnsupported: true });
+    t.ok(again.ok && again.nat, `${form} form compiles`);
+    t.equal(json(again.ok ? again.nat : null), json(original.ok ? original.nat : undefined), `${form} form: the same NAT`);
+  }
 });
