@@ -132,3 +132,23 @@ t.test('match conditions: protocol, ports only for protocols with ports, applica
   t.equal(hit(tcp('10.0.0.1', '8.8.8.8', 444, 1500)), 'ports', 'source port range');
   t.equal(hit({ family: 'inet', protocol: 47, source: v4('10.0.0.1'), destination: v4('8.8.8.8'), sourcePort: 0, destinationPort: 0 }), null, 'GRE matches no port condition');
 });
+
+t.test('IPv6: static NAT66 both ways; an IPv4 rule never matches an IPv6 flow', async (t) => {
+  const rules = new NatRules(natOf([
+    'set security nat static rule-set s from zone untrust',
+    'set security nat static rule-set s rule six match destination-address 2001:db8:1::/64',
+    'set security nat static rule-set s rule six then static-nat prefix fd00:1::/64',
+    'set security nat source rule-set out from zone trust',
+    'set security nat source rule-set out to zone untrust',
+    'set security nat source rule-set out rule v4 match source-address 0.0.0.0/0',
+    'set security nat source rule-set out rule v4 then source-nat interface',
+  ]));
+  const v6 = (hi: bigint, lo: bigint): bigint => (hi << 64n) | lo;
+  const flow = (src: bigint, dst: bigint): NatFlow => ({ family: 'inet6', protocol: 6, source: src, destination: dst, sourcePort: 40000, destinationPort: 443 });
+  const inbound = rules.inbound(flow(v6(0x20010db800990000n, 7n), v6(0x20010db800010000n, 0xabcdn)), UNTRUST);
+  t.equal(inbound.static?.name, 'six');
+  t.equal(inbound.destinationAddress, v6(0xfd00000100000000n, 0xabcdn), 'interface identifier kept');
+  const out = rules.outbound(flow(v6(0xfd00000100000000n, 0xabcdn), v6(0x20010db800990000n, 7n)), TRUST0, UNTRUST);
+  t.same(out?.kind === 'static-reverse' ? out.sourceAddress : out, v6(0x20010db800010000n, 0xabcdn), 'the host appears as its static address');
+  t.equal(rules.outbound(flow(v6(0xfd00000200000000n, 1n), v6(0x20010db800990000n, 7n)), TRUST0, UNTRUST), null, 'source-address 0.0.0.0/0 is IPv4 only');
+});
