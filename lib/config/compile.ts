@@ -23,6 +23,8 @@ import { compileNameServers, DnsNames, type DnsAnswers } from './dns-names.js';
 import type { InterfaceMap } from '../interfaces/map-file.js';
 import { readInterfaceMap } from '../interfaces/map-file.js';
 import { applyResolution } from '../interfaces/apply.js';
+import { checkNat } from '../nat/check.js';
+import type { NatConfig } from '../nat/types.js';
 import { resolveInterfaces } from '../interfaces/resolve.js';
 
 /**
@@ -51,9 +53,12 @@ export interface CompileOptions {
 
 export const DEFAULT_NODE = 'node0';
 
-/** Warnings are what the config has that xdpfw does not apply (`<path> not supported`, ...). */
+/**
+ * Warnings are what the config has that xdpfw does not apply (`<path> not supported`, ...).
+ * `nat`: the config's `security nat`, validated but not applied (null: it has none).
+ */
 export type CompileResult =
-  | { ok: true; config: CompiledConfig; warnings: ConfigError[] }
+  | { ok: true; config: CompiledConfig; warnings: ConfigError[]; nat?: NatConfig | null }
   | { ok: false; errors: ConfigError[]; warnings: ConfigError[] };
 
 /**
@@ -96,6 +101,7 @@ export function compile(tree: readonly Statement[], source = '<input>', options:
   const metrics = compileMetrics(root, d);
   const routingInstances = compileRoutingInstances(root, d);
   const firewall = compileFirewall(root, zones.zoneByInterface, routingInstances, d);
+  const nat = checkNat(expanded, { zones: zoneNames, books, apps }, options.ignoreUnsupported ?? false, d);
   const resolution = resolveInterfaces(root, zones.interfaces, ifaces.trunks, options.interfaceMap ?? null, d, options.requireInterfaces ?? true);
   const errors = [...norm.errors, ...d.errors];
   const warnings = sortErrors(d.warnings);
@@ -105,7 +111,7 @@ export function compile(tree: readonly Statement[], source = '<input>', options:
     source, ...onBox, policies, defaultPolicy, dnsNames: dns.names, nameServers, flow, passEthertypes, syslog, metrics, screens, routingInstances,
     tree: root, warnings: warnings.map((w) => w.toString()),
   };
-  return { ok: true, config, warnings };
+  return { ok: true, config, warnings, nat };
 }
 
 /**

@@ -5,6 +5,7 @@ import { FORWARDING_OPTIONS_SCHEMA } from './ethertypes.js';
 import { container, flag, leaf, list, named, one, unsupported, unsupportedAll, type Container, type Shape } from './schema-types.js';
 import { ANY_SERVICE } from './host-inbound-services.js';
 import { ROOT_UNSUPPORTED, SECURITY_UNSUPPORTED } from './unsupported.js';
+import { NAT_SCHEMA } from '../nat/schema.js';
 import { GRE_TUNNELS, IPIP_TUNNELS, IPV6_DESTINATION_OPTIONS, IPV6_EXTENSION_HEADERS, IPV6_HOP_BY_HOP_OPTIONS } from './screen-keywords.js';
 
 /**
@@ -260,6 +261,8 @@ export const SCHEMA: Container = container({
       { others: 'ignored' }, // policy-rematch, policy-stats, pre-id-default-policy, traceoptions
     ),
     ...SECURITY_UNSUPPORTED,
+    // Validated (lib/nat/), then refused as not applied yet (unsupported.ts NOT_YET_APPLIED).
+    nat: NAT_SCHEMA,
     flow: container({
       timeouts: container({
         tcp: seconds,

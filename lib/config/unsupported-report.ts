@@ -1,6 +1,7 @@
 import type { Pos, Statement } from './ast.js';
 import { shapeIn } from './normalize.js';
 import type { Container, Unsupported } from './schema-types.js';
+import { NOT_YET_APPLIED } from './unsupported.js';
 
 /** Junos's zone of the box itself. */
 export const JUNOS_HOST = 'junos-host';
@@ -24,6 +25,7 @@ export interface UnsupportedStatement {
  * kernel tables.
  */
 function unsupportedInstance(path: string, s: Statement, usedInstances: ReadonlySet<string>): Unsupported | null {
+  if (NOT_YET_APPLIED.has(`${path}${path ? ' ' : ''}${s.words[0].text}`)) return 'refused';
   // Traffic the box itself sends is not judged; traffic to it is (`to-zone junos-host`).
   if (path === 'security policies' && s.words[0].text === 'from-zone' && s.words[1].text === JUNOS_HOST) return 'refused';
   // A routing instance is xdpfw's when a filter sends flows to it (`then routing-instance`) or it
