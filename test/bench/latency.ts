@@ -1,10 +1,15 @@
 // TCP connect latency: a client in the client namespace makes sequential
 // connections to a server in the server namespace, through plain kernel
-// forwarding (baseline) and through xdpfw (the SYN goes through the slow
-// path, the rest of each connection is tracked in XDP). p50 and p99 of each
-// run of CONNECTS connections, and the packets the slow path saw per
-// connection (`show counters`).
+// forwarding (baseline), through the minimal AF_XDP relay (tools/xsk-relay.c:
+// the SYN crosses to userspace and is sent on unjudged, the rest forwarded in
+// XDP: the floor under any userspace slow path here) and through xdpfw (the
+// SYN goes through the slow path, the rest of each connection is tracked in
+// XDP). p50 and p99 of each run of CONNECTS connections, and the packets the
+// slow path saw per connection (`show counters`).
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { packageRoot } from '../../lib/util/paths.js';
 import type { CountersReport } from '../../lib/daemon/reports.js';
 import { ADDR, basicConfig } from '../helpers/topology.js';
@@ -16,6 +21,35 @@ const RUNS = 5;
 const CONNECTS = 1000;
 const PORT = 5001;
 const CLIENT = resolve(packageRoot, 'dist', 'test', 'bench', 'tools', 'connect.js');
+const RELAY = resolve(packageRoot, 'dist', 'test', 'bench', 'tools', 'xsk-relay');
+const RELAY_OBJ = resolve(packageRoot, 'dist', 'bpf', 'bench', 'relay.bpf.o');
+
+/** What the relay timed per SYN: XDP to userspace taking it, and its send (nanoseconds). */
+interface RelayTimes {
+  frames: number;
+  wakeNs: { p50: number; p99: number };
+  sendNs: { p50: number; p99: number };
+}
+
+/** Runs `measure` with the minimal AF_XDP relay on the firewall's interfaces; detached after. */
+async function throughRelay<T>(net: BenchNet, measure: () => Promise<T>): Promise<{ result: T; times: RelayTimes }> {
+  const child = spawn('ip', ['netns', 'exec', net.topo.ns.fw, RELAY, RELAY_OBJ, 'trust0', 'untrust0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  try {
+    const ready = await lines.next();
+    if (ready.done || ready.value !== 'ready') throw new Error('xsk-relay did not start');
+    const result = await measure();
+    child.kill('SIGTERM');
+    const report = await lines.next();
+    if (report.done) throw new Error('xsk-relay ended without its report');
+    return { result, times: JSON.parse(report.value) as RelayTimes };
+  } finally {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+  }
+}
 
 /** The slow path's packet count, when xdpfw runs. */
 async function slowPathPackets(net: BenchNet, xdpfw: boolean): Promise<number> {
@@ -37,10 +71,15 @@ async function latencies(net: BenchNet, xdpfw = false): Promise<{ p50: number[];
   return out;
 }
 
+function us(ns: number): string {
+  return (ns / 1e3).toFixed(1);
+}
+
 const net = await BenchNet.create();
 try {
   await net.topo.startTraffic('server', ['tcp-sink', '--port', String(PORT)]);
   const kernel = await latencies(net);
+  const relay = await throughRelay(net, () => latencies(net));
   await net.loadXdpfw(basicConfig());
   const xdpfw = await latencies(net, true);
   report({
@@ -50,9 +89,15 @@ try {
     comparisons: [
       compare('connect p50', 'µs', ['xdpfw', xdpfw.p50], ['kernel forwarding', kernel.p50], { op: '<=', value: 1.3 }),
       compare('connect p99', 'µs', ['xdpfw', xdpfw.p99], ['kernel forwarding', kernel.p99], { op: '<=', value: 1.5 }),
+      compare('connect p50', 'µs', ['xdpfw', xdpfw.p50], ['minimal AF_XDP relay', relay.result.p50]),
+      compare('connect p99', 'µs', ['xdpfw', xdpfw.p99], ['minimal AF_XDP relay', relay.result.p99]),
+      compare('connect p50', 'µs', ['minimal AF_XDP relay', relay.result.p50], ['kernel forwarding', kernel.p50]),
+      compare('connect p99', 'µs', ['minimal AF_XDP relay', relay.result.p99], ['kernel forwarding', kernel.p99]),
     ],
     facts: [
       ['slow-path packets per TCP connection (target 1), by run', xdpfw.slowPerConnection.map((n) => n.toFixed(3)).join(', ')],
+      ['relay: SYN from XDP to userspace taking it, p50 / p99 (µs)', `${us(relay.times.wakeNs.p50)} / ${us(relay.times.wakeNs.p99)} (${relay.times.frames} SYNs)`],
+      ['relay: taking it to its send returning, p50 / p99 (µs)', `${us(relay.times.sendNs.p50)} / ${us(relay.times.sendNs.p99)}`],
     ],
   });
 } finally {
