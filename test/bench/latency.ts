@@ -56,11 +56,26 @@ async function slowPathPackets(net: BenchNet, xdpfw: boolean): Promise<number> {
   return xdpfw ? (await net.topo.xdpfwJson<CountersReport>(['show', 'counters'])).slowPathPackets : 0;
 }
 
-async function latencies(net: BenchNet, xdpfw = false): Promise<{ p50: number[]; p99: number[]; slowPerConnection: number[] }> {
+/** The daemon's wake-up waits (XDP to the slow path) so far, by bucket, and their sum in µs. */
+async function wakeUps(net: BenchNet): Promise<{ byWakeUs: Record<string, number>; wakeUsTotal: number }> {
+  return (await net.topo.xdpfwJson<CountersReport>(['show', 'counters'])).slowPathBatches;
+}
+
+/** Mean and median bucket of the waits between two readings. */
+function wakeFigures(a: Awaited<ReturnType<typeof wakeUps>>, b: Awaited<ReturnType<typeof wakeUps>>): string {
+  const counts = Object.entries(b.byWakeUs).map(([k, n]): [string, number] => [k, n - (a.byWakeUs[k] ?? 0)]);
+  const total = counts.reduce((s, [, n]) => s + n, 0);
+  let seen = 0;
+  const median = counts.find(([, n]) => (seen += n) >= total / 2)?.[0] ?? '-';
+  const p99 = (seen = 0, counts.find(([, n]) => (seen += n) >= total * 0.99)?.[0] ?? '-');
+  return `mean ${((b.wakeUsTotal - a.wakeUsTotal) / Math.max(total, 1)).toFixed(1)}, median ${median}, p99 ${p99} (${total} wake-ups)`;
+}
+
+async function latencies(net: BenchNet, port: number, xdpfw = false): Promise<{ p50: number[]; p99: number[]; slowPerConnection: number[] }> {
   const out = { p50: [] as number[], p99: [] as number[], slowPerConnection: [] as number[] };
   for (let i = -1; i < RUNS; i++) { // run -1 warms up
     const slowBefore = await slowPathPackets(net, xdpfw);
-    const r = await net.topo.exec('client', process.execPath, [CLIENT, ADDR.server4, String(PORT), String(CONNECTS)]);
+    const r = await net.topo.exec('client', process.execPath, [CLIENT, ADDR.server4, String(port), String(CONNECTS)]);
     const { us, error } = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { us?: number[]; error?: string };
     if (!us) throw new Error(`connect client: ${error ?? r.stderr}`);
     if (i < 0) continue;
@@ -77,11 +92,17 @@ function us(ns: number): string {
 
 const net = await BenchNet.create();
 try {
-  await net.topo.startTraffic('server', ['tcp-sink', '--port', String(PORT)]);
-  const kernel = await latencies(net);
-  const relay = await throughRelay(net, () => latencies(net));
+  // A server port per side: the client's connections of one side leave thousands of its
+  // ports in TIME-WAIT, and a third side to the same port waited a timer tick (4 ms) on most
+  // connects as the client looked for a free one.
+  for (let p = PORT; p < PORT + 3; p++) await net.topo.startTraffic('server', ['tcp-sink', '--port', String(p)]);
+  const kernel = await latencies(net, PORT);
+  const relay = await throughRelay(net, () => latencies(net, PORT + 1));
   await net.loadXdpfw(basicConfig());
-  const xdpfw = await latencies(net, true);
+  const wakeBefore = await wakeUps(net);
+  const xdpfw = await latencies(net, PORT + 2, true);
+  const wake = wakeFigures(wakeBefore, await wakeUps(net));
+
   report({
     id: 'latency',
     title: 'TCP connect latency',
@@ -98,6 +119,7 @@ try {
       ['slow-path packets per TCP connection (target 1), by run', xdpfw.slowPerConnection.map((n) => n.toFixed(3)).join(', ')],
       ['relay: SYN from XDP to userspace taking it, p50 / p99 (µs)', `${us(relay.times.wakeNs.p50)} / ${us(relay.times.wakeNs.p99)} (${relay.times.frames} SYNs)`],
       ['relay: taking it to its send returning, p50 / p99 (µs)', `${us(relay.times.sendNs.p50)} / ${us(relay.times.sendNs.p99)}`],
+      ['xdpfw: SYN from XDP to the slow path taking it (µs; buckets, warm-up run included)', wake],
     ],
   });
 } finally {
