@@ -2,7 +2,9 @@
 // connections to a server in the server namespace, through plain kernel
 // forwarding (baseline), through the minimal AF_XDP relay (tools/xsk-relay.c:
 // the SYN crosses to userspace and is sent on unjudged, the rest forwarded in
-// XDP: the floor under any userspace slow path here) and through xdpfw (the
+// XDP: the floor under any userspace slow path here), through the same relay
+// written in Node on the daemon's native AF_XDP socket and event-loop wake-up
+// (tools/xsk-relay-node.ts: the floor under a slow path in Node) and through xdpfw (the
 // SYN goes through the slow path, the rest of each connection is tracked in
 // XDP). p50 and p99 of each run of CONNECTS connections, and the packets the
 // slow path saw per connection (`show counters`).
@@ -21,7 +23,8 @@ const RUNS = 5;
 const CONNECTS = 1000;
 const PORT = 5001;
 const CLIENT = resolve(packageRoot, 'dist', 'test', 'bench', 'tools', 'connect.js');
-const RELAY = resolve(packageRoot, 'dist', 'test', 'bench', 'tools', 'xsk-relay');
+const RELAY = [resolve(packageRoot, 'dist', 'test', 'bench', 'tools', 'xsk-relay')];
+const NODE_RELAY = [process.execPath, resolve(packageRoot, 'dist', 'test', 'bench', 'tools', 'xsk-relay-node.js')];
 const RELAY_OBJ = resolve(packageRoot, 'dist', 'bpf', 'bench', 'relay.bpf.o');
 
 /** What the relay timed per SYN: XDP to userspace taking it, and its send (nanoseconds). */
@@ -31,17 +34,17 @@ interface RelayTimes {
   sendNs: { p50: number; p99: number };
 }
 
-/** Runs `measure` with the minimal AF_XDP relay on the firewall's interfaces; detached after. */
-async function throughRelay<T>(net: BenchNet, measure: () => Promise<T>): Promise<{ result: T; times: RelayTimes }> {
-  const child = spawn('ip', ['netns', 'exec', net.topo.ns.fw, RELAY, RELAY_OBJ, 'trust0', 'untrust0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** Runs `measure` with a minimal AF_XDP relay (`command`) on the firewall's interfaces; detached after. */
+async function throughRelay<T>(net: BenchNet, command: string[], measure: () => Promise<T>): Promise<{ result: T; times: RelayTimes }> {
+  const child = spawn('ip', ['netns', 'exec', net.topo.ns.fw, ...command, RELAY_OBJ, 'trust0', 'untrust0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   try {
     const ready = await lines.next();
-    if (ready.done || ready.value !== 'ready') throw new Error('xsk-relay did not start');
+    if (ready.done || ready.value !== 'ready') throw new Error(`${command.at(-1)} did not start`);
     const result = await measure();
     child.kill('SIGTERM');
     const report = await lines.next();
-    if (report.done) throw new Error('xsk-relay ended without its report');
+    if (report.done) throw new Error(`${command.at(-1)} ended without its report`);
     return { result, times: JSON.parse(report.value) as RelayTimes };
   } finally {
     if (child.exitCode === null) {
@@ -95,12 +98,13 @@ try {
   // A server port per side: the client's connections of one side leave thousands of its
   // ports in TIME-WAIT, and a third side to the same port waited a timer tick (4 ms) on most
   // connects as the client looked for a free one.
-  for (let p = PORT; p < PORT + 3; p++) await net.topo.startTraffic('server', ['tcp-sink', '--port', String(p)]);
+  for (let p = PORT; p < PORT + 4; p++) await net.topo.startTraffic('server', ['tcp-sink', '--port', String(p)]);
   const kernel = await latencies(net, PORT);
-  const relay = await throughRelay(net, () => latencies(net, PORT + 1));
+  const relay = await throughRelay(net, RELAY, () => latencies(net, PORT + 1));
+  const nodeRelay = await throughRelay(net, NODE_RELAY, () => latencies(net, PORT + 2));
   await net.loadXdpfw(basicConfig());
   const wakeBefore = await wakeUps(net);
-  const xdpfw = await latencies(net, PORT + 2, true);
+  const xdpfw = await latencies(net, PORT + 3, true);
   const wake = wakeFigures(wakeBefore, await wakeUps(net));
 
   report({
@@ -114,11 +118,15 @@ try {
       compare('connect p99', 'µs', ['xdpfw', xdpfw.p99], ['minimal AF_XDP relay', relay.result.p99]),
       compare('connect p50', 'µs', ['minimal AF_XDP relay', relay.result.p50], ['kernel forwarding', kernel.p50]),
       compare('connect p99', 'µs', ['minimal AF_XDP relay', relay.result.p99], ['kernel forwarding', kernel.p99]),
+      compare('connect p50', 'µs', ['xdpfw', xdpfw.p50], ['minimal AF_XDP relay in Node', nodeRelay.result.p50]),
+      compare('connect p50', 'µs', ['minimal AF_XDP relay in Node', nodeRelay.result.p50], ['minimal AF_XDP relay', relay.result.p50]),
+      compare('connect p99', 'µs', ['minimal AF_XDP relay in Node', nodeRelay.result.p99], ['minimal AF_XDP relay', relay.result.p99]),
     ],
     facts: [
       ['slow-path packets per TCP connection (target 1), by run', xdpfw.slowPerConnection.map((n) => n.toFixed(3)).join(', ')],
       ['relay: SYN from XDP to userspace taking it, p50 / p99 (µs)', `${us(relay.times.wakeNs.p50)} / ${us(relay.times.wakeNs.p99)} (${relay.times.frames} SYNs)`],
       ['relay: taking it to its send returning, p50 / p99 (µs)', `${us(relay.times.sendNs.p50)} / ${us(relay.times.sendNs.p99)}`],
+      ['relay in Node: SYN from XDP to its callback taking it, p50 / p99 (µs)', `${us(nodeRelay.times.wakeNs.p50)} / ${us(nodeRelay.times.wakeNs.p99)} (${nodeRelay.times.frames} SYNs)`],
       ['xdpfw: SYN from XDP to the slow path taking it (µs; buckets, warm-up run included)', wake],
     ],
   });
