@@ -8,6 +8,8 @@ BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BPF_OUT)/%.bpf.o,$(BPF_SRCS))
 # Benchmark-only programs (traffic generator, sinks, minimal forwarder).
 BENCH_BPF_OBJS := $(patsubst bpf/bench/%.bpf.c,$(BPF_OUT)/bench/%.bpf.o,$(wildcard bpf/bench/*.bpf.c))
+# Benchmark-only native tools (built by `make bench` only).
+BENCH_TOOLS := dist/test/bench/tools/xsk-relay
 # Test-only programs (the far side of a test's links).
 TEST_BPF_OBJS := $(patsubst bpf/test/%.bpf.c,$(BPF_OUT)/test/%.bpf.o,$(wildcard bpf/test/*.bpf.c))
 TS_SRCS := $(shell find lib bin test -name '*.ts' 2>/dev/null)
@@ -80,5 +82,10 @@ clean:
 
 # Every figure a ratio to a baseline measured in the same run; writes
 # bench-results.json and bench-results.md. BENCH="forwarding memory" runs some.
-bench: deps all
+bench: deps all $(BENCH_TOOLS)
 	@node dist/test/bench/run.js $(BENCH)
+
+# The minimal AF_XDP relay (the floor under any userspace slow path), for BENCH=latency.
+$(BENCH_TOOLS): test/bench/tools/xsk-relay.c
+	@mkdir -p $(dir $@)
+	gcc -O2 -g -Wall -Wextra -Werror -o $@ $< $$(pkg-config --libs libxdp libbpf)

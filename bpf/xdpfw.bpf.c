@@ -464,6 +464,7 @@ static __always_inline int write_rx_meta(struct xdp_md *ctx, struct packet *pkt)
 	meta->flags = pkt->flags & PKT_FRAGMENT && !(pkt->flags & PKT_FRAGMENT_HEAD)
 			      ? XDPFW_RX_META_LATER_FRAGMENT : 0;
 	meta->mtu = pkt->egress_mtu;
+	meta->rx_ns = bpf_ktime_get_ns();
 	return 0;
 }
 

@@ -323,6 +323,9 @@ struct xdpfw_rx_meta {
 	/* Not 0: the packet exceeds this egress MTU and was not forwarded; the
 	 * slow path answers with fragmentation-needed / packet-too-big. */
 	__u16 mtu;
+	/* bpf_ktime_get_ns() (CLOCK_MONOTONIC) as XDP sent it up: the slow path
+	 * times its own wake-up against it. */
+	__u64 rx_ns;
 };
 
 enum xdpfw_rx_meta_flags {

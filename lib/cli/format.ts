@@ -4,6 +4,7 @@ import type { MatchResult, PoliciesReport } from '../daemon/policies-report.js';
 import type { CountersReport, ReloadReport, StatusReport } from '../daemon/reports.js';
 import type { LossesReport } from '../daemon/losses.js';
 import { formatWarning } from '../dataplane/link-checks.js';
+import { wakeSummary } from '../slowpath/batch-stats.js';
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -40,6 +41,7 @@ export function formatCounters(c: CountersReport): string {
     `Slow path batches:  ${c.slowPathBatches.batches} (largest ${c.slowPathBatches.largest}; by size ` +
       `${Object.entries(c.slowPathBatches.bySize).filter(([, n]) => n > 0).map(([s, n]) => `${s}: ${n}`).join(', ') || '-'}; ` +
       `${c.slowPathBatches.routeRuns} route runs, ${c.slowPathBatches.installWrites} session writes)`,
+    `Slow path wake-up:  ${wakeSummary(c.slowPathBatches)}`,
     `Sessions created:   ${c.sessions.created}, refused (table full): ${c.sessions.refusedFull}`,
     `Sessions closed:    ${Object.entries(c.sessions.closed).map(([r, n]) => `${r} ${n}`).join(', ') || '0'}`,
     `Reject replies:     ${c.rejects.sent} sent (${c.rejects.partialQuote} quoting part of the header chain), ${c.rejects.rateLimited} rate-limited, ` +

@@ -126,6 +126,7 @@ export const COUNTER_VALUE = new StructLayout('xdpfw_counter_value', [['packets'
 export const RX_META = new StructLayout('xdpfw_rx_meta', [
   ['family', 'u8'], ['protocol', 'u8'], ['tcp_flags', 'u8'], ['icmp_type', 'u8'], ['l3_offset', 'u16'],
   ['l3_len', 'u16'], ['src_port', 'u16'], ['dst_port', 'u16'], ['icmp_code', 'u8'], ['flags', 'u8'], ['mtu', 'u16'],
+  ['rx_ns', 'u64'],
 ] as const);
 
 /** struct xdpfw_fragment_key / xdpfw_fragment (bpf/fragments.h): the datagrams whose later fragments XDP follows. */

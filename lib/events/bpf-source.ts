@@ -16,7 +16,14 @@ export class BpfEventSource {
    * `faults` and the batch goes on.
    */
   constructor(mapFd: number, codec: EventCodec, producer: { emit(ev: SecurityEvent): unknown }, faults: Faults = new Faults()) {
-    this.ring = new RingBuffer(mapFd, (records, err) => {
+    // Handled after the poll phase's other callbacks (setImmediate): a session-close record
+    // and the next connection's first packet are often ready in the same wake-up, and the
+    // packet is waited for while the record is not.
+    this.ring = new RingBuffer(mapFd, (records, err) => setImmediate(() => this.take(records, err, codec, producer, faults)));
+  }
+
+  private take(records: Buffer[], err: NativeError | null | undefined, codec: EventCodec, producer: { emit(ev: SecurityEvent): unknown }, faults: Faults): void {
+    {
       try {
         if (err) this.failure = err;
         // One offset per batch: the clocks drift apart only slowly (NTP slews).
@@ -38,7 +45,7 @@ export class BpfEventSource {
       } catch (e) {
         faults.record('xdp-events', e, () => `batch of ${Array.isArray(records) ? records.length : 'no'} event records`);
       }
-    });
+    }
   }
 
   stats(): { undecodable: number; error: string | null } {

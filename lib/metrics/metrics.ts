@@ -90,6 +90,8 @@ export function createRegistry(src: MetricsSource): Registry {
   mirroredCounter(r, 'xdpfw_slowpath_packets_total', 'Packets the slow path received', [], () => [[{}, src.slowPath().received]]);
   mirroredCounter(r, 'xdpfw_slowpath_batches_total', 'Receive batches the slow path judged together, by size range', ['size'],
     () => Object.entries(src.slowPath().batches.report().bySize).map(([size, n]): [Labels, number] => [{ size }, n]));
+  mirroredCounter(r, 'xdpfw_slowpath_wakeups_total', 'Receive batches by how long their first frame waited from XDP to the slow path (µs)', ['wait_us'],
+    () => Object.entries(src.slowPath().batches.report().byWakeUs).map(([wait, n]): [Labels, number] => [{ wait_us: wait }, n]));
   mirroredCounter(r, 'xdpfw_slowpath_batch_calls_total', 'Kernel calls shared by a whole receive batch, by kind', ['kind'],
     () => [[{ kind: 'route' }, src.slowPath().batches.routeRuns], [{ kind: 'session_write' }, src.slowPath().batches.installWrites]]);
   mirroredCounter(r, 'xdpfw_slowpath_injected_total', 'Packets the slow path re-injected into the fast path', [],

@@ -93,6 +93,16 @@ export class FrameReader {
     return true;
   }
 
+  /**
+   * When XDP sent the frame at `addr` up (nanoseconds of CLOCK_MONOTONIC, as process.hrtime), read
+   * as a number without a BigInt (exact below 2^53 ns, 104 days of uptime; coarser after).
+   */
+  sentUpNs(addr: number): number {
+    const at = addr - RX_META.size + M.rx_ns;
+    if (at < 0) return 0;
+    return this.view.getUint32(at + 4, true) * 2 ** 32 + this.view.getUint32(at, true);
+  }
+
   /** Views of the key's addresses by family, made once: asking for an address allocates nothing. */
   private readonly addresses = {
     v4: [this.key.subarray(K.src_addr, K.src_addr + 4), this.key.subarray(K.dst_addr, K.dst_addr + 4)],

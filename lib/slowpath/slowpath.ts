@@ -331,6 +331,7 @@ export class SlowPath {
    */
   handleBatch(rx: RxQueue, descs: Uint32Array, n: number): void {
     this.stats.batches.record(n);
+    this.stats.batches.recordWake((Number(process.hrtime.bigint()) - rx.reader.sentUpNs(descs[0]!)) / 1e3);
     this.batching = true;
     this.sessions.beginBatch();
     try {

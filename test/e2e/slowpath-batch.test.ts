@@ -115,11 +115,16 @@ t.test('a burst judged as one batch gives each packet its own verdict and event'
   t.ok(b.bySize['4-7']! - before.slowPathBatches.bySize['4-7']! >= 1, 'counted in the batch-size histogram');
   t.ok(b.routeRuns > before.slowPathBatches.routeRuns, 'its routes looked up by one batched run');
   t.ok(b.installWrites > before.slowPathBatches.installWrites, 'its sessions written by one batched update');
+  // Stopped for 200 ms at least with the burst in its ring: its first frame waited longer than 4 ms.
+  t.ok(b.byWakeUs['>4096']! - before.slowPathBatches.byWakeUs['>4096']! >= 1, 'the wait from XDP to the stopped slow path counted');
+  t.ok(b.wakeUsTotal - before.slowPathBatches.wakeUsTotal >= 200_000, `the wait summed (${b.wakeUsTotal - before.slowPathBatches.wakeUsTotal} µs more)`);
   const text = (await topo.xdpfw(['show', 'counters'])).stdout;
   t.match(text, /Slow path batches: +\d+ \(largest \d+; by size [^)]*4-7: [1-9]/, 'show counters: the batch by its size');
+  t.match(text, /Slow path wake-up: +mean [\d.]+ µs from XDP to the slow path \(batches by µs [^)]*>4096: [1-9]/, 'show counters: the wait');
   const scraped = await topo.traffic<{ status: number; body: string }>('fw', ['http-get', '--host', 'http://127.0.0.1:9420/metrics']);
   t.match(scraped.body, /^xdpfw_slowpath_batches_total\{size="4-7"\} [1-9]/m, 'metrics: the batch by its size');
   t.match(scraped.body, /^xdpfw_slowpath_batch_calls_total\{kind="route"\} [1-9]/m, 'metrics: the shared route runs');
+  t.match(scraped.body, /^xdpfw_slowpath_wakeups_total\{wait_us=">4096"\} [1-9]/m, 'metrics: the wait');
 
   const delta = (name: string) => (after.drops[name] ?? 0) - (before.drops[name] ?? 0);
   t.equal(delta('policy_deny'), 1, 'deny: dropped as policy_deny');
