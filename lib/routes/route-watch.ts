@@ -94,6 +94,11 @@ export class RouteWatch {
     child?.kill('SIGTERM');
   }
 
+  /** The listener's process id while it runs. */
+  get listenerPid(): number | undefined {
+    return this.child?.pid;
+  }
+
   stats(): RouteWatchStats {
     return { leased: this.leased, generation: this.generation, bumps: this.bumps, listenerExits: this.listenerExits };
   }
