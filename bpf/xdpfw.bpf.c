@@ -340,6 +340,14 @@ static __noinline int next_hop_of(struct xdp_md *ctx, struct packet *pkt,
 		__builtin_memcpy(out->smac, sess->egress.smac, ETH_ALEN);
 		return BPF_FIB_LKUP_RET_SUCCESS;
 	}
+	if (cache) {
+		__u32 idx = XDPFW_CNT_EGRESS_LOOKUP;
+		struct xdpfw_counter_value *c = bpf_map_lookup_elem(&xdpfw_counters, &idx);
+		if (c) {
+			c->packets++;
+			c->bytes += pkt->l3_len;
+		}
+	}
 	struct bpf_fib_lookup fib;
 	__u32 fib_flags = fib_params_from(pkt, ctx, &fib, table_id);
 	int rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), fib_flags);

@@ -311,6 +311,10 @@ enum xdpfw_counter {
 	XDPFW_CNT_VLAN_FROM_UNIT,     /* left by a unit's device: its VLAN tag on, redirected out of the trunk */
 	XDPFW_CNT_DROP_VLAN_TAG,      /* a unit's tag could not be taken off or put on (no room), or a frame
 	                               * left by a unit's internal end that no unit owns (any more) */
+	/* Kept egresses (egress_cache.h). */
+	XDPFW_CNT_EGRESS_LOOKUP,      /* not a verdict: an established packet whose route was looked up because
+	                               * its entry kept no egress that held (its first packet, a new route
+	                               * generation, no lease); the others left by the kept egress */
 	XDPFW_CNT__MAX,
 };
 

@@ -93,9 +93,15 @@ function forward(spec: FrameSpec = flow): string {
   return [...r.dataOut!.subarray(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
+/** EGRESS_LOOKUP: established packets whose route was looked up. */
+const lookups = () => Number(dp.readCounters().get('EGRESS_LOOKUP')!.packets);
+
 t.test('without a lease nothing is kept: every packet is looked up', async (t) => {
   lease(0, 0n);
+  const before = lookups();
   t.equal(forward(), NEIGHBOUR);
+  t.equal(forward(), NEIGHBOUR);
+  t.equal(lookups() - before, 2, 'each counted as looked up');
   t.equal(kept().generation, 0, 'nothing kept');
   lease(5, 0n); // a generation whose lease ran out
   poke({ dmac: MARKER });
@@ -105,11 +111,15 @@ t.test('without a lease nothing is kept: every packet is looked up', async (t) =
 
 t.test('kept from the first packet under a lease, used by the next', async (t) => {
   lease(7, native.monotonicNs() + HOUR);
+  const before = lookups();
   t.equal(forward(), NEIGHBOUR, 'the first packet is looked up');
+  t.equal(lookups() - before, 1, 'counted');
   t.same(kept(), { generation: 7, ifindex: OUT, tableId: 0, mtu: 1500, dmac: NEIGHBOUR, smac: OUT_MAC }, 'its egress kept');
   poke({ dmac: MARKER });
   t.equal(forward(), MARKER, 'the next packet leaves by the kept egress, not a lookup');
   t.equal(forward(), MARKER);
+  t.equal(forward(), MARKER);
+  t.equal(lookups() - before, 1, 'the packets after it are not looked up');
 });
 
 t.test('a new generation: the kept egress is never used again', async (t) => {
