@@ -15,7 +15,7 @@
  * egress is never used past a change the daemon could have missed.
  *
  * A packet the kept egress does not fit (larger than its MTU, another IPv4
- * TOS, another table or egress interface in its entry) is looked up as
+ * DSCP, another table or egress interface in its entry) is looked up as
  * before, so every outcome of the lookup (no neighbour, route moved, MTU,
  * unreachable) is what it always was.
  */
@@ -57,10 +57,11 @@ static __always_inline __u32 route_generation(__u64 now)
 	return g;
 }
 
-/* The TOS the route was (or would be) looked up with. */
+/* What of the TOS the route lookup depends on: the DSCP (the kernel leaves
+ * out the ECN bits, which may change within a flow). */
 static __always_inline __u8 egress_tos(const struct packet *pkt)
 {
-	return pkt->ip4 ? pkt->ip4->tos : 0;
+	return pkt->ip4 ? pkt->ip4->tos & 0xfc : 0;
 }
 
 /* Whether the entry's kept egress holds for this packet under generation g. */

@@ -340,7 +340,7 @@ static __noinline int next_hop_of(struct xdp_md *ctx, struct packet *pkt,
 		__builtin_memcpy(out->smac, sess->egress.smac, ETH_ALEN);
 		return BPF_FIB_LKUP_RET_SUCCESS;
 	}
-	if (cache) {
+	if (g) {
 		__u32 idx = XDPFW_CNT_EGRESS_LOOKUP;
 		struct xdpfw_counter_value *c = bpf_map_lookup_elem(&xdpfw_counters, &idx);
 		if (c) {

@@ -161,14 +161,14 @@ enum xdpfw_close_flags {
  * after it are forwarded without one (bpf/egress_cache.h). It holds while
  * the route generation it was found under is current and the daemon's
  * lease on that generation runs (struct xdpfw_route_lease), and only for
- * the session's egress interface and routing table and (IPv4) the TOS it
+ * the session's egress interface and routing table and (IPv4) the DSCP it
  * was looked up with; anything else looks the route up again. */
 struct xdpfw_egress {
 	__u32 generation; /* xdpfw_route_lease generation it was found under; 0: empty */
 	__u32 ifindex;    /* the egress interface it leaves by */
 	__u32 table_id;   /* routing table it was looked up in (the input verdict's) */
 	__u16 mtu;        /* the route's MTU: a larger packet is looked up again */
-	__u8 tos;         /* IPv4 TOS it was looked up with (0 for IPv6) */
+	__u8 tos;         /* IPv4 DSCP (TOS without ECN) it was looked up with (0 for IPv6) */
 	__u8 pad;
 	__u8 dmac[6];     /* the next hop's MAC */
 	__u8 smac[6];     /* the egress interface's MAC */
@@ -312,9 +312,11 @@ enum xdpfw_counter {
 	XDPFW_CNT_DROP_VLAN_TAG,      /* a unit's tag could not be taken off or put on (no room), or a frame
 	                               * left by a unit's internal end that no unit owns (any more) */
 	/* Kept egresses (egress_cache.h). */
-	XDPFW_CNT_EGRESS_LOOKUP,      /* not a verdict: an established packet whose route was looked up because
-	                               * its entry kept no egress that held (its first packet, a new route
-	                               * generation, no lease); the others left by the kept egress */
+	XDPFW_CNT_EGRESS_LOOKUP,      /* not a verdict: while kept egresses are in use (the daemon's route
+	                               * lease runs), an established packet whose route was looked up because
+	                               * its entry kept none that held (its first packet, a new route
+	                               * generation, a packet larger than the route MTU); the others left by
+	                               * the kept egress */
 	XDPFW_CNT__MAX,
 };
 
