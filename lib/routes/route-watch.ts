@@ -45,6 +45,7 @@ export class RouteWatch {
   private pollTimer: NodeJS.Timeout | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
   private bumps = 0;
+  private validUntil = 0n;
   private listenerExits = 0;
   private readonly key = Buffer.alloc(4);
   private readonly value = Buffer.alloc(ROUTE_LEASE.size);
@@ -124,11 +125,24 @@ export class RouteWatch {
   private bump(): void {
     this.generation = (this.generation + 1) >>> 0 || 1;
     this.bumps++;
-    this.renew();
+    this.extend(monotonicNs());
   }
 
+  /**
+   * A lease that ran out (the event loop was held up longer than the lease)
+   * comes back under a new generation: a change reported meanwhile may
+   * still wait, unread, behind this timer.
+   */
   private renew(): void {
-    if (this.leased) this.write(monotonicNs() + BigInt(LEASE_MS) * 1_000_000n);
+    if (!this.leased) return;
+    const now = monotonicNs();
+    if (now >= this.validUntil) this.bump();
+    else this.extend(now);
+  }
+
+  private extend(now: bigint): void {
+    this.validUntil = now + BigInt(LEASE_MS) * 1_000_000n;
+    this.write(this.validUntil);
   }
 
   private revoke(): void {

@@ -31,9 +31,10 @@ const FLOWS = [
 ] as const;
 
 /** `count` datagrams of one flow (fixed source port); how many echoes came back. */
-async function ping(server: string, sport: number, count: number): Promise<number> {
+async function ping(server: string, sport: number, count: number, intervalMs = 100): Promise<number> {
   const r = await topo.traffic<{ received: number }>('client', [
-    'udp-ping', '--host', server, '--port', '5002', '--sport', String(sport), '--count', String(count), '--timeout', '3000',
+    'udp-ping', '--host', server, '--port', '5002', '--sport', String(sport), '--count', String(count),
+    '--interval', String(intervalMs), '--timeout', '3000',
   ]);
   return r.received;
 }
@@ -46,12 +47,13 @@ t.test('established flows leave by the kept egress, and follow a new next-hop MA
   const first = await sessions();
 
   const a = await counters();
-  for (const f of FLOWS) t.equal(await ping(f.server, f.sport, 10), 10, `${f.family}: every echo came back`);
+  for (const f of FLOWS) t.equal(await ping(f.server, f.sport, 50, 10), 50, `${f.family}: every echo came back`);
   const b = await counters();
   const forwarded = b.xdp.fastForward!.packets - a.xdp.fastForward!.packets;
   const lookups = b.xdp.egressLookup!.packets - a.xdp.egressLookup!.packets;
-  t.ok(forwarded >= 40, `forwarded in XDP (${forwarded})`);
-  // Each unrelated change the netlink listener reports (a neighbour going stale) costs a lookup per direction.
+  t.ok(forwarded >= 200, `forwarded in XDP (${forwarded})`);
+  // Each unrelated change the netlink listener reports (a neighbour going stale), or a lapse of the
+  // daemon's lease on a loaded machine, costs one lookup per session direction (four here).
   t.ok(lookups < forwarded / 4, `most left by the kept egress: ${lookups} route lookups for ${forwarded} packets`);
 
   // The server's interface gets a new MAC; the firewall's neighbour entries follow it.
@@ -71,7 +73,7 @@ t.test('established flows leave by the kept egress, and follow a new next-hop MA
     const now = sessionOf(after, f);
     t.ok(before && now, `${f.family}: the session is listed`);
     t.equal(now?.sessionId, before?.sessionId, `${f.family}: the same session carried on`);
-    t.equal(now?.packetsFromClient, 23, `${f.family}: every datagram counted on it`);
-    t.equal(now?.packetsFromServer, 23, `${f.family}: every echo counted on it`);
+    t.equal(now?.packetsFromClient, 63, `${f.family}: every datagram counted on it`);
+    t.equal(now?.packetsFromServer, 63, `${f.family}: every echo counted on it`);
   }
 });
