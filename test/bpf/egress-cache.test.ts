@@ -16,7 +16,7 @@ const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js'
 const { EGRESS, ROUTE_LEASE, SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
-const { RouteWatch } = await import('../../lib/routes/route-watch.js');
+const { LEASE_MS, RouteWatch } = await import('../../lib/routes/route-watch.js');
 const { XDP_REDIRECT } = await import('../../lib/dataplane/xdp-abi.js');
 const { frame, ipBytes, mac } = await import('../helpers/packets.js');
 const { sessionEntry } = await import('../helpers/session-entry.js');
@@ -157,6 +157,14 @@ t.test('the route watch: a neighbour replaced reaches the next packet', async (t
   t.equal(forward(), '02:00:00:00:09:03', 'the next packet goes to the new MAC');
   t.equal(forward(), '02:00:00:00:09:03');
   t.equal(kept().dmac, '02:00:00:00:09:03', 'kept under the new generation');
+
+  // The event loop held up past the lease: a change may wait unread behind the renewal, so
+  // the lease comes back under a new generation.
+  const held = readLease().generation;
+  const until0 = Date.now() + 2 * LEASE_MS;
+  while (Date.now() < until0); // busy: no timer, no listener output is handled
+  await until(() => readLease().generation !== held);
+  t.ok(readLease().validUntil > native.monotonicNs(), 'a lapsed lease is granted again under a new generation');
 
   // The listener dies: the lease is withdrawn at once, whatever is kept.
   const pid = watch.listenerPid!;
