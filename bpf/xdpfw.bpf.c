@@ -328,7 +328,7 @@ struct next_hop {
  * its own, so the lookup's 64-byte argument is not on the stack of the
  * programs that also call into the TCP tracking (the verifier's 512-byte
  * limit spans calls); one return code either way, so its callers' paths
- * (and their verification) are what they were. */
+ * are what they were. */
 static __noinline int next_hop_of(struct xdp_md *ctx, struct packet *pkt,
 				  struct xdpfw_session *sess, int cache, struct next_hop *out)
 {

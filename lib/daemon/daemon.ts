@@ -679,6 +679,7 @@ export class Daemon {
       losses: () => this.losses(),
       linkWarnings: () => this.lastWarnings,
       dnsNames: () => this.dns.counters,
+      routeWatch: () => this.routeWatch?.stats() ?? null,
       policyHits: () => [...this.slowPath.policies.hitCounts()].map(([id, hits]) => {
         const p = this.config.policies.find((x) => x.id === id);
         return { policy: p?.name ?? 'default-policy', fromZone: p?.fromZone ?? 'global', toZone: p?.toZone ?? 'global', hits };
@@ -708,7 +709,8 @@ export class Daemon {
 
   counters(): CountersReport {
     return countersReport(this.dataplane.readCounters(), this.slowPath.stats, this.sessions.stats,
-      { counters: this.events.counters(), sinks: this.events.sinkStats() }, this.losses(), this.controlStats, this.dns.counters);
+      { counters: this.events.counters(), sinks: this.events.sinkStats() }, this.losses(), this.controlStats, this.dns.counters,
+      this.routeWatch?.stats());
   }
 
   private losses(): LossesReport {

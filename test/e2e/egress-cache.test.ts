@@ -47,6 +47,7 @@ t.test('established flows leave by the kept egress, and follow a new next-hop MA
   const first = await sessions();
 
   const a = await counters();
+  t.equal(a.routeWatch?.leased, true, 'show counters: kept egresses in use');
   for (const f of FLOWS) t.equal(await ping(f.server, f.sport, 50, 10), 50, `${f.family}: every echo came back`);
   const b = await counters();
   const forwarded = b.xdp.fastForward!.packets - a.xdp.fastForward!.packets;
@@ -66,6 +67,11 @@ t.test('established flows leave by the kept egress, and follow a new next-hop MA
   for (const f of FLOWS) t.equal(await ping(f.server, f.sport, 10), 10, `${f.family}: every echo came back through the new MAC`);
   const d = await counters();
   t.ok(d.xdp.egressLookup!.packets > c.xdp.egressLookup!.packets, 'the kept egresses were looked up again');
+  t.ok(d.routeWatch!.bumps > b.routeWatch!.bumps, 'show counters: the route changes were applied');
+  const metrics = await topo.traffic<{ body: string }>('fw', ['http-get', '--host', 'http://127.0.0.1:9420/metrics']);
+  t.match(metrics.body, /^xdpfw_route_egress_kept 1$/m, 'metrics: kept egresses in use');
+  const changes = /^xdpfw_route_changes_total (\d+)$/m.exec(metrics.body);
+  t.ok(changes && Number(changes[1]) >= d.routeWatch!.bumps, 'metrics: the route changes applied');
   t.equal(d.slowPathPackets, c.slowPathPackets, 'no packet went to the slow path');
   const after = await sessions();
   for (const f of FLOWS) {
