@@ -197,20 +197,23 @@ static __always_inline void ipv4_decrement_ttl(struct iphdr *iph)
 struct path {
 	__u32 forward, local, kernel; /* counters */
 	int replay;                   /* replay the cached filter verdicts */
+	int egress_cache;             /* the packet carries the session's own tuple: its kept egress
+	                               * (egress_cache.h) is used and written */
 };
 
 static const struct path FAST_PATH = {
-	XDPFW_CNT_FAST_FORWARD, XDPFW_CNT_FAST_LOCAL, XDPFW_CNT_FAST_KERNEL, 1
+	XDPFW_CNT_FAST_FORWARD, XDPFW_CNT_FAST_LOCAL, XDPFW_CNT_FAST_KERNEL, 1, 1
 };
 static const struct path INJECT_PATH = {
-	XDPFW_CNT_INJECT_FORWARD, XDPFW_CNT_INJECT_LOCAL, XDPFW_CNT_INJECT_KERNEL, 1
+	XDPFW_CNT_INJECT_FORWARD, XDPFW_CNT_INJECT_LOCAL, XDPFW_CNT_INJECT_KERNEL, 1, 1
 };
 static const struct path INJECT_NEW_PATH = {
-	XDPFW_CNT_INJECT_FORWARD, XDPFW_CNT_INJECT_LOCAL, XDPFW_CNT_INJECT_KERNEL, 0
+	XDPFW_CNT_INJECT_FORWARD, XDPFW_CNT_INJECT_LOCAL, XDPFW_CNT_INJECT_KERNEL, 0, 1
 };
-/* ICMP errors along the session of the packet they quote (icmp_error.h). */
+/* ICMP errors along the session of the packet they quote (icmp_error.h):
+ * the error's own addresses are routed, not the session's. */
 static const struct path ICMP_ERROR_PATH = {
-	XDPFW_CNT_ICMP_ERROR_FORWARD, XDPFW_CNT_ICMP_ERROR_LOCAL, XDPFW_CNT_FAST_KERNEL, 1
+	XDPFW_CNT_ICMP_ERROR_FORWARD, XDPFW_CNT_ICMP_ERROR_LOCAL, XDPFW_CNT_FAST_KERNEL, 1, 0
 };
 
 static __always_inline int box_connection(struct xdp_md *ctx, const struct xdpfw_session_key *key);
@@ -317,19 +320,43 @@ struct next_hop {
 	__u8 smac[ETH_ALEN];
 };
 
-/* The route of an established session's packet; a call of its own, so the
- * lookup's 64-byte argument is not on the stack of the programs that also
- * call into the TCP tracking (the verifier's 512-byte limit spans calls). */
-static __noinline int next_hop_of(struct xdp_md *ctx, struct packet *pkt, __u32 table_id,
-				  struct next_hop *out)
+#include "egress_cache.h"
+
+/* The route of an established session's packet: the egress kept in its
+ * entry while that holds (egress_cache.h), else a lookup, kept for the
+ * packets after it when it succeeds along the session's egress. A call of
+ * its own, so the lookup's 64-byte argument is not on the stack of the
+ * programs that also call into the TCP tracking (the verifier's 512-byte
+ * limit spans calls); one return code either way, so its callers' paths
+ * are what they were. */
+static __noinline int next_hop_of(struct xdp_md *ctx, struct packet *pkt,
+				  struct xdpfw_session *sess, int cache, struct next_hop *out)
 {
+	__u32 table_id = sess->input.table_id;
+	__u32 g = cache ? route_generation(bpf_ktime_get_coarse_ns()) : 0;
+	if (egress_fits(sess, pkt, table_id, g)) {
+		out->ifindex = sess->egress.ifindex;
+		__builtin_memcpy(out->dmac, sess->egress.dmac, ETH_ALEN);
+		__builtin_memcpy(out->smac, sess->egress.smac, ETH_ALEN);
+		return BPF_FIB_LKUP_RET_SUCCESS;
+	}
+	if (g) {
+		__u32 idx = XDPFW_CNT_EGRESS_LOOKUP;
+		struct xdpfw_counter_value *c = bpf_map_lookup_elem(&xdpfw_counters, &idx);
+		if (c) {
+			c->packets++;
+			c->bytes += pkt->l3_len;
+		}
+	}
 	struct bpf_fib_lookup fib;
 	__u32 fib_flags = fib_params_from(pkt, ctx, &fib, table_id);
 	int rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), fib_flags);
 	out->ifindex = fib.ifindex;
-	out->mtu = fib.mtu_result;
+	out->mtu = fib.mtu_result; /* on success too: the route's MTU */
 	__builtin_memcpy(out->dmac, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(out->smac, fib.smac, ETH_ALEN);
+	if (g && rc == BPF_FIB_LKUP_RET_SUCCESS && route_unchanged(sess, fib.ifindex))
+		egress_keep(sess, pkt, table_id, g, fib.ifindex, fib.mtu_result, fib.dmac, fib.smac);
 	return rc;
 }
 
@@ -346,7 +373,7 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 	int rc = 0, looked_up = 0; /* no lookup: local, tagged or expiring (below) */
 	if (!(sess->flags & XDPFW_SESS_LOCAL) && !pkt->vlan_tags &&
 	    !((pkt->ip4 && pkt->ip4->ttl <= 1) || (pkt->ip6 && pkt->ip6->hop_limit <= 1))) {
-		rc = next_hop_of(ctx, pkt, sess->input.table_id, &fib);
+		rc = next_hop_of(ctx, pkt, sess, path->egress_cache, &fib);
 		looked_up = 1;
 		/* Another egress may be another zone: never forwarded there unchecked. */
 		if ((rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH) &&

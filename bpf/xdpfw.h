@@ -15,7 +15,7 @@
 enum xdpfw_constants {
 	/* Bumped whenever a pinned map's layout changes; stored in the meta
 	 * map so a new build refuses pinned maps written by an older one. */
-	XDPFW_LAYOUT_VERSION = 7,
+	XDPFW_LAYOUT_VERSION = 8,
 	XDPFW_MAX_IFACES = 64,  /* interfaces one daemon attaches to */
 	XDPFW_MAX_QUEUES = 64,  /* rx queues per interface with an AF_XDP socket */
 	XDPFW_MAX_SESSION_ENTRIES = 2 * 1048576, /* two entries per session */
@@ -157,6 +157,23 @@ enum xdpfw_close_flags {
 	XDPFW_CLOSE_EVENT_WRITTEN = 1,
 };
 
+/* This direction's egress as a route lookup found it, kept so the packets
+ * after it are forwarded without one (bpf/egress_cache.h). It holds while
+ * the route generation it was found under is current and the daemon's
+ * lease on that generation runs (struct xdpfw_route_lease), and only for
+ * the session's egress interface and routing table and (IPv4) the DSCP it
+ * was looked up with; anything else looks the route up again. */
+struct xdpfw_egress {
+	__u32 generation; /* xdpfw_route_lease generation it was found under; 0: empty */
+	__u32 ifindex;    /* the egress interface it leaves by */
+	__u32 table_id;   /* routing table it was looked up in (the input verdict's) */
+	__u16 mtu;        /* the route's MTU: a larger packet is looked up again */
+	__u8 tos;         /* IPv4 DSCP (TOS without ECN) it was looked up with (0 for IPv6) */
+	__u8 pad;
+	__u8 dmac[6];     /* the next hop's MAC */
+	__u8 smac[6];     /* the egress interface's MAC */
+};
+
 /*
  * Value of one direction's entry. A session has two entries in
  * xdpfw_sessions, keyed by the tuple each direction's packets carry (one for
@@ -197,6 +214,7 @@ struct xdpfw_session {
 	struct bpf_spin_lock lock;     /* guards `tcp` (owner entry) */
 	__u32 lock_pad;
 	struct xdpfw_tcp_conn tcp;     /* TCP state and both sides' tracking (owner entry) */
+	struct xdpfw_egress egress;    /* this direction's route, written by XDP only */
 };
 
 /* `security flow tcp-session` as XDP applies it (xdpfw_tcp_settings). */
@@ -293,6 +311,12 @@ enum xdpfw_counter {
 	XDPFW_CNT_VLAN_FROM_UNIT,     /* left by a unit's device: its VLAN tag on, redirected out of the trunk */
 	XDPFW_CNT_DROP_VLAN_TAG,      /* a unit's tag could not be taken off or put on (no room), or a frame
 	                               * left by a unit's internal end that no unit owns (any more) */
+	/* Kept egresses (egress_cache.h). */
+	XDPFW_CNT_EGRESS_LOOKUP,      /* not a verdict: while kept egresses are in use (the daemon's route
+	                               * lease runs), an established packet whose route was looked up because
+	                               * its entry kept none that held (its first packet, a new route
+	                               * generation, a packet larger than the route MTU); the others left by
+	                               * the kept egress */
 	XDPFW_CNT__MAX,
 };
 

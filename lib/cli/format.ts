@@ -51,6 +51,8 @@ export function formatCounters(c: CountersReport): string {
     `Slow path errors:   ${Object.entries(c.slowPathErrors).filter(([, n]) => n > 0).map(([s, n]) => `${s} ${n}`).join(', ') || '0'}`,
     `Control requests rejected: ${c.controlRequestsRejected}`,
     `DNS name lookups:   ${c.dnsNames.answered} answered, ${c.dnsNames.failures} failed (last good addresses kept), ${c.dnsNames.changes} changed addresses`,
+    ...(c.routeWatch ? [`Route watch:        ${c.routeWatch.leased ? 'kept egresses in use' : 'every packet looked up'}, generation ${c.routeWatch.generation}, ` +
+      `${c.routeWatch.bumps} route changes applied, ${c.routeWatch.listenerExits} listener exits`] : []),
     '',
     table(['Event kind', 'Generated', 'Sent', 'Rate-limited', 'Queue full', 'Sink failed'], Object.entries(c.events).map(([k, v]) =>
       [k, String(v.generated), String(v.sent), String(v.rateLimited), String(v.queueFull), String(v.sinkFailed)])),

@@ -58,6 +58,7 @@ import { notifyCommit } from '../commit/notify.js';
 import { FloodMeters } from '../flood/meters.js';
 import { DenyCache } from '../flood/deny-cache.js';
 import type { DropMonitor } from '../monitor/drop-monitor.js';
+import { RouteWatch } from '../routes/route-watch.js';
 import { createDropMonitor } from '../monitor/setup.js';
 import { Tracer } from '../trace/setup.js';
 import { ExpiryRunner } from '../session/expiry-runner.js';
@@ -112,6 +113,8 @@ export class Daemon {
   private metrics: MetricsService | null = null;
   private bpfEvents: BpfEventSource | null = null;
   private dropMonitor: DropMonitor | null = null;
+  /** Route changes invalidate the egress XDP keeps per session (lib/routes/route-watch.ts). */
+  private routeWatch: RouteWatch | null = null;
   private tracer: Tracer | null = null;
   private xdpBudget: XdpEventBudget | null = null;
   /** Answers of the config's dns-name addresses (lib/dns-names/). */
@@ -204,6 +207,7 @@ export class Daemon {
       daemon.bpfEvents = new BpfEventSource(dataplane.mapFd('xdpfw_events'), new EventCodec(eventConstants), closesFromXdp(sessions, events), slowPath.faults);
       daemon.dropMonitor = createDropMonitor(dataplane, (ifindex) => daemon!.ingressNames(ifindex));
       slowPath.dropTap = daemon.dropMonitor;
+      daemon.routeWatch = new RouteWatch(dataplane.mapFd('xdpfw_route_lease'), (m) => process.stderr.write(`xdpfw: ${m}\n`)).start();
       sessions.adopt(daemon.names(), Date.now() - Number(monotonicNs()) / 1e6);
       sessions.sweepOrphans();
       slowPath.restoreLimits();
@@ -236,6 +240,7 @@ export class Daemon {
       daemon?.metrics?.close();
       daemon?.bpfEvents?.close();
       daemon?.dropMonitor?.close();
+      daemon?.routeWatch?.close();
       for (const s of daemon?.sinks ?? []) s.close();
       for (const s of daemon?.sockets ?? []) s.close();
       if (daemon?.expiryTimer) clearInterval(daemon.expiryTimer);
@@ -674,6 +679,7 @@ export class Daemon {
       losses: () => this.losses(),
       linkWarnings: () => this.lastWarnings,
       dnsNames: () => this.dns.counters,
+      routeWatch: () => this.routeWatch?.stats() ?? null,
       policyHits: () => [...this.slowPath.policies.hitCounts()].map(([id, hits]) => {
         const p = this.config.policies.find((x) => x.id === id);
         return { policy: p?.name ?? 'default-policy', fromZone: p?.fromZone ?? 'global', toZone: p?.toZone ?? 'global', hits };
@@ -703,7 +709,8 @@ export class Daemon {
 
   counters(): CountersReport {
     return countersReport(this.dataplane.readCounters(), this.slowPath.stats, this.sessions.stats,
-      { counters: this.events.counters(), sinks: this.events.sinkStats() }, this.losses(), this.controlStats, this.dns.counters);
+      { counters: this.events.counters(), sinks: this.events.sinkStats() }, this.losses(), this.controlStats, this.dns.counters,
+      this.routeWatch?.stats());
   }
 
   private losses(): LossesReport {
@@ -723,6 +730,7 @@ export class Daemon {
       for (const s of this.sockets) s.close();
       this.bpfEvents?.close();
       this.dropMonitor?.close();
+      this.routeWatch?.close();
       this.tracer?.close();
       for (const s of this.sinks) s.close();
       await new Promise<void>((resolve) => (this.control ? this.control.close(() => resolve()) : resolve()));

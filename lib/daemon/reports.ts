@@ -1,6 +1,7 @@
 // The shapes `xdpfw status` and `xdpfw show counters` print (and their --json).
 import type { CommitOutcome, CommitStatus } from '../commit/commits.js';
 import type { DnsCounters } from '../dns-names/addresses.js';
+import type { RouteWatchStats } from '../routes/route-watch.js';
 import type { XdpMode } from '../dataplane/dataplane.js';
 import type { LinkWarning } from '../dataplane/link-checks.js';
 import type { KindCounters } from '../events/producer.js';
@@ -57,6 +58,8 @@ export interface CountersReport {
   losses: LossesReport;
   /** Lookups of dns-name addresses (lib/dns-names/). */
   dnsNames: DnsCounters;
+  /** The route watch behind the egress XDP keeps per session (lib/routes/route-watch.ts); absent without a daemon. */
+  routeWatch?: RouteWatchStats;
 }
 
 const FAST_PATH = ['FAST_FORWARD', 'FAST_LOCAL', 'FAST_KERNEL', 'ICMP_ERROR_FORWARD', 'ICMP_ERROR_LOCAL'];
@@ -108,6 +111,7 @@ export function countersReport(
   losses: LossesReport,
   control: { rejected: number } = { rejected: 0 },
   dnsNames: DnsCounters = { answered: 0, failures: 0, changes: 0 },
+  routeWatch?: RouteWatchStats,
 ): CountersReport {
   const get = (n: string) => xdp.get(n) ?? { packets: 0n, bytes: 0n };
   const drops: Record<string, number> = {};
@@ -130,6 +134,7 @@ export function countersReport(
     xdp: Object.fromEntries([...xdp].map(([n, v]) => [camel(n), { packets: Number(v.packets), bytes: Number(v.bytes) }])),
     losses,
     dnsNames: { ...dnsNames },
+    ...(routeWatch ? { routeWatch } : {}),
   };
 }
 

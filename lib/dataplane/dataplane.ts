@@ -48,6 +48,7 @@ const MAPS = [
   'xdpfw_flood_settings', 'xdpfw_deny_cache',
   'xdpfw_drop_watch', 'xdpfw_drop_budget', 'xdpfw_drops',
   'xdpfw_iface_generation',
+  'xdpfw_route_lease',
 ] as const;
 
 /** The program in each slot of xdpfw_tail_calls, by its name in enum xdpfw_tail_call. */

@@ -95,11 +95,21 @@ export const TCP_CONN = new StructLayout('xdpfw_tcp_conn', [
 /** struct xdpfw_tcp_settings: `security flow tcp-session` for XDP. */
 export const TCP_SETTINGS = new StructLayout('xdpfw_tcp_settings', [['flags', 'u32']] as const);
 
+/** struct xdpfw_egress: a direction's route as XDP keeps it (bpf/egress_cache.h); only XDP writes it. */
+export const EGRESS = new StructLayout('xdpfw_egress', [
+  ['generation', 'u32'], ['ifindex', 'u32'], ['table_id', 'u32'], ['mtu', 'u16'], ['tos', 'u8'], ['pad', 'u8'],
+  ['dmac', arrayOf('u8', 6)], ['smac', arrayOf('u8', 6)],
+] as const);
+
+/** struct xdpfw_route_lease (bpf/egress_cache.h): the value of xdpfw_route_lease (lib/routes/route-watch.ts writes it). */
+export const ROUTE_LEASE = new StructLayout('xdpfw_route_lease', [['generation', 'u32'], ['pad', 'u32'], ['valid_until_ns', 'u64']] as const);
+
 export const SESSION = new StructLayout('xdpfw_session', [
   ['session_id', 'u64'], ['created_ns', 'u64'], ['last_seen_ns', 'u64'], ['packets', 'u64'], ['bytes', 'u64'],
   ['policy_id', 'u32'], ['ingress_ifindex', 'u32'], ['egress_ifindex', 'u32'], ['from_zone', 'u16'], ['to_zone', 'u16'],
   ['flags', 'u8'], ['close_flags', 'u8'], ['pad', 'u16'], ['input', arrayOf(FILTER_VERDICT, 1)], ['output', arrayOf(FILTER_VERDICT, 1)],
   ['peer', arrayOf(SESSION_KEY, 1)], ['lock', arrayOf('u32', 1)], ['lock_pad', 'u32'], ['tcp', arrayOf(TCP_CONN, 1)],
+  ['egress', arrayOf(EGRESS, 1)],
 ] as const);
 
 /** struct xdpfw_filter_term (bpf/filter_terms.h): one term of a residual filter program (lib/filter/programs.ts writes it). */
@@ -187,7 +197,8 @@ export const SCREEN_COUNTER = new StructLayout('xdpfw_screen_counter', [
 export const VLAN_UNIT_KEY = new StructLayout('xdpfw_vlan_unit_key', [['ifindex', 'u32'], ['vlan_id', 'u16'], ['pad', 'u16']] as const);
 
 export const ALL_LAYOUTS = [SESSION_KEY, SESSION, TCP_CONN, TCP_DIR, TCP_SETTINGS, FILTER_VERDICT, FILTER_TERM, FILTER_PROGRAM, POLICER, IFACE, COUNTER_VALUE, RX_META,
-  ROUTE_QUERY, ROUTE_RESULT, ROUTE_ENTRY, META, EVENT, SCREEN_PROFILE, SCREEN_ALLOW_KEY, PROXY_KEY, SCREEN_COUNTER, FRAGMENT_KEY, FRAGMENT, VLAN_UNIT_KEY];
+  ROUTE_QUERY, ROUTE_RESULT, ROUTE_ENTRY, META, EVENT, SCREEN_PROFILE, SCREEN_ALLOW_KEY, PROXY_KEY, SCREEN_COUNTER, FRAGMENT_KEY, FRAGMENT, VLAN_UNIT_KEY,
+  EGRESS, ROUTE_LEASE];
 
 /** Values the C side defines as enums; read from BTF, never copied here. */
 export interface DataplaneConstants {

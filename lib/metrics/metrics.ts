@@ -5,6 +5,7 @@
 // small maps.
 import { type Server, createServer } from 'node:http';
 import type { DnsCounters } from '../dns-names/addresses.js';
+import type { RouteWatchStats } from '../routes/route-watch.js';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { XdpMode } from '../dataplane/dataplane.js';
 import type { KindCounters } from '../events/producer.js';
@@ -34,6 +35,7 @@ export interface MetricsSource {
   linkWarnings(): Array<{ interface: string; check: string }>;
   /** Lookups of dns-name addresses (lib/dns-names/). */
   dnsNames?(): DnsCounters;
+  routeWatch?(): RouteWatchStats | null;
 }
 
 /** XDP counters by the path their packets took. */
@@ -104,6 +106,12 @@ export function createRegistry(src: MetricsSource): Registry {
   });
   mirroredCounter(r, 'xdpfw_dns_name_changes_total', 'Answers that changed the addresses of a dns-name address (applied to the policies at once)', [],
     () => [[{}, src.dnsNames?.().changes ?? 0]]);
+  mirroredCounter(r, 'xdpfw_route_changes_total', 'Route, neighbour, link or address changes applied to the egress XDP keeps per session (each a new route generation)', [],
+    () => [[{}, src.routeWatch?.()?.bumps ?? 0]]);
+  mirroredCounter(r, 'xdpfw_route_listener_exits_total', 'Times the route change listener stopped (every packet looked up until it ran again)', [],
+    () => [[{}, src.routeWatch?.()?.listenerExits ?? 0]]);
+  mirroredGauge(r, 'xdpfw_route_egress_kept', 'Whether established packets leave by the egress kept in their session (1) or are each looked up (0)', [],
+    () => [[{}, src.routeWatch?.()?.leased ? 1 : 0]]);
   mirroredCounter(r, 'xdpfw_control_requests_rejected_total', 'Control requests refused as malformed', [], () => [[{}, src.controlRequestsRejected()]]);
   mirroredCounter(r, 'xdpfw_reject_replies_total', 'Reject replies (RST, ICMP unreachable) by outcome', ['outcome'], () => {
     const c = src.slowPath().rejects;

@@ -57,7 +57,7 @@ export interface TraceContext {
   screenName(id: number): string;
 }
 
-const NOT_A_VERDICT = new Set(['EVENT_RESERVE_FAIL', 'FILTER_PROGRAM_SLOW_PATH']);
+const NOT_A_VERDICT = new Set(['EVENT_RESERVE_FAIL', 'FILTER_PROGRAM_SLOW_PATH', 'EGRESS_LOOKUP']);
 const PARSE = new Set(['DROP_MALFORMED', 'DROP_NON_IP', 'DROP_NEIGHBOR', 'PASS_NON_IP', 'PASS_NEIGHBOR', 'DROP_TOO_BIG']);
 
 function filterVerdict(r: FilterResult | null): { verdict: string; detail?: string } {

@@ -10,7 +10,7 @@ export type Verdict = 'drop' | 'pass' | 'redirect';
 const PASS = new Set(['PASS_NON_IP', 'PASS_NEIGHBOR', 'FAST_LOCAL', 'FAST_KERNEL', 'INJECT_LOCAL', 'INJECT_KERNEL', 'ICMP_ERROR_LOCAL']);
 const REDIRECT = new Set(['FAST_FORWARD', 'SLOW_PATH', 'SESSION_REROUTED', 'INJECT_FORWARD', 'ICMP_ERROR_FORWARD', 'MTU_EXCEEDED', 'VLAN_TO_UNIT', 'VLAN_FROM_UNIT']);
 /** Counters that count something other than a frame's verdict (events lost; why a frame went to the slow path). */
-const NOT_A_VERDICT = /^EVENT_|^FILTER_PROGRAM_SLOW_PATH$/;
+const NOT_A_VERDICT = /^EVENT_|^FILTER_PROGRAM_SLOW_PATH$|^EGRESS_LOOKUP$/;
 
 /** The verdict class a counter counts, null for a non-verdict counter; throws for one nobody classified. */
 export function counterVerdict(name: string): Verdict | null {
