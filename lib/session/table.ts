@@ -513,35 +513,6 @@ export class SessionTable {
     }
   }
 
-  /** Per-direction counters of every entry in the BPF map, by session id. */
-  private readCounters(): { counters: Map<number, SessionCounters>; orphans: Buffer[] } {
-    const { keys, values, count } = mapDump(this.mapFd, SESSION_KEY.size, SESSION.size);
-    const out = new Map<number, SessionCounters>();
-    const orphans: Buffer[] = [];
-    const zero = (): DirectionCounters => ({ packets: 0, bytes: 0, lastSeenNs: 0n });
-    for (let i = 0; i < count; i++) {
-      const at = i * SESSION.size;
-      const id = Number(values.readBigUInt64LE(at + S.session_id));
-      const dir: DirectionCounters = {
-        packets: Number(values.readBigUInt64LE(at + S.packets)),
-        bytes: Number(values.readBigUInt64LE(at + S.bytes)),
-        lastSeenNs: values.readBigUInt64LE(at + S.last_seen_ns),
-      };
-      const entry = out.get(id) ?? { client: zero(), server: null, end: null };
-      if (values.readUInt8(at + S.flags) & this.flags.reverse) entry.server = dir;
-      else {
-        entry.client = dir;
-        if (values.readUInt8(at + T.state) !== 0 || this.byId.get(id)?.tcp) {
-          entry.end = this.decodeEnd(values, at);
-          entry.handshakeOnly = this.isHandshakeOnly(values, at);
-        }
-      }
-      out.set(id, entry);
-      if (!this.byId.has(id)) orphans.push(Buffer.from(keys.subarray(i * SESSION_KEY.size, (i + 1) * SESSION_KEY.size)));
-    }
-    return { counters: out, orphans };
-  }
-
   /**
    * Closes the sessions due for a look that are idle past their timeout, and TCP sessions
    * whose closing wait is over; looks at no more than `budget` sessions (the rest stay due).
@@ -585,9 +556,14 @@ export class SessionTable {
 
   /** Removes map entries no session owns (left by a daemon killed while installing one); returns how many. */
   sweepOrphans(): number {
-    const { orphans } = this.readCounters();
-    for (const key of orphans) mapDelete(this.mapFd, key);
-    return orphans.length;
+    const { keys, values, count } = mapDump(this.mapFd, SESSION_KEY.size, SESSION.size);
+    let swept = 0;
+    for (let i = 0; i < count; i++) {
+      if (this.byId.has(Number(values.readBigUInt64LE(i * SESSION.size + S.session_id)))) continue;
+      mapDelete(this.mapFd, keys.subarray(i * SESSION_KEY.size, (i + 1) * SESSION_KEY.size));
+      swept++;
+    }
+    return swept;
   }
 
   /**
@@ -597,6 +573,8 @@ export class SessionTable {
   adopt(names: NameResolver, wallClockOffsetMs: number): number {
     const { keys, values, count } = mapDump(this.mapFd, SESSION_KEY.size, SESSION.size);
     const found: Session[] = [];
+    // One buffer for every peer entry: what is kept of it is decoded before the next lookup.
+    const revValue = Buffer.alloc(SESSION.size);
     for (let i = 0; i < count; i++) {
       const at = i * SESSION.size;
       const flags = values.readUInt8(at + S.flags);
@@ -608,7 +586,6 @@ export class SessionTable {
       // The peer's key as stored (a translated session's is not the reverse of this one).
       const reverse = local ? reverseKey(key, Buffer.alloc(SESSION_KEY.size)) as Buffer
         : Buffer.from(values.subarray(at + S.peer, at + S.peer + SESSION_KEY.size));
-      const revValue = Buffer.alloc(SESSION.size);
       const hasReverse = !local && mapLookup(this.mapFd, reverse, revValue);
       const fromZoneId = values.readUInt16LE(at + S.from_zone);
       const toZoneId = values.readUInt16LE(at + S.to_zone);
