@@ -136,7 +136,7 @@ async function walk(table: SessionTable, names: QueryNames, match: FlowPredicate
       looked = 0;
       await yieldToLoop();
       // Closed while we were away: the iterator skips deleted entries, but this one was taken before.
-      if (table.byIdOf(s.id) !== s) continue;
+      if (!table.holds(s)) continue;
     }
     if (s.id <= after || !match(sessionFacts(s, names, facts))) continue;
     // Awaited only when the visitor waits (a chunk handed to its reader): one session costs no microtask.
@@ -225,7 +225,7 @@ export async function clearSessions(table: SessionTable, names: QueryNames, matc
       cleared++;
     } catch (err) {
       // The entries are gone and the session forgotten; a listener failed (recorded).
-      if (table.byIdOf(s.id) !== s) cleared++;
+      if (!table.holds(s)) cleared++;
       onError(err, s);
     }
     return true;
