@@ -131,7 +131,8 @@ function blankFacts(): FlowFacts {
 async function walk(table: SessionTable, names: QueryNames, match: FlowPredicate, after: number, visit: (s: Session) => boolean | Promise<boolean>): Promise<void> {
   let looked = 0;
   const facts = blankFacts();
-  for (const s of table.sessions()) {
+  // Started past `after` (a page's cursor): the sessions before it are not even looked at.
+  for (const s of table.sessions(after)) {
     if (++looked >= SLICE) {
       looked = 0;
       await yieldToLoop();

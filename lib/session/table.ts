@@ -682,13 +682,13 @@ export class SessionTable {
   }
 
   /**
-   * Every session, in id order (oldest first), each a new object; safe to hold across closes
-   * and installs (sessions installed meanwhile come last).
+   * Every session (with an id above `afterId`), in id order (oldest first), each a new object;
+   * safe to hold across closes and installs (sessions installed meanwhile come last).
    */
-  *sessions(): IterableIterator<Session> {
+  *sessions(afterId = 0): IterableIterator<Session> {
     const store = this.store;
     let epoch = store.epoch;
-    for (let slot = store.nextLive(0); slot >= 0;) {
+    for (let slot = store.slotAfterId(afterId); slot >= 0;) {
       const session = this.viewOf(slot, false);
       yield session;
       // Slots moved (compaction), or this one was freed and taken again: go on from its id.
