@@ -6,7 +6,7 @@
 // typed arrays of store.ts): a Session it hands out is built on demand and
 // is the caller's; sessions are compared by id.
 import { SESSION, SESSION_KEY, TCP_CONN, TCP_DIR } from '../dataplane/layout.js';
-import { mapDelete, mapDump, mapLookup, mapUpdate, mapUpdateBatch, monotonicNs } from '../dataplane/native.js';
+import { type MapDump, mapDelete, mapDump, mapLookup, mapUpdate, mapUpdateBatch, monotonicNs } from '../dataplane/native.js';
 import {
   IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, describeKey, reverseKey,
 } from './flow-key.js';
@@ -121,6 +121,8 @@ export class SessionTable {
   private readonly store = new SessionStore(SESSION_KEY.size);
   /** The Session objects handed out last (a bounded few, by id), given again while they are. */
   private readonly recent = new Map<number, Session>();
+  /** The map as adopt() read it, for the orphan sweep that follows (then dropped). */
+  private adoptedDump: MapDump | null = null;
   /** lookup()'s key when given as a string. */
   private readonly lookupKey = Buffer.alloc(SESSION_KEY.size);
   private nextId = 1;
@@ -609,7 +611,9 @@ export class SessionTable {
 
   /** Removes map entries no session owns (left by a daemon killed while installing one); returns how many. */
   sweepOrphans(): number {
-    const { keys, values, count } = mapDump(this.mapFd, SESSION_KEY.size, SESSION.size);
+    // Right after adopt(), its read of the map serves (a million sessions: one dump fewer).
+    const { keys, values, count } = this.adoptedDump ?? mapDump(this.mapFd, SESSION_KEY.size, SESSION.size);
+    this.adoptedDump = null;
     let swept = 0;
     for (let i = 0; i < count; i++) {
       if (this.store.slotOfId(Number(values.readBigUInt64LE(i * SESSION.size + S.session_id))) >= 0) continue;
@@ -624,7 +628,8 @@ export class SessionTable {
    * entry of each session carries everything needed.
    */
   adopt(names: NameResolver, wallClockOffsetMs: number): number {
-    const { keys, values, count } = mapDump(this.mapFd, SESSION_KEY.size, SESSION.size);
+    const dump = mapDump(this.mapFd, SESSION_KEY.size, SESSION.size);
+    const { keys, values, count } = dump;
     // Owner entries, taken in id order as installs are: listings page by id and stop early.
     const owners: number[] = [];
     for (let i = 0; i < count; i++) if ((values.readUInt8(i * SESSION.size + S.flags) & this.flags.reverse) === 0) owners.push(i);
@@ -678,6 +683,7 @@ export class SessionTable {
       lastId = id;
       adopted++;
     }
+    this.adoptedDump = dump;
     return adopted;
   }
 
