@@ -94,6 +94,11 @@ export class SessionStore {
     return this.live;
   }
 
+  /** Slots of the key index (grows with the live sessions, not with churn). */
+  get indexSlots(): number {
+    return this.index.length;
+  }
+
   /** Makes room for `n` sessions in all (one growth instead of many doublings). */
   reserve(n: number): void {
     let c = this.capacity;
@@ -303,7 +308,7 @@ export class SessionStore {
   }
 
   private indexInsert(entry: number): void {
-    if ((this.indexUsed + 1) * 2 > this.index.length) this.rebuildIndex(this.index.length * 2);
+    if ((this.indexUsed + 1) * 2 > this.index.length) this.rebuildIndex();
     const { bytes, at } = this.entryBytes(entry);
     const mask = this.index.length - 1;
     let i = this.hash(bytes, at) & mask;
@@ -324,10 +329,14 @@ export class SessionStore {
     }
   }
 
-  /** Re-inserts every live entry into a table of `size` slots (a power of two). */
-  private rebuildIndex(size: number): void {
-    let n = size;
-    while (n < 4 * this.live + 16) n *= 2;
+  /**
+   * Re-inserts every live entry (deleted marks dropped) into a table sized by the live
+   * sessions: at most a third full after, so the next rebuild is many inserts away, and a
+   * table with churn but few sessions stays small.
+   */
+  private rebuildIndex(): void {
+    let n = 2 * INITIAL_SLOTS;
+    while (n < 6 * this.live + 16) n *= 2;
     this.index = new Int32Array(n).fill(EMPTY);
     this.indexUsed = 0;
     const mask = n - 1;
@@ -370,7 +379,7 @@ export class SessionStore {
     this.filters = more(this.filters, 4, Uint32Array);
     this.due = more(this.due, 1, Float64Array);
     this.capacity = capacity;
-    if (this.index.length === 0) this.rebuildIndex(2 * INITIAL_SLOTS);
+    if (this.index.length === 0) this.rebuildIndex();
   }
 
   /** Moves the live slots down over the holes, in order, and rebuilds the index. */
@@ -401,6 +410,6 @@ export class SessionStore {
     this.bits.fill(0, to, this.used);
     this.used = to;
     this.epoch++;
-    this.rebuildIndex(this.index.length);
+    this.rebuildIndex();
   }
 }

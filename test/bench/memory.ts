@@ -86,7 +86,7 @@ try {
   };
   await net.topo.xdpfw(['clear', 'sessions']);
   const emptyRate = await installRate(2 * SESSIONS);
-  const [template] = await net.topo.xdpfwJson<SessionView[]>(['show', 'sessions', '--limit', '1']);
+  const [template] = (await net.topo.xdpfwJson<{ sessions: SessionView[] }>(['show', 'sessions', '--limit', '1'])).sessions;
   // The daemon stops (XDP and the pins stay), the table grows behind its back, a new daemon adopts it.
   process.kill(pid, 'SIGTERM');
   await waitGone(pid);

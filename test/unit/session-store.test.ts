@@ -114,3 +114,15 @@ t.test('updates and due seconds', (t) => {
   t.equal(store.scheduledCount, 0, 'a removed session is no longer scheduled');
   t.end();
 });
+
+t.test('churn: sessions opened and closed for ever keep the index sized by the live ones', (t) => {
+  const store = new SessionStore(SESSION_KEY.size, 16);
+  for (let id = 1; id <= 300_000; id++) {
+    store.add(session(id));
+    if (id > 100) store.remove(store.slotOfId(id - 100));
+  }
+  t.equal(store.size, 100);
+  t.ok(store.indexSlots <= 4096, `index of ${store.indexSlots} slots for 100 sessions`);
+  for (let id = 299_901; id <= 300_000; id++) t.equal(store.idOf(store.slotOfKey(session(id).key)), id);
+  t.end();
+});
