@@ -4,15 +4,21 @@
 // every second, which at a million sessions would cost more than the
 // packets. A session is re-scheduled when it is found still active, or when
 // its timeout shrinks (a TCP close); stale bucket entries are skipped.
+/** Id → the second it is due at; a Map, or the session table's own slots. */
+export interface DueIndex {
+  get(id: number): number | undefined;
+  set(id: number, second: number): void;
+  delete(id: number): void;
+  readonly size: number;
+}
+
 export class ExpirySchedule {
   /** Second → ids of sessions due then (possibly stale). */
   private readonly buckets = new Map<number, number[]>();
-  /** Id → the second it is due at. */
-  private readonly dueAt = new Map<number, number>();
   /** Buckets before this second have been handled. */
   private cursor: number;
 
-  constructor(nowSecond: number) {
+  constructor(nowSecond: number, private readonly dueAt: DueIndex = new Map<number, number>()) {
     this.cursor = nowSecond;
   }
 

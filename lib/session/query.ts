@@ -131,12 +131,13 @@ function blankFacts(): FlowFacts {
 async function walk(table: SessionTable, names: QueryNames, match: FlowPredicate, after: number, visit: (s: Session) => boolean | Promise<boolean>): Promise<void> {
   let looked = 0;
   const facts = blankFacts();
-  for (const s of table.sessions()) {
+  // Started past `after` (a page's cursor): the sessions before it are not even looked at.
+  for (const s of table.sessions(after)) {
     if (++looked >= SLICE) {
       looked = 0;
       await yieldToLoop();
       // Closed while we were away: the iterator skips deleted entries, but this one was taken before.
-      if (table.byIdOf(s.id) !== s) continue;
+      if (!table.holds(s)) continue;
     }
     if (s.id <= after || !match(sessionFacts(s, names, facts))) continue;
     // Awaited only when the visitor waits (a chunk handed to its reader): one session costs no microtask.
@@ -225,7 +226,7 @@ export async function clearSessions(table: SessionTable, names: QueryNames, matc
       cleared++;
     } catch (err) {
       // The entries are gone and the session forgotten; a listener failed (recorded).
-      if (table.byIdOf(s.id) !== s) cleared++;
+      if (!table.holds(s)) cleared++;
       onError(err, s);
     }
     return true;

@@ -2,15 +2,18 @@
 // (two entries per session, one per direction). The BPF map is the truth for
 // counters, last-seen times and TCP state (XDP tracks TCP, bpf/tcp_state.h);
 // this table adds what people read (zones, policy names) and owns
-// installation, expiry and closing.
+// installation, expiry and closing. It keeps no object per session (the
+// typed arrays of store.ts): a Session it hands out is built on demand and
+// is the caller's; sessions are compared by id.
 import { SESSION, SESSION_KEY, TCP_CONN, TCP_DIR } from '../dataplane/layout.js';
-import { mapDelete, mapDump, mapLookup, mapUpdate, mapUpdateBatch, monotonicNs } from '../dataplane/native.js';
+import { type MapDump, mapDelete, mapDump, mapLookup, mapUpdate, mapUpdateBatch, monotonicNs } from '../dataplane/native.js';
 import {
-  IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, describeKey, keyId, reverseKey,
+  IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, describeKey, reverseKey,
 } from './flow-key.js';
 import { NO_FILTER, decodeFilterDescriptor, encodeFilterDescriptor } from '../filter/descriptor.js';
 import { TCP_SYN, TcpStates, type TcpStateName, isClosed, timeoutClass } from './tcp.js';
 import { ExpirySchedule } from './expiry.js';
+import { SessionStore, type StoredSession } from './store.js';
 import type { TcpCodes } from '../dataplane/layout.js';
 import type { CloseReason, DirectionTotals, DirectionFilters, FirstPacket, Session, SessionFacts, SessionFilters } from './types.js';
 
@@ -115,8 +118,13 @@ interface SessionCounters {
 }
 
 export class SessionTable {
-  private readonly byKey = new Map<string, Session>();
-  private readonly byId = new Map<number, Session>();
+  private readonly store = new SessionStore(SESSION_KEY.size);
+  /** The Session objects handed out last (a bounded few, by id), given again while they are. */
+  private readonly recent = new Map<number, Session>();
+  /** The map as adopt() read it, for the orphan sweep that follows (then dropped). */
+  private adoptedDump: MapDump | null = null;
+  /** lookup()'s key when given as a string. */
+  private readonly lookupKey = Buffer.alloc(SESSION_KEY.size);
   private nextId = 1;
   /** Keys and values of a new session's two entries, written in one batch. */
   private readonly pairKeys = Buffer.alloc(2 * SESSION_KEY.size);
@@ -129,7 +137,8 @@ export class SessionTable {
   private readonly closeListeners: CloseListener[] = [];
   /** A session XDP still counted as handshake-only is removed (lib/screens/syn-ack-ack-proxy.ts gives its place back). */
   onHandshakeOnlyRemoved: ((session: Session) => void) | null = null;
-  private readonly expiry = new ExpirySchedule(nowSecond());
+  /** When each session is next due is kept in its slot (no Map entry per session). */
+  private readonly expiry = scheduleIn(this.store);
   private readonly scratch = Buffer.alloc(SESSION.size);
   private readonly tcpStates: TcpStates;
   /** enum xdpfw_close_reason values XDP writes, as the table names them. */
@@ -150,7 +159,7 @@ export class SessionTable {
   }
 
   get size(): number {
-    return this.byId.size;
+    return this.store.size;
   }
 
   onClose(listener: CloseListener): void {
@@ -162,16 +171,42 @@ export class SessionTable {
     const shorter = (Object.keys(timeouts) as Array<keyof Timeouts>).some((k) => timeouts[k] < this.timeouts[k]);
     this.timeouts = timeouts;
     this.maxSessions = maxSessions;
-    if (shorter) for (const s of this.byId.values()) this.expiry.advance(s.id, nowSecond() + this.timeoutFor(s));
+    if (shorter) for (const s of this.sessions()) this.expiry.advance(s.id, nowSecond() + this.timeoutFor(s));
   }
 
-  lookup(id: string): Session | undefined {
-    return this.byKey.get(id);
+  /** The session one of whose directions has this key (the key's bytes, or its keyId()). */
+  lookup(key: string | Uint8Array): Session | undefined {
+    if (typeof key === 'string') this.lookupKey.write(key, 'latin1');
+    const slot = this.store.slotOfKey(typeof key === 'string' ? this.lookupKey : key);
+    return slot < 0 ? undefined : this.viewOf(slot, true);
+  }
+
+  /**
+   * The object of a session: the one handed out lately if it is among the few kept (so what
+   * the table learns reaches it), else a new one, kept if `keep`.
+   */
+  private viewOf(slot: number, keep: boolean): Session {
+    const id = this.store.idOf(slot);
+    const known = this.recent.get(id);
+    if (known) return known;
+    const session = this.store.view(slot);
+    if (keep) this.keepRecent(session);
+    return session;
+  }
+
+  private keepRecent(session: Session): void {
+    this.recent.set(session.id, session);
+    if (this.recent.size > RECENT_VIEWS) this.recent.delete(this.recent.keys().next().value!);
+  }
+
+  /** The session is still open (sessions are compared by id: each look builds a new object). */
+  holds(session: Session): boolean {
+    return this.store.slotOfId(session.id) >= 0;
   }
 
   /** Installs both directions in the BPF map; the first packet may then be re-injected. */
   install(key: Uint8Array, facts: SessionFacts, protocol: number): InstallResult {
-    if (this.byId.size >= this.maxSessions) {
+    if (this.store.size >= this.maxSessions) {
       this.stats.refusedFull++;
       return { ok: false, reason: 'session_table_full' };
     }
@@ -206,6 +241,7 @@ export class SessionTable {
       if (refused) return refused;
     }
     this.remember(session);
+    this.keepRecent(session);
     this.stats.created++;
     return { ok: true, session };
   }
@@ -242,7 +278,7 @@ export class SessionTable {
 
   /** Sessions of the open batch whose entries are not written yet. */
   pendingInBatch(session: Session): boolean {
-    return this.batch !== null && this.batch.sessions.includes(session);
+    return this.batch !== null && this.batch.sessions.some((s) => s.id === session.id);
   }
 
   /**
@@ -280,16 +316,14 @@ export class SessionTable {
 
   /** Drops a session the map never held from the table's memory. */
   private forget(session: Session): void {
-    this.byKey.delete(keyId(session.key));
-    if (!session.local) this.byKey.delete(keyId(session.reverse));
-    this.byId.delete(session.id);
+    this.recent.delete(session.id);
     this.expiry.forget(session.id);
+    const slot = this.store.slotOfId(session.id);
+    if (slot >= 0) this.store.remove(slot);
   }
 
-  private remember(session: Session): void {
-    this.byKey.set(keyId(session.key), session);
-    if (!session.local) this.byKey.set(keyId(session.reverse), session);
-    this.byId.set(session.id, session);
+  private remember(session: StoredSession): void {
+    this.store.add(session);
     this.expiry.schedule(session.id, nowSecond() + this.timeoutFor(session));
   }
 
@@ -334,9 +368,11 @@ export class SessionTable {
    * wait is over. Returns the session, or undefined if it is already gone.
    */
   closedInDataplane(sessionId: number): Session | undefined {
-    const session = this.byId.get(sessionId);
-    if (!session?.tcp) return undefined;
+    const slot = this.store.slotOfId(sessionId);
+    if (slot < 0 || this.store.tcpOf(slot) === null) return undefined;
+    const session = this.viewOf(slot, true);
     session.tcp = this.endOf(session)?.state ?? session.tcp;
+    this.store.setTcp(slot, session.tcp);
     this.expiry.advance(session.id, nowSecond() + this.timeoutFor(session));
     return session;
   }
@@ -380,6 +416,7 @@ export class SessionTable {
   /** Another policy or zone now permits the session (after a reload). */
   relabel(session: Session, facts: Pick<SessionFacts, 'policyId' | 'policyName' | 'fromZone' | 'fromZoneId' | 'toZone' | 'toZoneId'>): void {
     Object.assign(session, facts);
+    this.keep(session);
     this.rewriteEntries(session, (v) => {
       v.writeUInt32LE(facts.policyId, S.policy_id);
       v.writeUInt16LE(facts.fromZoneId, S.from_zone);
@@ -397,6 +434,7 @@ export class SessionTable {
     facts: Pick<SessionFacts, 'ingressIfindex' | 'egressIfindex' | 'policyId' | 'policyName' | 'fromZone' | 'fromZoneId' | 'toZone' | 'toZoneId' | 'filters'>,
   ): void {
     Object.assign(session, facts);
+    this.keep(session);
     this.rewriteEntries(session, (v, reverse) => {
       v.writeUInt32LE(reverse ? facts.egressIfindex : facts.ingressIfindex, S.ingress_ifindex);
       v.writeUInt32LE(reverse ? facts.ingressIfindex : facts.egressIfindex, S.egress_ifindex);
@@ -412,11 +450,20 @@ export class SessionTable {
   /** The filters now decide otherwise for the session (after a reload). */
   setFilters(session: Session, filters: SessionFilters): void {
     session.filters = filters;
+    this.keep(session);
     this.rewriteEntries(session, (v, reverse) => {
       const dir = reverse ? filters.server : filters.client;
       encodeFilterDescriptor(dir.input, v, S.input);
       encodeFilterDescriptor(dir.output, v, S.output);
     });
+  }
+
+  /** Stores the labels, route and filters of a session changed by its caller. */
+  private keep(session: Session): void {
+    // Another object of this session handed out before is stale now: not given again.
+    if (this.recent.get(session.id) !== session) this.recent.delete(session.id);
+    const slot = this.store.slotOfId(session.id);
+    if (slot >= 0) this.store.update(slot, session);
   }
 
   /**
@@ -444,7 +491,8 @@ export class SessionTable {
 
   /** Ends a session: both BPF entries go, listeners hear of it with the final counters. */
   close(session: Session, reason: CloseReason, known?: SessionCounters): void {
-    if (this.byId.get(session.id) !== session) return;
+    const slot = this.store.slotOfId(session.id);
+    if (slot < 0) return;
     // Read before the entries go.
     const counters = this.closeListeners.length > 0 ? known ?? this.countersOf(session) : null;
     const totals = counters ? totalsOf(counters) : null;
@@ -452,10 +500,9 @@ export class SessionTable {
     const logged = counters?.end?.logged === true && counters.end.reason === reason;
     mapDelete(this.mapFd, session.key);
     if (!session.local) mapDelete(this.mapFd, session.reverse);
-    this.byKey.delete(keyId(session.key));
-    this.byKey.delete(keyId(session.reverse));
-    this.byId.delete(session.id);
     this.expiry.forget(session.id);
+    this.recent.delete(session.id);
+    this.store.remove(slot);
     this.stats.closed.set(reason, (this.stats.closed.get(reason) ?? 0) + 1);
     if (counters?.handshakeOnly) this.onHandshakeOnlyRemoved?.(session);
     if (!totals) return;
@@ -488,12 +535,16 @@ export class SessionTable {
   }
 
   clear(): number {
-    const all = [...this.byId.values()];
-    for (const s of all) this.close(s, 'cleared');
-    return all.length;
+    const ids: number[] = [];
+    for (let slot = this.store.nextLive(0); slot >= 0; slot = this.store.nextLive(slot + 1)) ids.push(this.store.idOf(slot));
+    for (const id of ids) {
+      const slot = this.store.slotOfId(id);
+      if (slot >= 0) this.close(this.viewOf(slot, false), 'cleared');
+    }
+    return ids.length;
   }
 
-  timeoutFor(session: Session): number {
+  timeoutFor(session: StoredSession): number {
     const t = this.timeouts;
     // An application's inactivity-timeout replaces the protocol's idle timeout (not the TCP handshake's or close's).
     const app = session.inactivityTimeout ?? null;
@@ -505,41 +556,12 @@ export class SessionTable {
       }
     }
     if (app !== null) return app;
-    switch (session.tuple.protocol) {
+    switch (session.key[SESSION_KEY.offset.protocol]) {
       case IPPROTO_UDP: return t.udp;
       case IPPROTO_ICMP:
       case IPPROTO_ICMPV6: return t.icmp;
       default: return t.other;
     }
-  }
-
-  /** Per-direction counters of every entry in the BPF map, by session id. */
-  private readCounters(): { counters: Map<number, SessionCounters>; orphans: Buffer[] } {
-    const { keys, values, count } = mapDump(this.mapFd, SESSION_KEY.size, SESSION.size);
-    const out = new Map<number, SessionCounters>();
-    const orphans: Buffer[] = [];
-    const zero = (): DirectionCounters => ({ packets: 0, bytes: 0, lastSeenNs: 0n });
-    for (let i = 0; i < count; i++) {
-      const at = i * SESSION.size;
-      const id = Number(values.readBigUInt64LE(at + S.session_id));
-      const dir: DirectionCounters = {
-        packets: Number(values.readBigUInt64LE(at + S.packets)),
-        bytes: Number(values.readBigUInt64LE(at + S.bytes)),
-        lastSeenNs: values.readBigUInt64LE(at + S.last_seen_ns),
-      };
-      const entry = out.get(id) ?? { client: zero(), server: null, end: null };
-      if (values.readUInt8(at + S.flags) & this.flags.reverse) entry.server = dir;
-      else {
-        entry.client = dir;
-        if (values.readUInt8(at + T.state) !== 0 || this.byId.get(id)?.tcp) {
-          entry.end = this.decodeEnd(values, at);
-          entry.handshakeOnly = this.isHandshakeOnly(values, at);
-        }
-      }
-      out.set(id, entry);
-      if (!this.byId.has(id)) orphans.push(Buffer.from(keys.subarray(i * SESSION_KEY.size, (i + 1) * SESSION_KEY.size)));
-    }
-    return { counters: out, orphans };
   }
 
   /**
@@ -553,11 +575,15 @@ export class SessionTable {
     const closed: Array<{ session: Session; reason: CloseReason }> = [];
     let failure: { err: unknown } | null = null;
     for (const id of this.expiry.take(nowSecond(), budget)) {
-      const session = this.byId.get(id);
-      if (!session) continue;
+      const slot = this.store.slotOfId(id);
+      if (slot < 0) continue;
+      const session = this.viewOf(slot, false);
       try {
         const c = this.countersOf(session);
-        if (session.tcp && c.end) session.tcp = c.end.state;
+        if (session.tcp && c.end) {
+          session.tcp = c.end.state;
+          this.store.setTcp(slot, session.tcp);
+        }
         const last = maxBig(session.createdNs, c.client.lastSeenNs, c.server?.lastSeenNs ?? 0n);
         const timeout = this.timeoutFor(session);
         const idleSeconds = Number(now - last) / 1e9;
@@ -569,7 +595,7 @@ export class SessionTable {
         this.close(session, reason, c);
         closed.push({ session, reason });
       } catch (err) {
-        if (this.byId.get(id) === session) this.expiry.schedule(id, nowSecond() + 1);
+        if (this.holds(session)) this.expiry.schedule(id, nowSecond() + 1);
         if (onError) onError(err, session);
         else failure ??= { err };
       }
@@ -585,9 +611,16 @@ export class SessionTable {
 
   /** Removes map entries no session owns (left by a daemon killed while installing one); returns how many. */
   sweepOrphans(): number {
-    const { orphans } = this.readCounters();
-    for (const key of orphans) mapDelete(this.mapFd, key);
-    return orphans.length;
+    // Right after adopt(), its read of the map serves (a million sessions: one dump fewer).
+    const { keys, values, count } = this.adoptedDump ?? mapDump(this.mapFd, SESSION_KEY.size, SESSION.size);
+    this.adoptedDump = null;
+    let swept = 0;
+    for (let i = 0; i < count; i++) {
+      if (this.store.slotOfId(Number(values.readBigUInt64LE(i * SESSION.size + S.session_id))) >= 0) continue;
+      mapDelete(this.mapFd, keys.subarray(i * SESSION_KEY.size, (i + 1) * SESSION_KEY.size));
+      swept++;
+    }
+    return swept;
   }
 
   /**
@@ -595,29 +628,38 @@ export class SessionTable {
    * entry of each session carries everything needed.
    */
   adopt(names: NameResolver, wallClockOffsetMs: number): number {
-    const { keys, values, count } = mapDump(this.mapFd, SESSION_KEY.size, SESSION.size);
-    const found: Session[] = [];
-    for (let i = 0; i < count; i++) {
+    const dump = mapDump(this.mapFd, SESSION_KEY.size, SESSION.size);
+    const { keys, values, count } = dump;
+    // Owner entries, taken in id order as installs are: listings page by id and stop early.
+    const owners: number[] = [];
+    for (let i = 0; i < count; i++) if ((values.readUInt8(i * SESSION.size + S.flags) & this.flags.reverse) === 0) owners.push(i);
+    const idAt = (i: number): number => Number(values.readBigUInt64LE(i * SESSION.size + S.session_id));
+    const ids = Float64Array.from(owners, idAt);
+    const order = Uint32Array.from(owners.keys()).sort((a, b) => ids[a]! - ids[b]!);
+    this.store.reserve(this.store.size + owners.length);
+    // One buffer for every peer entry: what is kept of it is decoded before the next lookup.
+    const revValue = Buffer.alloc(SESSION.size);
+    let adopted = 0;
+    let lastId = 0;
+    for (const o of order) {
+      const i = owners[o]!;
+      const id = ids[o]!;
+      if (id <= lastId) continue; // a second entry claiming an id already taken: left to the orphan sweep
       const at = i * SESSION.size;
       const flags = values.readUInt8(at + S.flags);
-      if (flags & this.flags.reverse) continue;
-      const key = Buffer.from(keys.subarray(i * SESSION_KEY.size, (i + 1) * SESSION_KEY.size));
-      const id = Number(values.readBigUInt64LE(at + S.session_id));
+      const key = keys.subarray(i * SESSION_KEY.size, (i + 1) * SESSION_KEY.size);
       const local = (flags & this.flags.local) !== 0;
       const boxConnection = (flags & this.flags.boxConnection) !== 0;
       // The peer's key as stored (a translated session's is not the reverse of this one).
-      const reverse = local ? reverseKey(key, Buffer.alloc(SESSION_KEY.size)) as Buffer
-        : Buffer.from(values.subarray(at + S.peer, at + S.peer + SESSION_KEY.size));
-      const revValue = Buffer.alloc(SESSION.size);
+      const reverse = local ? reverseKey(key, this.lookupKey) as Buffer : values.subarray(at + S.peer, at + S.peer + SESSION_KEY.size);
       const hasReverse = !local && mapLookup(this.mapFd, reverse, revValue);
       const fromZoneId = values.readUInt16LE(at + S.from_zone);
       const toZoneId = values.readUInt16LE(at + S.to_zone);
       const policyId = values.readUInt32LE(at + S.policy_id);
       const createdNs = values.readBigUInt64LE(at + S.created_ns);
-      const tuple = describeKey(key);
-      const session: Session = {
-        id, key, reverse, tuple, createdNs,
-        createdAtMs: Math.round(Number(createdNs) / 1e6 + wallClockOffsetMs),
+      const protocol = key[SESSION_KEY.offset.protocol];
+      // Built to be copied into the store and dropped: the store keeps no object of it.
+      const session: StoredSession = {
         fromZone: names.zoneName(fromZoneId), fromZoneId,
         toZone: local ? 'junos-host' : names.zoneName(toZoneId), toZoneId,
         policyId, policyName: local ? localAdmission(boxConnection) : names.policyName(policyId),
@@ -625,36 +667,75 @@ export class SessionTable {
         egressIfindex: hasReverse ? revValue.readUInt32LE(S.ingress_ifindex) : 0,
         local, boxConnection,
         logClose: !local && names.logsClose(policyId),
-        icmpType: tuple.protocol === IPPROTO_ICMP ? 8 : tuple.protocol === IPPROTO_ICMPV6 ? 128 : 0,
+        icmpType: protocol === IPPROTO_ICMP ? 8 : protocol === IPPROTO_ICMPV6 ? 128 : 0,
         inactivityTimeout: null, // not in the entry: after a restart, the protocol's timeout
         first: FIRST_PACKET_UNKNOWN,
         filters: {
           client: directionFilters(values, at),
           server: hasReverse ? directionFilters(revValue, 0) : { input: NO_FILTER, output: NO_FILTER },
         },
-        tcp: tuple.protocol === IPPROTO_TCP ? this.tcpStates.name(values.readUInt8(at + T.state)) : null,
+        id, key, reverse, createdNs,
+        createdAtMs: Math.round(Number(createdNs) / 1e6 + wallClockOffsetMs),
+        tcp: protocol === IPPROTO_TCP ? this.tcpStates.name(values.readUInt8(at + T.state)) : null,
       };
-      found.push(session);
-    }
-    // Remembered in id order, as installs are: listings page by id and stop early.
-    found.sort((a, b) => a.id - b.id);
-    for (const session of found) {
       this.remember(session);
-      this.nextId = Math.max(this.nextId, session.id + 1);
+      this.nextId = Math.max(this.nextId, id + 1);
+      lastId = id;
+      adopted++;
     }
-    return found.length;
+    this.adoptedDump = dump;
+    return adopted;
   }
 
-  /** Every session, in id order (oldest first); safe to hold across closes and installs. */
-  sessions(): IterableIterator<Session> {
-    return this.byId.values();
+  /**
+   * Every session (with an id above `afterId`), in id order (oldest first), each a new object;
+   * safe to hold across closes and installs (sessions installed meanwhile come last).
+   */
+  *sessions(afterId = 0): IterableIterator<Session> {
+    const store = this.store;
+    let epoch = store.epoch;
+    for (let slot = store.slotAfterId(afterId); slot >= 0;) {
+      const session = this.viewOf(slot, false);
+      yield session;
+      // Slots moved (compaction), or this one was freed and taken again: go on from its id.
+      if (store.epoch !== epoch || store.idOf(slot) !== session.id) {
+        epoch = store.epoch;
+        slot = store.slotAfterId(session.id);
+      } else slot = store.nextLive(slot + 1);
+    }
   }
 
-  /** The session of an id, if it is still open. */
+  /** The session of an id, if it is still open (a new object; compare sessions by id). */
   byIdOf(id: number): Session | undefined {
-    return this.byId.get(id);
+    const slot = this.store.slotOfId(id);
+    return slot < 0 ? undefined : this.viewOf(slot, true);
   }
 }
+
+/** An expiry schedule that keeps each session's due second in its slot (no Map entry per session). */
+function scheduleIn(store: SessionStore): ExpirySchedule {
+  return new ExpirySchedule(nowSecond(), {
+    get: (id) => {
+      const slot = store.slotOfId(id);
+      const at = slot < 0 ? 0 : store.dueOf(slot);
+      return at === 0 ? undefined : at;
+    },
+    set: (id, at) => {
+      const slot = store.slotOfId(id);
+      if (slot >= 0) store.setDue(slot, at);
+    },
+    delete: (id) => {
+      const slot = store.slotOfId(id);
+      if (slot >= 0) store.setDue(slot, 0);
+    },
+    get size() {
+      return store.scheduledCount;
+    },
+  });
+}
+
+/** Session objects the table keeps handing out the same (the ones in use right now; not one per session). */
+const RECENT_VIEWS = 1024;
 
 /** Sessions expire() looks at per call at most: a bounded cost per tick, whatever the table's size. */
 const EXPIRY_BUDGET = 20_000;

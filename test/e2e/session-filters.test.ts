@@ -309,3 +309,27 @@ t.test('a large table: a listing held up by its reader does not hold up new flow
   t.same(ports(await list({ protocol: 'udp' })), [PORT.udp4, PORT.udp6, PORT.udpIn, PORT.dmz, 42100].sort((a, b) => a - b), 'the real sessions stay');
   t.ok(await udp('client', ADDR.server4, 5002, PORT.udp4), 'and forward');
 });
+
+t.test('a restart adopts a table of 200,000 sessions: each one kept and listed, and new flows still pass', async (t) => {
+  const HUGE = 200_000;
+  const FIRST_ID = 5_000_000;
+  const [template] = await list({ sourcePort: String(PORT.udp4) });
+  const status = await topo.xdpfwJson<StatusReport>(['status']);
+  process.kill(status.pid, 'SIGTERM');
+  await waitGone(status.pid);
+  fillSessions(topo.stateDir, template!, FILL_BASE, FIRST_ID, HUGE);
+  // `load` waits for the daemon's ready message as long as it waits for any start (its own timeout).
+  const r = await topo.xdpfw(['load', '-c', topo.writeConfig(CONFIG)], 300_000);
+  t.equal(r.code, 0, r.stderr);
+  const summary = await request<SessionSummary>(statePaths(topo.stateDir).socket, { command: 'show-sessions', view: 'summary', filter: { sourcePrefix: '10.1.128.0/17' } });
+  t.equal(summary.total, HUGE, 'every pinned session adopted');
+  const some = await list({ sourcePrefix: '10.1.128.0/17', sourcePort: '10000-10002' });
+  // Ports 10000-10002 of each of the four client addresses the fill used (50,000 ports each).
+  t.same(some.map((s) => s.sessionId).sort((a, b) => a - b),
+    [0, 1, 2, 50_000, 50_001, 50_002, 100_000, 100_001, 100_002, 150_000, 150_001, 150_002].map((i) => FIRST_ID + i), 'listed with their ids');
+  t.same([...new Set(some.map((s) => `${s.fromZone}>${s.toZone} ${s.policy} ${s.protocol}`))], ['trust>untrust allow-out udp'], 'judged against the configuration');
+  t.ok(await udp('client', ADDR.server4, 5002, 42200), 'a new flow goes through');
+  const [fresh] = await list({ sourcePrefix: ADDR.client4, sourcePort: '42200' });
+  t.ok(fresh && fresh.sessionId >= FIRST_ID + HUGE, 'with a new session after the adopted ones');
+  t.ok(await udp('client', ADDR.server4, 5002, PORT.udp4), 'the sessions of before forward');
+});
