@@ -1,4 +1,4 @@
-import type { ApplicationTerm, CompiledConfig, Family, Policy, PolicyAction } from '../config/types.js';
+import type { AddressMatch, ApplicationTerm, CompiledConfig, Family, Policy, PolicyAction } from '../config/types.js';
 import { DEFAULT_POLICY_ID, DEFAULT_POLICY_NAME } from '../config/types.js';
 import { RuleIndex } from './rule-index.js';
 
@@ -45,6 +45,9 @@ interface RuleSet {
   rules: Rule[];
   v4: RuleIndex;
   v6: RuleIndex;
+  /** The first rule when it matches every flow of the family (any, any, application any): no search. */
+  all4: Rule | null;
+  all6: Rule | null;
 }
 
 function decision(policy: Policy, application: string | null, inactivityTimeout: number | null = null): PolicyDecision {
@@ -63,7 +66,22 @@ function rule(p: Policy, slot: number): Rule {
 
 function ruleSet(policies: readonly Policy[], slots: ReadonlyMap<Policy, number>): RuleSet {
   const matches = policies.map((p) => p.match);
-  return { rules: policies.map((p) => rule(p, slots.get(p)!)), v4: new RuleIndex(matches, 'inet'), v6: new RuleIndex(matches, 'inet6') };
+  const rules = policies.map((p) => rule(p, slots.get(p)!));
+  const first = matches[0];
+  const all = (words: 1 | 4): Rule | null =>
+    first !== undefined && first.application.any && hasDefault(first.source, words) && hasDefault(first.destination, words) ? rules[0] : null;
+  return { rules, v4: new RuleIndex(matches, 'inet'), v6: new RuleIndex(matches, 'inet6'), all4: all(1), all6: all(4) };
+}
+
+/** Whether the address match holds the family's default prefix (network and mask all zero): every address. */
+function hasDefault(m: AddressMatch, words: 1 | 4): boolean {
+  const v = words === 1 ? m.v4 : m.v6;
+  for (let i = 0; i < v.length; i += 2 * words) {
+    let zero = true;
+    for (let w = 0; w < 2 * words; w++) zero &&= v[i + w] === 0;
+    if (zero) return true;
+  }
+  return false;
 }
 
 function read32(b: Uint8Array, at: number): number {
@@ -193,6 +211,11 @@ export class PolicyEngine {
   }
 
   private scan(set: RuleSet, q: PolicyQuery): PolicyDecision | null {
+    const all = q.family === 'inet6' ? set.all6 : set.all4;
+    if (all !== null) {
+      this.slot = all.slot;
+      return all.any;
+    }
     const index = q.family === 'inet6' ? set.v6 : set.v4;
     if (!index.begin(this.addr, q.protocol, q.destinationPort)) return null;
     for (let x = index.next(0); x >= 0; x = index.next(x + 1)) {

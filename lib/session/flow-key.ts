@@ -30,11 +30,16 @@ const K = SESSION_KEY.offset;
 
 /** Writes the reverse direction of `key` into `out` (both SESSION_KEY.size bytes). */
 export function reverseKey(key: Uint8Array, out: Uint8Array): Uint8Array {
-  out.set(key.subarray(0, K.src_port));
-  out.set(key.subarray(K.dst_port, K.dst_port + 2), K.src_port);
-  out.set(key.subarray(K.src_port, K.src_port + 2), K.dst_port);
-  out.set(key.subarray(K.dst_addr, K.dst_addr + 16), K.src_addr);
-  out.set(key.subarray(K.src_addr, K.src_addr + 16), K.dst_addr);
+  // Byte by byte: a view per field (subarray) cost more than the copy, once per new session.
+  for (let i = 0; i < K.src_port; i++) out[i] = key[i]!;
+  out[K.src_port] = key[K.dst_port]!;
+  out[K.src_port + 1] = key[K.dst_port + 1]!;
+  out[K.dst_port] = key[K.src_port]!;
+  out[K.dst_port + 1] = key[K.src_port + 1]!;
+  for (let i = 0; i < 16; i++) {
+    out[K.src_addr + i] = key[K.dst_addr + i]!;
+    out[K.dst_addr + i] = key[K.src_addr + i]!;
+  }
   return out;
 }
 

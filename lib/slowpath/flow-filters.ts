@@ -14,9 +14,20 @@ import type { FilterPrograms } from '../filter/programs.js';
 import { encodeResidual, hasPerPacketTerms } from '../filter/residual.js';
 import { FILTER_PROGRAM_SLOW_PATH } from '../dataplane/layout.js';
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, familyName } from '../session/flow-key.js';
-import type { FirstPacket, SessionFilters } from '../session/table.js';
+import { type FirstPacket, NO_FILTERS, type SessionFilters } from '../session/table.js';
 import { TCP_ACK, TCP_SYN } from '../session/tcp.js';
 import type { FrameReader } from './frame.js';
+
+/** A flow's key as sessionFilters judges it. */
+export interface SessionKeyFacts {
+  family: number;
+  protocol: number;
+  source: Uint8Array;
+  destination: Uint8Array;
+  sourcePort: number;
+  destinationPort: number;
+  icmpType: number;
+}
 
 const ICMP_ECHO_REPLY: Readonly<Record<number, number>> = { 8: 0, 128: 129 };
 
@@ -110,10 +121,16 @@ export class FlowFilters {
    * no server direction in XDP. The server direction is judged as the reply to `first`.
    */
   sessionFilters(
-    key: { family: number; protocol: number; source: Uint8Array; destination: Uint8Array; sourcePort: number; destinationPort: number; icmpType: number },
+    key: SessionKeyFacts,
     first: FirstPacket, ingress: number, egress: number, local: boolean,
   ): SessionFilters {
     const family = familyName(key.family);
+    const clientInput = this.input(ingress, family);
+    const clientOutput = local ? this.lo0[family] : this.output(egress, family);
+    const serverInput = local ? null : this.input(egress, family);
+    const serverOutput = local ? null : this.output(ingress, family);
+    // No filter on the flow's way: one shared value, nothing judged or built.
+    if (clientInput === null && clientOutput === null && serverInput === null && serverOutput === null) return NO_FILTERS;
     const q = this.q;
     q.family = family;
     q.protocol = key.protocol;
@@ -122,28 +139,25 @@ export class FlowFilters {
     q.icmpCode = first.icmpCode;
     q.length = 0;
     q.ttl = 0;
-    const judge = (id: number | null, reply: boolean): FilterDescriptor => {
-      if (id === null) return NO_FILTER;
-      q.source = reply ? key.destination : key.source;
-      q.destination = reply ? key.source : key.destination;
-      q.sourcePort = reply ? key.destinationPort : key.sourcePort;
-      q.destinationPort = reply ? key.sourcePort : key.destinationPort;
-      q.icmpType = reply ? replyIcmpType(key.protocol, key.icmpType) : key.icmpType;
-      q.tcpFlags = reply ? replyTcpFlags(key.protocol, first.tcpFlags) : first.tcpFlags;
-      const firstVerdict = this.engine.lookup(id, q).descriptor;
-      const program = this.programOf(id, q);
-      return program === 0 ? firstVerdict : { ...firstVerdict, program };
-    };
-    if (local) {
-      return {
-        client: { input: judge(this.input(ingress, family), false), output: judge(this.lo0[family], false) },
-        server: { input: NO_FILTER, output: NO_FILTER },
-      };
-    }
     return {
-      client: { input: judge(this.input(ingress, family), false), output: judge(this.output(egress, family), false) },
-      server: { input: judge(this.input(egress, family), true), output: judge(this.output(ingress, family), true) },
+      client: { input: this.judgeFirst(clientInput, key, first, false), output: this.judgeFirst(clientOutput, key, first, false) },
+      server: { input: this.judgeFirst(serverInput, key, first, true), output: this.judgeFirst(serverOutput, key, first, true) },
     };
+  }
+
+  /** The cached verdict of filter `id` for the flow's direction (`reply`: the server's), into the scratch query sessionFilters set up. */
+  private judgeFirst(id: number | null, key: SessionKeyFacts, first: FirstPacket, reply: boolean): FilterDescriptor {
+    if (id === null) return NO_FILTER;
+    const q = this.q;
+    q.source = reply ? key.destination : key.source;
+    q.destination = reply ? key.source : key.destination;
+    q.sourcePort = reply ? key.destinationPort : key.sourcePort;
+    q.destinationPort = reply ? key.sourcePort : key.destinationPort;
+    q.icmpType = reply ? replyIcmpType(key.protocol, key.icmpType) : key.icmpType;
+    q.tcpFlags = reply ? replyTcpFlags(key.protocol, first.tcpFlags) : first.tcpFlags;
+    const firstVerdict = this.engine.lookup(id, q).descriptor;
+    const program = this.programOf(id, q);
+    return program === 0 ? firstVerdict : { ...firstVerdict, program };
   }
 
   /** The flow's residual program of filter `id`: 0 when one verdict holds for all its packets. */

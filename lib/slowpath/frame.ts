@@ -47,6 +47,7 @@ export class FrameReader {
   private readonly view: DataView;
   /** The key of the frame last read; reused, copy it to keep it. */
   readonly key = Buffer.alloc(SESSION_KEY.size);
+  private readonly keyBytes = new Uint8Array(this.key.buffer, this.key.byteOffset, SESSION_KEY.size);
   readonly facts: FrameFacts = { family: 0, protocol: 0, tcpFlags: 0, icmpType: 0, icmpCode: 0, l3Offset: 0, l3Length: 0, dscp: 0, ttl: 0, sourcePort: 0, destinationPort: 0, laterFragment: false, mtu: 0 };
 
   constructor(umem: ArrayBuffer) {
@@ -77,7 +78,8 @@ export class FrameReader {
     f.dscp = f.family === AF_INET ? b[ip + 1]! >> 2 : (((b[ip]! & 0x0f) << 4) | (b[ip + 1]! >> 4)) >> 2;
     f.ttl = b[ip + (f.family === AF_INET ? 8 : 7)]!;
 
-    const key = this.key;
+    // Through a plain Uint8Array: Buffer's fill and a view per address cost more than the copy.
+    const key = this.keyBytes;
     key.fill(0);
     key[K.family] = f.family;
     key[K.protocol] = f.protocol;
@@ -86,8 +88,10 @@ export class FrameReader {
     key[K.src_port + 1] = b[meta + M.src_port + 1]!;
     key[K.dst_port] = b[meta + M.dst_port]!;
     key[K.dst_port + 1] = b[meta + M.dst_port + 1]!;
-    key.set(b.subarray(srcAt, srcAt + addrLen), K.src_addr);
-    key.set(b.subarray(srcAt + addrLen, srcAt + 2 * addrLen), K.dst_addr);
+    for (let i = 0; i < addrLen; i++) {
+      key[K.src_addr + i] = b[srcAt + i]!;
+      key[K.dst_addr + i] = b[srcAt + addrLen + i]!;
+    }
     f.sourcePort = (key[K.src_port]! << 8) | key[K.src_port + 1]!;
     f.destinationPort = (key[K.dst_port]! << 8) | key[K.dst_port + 1]!;
     return true;

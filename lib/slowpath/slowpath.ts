@@ -11,18 +11,18 @@ import { XDP_DROP, XDP_REDIRECT } from '../dataplane/xdp-abi.js';
 import { FILTER_PROGRAM_SLOW_PATH } from '../dataplane/layout.js';
 import type { FilterResult } from '../filter/engine.js';
 import type { CompiledConfig, Zone } from '../config/types.js';
-import { PolicyEngine, type PolicyDecision } from '../policy/engine.js';
+import { PolicyEngine, type PolicyDecision, type PolicyQuery } from '../policy/engine.js';
 import { JUNOS_HOST_ZONE_ID } from '../config/types.js';
 import { hostInboundAllows } from '../policy/host-inbound.js';
 import type { FilterLogSource, SecurityEvent } from '../events/types.js';
 import { filterLogEvent, policyDenyEvent, sessionCreateEvent, sessionLimitEvent } from '../session/flow-events.js';
 import { SessionLimiter } from '../screens/session-limit.js';
 import { AF_INET, IPPROTO_TCP, describeKey, familyName, keyId } from '../session/flow-key.js';
-import { INSTALL_BATCH_MAX, type InstallResult, type Session, type SessionFacts, type SessionTable, localAdmission } from '../session/table.js';
+import { type FirstPacket, INSTALL_BATCH_MAX, type InstallResult, type Session, type SessionFacts, type SessionFilters, type SessionTable, localAdmission } from '../session/table.js';
 import { POLICY_REJECT, REJECT_FRAME_MAX, type RejectCounters, type RejectReason, Rejecter } from './reject.js';
 import { isClosed, opensSession } from '../session/tcp.js';
 import type { FrameReader } from './frame.js';
-import { FlowFilters } from './flow-filters.js';
+import { FlowFilters, type SessionKeyFacts } from './flow-filters.js';
 import { BoxAddresses } from './box-address.js';
 import { FilterPrograms, type ProgramStore } from '../filter/programs.js';
 import { type Route, RouteProbe } from './route-probe.js';
@@ -70,6 +70,11 @@ export const LOCAL_ZONE = 'junos-host';
 function createEvent(s: Session): SecurityEvent {
   const ev = sessionCreateEvent(s);
   return s.local ? { ...ev, egressZone: JUNOS_HOST_ZONE_ID } : ev;
+}
+
+/** What a session keeps of its first packet. */
+function firstPacket(f: FrameReader['facts']): FirstPacket {
+  return { tcpFlags: f.tcpFlags, icmpCode: f.icmpCode, dscp: f.dscp };
 }
 
 /** A filter verdict's name for people: filter and term (or the implicit discard at its end). */
@@ -183,6 +188,8 @@ export class SlowPath {
   /** The frame handle() is judging, and where it came in and goes (handle is never re-entered;
    * events copy what they need). */
   private readonly current: FrameRef = { bytes: Buffer.alloc(0), at: 0, length: 0 };
+  /** The first packet finishPending() is sending on. */
+  private readonly finishing: FrameRef = { bytes: Buffer.alloc(0), at: 0, length: 0 };
   private readonly ingress = { ifindex: 0, zoneId: 0 };
   /** A first packet as xdpfw_inject_new rewrote it, for the egress socket. */
   private readonly rewritten = Buffer.alloc(REWRITE_ROOM);
@@ -196,6 +203,15 @@ export class SlowPath {
   /** Told of every flow the policy denies (the daemon remembers it in XDP: lib/flood/deny-cache.ts). */
   onDeny: (flow: DeniedFlow) => void = () => undefined;
   private readonly egress = { ifindex: 0, zoneId: 0 };
+  /** The policy question being asked (policyQuery). */
+  private readonly query: PolicyQuery = {
+    fromZone: '', toZone: '', family: 'inet', protocol: 0, source: new Uint8Array(4), destination: new Uint8Array(4),
+    sourcePort: 0, destinationPort: 0, icmpType: 0, icmpCode: 0,
+  };
+  /** The flow whose filter verdicts judgedFlow() asks for. */
+  private readonly flowKey: SessionKeyFacts = {
+    family: 0, protocol: 0, source: new Uint8Array(4), destination: new Uint8Array(4), sourcePort: 0, destinationPort: 0, icmpType: 0,
+  };
   private readonly routes: RouteProbe;
   /** Routes of a batch's first packets, resolved with one call before they are judged. */
   private readonly routeBatch: RouteBatch | null;
@@ -349,8 +365,8 @@ export class SlowPath {
 
   /**
    * Asks the routes of the batch's frames that may be first packets, in the main table, with one
-   * run. A frame whose interface has an input filter may be routed by another table: it is looked
-   * up alone once judged (so are the frames of a failed run).
+   * run. A frame whose input filter sends it to another routing table is looked up alone once
+   * judged (so are the frames of a failed run).
    */
   private prefetchRoutes(rx: RxQueue, descs: Uint32Array, n: number): void {
     const batch = this.routeBatch;
@@ -363,7 +379,7 @@ export class SlowPath {
         const at = descs[2 * i]!;
         if (!reader.read(at, descs[2 * i + 1]!)) continue;
         const f = reader.facts;
-        if (f.mtu !== 0 || f.laterFragment || this.filters.input(rx.ifindex, familyName(f.family))) continue;
+        if (f.mtu !== 0 || f.laterFragment) continue;
         const tos = f.family === AF_INET ? rx.frames[at + f.l3Offset + 1]! : 0;
         this.routeSlots[i] = batch.add(reader.key, 0, tos);
       }
@@ -387,21 +403,24 @@ export class SlowPath {
       if (this.batching) this.sessions.beginBatch();
       return;
     }
-    const [stage, settled] = [this.stage, this.settled];
-    const refused = new Map<Session, InstallResult & { ok: false }>();
+    const stage = this.stage;
+    const settled = this.settled;
+    // Built only when the map refused some (rare): a batch that went in allocates none.
+    let refused: Map<Session, InstallResult & { ok: false }> | null = null;
     try {
-      for (const r of this.sessions.commitBatch()) refused.set(r.session, { ok: false, reason: r.reason });
+      const refusals = this.sessions.commitBatch();
+      if (refusals.length > 0) refused = new Map(refusals.map((r) => [r.session, { ok: false, reason: r.reason }]));
       this.stats.batches.installWrites++;
     } catch (err) {
       this.faults.record('install', err, () => `session batch of ${this.pending.length}`);
     }
-    const frame: FrameRef = { bytes: Buffer.alloc(0), at: 0, length: 0 };
+    const frame = this.finishing;
     for (const p of this.pending) {
       frame.bytes = p.rx.frames;
       frame.at = p.at;
       frame.length = p.length;
       try {
-        const no = refused.get(p.session);
+        const no = refused?.get(p.session);
         if (no) {
           this.limiter.release(p.zoneId, p.session.key);
           this.drop(no.reason);
@@ -428,7 +447,8 @@ export class SlowPath {
     this.created.length = 0;
     this.pending.length = 0;
     this.staged.length = 0;
-    [this.stage, this.settled] = [stage, settled];
+    this.stage = stage;
+    this.settled = settled;
     if (this.batching) this.sessions.beginBatch();
   }
 
@@ -511,18 +531,7 @@ export class SlowPath {
     egress.zoneId = toZone.id;
 
     this.stage = 'policy';
-    const decision = this.engine.match({
-      fromZone: fromZone.name,
-      toZone: toZone.name,
-      family,
-      protocol: facts.protocol,
-      source: reader.sourceAddress(),
-      destination: reader.destinationAddress(),
-      sourcePort: facts.sourcePort,
-      destinationPort: facts.destinationPort,
-      icmpType: facts.icmpType,
-      icmpCode: facts.icmpCode,
-    });
+    const decision = this.engine.match(this.policyQuery(fromZone, toZone.name, reader));
     const logs = decision.policy?.logInit ?? false;
     if (decision.action !== 'permit') {
       this.stage = 'event';
@@ -540,13 +549,14 @@ export class SlowPath {
     const output = this.filters.judge(this.filters.output(route.egress, family), reader);
     if (output && !this.enforceFilter(rx, frame, output, 'output', ingress, egress)) return;
 
+    const first = firstPacket(facts);
     const session = this.install(rx, fromZone, {
       fromZone: fromZone.name, fromZoneId: fromZone.id,
       toZone: toZone.name, toZoneId: toZone.id,
       policyId: decision.policyId, policyName: decision.policyName,
       ingressIfindex: rx.ifindex, egressIfindex: route.egress, local: false, boxConnection: false,
       logClose: decision.policy?.logClose ?? false, icmpType: facts.icmpType, inactivityTimeout: decision.inactivityTimeout,
-      ...this.judgedFlow(reader, rx.ifindex, route.egress, false),
+      first, filters: this.judgedFlow(reader, first, rx.ifindex, route.egress, false),
     });
     if (!session) return;
     if (this.batching) return this.defer(rx, frame, session, route, fromZone.id, logs);
@@ -584,15 +594,18 @@ export class SlowPath {
     return false;
   }
 
-  /** The first packet's facts and the verdicts of both directions, as the session caches them. */
-  private judgedFlow(reader: FrameReader, ingress: number, egress: number, local: boolean): Pick<SessionFacts, 'first' | 'filters'> {
+  /** The verdicts of both directions of the flow the reader holds, as the session caches them. */
+  private judgedFlow(reader: FrameReader, first: FirstPacket, ingress: number, egress: number, local: boolean): SessionFilters {
     const f = reader.facts;
-    const first = { tcpFlags: f.tcpFlags, icmpCode: f.icmpCode, dscp: f.dscp };
-    const key = {
-      family: f.family, protocol: f.protocol, source: reader.sourceAddress(), destination: reader.destinationAddress(),
-      sourcePort: f.sourcePort, destinationPort: f.destinationPort, icmpType: f.icmpType,
-    };
-    return { first, filters: this.filters.sessionFilters(key, first, ingress, egress, local) };
+    const key = this.flowKey;
+    key.family = f.family;
+    key.protocol = f.protocol;
+    key.source = reader.sourceAddress();
+    key.destination = reader.destinationAddress();
+    key.sourcePort = f.sourcePort;
+    key.destinationPort = f.destinationPort;
+    key.icmpType = f.icmpType;
+    return this.filters.sessionFilters(key, first, ingress, egress, local);
   }
 
   /** Answers the source (RST or ICMP unreachable) through the socket the packet came in on. */
@@ -642,12 +655,13 @@ export class SlowPath {
     }
     const lo0 = this.filters.judge(this.filters.lo0Filter(familyName(f.family)), reader);
     if (lo0 && !this.enforceFilter(rx, frame, lo0, 'lo0', ingress, NO_EGRESS)) return;
+    const first = firstPacket(f);
     const session = this.install(rx, zone, {
       fromZone: zone.name, fromZoneId: zone.id, toZone: LOCAL_ZONE, toZoneId: 0,
       policyId: decision?.policyId ?? 0, policyName: decision?.policyName ?? localAdmission(boxConnection),
       ingressIfindex: rx.ifindex, egressIfindex: 0, local: true, boxConnection, logClose: false, icmpType: f.icmpType,
       inactivityTimeout: decision?.inactivityTimeout ?? null,
-      ...this.judgedFlow(reader, rx.ifindex, 0, true),
+      first, filters: this.judgedFlow(reader, first, rx.ifindex, 0, true),
     });
     if (!session) return;
     const logs = decision?.policy?.logInit ?? false;
@@ -660,12 +674,24 @@ export class SlowPath {
   /** The `to-zone junos-host` policy deciding a flow to the box, or null when none does. */
   private judgeHost(zone: Zone, reader: FrameReader): PolicyDecision | null {
     this.stage = 'policy';
+    return this.engine.matchHost(this.policyQuery(zone, LOCAL_ZONE, reader));
+  }
+
+  /** The policy question of the frame the reader holds, in one reused query (the engines keep none of it). */
+  private policyQuery(from: Zone, toZone: string, reader: FrameReader): PolicyQuery {
     const f = reader.facts;
-    return this.engine.matchHost({
-      fromZone: zone.name, toZone: LOCAL_ZONE, family: familyName(f.family), protocol: f.protocol,
-      source: reader.sourceAddress(), destination: reader.destinationAddress(),
-      sourcePort: f.sourcePort, destinationPort: f.destinationPort, icmpType: f.icmpType, icmpCode: f.icmpCode,
-    });
+    const q = this.query;
+    q.fromZone = from.name;
+    q.toZone = toZone;
+    q.family = familyName(f.family);
+    q.protocol = f.protocol;
+    q.source = reader.sourceAddress();
+    q.destination = reader.destinationAddress();
+    q.sourcePort = f.sourcePort;
+    q.destinationPort = f.destinationPort;
+    q.icmpType = f.icmpType;
+    q.icmpCode = f.icmpCode;
+    return q;
   }
 
   /**
