@@ -98,14 +98,7 @@ export class FlowFilters {
   private query(reader: FrameReader): FilterQuery {
     const f = reader.facts;
     const q = this.q;
-    q.family = familyName(f.family);
-    q.protocol = f.protocol;
-    q.source = reader.sourceAddress();
-    q.destination = reader.destinationAddress();
-    q.sourcePort = f.sourcePort;
-    q.destinationPort = f.destinationPort;
-    q.icmpType = f.icmpType;
-    q.icmpCode = f.icmpCode;
+    reader.flowInto(q);
     q.tcpFlags = f.tcpFlags;
     q.isFragment = false; // the slow path sees first fragments only (offset 0); later ones follow them in XDP
     q.dscp = f.dscp;

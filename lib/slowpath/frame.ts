@@ -3,7 +3,7 @@
 // XDP parser is the only parser: this never walks headers itself.
 import { RX_META, SESSION_KEY } from '../dataplane/layout.js';
 import { EnumCodec } from '../dataplane/enum-codec.js';
-import { AF_INET } from '../session/flow-key.js';
+import { AF_INET, type FamilyName, familyName } from '../session/flow-key.js';
 
 /** enum xdpfw_rx_meta_flags, checked against the object by verifyRxMetaFlags(). */
 const LATER_FRAGMENT = 1;
@@ -120,4 +120,29 @@ export class FrameReader {
   destinationAddress(): Uint8Array {
     return (this.facts.family === AF_INET ? this.addresses.v4 : this.addresses.v6)[1];
   }
+
+  /** Writes the frame's flow into a reused policy or filter query (no allocation). */
+  flowInto(q: FlowFields): void {
+    const f = this.facts;
+    q.family = familyName(f.family);
+    q.protocol = f.protocol;
+    q.source = this.sourceAddress();
+    q.destination = this.destinationAddress();
+    q.sourcePort = f.sourcePort;
+    q.destinationPort = f.destinationPort;
+    q.icmpType = f.icmpType;
+    q.icmpCode = f.icmpCode;
+  }
+}
+
+/** What policy and filter queries ask of a flow. */
+export interface FlowFields {
+  family: FamilyName;
+  protocol: number;
+  source: Uint8Array;
+  destination: Uint8Array;
+  sourcePort: number;
+  destinationPort: number;
+  icmpType?: number;
+  icmpCode?: number;
 }

@@ -679,18 +679,10 @@ export class SlowPath {
 
   /** The policy question of the frame the reader holds, in one reused query (the engines keep none of it). */
   private policyQuery(from: Zone, toZone: string, reader: FrameReader): PolicyQuery {
-    const f = reader.facts;
     const q = this.query;
     q.fromZone = from.name;
     q.toZone = toZone;
-    q.family = familyName(f.family);
-    q.protocol = f.protocol;
-    q.source = reader.sourceAddress();
-    q.destination = reader.destinationAddress();
-    q.sourcePort = f.sourcePort;
-    q.destinationPort = f.destinationPort;
-    q.icmpType = f.icmpType;
-    q.icmpCode = f.icmpCode;
+    reader.flowInto(q);
     return q;
   }
 
