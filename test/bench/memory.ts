@@ -84,7 +84,9 @@ try {
   /** Sessions the slow path installs per second while offered more new flows than it takes. */
   const installRate = async (firstFlow: number): Promise<number> => {
     const before = await active();
-    const g = await net.generate({ ...RATE_PROBE, flows: RATE_PROBE.frames, ports: 50_000, firstFlow });
+    // Flow numbers wrap at `flows`: counting up from firstFlow without wrapping, every probe offers
+    // flows no earlier probe did (a wrapped probe would offer the sessions the last one installed).
+    const g = await net.generate({ ...RATE_PROBE, flows: firstFlow + RATE_PROBE.frames, ports: 50_000, firstFlow });
     return ((await active()) - before) / g.seconds;
   };
   await net.topo.xdpfw(['clear', 'sessions']);
@@ -101,7 +103,7 @@ try {
   const adoptedRss = summarize(await rss(net.daemonPid()));
   // As for the empty table, a daemon that has run a while: a few seconds, and a few new flows first.
   await new Promise((r) => setTimeout(r, 5000));
-  await net.generate({ frames: 1000, rate: 10_000, flows: 1000, firstFlow: 4 * SESSIONS });
+  await net.generate({ frames: 1000, rate: 10_000, flows: 4 * SESSIONS + 1000, firstFlow: 4 * SESSIONS });
   const fullRate = await installRate(3 * SESSIONS);
   const idleS = summarize(idle);
   const fullS = summarize(full);
