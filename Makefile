@@ -46,7 +46,7 @@ $(BPF_OUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h)
 	@mkdir -p $(BPF_OUT)
 	clang $(BPF_CFLAGS) -c $< -o $@
 
-$(BPF_OUT)/bench/%.bpf.o: bpf/bench/%.bpf.c
+$(BPF_OUT)/bench/%.bpf.o: bpf/bench/%.bpf.c $(wildcard bpf/bench/*.h)
 	@mkdir -p $(BPF_OUT)/bench
 	clang $(BPF_CFLAGS) -c $< -o $@
 

@@ -23,28 +23,26 @@ export class BpfEventSource {
   }
 
   private take(records: Buffer[], err: NativeError | null | undefined, codec: EventCodec, producer: { emit(ev: SecurityEvent): unknown }, faults: Faults): void {
-    {
-      try {
-        if (err) this.failure = err;
-        // One offset per batch: the clocks drift apart only slowly (NTP slews).
-        const offset = realtimeOffsetNs();
-        for (const r of records) {
-          let ev: SecurityEvent;
-          try {
-            ev = codec.decode(r, offset);
-          } catch {
-            this.undecodable++;
-            continue;
-          }
-          try {
-            producer.emit(ev);
-          } catch (e) {
-            faults.record('xdp-events', e, () => `${ev.kind} event record ${Buffer.from(r.subarray(0, 32)).toString('hex')}`);
-          }
+    try {
+      if (err) this.failure = err;
+      // One offset per batch: the clocks drift apart only slowly (NTP slews).
+      const offset = realtimeOffsetNs();
+      for (const r of records) {
+        let ev: SecurityEvent;
+        try {
+          ev = codec.decode(r, offset);
+        } catch {
+          this.undecodable++;
+          continue;
         }
-      } catch (e) {
-        faults.record('xdp-events', e, () => `batch of ${Array.isArray(records) ? records.length : 'no'} event records`);
+        try {
+          producer.emit(ev);
+        } catch (e) {
+          faults.record('xdp-events', e, () => `${ev.kind} event record ${Buffer.from(r.subarray(0, 32)).toString('hex')}`);
+        }
       }
+    } catch (e) {
+      faults.record('xdp-events', e, () => `batch of ${Array.isArray(records) ? records.length : 'no'} event records`);
     }
   }
 

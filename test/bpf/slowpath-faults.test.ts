@@ -9,17 +9,12 @@ import { TWO_PORTS } from '../helpers/two-ports.js';
 reexecInNetns(import.meta.url, TWO_PORTS);
 
 const { default: t } = await import('tap');
-const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
 const native = await import('../../lib/dataplane/native.js');
-const { statePaths } = await import('../../lib/daemon/state-paths.js');
-const { compileText } = await import('../../lib/config/compile.js');
-const { SessionTable } = await import('../../lib/session/table.js');
 const { SlowPath } = await import('../../lib/slowpath/slowpath.js');
-const { QueueSocket } = await import('../../lib/slowpath/receiver.js');
+const { slowPathRig } = await import('../helpers/slowpath-rig.js');
 const { Faults } = await import('../../lib/util/faults.js');
 const { frame } = await import('../helpers/packets.js');
 type SecurityEvent = import('../../lib/events/types.js').SecurityEvent;
-type Zone = import('../../lib/config/types.js').Zone;
 
 const CONFIG = `
 security {
@@ -41,33 +36,13 @@ security {
 `;
 
 t.ok(insideTestNetns(), 'runs in its own namespace');
-const compiled = compileText(CONFIG, 'faults.conf');
-if (!compiled.ok) throw new Error(compiled.errors.join('\n'));
-const config = compiled.config;
-const paths = statePaths(`/tmp/${insideTestNetns()}`);
-const dp = new Dataplane(paths);
-const inIndex = native.ifNameToIndex('in0');
-const outIndex = native.ifNameToIndex('out0');
-const trust = config.zones.find((z) => z.name === 'trust')!;
-const untrust = config.zones.find((z) => z.name === 'untrust')!;
-dp.registerPort(inIndex, 0, trust.id);
-dp.registerPort(outIndex, 1, untrust.id);
-const socket = new QueueSocket('in0', inIndex, 0, trust);
-dp.registerSocket(0, 0, socket.fd);
-const sessions = new SessionTable(dp.mapFd('xdpfw_sessions'), dp.constants.sessionFlags, config.flow.timeouts, config.flow.maxSessions, dp.constants.tcp);
-t.teardown(() => {
-  sessions.clear();
-  socket.close();
-  dp.close();
-  purgePins(paths);
-});
+const { config, dp, inIndex, trust, socket, sessions, zones } = slowPathRig(CONFIG, 'faults.conf', t);
 
 /** The event sink: events of flows from these source ports make it throw. */
 const explodeFor = new Set([1001, 1002]);
 const emitted: SecurityEvent[] = [];
 const reports: string[] = [];
 const faults = new Faults({ write: (line) => reports.push(line) });
-const zones = new Map<number, Zone>([[inIndex, trust], [outIndex, untrust]]);
 const slowPath = new SlowPath(dp.progs, sessions, config, zones, (ev) => {
   if (explodeFor.has(ev.sourcePort)) throw new TypeError(`sink exploded on port ${ev.sourcePort}`);
   emitted.push(ev);
