@@ -191,6 +191,22 @@ async function ship(op: 'create' | 'update', count: number, rate: number): Promi
   };
 }
 
+/** Failover's step: b commits its external cache into its kernel table; seconds until the table holds `count`. */
+async function commitOnB(count: number): Promise<{ seconds: number; committed: number }> {
+  const t0 = performance.now();
+  await run('conntrackd', ['-C', join(dir, 'b.conf'), '-c']);
+  let committed = 0, last = -1, since = Date.now();
+  for (;;) {
+    const { stdout } = await run('ip', ['netns', 'exec', NS.b, 'conntrack', '-C']);
+    committed = Number(stdout.trim());
+    if (committed >= count) break;
+    if (committed !== last) { last = committed; since = Date.now(); }
+    if (Date.now() - since > STALL_MS) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return { seconds: (performance.now() - t0) / 1000, committed };
+}
+
 async function conntrackI(count: number): Promise<number> {
   await flushA();
   const t0 = performance.now();
@@ -209,7 +225,7 @@ try {
   const withD: number[] = [], replicated: number[] = [], lag: number[] = [], cpuA: number[] = [], cpuB: number[] = [];
   const refresh: number[] = [], refreshRepl: number[] = [];
   const pacedLag: number[] = [], targetLag: number[] = [], targetRate: number[] = [];
-  const missing: number[] = [], writerCpu: number[] = [];
+  const missing: number[] = [], writerCpu: number[] = [], commitRate: number[] = [], commitMissing: number[] = [];
   for (let r = 0; r < RUNS; r++) {
     // Baseline: the kernel table alone, no listener.
     await flushA();
@@ -226,6 +242,10 @@ try {
     lag.push(full.lag);
     cpuA.push(full.cpuA / ENTRIES * 1e6); cpuB.push(full.cpuB / ENTRIES * 1e6);
     missing.push(ENTRIES - full.replicated);
+    const c = await commitOnB(ENTRIES);
+    commitRate.push(c.committed / c.seconds);
+    commitMissing.push(ENTRIES - c.committed);
+    await run('ip', ['netns', 'exec', NS.b, 'conntrack', '-F']).catch(() => undefined);
     // Every entry refreshed once (timeouts of live sessions).
     const up = await ship('update', ENTRIES, 0);
     refresh.push(up.inject.perSecond);
@@ -252,6 +272,7 @@ try {
       compare('kernel table writes', 'entries/s', ['conntrackd listening', withD], ['no listener', alone]),
       compare('replicated into the peer', 'entries/s', ['conntrackd FTFW', replicated], ['written on a, no listener', alone]),
       compare('refreshes replicated', 'entries/s', ['conntrackd FTFW', refreshRepl], ['refreshes written on a', refresh]),
+      compare('committed into b\'s kernel table on failover (conntrackd -c)', 'entries/s', ['commit', commitRate], ['written on a, no listener', alone]),
       compare('replicated at the target new-flow rate', 'entries/s', ['conntrackd FTFW', targetRate], ['offered', targetRate.map(() => TARGET_NEW_FLOWS)], { op: '>=', value: 0.95 }),
     ],
     facts: [
@@ -262,6 +283,7 @@ try {
       ['CPU per entry: writer, conntrackd listening (events are built in the writer)', us(writerCpu)],
       ['CPU per entry: conntrackd on a (events in, UDP out)', us(cpuA)],
       ['CPU per entry: conntrackd on b (UDP in, external cache)', us(cpuB)],
+      ['entries not committed on b (all runs)', String(commitMissing.reduce((s, x) => s + x, 0))],
       ['entries not replicated (all runs)', String(missing.reduce((s, x) => s + x, 0))],
       ['conntrackd a: netlink event overruns / resyncs with the kernel table (all runs)', `${fallen.overruns} / ${fallen.resyncs}`],
       ['conntrackd a: resend queue full (all runs)', String(fallen.rsqueueFull)],
