@@ -25,6 +25,8 @@ import { readInterfaceMap } from '../interfaces/map-file.js';
 import { applyResolution } from '../interfaces/apply.js';
 import { checkNat } from '../nat/check.js';
 import type { NatConfig } from '../nat/types.js';
+import { checkHa } from '../ha/check.js';
+import type { HaConfig } from '../ha/types.js';
 import { resolveInterfaces } from '../interfaces/resolve.js';
 
 /**
@@ -58,7 +60,7 @@ export const DEFAULT_NODE = 'node0';
  * `nat`: the config's `security nat`, validated but not applied (null: it has none).
  */
 export type CompileResult =
-  | { ok: true; config: CompiledConfig; warnings: ConfigError[]; nat?: NatConfig | null }
+  | { ok: true; config: CompiledConfig; warnings: ConfigError[]; nat?: NatConfig | null; ha?: HaConfig | null }
   | { ok: false; errors: ConfigError[]; warnings: ConfigError[] };
 
 /**
@@ -102,6 +104,7 @@ export function compile(tree: readonly Statement[], source = '<input>', options:
   const routingInstances = compileRoutingInstances(root, d);
   const firewall = compileFirewall(root, zones.zoneByInterface, routingInstances, d);
   const nat = checkNat(expanded, { zones: zoneNames, books, apps }, options.ignoreUnsupported ?? false, d);
+  const ha = checkHa(root, d);
   const resolution = resolveInterfaces(root, zones.interfaces, ifaces.trunks, options.interfaceMap ?? null, d, options.requireInterfaces ?? true);
   const errors = [...norm.errors, ...d.errors];
   const warnings = sortErrors(d.warnings);
@@ -111,7 +114,7 @@ export function compile(tree: readonly Statement[], source = '<input>', options:
     source, ...onBox, policies, defaultPolicy, dnsNames: dns.names, nameServers, flow, passEthertypes, syslog, metrics, screens, routingInstances,
     tree: root, warnings: warnings.map((w) => w.toString()),
   };
-  return { ok: true, config, warnings, nat };
+  return { ok: true, config, warnings, nat, ha };
 }
 
 /**

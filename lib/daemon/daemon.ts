@@ -3,6 +3,8 @@
 // directory takes over the pinned links, maps and sessions without a gap in
 // forwarding.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { haOf } from '../ha/check.js';
+import { HaRoles, type HaStatus } from '../ha/roles.js';
 import type { Server } from 'node:net';
 import { type MetricsSource, createRegistry } from '../metrics/metrics.js';
 import { MetricsService } from '../metrics/endpoint.js';
@@ -639,6 +641,8 @@ export class Daemon {
       case 'rollback': return this.commitsOrThrow().rollback(req.index, (r) => r as ReloadReport);
       case 'show-rollback': return this.commitsOrThrow().list();
       case 'diff': return configDiff(this.config, this.commitsOrThrow().archive, req);
+      case 'ha-role': return this.haRoles.report(req.group, req.role);
+      case 'show-ha': return this.haRoles.status(haOf(this.config.tree));
       case 'unload':
         // Answer first; the caller waits for the pid to disappear.
         setImmediate(() => void this.stop({ purge: true }));
@@ -687,6 +691,14 @@ export class Daemon {
     };
   }
 
+  /** The roles keepalived's notify hooks reported (lib/ha/). */
+  readonly haRoles = new HaRoles();
+
+  private haStatus(): { ha?: HaStatus } {
+    const ha = this.haRoles.status(haOf(this.config.tree));
+    return ha.configured || ha.groups.length ? { ha } : {};
+  }
+
   status(): StatusReport {
     return {
       pid: process.pid,
@@ -704,6 +716,7 @@ export class Daemon {
       warnings: this.linkWarnings(),
       configWarnings: this.config.warnings,
       commit: this.commits?.status(),
+      ...this.haStatus(),
     };
   }
 
