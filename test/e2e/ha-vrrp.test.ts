@@ -1,0 +1,86 @@
+// The pair's gateway addresses move with real keepalived, configured by
+// `xdpfw ha generate keepalived`: box a (priority 200) holds the virtual IPs,
+// its keepalived is killed with -9 and box b takes them (the client's
+// neighbour entry follows b's gratuitous ARP); a's keepalived returns and
+// preempts. Each daemon's `show ha` reports the role its keepalived's notify
+// hook gave it. The gaps are measured and reported, not asserted.
+import t from 'tap';
+import { type Box, HaPair, VIP4, VIP6 } from '../helpers/ha-pair.js';
+import type { HaStatus } from '../../lib/ha/roles.js';
+
+const WAIT_MS = 60_000;
+
+async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>): Promise<T> {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const v = await probe().catch(() => null);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const pair = await HaPair.create();
+t.teardown(() => pair.destroy());
+
+const role = async (box: Box): Promise<string | null> =>
+  (JSON.parse(await pair.xdpfw(box, ['show', 'ha', '--json'])) as HaStatus).groups.find((g) => g.group === 1)?.role ?? null;
+const holds = async (box: Box): Promise<boolean> => {
+  const a = await pair.addresses(box);
+  return a.includes(VIP4) && a.includes(VIP6);
+};
+
+await pair.loadDaemon('a', 200);
+await pair.loadDaemon('b', 100);
+
+t.test('before keepalived reports, show ha has the configured pair and no role', async (t) => {
+  const s = JSON.parse(await pair.xdpfw('a', ['show', 'ha', '--json'])) as HaStatus;
+  t.equal(s.configured, true);
+  t.same(s.peer, { id: 2, ip: '10.254.0.2', interface: 'sync0', advertMs: 100 });
+  t.same(s.groups.map((g) => [g.group, g.role, g.priority]), [[1, null, 200]]);
+  t.match(await pair.xdpfw('a', ['status']), /High availability: local-id 1, peer-id 2 at 10\.254\.0\.2 on sync0/);
+});
+
+t.test('a (higher priority) becomes active and holds both virtual IPs; b is backup', async (t) => {
+  await pair.startKeepalived('a');
+  await pair.startKeepalived('b');
+  await until('a active', async () => (await role('a')) === 'active' && (await role('b')) === 'backup');
+  await until('the virtual IPs on a', () => holds('a'));
+  t.equal(await holds('b'), false, 'b holds no virtual IP');
+  t.match(await pair.xdpfw('b', ['show', 'ha']), /services-redundancy-group 1: backup since .*, priority 100, preemption, virtual IPs 10\.1\.0\.1\/24 on trust0, fd00:1::1\/64 on trust0/);
+  // The client resolves the gateway: a's MAC.
+  await pair.sh('client', `ping -c 1 -W 2 ${VIP4} || true`);
+  t.equal(await pair.clientNeighbour(VIP4), await pair.mac('a'));
+  t.match(await pair.xdpfw('a', ['status']), /services-redundancy-group 1: active/);
+});
+
+t.test('a\'s keepalived killed with -9: b takes the virtual IPs, the client follows, b reports active', async (t) => {
+  const macB = await pair.mac('b');
+  const t0 = performance.now();
+  await pair.killKeepalived('a');
+  const tKilled = performance.now();
+  await until('the virtual IPs on b', () => holds('b'));
+  const tVip = performance.now();
+  await until('the client\'s neighbour entry on b', async () => (await pair.clientNeighbour(VIP4)) === macB);
+  const tClient = performance.now();
+  await until('b active', async () => (await role('b')) === 'active');
+  const tRole = performance.now();
+  t.pass('b holds the virtual IPs and the client reaches it');
+  t.comment(`failover after kill -9 (kill at ${(tKilled - t0).toFixed(0)} ms): VIPs on b after ${(tVip - t0).toFixed(0)} ms, ` +
+    `client's neighbour on b after ${(tClient - t0).toFixed(0)} ms, b's daemon active after ${(tRole - t0).toFixed(0)} ms ` +
+    '(polling every 10 ms plus the time of each probe)');
+  t.equal(await role('a'), 'active', 'a\'s daemon is told nothing when its keepalived dies: its last role stays');
+});
+
+t.test('a\'s keepalived returns and preempts: a active again, b backup and without the virtual IPs', async (t) => {
+  const macA = await pair.mac('a');
+  const t0 = performance.now();
+  await pair.startKeepalived('a');
+  await until('a active, b backup', async () => (await role('a')) === 'active' && (await role('b')) === 'backup');
+  await until('no virtual IP left on b', async () => !(await pair.addresses('b')).includes(VIP4));
+  await until('the client\'s neighbour entry on a', async () => (await pair.clientNeighbour(VIP4)) === macA);
+  t.comment(`preemption: a active, b backup and the client on a ${(performance.now() - t0).toFixed(0)} ms after a's keepalived started`);
+  t.equal(await holds('a'), true, 'a holds both virtual IPs');
+  const s = JSON.parse(await pair.xdpfw('b', ['show', 'ha', '--json'])) as HaStatus;
+  t.equal(s.groups[0]?.transitions, 3, 'b: backup, active, backup');
+});
