@@ -39,7 +39,7 @@ import type { DnsReport } from '../dns-names/addresses.js';
 import { formatDnsReport } from '../dns-names/format.js';
 import { GENERATED, generateHa } from '../ha/cli.js';
 import { HA_ROLES } from '../ha/keepalived.js';
-import { type HaStatus, formatHa } from '../ha/roles.js';
+import { type HaStatus, formatHa, processStartTicks } from '../ha/roles.js';
 
 const LOAD_TIMEOUT_MS = 60_000;
 const UNLOAD_TIMEOUT_MS = 30_000;
@@ -332,8 +332,10 @@ export async function main(argv: string[]): Promise<void> {
         const role = HA_ROLES.find((r) => r === a.what);
         if (!role) throw new CliError(`ha role: one of ${HA_ROLES.join(', ')}`);
         if (a.group === undefined || !Number.isInteger(a.group)) throw new CliError('ha role: give the services redundancy group (--group N)');
-        return show<{ group: number; role: string; previous: string | null }>(a['state-dir'], { command: 'ha-role', group: a.group, role }, false,
-          (r) => `services-redundancy-group ${r.group}: ${r.role}${r.previous ? ` (was ${r.previous})` : ''}`);
+        return show<{ group: number; role: string; previous: string | null; applied: boolean }>(a['state-dir'],
+          { command: 'ha-role', group: a.group, role, startedTicks: processStartTicks() }, false,
+          (r) => r.applied ? `services-redundancy-group ${r.group}: ${r.role}${r.previous ? ` (was ${r.previous})` : ''}`
+            : `services-redundancy-group ${r.group}: stays ${r.role} (a later report came first)`);
       })
     .command('show <what> [detail]', 'show sessions, counters, policies, config, log (recent events), screen statistics, firewall (filter counters), rollback (archived configurations), address-book (dns-name addresses as resolved) or ha (the pair: roles keepalived reported)', (y) =>
       withJson(withKinds(withSessionListing(withFlowFilters(y)).positional('what', { choices: ['sessions', 'counters', 'policies', 'config', 'log', 'screen', 'firewall', 'rollback', 'address-book', 'ha'] as const, demandOption: true })

@@ -90,7 +90,8 @@ const COMMANDS = {
   'monitor-packet-drop': { query: shape(DROP_QUERY), perSecond: optional(integer(1, 100000)) },
   'unload': {},
   // keepalived's notify hooks (`xdpfw ha role`): this box's role in a services redundancy group.
-  'ha-role': { group: integer(1, 255), role: oneOf(HA_ROLES) },
+  // `startedTicks`: when the hook process started (clock ticks since boot): keepalived runs hooks in parallel, so they may arrive out of order.
+  'ha-role': { group: integer(1, 255), role: oneOf(HA_ROLES), startedTicks: optional(integer(0, Number.MAX_SAFE_INTEGER)) },
   'show-ha': {},
 } as const satisfies Record<string, Shape>;
 

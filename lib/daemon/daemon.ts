@@ -641,7 +641,7 @@ export class Daemon {
       case 'rollback': return this.commitsOrThrow().rollback(req.index, (r) => r as ReloadReport);
       case 'show-rollback': return this.commitsOrThrow().list();
       case 'diff': return configDiff(this.config, this.commitsOrThrow().archive, req);
-      case 'ha-role': return this.haRoles.report(req.group, req.role);
+      case 'ha-role': return this.haRoles.report(req.group, req.role, req.startedTicks);
       case 'show-ha': return this.haRoles.status(haOf(this.config.tree));
       case 'unload':
         // Answer first; the caller waits for the pid to disappear.
