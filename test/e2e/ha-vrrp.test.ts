@@ -3,11 +3,16 @@
 // its keepalived is killed with -9 and box b takes them (the client's
 // neighbour entry follows b's gratuitous ARP); a's keepalived returns and
 // preempts. Each daemon's `show ha` reports the role its keepalived's notify
-// hook gave it. The gaps are measured and reported, not asserted.
+// hook gave it. conntrackd, configured by `xdpfw ha generate conntrackd`,
+// ships a's conntrack entries over the peer link into b's external cache.
+// The gaps are measured and reported, not asserted.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import t from 'tap';
 import { type Box, HaPair, VIP4, VIP6 } from '../helpers/ha-pair.js';
 import type { HaStatus } from '../../lib/ha/roles.js';
 
+const run = promisify(execFile);
 const WAIT_MS = 60_000;
 
 async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>): Promise<T> {
@@ -83,4 +88,16 @@ t.test('a\'s keepalived returns and preempts: a active again, b backup and witho
   t.equal(await holds('a'), true, 'a holds both virtual IPs');
   const s = JSON.parse(await pair.xdpfw('b', ['show', 'ha', '--json'])) as HaStatus;
   t.ok((s.groups[0]?.transitions ?? 0) >= 3, 'b: backup, active, backup (more if adverts were late on a loaded machine)');
+});
+
+t.test('conntrackd as generated: an entry written on a reaches b\'s external cache over the peer link', async (t) => {
+  await pair.startConntrackd('a');
+  const confB = await pair.startConntrackd('b');
+  await pair.sh('a', 'conntrack -I -p tcp -s 10.1.0.2 -d 10.9.0.9 --sport 40000 --dport 443 --state ESTABLISHED -t 600 -u ASSURED,SEEN_REPLY');
+  const seen = await until('the entry in b\'s external cache', async () => {
+    const { stdout } = await run('conntrackd', ['-C', confB, '-e']);
+    return stdout.includes('dst=10.9.0.9') && stdout.includes('dport=443') ? stdout : null;
+  });
+  t.match(seen, /tcp\s+6 .*ESTABLISHED src=10\.1\.0\.2 dst=10\.9\.0\.9 sport=40000 dport=443/);
+  t.equal((await pair.sh('b', 'conntrack -L 2>/dev/null')).includes('10.9.0.9'), false, 'not in b\'s kernel table until it commits');
 });

@@ -5,7 +5,7 @@
 // Names are unique per run; everything (keepalived, daemons, pins,
 // namespaces, files) is removed on destroy and at process exit.
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -54,6 +54,7 @@ export class HaPair {
   readonly ns: Record<Box | 'client', string>;
   readonly dir: string;
   private readonly keepalived = new Map<Box, ChildProcess>();
+  private readonly conntrackd = new Map<Box, ChildProcess>();
   private destroyed = false;
 
   private constructor(readonly id: string) {
@@ -131,6 +132,22 @@ export class HaPair {
     }
   }
 
+  /** Starts conntrackd on a box with the file `xdpfw ha generate conntrackd` writes for it; resolves once it answers. */
+  async startConntrackd(box: Box): Promise<string> {
+    const dir = join(this.dir, `conntrackd-${box}`);
+    mkdirSync(dir);
+    const conf = join(dir, 'conntrackd.conf');
+    writeFileSync(conf, await this.xdpfw(box, ['ha', 'generate', 'conntrackd', '-c', this.configPath(box), '--conntrackd-dir', dir]));
+    const child = spawn('ip', ['netns', 'exec', this.ns[box], 'conntrackd', '-C', conf], { stdio: 'ignore' });
+    this.conntrackd.set(box, child);
+    for (let i = 0; ; i++) {
+      if (child.exitCode !== null) throw new Error(`conntrackd on ${box} exited (${child.exitCode}): ${readFileSync(join(dir, 'conntrackd.log'), 'utf8')}`);
+      try { await run('conntrackd', ['-C', conf, '-s', 'cache']); return conf; } catch { /* not yet */ }
+      if (i > 600) throw new Error(`conntrackd on ${box}: no answer after 30 s`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   keepalivedLog(box: Box): string {
     return join(this.dir, `keepalived-${box}.log`);
   }
@@ -178,6 +195,12 @@ export class HaPair {
 
   async destroy(): Promise<void> {
     for (const box of BOXES) await this.killKeepalived(box).catch(() => undefined);
+    for (const c of this.conntrackd.values()) {
+      if (c.exitCode !== null) continue;
+      const gone = new Promise((r) => c.once('exit', r));
+      c.kill('SIGTERM');
+      await gone;
+    }
     for (const box of BOXES) {
       await this.xdpfw(box, ['unload']).catch(() => undefined);
     }
@@ -193,6 +216,7 @@ export class HaPair {
         try { process.kill(Number(readFileSync(join(this.dir, f), 'utf8').trim()), 'SIGKILL'); } catch { /* gone */ }
       }
       this.keepalived.get(box)?.kill('SIGKILL');
+      this.conntrackd.get(box)?.kill('SIGKILL');
       const paths = statePaths(this.stateDir(box));
       const daemon = identifyDaemon(paths);
       if (daemon.kind === 'ours') {
