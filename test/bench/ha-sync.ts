@@ -35,12 +35,14 @@ const dir = mkdtempSync(join(tmpdir(), 'xdpfw-ha-sync-'));
 
 interface Inject { sent: number; seconds: number; perSecond: number; errorCount: number; errors: Record<string, number>; cpuSeconds: number }
 
-function conntrackdConf(side: Side): string {
+type Mode = 'FTFW' | 'NOTRACK';
+
+function conntrackdConf(side: Side, mode: Mode): string {
   const peer: Side = side === 'a' ? 'b' : 'a';
+  // NOTRACK: no acknowledgements and no resend queue (what is lost stays lost until a resync).
   return `Sync {
-	Mode FTFW {
-		ResendQueueSize 262144
-	}
+	Mode ${mode} {
+${mode === 'FTFW' ? '\t\tResendQueueSize 262144\n' : ''}	}
 	UDP {
 		IPv4_address ${ADDR[side]}
 		IPv4_Destination_Address ${ADDR[peer]}
@@ -78,7 +80,6 @@ function setup(): void {
     execFileSync('ip', ['-n', NS[s], 'addr', 'add', `${ADDR[s]}/30`, 'dev', 'sync0']);
     execFileSync('ip', ['-n', NS[s], 'link', 'set', 'sync0', 'up']);
     execFileSync('ip', ['-n', NS[s], 'link', 'set', 'lo', 'up']);
-    writeFileSync(join(dir, `${s}.conf`), conntrackdConf(s));
   }
 }
 
@@ -129,13 +130,15 @@ async function harvest(): Promise<void> {
   const a = await stats('a', ['runtime']);
   const q = await stats('a', ['queue']);
   const b = await stats('b', ['network']);
-  fallen.overruns += num(a, /netlink overrun:\s+(\d+)/);
-  fallen.resyncs += num(a, /resync with kernel table:\s+(\d+)/);
-  fallen.rsqueueFull += num(q.split('queue rsqueue')[1] ?? '', /not enough space errors:\s+(\d+)/);
-  fallen.lost += num(b, /Packets lost:\s+(\d+)/);
+  // A counter a mode does not have (NOTRACK: no resend queue) adds nothing.
+  const add = (n: number): number => (Number.isFinite(n) ? n : 0);
+  fallen.overruns += add(num(a, /netlink overrun:\s+(\d+)/));
+  fallen.resyncs += add(num(a, /resync with kernel table:\s+(\d+)/));
+  fallen.rsqueueFull += add(num(q.split('queue rsqueue')[1] ?? '', /not enough space errors:\s+(\d+)/));
+  fallen.lost += add(num(b, /Packets lost:\s+(\d+)/));
 }
 
-async function startPair(): Promise<void> {
+async function startPair(mode: Mode = 'FTFW'): Promise<void> {
   await harvest();
   for (const c of daemons.values()) {
     const gone = new Promise((r) => c.once('exit', r));
@@ -148,6 +151,7 @@ async function startPair(): Promise<void> {
     rmSync(join(dir, `${s}.ctl`), { force: true });
   }
   await flushA();
+  for (const s of ['a', 'b'] as const) writeFileSync(join(dir, `${s}.conf`), conntrackdConf(s, mode));
   for (const s of ['a', 'b'] as const) {
     daemons.set(s, spawn('ip', ['netns', 'exec', NS[s], 'conntrackd', '-C', join(dir, `${s}.conf`)], { stdio: 'ignore' }));
   }
@@ -225,6 +229,7 @@ try {
   const withD: number[] = [], replicated: number[] = [], lag: number[] = [], cpuA: number[] = [], cpuB: number[] = [];
   const refresh: number[] = [], refreshRepl: number[] = [];
   const pacedLag: number[] = [], targetLag: number[] = [], targetRate: number[] = [];
+  const notrack: number[] = [], notrackCpuA: number[] = [];
   const missing: number[] = [], writerCpu: number[] = [], commitRate: number[] = [], commitMissing: number[] = [];
   for (let r = 0; r < RUNS; r++) {
     // Baseline: the kernel table alone, no listener.
@@ -252,6 +257,13 @@ try {
     refreshRepl.push(up.replicated / up.seconds);
     missing.push(ENTRIES - up.replicated);
 
+    // The same in NOTRACK mode: the cheaper existing engine, if FTFW cannot keep up.
+    await startPair('NOTRACK');
+    const nt = await ship('create', ENTRIES, 0);
+    notrack.push(nt.replicated / nt.seconds);
+    notrackCpuA.push(nt.cpuA / ENTRIES * 1e6);
+    missing.push(ENTRIES - nt.replicated);
+
     // Offered at xdpfw's new-flow rate, then at the target rate: the lag after the last write.
     await startPair();
     pacedLag.push((await ship('create', ENTRIES, XDPFW_NEW_FLOWS)).lag);
@@ -266,11 +278,12 @@ try {
   report({
     id: 'ha-sync',
     title: 'HA interchange: ctnetlink writes and conntrackd FTFW replication',
-    method: `${RUNS} runs of ${ENTRIES.toLocaleString('en-US')} TCP entries written into the conntrack table of namespace a by ct-inject (batched ctnetlink sends, one process), shipped by conntrackd (FTFW, UDP over a veth) into the external cache of namespace b, whose count is polled every 10 ms. \`conntrack -I\`: ${SPAWNS} entries, one process each.`,
+    method: `${RUNS} runs of ${ENTRIES.toLocaleString('en-US')} TCP entries written into the conntrack table of namespace a by ct-inject (batched ctnetlink sends, one process), shipped by conntrackd (FTFW, and NOTRACK in one comparison; UDP over a veth) into the external cache of namespace b, whose count is polled every 10 ms; then b commits it into its kernel table. \`conntrack -I\`: ${SPAWNS} entries, one process each.`,
     comparisons: [
       compare('kernel table writes', 'entries/s', ['ctnetlink batched', alone], ['conntrack -I per entry', perEntry]),
       compare('kernel table writes', 'entries/s', ['conntrackd listening', withD], ['no listener', alone]),
       compare('replicated into the peer', 'entries/s', ['conntrackd FTFW', replicated], ['written on a, no listener', alone]),
+      compare('replicated into the peer, NOTRACK vs FTFW', 'entries/s', ['conntrackd NOTRACK', notrack], ['conntrackd FTFW', replicated]),
       compare('refreshes replicated', 'entries/s', ['conntrackd FTFW', refreshRepl], ['refreshes written on a', refresh]),
       compare('committed into b\'s kernel table on failover (conntrackd -c)', 'entries/s', ['commit', commitRate], ['written on a, no listener', alone]),
       compare('replicated at the target new-flow rate', 'entries/s', ['conntrackd FTFW', targetRate], ['offered', targetRate.map(() => TARGET_NEW_FLOWS)], { op: '>=', value: 0.95 }),
@@ -283,6 +296,7 @@ try {
       ['CPU per entry: writer, conntrackd listening (events are built in the writer)', us(writerCpu)],
       ['CPU per entry: conntrackd on a (events in, UDP out)', us(cpuA)],
       ['CPU per entry: conntrackd on b (UDP in, external cache)', us(cpuB)],
+      ['CPU per entry: conntrackd on a in NOTRACK mode', us(notrackCpuA)],
       ['entries not committed on b (all runs)', String(commitMissing.reduce((s, x) => s + x, 0))],
       ['entries not replicated (all runs)', String(missing.reduce((s, x) => s + x, 0))],
       ['conntrackd a: netlink event overruns / resyncs with the kernel table (all runs)', `${fallen.overruns} / ${fallen.resyncs}`],
