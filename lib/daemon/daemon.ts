@@ -683,6 +683,7 @@ export class Daemon {
       losses: () => this.losses(),
       linkWarnings: () => this.lastWarnings,
       dnsNames: () => this.dns.counters,
+      ha: () => this.haStatus().ha ?? null,
       routeWatch: () => this.routeWatch?.stats() ?? null,
       policyHits: () => [...this.slowPath.policies.hitCounts()].map(([id, hits]) => {
         const p = this.config.policies.find((x) => x.id === id);

@@ -14,3 +14,19 @@ t.test('reports apply in the order their hooks started, not the order they arriv
   t.match(formatHa(s), /services-redundancy-group 1: backup since .* \(1 out-of-order report not applied\)/);
   t.same(r.report(2, 'active').applied, true, 'groups are ordered apart');
 });
+
+t.test('Prometheus: the current role of each group is 1, the reports applied and stale are counted', async (t) => {
+  const { Registry } = await import('prom-client');
+  const { registerHaMetrics } = await import('../../lib/ha/metrics.js');
+  const roles = new HaRoles();
+  const r = new Registry();
+  registerHaMetrics(r, () => roles.status(null));
+  roles.report(1, 'backup', 10);
+  roles.report(1, 'active', 30);
+  roles.report(1, 'backup', 20);
+  const text = await r.metrics();
+  t.match(text, /xdpfw_ha_role\{group="1",role="active"\} 1\n/);
+  t.match(text, /xdpfw_ha_role\{group="1",role="backup"\} 0\n/);
+  t.match(text, /xdpfw_ha_role_reports_total\{group="1",outcome="applied"\} 2\n/);
+  t.match(text, /xdpfw_ha_role_reports_total\{group="1",outcome="stale"\} 1\n/);
+});
