@@ -3,7 +3,7 @@
 // its keepalived is killed with -9 and box b takes them (the client's
 // neighbour entry follows b's gratuitous ARP); a's keepalived returns and
 // preempts. Each daemon's `show ha` reports the role its keepalived's notify
-// hook gave it. conntrackd, configured by `xdpfw ha generate conntrackd`,
+// hook gave it; the same when a's gateway link goes down. conntrackd, configured by `xdpfw ha generate conntrackd`,
 // ships a's conntrack entries over the peer link into b's external cache.
 // The gaps are measured and reported, not asserted.
 import { execFile } from 'node:child_process';
@@ -11,6 +11,8 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { type Box, HaPair, VIP4, VIP6 } from '../helpers/ha-pair.js';
 import type { HaStatus } from '../../lib/ha/roles.js';
+import { request } from '../../lib/control/client.js';
+import { statePaths } from '../../lib/daemon/state-paths.js';
 
 const run = promisify(execFile);
 const WAIT_MS = 60_000;
@@ -28,15 +30,15 @@ async function until<T>(what: string, probe: () => Promise<T | null | undefined 
 const pair = await HaPair.create();
 t.teardown(() => pair.destroy());
 
+// Polled over the control socket (the CLI's `show ha --json` answer) rather than a process per poll.
 const role = async (box: Box): Promise<string | null> =>
-  (JSON.parse(await pair.xdpfw(box, ['show', 'ha', '--json'])) as HaStatus).groups.find((g) => g.group === 1)?.role ?? null;
+  (await request<HaStatus>(statePaths(pair.stateDir(box)).socket, { command: 'show-ha' })).groups.find((g) => g.group === 1)?.role ?? null;
 const holds = async (box: Box): Promise<boolean> => {
   const a = await pair.addresses(box);
   return a.includes(VIP4) && a.includes(VIP6);
 };
 
-await pair.loadDaemon('a', 200);
-await pair.loadDaemon('b', 100);
+await Promise.all([pair.loadDaemon('a', 200), pair.loadDaemon('b', 100)]);
 
 t.test('before keepalived reports, show ha has the configured pair and no role', async (t) => {
   const s = JSON.parse(await pair.xdpfw('a', ['show', 'ha', '--json'])) as HaStatus;
@@ -47,8 +49,7 @@ t.test('before keepalived reports, show ha has the configured pair and no role',
 });
 
 t.test('a (higher priority) becomes active and holds both virtual IPs; b is backup', async (t) => {
-  await pair.startKeepalived('a');
-  await pair.startKeepalived('b');
+  await Promise.all([pair.startKeepalived('a'), pair.startKeepalived('b')]);
   await until('a active', async () => (await role('a')) === 'active' && (await role('b')) === 'backup');
   await until('the virtual IPs on a', () => holds('a'));
   t.equal(await holds('b'), false, 'b holds no virtual IP');
@@ -86,13 +87,25 @@ t.test('a\'s keepalived returns and preempts: a active again, b backup and witho
   await until('the client\'s neighbour entry on a', async () => (await pair.clientNeighbour(VIP4)) === macA);
   t.comment(`preemption: a active, b backup and the client on a ${(performance.now() - t0).toFixed(0)} ms after a's keepalived started`);
   t.equal(await holds('a'), true, 'a holds both virtual IPs');
-  const s = JSON.parse(await pair.xdpfw('b', ['show', 'ha', '--json'])) as HaStatus;
+  const s = await request<HaStatus>(statePaths(pair.stateDir('b')).socket, { command: 'show-ha' });
   t.ok((s.groups[0]?.transitions ?? 0) >= 3, 'b: backup, active, backup (more if adverts were late on a loaded machine)');
 });
 
+t.test('a\'s gateway link goes down: a reports fault, b takes the virtual IPs; the link returns and a preempts', async (t) => {
+  const t0 = performance.now();
+  await pair.sh('a', 'ip link set trust0 down');
+  await until('b active, a fault', async () => (await role('b')) === 'active' && (await role('a')) === 'fault');
+  await until('the virtual IPs on b', () => holds('b'));
+  t.comment(`link down on a: b active and a fault ${(performance.now() - t0).toFixed(0)} ms later (as the daemons heard it)`);
+  t.pass('a tracked interface down hands the group over');
+  await pair.sh('a', 'ip link set trust0 up');
+  await until('a active, b backup', async () => (await role('a')) === 'active' && (await role('b')) === 'backup');
+  await until('the virtual IPs back on a', () => holds('a'));
+  t.equal(await holds('b'), false, 'b gave them up');
+});
+
 t.test('conntrackd as generated: an entry written on a reaches b\'s external cache over the peer link', async (t) => {
-  await pair.startConntrackd('a');
-  const confB = await pair.startConntrackd('b');
+  const [, confB] = await Promise.all([pair.startConntrackd('a'), pair.startConntrackd('b')]);
   await pair.sh('a', 'conntrack -I -p tcp -s 10.1.0.2 -d 10.9.0.9 --sport 40000 --dport 443 --state ESTABLISHED -t 600 -u ASSURED,SEEN_REPLY');
   const seen = await until('the entry in b\'s external cache', async () => {
     const { stdout } = await run('conntrackd', ['-C', confB, '-e']);
