@@ -5,7 +5,7 @@ import { ConfigError, Diagnostics, sortErrors } from './errors.js';
 import { compileFirewall } from './filters.js';
 import { compileFlow } from './flow.js';
 import { compileMetrics } from './metrics.js';
-import { compileInterfaces } from './interfaces.js';
+import { compileInterfaces, logicalInterfaceName } from './interfaces.js';
 import { normalize } from './normalize.js';
 import { parse } from './parser.js';
 import { readConfigText } from './read-file.js';
@@ -104,7 +104,7 @@ export function compile(tree: readonly Statement[], source = '<input>', options:
   const routingInstances = compileRoutingInstances(root, d);
   const firewall = compileFirewall(root, zones.zoneByInterface, routingInstances, d);
   const nat = checkNat(expanded, { zones: zoneNames, books, apps }, options.ignoreUnsupported ?? false, d);
-  const ha = checkHa(root, d);
+  const ha = checkHa(root, d, (written) => zones.zoneByInterface.has(logicalInterfaceName(written, ifaces.trunks)));
   const resolution = resolveInterfaces(root, zones.interfaces, ifaces.trunks, options.interfaceMap ?? null, d, options.requireInterfaces ?? true);
   const errors = [...norm.errors, ...d.errors];
   const warnings = sortErrors(d.warnings);

@@ -30,7 +30,7 @@ function required(d: Diagnostics, s: Statement, keyword: string, what: string): 
 }
 
 /** Compiles `high-availability` (a normalised statement); every error goes to `d`. null when there are errors. */
-export function compileHa(ha: Statement, d: Diagnostics): HaConfig | null {
+export function compileHa(ha: Statement, d: Diagnostics, zoneInterface?: (written: string) => boolean): HaConfig | null {
   const errors = d.errors.length;
   const local = child(ha.children, 'local-id');
   const peers = each(ha.children, 'peer-id');
@@ -67,7 +67,7 @@ export function compileHa(ha: Statement, d: Diagnostics): HaConfig | null {
   if (groupStmts.length === 0) d.error(ha.pos, "high-availability needs a 'services-redundancy-group' with the virtual IPs it moves");
   const vipsSeen = new Map<string, Word>();
   for (const g of groupStmts) {
-    const group = redundancyGroup(d, g, peerId, vipsSeen);
+    const group = redundancyGroup(d, g, peerId, vipsSeen, zoneInterface);
     if (group) groups.push(group);
   }
   if (d.errors.length > errors || localId === null || !localIp || peerId === null || !peerIp || !linkWord || advertMs === null) return null;
@@ -80,7 +80,9 @@ function parsePrefixKey(text: string): string {
   return typeof p === 'string' ? text : `${p.family}:${p.words.join('.')}`;
 }
 
-function redundancyGroup(d: Diagnostics, g: Statement, peerId: number | null, vipsSeen: Map<string, Word>): RedundancyGroup | null {
+function redundancyGroup(
+  d: Diagnostics, g: Statement, peerId: number | null, vipsSeen: Map<string, Word>, zoneInterface?: (written: string) => boolean,
+): RedundancyGroup | null {
   const name = `services-redundancy-group ${g.words[1].text}`;
   // VRRP virtual router ids are 1..255: the group id is used as one.
   const id = parseNumber(d, g.words[1], 'services redundancy group id', 1, 255);
@@ -98,7 +100,10 @@ function redundancyGroup(d: Diagnostics, g: Statement, peerId: number | null, vi
     const what = `${name} virtual-ip ${v.words[1].text}`;
     const ipWord = required(d, v, 'ip', what);
     const ifWord = required(d, v, 'interface', what);
-    if (ifWord) checkInterfaceName(d, ifWord);
+    // A gateway address is for a segment xdpfw filters: its interface is in a security zone.
+    if (ifWord && checkInterfaceName(d, ifWord) && zoneInterface && !zoneInterface(ifWord.text)) {
+      d.error(ifWord.pos, `${what}: interface '${ifWord.text}' is in no security zone: a virtual IP is the gateway of a zone's segment`);
+    }
     if (!ipWord) continue;
     // The address (host bits set, it is one) and the length of the subnet it is the gateway of.
     const [host = '', length] = ipWord.text.split('/');

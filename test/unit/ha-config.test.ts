@@ -91,6 +91,8 @@ t.test('each mistake is refused at its file:line:column', async (t) => {
       at(4, 23, "services-redundancy-group 1 needs 'activeness-priority' (1-254; the box with the higher one is active)")],
     ['a priority VRRP does not have', PAIR.map((l) => l.replace('activeness-priority 200', 'activeness-priority 255')),
       at(11, 71, "invalid activeness-priority '255': expected a number from 1 to 254")],
+    ['a virtual IP on an interface in no zone', PAIR.map((l) => l.replace('virtual-ip 3 interface untrust0', 'virtual-ip 3 interface dmz0')),
+      at(10, 74, "services-redundancy-group 1 virtual-ip 3: interface 'dmz0' is in no security zone: a virtual IP is the gateway of a zone's segment")],
     ['no peer', PAIR.filter((l) => !l.includes('peer-id 2 ') || l.includes('redundancy')).filter((l) => !l.includes(' 1 peer-id')),
       at(0, 5, "high-availability needs exactly one 'peer-id' (the other box of the pair); found 0")],
   ];
