@@ -65,7 +65,8 @@ export class HaPair {
   static async create(): Promise<HaPair> {
     const p = new HaPair(`xha${process.pid.toString(36)}${Math.random().toString(36).slice(2, 5)}`);
     process.once('exit', () => p.destroySync());
-    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(sig, () => process.exit(1));
+    // SIGALRM: tap's own timeout.
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGALRM'] as const) process.once(sig, () => process.exit(1));
     try {
       await p.build();
     } catch (err) {
