@@ -1,7 +1,7 @@
 import type { Statement, Word } from '../config/ast.js';
 import type { Diagnostics } from '../config/errors.js';
 import { parsePrefix } from '../config/ip.js';
-import { child, each, every, listOf, valueOf } from '../config/tree.js';
+import { child, each, listOf, valueOf } from '../config/tree.js';
 import { checkInterfaceName, parseNumber } from '../config/values.js';
 import type { HaAddress, HaConfig, RedundancyGroup, VirtualIp } from './types.js';
 
@@ -63,7 +63,7 @@ export function compileHa(ha: Statement, d: Diagnostics, zoneInterface?: (writte
   }
 
   const groups: RedundancyGroup[] = [];
-  const groupStmts = every(ha.children, 'services-redundancy-group').filter((g) => !g.inactive);
+  const groupStmts = each(ha.children, 'services-redundancy-group');
   if (groupStmts.length === 0) d.error(ha.pos, "high-availability needs a 'services-redundancy-group' with the virtual IPs it moves");
   const vipsSeen = new Map<string, Word>();
   for (const g of groupStmts) {
@@ -74,7 +74,7 @@ export function compileHa(ha: Statement, d: Diagnostics, zoneInterface?: (writte
   return { localId, localIp, peer: { id: peerId, ip: peerIp, interface: linkWord.text, advertMs }, groups };
 }
 
-/** An address in one canonical text, to compare `10.0.0.1` with `10.0.0.01`-free spellings and v6 forms. */
+/** An address in one canonical form, so that `fd00::1` and `fd00:0::1` compare equal. */
 function parsePrefixKey(text: string): string {
   const p = parsePrefix(text);
   return typeof p === 'string' ? text : `${p.family}:${p.words.join('.')}`;
