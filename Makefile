@@ -50,7 +50,7 @@ $(BPF_OUT)/bench/%.bpf.o: bpf/bench/%.bpf.c $(wildcard bpf/bench/*.h)
 	@mkdir -p $(BPF_OUT)/bench
 	clang $(BPF_CFLAGS) -c $< -o $@
 
-$(BPF_OUT)/test/%.bpf.o: bpf/test/%.bpf.c
+$(BPF_OUT)/test/%.bpf.o: bpf/test/%.bpf.c $(wildcard bpf/*.h)
 	@mkdir -p $(BPF_OUT)/test
 	clang $(BPF_CFLAGS) -c $< -o $@
 

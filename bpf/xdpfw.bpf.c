@@ -51,6 +51,7 @@
 #include "vlan_units.h"
 #include "drop_monitor.h"
 #include "iface_cache.h"
+#include "neigh_proxy.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -741,6 +742,15 @@ int xdpfw_rx(struct xdp_md *ctx)
 		pkt.ip6 = ip6;
 		pkt.l4 = l4;
 		return session_stage(ctx, &pkt, PARSE_OK, iface, ifindex);
+	}
+	/* proxy-arp / proxy-ndp: requests for a proxied address are answered here. */
+	if (iface && ((parsed == PARSE_NON_IP && pkt.ethertype == bpf_htons(ETH_P_ARP)) ||
+		      (parsed == PARSE_NEIGHBOR && pkt.icmp_type == 135)) &&
+	    neigh_proxy_asked(ctx, ifindex, pkt.l3_offset, parsed == PARSE_NON_IP)) {
+		int answer = xdpfw_neigh_proxy_answer(ctx, ifindex, pkt.l3_offset, parsed == PARSE_NON_IP);
+		return answer == NEIGH_ANSWERED_ARP   ? count(XDPFW_CNT_PROXY_ARP_ANSWER, ctx, XDP_TX)
+		       : answer == NEIGH_ANSWERED_NDP ? count(XDPFW_CNT_PROXY_NDP_ANSWER, ctx, XDP_TX)
+						      : count(XDPFW_CNT_DROP_PROXY_NO_ROOM, ctx, XDP_DROP);
 	}
 	if (parsed == PARSE_NON_IP && !non_ip_passes(&pkt))
 		return count(XDPFW_CNT_DROP_NON_IP, ctx, XDP_DROP);

@@ -317,6 +317,10 @@ enum xdpfw_counter {
 	                               * its entry kept none that held (its first packet, a new route
 	                               * generation, a packet larger than the route MTU); the others left by
 	                               * the kept egress */
+	/* proxy-arp and proxy-ndp (neigh_proxy.h). */
+	XDPFW_CNT_PROXY_ARP_ANSWER,   /* an ARP request for a proxied address: answered, sent back (XDP_TX) */
+	XDPFW_CNT_PROXY_NDP_ANSWER,   /* a neighbour solicitation for a proxied address: answered (XDP_TX) */
+	XDPFW_CNT_DROP_PROXY_NO_ROOM, /* a request for a proxied address whose answer did not fit the frame */
 	XDPFW_CNT__MAX,
 };
 

@@ -37,6 +37,7 @@ import { formatTrace, tracePacket, withTraceFlags } from '../trace/cli.js';
 import type { TraceReport } from '../trace/trace.js';
 import type { DnsReport } from '../dns-names/addresses.js';
 import { formatDnsReport } from '../dns-names/format.js';
+import { formatNeighborProxies, type NeighborProxyReport } from '../nat/proxy-report.js';
 import { GENERATED, generateHa } from '../ha/cli.js';
 import { HA_ROLES } from '../ha/keepalived.js';
 import { type HaStatus, formatHa, processStartTicks } from '../ha/roles.js';
@@ -337,9 +338,9 @@ export async function main(argv: string[]): Promise<void> {
           (r) => r.applied ? `services-redundancy-group ${r.group}: ${r.role}${r.previous ? ` (was ${r.previous})` : ''}`
             : `services-redundancy-group ${r.group}: stays ${r.role} (a later report came first)`);
       })
-    .command('show <what> [detail]', 'show sessions, counters, policies, config, log (recent events), screen statistics, firewall (filter counters), rollback (archived configurations), address-book (dns-name addresses as resolved) or ha (the pair: roles keepalived reported)', (y) =>
-      withJson(withKinds(withSessionListing(withFlowFilters(y)).positional('what', { choices: ['sessions', 'counters', 'policies', 'config', 'log', 'screen', 'firewall', 'rollback', 'address-book', 'ha'] as const, demandOption: true })
-        .positional('detail', { choices: ['statistics'] as const })
+    .command('show <what> [detail]', 'show sessions, counters, policies, config, log (recent events), screen statistics, firewall (filter counters), rollback (archived configurations), address-book (dns-name addresses as resolved), nat proxy-arp | proxy-ndp (addresses answered for) or ha (the pair: roles keepalived reported)', (y) =>
+      withJson(withKinds(withSessionListing(withFlowFilters(y)).positional('what', { choices: ['sessions', 'counters', 'policies', 'config', 'log', 'screen', 'firewall', 'rollback', 'address-book', 'nat', 'ha'] as const, demandOption: true })
+        .positional('detail', { choices: ['statistics', 'proxy-arp', 'proxy-ndp'] as const })
         .option('zone', { type: 'string', describe: 'screen statistics of one zone' })
         .option('filter', { type: 'string', describe: 'firewall: one filter' })
         .option('set', { type: 'boolean', default: false, describe: 'config as set lines' }))),
@@ -352,6 +353,11 @@ export async function main(argv: string[]): Promise<void> {
           case 'policies': return show<PoliciesReport>(dir, { command: 'show-policies' }, a.json, formatPolicies);
           case 'address-book': return show<DnsReport>(dir, { command: 'show-address-book' }, a.json, formatDnsReport);
           case 'ha': return show<HaStatus>(dir, { command: 'show-ha' }, a.json, formatHa);
+          case 'nat': {
+            const kind = a.detail === 'proxy-arp' || a.detail === 'proxy-ndp' ? a.detail : undefined;
+            if (a.detail !== undefined && kind === undefined) throw new Error(`show nat ${a.detail}: one of proxy-arp, proxy-ndp`);
+            return show<NeighborProxyReport>(dir, { command: 'show-nat-proxies', ...(kind ? { kind } : {}) }, a.json, formatNeighborProxies);
+          }
           case 'config': return show<{ text: string }>(dir, { command: 'show-config', format: a.set ? 'set' : 'hierarchical' }, a.json, (d) => d.text.trimEnd());
           case 'firewall': return show<FirewallReport>(dir, { command: 'show-firewall', filter: a.filter }, a.json, formatFirewall);
           case 'screen': return show<ScreenStatsReport>(dir, { command: 'show-screen-statistics', zone: a.zone }, a.json, formatScreenStats);

@@ -5,7 +5,7 @@ import { ConfigError, Diagnostics, sortErrors } from './errors.js';
 import { compileFirewall } from './filters.js';
 import { compileFlow } from './flow.js';
 import { compileMetrics } from './metrics.js';
-import { compileInterfaces, logicalInterfaceName } from './interfaces.js';
+import { compileInterfaces } from './interfaces.js';
 import { normalize } from './normalize.js';
 import { parse } from './parser.js';
 import { readConfigText } from './read-file.js';
@@ -23,7 +23,9 @@ import { compileNameServers, DnsNames, type DnsAnswers } from './dns-names.js';
 import type { InterfaceMap } from '../interfaces/map-file.js';
 import { readInterfaceMap } from '../interfaces/map-file.js';
 import { applyResolution } from '../interfaces/apply.js';
+import { logicalInterfaceName } from './interfaces.js';
 import { checkNat } from '../nat/check.js';
+import { neighborProxies as checkNeighborProxies } from '../nat/proxy-targets.js';
 import type { NatConfig } from '../nat/types.js';
 import { checkHa } from '../ha/check.js';
 import type { HaConfig } from '../ha/types.js';
@@ -57,7 +59,8 @@ export const DEFAULT_NODE = 'node0';
 
 /**
  * Warnings are what the config has that xdpfw does not apply (`<path> not supported`, ...).
- * `nat`: the config's `security nat`, validated but not applied (null: it has none).
+ * `nat`: the config's `security nat`, validated (null: it has none); of it, only proxy-arp and
+ * proxy-ndp are applied yet (`neighborProxies`).
  */
 export type CompileResult =
   | { ok: true; config: CompiledConfig; warnings: ConfigError[]; nat?: NatConfig | null; ha?: HaConfig | null }
@@ -106,12 +109,18 @@ export function compile(tree: readonly Statement[], source = '<input>', options:
   const nat = checkNat(expanded, { zones: zoneNames, books, apps }, options.ignoreUnsupported ?? false, d);
   const ha = checkHa(root, d, (written) => zones.zoneByInterface.has(logicalInterfaceName(written, ifaces.trunks)));
   const resolution = resolveInterfaces(root, zones.interfaces, ifaces.trunks, options.interfaceMap ?? null, d, options.requireInterfaces ?? true);
+  const members = new Set(zones.interfaces);
+  const deviceOf = (written: string): string | undefined => {
+    const logical = logicalInterfaceName(written, ifaces.trunks);
+    return members.has(logical) ? resolution.linuxOf.get(logical) ?? logical : undefined;
+  };
+  const neighborProxies = checkNeighborProxies(nat, deviceOf, d);
   const errors = [...norm.errors, ...d.errors];
   const warnings = sortErrors(d.warnings);
   if (errors.length) return { ok: false, errors: sortErrors(errors), warnings };
   const onBox = applyResolution(resolution, zones, ifaces.settings, firewall);
   const config: CompiledConfig = {
-    source, ...onBox, policies, defaultPolicy, dnsNames: dns.names, nameServers, flow, passEthertypes, syslog, metrics, screens, routingInstances,
+    source, ...onBox, policies, defaultPolicy, dnsNames: dns.names, nameServers, flow, passEthertypes, neighborProxies, syslog, metrics, screens, routingInstances,
     tree: root, warnings: warnings.map((w) => w.toString()),
   };
   return { ok: true, config, warnings, nat, ha };

@@ -262,7 +262,8 @@ export const SCHEMA: Container = container({
       { others: 'ignored' }, // policy-rematch, policy-stats, pre-id-default-policy, traceoptions
     ),
     ...SECURITY_UNSUPPORTED,
-    // Validated (lib/nat/), then refused as not applied yet (unsupported.ts NOT_YET_APPLIED).
+    // Validated (lib/nat/); source, destination and static are then refused as not applied yet
+    // (unsupported.ts NOT_YET_APPLIED), proxy-arp and proxy-ndp are applied.
     nat: NAT_SCHEMA,
     flow: container({
       timeouts: container({

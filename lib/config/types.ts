@@ -269,6 +269,8 @@ export interface CompiledConfig {
   flow: FlowSettings;
   /** Non-IP EtherTypes the zone interfaces pass to the kernel besides ARP (lib/config/ethertypes.ts). */
   passEthertypes: number[];
+  /** `security nat proxy-arp` / `proxy-ndp`: addresses XDP answers for, per Linux interface (lib/nat/proxy-targets.ts). */
+  neighborProxies: NeighborProxy[];
   syslog: SyslogSettings;
   metrics: MetricsSettings;
   /** `security screen ids-option` profiles by name. */
@@ -286,6 +288,16 @@ export interface CompiledConfig {
 export const DEFAULT_POLICY_ID = 0;
 export const DEFAULT_POLICY_NAME = 'default-policy';
 export const GLOBAL_POLICY_SET = 0xffff;
+
+/** Addresses first..last (integers, IPv4 in the low 32 bits) answered for on a zone interface. */
+export interface NeighborProxy {
+  /** The Linux interface. */
+  device: string;
+  family: Family;
+  first: bigint;
+  last: bigint;
+}
+
 /** The zone id events give `junos-host`, the box itself, as destination zone (0 there means none). */
 export const JUNOS_HOST_ZONE_ID = 0xffff;
 

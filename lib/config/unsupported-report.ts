@@ -3,6 +3,9 @@ import { shapeIn } from './normalize.js';
 import type { Container, Unsupported } from './schema-types.js';
 import { NOT_YET_APPLIED } from './unsupported.js';
 
+/** The hierarchies holding NOT_YET_APPLIED ones (`security nat`). */
+const NOT_YET_APPLIED_PARENTS: ReadonlySet<string> = new Set([...NOT_YET_APPLIED].map((p) => p.slice(0, p.lastIndexOf(' '))));
+
 /** Junos's zone of the box itself. */
 export const JUNOS_HOST = 'junos-host';
 
@@ -63,6 +66,9 @@ export function pruneUnsupported(tree: readonly Statement[], schema: Container):
       }
       if (sh?.kind === 'container' && s.children) {
         const children = walk(s.children, sh, here, inactive || s.inactive);
+        // `security nat` holding only what is not applied yet goes too (not shown as `nat;`);
+        // other containers mean something empty (`then permit;`).
+        if (s.children.length && !children.length && NOT_YET_APPLIED_PARENTS.has(here)) continue;
         out.push({ ...s, children: children.length ? children : null });
       } else {
         out.push(s);

@@ -70,6 +70,7 @@ const COMMANDS = {
   'show-counters': {},
   'show-policies': {},
   'show-address-book': {},
+  'show-nat-proxies': { kind: optional(oneOf(['proxy-arp', 'proxy-ndp'] as const)) },
   'show-config': { format: oneOf(['hierarchical', 'set'] as const) },
   'match-policies': { query: shape(MATCH_QUERY) },
   'clear-sessions': { filter: FLOW_FILTER },

@@ -23,6 +23,8 @@ import { matchPolicies, policiesReport } from './policies-report.js';
 import { applyRecheck, planRecheck } from './recheck.js';
 import { applyScreens, encodeScreens, writeScreens } from '../screens/apply.js';
 import { HandshakeOnlyCounts } from '../screens/syn-ack-ack-proxy.js';
+import { neighborProxyEntries, readNeighborProxies, writeNeighborProxies } from '../nat/neighbor-proxy-map.js';
+import { neighborProxyReport } from '../nat/proxy-report.js';
 import { passedEthertypes, writePassEthertypes } from '../verify/ethertypes.js';
 import { recheckAdopted } from './restart-recheck.js';
 import { screenStatsReport } from '../screens/stats.js';
@@ -198,6 +200,7 @@ export class Daemon {
       const denyCache = new DenyCache(dataplane.mapFd('xdpfw_deny_cache'), () => daemon?.flood?.generation ?? 0);
       slowPath.onDeny = (flow) => denyCache.remember(flow);
       writePassEthertypes(dataplane, config.passEthertypes);
+      writeNeighborProxies(dataplane, neighborProxyEntries(config.neighborProxies));
       const eventConstants = readEventConstants(dataplane.objectPath);
       daemon.xdpBudget = new XdpEventBudget(dataplane, eventConstants.kinds);
       daemon.xdpBudget.setRates(eventRates(config.syslog));
@@ -473,6 +476,9 @@ export class Daemon {
       const oldEthertypes = passedEthertypes(this.dataplane);
       writePassEthertypes(this.dataplane, next.passEthertypes);
       undo.push(() => writePassEthertypes(this.dataplane, oldEthertypes));
+      const oldProxies = readNeighborProxies(this.dataplane);
+      writeNeighborProxies(this.dataplane, neighborProxyEntries(next.neighborProxies));
+      undo.push(() => writeNeighborProxies(this.dataplane, oldProxies));
 
       // Committed: from here on the new config runs.
       undo.clear();
@@ -623,6 +629,11 @@ export class Daemon {
       case 'show-counters': return this.counters();
       case 'show-policies': return policiesReport(this.config, this.slowPath.policies);
       case 'show-address-book': return this.dns.report();
+      case 'show-nat-proxies': {
+        const c = this.dataplane.readCounters();
+        const answered = { arp: Number(c.get('PROXY_ARP_ANSWER')?.packets ?? 0n), ndp: Number(c.get('PROXY_NDP_ANSWER')?.packets ?? 0n) };
+        return neighborProxyReport(this.config.neighborProxies, answered, req.kind);
+      }
       case 'show-config': return { text: req.format === 'set' ? printSet(this.config.tree) : printHierarchical(this.config.tree) };
       case 'match-policies': return matchPolicies(this.slowPath.policies, this.config, req.query);
       case 'trace': return (this.tracer ??= new Tracer(this.dataplane, this.paths, this.sessions, this.slowPath, () => this.config)).trace(req.packet);

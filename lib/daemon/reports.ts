@@ -100,6 +100,7 @@ export const XDP_DROPS: Record<string, string> = {
   SLOW_PATH_SHED_EXCEPTION: 'slow_path_shed_exception',
   DENY_CACHE_HIT: 'deny_cache_hit',
   DROP_VLAN_TAG: 'vlan_tag_no_room',
+  DROP_PROXY_NO_ROOM: 'proxy_answer_no_room',
 };
 
 function camel(name: string): string {

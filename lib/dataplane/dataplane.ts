@@ -49,6 +49,7 @@ const MAPS = [
   'xdpfw_drop_watch', 'xdpfw_drop_budget', 'xdpfw_drops',
   'xdpfw_iface_generation',
   'xdpfw_route_lease',
+  'xdpfw_neigh_proxies',
 ] as const;
 
 /** The program in each slot of xdpfw_tail_calls, by its name in enum xdpfw_tail_call. */

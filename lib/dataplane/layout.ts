@@ -196,9 +196,17 @@ export const SCREEN_COUNTER = new StructLayout('xdpfw_screen_counter', [
 /** struct xdpfw_vlan_unit_key (bpf/vlan_units.h), the key of xdpfw_vlan_units (lib/dataplane/vlan-units.ts writes it). */
 export const VLAN_UNIT_KEY = new StructLayout('xdpfw_vlan_unit_key', [['ifindex', 'u32'], ['vlan_id', 'u16'], ['pad', 'u16']] as const);
 
+/** struct xdpfw_neigh_proxy_key and xdpfw_neigh_proxy (bpf/neigh_proxy.h): an address proxy-arp /
+ * proxy-ndp answers for on an interface, and the MAC it answers with (lib/nat/neighbor-proxies.ts). */
+export const NEIGH_PROXY_KEY = new StructLayout('xdpfw_neigh_proxy_key', [
+  ['ifindex', 'u32'], ['family', 'u8'], ['pad', arrayOf('u8', 3)], ['addr', 'bytes16'],
+] as const);
+export const NEIGH_PROXY = new StructLayout('xdpfw_neigh_proxy', [['mac', arrayOf('u8', 6)], ['pad', 'u16']] as const);
+
 export const ALL_LAYOUTS = [SESSION_KEY, SESSION, TCP_CONN, TCP_DIR, TCP_SETTINGS, FILTER_VERDICT, FILTER_TERM, FILTER_PROGRAM, POLICER, IFACE, COUNTER_VALUE, RX_META,
   ROUTE_QUERY, ROUTE_RESULT, ROUTE_ENTRY, META, EVENT, SCREEN_PROFILE, SCREEN_ALLOW_KEY, PROXY_KEY, SCREEN_COUNTER, FRAGMENT_KEY, FRAGMENT, VLAN_UNIT_KEY,
-  EGRESS, ROUTE_LEASE];
+  EGRESS, ROUTE_LEASE,
+  NEIGH_PROXY_KEY, NEIGH_PROXY];
 
 /** Values the C side defines as enums; read from BTF, never copied here. */
 export interface DataplaneConstants {

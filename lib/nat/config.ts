@@ -41,9 +41,13 @@ export interface NatReferences {
 const SOURCE_PORT_MIN = 1024;
 const CONTEXT_KINDS: readonly ContextKind[] = ['interface', 'zone', 'routing-instance'];
 
-/** Compiles `security nat` (a normalised statement, or undefined for none); every error goes to `d`. */
-export function compileNat(nat: Statement | undefined, refs: NatReferences, d: Diagnostics): NatConfig {
+/**
+ * Compiles `security nat` (a normalised statement, or undefined for none); every error goes to
+ * `d`, those of proxy-arp and proxy-ndp to `proxyD`.
+ */
+export function compileNat(nat: Statement | undefined, refs: NatReferences, d: Diagnostics, proxyD: Diagnostics = d): NatConfig {
   const c = new NatCompiler(refs, d);
+  const p = new NatCompiler(refs, proxyD);
   const src = child(nat?.children, 'source');
   const dst = child(nat?.children, 'destination');
   const stat = child(nat?.children, 'static');
@@ -56,8 +60,8 @@ export function compileNat(nat: Statement | undefined, refs: NatReferences, d: D
     source: { pools: sourcePools, ruleSets: c.ruleSets(src, true, withAction((r) => c.sourceAction(r, sourcePools))), defaultPorts },
     destination: { pools: destinationPools, ruleSets: c.ruleSets(dst, false, withAction((r) => c.destinationAction(r, destinationPools))) },
     static: { ruleSets: c.staticRuleSets(stat) },
-    proxyArp: c.proxy(child(nat?.children, 'proxy-arp'), 'inet'),
-    proxyNdp: c.proxy(child(nat?.children, 'proxy-ndp'), 'inet6'),
+    proxyArp: p.proxy(child(nat?.children, 'proxy-arp'), 'inet'),
+    proxyNdp: p.proxy(child(nat?.children, 'proxy-ndp'), 'inet6'),
   };
 }
 
@@ -462,7 +466,7 @@ class NatCompiler {
         if (r && r.family !== family) this.fail(e.first, `'${e.first.text}': ${what} only`);
         else if (r) ranges.push(r);
       }
-      out.push({ interface: name.text, ranges });
+      out.push({ interface: name.text, pos: name.pos, ranges });
     }
     return out;
   }

@@ -1,3 +1,4 @@
+import type { Pos } from '../config/ast.js';
 import type { Family } from '../config/family.js';
 import type { ApplicationTerm } from '../config/types.js';
 
@@ -104,6 +105,8 @@ export interface StaticRule extends NatRule<StaticAction> {
 
 export interface ProxyEntry {
   interface: string;
+  /** Where the interface is named (errors about it point there). */
+  pos: Pos;
   ranges: AddressRange[];
 }
 

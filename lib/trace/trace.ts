@@ -7,7 +7,7 @@
 // order. Nothing the running firewall counts or keeps changes.
 import type { CompiledConfig, Zone } from '../config/types.js';
 import { RX_META } from '../dataplane/layout.js';
-import { XDP_DROP, XDP_REDIRECT } from '../dataplane/xdp-abi.js';
+import { XDP_DROP, XDP_REDIRECT, XDP_TX } from '../dataplane/xdp-abi.js';
 import { hostInboundAllows } from '../policy/host-inbound.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import { IPPROTO_TCP, familyName, keyId } from '../session/flow-key.js';
@@ -30,8 +30,9 @@ export interface TraceStage {
 }
 
 export interface TraceFinal {
-  /** forward, local (delivered to the box), kernel (handed to the kernel stack), drop, reject. */
-  action: 'forward' | 'local' | 'kernel' | 'drop' | 'reject';
+  /** forward, local (delivered to the box), kernel (handed to the kernel stack), drop, reject,
+   * answer (a proxy-arp / proxy-ndp answer sent back out of the interface). */
+  action: 'forward' | 'local' | 'kernel' | 'drop' | 'reject' | 'answer';
   /** The counter or drop reason, as `show counters` names it. */
   reason: string;
   /** Egress interface of a forwarded packet. */
@@ -58,7 +59,8 @@ export interface TraceContext {
 }
 
 const NOT_A_VERDICT = new Set(['EVENT_RESERVE_FAIL', 'FILTER_PROGRAM_SLOW_PATH', 'EGRESS_LOOKUP']);
-const PARSE = new Set(['DROP_MALFORMED', 'DROP_NON_IP', 'DROP_NEIGHBOR', 'PASS_NON_IP', 'PASS_NEIGHBOR', 'DROP_TOO_BIG']);
+const PARSE = new Set(['DROP_MALFORMED', 'DROP_NON_IP', 'DROP_NEIGHBOR', 'PASS_NON_IP', 'PASS_NEIGHBOR', 'DROP_TOO_BIG',
+  'PROXY_ARP_ANSWER', 'PROXY_NDP_ANSWER', 'DROP_PROXY_NO_ROOM']);
 
 function filterVerdict(r: FilterResult | null): { verdict: string; detail?: string } {
   if (!r) return { verdict: 'none' };
@@ -76,12 +78,13 @@ export function trace(ctx: TraceContext, frame: Buffer, key: Buffer | null, ifin
   const counter = run.counters.find((c) => !NOT_A_VERDICT.has(c)) ?? 'NONE';
   const dropped = run.retval === XDP_DROP;
   const xdpFinal = (): TraceFinal => ({
-    action: dropped ? 'drop' : run.retval === XDP_REDIRECT ? 'forward' : counter.endsWith('LOCAL') ? 'local' : 'kernel',
+    action: dropped ? 'drop' : run.retval === XDP_REDIRECT ? 'forward' : run.retval === XDP_TX ? 'answer' : counter.endsWith('LOCAL') ? 'local' : 'kernel',
     reason: dropped ? xdpReason(counter) : counter.toLowerCase(),
   });
 
   if (PARSE.has(counter)) {
-    stages.push({ stage: 'parse', path: 'xdp', verdict: dropped ? 'drop' : 'pass to kernel', detail: xdpReason(counter) });
+    const verdict = dropped ? 'drop' : run.retval === XDP_TX ? 'answered' : 'pass to kernel';
+    stages.push({ stage: 'parse', path: 'xdp', verdict, detail: xdpReason(counter) });
     return report(xdpFinal());
   }
   stages.push({ stage: 'parse', path: 'xdp', verdict: 'ok' });

@@ -17,6 +17,7 @@ import { DROP_WATCH, DROP_RECORD } from '../monitor/drop-entry.js';
 /** Configuration the programs only read. Everything else is private to the trace instance. */
 const SHARED = [
   'xdpfw_ifaces', 'xdpfw_xsks', 'xdpfw_screen_profiles', 'xdpfw_event_rates', 'xdpfw_tcp_settings', 'xdpfw_pass_ethertypes',
+  'xdpfw_neigh_proxies',
   'xdpfw_filter_programs',
   // The daemon's generation of xdpfw_ifaces: this instance's per-CPU copies of entries go stale with it.
   'xdpfw_iface_generation',

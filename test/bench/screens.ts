@@ -93,9 +93,10 @@ try {
     v.writeUInt32LE(perSecond, 0);
     native.mapUpdate(dp.mapFd('xdpfw_drop_watch'), Buffer.alloc(4), v);
   };
-  const runs = { bare: [] as number[], land: [] as number[], syn: [] as number[], landWatched: [] as number[] };
+  const runs = { bare: [] as number[], least: [] as number[], land: [] as number[], syn: [] as number[], landWatched: [] as number[] };
   for (let i = 0; i < RUNS; i++) {
     runs.bare.push(mpps(drop, syn, ifindex));
+    runs.least.push(mpps(rig.leastLand, land, ifindex));
     runs.land.push(mpps(dp.progs.rx, land, ifindex));
     runs.syn.push(mpps(dp.progs.rx, syn, ifindex));
     watch(100);
@@ -107,10 +108,12 @@ try {
   report({
     id: 'screens',
     title: 'Screened-flood drops',
-    method: `xdpfw_rx (screens on) and a bare XDP_DROP program run by BPF_PROG_RUN in live-frame mode on one veth, one CPU, ${fmt(FRAMES / 1e6)} M frames per run, the three in turn in each of ${RUNS} runs (after a warm-up). Two CPUs: the same, half the frames on each of CPU 0 and 1 at once (processes pinned with taskset), the rate being all frames over the time from the first start to the last end.`,
+    method: `xdpfw_rx (screens on), a bare XDP_DROP program and the least a counting land screen does (least_land: parse, compare, one per-CPU count) run by BPF_PROG_RUN in live-frame mode on one veth, one CPU, ${fmt(FRAMES / 1e6)} M frames per run, all in turn in each of ${RUNS} runs (after a warm-up). Two CPUs: the same, half the frames on each of CPU 0 and 1 at once (processes pinned with taskset), the rate being all frames over the time from the first start to the last end.`,
     comparisons: [
       compare('land attack dropped (stateless screen)', 'Mpps', ['xdpfw', runs.land], ['bare XDP_DROP', runs.bare], { op: '>=', value: 0.9 }),
       compare('SYN flood dropped (rate screen)', 'Mpps', ['xdpfw', runs.syn], ['bare XDP_DROP', runs.bare], { op: '>=', value: 0.8 }),
+      compare('the least counting land screen (least_land), the ceiling of the ratio above', 'Mpps', ['least_land', runs.least], ['bare XDP_DROP', runs.bare]),
+      compare('land attack dropped against that least screen', 'Mpps', ['xdpfw', runs.land], ['least_land', runs.least]),
       compare('land attack dropped while a packet-drop watcher is attached', 'Mpps', ['watched', runs.landWatched], ['nobody watching', runs.land], { op: '>=', value: 0.9 }),
       ...(twoCpus ? [
         compare('land attack dropped, two CPUs', 'Mpps', ['xdpfw', twoCpus.land], ['bare XDP_DROP, two CPUs', twoCpus.bare], { op: '>=', value: 0.9 }),

@@ -27,7 +27,7 @@ function nat(lines: string[]): { nat: NatConfig | null; errors: string[]; warnin
   };
 }
 
-const REFUSED = 'security nat not supported; it changes what passes or how: remove it, or load without it (--ignore-unsupported)';
+const REFUSED = 'not supported; it changes what passes or how: remove it, or load without it (--ignore-unsupported)';
 
 const VALID = [
     'set security nat source pool out address 192.0.2.0/28',
@@ -57,8 +57,11 @@ const VALID = [
 
 t.test('a valid NAT config compiles to typed rules, and is still refused as not applied', async (t) => {
   const r = nat(VALID);
-  t.same(r.errors, [`n.conf:${LINE0}:14: ${REFUSED}`], 'refused, only as not applied yet');
-  t.same(r.warnings.filter((w) => w.includes('nat')), [`n.conf:${LINE0}:14: security nat not supported`], 'ignored, listed as not applied');
+  // Each of source, destination and static is refused where it is first named; proxy-arp and proxy-ndp are applied.
+  const first = (kind: string): number => LINE0 + VALID.findIndex((l) => l.startsWith(`set security nat ${kind} `));
+  const refused = ['source', 'destination', 'static'].map((k) => `n.conf:${first(k)}:18: security nat ${k}`);
+  t.same(r.errors, refused.map((at) => `${at} ${REFUSED}`), 'refused, only as not applied yet');
+  t.same(r.warnings.filter((w) => w.includes('nat')), refused.map((at) => `${at} not supported`), 'ignored, listed as not applied');
   const n = r.nat;
   if (!n) {
     t.fail('NAT compiles');
@@ -81,7 +84,7 @@ t.test('a valid NAT config compiles to typed rules, and is still refused as not 
     ['one', 28, { kind: 'prefix', prefix: { family: 'inet', network: 0x0a020000n, length: 28 }, routingInstance: null }],
     ['six', 64, { kind: 'prefix', prefix: { family: 'inet6', network: 0x20010db8000200000000000000000000n, length: 64 }, routingInstance: 'blue' }],
   ]);
-  t.same(n.proxyArp, [{ interface: 'eth1', ranges: [{ family: 'inet', first: 0xcb007100n, last: 0xcb00710fn }] }]);
+  t.same(n.proxyArp.map(({ interface: i, ranges }) => ({ interface: i, ranges })), [{ interface: 'eth1', ranges: [{ family: 'inet', first: 0xcb007100n, last: 0xcb00710fn }] }]);
   t.equal(n.proxyNdp[0].ranges[0].last - n.proxyNdp[0].ranges[0].first, 8n);
 });
 
@@ -155,8 +158,6 @@ t.test('each error at its file:line:column', async (t) => {
       'set security nat static rule-set s rule a match destination-address 203.0.113.0/28', 'set security nat static rule-set s rule a then static-nat prefix 10.2.0.0/28',
       'set security nat static rule-set s rule b match destination-address 203.0.113.8/29', 'set security nat static rule-set s rule b then static-nat prefix 10.3.0.0/29'],
       [[3, 'rule |b', `static rule 'b' matches addresses of static rule 'a' (rule-set 's') from the same context`]]],
-    ['proxy-arp for an IPv6 address', ['set security nat proxy-arp interface eth1 address 2001:db8::1'],
-      [[0, '2001:db8::1', `'2001:db8::1': proxy-arp answers for IPv4 addresses only`]]],
   ];
   for (const [what, lines, want] of cases) {
     const r = nat(lines);
@@ -178,7 +179,7 @@ t.test('a rule defined twice is an error of the language, NAT left out or not', 
   const r = nat([DUP]);
   const second = DUP.lastIndexOf('rule r') + 1;
   const message = `n.conf:${LINE0}:${second}: duplicate rule 'r' (first defined at line ${LINE0}, column ${DUP.indexOf('rule r') + 1})`;
-  t.same(r.errors, [`n.conf:${LINE0}:12: ${REFUSED}`, message]);
+  t.same(r.errors, [`n.conf:${LINE0}:18: security nat source ${REFUSED}`, message]);
   const ignoring = compileText([...BASE, DUP].join('\n'), 'n.conf', { requireInterfaces: false, ignoreUnsupported: true });
   t.same(ignoring.ok ? [] : ignoring.errors.map(String), [message]);
 });
@@ -203,11 +204,42 @@ t.test('printed in either form, the NAT statements read back to the same rules',
   const text = [...BASE, ...VALID].join('\n');
   const tree = readConfigTree(text, 'n.conf');
   t.same(tree.errors.map(String), []);
-  const json = (x: unknown): string => JSON.stringify(x, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  // Positions differ between the forms; what they mean may not.
+  const json = (x: unknown): string => JSON.stringify(x, (k, v: unknown) => (k === 'pos' ? undefined : typeof v === 'bigint' ? v.toString() : v));
   const original = compileText(text, 'n.conf', { requireInterfaces: false, ignoreUnsupported: true });
   for (const [form, print] of [['set', printSet], ['hierarchical', printHierarchical]] as const) {
     const again = compileText(print(tree.tree), `n.${form}`, { requireInterfaces: false, ignoreUnsupported: true });
     t.ok(again.ok && again.nat, `${form} form compiles`);
     t.equal(json(again.ok ? again.nat : null), json(original.ok ? original.nat : undefined), `${form} form: the same NAT`);
+  }
+});
+
+t.test('proxy-arp and proxy-ndp are applied: on zone interfaces, their errors errors even when NAT is left out', async (t) => {
+  const ok = compileText([...BASE,
+    'set security nat proxy-arp interface eth1 address 203.0.113.10/32 to 203.0.113.12/32',
+    'set security nat proxy-ndp interface eth1.0 address 2001:db8::10/128',
+  ].join('\n'), 'n.conf', { requireInterfaces: false });
+  if (!ok.ok) {
+    t.fail(ok.errors.join('\n'));
+    return;
+  }
+  t.same(ok.config.neighborProxies, [
+    { device: 'eth1', family: 'inet', first: 0xcb00710an, last: 0xcb00710cn },
+    { device: 'eth1', family: 'inet6', first: 0x20010db8000000000000000000000010n, last: 0x20010db8000000000000000000000010n },
+  ], 'loads without refusal; unit 0 is the interface itself');
+  const cases: Array<[string, string, string, string]> = [
+    ['an IPv6 address for proxy-arp', 'set security nat proxy-arp interface eth1 address 2001:db8::1', '2001:db8::1',
+      "'2001:db8::1': proxy-arp answers for IPv4 addresses only"],
+    ['an interface in no zone', 'set security nat proxy-arp interface eth7 address 203.0.113.10/32', 'eth7',
+      "proxy-arp interface 'eth7' is not in a security zone: xdpfw answers only on zone interfaces"],
+    ['more addresses than XDP holds', 'set security nat proxy-ndp interface eth1 address 2001:db8::/64', 'eth1',
+      'proxy-ndp: more than 65536 addresses are proxied in all'],
+  ];
+  for (const [what, line, needle, message] of cases) {
+    const want = [`n.conf:${LINE0}:${line.indexOf(needle) + 1}: ${message}`];
+    for (const ignoreUnsupported of [false, true]) {
+      const r = compileText([...BASE, line].join('\n'), 'n.conf', { requireInterfaces: false, ignoreUnsupported });
+      t.same(r.ok ? [] : r.errors.map(String), want, `${what}${ignoreUnsupported ? ', NAT left out' : ''}`);
+    }
   }
 });

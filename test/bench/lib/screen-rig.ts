@@ -17,6 +17,8 @@ export interface ScreenRig {
   /** The object holding bare_drop; the caller closes it. */
   sink: BpfObject;
   bareDrop: number;
+  /** The least a counting land screen does (bpf/bench/sink.bpf.c least_land). */
+  leastLand: number;
 }
 
 /** Puts bench0 in a zone whose screen trips on both floods. */
@@ -36,5 +38,6 @@ export function screenRig(dp: Dataplane): ScreenRig {
     syn: frame({ src: '10.0.0.2', dst: '10.0.0.1', protocol: 'tcp', tcpFlags: 0x02, sport: 1000, dport: 80 }),
     sink,
     bareDrop: sink.progFd('bare_drop'),
+    leastLand: sink.progFd('least_land'),
   };
 }
