@@ -9,14 +9,14 @@ BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BPF_OUT)/%.bpf.o,$(BPF_SRCS))
 # Benchmark-only programs (traffic generator, sinks, minimal forwarder).
 BENCH_BPF_OBJS := $(patsubst bpf/bench/%.bpf.c,$(BPF_OUT)/bench/%.bpf.o,$(wildcard bpf/bench/*.bpf.c))
 # Benchmark-only native tools (built by `make bench` only).
-BENCH_TOOLS := dist/test/bench/tools/xsk-relay
+BENCH_TOOLS := dist/test/bench/tools/xsk-relay dist/test/bench/tools/ct-inject
 # Test-only programs (the far side of a test's links).
 TEST_BPF_OBJS := $(patsubst bpf/test/%.bpf.c,$(BPF_OUT)/test/%.bpf.o,$(wildcard bpf/test/*.bpf.c))
 TS_SRCS := $(shell find lib bin test -name '*.ts' 2>/dev/null)
 NATIVE := build/Release/xdpfw_native.node
 DEBIAN_PACKAGES := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev pkg-config \
 	iproute2 nftables conntrack iputils-ping ethtool procps util-linux python3 make g++ \
-	systemd strace
+	systemd strace keepalived conntrackd libnetfilter-conntrack-dev libmnl-dev
 TEST_FILES ?= dist/test
 
 .PHONY: all deps debian-deps bpf native ts test fuzz demo bench clean
@@ -86,6 +86,11 @@ bench: deps all $(BENCH_TOOLS)
 	@node dist/test/bench/run.js $(BENCH)
 
 # The minimal AF_XDP relay (the floor under any userspace slow path), for BENCH=latency.
-$(BENCH_TOOLS): test/bench/tools/xsk-relay.c
+dist/test/bench/tools/xsk-relay: test/bench/tools/xsk-relay.c
 	@mkdir -p $(dir $@)
 	gcc -O2 -g -Wall -Wextra -Werror -o $@ $< $$(pkg-config --libs libxdp libbpf)
+
+# Batched ctnetlink writes (the HA interchange's kernel side), for BENCH=ha-sync.
+dist/test/bench/tools/ct-inject: test/bench/tools/ct-inject.c
+	@mkdir -p $(dir $@)
+	gcc -O2 -g -Wall -Wextra -Werror -o $@ $< $$(pkg-config --libs libmnl)

@@ -1,5 +1,6 @@
 // Human-readable forms of what the daemon reports; --json prints the objects as they are.
 import { formatCommitStatus } from '../commit/format.js';
+import { formatHa } from '../ha/roles.js';
 import type { MatchResult, PoliciesReport } from '../daemon/policies-report.js';
 import type { CountersReport, ReloadReport, StatusReport } from '../daemon/reports.js';
 import type { LossesReport } from '../daemon/losses.js';
@@ -27,6 +28,7 @@ export function formatStatus(s: StatusReport): string {
     `State directory: ${s.stateDir}`,
     `Sessions: ${s.sessions.active} active (max ${s.sessions.max})`,
     ...formatCommitStatus(s.commit),
+    ...(s.ha ? [formatHa(s.ha)] : []),
     '',
     ifaces,
     ...(s.warnings.length ? ['', `Warnings (${s.warnings.length}):`, ...s.warnings.map((w) => `  ${w.interface}: ${formatWarning(w).replace(/\n/g, '\n  ')}`)] : []),

@@ -38,6 +38,9 @@ import type { TraceReport } from '../trace/trace.js';
 import type { DnsReport } from '../dns-names/addresses.js';
 import { formatDnsReport } from '../dns-names/format.js';
 import { formatNeighborProxies, type NeighborProxyReport } from '../nat/proxy-report.js';
+import { GENERATED, generateHa } from '../ha/cli.js';
+import { HA_ROLES } from '../ha/keepalived.js';
+import { type HaStatus, formatHa, processStartTicks } from '../ha/roles.js';
 
 const LOAD_TIMEOUT_MS = 60_000;
 const UNLOAD_TIMEOUT_MS = 30_000;
@@ -308,8 +311,35 @@ export async function main(argv: string[]): Promise<void> {
         a.json, formatDiff))
     .command('status', 'daemon, interfaces and queues', (y) => withJson(y),
       (a) => show<StatusReport>(a['state-dir'], { command: 'status' }, a.json, formatStatus))
-    .command('show <what> [detail]', 'show sessions, counters, policies, config, log (recent events), screen statistics, firewall (filter counters), rollback (archived configurations), address-book (dns-name addresses as resolved) or nat proxy-arp | proxy-ndp (addresses answered for)', (y) =>
-      withJson(withKinds(withSessionListing(withFlowFilters(y)).positional('what', { choices: ['sessions', 'counters', 'policies', 'config', 'log', 'screen', 'firewall', 'rollback', 'address-book', 'nat'] as const, demandOption: true })
+    .command('ha <action> [what]', 'high availability: generate keepalived|conntrackd (their configuration files from the config\'s high-availability, on stdout); role active|backup|fault|stopped (run by keepalived\'s notify hooks: tells the daemon its role)', (y) =>
+      withReading(y.positional('action', { choices: ['generate', 'role'] as const, demandOption: true })
+        .positional('what', { type: 'string', describe: `generate: ${GENERATED.join('|')}; role: ${HA_ROLES.join('|')}` })
+        .option('config', { alias: 'c', type: 'string', describe: 'generate: configuration file' })
+        .option('group', { type: 'number', describe: 'role: the services redundancy group' })
+        .option('conntrackd-dir', { type: 'string', describe: 'generate conntrackd: directory of its lock file, control socket and log (default: the Debian paths)' })),
+      (a) => {
+        if (a.action === 'generate') {
+          if (!GENERATED.includes(a.what as (typeof GENERATED)[number])) throw new CliError(`ha generate: say which: ${GENERATED.join(' or ')}`);
+          if (a.config === undefined) throw new CliError('ha generate: give the configuration file (-c)');
+          const dir = a['conntrackd-dir'] === undefined ? undefined : resolve(a['conntrackd-dir']);
+          try {
+            process.stdout.write(generateHa(a.what as (typeof GENERATED)[number], a.config, {
+              compile: compileOptionsOf(a), stateDir: a['state-dir'],
+              ...(dir && { conntrackd: { lockFile: `${dir}/conntrackd.lock`, socket: `${dir}/conntrackd.ctl`, logFile: `${dir}/conntrackd.log` } }),
+            }));
+          } catch (e) { throw new CliError((e as Error).message); }
+          return;
+        }
+        const role = HA_ROLES.find((r) => r === a.what);
+        if (!role) throw new CliError(`ha role: one of ${HA_ROLES.join(', ')}`);
+        if (a.group === undefined || !Number.isInteger(a.group)) throw new CliError('ha role: give the services redundancy group (--group N)');
+        return show<{ group: number; role: string; previous: string | null; applied: boolean }>(a['state-dir'],
+          { command: 'ha-role', group: a.group, role, startedTicks: processStartTicks() }, false,
+          (r) => r.applied ? `services-redundancy-group ${r.group}: ${r.role}${r.previous ? ` (was ${r.previous})` : ''}`
+            : `services-redundancy-group ${r.group}: stays ${r.role} (a later report came first)`);
+      })
+    .command('show <what> [detail]', 'show sessions, counters, policies, config, log (recent events), screen statistics, firewall (filter counters), rollback (archived configurations), address-book (dns-name addresses as resolved), nat proxy-arp | proxy-ndp (addresses answered for) or ha (the pair: roles keepalived reported)', (y) =>
+      withJson(withKinds(withSessionListing(withFlowFilters(y)).positional('what', { choices: ['sessions', 'counters', 'policies', 'config', 'log', 'screen', 'firewall', 'rollback', 'address-book', 'nat', 'ha'] as const, demandOption: true })
         .positional('detail', { choices: ['statistics', 'proxy-arp', 'proxy-ndp'] as const })
         .option('zone', { type: 'string', describe: 'screen statistics of one zone' })
         .option('filter', { type: 'string', describe: 'firewall: one filter' })
@@ -322,6 +352,7 @@ export async function main(argv: string[]): Promise<void> {
           case 'counters': return show<CountersReport>(dir, { command: 'show-counters' }, a.json, formatCounters);
           case 'policies': return show<PoliciesReport>(dir, { command: 'show-policies' }, a.json, formatPolicies);
           case 'address-book': return show<DnsReport>(dir, { command: 'show-address-book' }, a.json, formatDnsReport);
+          case 'ha': return show<HaStatus>(dir, { command: 'show-ha' }, a.json, formatHa);
           case 'nat': {
             const kind = a.detail === 'proxy-arp' || a.detail === 'proxy-ndp' ? a.detail : undefined;
             if (a.detail !== undefined && kind === undefined) throw new Error(`show nat ${a.detail}: one of proxy-arp, proxy-ndp`);

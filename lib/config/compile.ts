@@ -27,6 +27,8 @@ import { logicalInterfaceName } from './interfaces.js';
 import { checkNat } from '../nat/check.js';
 import { neighborProxies as checkNeighborProxies } from '../nat/proxy-targets.js';
 import type { NatConfig } from '../nat/types.js';
+import { checkHa } from '../ha/check.js';
+import type { HaConfig } from '../ha/types.js';
 import { resolveInterfaces } from '../interfaces/resolve.js';
 
 /**
@@ -61,7 +63,7 @@ export const DEFAULT_NODE = 'node0';
  * proxy-ndp are applied yet (`neighborProxies`).
  */
 export type CompileResult =
-  | { ok: true; config: CompiledConfig; warnings: ConfigError[]; nat?: NatConfig | null }
+  | { ok: true; config: CompiledConfig; warnings: ConfigError[]; nat?: NatConfig | null; ha?: HaConfig | null }
   | { ok: false; errors: ConfigError[]; warnings: ConfigError[] };
 
 /**
@@ -105,6 +107,7 @@ export function compile(tree: readonly Statement[], source = '<input>', options:
   const routingInstances = compileRoutingInstances(root, d);
   const firewall = compileFirewall(root, zones.zoneByInterface, routingInstances, d);
   const nat = checkNat(expanded, { zones: zoneNames, books, apps }, options.ignoreUnsupported ?? false, d);
+  const ha = checkHa(root, d, (written) => zones.zoneByInterface.has(logicalInterfaceName(written, ifaces.trunks)));
   const resolution = resolveInterfaces(root, zones.interfaces, ifaces.trunks, options.interfaceMap ?? null, d, options.requireInterfaces ?? true);
   const members = new Set(zones.interfaces);
   const deviceOf = (written: string): string | undefined => {
@@ -120,7 +123,7 @@ export function compile(tree: readonly Statement[], source = '<input>', options:
     source, ...onBox, policies, defaultPolicy, dnsNames: dns.names, nameServers, flow, passEthertypes, neighborProxies, syslog, metrics, screens, routingInstances,
     tree: root, warnings: warnings.map((w) => w.toString()),
   };
-  return { ok: true, config, warnings, nat };
+  return { ok: true, config, warnings, nat, ha };
 }
 
 /**

@@ -6,6 +6,7 @@ import { container, flag, leaf, list, named, one, unsupported, unsupportedAll, t
 import { ANY_SERVICE } from './host-inbound-services.js';
 import { ROOT_UNSUPPORTED, SECURITY_UNSUPPORTED } from './unsupported.js';
 import { NAT_SCHEMA } from '../nat/schema.js';
+import { HA_SCHEMA } from '../ha/schema.js';
 import { GRE_TUNNELS, IPIP_TUNNELS, IPV6_DESTINATION_OPTIONS, IPV6_EXTENSION_HEADERS, IPV6_HOP_BY_HOP_OPTIONS } from './screen-keywords.js';
 
 /**
@@ -352,6 +353,8 @@ export const SCHEMA: Container = container({
   firewall: { ...FIREWALL_SCHEMA, others: 'refused' },
   'policy-options': { ...POLICY_OPTIONS_SCHEMA, others: 'ignored' },
   'routing-instances': ROUTING_INSTANCES_SCHEMA,
+  // The pair: keepalived and conntrackd configuration generated from it (lib/ha/).
+  'high-availability': HA_SCHEMA,
 });
 
 // A group holds statements of any part of the hierarchy, with wildcard names (`<ge-*>`).

@@ -10,6 +10,7 @@ import { FLOW_FILTER_FIELDS } from '../session/filter-spec.js';
 import { type Shape, type ShapeType, checkObject, decimal, integer, listOf, oneOf, optional, quote, shape, text } from './schema.js';
 import { MAX_COMMITS } from '../commit/archive.js';
 import { MAX_CONFIRM_MINUTES } from '../commit/commits.js';
+import { HA_ROLES } from '../ha/keepalived.js';
 
 /** Longest request line the server reads. */
 export const MAX_REQUEST_CHARS = 64 * 1024;
@@ -89,6 +90,10 @@ const COMMANDS = {
   'trace': { packet: shape(TRACE_PACKET) },
   'monitor-packet-drop': { query: shape(DROP_QUERY), perSecond: optional(integer(1, 100000)) },
   'unload': {},
+  // keepalived's notify hooks (`xdpfw ha role`): this box's role in a services redundancy group.
+  // `startedTicks`: when the hook process started (clock ticks since boot): keepalived runs hooks in parallel, so they may arrive out of order.
+  'ha-role': { group: integer(1, 255), role: oneOf(HA_ROLES), startedTicks: optional(integer(0, Number.MAX_SAFE_INTEGER)) },
+  'show-ha': {},
 } as const satisfies Record<string, Shape>;
 
 type Commands = typeof COMMANDS;

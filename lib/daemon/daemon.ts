@@ -3,6 +3,8 @@
 // directory takes over the pinned links, maps and sessions without a gap in
 // forwarding.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { haOf } from '../ha/check.js';
+import { HaRoles, type HaStatus } from '../ha/roles.js';
 import type { Server } from 'node:net';
 import { type MetricsSource, createRegistry } from '../metrics/metrics.js';
 import { MetricsService } from '../metrics/endpoint.js';
@@ -650,6 +652,8 @@ export class Daemon {
       case 'rollback': return this.commitsOrThrow().rollback(req.index, (r) => r as ReloadReport);
       case 'show-rollback': return this.commitsOrThrow().list();
       case 'diff': return configDiff(this.config, this.commitsOrThrow().archive, req);
+      case 'ha-role': return this.haRoles.report(req.group, req.role, req.startedTicks);
+      case 'show-ha': return this.haRoles.status(haOf(this.config.tree));
       case 'unload':
         // Answer first; the caller waits for the pid to disappear.
         setImmediate(() => void this.stop({ purge: true }));
@@ -690,12 +694,21 @@ export class Daemon {
       losses: () => this.losses(),
       linkWarnings: () => this.lastWarnings,
       dnsNames: () => this.dns.counters,
+      ha: () => this.haStatus().ha ?? null,
       routeWatch: () => this.routeWatch?.stats() ?? null,
       policyHits: () => [...this.slowPath.policies.hitCounts()].map(([id, hits]) => {
         const p = this.config.policies.find((x) => x.id === id);
         return { policy: p?.name ?? 'default-policy', fromZone: p?.fromZone ?? 'global', toZone: p?.toZone ?? 'global', hits };
       }),
     };
+  }
+
+  /** The roles keepalived's notify hooks reported (lib/ha/). */
+  readonly haRoles = new HaRoles();
+
+  private haStatus(): { ha?: HaStatus } {
+    const ha = this.haRoles.status(haOf(this.config.tree));
+    return ha.configured || ha.groups.length ? { ha } : {};
   }
 
   status(): StatusReport {
@@ -715,6 +728,7 @@ export class Daemon {
       warnings: this.linkWarnings(),
       configWarnings: this.config.warnings,
       commit: this.commits?.status(),
+      ...this.haStatus(),
     };
   }
 

@@ -1,5 +1,6 @@
 // The shapes `xdpfw status` and `xdpfw show counters` print (and their --json).
 import type { CommitOutcome, CommitStatus } from '../commit/commits.js';
+import type { HaStatus } from '../ha/roles.js';
 import type { DnsCounters } from '../dns-names/addresses.js';
 import type { RouteWatchStats } from '../routes/route-watch.js';
 import type { XdpMode } from '../dataplane/dataplane.js';
@@ -27,6 +28,8 @@ export interface StatusReport {
   configWarnings: string[];
   /** The running commit and a pending confirm deadline (lib/commit/). */
   commit?: CommitStatus;
+  /** The pair (lib/ha/): configured groups and the roles keepalived reported; absent on a single box. */
+  ha?: HaStatus;
 }
 
 export interface CountersReport {

@@ -15,6 +15,8 @@ import type { SessionTableStats } from '../session/table.js';
 import type { QueueSocketStats } from '../slowpath/receiver.js';
 import type { SlowPathStats } from '../slowpath/slowpath.js';
 import type { AfXdpLosses, LossesReport } from '../daemon/losses.js';
+import { registerHaMetrics } from '../ha/metrics.js';
+import type { HaStatus } from '../ha/roles.js';
 
 export interface MetricsSource {
   xdpCounters(): Map<string, { packets: bigint; bytes: bigint }>;
@@ -36,6 +38,8 @@ export interface MetricsSource {
   /** Lookups of dns-name addresses (lib/dns-names/). */
   dnsNames?(): DnsCounters;
   routeWatch?(): RouteWatchStats | null;
+  /** The pair's roles (lib/ha/); null on a single box. */
+  ha?(): HaStatus | null;
 }
 
 /** XDP counters by the path their packets took. */
@@ -171,6 +175,7 @@ export function createRegistry(src: MetricsSource): Registry {
     () => src.linkWarnings().map((w): [Labels, number] => [{ interface: w.interface, check: w.check }, 1]));
   mirroredGauge(r, 'xdpfw_xdp_attach_mode', 'XDP attach mode per interface (1 for the mode in use)', ['interface', 'mode'],
     () => src.interfaces().map((i): [Labels, number] => [{ interface: i.name, mode: i.mode }, 1]));
+  registerHaMetrics(r, () => src.ha?.() ?? null);
   return r;
 }
 

@@ -19,7 +19,7 @@ const ANY = 'match source-address any destination-address any application any';
 
 t.test('schema errors name what was expected', async (t) => {
   const cases: Array<[string, string, string[]]> = [
-    ['unknown top-level statement', 'foo bar;', ["e.conf:1:1: unknown statement 'foo'; expected one of: applications, firewall, groups, interfaces, policy-options, routing-instances, security, system, version"]],
+    ['unknown top-level statement', 'foo bar;', ["e.conf:1:1: unknown statement 'foo'; expected one of: applications, firewall, groups, high-availability, interfaces, policy-options, routing-instances, security, system, version"]],
     [
       'unknown nested statement',
       'set security zones security-zone z host-inbound-trafic system-services ping',

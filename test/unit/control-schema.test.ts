@@ -22,6 +22,7 @@ t.test('well-formed requests of every command pass, as they are', async (t) => {
     { command: 'show-firewall' }, { command: 'show-firewall', filter: 'f1' },
     { command: 'monitor-events' }, { command: 'monitor-events', kinds: [] }, { command: 'monitor-events', kinds: ['session-create'] },
     { command: 'reload', configPath: '/etc/xdpfw.conf' }, { command: 'unload' },
+    { command: 'ha-role', group: 1, role: 'active' }, { command: 'ha-role', group: 255, role: 'stopped' }, { command: 'show-ha' },
   ];
   for (const v of good) {
     const r = checkRequest(v);
@@ -59,7 +60,9 @@ t.test('malformed requests: each error names what is wrong', async (t) => {
   const { toZone: _, ...noTarget } = q;
   t.equal(refused({ command: 'match-policies', query: noTarget }), 'match-policies: query.toZone is missing');
   t.equal(refused({ command: 'match-policies', query: { ...q, depth: [[[[]]]] } }), 'match-policies: query has an unknown field "depth"');
-  t.match(refused({ command: 'no-such-thing' }), /^unknown command "no-such-thing"; known: status, show-sessions, .*, unload$/);
+  t.equal(refused({ command: 'ha-role', group: 0, role: 'active' }), 'ha-role: group must be an integer from 1 to 255');
+  t.equal(refused({ command: 'ha-role', group: 1, role: 'master' }), 'ha-role: role must be one of active, backup, fault, stopped');
+  t.match(refused({ command: 'no-such-thing' }), /^unknown command "no-such-thing"; known: status, show-sessions, .*, unload, ha-role, show-ha$/);
   t.match(refused({ command: 'y'.repeat(10_000) }), /^unknown command "y{40}\.\.\."/, 'a client string is quoted short');
   t.equal(refused({ command: 7 }), 'command must be a string');
   t.equal(refused({}), 'command must be a string');
