@@ -159,11 +159,13 @@ static __always_inline struct xdpfw_neigh_proxy *neigh_ns_request(struct xdp_md 
  * packet pointers stay valid. */
 static __always_inline int neigh_proxy_asked(struct xdp_md *ctx, __u32 ifindex, __u32 l3_offset, int arp)
 {
-	__u32 sender[4];
-	if (arp)
-		return neigh_arp_request(ctx, ifindex, l3_offset, &sender[0], &sender[1]) != NULL;
+	if (arp) {
+		__u32 sender, target;
+		return neigh_arp_request(ctx, ifindex, l3_offset, &sender, &target) != NULL;
+	}
+	__u32 sender6[4];
 	struct xdpfw_neigh_proxy_key key;
-	return neigh_ns_request(ctx, ifindex, l3_offset, &key, sender) != NULL;
+	return neigh_ns_request(ctx, ifindex, l3_offset, &key, sender6) != NULL;
 }
 
 static __always_inline int neigh_answer_arp(struct xdp_md *ctx, __u32 ifindex, __u32 l3_offset)
