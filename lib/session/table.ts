@@ -214,7 +214,12 @@ export class SessionTable {
       return { ok: false, reason: 'session_table_full' };
     }
     // Its filters' row first: without one the entries could not name their verdicts.
-    const row = this.verdictRows.acquire(facts.filters);
+    let row: number | null;
+    try {
+      row = this.verdictRows.acquire(facts.filters);
+    } catch {
+      return { ok: false, reason: 'session_map_error' };
+    }
     if (row === null) {
       this.stats.refusedFull++;
       return { ok: false, reason: 'session_table_full' };
@@ -479,12 +484,18 @@ export class SessionTable {
   /**
    * The row of the session's new filters, counted, and its old row (the caller names the new
    * one in the entries, then releases the old). With no row free the session cannot carry its
-   * new verdicts: it is closed (never left on verdicts that no longer hold), and null returned.
+   * new verdicts (or the map refused the row): it is closed (never left on verdicts that no
+   * longer hold), and null returned.
    */
   private swapVerdictRow(session: Session, filters: SessionFilters): { old: number; next: number } | null {
     const slot = this.store.slotOfId(session.id);
     if (slot < 0) return null;
-    const next = this.verdictRows.acquire(filters);
+    let next: number | null;
+    try {
+      next = this.verdictRows.acquire(filters);
+    } catch {
+      next = null;
+    }
     if (next === null) {
       this.close(session, 'policy change');
       return null;

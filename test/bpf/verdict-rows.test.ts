@@ -162,3 +162,17 @@ t.test('a table started again on the pinned maps adopts the sessions with their 
   second.table.clear();
   t.equal(second.rows.inUse, 0, 'all freed once closed');
 });
+
+t.test('with every row taken, a flow needing a new combination is refused (counted as a full table), the others still install', async (t) => {
+  // Rows 1 and 2 only.
+  const { rows, table } = newTable(new VerdictRows(rowsFd, 3));
+  installed(table, 41301, SHARED);
+  installed(table, 41302, { client: { input: discard(21), output: NO_FILTER }, server: SHARED.server });
+  const refused = table.install(keyOf(41303), facts({ client: { input: discard(22), output: NO_FILTER }, server: SHARED.server }), 17);
+  t.same(refused, { ok: false, reason: 'session_table_full' }, 'a third combination has no row');
+  t.equal(table.stats.refusedFull, 1, 'counted');
+  t.notOk(native.mapLookup(sessionsFd, keyOf(41303), Buffer.alloc(SESSION.size)), 'nothing of it in the map');
+  t.ok(installed(table, 41304, SHARED), 'a flow of a held combination still installs');
+  t.equal(rows.inUse, 2);
+  table.clear();
+});
