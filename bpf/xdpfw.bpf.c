@@ -265,6 +265,9 @@ static __always_inline int replay_filter(struct xdp_md *ctx, struct packet *pkt,
 					 __u32 egress_ifindex)
 {
 	__u32 policer = 0;
+	/* Row 0: no filter anywhere, nothing to look up. */
+	if (!sess->verdicts)
+		return FILTER_GOES_ON;
 	/* Looked up where it is used: a pointer kept across the calls before
 	 * would cost xdpfw_rx a stack slot it does not have. */
 	const struct xdpfw_direction_verdicts *fv = verdicts_of(sess);
@@ -331,9 +334,11 @@ static __always_inline int to_kernel(struct xdp_md *ctx, struct packet *pkt,
 				     struct xdpfw_session *sess, const struct path *path,
 				     __u32 egress_ifindex)
 {
-	const struct xdpfw_direction_verdicts *fv = verdicts_of(sess);
-	if (!fv || fv->input.table_id)
-		return count(XDPFW_CNT_DROP_PBR_KERNEL, ctx, XDP_DROP);
+	if (sess->verdicts) {
+		const struct xdpfw_direction_verdicts *fv = verdicts_of(sess);
+		if (!fv || fv->input.table_id)
+			return count(XDPFW_CNT_DROP_PBR_KERNEL, ctx, XDP_DROP);
+	}
 	if (path->replay) {
 		int verdict = replay_filter(ctx, pkt, sess, 1, XDPFW_FILTER_CACHED_OUTPUT,
 					    egress_ifindex);
@@ -363,10 +368,13 @@ struct next_hop {
 static __noinline int next_hop_of(struct xdp_md *ctx, struct packet *pkt,
 				  struct xdpfw_session *sess, int cache, struct next_hop *out)
 {
-	const struct xdpfw_direction_verdicts *fv = verdicts_of(sess);
-	if (!fv) /* a row past the table: dropped */
-		return BPF_FIB_LKUP_RET_PROHIBIT;
-	__u32 table_id = fv->input.table_id;
+	__u32 table_id = 0;
+	if (sess->verdicts) {
+		const struct xdpfw_direction_verdicts *fv = verdicts_of(sess);
+		if (!fv) /* a row past the table: dropped */
+			return BPF_FIB_LKUP_RET_PROHIBIT;
+		table_id = fv->input.table_id;
+	}
 	__u32 g = cache ? route_generation(bpf_ktime_get_coarse_ns()) : 0;
 	if (egress_fits(sess, pkt, table_id, g)) {
 		out->ifindex = sess->egress.ifindex;
@@ -414,10 +422,14 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 		    !route_unchanged(sess, fib.ifindex))
 			return ROUTE_CHANGED;
 	}
-	const struct xdpfw_direction_verdicts *fv = verdicts_of(sess);
-	if (!fv)
-		return count(XDPFW_CNT_DROP_FILTER, ctx, XDP_DROP);
-	__u32 in_program = fv->input.program, out_program = fv->output.program;
+	__u32 in_program = 0, out_program = 0;
+	if (sess->verdicts) {
+		const struct xdpfw_direction_verdicts *fv = verdicts_of(sess);
+		if (!fv)
+			return count(XDPFW_CNT_DROP_FILTER, ctx, XDP_DROP);
+		in_program = fv->input.program;
+		out_program = fv->output.program;
+	}
 	if (path->replay) {
 		/* Terms too many for XDP: the slow path judges the packet, before
 		 * anything here counts it. */
@@ -610,9 +622,11 @@ static __always_inline int parse_verdict(struct xdp_md *ctx, int parsed)
 static __always_inline int too_big_to_kernel(struct xdp_md *ctx, const struct xdpfw_session *sess,
 					     const struct path *path)
 {
-	const struct xdpfw_direction_verdicts *fv = verdicts_of(sess);
-	if (!fv || fv->input.table_id)
-		return count(XDPFW_CNT_DROP_PBR_KERNEL, ctx, XDP_DROP);
+	if (sess->verdicts) {
+		const struct xdpfw_direction_verdicts *fv = verdicts_of(sess);
+		if (!fv || fv->input.table_id)
+			return count(XDPFW_CNT_DROP_PBR_KERNEL, ctx, XDP_DROP);
+	}
 	return count(path->kernel, ctx, XDP_PASS);
 }
 
