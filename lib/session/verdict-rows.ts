@@ -28,6 +28,8 @@ export class VerdictRows {
   /** Rows above this were never handed out by this run. */
   private fresh = 1;
   private held = 0;
+  /** Filters of the rows adopt() read, so a row many adopted sessions name is read once. */
+  private readonly adopted = new Map<number, SessionFilters>();
   private readonly key = Buffer.alloc(4);
   private readonly value = Buffer.alloc(VERDICT_ROW.size);
 
@@ -60,7 +62,12 @@ export class VerdictRows {
       if (free === null) return null;
       encodeRow(filters, this.value);
       this.key.writeUInt32LE(free);
-      mapUpdate(this.fd, this.key, this.value);
+      try {
+        mapUpdate(this.fd, this.key, this.value);
+      } catch (err) {
+        this.freed.push(free);
+        throw err;
+      }
       row = free;
       this.byContent.set(name, row);
       this.contentOf[row] = name;
@@ -77,6 +84,7 @@ export class VerdictRows {
     const name = this.contentOf[row];
     if (name !== undefined && this.byContent.get(name) === row) this.byContent.delete(name);
     this.contentOf[row] = undefined;
+    this.adopted.delete(row);
     this.held--;
     this.freed.push(row);
   }
@@ -88,9 +96,13 @@ export class VerdictRows {
   adopt(row: number): SessionFilters | null {
     if (row === 0) return NONE_FILTERS;
     if (row < 0 || row >= this.capacity) return null;
-    this.key.writeUInt32LE(row);
-    if (!mapLookup(this.fd, this.key, this.value)) return null;
-    const filters = decodeRow(this.value);
+    let filters = this.refs[row] === 0 ? undefined : this.adopted.get(row);
+    if (!filters) {
+      this.key.writeUInt32LE(row);
+      if (!mapLookup(this.fd, this.key, this.value)) return null;
+      filters = decodeRow(this.value);
+      this.adopted.set(row, filters);
+    }
     if (this.refs[row] === 0) {
       const name = contentName(filters);
       // Two rows of one content (never written so by this module): the first one found is reused.
