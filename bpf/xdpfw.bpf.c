@@ -62,6 +62,15 @@ struct {
 	__type(value, struct xdpfw_session);
 } xdpfw_sessions SEC(".maps");
 
+/* The sessions' cached filter verdicts, shared by the flows judged alike
+ * (struct xdpfw_verdict_row); written by the daemon only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XDPFW_MAX_VERDICT_ROWS);
+	__type(key, __u32);
+	__type(value, struct xdpfw_verdict_row);
+} xdpfw_verdict_rows SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, XDPFW_MAX_IFACES);
@@ -233,15 +242,39 @@ static __always_inline int box_connection(struct xdp_md *ctx, const struct xdpfw
  * source is to be told (fragmentation-needed / packet-too-big). */
 #define FORWARD_TOO_BIG (-4)
 
+/* This direction's cached filter verdicts, from the session's row; NULL
+ * only for a row number past the table (never written so: dropped). */
+static __always_inline const struct xdpfw_direction_verdicts *
+verdicts_of(const struct xdpfw_session *sess)
+{
+	__u32 row = sess->verdicts;
+	const struct xdpfw_verdict_row *r = bpf_map_lookup_elem(&xdpfw_verdict_rows, &row);
+	if (!r)
+		return NULL;
+	/* An offset, not a branch: one pointer state for the verifier to
+	 * follow instead of two (each doubling the paths after it). */
+	__u64 dir = sess->flags & XDPFW_SESS_REVERSE;
+	asm volatile("" : "+r"(dir));
+	return (const void *)r + dir * sizeof(struct xdpfw_direction_verdicts);
+}
+
 /* Enforces, counts and logs one cached filter verdict on a packet of an
  * established session, as the slow path did on the first packet; its log
  * events within the filter-log budget of the ingress zone. */
 static __always_inline int replay_filter(struct xdp_md *ctx, struct packet *pkt,
-					 const struct xdpfw_session *sess,
-					 const struct xdpfw_filter_verdict *v, __u8 source,
+					 const struct xdpfw_session *sess, int output, __u8 source,
 					 __u32 egress_ifindex)
 {
 	__u32 policer = 0;
+	/* Row 0: no filter anywhere, nothing to look up. */
+	if (!sess->verdicts)
+		return FILTER_GOES_ON;
+	/* Looked up where it is used: a pointer kept across the calls before
+	 * would cost xdpfw_rx a stack slot it does not have. */
+	const struct xdpfw_direction_verdicts *fv = verdicts_of(sess);
+	if (!fv)
+		return count(XDPFW_CNT_DROP_FILTER, ctx, XDP_DROP);
+	const struct xdpfw_filter_verdict *v = output ? &fv->output : &fv->input;
 	if (!v->filter_id)
 		return FILTER_GOES_ON;
 	if (v->program) {
@@ -302,10 +335,13 @@ static __always_inline int to_kernel(struct xdp_md *ctx, struct packet *pkt,
 				     struct xdpfw_session *sess, const struct path *path,
 				     __u32 egress_ifindex)
 {
-	if (sess->input.table_id)
-		return count(XDPFW_CNT_DROP_PBR_KERNEL, ctx, XDP_DROP);
+	if (sess->verdicts) {
+		const struct xdpfw_direction_verdicts *fv = verdicts_of(sess);
+		if (!fv || fv->input.table_id)
+			return count(XDPFW_CNT_DROP_PBR_KERNEL, ctx, XDP_DROP);
+	}
 	if (path->replay) {
-		int verdict = replay_filter(ctx, pkt, sess, &sess->output, XDPFW_FILTER_CACHED_OUTPUT,
+		int verdict = replay_filter(ctx, pkt, sess, 1, XDPFW_FILTER_CACHED_OUTPUT,
 					    egress_ifindex);
 		if (verdict != FILTER_GOES_ON)
 			return verdict;
@@ -333,7 +369,13 @@ struct next_hop {
 static __noinline int next_hop_of(struct xdp_md *ctx, struct packet *pkt,
 				  struct xdpfw_session *sess, int cache, struct next_hop *out)
 {
-	__u32 table_id = sess->input.table_id;
+	__u32 table_id = 0;
+	if (sess->verdicts) {
+		const struct xdpfw_direction_verdicts *fv = verdicts_of(sess);
+		if (!fv) /* a row past the table: dropped */
+			return BPF_FIB_LKUP_RET_PROHIBIT;
+		table_id = fv->input.table_id;
+	}
 	__u32 g = cache ? route_generation(bpf_ktime_get_coarse_ns()) : 0;
 	if (egress_fits(sess, pkt, table_id, g)) {
 		out->ifindex = sess->egress.ifindex;
@@ -381,17 +423,25 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 		    !route_unchanged(sess, fib.ifindex))
 			return ROUTE_CHANGED;
 	}
+	__u32 in_program = 0, out_program = 0;
+	if (sess->verdicts) {
+		const struct xdpfw_direction_verdicts *fv = verdicts_of(sess);
+		if (!fv)
+			return count(XDPFW_CNT_DROP_FILTER, ctx, XDP_DROP);
+		in_program = fv->input.program;
+		out_program = fv->output.program;
+	}
 	if (path->replay) {
 		/* Terms too many for XDP: the slow path judges the packet, before
 		 * anything here counts it. */
-		if (sess->input.program >= XDPFW_FILTER_PROGRAM_SLOW_PATH ||
-		    sess->output.program >= XDPFW_FILTER_PROGRAM_SLOW_PATH)
+		if (in_program >= XDPFW_FILTER_PROGRAM_SLOW_PATH ||
+		    out_program >= XDPFW_FILTER_PROGRAM_SLOW_PATH)
 			return count(XDPFW_CNT_FILTER_PROGRAM_SLOW_PATH, ctx, FORWARD_TO_SLOW_PATH);
-		verdict = replay_filter(ctx, pkt, sess, &sess->input, XDPFW_FILTER_CACHED_INPUT, 0);
+		verdict = replay_filter(ctx, pkt, sess, 0, XDPFW_FILTER_CACHED_INPUT, 0);
 		if (verdict != FILTER_GOES_ON)
 			return verdict;
-	} else if (first_packet_exceeds(sess->input.program, pkt) ||
-		   first_packet_exceeds(sess->output.program, pkt)) {
+	} else if (first_packet_exceeds(in_program, pkt) ||
+		   first_packet_exceeds(out_program, pkt)) {
 		/* The slow path judged this first packet; its policers are XDP's buckets. */
 		return count(XDPFW_CNT_DROP_POLICER, ctx, XDP_DROP);
 	}
@@ -404,7 +454,7 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 	if (sess->flags & XDPFW_SESS_LOCAL) {
 		/* To the box itself: the lo0 filter is this direction's output. */
 		if (path->replay) {
-			verdict = replay_filter(ctx, pkt, sess, &sess->output, XDPFW_FILTER_CACHED_LO0, 0);
+			verdict = replay_filter(ctx, pkt, sess, 1, XDPFW_FILTER_CACHED_LO0, 0);
 			if (verdict != FILTER_GOES_ON)
 				return verdict;
 		}
@@ -432,7 +482,7 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 			return to_kernel(ctx, pkt, sess, path, 0); /* the kernel fragments it */
 		/* A packet the output filter discards earns no answer. */
 		if (path->replay) {
-			verdict = replay_filter(ctx, pkt, sess, &sess->output, XDPFW_FILTER_CACHED_OUTPUT, 0);
+			verdict = replay_filter(ctx, pkt, sess, 1, XDPFW_FILTER_CACHED_OUTPUT, 0);
 			if (verdict != FILTER_GOES_ON)
 				return verdict;
 		}
@@ -446,7 +496,7 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 	if (bpf_redirect_map(&xdpfw_tx_ports, fib.ifindex, XDP_PASS) != XDP_REDIRECT)
 		return to_kernel(ctx, pkt, sess, path, fib.ifindex);
 	if (path->replay) {
-		verdict = replay_filter(ctx, pkt, sess, &sess->output, XDPFW_FILTER_CACHED_OUTPUT,
+		verdict = replay_filter(ctx, pkt, sess, 1, XDPFW_FILTER_CACHED_OUTPUT,
 					fib.ifindex);
 		if (verdict != FILTER_GOES_ON)
 			return verdict;
@@ -573,8 +623,11 @@ static __always_inline int parse_verdict(struct xdp_md *ctx, int parsed)
 static __always_inline int too_big_to_kernel(struct xdp_md *ctx, const struct xdpfw_session *sess,
 					     const struct path *path)
 {
-	if (sess->input.table_id)
-		return count(XDPFW_CNT_DROP_PBR_KERNEL, ctx, XDP_DROP);
+	if (sess->verdicts) {
+		const struct xdpfw_direction_verdicts *fv = verdicts_of(sess);
+		if (!fv || fv->input.table_id)
+			return count(XDPFW_CNT_DROP_PBR_KERNEL, ctx, XDP_DROP);
+	}
 	return count(path->kernel, ctx, XDP_PASS);
 }
 

@@ -15,10 +15,13 @@
 enum xdpfw_constants {
 	/* Bumped whenever a pinned map's layout changes; stored in the meta
 	 * map so a new build refuses pinned maps written by an older one. */
-	XDPFW_LAYOUT_VERSION = 8,
+	XDPFW_LAYOUT_VERSION = 9,
 	XDPFW_MAX_IFACES = 64,  /* interfaces one daemon attaches to */
 	XDPFW_MAX_QUEUES = 64,  /* rx queues per interface with an AF_XDP socket */
 	XDPFW_MAX_SESSION_ENTRIES = 2 * 1048576, /* two entries per session */
+	/* Rows of xdpfw_verdict_rows: the distinct combinations of cached filter
+	 * verdicts the sessions hold at once (row 0: no filter anywhere). */
+	XDPFW_MAX_VERDICT_ROWS = 65536,
 	XDPFW_EVENT_VERSION = 1, /* bumped whenever struct xdpfw_event changes */
 	XDPFW_MAX_ZONES = 256,   /* zone ids below this can have a screen profile */
 	XDPFW_SCREEN_SLOTS = 64, /* per-zone stride of the screen counters: above every enum xdpfw_screen */
@@ -93,6 +96,23 @@ struct xdpfw_filter_verdict {
 	 * XDPFW_FILTER_PROGRAM_SLOW_PATH: the program did not fit, the slow
 	 * path judges each packet. */
 	__u32 program;
+};
+
+/* The cached filters of one direction of a flow: `input` of the interface
+ * its packets arrive on (its table_id routes the flow); `output` of the
+ * interface they leave by, or the lo0 filter for a session to the box. */
+struct xdpfw_direction_verdicts {
+	struct xdpfw_filter_verdict input;
+	struct xdpfw_filter_verdict output;
+};
+
+/* The four cached verdicts of a session, the value of xdpfw_verdict_rows.
+ * Flows judged by the same filters and terms share one row: a session entry
+ * names its row (`verdicts`), the daemon writes rows, counts the sessions
+ * using each and frees a row nobody uses (lib/session/verdict-rows.ts).
+ * Row 0 is never written: no filter in either direction. */
+struct xdpfw_verdict_row {
+	struct xdpfw_direction_verdicts dir[2]; /* [0]: client -> server, [1]: server -> client */
 };
 
 enum xdpfw_session_flags {
@@ -185,7 +205,8 @@ struct xdpfw_egress {
  * facts) under its spin lock, whichever CPU each direction arrives on. Session-level
  * facts (ids, zones, policy) are written identically into both entries; the
  * owner entry alone is enough to rebuild (or mirror) the whole session: its
- * key, its peer's key, and its facts. Counters are this direction's only.
+ * key, its peer's key, and its facts (its cached filter verdicts in the row
+ * `verdicts` names). Counters are this direction's only.
  */
 struct xdpfw_session {
 	__u64 session_id;
@@ -205,11 +226,10 @@ struct xdpfw_session {
 	__u8 flags;            /* enum xdpfw_session_flags */
 	__u8 close_flags;      /* enum xdpfw_close_flags (owner entry) */
 	__u16 pad;
-	/* This direction's cached filters: `input` of the interface its packets
-	 * arrive on (its table_id routes the flow); `output` of the interface
-	 * they leave by, or the lo0 filter for a session to the box itself. */
-	struct xdpfw_filter_verdict input;
-	struct xdpfw_filter_verdict output;
+	/* Row of xdpfw_verdict_rows holding the session's cached filters (the
+	 * same in both entries; this direction's are its dir[] by
+	 * XDPFW_SESS_REVERSE); 0: no filter in either direction. */
+	__u32 verdicts;
 	struct xdpfw_session_key peer; /* key of the other direction's entry */
 	struct bpf_spin_lock lock;     /* guards `tcp` (owner entry) */
 	__u32 lock_pad;

@@ -42,6 +42,7 @@ import { createSinks, eventRates, formatContext } from '../events/setup.js';
 import type { EventSink } from '../events/sinks/sink.js';
 import { sessionCloseEvent } from '../session/flow-events.js';
 import { closesFromXdp } from '../session/xdp-closes.js';
+import { VerdictRows } from '../session/verdict-rows.js';
 import { type NameResolver, SessionTable } from '../session/table.js';
 import { clearMatchingSessions, showSessions } from '../session/commands.js';
 import type { QueryNames } from '../session/query.js';
@@ -173,7 +174,7 @@ export class Daemon {
     try {
       const sessions = new SessionTable(
         dataplane.mapFd('xdpfw_sessions'), dataplane.constants.sessionFlags, config.flow.timeouts, config.flow.maxSessions,
-        dataplane.constants.tcp,
+        dataplane.constants.tcp, new VerdictRows(dataplane.mapFd('xdpfw_verdict_rows'), dataplane.constants.maxVerdictRows),
       );
       const zoneByIfindex = new Map<number, Zone>();
       const events = new EventProducer({ rates: eventRates(config.syslog) });

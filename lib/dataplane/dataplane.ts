@@ -34,7 +34,7 @@ export interface AttachedInterface {
 }
 
 const MAPS = [
-  'xdpfw_sessions', 'xdpfw_ifaces', 'xdpfw_xsks', 'xdpfw_tx_ports', 'xdpfw_counters', 'xdpfw_meta', 'xdpfw_events',
+  'xdpfw_sessions', 'xdpfw_verdict_rows', 'xdpfw_ifaces', 'xdpfw_xsks', 'xdpfw_tx_ports', 'xdpfw_counters', 'xdpfw_meta', 'xdpfw_events',
   'xdpfw_screen_profiles', 'xdpfw_screen_stats', 'xdpfw_filter_counters', 'xdpfw_event_rates', 'xdpfw_event_suppressed',
   'xdpfw_fragments',
   'xdpfw_screen_allow',

@@ -82,6 +82,14 @@ export const FILTER_VERDICT = new StructLayout('xdpfw_filter_verdict', [
   ['reject_reason', 'u8'], ['pad', 'u8'], ['program', 'u32'],
 ] as const);
 
+/** struct xdpfw_direction_verdicts: one direction's cached input and output filter verdicts. */
+export const DIRECTION_VERDICTS = new StructLayout('xdpfw_direction_verdicts', [
+  ['input', arrayOf(FILTER_VERDICT, 1)], ['output', arrayOf(FILTER_VERDICT, 1)],
+] as const);
+
+/** struct xdpfw_verdict_row: a session's four cached verdicts, the value of xdpfw_verdict_rows (lib/session/verdict-rows.ts writes it). */
+export const VERDICT_ROW = new StructLayout('xdpfw_verdict_row', [['dir', arrayOf(DIRECTION_VERDICTS, 2)]] as const);
+
 /** struct xdpfw_tcp_dir: one side's sequence tracking, twice in struct xdpfw_tcp_conn. */
 export const TCP_DIR = new StructLayout('xdpfw_tcp_dir', [
   ['td_end', 'u32'], ['td_maxend', 'u32'], ['td_maxwin', 'u32'], ['td_maxack', 'u32'], ['td_scale', 'u8'], ['flags', 'u8'], ['pad', 'u16'],
@@ -107,7 +115,7 @@ export const ROUTE_LEASE = new StructLayout('xdpfw_route_lease', [['generation',
 export const SESSION = new StructLayout('xdpfw_session', [
   ['session_id', 'u64'], ['created_ns', 'u64'], ['last_seen_ns', 'u64'], ['packets', 'u64'], ['bytes', 'u64'],
   ['policy_id', 'u32'], ['ingress_ifindex', 'u32'], ['egress_ifindex', 'u32'], ['from_zone', 'u16'], ['to_zone', 'u16'],
-  ['flags', 'u8'], ['close_flags', 'u8'], ['pad', 'u16'], ['input', arrayOf(FILTER_VERDICT, 1)], ['output', arrayOf(FILTER_VERDICT, 1)],
+  ['flags', 'u8'], ['close_flags', 'u8'], ['pad', 'u16'], ['verdicts', 'u32'],
   ['peer', arrayOf(SESSION_KEY, 1)], ['lock', arrayOf('u32', 1)], ['lock_pad', 'u32'], ['tcp', arrayOf(TCP_CONN, 1)],
   ['egress', arrayOf(EGRESS, 1)],
 ] as const);
@@ -197,13 +205,13 @@ export const SCREEN_COUNTER = new StructLayout('xdpfw_screen_counter', [
 export const VLAN_UNIT_KEY = new StructLayout('xdpfw_vlan_unit_key', [['ifindex', 'u32'], ['vlan_id', 'u16'], ['pad', 'u16']] as const);
 
 /** struct xdpfw_neigh_proxy_key and xdpfw_neigh_proxy (bpf/neigh_proxy.h): an address proxy-arp /
- * proxy-ndp answers for on an interface, and the MAC it answers with (lib/nat/neighbor-proxies.ts). */
+ * proxy-ndp answers for on an interface, and the MAC it answers with (lib/nat/neighbor-proxy-map.ts). */
 export const NEIGH_PROXY_KEY = new StructLayout('xdpfw_neigh_proxy_key', [
   ['ifindex', 'u32'], ['family', 'u8'], ['pad', arrayOf('u8', 3)], ['addr', 'bytes16'],
 ] as const);
 export const NEIGH_PROXY = new StructLayout('xdpfw_neigh_proxy', [['mac', arrayOf('u8', 6)], ['pad', 'u16']] as const);
 
-export const ALL_LAYOUTS = [SESSION_KEY, SESSION, TCP_CONN, TCP_DIR, TCP_SETTINGS, FILTER_VERDICT, FILTER_TERM, FILTER_PROGRAM, POLICER, IFACE, COUNTER_VALUE, RX_META,
+export const ALL_LAYOUTS = [SESSION_KEY, SESSION, DIRECTION_VERDICTS, VERDICT_ROW, TCP_CONN, TCP_DIR, TCP_SETTINGS, FILTER_VERDICT, FILTER_TERM, FILTER_PROGRAM, POLICER, IFACE, COUNTER_VALUE, RX_META,
   ROUTE_QUERY, ROUTE_RESULT, ROUTE_ENTRY, META, EVENT, SCREEN_PROFILE, SCREEN_ALLOW_KEY, PROXY_KEY, SCREEN_COUNTER, FRAGMENT_KEY, FRAGMENT, VLAN_UNIT_KEY,
   EGRESS, ROUTE_LEASE,
   NEIGH_PROXY_KEY, NEIGH_PROXY];
@@ -213,6 +221,8 @@ export interface DataplaneConstants {
   layoutVersion: number;
   maxIfaces: number;
   maxQueues: number;
+  /** Rows of xdpfw_verdict_rows (row 0: no filter). */
+  maxVerdictRows: number;
   /** UMEM frame size of the slow path's AF_XDP sockets. */
   xskFrameSize: number;
   /** The largest frame XDP hands to the slow path; larger ones are dropped as DROP_TOO_BIG. */
@@ -256,6 +266,7 @@ export function readConstants(objectPath: string): DataplaneConstants {
     layoutVersion: need(c, 'XDPFW_LAYOUT_VERSION'),
     maxIfaces: need(c, 'XDPFW_MAX_IFACES'),
     maxQueues: need(c, 'XDPFW_MAX_QUEUES'),
+    maxVerdictRows: need(c, 'XDPFW_MAX_VERDICT_ROWS'),
     xskFrameSize: need(c, 'XDPFW_XSK_FRAME_SIZE'),
     slowPathMaxFrame: need(c, 'XDPFW_SLOW_PATH_MAX_FRAME'),
     xskFrameData: need(c, 'XDPFW_XSK_FRAME_DATA'),

@@ -3,7 +3,7 @@ import { EnumCodec } from '../dataplane/enum-codec.js';
 import { FILTER_REJECT_REASONS, type FilterAction, type FilterRejectReason } from '../config/filters.js';
 
 /**
- * The verdict of one filter for one flow, as the fast path caches it in a session entry
+ * The verdict of one filter for one flow, as the fast path caches it for a session (in the verdict row its entries name)
  * (struct xdpfw_filter_verdict in bpf/xdpfw.h) and replays it on every packet of the
  * established flow without rescanning terms: the action to enforce, whether to log
  * (FILTER_LOG with source cached-input / cached-output / cached-lo0), the ids to put in the

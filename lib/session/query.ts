@@ -6,7 +6,7 @@
 // by the table.
 import { FILTER_PROGRAM_SLOW_PATH, SESSION, SESSION_KEY, TCP_CONN, TCP_DIR } from '../dataplane/layout.js';
 import { monotonicNs } from '../dataplane/native.js';
-import { FILTER_ACTION_CODE, FILTER_FLAG_LOG, FILTER_FLAG_SYSLOG, type FilterDescriptor, decodeFilterDescriptor } from '../filter/descriptor.js';
+import { FILTER_ACTION_CODE, FILTER_FLAG_LOG, FILTER_FLAG_SYSLOG, type FilterDescriptor } from '../filter/descriptor.js';
 import { protocolName } from './flow-key.js';
 import type { FlowFacts, FlowPredicate } from './filter-spec.js';
 import type { SessionTable, SessionView } from './table.js';
@@ -321,8 +321,9 @@ class SessionViewer {
       packets: entry ? Number(entry.readBigUInt64LE(S.packets)) : 0,
       bytes: entry ? Number(entry.readBigUInt64LE(S.bytes)) : 0,
       idleSeconds: seen > 0n ? Math.floor(Number(this.now - seen) / 1e9) : null,
-      inputFilter: this.verdict(entry ? decodeFilterDescriptor(entry, S.input) : filters.input),
-      outputFilter: this.verdict(entry ? decodeFilterDescriptor(entry, S.output) : filters.output),
+      // The entry names a shared row of these verdicts (lib/session/verdict-rows.ts), written from them.
+      inputFilter: this.verdict(filters.input),
+      outputFilter: this.verdict(filters.output),
     };
   }
 

@@ -77,6 +77,8 @@ export class SessionStore {
   private timeouts = new Int32Array(0);
   /** client input, client output, server input, server output: indexes into `descriptors`. */
   private filters = new Uint32Array(0);
+  /** The row of xdpfw_verdict_rows the session's entries name (lib/session/verdict-rows.ts). */
+  private verdictRows = new Uint32Array(0);
   /** The second the session is next due for an expiry look; 0: not scheduled. */
   private due = new Float64Array(0);
   /** Open addressing: slot * 2 + direction (0 the key, 1 the reverse), or EMPTY / DELETED. */
@@ -127,6 +129,7 @@ export class SessionStore {
     this.small[slot * 4 + 3] = s.first.dscp;
     this.timeouts[slot] = s.inactivityTimeout ?? NO_TIMEOUT;
     this.due[slot] = 0;
+    this.verdictRows[slot] = 0;
     this.update(slot, s);
     this.setTcp(slot, s.tcp);
     this.indexInsert(slot * 2);
@@ -149,6 +152,14 @@ export class SessionStore {
     this.filters[slot * 4 + 1] = this.descriptor(f.client.output);
     this.filters[slot * 4 + 2] = this.descriptor(f.server.input);
     this.filters[slot * 4 + 3] = this.descriptor(f.server.output);
+  }
+
+  setVerdictRow(slot: number, row: number): void {
+    this.verdictRows[slot] = row;
+  }
+
+  verdictRowOf(slot: number): number {
+    return this.verdictRows[slot]!;
   }
 
   setTcp(slot: number, state: TcpStateName | null): void {
@@ -377,6 +388,7 @@ export class SessionStore {
     this.small = more(this.small, 4, Uint8Array);
     this.timeouts = more(this.timeouts, 1, Int32Array);
     this.filters = more(this.filters, 4, Uint32Array);
+    this.verdictRows = more(this.verdictRows, 1, Uint32Array);
     this.due = more(this.due, 1, Float64Array);
     this.capacity = capacity;
     if (this.index.length === 0) this.rebuildIndex();
@@ -403,6 +415,7 @@ export class SessionStore {
         this.small.copyWithin(to * 4, from * 4, from * 4 + 4);
         this.timeouts[to] = this.timeouts[from]!;
         this.filters.copyWithin(to * 4, from * 4, from * 4 + 4);
+        this.verdictRows[to] = this.verdictRows[from]!;
         this.due[to] = this.due[from]!;
       }
       to++;

@@ -10,12 +10,13 @@ import { type MapDump, mapDelete, mapDump, mapLookup, mapUpdate, mapUpdateBatch,
 import {
   IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, describeKey, reverseKey,
 } from './flow-key.js';
-import { NO_FILTER, decodeFilterDescriptor, encodeFilterDescriptor } from '../filter/descriptor.js';
+import { NO_FILTER } from '../filter/descriptor.js';
 import { TCP_SYN, TcpStates, type TcpStateName, isClosed, timeoutClass } from './tcp.js';
 import { ExpirySchedule } from './expiry.js';
 import { SessionStore, type StoredSession } from './store.js';
+import type { VerdictRows } from './verdict-rows.js';
 import type { TcpCodes } from '../dataplane/layout.js';
-import type { CloseReason, DirectionTotals, DirectionFilters, FirstPacket, Session, SessionFacts, SessionFilters } from './types.js';
+import type { CloseReason, DirectionTotals, FirstPacket, Session, SessionFacts, SessionFilters } from './types.js';
 
 export interface Timeouts {
   tcp: number;
@@ -150,6 +151,8 @@ export class SessionTable {
     private timeouts: Timeouts,
     private maxSessions: number,
     private readonly tcpCodes: TcpCodes,
+    /** The rows of cached filter verdicts the entries name (xdpfw_verdict_rows). */
+    private readonly verdictRows: VerdictRows,
   ) {
     this.tcpStates = new TcpStates(tcpCodes.states);
     this.xdpCloseReasons = new Map([
@@ -210,6 +213,17 @@ export class SessionTable {
       this.stats.refusedFull++;
       return { ok: false, reason: 'session_table_full' };
     }
+    // Its filters' row first: without one the entries could not name their verdicts.
+    let row: number | null;
+    try {
+      row = this.verdictRows.acquire(facts.filters);
+    } catch {
+      return { ok: false, reason: 'session_map_error' };
+    }
+    if (row === null) {
+      this.stats.refusedFull++;
+      return { ok: false, reason: 'session_table_full' };
+    }
     const now = monotonicNs();
     const fwd = Buffer.from(key.subarray(0, SESSION_KEY.size));
     const rev = reverseKey(fwd, Buffer.alloc(SESSION_KEY.size)) as Buffer;
@@ -232,24 +246,27 @@ export class SessionTable {
     // In a batch the entries are written by commitBatch(), before the first packet goes on.
     if (this.batch && this.batch.sessions.length < INSTALL_BATCH_MAX) {
       const slot = this.batch.entries;
-      this.encodeEntry(session, false, now, slot, this.batch.keys, this.batch.values);
-      if (!session.local) this.encodeEntry(session, true, now, slot + 1, this.batch.keys, this.batch.values);
+      this.encodeEntry(session, row, false, now, slot, this.batch.keys, this.batch.values);
+      if (!session.local) this.encodeEntry(session, row, true, now, slot + 1, this.batch.keys, this.batch.values);
       this.batch.entries += session.local ? 1 : 2;
       this.batch.sessions.push(session);
     } else {
-      const refused = this.writeOrRefuse(session, now);
-      if (refused) return refused;
+      const refused = this.writeOrRefuse(session, row, now);
+      if (refused) {
+        this.verdictRows.release(row);
+        return refused;
+      }
     }
-    this.remember(session);
+    this.store.setVerdictRow(this.remember(session), row);
     this.keepRecent(session);
     this.stats.created++;
     return { ok: true, session };
   }
 
   /** Writes a session's entries now; the refusal if the map took them not. */
-  private writeOrRefuse(session: Session, now: bigint): InstallResult | null {
+  private writeOrRefuse(session: Session, row: number, now: bigint): InstallResult | null {
     try {
-      this.writeEntries(session, now);
+      this.writeEntries(session, row, now);
       return null;
     } catch (err) {
       mapDelete(this.mapFd, session.key);
@@ -303,7 +320,8 @@ export class SessionTable {
       const n = session.local ? 1 : 2;
       entry += n;
       if (entry <= done) continue;
-      const failed = this.writeOrRefuse(session, session.createdNs);
+      const slot = this.store.slotOfId(session.id);
+      const failed = this.writeOrRefuse(session, slot < 0 ? 0 : this.store.verdictRowOf(slot), session.createdNs);
       if (!failed || failed.ok) continue;
       this.forget(session);
       this.stats.created--;
@@ -319,29 +337,36 @@ export class SessionTable {
     this.recent.delete(session.id);
     this.expiry.forget(session.id);
     const slot = this.store.slotOfId(session.id);
-    if (slot >= 0) this.store.remove(slot);
+    if (slot < 0) return;
+    this.verdictRows.release(this.store.verdictRowOf(slot));
+    this.store.remove(slot);
   }
 
-  private remember(session: StoredSession): void {
-    this.store.add(session);
+  /** Returns the session's slot. */
+  private remember(session: StoredSession): number {
+    const slot = this.store.add(session);
     this.expiry.schedule(session.id, nowSecond() + this.timeoutFor(session));
+    return slot;
   }
 
   /**
    * Writes both entries of a new session with one syscall. The batch takes BPF_ANY only; no
    * entry of these keys can exist, since the table mirrors the map and was asked first.
    */
-  private writeEntries(session: Session, lastSeen: bigint): void {
+  private writeEntries(session: Session, row: number, lastSeen: bigint): void {
     const n = session.local ? 1 : 2;
-    this.encodeEntry(session, false, lastSeen, 0);
-    if (n === 2) this.encodeEntry(session, true, lastSeen, 1);
+    this.encodeEntry(session, row, false, lastSeen, 0);
+    if (n === 2) this.encodeEntry(session, row, true, lastSeen, 1);
     const done = mapUpdateBatch(this.mapFd, this.pairKeys, this.pairValues, n, BPF_ANY);
     // A partial batch: write the rest alone to learn its error.
     if (done < n) mapUpdate(this.mapFd, session.reverse, this.pairValues.subarray(SESSION.size), BPF_NOEXIST);
   }
 
-  /** Entry `slot` (0: client direction, 1: server direction) of pairKeys / pairValues. */
-  private encodeEntry(session: Session, reverse: boolean, lastSeen: bigint, slot: number, keys: Buffer = this.pairKeys, values: Buffer = this.pairValues): void {
+  /**
+   * Entry `slot` (0: client direction, 1: server direction) of pairKeys / pairValues; `row`: the
+   * row of xdpfw_verdict_rows holding the session's filters (VerdictRows.acquire).
+   */
+  private encodeEntry(session: Session, row: number, reverse: boolean, lastSeen: bigint, slot: number, keys: Buffer = this.pairKeys, values: Buffer = this.pairValues): void {
     (reverse ? session.reverse : session.key).copy(keys, slot * SESSION_KEY.size);
     const v = values.subarray(slot * SESSION.size, (slot + 1) * SESSION.size);
     v.fill(0);
@@ -358,9 +383,7 @@ export class SessionTable {
     // TCP state none: the first packet, run through xdpfw_inject_new, starts the tracking.
     v.writeUInt8(this.tcpStates.value('none'), T.state);
     (reverse ? session.key : session.reverse).copy(v, S.peer);
-    const filters = reverse ? session.filters.server : session.filters.client;
-    encodeFilterDescriptor(filters.input, v, S.input);
-    encodeFilterDescriptor(filters.output, v, S.output);
+    v.writeUInt32LE(row, S.verdicts);
   }
 
   /**
@@ -433,6 +456,8 @@ export class SessionTable {
     session: Session,
     facts: Pick<SessionFacts, 'ingressIfindex' | 'egressIfindex' | 'policyId' | 'policyName' | 'fromZone' | 'fromZoneId' | 'toZone' | 'toZoneId' | 'filters'>,
   ): void {
+    const row = this.swapVerdictRow(session, facts.filters);
+    if (row === null) return;
     Object.assign(session, facts);
     this.keep(session);
     this.rewriteEntries(session, (v, reverse) => {
@@ -441,21 +466,43 @@ export class SessionTable {
       v.writeUInt32LE(facts.policyId, S.policy_id);
       v.writeUInt16LE(facts.fromZoneId, S.from_zone);
       v.writeUInt16LE(facts.toZoneId, S.to_zone);
-      const dir = reverse ? facts.filters.server : facts.filters.client;
-      encodeFilterDescriptor(dir.input, v, S.input);
-      encodeFilterDescriptor(dir.output, v, S.output);
+      v.writeUInt32LE(row.next, S.verdicts);
     });
+    this.verdictRows.release(row.old);
   }
 
   /** The filters now decide otherwise for the session (after a reload). */
   setFilters(session: Session, filters: SessionFilters): void {
+    const row = this.swapVerdictRow(session, filters);
+    if (row === null) return;
     session.filters = filters;
     this.keep(session);
-    this.rewriteEntries(session, (v, reverse) => {
-      const dir = reverse ? filters.server : filters.client;
-      encodeFilterDescriptor(dir.input, v, S.input);
-      encodeFilterDescriptor(dir.output, v, S.output);
-    });
+    this.rewriteEntries(session, (v) => v.writeUInt32LE(row.next, S.verdicts));
+    this.verdictRows.release(row.old);
+  }
+
+  /**
+   * The row of the session's new filters, counted, and its old row (the caller names the new
+   * one in the entries, then releases the old). With no row free the session cannot carry its
+   * new verdicts (or the map refused the row): it is closed (never left on verdicts that no
+   * longer hold), and null returned.
+   */
+  private swapVerdictRow(session: Session, filters: SessionFilters): { old: number; next: number } | null {
+    const slot = this.store.slotOfId(session.id);
+    if (slot < 0) return null;
+    let next: number | null;
+    try {
+      next = this.verdictRows.acquire(filters);
+    } catch {
+      next = null;
+    }
+    if (next === null) {
+      this.close(session, 'policy change');
+      return null;
+    }
+    const old = this.store.verdictRowOf(slot);
+    this.store.setVerdictRow(slot, next);
+    return { old, next };
   }
 
   /** Stores the labels, route and filters of a session changed by its caller. */
@@ -500,6 +547,7 @@ export class SessionTable {
     const logged = counters?.end?.logged === true && counters.end.reason === reason;
     mapDelete(this.mapFd, session.key);
     if (!session.local) mapDelete(this.mapFd, session.reverse);
+    this.verdictRows.release(this.store.verdictRowOf(slot));
     this.expiry.forget(session.id);
     this.recent.delete(session.id);
     this.store.remove(slot);
@@ -658,6 +706,10 @@ export class SessionTable {
       const policyId = values.readUInt32LE(at + S.policy_id);
       const createdNs = values.readBigUInt64LE(at + S.created_ns);
       const protocol = key[SESSION_KEY.offset.protocol];
+      // Its verdicts' row, counted; a row outside the table: not adopted (the orphan sweep removes it).
+      const row = values.readUInt32LE(at + S.verdicts);
+      const filters = this.verdictRows.adopt(row);
+      if (!filters) continue;
       // Built to be copied into the store and dropped: the store keeps no object of it.
       const session: StoredSession = {
         fromZone: names.zoneName(fromZoneId), fromZoneId,
@@ -670,15 +722,12 @@ export class SessionTable {
         icmpType: protocol === IPPROTO_ICMP ? 8 : protocol === IPPROTO_ICMPV6 ? 128 : 0,
         inactivityTimeout: null, // not in the entry: after a restart, the protocol's timeout
         first: FIRST_PACKET_UNKNOWN,
-        filters: {
-          client: directionFilters(values, at),
-          server: hasReverse ? directionFilters(revValue, 0) : { input: NO_FILTER, output: NO_FILTER },
-        },
+        filters: hasReverse || local ? filters : { client: filters.client, server: { input: NO_FILTER, output: NO_FILTER } },
         id, key, reverse, createdNs,
         createdAtMs: Math.round(Number(createdNs) / 1e6 + wallClockOffsetMs),
         tcp: protocol === IPPROTO_TCP ? this.tcpStates.name(values.readUInt8(at + T.state)) : null,
       };
-      this.remember(session);
+      this.store.setVerdictRow(this.remember(session), row);
       this.nextId = Math.max(this.nextId, id + 1);
       lastId = id;
       adopted++;
@@ -748,10 +797,6 @@ function nowSecond(): number {
 /** The policy name of a session to the box: what admitted it. */
 export function localAdmission(boxConnection: boolean): string {
   return boxConnection ? 'box-connection' : 'host-inbound-traffic';
-}
-
-function directionFilters(value: Buffer, at: number): DirectionFilters {
-  return { input: decodeFilterDescriptor(value, at + S.input), output: decodeFilterDescriptor(value, at + S.output) };
 }
 
 function maxBig(...xs: bigint[]): bigint {

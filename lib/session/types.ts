@@ -15,7 +15,7 @@ export interface DirectionTotals {
 
 export type CloseReason = 'TCP FIN' | 'TCP RST' | 'idle Timeout' | 'cleared' | 'policy change' | 'route change';
 
-/** The cached filter verdicts of one direction (struct xdpfw_session input/output). */
+/** The cached filter verdicts of one direction (struct xdpfw_direction_verdicts, half of a verdict row). */
 export interface DirectionFilters {
   /** Input filter of the interface this direction's packets arrive on (its table routes them). */
   input: FilterDescriptor;

@@ -20,6 +20,7 @@ const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js'
 const { RX_META, SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
 const native = await import('../../lib/dataplane/native.js');
 const { compileText } = await import('../../lib/config/compile.js');
+const { VerdictRows } = await import('../../lib/session/verdict-rows.js');
 const { SessionTable } = await import('../../lib/session/table.js');
 const { SlowPath } = await import('../../lib/slowpath/slowpath.js');
 const { FrameReader } = await import('../../lib/slowpath/frame.js');
@@ -159,7 +160,7 @@ try {
     const untrust = config.zones.find((z) => z.name === 'untrust')!;
     dp.registerPort(IN, 0, trust.id);
     dp.registerPort(OUT, 1, untrust.id);
-    const sessions = new SessionTable(dp.mapFd('xdpfw_sessions'), dp.constants.sessionFlags, config.flow.timeouts, 1_000_000, dp.constants.tcp);
+    const sessions = new SessionTable(dp.mapFd('xdpfw_sessions'), dp.constants.sessionFlags, config.flow.timeouts, 1_000_000, dp.constants.tcp, new VerdictRows(dp.mapFd('xdpfw_verdict_rows'), dp.constants.maxVerdictRows));
     const zones = new Map<number, Zone>([[IN, trust], [OUT, untrust]]);
     let events = 0;
     const slowPath = new SlowPath(dp.progs, sessions, config, zones, () => void events++);

@@ -23,11 +23,13 @@ reexecInNetns(import.meta.url, [
 const { default: t } = await import('tap');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
 const { SESSION, SESSION_KEY, FILTER_PROGRAM_SLOW_PATH, POLICER } = await import('../../lib/dataplane/layout.js');
-const { sessionEntry } = await import('../helpers/session-entry.js');
+const { sessionEntry, setDirectionVerdicts } = await import('../helpers/session-entry.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { EventCodec, readEventConstants, realtimeOffsetNs } = await import('../../lib/events/record.js');
-const { encodeFilterDescriptor } = await import('../../lib/filter/descriptor.js');
+const { NO_FILTER } = await import('../../lib/filter/descriptor.js');
+/** Rows of xdpfw_verdict_rows written so far: each session here gets one of its own. */
+let verdictRow = 0;
 const { FilterPrograms } = await import('../../lib/filter/programs.js');
 const { FlowFilters } = await import('../../lib/slowpath/flow-filters.js');
 const { compileText } = await import('../../lib/config/compile.js');
@@ -253,7 +255,8 @@ t.test('XDP runs per-packet terms as the engine judges each packet', async (t) =
         const v = sessionEntry(dp.objectPath, {
           sessionId: BigInt(c * 100 + fl + 1), fromZone: 1, toZone: 2, ingress: IN, egress: OUT, tcp: flow.proto === 'tcp',
         });
-        encodeFilterDescriptor(input, v, SESSION.offset.input);
+        setDirectionVerdicts(dp.mapFd('xdpfw_verdict_rows'), ++verdictRow, 0, input, NO_FILTER);
+        v.writeUInt32LE(verdictRow, SESSION.offset.verdicts);
         native.mapUpdate(dp.mapFd('xdpfw_sessions'), key, v, 0);
         events();
         for (let i = 0; i < PACKETS; i++) {
@@ -333,7 +336,8 @@ t.test('a term\'s policer is a token bucket in XDP: refills with time, discards 
   }, { tcpFlags: 0, icmpCode: 0, dscp: 0 }, IN, OUT, false).client.input;
   t.ok(input.program > 0 && input.program < FILTER_PROGRAM_SLOW_PATH, 'the flow runs a program in XDP: its verdict has a bucket');
   const v = sessionEntry(dp.objectPath, { sessionId: 99001n, fromZone: 1, toZone: 2, ingress: IN, egress: OUT, tcp: false });
-  encodeFilterDescriptor(input, v, SESSION.offset.input);
+  setDirectionVerdicts(dp.mapFd('xdpfw_verdict_rows'), ++verdictRow, 0, input, NO_FILTER);
+  v.writeUInt32LE(verdictRow, SESSION.offset.verdicts);
   native.mapUpdate(dp.mapFd('xdpfw_sessions'), key, v, 0);
   const packet = frame({ src: flow.src, dst: flow.dst, protocol: 'udp', sport: flow.sport, dport: flow.dport, payload: Buffer.alloc(1000 - 28) });
   t.equal(packet.length - 14, 1000, '1000 IP bytes');

@@ -29,7 +29,8 @@ const { SESSION, SESSION_KEY, COUNTER_VALUE } = await import('../../lib/dataplan
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { EventCodec, readEventConstants, realtimeOffsetNs } = await import('../../lib/events/record.js');
-const { FILTER_ACTION_CODE, FILTER_FLAG_LOG, NO_FILTER, encodeFilterDescriptor } = await import('../../lib/filter/descriptor.js');
+const { FILTER_ACTION_CODE, FILTER_FLAG_LOG, NO_FILTER } = await import('../../lib/filter/descriptor.js');
+const { setDirectionVerdicts } = await import('../helpers/session-entry.js');
 const { RouteProbe } = await import('../../lib/slowpath/route-probe.js');
 
 /** The route of a whole frame, as the slow path asks for one. */
@@ -107,6 +108,8 @@ interface EntryOptions {
   fromZone?: number;
 }
 
+let verdictRow = 0;
+
 /** Writes one direction's session entry for `spec`, as the slow path does. */
 function install(spec: FrameSpec, o: EntryOptions = {}): Buffer {
   const key = keyOf(spec);
@@ -119,8 +122,12 @@ function install(spec: FrameSpec, o: EntryOptions = {}): Buffer {
   v.writeUInt32LE(o.local ? 0 : OUT, SESSION.offset.egress_ifindex);
   const flags = dp.constants.sessionFlags;
   v.writeUInt8((o.reverse ? flags.reverse : 0) | (o.local ? flags.local : 0), SESSION.offset.flags);
-  encodeFilterDescriptor(o.input ?? NO_FILTER, v, SESSION.offset.input);
-  encodeFilterDescriptor(o.output ?? NO_FILTER, v, SESSION.offset.output);
+  // Its verdicts in a row of their own (row 0: no filter).
+  if (o.input || o.output) {
+    const row = ++verdictRow;
+    setDirectionVerdicts(dp.mapFd('xdpfw_verdict_rows'), row, o.reverse ? 1 : 0, o.input ?? NO_FILTER, o.output ?? NO_FILTER);
+    v.writeUInt32LE(row, SESSION.offset.verdicts);
+  }
   native.mapUpdate(dp.mapFd('xdpfw_sessions'), key, v, 0);
   return key;
 }

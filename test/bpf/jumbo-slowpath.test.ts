@@ -22,6 +22,7 @@ const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js'
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { compileText } = await import('../../lib/config/compile.js');
+const { VerdictRows } = await import('../../lib/session/verdict-rows.js');
 const { SessionTable } = await import('../../lib/session/table.js');
 const { SlowPath } = await import('../../lib/slowpath/slowpath.js');
 const { QueueSocket } = await import('../../lib/slowpath/receiver.js');
@@ -77,7 +78,7 @@ dp.registerSocket(1, 0, egress.fd);
 dp.attach('in0', 0, trust.id, 'native');
 // The far end of in0 sends from a socket of its own: frames of any size arrive as on a wire.
 const sender = new native.Xsk({ ifindex: native.ifNameToIndex('in0p'), ifname: 'in0p', queue: 0 });
-const sessions = new SessionTable(dp.mapFd('xdpfw_sessions'), dp.constants.sessionFlags, config.flow.timeouts, config.flow.maxSessions, dp.constants.tcp);
+const sessions = new SessionTable(dp.mapFd('xdpfw_sessions'), dp.constants.sessionFlags, config.flow.timeouts, config.flow.maxSessions, dp.constants.tcp, new VerdictRows(dp.mapFd('xdpfw_verdict_rows'), dp.constants.maxVerdictRows));
 t.teardown(() => {
   sessions.clear();
   sender.close();

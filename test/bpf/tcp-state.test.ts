@@ -14,7 +14,9 @@ reexecInNetns(import.meta.url, [
 
 const { default: t } = await import('tap');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
-const { FILTER_VERDICT, SESSION, SESSION_KEY, TCP_CONN, TCP_DIR } = await import('../../lib/dataplane/layout.js');
+const { SESSION, SESSION_KEY, TCP_CONN, TCP_DIR } = await import('../../lib/dataplane/layout.js');
+const { setDirectionVerdicts } = await import('../helpers/session-entry.js');
+const { NO_FILTER } = await import('../../lib/filter/descriptor.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { reverseKey } = await import('../../lib/session/flow-key.js');
@@ -100,12 +102,11 @@ function connection(v6?: { ext: number[] }) {
       const k = reverse ? rev : key;
       const v = Buffer.alloc(SESSION.size);
       native.mapLookup(sessions, k, v);
-      // The whole verdict, its residual program included (0: none, the verdict is replayed).
-      v.fill(0, SESSION.offset.input, SESSION.offset.input + FILTER_VERDICT.size);
-      if (action === 'discard') {
-        v.writeUInt32LE(9, SESSION.offset.input + FILTER_VERDICT.offset.filter_id);
-        v[SESSION.offset.input + FILTER_VERDICT.offset.action] = filterActions.XDPFW_FILTER_ACTION_DISCARD!;
-      }
+      // The whole verdict, its residual program included (0: none, the verdict is replayed), in
+      // row 1 of the verdict rows, which both entries name from now on.
+      const discard = { filterId: 9, termId: 0, counter: 0, tableId: 0, action: filterActions.XDPFW_FILTER_ACTION_DISCARD!, flags: 0, rejectReason: 0, program: 0 };
+      setDirectionVerdicts(dp.mapFd('xdpfw_verdict_rows'), 1, reverse ? 1 : 0, action === 'discard' ? discard : NO_FILTER, NO_FILTER);
+      v.writeUInt32LE(1, SESSION.offset.verdicts);
       native.mapUpdate(sessions, k, v, 2);
     },
     owner(): Buffer {
@@ -316,7 +317,9 @@ t.test('a connection stays valid through a bulk transfer with ACKs crossing', as
 
 t.test('the session table: XDP closes, the table removes; the close event is logged once, by XDP or else by the table', async (t) => {
   const { SessionTable, NO_FILTERS, FIRST_PACKET_UNKNOWN } = await import('../../lib/session/table.js');
-  const table = new SessionTable(sessions, dp.constants.sessionFlags, { tcp: 1800, tcpInitial: 20, tcpClosing: 2, udp: 60, icmp: 60, other: 60 }, 100, dp.constants.tcp);
+  const { VerdictRows } = await import('../../lib/session/verdict-rows.js');
+  const table = new SessionTable(sessions, dp.constants.sessionFlags, { tcp: 1800, tcpInitial: 20, tcpClosing: 2, udp: 60, icmp: 60, other: 60 }, 100, dp.constants.tcp,
+    new VerdictRows(dp.mapFd('xdpfw_verdict_rows'), dp.constants.maxVerdictRows));
   const heard: Array<{ reason: string; logged: boolean; packets: number }> = [];
   table.onClose((_s, reason, totals, logged) => heard.push({ reason, logged, packets: totals.packetsFromClient + totals.packetsFromServer }));
   const facts = {

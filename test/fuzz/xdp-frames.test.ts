@@ -20,7 +20,7 @@ reexecInNetns(import.meta.url, [
 const { default: t } = await import('tap');
 const { compileText } = await import('../../lib/config/compile.js');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
-const { FILTER_VERDICT, SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
+const { DIRECTION_VERDICTS, FILTER_VERDICT, SESSION, SESSION_KEY, VERDICT_ROW } = await import('../../lib/dataplane/layout.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { applyScreens } = await import('../../lib/screens/apply.js');
@@ -105,8 +105,20 @@ function installSessions(rand: () => number): number {
               v.writeUInt32LE(IN, SESSION.offset.ingress_ifindex); // every fuzzed frame arrives on in0
               v.writeUInt32LE(OUT, SESSION.offset.egress_ifindex);
               v[SESSION.offset.flags] = pick(rand, [0, 0, 0, dp.constants.sessionFlags.local, dp.constants.sessionFlags.reverse]);
-              verdictBytes(rand).copy(v, SESSION.offset.input);
-              verdictBytes(rand).copy(v, SESSION.offset.output);
+              // A row of random verdicts of its own (both directions'), none, or one past the table.
+              const row = rand() < 0.2 ? 0 : rand() < 0.03 ? dp.constants.maxVerdictRows + n : 1 + (n % (dp.constants.maxVerdictRows - 1));
+              if (row !== 0 && row < dp.constants.maxVerdictRows) {
+                const r = Buffer.alloc(VERDICT_ROW.size);
+                for (let d = 0; d < 2; d++) {
+                  const at = VERDICT_ROW.offset.dir + d * DIRECTION_VERDICTS.size;
+                  verdictBytes(rand).copy(r, at + DIRECTION_VERDICTS.offset.input);
+                  verdictBytes(rand).copy(r, at + DIRECTION_VERDICTS.offset.output);
+                }
+                const rk = Buffer.alloc(4);
+                rk.writeUInt32LE(row);
+                native.mapUpdate(dp.mapFd('xdpfw_verdict_rows'), rk, r, 0);
+              }
+              v.writeUInt32LE(row, SESSION.offset.verdicts);
               native.mapUpdate(fd, k, v, 0);
             }
           }

@@ -1,7 +1,8 @@
-// One direction's session entry as the slow path writes it, for BPF_PROG_RUN tests that
-// install sessions directly into xdpfw_sessions.
-import { SESSION, TCP_CONN, TCP_DIR } from '../../lib/dataplane/layout.js';
-import { btfEnum } from '../../lib/dataplane/native.js';
+// One direction's session entry as the slow path writes it, and the cached verdicts it names,
+// for BPF_PROG_RUN tests that install sessions directly into xdpfw_sessions.
+import { DIRECTION_VERDICTS, SESSION, TCP_CONN, TCP_DIR, VERDICT_ROW } from '../../lib/dataplane/layout.js';
+import { btfEnum, mapLookup, mapUpdate } from '../../lib/dataplane/native.js';
+import { encodeFilterDescriptor, type FilterDescriptor } from '../../lib/filter/descriptor.js';
 
 export interface EntryFacts {
   /** Where this direction's packets arrive, and where the policy saw them leave (0: to the box). */
@@ -35,4 +36,19 @@ export function sessionEntry(objectPath: string, facts: EntryFacts): Buffer {
     for (const side of [0, 1]) v[conn + TCP_CONN.offset.dir + side * TCP_DIR.size + TCP_DIR.offset.flags] = dirFlags.XDPFW_TCP_DIR_LIBERAL!;
   }
   return v;
+}
+
+/**
+ * Writes one direction's cached verdicts (0: the client's, 1: the server's) into row `row` of
+ * xdpfw_verdict_rows, keeping the other direction's; an entry names the row in its `verdicts`.
+ */
+export function setDirectionVerdicts(rowsFd: number, row: number, dir: 0 | 1, input: FilterDescriptor, output: FilterDescriptor): void {
+  const key = Buffer.alloc(4);
+  key.writeUInt32LE(row);
+  const value = Buffer.alloc(VERDICT_ROW.size);
+  mapLookup(rowsFd, key, value);
+  const at = VERDICT_ROW.offset.dir + dir * DIRECTION_VERDICTS.size;
+  encodeFilterDescriptor(input, value, at + DIRECTION_VERDICTS.offset.input);
+  encodeFilterDescriptor(output, value, at + DIRECTION_VERDICTS.offset.output);
+  mapUpdate(rowsFd, key, value, 0);
 }

@@ -7,6 +7,7 @@ import type { CompiledConfig, Zone } from '../../lib/config/types.js';
 import { statePaths } from '../../lib/daemon/state-paths.js';
 import { Dataplane, purgePins } from '../../lib/dataplane/dataplane.js';
 import { ifNameToIndex } from '../../lib/dataplane/native.js';
+import { VerdictRows } from '../../lib/session/verdict-rows.js';
 import { SessionTable } from '../../lib/session/table.js';
 import { QueueSocket } from '../../lib/slowpath/receiver.js';
 import { insideTestNetns } from './netns-reexec.js';
@@ -39,7 +40,7 @@ export function slowPathRig(configText: string, file: string, test: { teardown(f
   dp.registerPort(outIndex, 1, untrust.id);
   const socket = new QueueSocket('in0', inIndex, 0, trust);
   dp.registerSocket(0, 0, socket.fd);
-  const sessions = new SessionTable(dp.mapFd('xdpfw_sessions'), dp.constants.sessionFlags, config.flow.timeouts, config.flow.maxSessions, dp.constants.tcp);
+  const sessions = new SessionTable(dp.mapFd('xdpfw_sessions'), dp.constants.sessionFlags, config.flow.timeouts, config.flow.maxSessions, dp.constants.tcp, new VerdictRows(dp.mapFd('xdpfw_verdict_rows'), dp.constants.maxVerdictRows));
   test.teardown(() => {
     sessions.clear();
     socket.close();
