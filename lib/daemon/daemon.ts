@@ -43,6 +43,8 @@ import { clearMatchingSessions, showSessions } from '../session/commands.js';
 import type { QueryNames } from '../session/query.js';
 import { FilterNames } from '../filter/names.js';
 import { QueueSocket } from '../slowpath/receiver.js';
+import { QueueWorkers, queueWorkersWanted } from '../workers/pool.js';
+import type { SlowPathSocket } from '../workers/socket.js';
 import { LOCAL_ZONE, SlowPath } from '../slowpath/slowpath.js';
 import { type CountersReport, type ReloadReport, type StatusReport, countersReport } from './reports.js';
 import { identifyDaemon, writePidFile } from './pid-file.js';
@@ -96,7 +98,9 @@ export function loadConfigOrThrow(path: string, options: CompileOptions = {}, in
 const STAYS = 'the running configuration stays';
 
 export class Daemon {
-  private sockets: QueueSocket[] = [];
+  private sockets: SlowPathSocket[] = [];
+  /** One thread per RX queue owning its AF_XDP sockets (null: sockets served by this thread). */
+  private readonly queueWorkers = queueWorkersWanted() ? new QueueWorkers() : null;
   private interfaces: AttachedInterface[] = [];
   private xdpMode: XdpModeRequest = 'auto';
   /** The interface map the running config was resolved with; a reload without one keeps it. */
@@ -243,6 +247,7 @@ export class Daemon {
       daemon?.routeWatch?.close();
       for (const s of daemon?.sinks ?? []) s.close();
       for (const s of daemon?.sockets ?? []) s.close();
+      daemon?.queueWorkers?.stop();
       if (daemon?.expiryTimer) clearInterval(daemon.expiryTimer);
       if (daemon?.linkCheckTimer) clearInterval(daemon.linkCheckTimer);
       dataplane.close();
@@ -289,15 +294,20 @@ export class Daemon {
     let slot = 0;
     while (used.has(slot)) slot++;
     const ifindex = ifNameToIndex(name);
-    const sockets: QueueSocket[] = [];
+    const sockets: SlowPathSocket[] = [];
     try {
       const queues = ifQueueCount(name);
       const { maxQueues, xskFrameSize } = this.dataplane.constants;
       refuseTooManyQueues(name, ifindex, queues, maxQueues);
       for (let q = 0; q < queues; q++) {
+        const registration = { register: (fd: number) => this.dataplane.registerSocket(slot, q, fd), unregister: () => this.dataplane.unregisterSocket(slot, q) };
+        if (this.queueWorkers) {
+          sockets.push(this.queueWorkers.open(name, ifindex, q, zone, xskFrameSize, registration));
+          continue;
+        }
         const sock = new QueueSocket(name, ifindex, q, zone, xskFrameSize);
         sockets.push(sock);
-        this.dataplane.registerSocket(slot, q, sock.fd);
+        registration.register(sock.fd);
       }
       const config = this.nextConfig ?? this.config;
       this.interfaces.push(this.dataplane.attach(name, slot, zone?.id ?? 0, this.xdpMode, previousMode, { flags: this.ifaceFlags(name, config) }));
@@ -672,6 +682,7 @@ export class Daemon {
       controlRequestsRejected: () => this.controlStats.rejected,
       sessions: () => ({ active: this.sessions.size, stats: this.sessions.stats }),
       queues: () => this.sockets.map((s) => s.stats()),
+      queueWorkers: () => this.queueWorkers?.stats() ?? [],
       interfaces: () => this.interfaces.map((i) => ({ name: i.name, mode: i.mode })),
       events: () => this.events.counters(),
       screens: () => screenStatsReport(this.dataplane, this.config, this.slowPath.limiter),
@@ -710,7 +721,7 @@ export class Daemon {
   counters(): CountersReport {
     return countersReport(this.dataplane.readCounters(), this.slowPath.stats, this.sessions.stats,
       { counters: this.events.counters(), sinks: this.events.sinkStats() }, this.losses(), this.controlStats, this.dns.counters,
-      this.routeWatch?.stats());
+      this.routeWatch?.stats(), this.queueWorkers?.stats() ?? []);
   }
 
   private losses(): LossesReport {
@@ -728,6 +739,7 @@ export class Daemon {
       if (this.linkCheckTimer) clearInterval(this.linkCheckTimer);
       this.commits?.close(opts.purge);
       for (const s of this.sockets) s.close();
+      this.queueWorkers?.stop();
       this.bpfEvents?.close();
       this.dropMonitor?.close();
       this.routeWatch?.close();

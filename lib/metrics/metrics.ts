@@ -13,6 +13,8 @@ import type { ScreenCounts, ScreenStatsReport } from '../screens/stats.js';
 import type { FirewallReport } from '../filter/report.js';
 import type { SessionTableStats } from '../session/table.js';
 import type { QueueSocketStats } from '../slowpath/receiver.js';
+import type { QueueWorkerStats } from '../workers/pool.js';
+import { registerQueueWorkerMetrics } from '../workers/metrics.js';
 import type { SlowPathStats } from '../slowpath/slowpath.js';
 import type { AfXdpLosses, LossesReport } from '../daemon/losses.js';
 
@@ -36,6 +38,8 @@ export interface MetricsSource {
   /** Lookups of dns-name addresses (lib/dns-names/). */
   dnsNames?(): DnsCounters;
   routeWatch?(): RouteWatchStats | null;
+  /** The slow path's threads, one per RX queue. */
+  queueWorkers?(): QueueWorkerStats[];
 }
 
 /** XDP counters by the path their packets took. */
@@ -112,6 +116,7 @@ export function createRegistry(src: MetricsSource): Registry {
     () => [[{}, src.routeWatch?.()?.listenerExits ?? 0]]);
   mirroredGauge(r, 'xdpfw_route_egress_kept', 'Whether established packets leave by the egress kept in their session (1) or are each looked up (0)', [],
     () => [[{}, src.routeWatch?.()?.leased ? 1 : 0]]);
+  registerQueueWorkerMetrics(r, () => src.queueWorkers?.() ?? []);
   mirroredCounter(r, 'xdpfw_control_requests_rejected_total', 'Control requests refused as malformed', [], () => [[{}, src.controlRequestsRejected()]]);
   mirroredCounter(r, 'xdpfw_reject_replies_total', 'Reject replies (RST, ICMP unreachable) by outcome', ['outcome'], () => {
     const c = src.slowPath().rejects;
