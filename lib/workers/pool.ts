@@ -14,7 +14,7 @@ import type { QueueSocketStats } from '../slowpath/receiver.js';
 import type { RxQueue, SlowPath } from '../slowpath/slowpath.js';
 import { frameDigest } from '../util/faults.js';
 import {
-  type RxBatch, SYNC_BACKLOG, SYNC_REPLY, SYNC_SLOTS, type TxItem, type WorkerCommand, type WorkerData, type WorkerReply,
+  type RxBatch, SYNC_BACKLOG, type WorkerFatal, SYNC_REPLY, SYNC_SLOTS, type TxItem, type WorkerCommand, type WorkerData, type WorkerReply,
   type WorkerRequest, type WorkerSocketCounters,
 } from './protocol.js';
 
@@ -24,6 +24,8 @@ const STATS_TIMEOUT_MS = 2_000;
 /** Restarts of one worker within RESTART_WINDOW_MS before its queue is left closed. */
 const RESTARTS_MAX = 5;
 const RESTART_WINDOW_MS = 60_000;
+const REOPEN_INTERVAL_MS = 50;
+const REOPEN_ATTEMPTS = 200;
 
 /** Counters of one queue worker, as `show counters` and metrics show them. */
 export interface QueueWorkerStats {
@@ -244,7 +246,19 @@ export class QueueWorker {
   txLost = 0;
   private statsAt = 0;
 
-  constructor(readonly queue: number, private readonly faultPort: number, private readonly log: (line: string) => void) {}
+  constructor(
+    readonly queue: number,
+    private readonly faultPort: number,
+    private readonly log: (line: string) => void,
+    /** Told which worker's batch is being judged (null: none). */
+    private readonly judging: (w: QueueWorker | null) => void,
+  ) {}
+
+  /** This worker's socket on an interface: where a batch it handed over sends its frames out. */
+  socketFor(ifindex: number): WorkerSocket | undefined {
+    for (const s of this.sockets.values()) if (s.ifindex === ifindex && s.open) return s;
+    return undefined;
+  }
 
   get running(): boolean {
     return this.worker !== null;
@@ -256,7 +270,10 @@ export class QueueWorker {
     Atomics.store(this.shared, SYNC_BACKLOG, 0);
     const worker = new Worker(new URL('./queue-worker.js', import.meta.url), { workerData: data, transferList: [port2], name: `xdpfw-queue-${this.queue}` });
     worker.unref();
-    worker.on('message', (batch: RxBatch) => this.received(batch));
+    worker.on('message', (msg: RxBatch | WorkerFatal) => {
+      if (msg.kind === 'rx') this.received(msg);
+      else this.log(`xdpfw: queue ${this.queue} worker failed: ${msg.message}`);
+    });
     worker.on('error', (err) => this.log(`xdpfw: queue ${this.queue} worker failed: ${err.message}`));
     worker.on('exit', (code) => this.exited(worker, code));
     this.worker = worker;
@@ -339,7 +356,12 @@ export class QueueWorker {
 
   private received(batch: RxBatch): void {
     Atomics.sub(this.shared, SYNC_BACKLOG, 1);
-    this.sockets.get(batch.id)?.judge(batch);
+    this.judging(this);
+    try {
+      this.sockets.get(batch.id)?.judge(batch);
+    } finally {
+      this.judging(null);
+    }
   }
 
   /** At most a few times a second: each asks the worker (a short wait of the main thread). */
@@ -384,15 +406,29 @@ export class QueueWorker {
 
   private restart(): void {
     if (this.closing || this.worker) return;
-    let worker: Worker | null = null;
+    this.spawn();
+    this.reopen(0);
+  }
+
+  /**
+   * Opens the sockets the dead worker had. The kernel frees a closed socket's queue a moment
+   * later (EBUSY until then): tried again every REOPEN_INTERVAL_MS for a while.
+   */
+  private reopen(attempt: number): void {
+    const worker = this.worker;
+    if (this.closing || !worker) return;
     try {
-      worker = this.spawn();
-      for (const s of this.sockets.values()) this.openIn(s);
+      for (const s of this.sockets.values()) if (!s.open) this.openIn(s);
       this.restarts++;
     } catch (err) {
-      this.log(`xdpfw: queue ${this.queue} worker could not start again: ${err instanceof Error ? err.message : String(err)}`);
+      const message = err instanceof Error ? err.message : String(err);
+      if (/EBUSY/.test(message) && attempt < REOPEN_ATTEMPTS) {
+        setTimeout(() => this.reopen(attempt + 1), REOPEN_INTERVAL_MS);
+        return;
+      }
+      this.log(`xdpfw: queue ${this.queue} worker could not start again: ${message}`);
       // Its exit counts as another death: tried again until the limit.
-      if (worker) void worker.terminate();
+      void worker.terminate();
     }
   }
 
@@ -412,6 +448,8 @@ export class QueueWorkers {
   private readonly workers = new Map<number, QueueWorker>();
   private nextId = 1;
   private readonly faultPort: number;
+  /** The worker whose batch the slow path is judging. */
+  private current: QueueWorker | null = null;
 
   constructor(private readonly log: (line: string) => void = (l) => void process.stderr.write(`${l}\n`)) {
     this.faultPort = Number(process.env.XDPFW_FAULT_WORKER_EXIT_PORT ?? 0) || 0;
@@ -421,12 +459,26 @@ export class QueueWorkers {
   open(ifname: string, ifindex: number, queue: number, zone: Zone | null, frameSize: number | undefined, registration: SocketRegistration): WorkerSocket {
     let worker = this.workers.get(queue);
     if (!worker || (!worker.running && worker.sockets.size === 0)) {
-      worker = new QueueWorker(queue, this.faultPort, this.log);
+      worker = new QueueWorker(queue, this.faultPort, this.log, (w) => { this.current = w; });
       this.workers.set(queue, worker);
     }
     const socket = new WorkerSocket(worker, this.nextId++, ifname, ifindex, queue, zone, frameSize, registration);
     worker.add(socket);
     return socket;
+  }
+
+  /**
+   * The socket a frame leaves an interface by: the judging worker's own (its thread sends it),
+   * else any open one of that interface.
+   */
+  egressPort(ifindex: number): WorkerSocket | undefined {
+    const own = this.current?.socketFor(ifindex);
+    if (own) return own;
+    for (const w of this.workers.values()) {
+      const s = w.socketFor(ifindex);
+      if (s) return s;
+    }
+    return undefined;
   }
 
   stats(): QueueWorkerStats[] {

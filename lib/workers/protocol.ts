@@ -42,6 +42,12 @@ export interface RxBatch {
   count: number;
 }
 
+/** worker -> main: the worker is ending on an error nothing caught. */
+export interface WorkerFatal {
+  kind: 'fatal';
+  message: string;
+}
+
 /** What a worker counts of one socket, with the socket's own statistics. */
 export interface WorkerSocketCounters {
   id: number;

@@ -150,6 +150,30 @@ function close(id: number): void {
   }
 }
 
+/** Frees every socket (unbinding its queue), so that a worker started again can bind it anew. */
+function closeAll(): void {
+  for (const s of sockets.values()) {
+    try {
+      s.xsk.close();
+    } catch {
+      // Closing the others matters more.
+    }
+  }
+  sockets.clear();
+}
+
+// An error nothing caught ends this worker: its sockets first, then the thread (the main
+// thread closes the queue in XDP and starts a new worker).
+process.on('uncaughtException', (err) => {
+  closeAll();
+  try {
+    parentPort!.postMessage({ kind: 'fatal', message: err instanceof Error ? err.message : String(err) });
+  } finally {
+    process.exit(1);
+  }
+});
+process.on('exit', closeAll);
+
 parentPort!.on('message', (msg: WorkerRequest | WorkerCommand) => {
   switch (msg.kind) {
     case 'open': return open(msg);
