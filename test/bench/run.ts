@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { packageRoot } from '../../lib/util/paths.js';
 import { type BenchResult, markdown } from './lib/report.js';
 
-const MODULES = ['forwarding', 'screens', 'screen-costs', 'stages', 'sessions', 'session-query', 'session-floor', 'latency', 'storm', 'memory', 'transfer', 'policy', 'judge'];
+const MODULES = ['forwarding', 'screens', 'screen-costs', 'stages', 'sessions', 'queues', 'session-query', 'session-floor', 'latency', 'storm', 'memory', 'transfer', 'policy', 'judge'];
 const only = process.argv.slice(2);
 
 function machine(): Record<string, string> {
