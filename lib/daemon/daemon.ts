@@ -43,7 +43,7 @@ import { clearMatchingSessions, showSessions } from '../session/commands.js';
 import type { QueryNames } from '../session/query.js';
 import { FilterNames } from '../filter/names.js';
 import { QueueSocket } from '../slowpath/receiver.js';
-import { QueueWorkers, queueWorkersWanted } from '../workers/pool.js';
+import { QueueWorkers, queueWorkersFor } from '../workers/pool.js';
 import type { SlowPathSocket } from '../workers/socket.js';
 import { LOCAL_ZONE, SlowPath } from '../slowpath/slowpath.js';
 import { type CountersReport, type ReloadReport, type StatusReport, countersReport } from './reports.js';
@@ -99,8 +99,8 @@ const STAYS = 'the running configuration stays';
 
 export class Daemon {
   private sockets: SlowPathSocket[] = [];
-  /** One thread per RX queue owning its AF_XDP sockets (null: sockets served by this thread). */
-  private readonly queueWorkers = queueWorkersWanted() ? new QueueWorkers() : null;
+  /** One thread per RX queue owning the AF_XDP sockets of interfaces with several queues. */
+  private readonly queueWorkers = new QueueWorkers();
   private interfaces: AttachedInterface[] = [];
   private xdpMode: XdpModeRequest = 'auto';
   /** The interface map the running config was resolved with; a reload without one keeps it. */
@@ -187,7 +187,7 @@ export class Daemon {
       daemon.interfaceMap = opts.interfaceMap ?? null;
       daemon.identities = identities;
       identities.save();
-      slowPath.egressPort = (ifindex) => daemon?.queueWorkers?.egressPort(ifindex) ?? daemon?.sockets.find((s) => s.ifindex === ifindex);
+      slowPath.egressPort = (ifindex) => daemon?.queueWorkers.egressPort(ifindex) ?? daemon?.sockets.find((s) => s.ifindex === ifindex);
       // A filter term's `log` stays on the box (show log, monitor); `syslog` goes to the collectors too.
       events.setExported((ev) => ev.kind !== 'filter-log' || slowPath.flowFilters.engine.result(ev.filterId, ev.termId)?.syslog !== false);
       applyScreens(dataplane, config); // before the links: the first packets are screened
@@ -301,7 +301,7 @@ export class Daemon {
       refuseTooManyQueues(name, ifindex, queues, maxQueues);
       for (let q = 0; q < queues; q++) {
         const registration = { register: (fd: number) => this.dataplane.registerSocket(slot, q, fd), unregister: () => this.dataplane.unregisterSocket(slot, q) };
-        if (this.queueWorkers) {
+        if (queueWorkersFor(queues)) {
           sockets.push(this.queueWorkers.open(name, ifindex, q, zone, xskFrameSize, registration));
           continue;
         }
@@ -682,7 +682,7 @@ export class Daemon {
       controlRequestsRejected: () => this.controlStats.rejected,
       sessions: () => ({ active: this.sessions.size, stats: this.sessions.stats }),
       queues: () => this.sockets.map((s) => s.stats()),
-      queueWorkers: () => this.queueWorkers?.stats() ?? [],
+      queueWorkers: () => this.queueWorkers.stats(),
       interfaces: () => this.interfaces.map((i) => ({ name: i.name, mode: i.mode })),
       events: () => this.events.counters(),
       screens: () => screenStatsReport(this.dataplane, this.config, this.slowPath.limiter),
@@ -721,7 +721,7 @@ export class Daemon {
   counters(): CountersReport {
     return countersReport(this.dataplane.readCounters(), this.slowPath.stats, this.sessions.stats,
       { counters: this.events.counters(), sinks: this.events.sinkStats() }, this.losses(), this.controlStats, this.dns.counters,
-      this.routeWatch?.stats(), this.queueWorkers?.stats() ?? []);
+      this.routeWatch?.stats(), this.queueWorkers.stats());
   }
 
   private losses(): LossesReport {
@@ -739,7 +739,7 @@ export class Daemon {
       if (this.linkCheckTimer) clearInterval(this.linkCheckTimer);
       this.commits?.close(opts.purge);
       for (const s of this.sockets) s.close();
-      this.queueWorkers?.stop();
+      this.queueWorkers.stop();
       this.bpfEvents?.close();
       this.dropMonitor?.close();
       this.routeWatch?.close();
