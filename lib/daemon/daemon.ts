@@ -187,7 +187,10 @@ export class Daemon {
       daemon.interfaceMap = opts.interfaceMap ?? null;
       daemon.identities = identities;
       identities.save();
-      slowPath.egressPort = (ifindex) => daemon?.queueWorkers.egressPort(ifindex) ?? daemon?.sockets.find((s) => s.ifindex === ifindex);
+      slowPath.egressPort = (ifindex) => {
+        const port = daemon?.queueWorkers.egressPort(ifindex);
+        return port === undefined ? daemon?.sockets.find((s) => s.ifindex === ifindex) : port ?? undefined;
+      };
       // A filter term's `log` stays on the box (show log, monitor); `syslog` goes to the collectors too.
       events.setExported((ev) => ev.kind !== 'filter-log' || slowPath.flowFilters.engine.result(ev.filterId, ev.termId)?.syslog !== false);
       applyScreens(dataplane, config); // before the links: the first packets are screened

@@ -251,7 +251,7 @@ export class QueueWorker {
     private readonly faultPort: number,
     private readonly log: (line: string) => void,
     /** Told which worker's batch is being judged (null: none). */
-    private readonly judging: (w: QueueWorker | null) => void,
+    private readonly judging: (w: QueueWorker | null, frames: number) => void,
   ) {}
 
   /** This worker's socket on an interface: where a batch it handed over sends its frames out. */
@@ -356,11 +356,11 @@ export class QueueWorker {
 
   private received(batch: RxBatch): void {
     Atomics.sub(this.shared, SYNC_BACKLOG, 1);
-    this.judging(this);
+    this.judging(this, batch.count);
     try {
       this.sockets.get(batch.id)?.judge(batch);
     } finally {
-      this.judging(null);
+      this.judging(null, 0);
     }
   }
 
@@ -450,6 +450,8 @@ export class QueueWorkers {
   private readonly faultPort: number;
   /** The worker whose batch the slow path is judging. */
   private current: QueueWorker | null = null;
+  /** Frames in the batch being judged. */
+  private judgingCount = 0;
 
   constructor(private readonly log: (line: string) => void = (l) => void process.stderr.write(`${l}\n`)) {
     this.faultPort = Number(process.env.XDPFW_FAULT_WORKER_EXIT_PORT ?? 0) || 0;
@@ -459,7 +461,10 @@ export class QueueWorkers {
   open(ifname: string, ifindex: number, queue: number, zone: Zone | null, frameSize: number | undefined, registration: SocketRegistration): WorkerSocket {
     let worker = this.workers.get(queue);
     if (!worker || (!worker.running && worker.sockets.size === 0)) {
-      worker = new QueueWorker(queue, this.faultPort, this.log, (w) => { this.current = w; });
+      worker = new QueueWorker(queue, this.faultPort, this.log, (w, frames) => {
+        this.current = w;
+        this.judgingCount = frames;
+      });
       this.workers.set(queue, worker);
     }
     const socket = new WorkerSocket(worker, this.nextId++, ifname, ifindex, queue, zone, frameSize, registration);
@@ -469,9 +474,12 @@ export class QueueWorkers {
 
   /**
    * The socket a frame leaves an interface by: the judging worker's own (its thread sends it),
-   * else any open one of that interface.
+   * else any open one of that interface; undefined: no worker has a socket there. null: a lone
+   * frame, sent on by the slow path itself (a live run costs a few µs; handing it back to the
+   * worker costs a thread wake-up, tens of µs, on a connect's critical path).
    */
-  egressPort(ifindex: number): WorkerSocket | undefined {
+  egressPort(ifindex: number): WorkerSocket | null | undefined {
+    if (this.current && this.judgingCount === 1 && this.ownsInterface(ifindex)) return null;
     const own = this.current?.socketFor(ifindex);
     if (own) return own;
     for (const w of this.workers.values()) {
@@ -479,6 +487,11 @@ export class QueueWorkers {
       if (s) return s;
     }
     return undefined;
+  }
+
+  private ownsInterface(ifindex: number): boolean {
+    for (const w of this.workers.values()) if (w.socketFor(ifindex)) return true;
+    return false;
   }
 
   stats(): QueueWorkerStats[] {
