@@ -285,6 +285,8 @@ export class QueueWorker {
   private request(req: WorkerRequest, timeoutMs: number): WorkerReply | null {
     const worker = this.worker;
     if (!worker || !this.replies) return null;
+    // An answer to an earlier request that timed out must not pass for this one's.
+    while (receiveMessageOnPort(this.replies)) { /* dropped */ }
     Atomics.store(this.shared, SYNC_REPLY, 0);
     worker.postMessage(req);
     const deadline = Date.now() + timeoutMs;
