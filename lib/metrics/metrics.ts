@@ -6,6 +6,8 @@
 import { type Server, createServer } from 'node:http';
 import type { DnsCounters } from '../dns-names/addresses.js';
 import type { RouteWatchStats } from '../routes/route-watch.js';
+import type { QueueWorkerStats } from '../workers/pool.js';
+import { registerQueueWorkerMetrics } from '../workers/metrics.js';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { XdpMode } from '../dataplane/dataplane.js';
 import type { KindCounters } from '../events/producer.js';
@@ -13,8 +15,6 @@ import type { ScreenCounts, ScreenStatsReport } from '../screens/stats.js';
 import type { FirewallReport } from '../filter/report.js';
 import type { SessionTableStats } from '../session/table.js';
 import type { QueueSocketStats } from '../slowpath/receiver.js';
-import type { QueueWorkerStats } from '../workers/pool.js';
-import { registerQueueWorkerMetrics } from '../workers/metrics.js';
 import type { SlowPathStats } from '../slowpath/slowpath.js';
 import type { AfXdpLosses, LossesReport } from '../daemon/losses.js';
 
@@ -24,6 +24,8 @@ export interface MetricsSource {
   controlRequestsRejected(): number;
   sessions(): { active: number; stats: SessionTableStats };
   queues(): QueueSocketStats[];
+  /** The slow path's threads, one per RX queue. */
+  queueWorkers?(): QueueWorkerStats[];
   interfaces(): Array<{ name: string; mode: XdpMode }>;
   policyHits(): Array<{ policy: string; fromZone: string; toZone: string; hits: number }>;
   events(): Record<string, KindCounters>;
@@ -38,8 +40,6 @@ export interface MetricsSource {
   /** Lookups of dns-name addresses (lib/dns-names/). */
   dnsNames?(): DnsCounters;
   routeWatch?(): RouteWatchStats | null;
-  /** The slow path's threads, one per RX queue. */
-  queueWorkers?(): QueueWorkerStats[];
 }
 
 /** XDP counters by the path their packets took. */
