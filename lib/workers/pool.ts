@@ -11,7 +11,7 @@ import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from '
 import type { Zone } from '../config/types.js';
 import { FrameReader } from '../slowpath/frame.js';
 import type { QueueSocketStats } from '../slowpath/receiver.js';
-import type { RxQueue, SlowPath } from '../slowpath/slowpath.js';
+import { LIVE_RUN_MAX_FRAME, type RxQueue, type SlowPath } from '../slowpath/slowpath.js';
 import { frameDigest } from '../util/faults.js';
 import {
   type RxBatch, SYNC_BACKLOG, type WorkerFatal, SYNC_REPLY, SYNC_SLOTS, type TxItem, type WorkerCommand, type WorkerData, type WorkerReply,
@@ -251,7 +251,7 @@ export class QueueWorker {
     private readonly faultPort: number,
     private readonly log: (line: string) => void,
     /** Told which worker's batch is being judged (null: none). */
-    private readonly judging: (w: QueueWorker | null, frames: number) => void,
+    private readonly judging: (w: QueueWorker | null, frames: number, firstLength: number) => void,
   ) {}
 
   /** This worker's socket on an interface: where a batch it handed over sends its frames out. */
@@ -358,11 +358,11 @@ export class QueueWorker {
 
   private received(batch: RxBatch): void {
     Atomics.sub(this.shared, SYNC_BACKLOG, 1);
-    this.judging(this, batch.count);
+    this.judging(this, batch.count, batch.descs[1] ?? 0);
     try {
       this.sockets.get(batch.id)?.judge(batch);
     } finally {
-      this.judging(null, 0);
+      this.judging(null, 0, 0);
     }
   }
 
@@ -452,8 +452,9 @@ export class QueueWorkers {
   private readonly faultPort: number;
   /** The worker whose batch the slow path is judging. */
   private current: QueueWorker | null = null;
-  /** Frames in the batch being judged. */
+  /** Frames in the batch being judged, and the length of the first (a live run takes up to LIVE_RUN_MAX_FRAME). */
   private judgingCount = 0;
+  private loneLength = 0;
 
   constructor(private readonly log: (line: string) => void = (l) => void process.stderr.write(`${l}\n`)) {
     this.faultPort = Number(process.env.XDPFW_FAULT_WORKER_EXIT_PORT ?? 0) || 0;
@@ -463,9 +464,10 @@ export class QueueWorkers {
   open(ifname: string, ifindex: number, queue: number, zone: Zone | null, frameSize: number | undefined, registration: SocketRegistration): WorkerSocket {
     let worker = this.workers.get(queue);
     if (!worker || (!worker.running && worker.sockets.size === 0)) {
-      worker = new QueueWorker(queue, this.faultPort, this.log, (w, frames) => {
+      worker = new QueueWorker(queue, this.faultPort, this.log, (w, frames, firstLength) => {
         this.current = w;
         this.judgingCount = frames;
+        this.loneLength = firstLength;
       });
       this.workers.set(queue, worker);
     }
@@ -481,7 +483,7 @@ export class QueueWorkers {
    * worker costs a thread wake-up, tens of µs, on a connect's critical path).
    */
   egressPort(ifindex: number): WorkerSocket | null | undefined {
-    if (this.current && this.judgingCount === 1 && this.ownsInterface(ifindex)) return null;
+    if (this.current && this.judgingCount === 1 && this.loneLength <= LIVE_RUN_MAX_FRAME && this.ownsInterface(ifindex)) return null;
     const own = this.current?.socketFor(ifindex);
     if (own) return own;
     for (const w of this.workers.values()) {
