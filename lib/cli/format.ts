@@ -101,7 +101,7 @@ export function formatReload(r: ReloadReport): string {
 
 /** The slow path's queue workers (none: its sockets are served by the main thread). */
 function queueWorkerLines(workers: NonNullable<CountersReport['queueWorkers']>): string[] {
-  if (workers.length === 0) return ['Queue workers:      none (one RX queue per interface: its sockets served by the main thread)'];
+  if (workers.length === 0) return ['Queue workers:      none (every AF_XDP socket served by the main thread)'];
   return ['', table(['Queue worker', 'Thread', 'Running', 'Rx frames', 'Rx batches', 'Backlog drops', 'Tx frames', 'Tx ring full', 'Tx lost', 'Deaths', 'Restarts'],
     workers.map((w) => [String(w.queue), String(w.threadId), w.running ? 'yes' : 'no', String(w.rxFrames), String(w.rxBatches), String(w.backlogDrops),
       String(w.txFrames), String(w.txRingFull), String(w.txLost), String(w.deaths), String(w.restarts)]))];
