@@ -24,6 +24,7 @@
 // a packet larger than a frame over several descriptors the same way.
 #include <net/if.h>
 #include <sys/ioctl.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -274,6 +275,9 @@ class Xsk : public Napi::ObjectWrap<Xsk> {
       return rc < 0 ? -rc : EINVAL;
     }
     fd_ = xsk_socket__fd(xsk_);
+    // libxdp opens the socket without SOCK_CLOEXEC: a child the daemon starts later (ip monitor)
+    // would keep it open, and its queue busy for the next socket, after close().
+    fcntl(fd_, F_SETFD, fcntl(fd_, F_GETFD) | FD_CLOEXEC);
     zerocopy_ = zerocopy;
     multiBuffer_ = multiBuffer;
     return 0;

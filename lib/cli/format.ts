@@ -55,6 +55,7 @@ export function formatCounters(c: CountersReport): string {
     `DNS name lookups:   ${c.dnsNames.answered} answered, ${c.dnsNames.failures} failed (last good addresses kept), ${c.dnsNames.changes} changed addresses`,
     ...(c.routeWatch ? [`Route watch:        ${c.routeWatch.leased ? 'kept egresses in use' : 'every packet looked up'}, generation ${c.routeWatch.generation}, ` +
       `${c.routeWatch.bumps} route changes applied, ${c.routeWatch.listenerExits} listener exits`] : []),
+    ...queueWorkerLines(c.queueWorkers ?? []),
     '',
     table(['Event kind', 'Generated', 'Sent', 'Rate-limited', 'Queue full', 'Sink failed'], Object.entries(c.events).map(([k, v]) =>
       [k, String(v.generated), String(v.sent), String(v.rateLimited), String(v.queueFull), String(v.sinkFailed)])),
@@ -98,4 +99,12 @@ export function formatReload(r: ReloadReport): string {
   return `reloaded ${r.config}${ifaces ? ` (interfaces ${ifaces})` : ''}; sessions kept ${r.sessions.kept} ` +
     `(relabelled ${r.sessions.relabelled}, filter verdicts changed ${r.sessions.refiltered}), closed ${r.sessions.closed} (policy change)` +
     (r.metrics?.error ? `\nwarning: ${r.metrics.error}; metrics stay on ${r.metrics.listening ?? 'nothing (disabled)'}` : '');
+}
+
+/** The slow path's queue workers (none: its sockets are served by the main thread). */
+function queueWorkerLines(workers: NonNullable<CountersReport['queueWorkers']>): string[] {
+  if (workers.length === 0) return ['Queue workers:      none (every AF_XDP socket served by the main thread)'];
+  return ['', table(['Queue worker', 'Thread', 'Running', 'Rx frames', 'Rx batches', 'Backlog drops', 'Tx frames', 'Tx ring full', 'Tx lost', 'Deaths', 'Restarts'],
+    workers.map((w) => [String(w.queue), String(w.threadId), w.running ? 'yes' : 'no', String(w.rxFrames), String(w.rxBatches), String(w.backlogDrops),
+      String(w.txFrames), String(w.txRingFull), String(w.txLost), String(w.deaths), String(w.restarts)]))];
 }

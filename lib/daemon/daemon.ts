@@ -48,6 +48,8 @@ import { clearMatchingSessions, showSessions } from '../session/commands.js';
 import type { QueryNames } from '../session/query.js';
 import { FilterNames } from '../filter/names.js';
 import { QueueSocket } from '../slowpath/receiver.js';
+import { QueueWorkers, queueWorkersFor } from '../workers/pool.js';
+import type { SlowPathSocket } from '../workers/socket.js';
 import { LOCAL_ZONE, SlowPath } from '../slowpath/slowpath.js';
 import { type CountersReport, type ReloadReport, type StatusReport, countersReport } from './reports.js';
 import { identifyDaemon, writePidFile } from './pid-file.js';
@@ -101,7 +103,9 @@ export function loadConfigOrThrow(path: string, options: CompileOptions = {}, in
 const STAYS = 'the running configuration stays';
 
 export class Daemon {
-  private sockets: QueueSocket[] = [];
+  private sockets: SlowPathSocket[] = [];
+  /** One thread per RX queue owning the AF_XDP sockets of interfaces with several queues. */
+  private readonly queueWorkers = new QueueWorkers();
   private interfaces: AttachedInterface[] = [];
   private xdpMode: XdpModeRequest = 'auto';
   /** The interface map the running config was resolved with; a reload without one keeps it. */
@@ -188,7 +192,10 @@ export class Daemon {
       daemon.interfaceMap = opts.interfaceMap ?? null;
       daemon.identities = identities;
       identities.save();
-      slowPath.egressPort = (ifindex) => daemon?.sockets.find((s) => s.ifindex === ifindex);
+      slowPath.egressPort = (ifindex) => {
+        const port = daemon?.queueWorkers.egressPort(ifindex);
+        return port === undefined ? daemon?.sockets.find((s) => s.ifindex === ifindex) : port ?? undefined;
+      };
       // A filter term's `log` stays on the box (show log, monitor); `syslog` goes to the collectors too.
       events.setExported((ev) => ev.kind !== 'filter-log' || slowPath.flowFilters.engine.result(ev.filterId, ev.termId)?.syslog !== false);
       applyScreens(dataplane, config); // before the links: the first packets are screened
@@ -249,6 +256,7 @@ export class Daemon {
       daemon?.routeWatch?.close();
       for (const s of daemon?.sinks ?? []) s.close();
       for (const s of daemon?.sockets ?? []) s.close();
+      daemon?.queueWorkers?.stop();
       if (daemon?.expiryTimer) clearInterval(daemon.expiryTimer);
       if (daemon?.linkCheckTimer) clearInterval(daemon.linkCheckTimer);
       dataplane.close();
@@ -295,15 +303,20 @@ export class Daemon {
     let slot = 0;
     while (used.has(slot)) slot++;
     const ifindex = ifNameToIndex(name);
-    const sockets: QueueSocket[] = [];
+    const sockets: SlowPathSocket[] = [];
     try {
       const queues = ifQueueCount(name);
       const { maxQueues, xskFrameSize } = this.dataplane.constants;
       refuseTooManyQueues(name, ifindex, queues, maxQueues);
       for (let q = 0; q < queues; q++) {
+        const registration = { register: (fd: number) => this.dataplane.registerSocket(slot, q, fd), unregister: () => this.dataplane.unregisterSocket(slot, q) };
+        if (queueWorkersFor(queues)) {
+          sockets.push(this.queueWorkers.open(name, ifindex, q, zone, xskFrameSize, registration));
+          continue;
+        }
         const sock = new QueueSocket(name, ifindex, q, zone, xskFrameSize);
         sockets.push(sock);
-        this.dataplane.registerSocket(slot, q, sock.fd);
+        registration.register(sock.fd);
       }
       const config = this.nextConfig ?? this.config;
       this.interfaces.push(this.dataplane.attach(name, slot, zone?.id ?? 0, this.xdpMode, previousMode, { flags: this.ifaceFlags(name, config) }));
@@ -688,6 +701,7 @@ export class Daemon {
       controlRequestsRejected: () => this.controlStats.rejected,
       sessions: () => ({ active: this.sessions.size, stats: this.sessions.stats }),
       queues: () => this.sockets.map((s) => s.stats()),
+      queueWorkers: () => this.queueWorkers.stats(),
       interfaces: () => this.interfaces.map((i) => ({ name: i.name, mode: i.mode })),
       events: () => this.events.counters(),
       screens: () => screenStatsReport(this.dataplane, this.config, this.slowPath.limiter),
@@ -736,7 +750,7 @@ export class Daemon {
   counters(): CountersReport {
     return countersReport(this.dataplane.readCounters(), this.slowPath.stats, this.sessions.stats,
       { counters: this.events.counters(), sinks: this.events.sinkStats() }, this.losses(), this.controlStats, this.dns.counters,
-      this.routeWatch?.stats());
+      this.routeWatch?.stats(), this.queueWorkers.stats());
   }
 
   private losses(): LossesReport {
@@ -754,6 +768,7 @@ export class Daemon {
       if (this.linkCheckTimer) clearInterval(this.linkCheckTimer);
       this.commits?.close(opts.purge);
       for (const s of this.sockets) s.close();
+      this.queueWorkers.stop();
       this.bpfEvents?.close();
       this.dropMonitor?.close();
       this.routeWatch?.close();

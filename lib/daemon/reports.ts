@@ -14,6 +14,7 @@ import type { SlowPathBatchesReport } from '../slowpath/batch-stats.js';
 import type { SessionTableStats } from '../session/table.js';
 import type { LossesReport } from './losses.js';
 import type { MetricsEndpointState } from '../metrics/endpoint.js';
+import type { QueueWorkerStats } from '../workers/pool.js';
 
 export interface StatusReport {
   pid: number;
@@ -63,6 +64,8 @@ export interface CountersReport {
   dnsNames: DnsCounters;
   /** The route watch behind the egress XDP keeps per session (lib/routes/route-watch.ts); absent without a daemon. */
   routeWatch?: RouteWatchStats;
+  /** The slow path's threads, one per RX queue (empty: the sockets are served by the main thread). */
+  queueWorkers: QueueWorkerStats[];
 }
 
 const FAST_PATH = ['FAST_FORWARD', 'FAST_LOCAL', 'FAST_KERNEL', 'ICMP_ERROR_FORWARD', 'ICMP_ERROR_LOCAL'];
@@ -116,6 +119,7 @@ export function countersReport(
   control: { rejected: number } = { rejected: 0 },
   dnsNames: DnsCounters = { answered: 0, failures: 0, changes: 0 },
   routeWatch?: RouteWatchStats,
+  queueWorkers: QueueWorkerStats[] = [],
 ): CountersReport {
   const get = (n: string) => xdp.get(n) ?? { packets: 0n, bytes: 0n };
   const drops: Record<string, number> = {};
@@ -139,6 +143,7 @@ export function countersReport(
     losses,
     dnsNames: { ...dnsNames },
     ...(routeWatch ? { routeWatch } : {}),
+    queueWorkers,
   };
 }
 

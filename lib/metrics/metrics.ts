@@ -6,6 +6,8 @@
 import { type Server, createServer } from 'node:http';
 import type { DnsCounters } from '../dns-names/addresses.js';
 import type { RouteWatchStats } from '../routes/route-watch.js';
+import type { QueueWorkerStats } from '../workers/pool.js';
+import { registerQueueWorkerMetrics } from '../workers/metrics.js';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { XdpMode } from '../dataplane/dataplane.js';
 import type { KindCounters } from '../events/producer.js';
@@ -24,6 +26,8 @@ export interface MetricsSource {
   controlRequestsRejected(): number;
   sessions(): { active: number; stats: SessionTableStats };
   queues(): QueueSocketStats[];
+  /** The slow path's threads, one per RX queue. */
+  queueWorkers?(): QueueWorkerStats[];
   interfaces(): Array<{ name: string; mode: XdpMode }>;
   policyHits(): Array<{ policy: string; fromZone: string; toZone: string; hits: number }>;
   events(): Record<string, KindCounters>;
@@ -116,6 +120,7 @@ export function createRegistry(src: MetricsSource): Registry {
     () => [[{}, src.routeWatch?.()?.listenerExits ?? 0]]);
   mirroredGauge(r, 'xdpfw_route_egress_kept', 'Whether established packets leave by the egress kept in their session (1) or are each looked up (0)', [],
     () => [[{}, src.routeWatch?.()?.leased ? 1 : 0]]);
+  registerQueueWorkerMetrics(r, () => src.queueWorkers?.() ?? []);
   mirroredCounter(r, 'xdpfw_control_requests_rejected_total', 'Control requests refused as malformed', [], () => [[{}, src.controlRequestsRejected()]]);
   mirroredCounter(r, 'xdpfw_reject_replies_total', 'Reject replies (RST, ICMP unreachable) by outcome', ['outcome'], () => {
     const c = src.slowPath().rejects;

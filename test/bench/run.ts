@@ -10,6 +10,8 @@ import { type BenchResult, markdown } from './lib/report.js';
 
 const MODULES = ['forwarding', 'screens', 'screen-costs', 'stages', 'sessions', 'session-query', 'session-floor', 'latency', 'storm', 'memory', 'transfer', 'policy', 'judge', 'ha-sync'];
 const only = process.argv.slice(2);
+// New flows by RX queues and slow-path threads (queues.ts) run after sessions, whose figures they extend.
+MODULES.splice(MODULES.indexOf('sessions') + 1, 0, 'queues');
 
 function machine(): Record<string, string> {
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');

@@ -73,7 +73,8 @@ export class Topology {
   }
 
   /** Builds the three namespaces; tears down what it built if a step fails. */
-  static async create(opts: { peers?: PeerReceive; mtu?: LinkMtu } = {}): Promise<Topology> {
+  /** queues: RX and TX queues of every veth end (the kernel's 1 when not given). */
+  static async create(opts: { peers?: PeerReceive; mtu?: LinkMtu; queues?: number } = {}): Promise<Topology> {
     const id = `xfw${process.pid.toString(36)}${Math.random().toString(36).slice(2, 6)}`;
     const t = new Topology(id);
     // A test runner that times out kills us: clean up on the way out too.
@@ -82,7 +83,7 @@ export class Topology {
       process.once(sig, () => process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGHUP' ? 1 : 15)));
     }
     try {
-      await t.build(opts.peers ?? 'xdp', opts.mtu ?? {});
+      await t.build(opts.peers ?? 'xdp', opts.mtu ?? {}, opts.queues ?? 1);
     } catch (err) {
       await t.destroy();
       throw err;
@@ -90,11 +91,12 @@ export class Topology {
     return t;
   }
 
-  private async build(peers: PeerReceive, mtu: LinkMtu): Promise<void> {
+  private async build(peers: PeerReceive, mtu: LinkMtu, queues: number): Promise<void> {
     const { client, fw, server } = this.ns;
     for (const n of [client, fw, server]) await sh('ip', ['netns', 'add', n]);
-    await sh('ip', ['link', 'add', 'eth0', 'netns', client, 'type', 'veth', 'peer', 'name', 'trust0', 'netns', fw]);
-    await sh('ip', ['link', 'add', 'eth0', 'netns', server, 'type', 'veth', 'peer', 'name', 'untrust0', 'netns', fw]);
+    const q = queues === 1 ? [] : ['numtxqueues', String(queues), 'numrxqueues', String(queues)];
+    await sh('ip', ['link', 'add', 'eth0', 'netns', client, ...q, 'type', 'veth', 'peer', 'name', 'trust0', 'netns', fw, ...q]);
+    await sh('ip', ['link', 'add', 'eth0', 'netns', server, ...q, 'type', 'veth', 'peer', 'name', 'untrust0', 'netns', fw, ...q]);
     const cmds: Array<[Host, string]> = [
       ['fw', 'sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1'],
       ['fw', `ip addr add ${ADDR.fwTrust4}/24 dev trust0`], ['fw', `ip addr add ${ADDR.fwTrust6}/64 dev trust0 nodad`],

@@ -21,13 +21,15 @@ export const SINK_PORT = 9;
  */
 export const METERS_OFF = 'slow-path-budget { per-source 0; tcp-syn 0; new-flow 0; exception 0; deny-cache-timeout 0; }';
 
-class Agent {
+export class Agent {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private constructor(private readonly child: ChildProcess) {}
 
-  static start(netns: string): Promise<Agent> {
-    const child = spawn('nsenter', [`--net=/run/netns/${netns}`, process.execPath, AGENT], { stdio: ['pipe', 'pipe', 'inherit'] });
+  /** cpu: the agent runs on that CPU only (a generator's frames then reach that RX queue of a veth peer). */
+  static start(netns: string, cpu?: number): Promise<Agent> {
+    const pin = cpu === undefined ? [] : ['taskset', '-c', String(cpu)];
+    const child = spawn('nsenter', [`--net=/run/netns/${netns}`, ...pin, process.execPath, AGENT], { stdio: ['pipe', 'pipe', 'inherit'] });
     const agent = new Agent(child);
     return new Promise((ready, fail) => {
       child.once('exit', (code) => {
@@ -71,10 +73,12 @@ export interface FlowSpec {
 
 export class BenchNet {
   private template = '';
+  private readonly extra: Agent[] = [];
   private constructor(readonly topo: Topology, private readonly agents: Record<Host, Agent>) {}
 
-  static async create(): Promise<BenchNet> {
-    const topo = await Topology.create();
+  /** queues: RX/TX queues of every veth end (see pinnedGenerators()). */
+  static async create(opts: { queues?: number } = {}): Promise<BenchNet> {
+    const topo = await Topology.create(opts.queues === undefined ? {} : { queues: opts.queues });
     const agents: Partial<Record<Host, Agent>> = {};
     process.once('exit', () => Object.values(agents).forEach((a) => a.kill()));
     try {
@@ -130,6 +134,30 @@ export class BenchNet {
     return { pps: received / g.seconds, sent: g.sent, received, seconds: g.seconds };
   }
 
+  /**
+   * Generators on the client, one per CPU given, each pinned there: a veth hands the frames a CPU
+   * sends by XDP to its peer's RX queue `cpu % queues`. Killed by destroy().
+   */
+  async pinnedGenerators(cpus: number[]): Promise<Agent[]> {
+    const agents: Agent[] = [];
+    for (const cpu of cpus) {
+      const a = await Agent.start(this.topo.ns.client, cpu);
+      process.once('exit', () => a.kill());
+      this.extra.push(a);
+      agents.push(a);
+    }
+    return agents;
+  }
+
+  /** Delivered frames per second while several generators ran at once, each its own flows. */
+  async deliveredFrom(agents: Agent[], specs: FlowSpec[]): Promise<{ pps: number; sent: number; received: number; seconds: number }> {
+    const before = await this.sunk();
+    const gens = await Promise.all(agents.map((a, i) => this.generate(specs[i]!, a)));
+    const received = (await this.sunk()) - before;
+    const seconds = Math.max(...gens.map((g) => g.seconds));
+    return { pps: received / seconds, sent: gens.reduce((n, g) => n + g.sent, 0), received, seconds };
+  }
+
   /** `xdpfw load` with this config in the firewall namespace. */
   async loadXdpfw(config: string): Promise<void> {
     const r = await this.topo.xdpfw(['load', '-c', this.topo.writeConfig(config)]);
@@ -158,6 +186,7 @@ export class BenchNet {
 
   async destroy(): Promise<void> {
     Object.values(this.agents).forEach((a) => a.kill());
+    this.extra.forEach((a) => a.kill());
     await this.topo.destroy();
   }
 }
