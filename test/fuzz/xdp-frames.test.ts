@@ -185,7 +185,7 @@ function runAll(t: Test, cases: Iterable<Case>, batch = 4096, expect?: (c: Case,
       }
       const cls = retvalVerdict(retval);
       if (!cls) {
-        t.fail(`${c.label}: returned ${retval}, not DROP/PASS/REDIRECT\nframe ${hex(c.data)}\nreplay: ${plan.replay('xdp-frames')}`);
+        t.fail(`${c.label}: returned ${retval}, not DROP/PASS/REDIRECT/TX\nframe ${hex(c.data)}\nreplay: ${plan.replay('xdp-frames')}`);
         return false;
       }
       const wrong = expect?.(c, retval);
@@ -201,7 +201,7 @@ function runAll(t: Test, cases: Iterable<Case>, batch = 4096, expect?: (c: Case,
         const b = dp.readCounters();
         const cls = retvalVerdict(runOne(c))!;
         const d = counterDelta(b, dp.readCounters());
-        return d.tally[cls] !== 1 || d.tally.drop + d.tally.pass + d.tally.redirect !== 1;
+        return d.tally[cls] !== 1 || d.tally.drop + d.tally.pass + d.tally.redirect + d.tally.tx !== 1;
       });
       t.fail(`verdicts ${JSON.stringify(got)} but counters moved ${JSON.stringify(moved.byName)}` +
         (culprit ? `\nnot accounted for alone: ${culprit.label} frame ${hex(culprit.data)}` : '') + `\nreplay: ${plan.replay('xdp-frames')}`);
