@@ -15,8 +15,8 @@ reexecInNetns(import.meta.url, [
 
 const { default: t } = await import('tap');
 const { Dataplane } = await import('../../lib/dataplane/dataplane.js');
-const { SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
-const { sessionEntry } = await import('../helpers/session-entry.js');
+const { SESSION_KEY } = await import('../../lib/dataplane/layout.js');
+const { directionCounters, installSession: installEntry } = await import('../helpers/session-entry.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { FrameReader } = await import('../../lib/slowpath/frame.js');
@@ -83,24 +83,20 @@ function keyOf(spec: FrameSpec): Buffer {
   return k;
 }
 
-/** Bound as the slow path binds it: test frames arrive on in0, forwarded ones leave by out0. */
+/** Bound as the slow path binds it: test frames (the client's) arrive on in0, forwarded ones leave by out0. */
 function installSession(spec: FrameSpec, flags = 0): Buffer {
-  const key = keyOf(spec);
-  const v = sessionEntry(dp.objectPath, {
-    sessionId: 77n, flags, ingress: inIndex, egress: flags & dp.constants.sessionFlags.local ? 0 : outIndex, tcp: spec.protocol === 'tcp',
+  const tuple = keyOf(spec);
+  installEntry(dp.mapFd('xdpfw_sessions'), dp.objectPath, {
+    client: tuple, sessionId: 77n, flags, ingress: inIndex, egress: flags & dp.constants.sessionFlags.local ? 0 : outIndex, tcp: spec.protocol === 'tcp',
   });
-  native.mapUpdate(dp.mapFd('xdpfw_sessions'), key, v, 0);
-  return key;
+  return tuple;
 }
 
-function sessionCounters(key: Buffer): { packets: number; bytes: number; lastSeen: bigint } {
-  const v = Buffer.alloc(SESSION.size);
-  if (!native.mapLookup(dp.mapFd('xdpfw_sessions'), key, v)) throw new Error('no session');
-  return {
-    packets: Number(v.readBigUInt64LE(SESSION.offset.packets)),
-    bytes: Number(v.readBigUInt64LE(SESSION.offset.bytes)),
-    lastSeen: v.readBigUInt64LE(SESSION.offset.last_seen_ns),
-  };
+/** The client direction's counters of the session of `tuple`. */
+function sessionCounters(tuple: Buffer): { packets: number; bytes: number; lastSeen: bigint } {
+  const c = directionCounters(dp.mapFd('xdpfw_sessions'), tuple, 0);
+  if (!c) throw new Error('no session');
+  return c;
 }
 
 const tcp4: FrameSpec = { src: '10.8.0.2', dst: '10.9.0.2', protocol: 'tcp', sport: 40000, dport: 443, tcpFlags: 0x10 };
