@@ -13,7 +13,6 @@ reexecInNetns(import.meta.url, [...TWO_PORTS]);
 
 const { default: t } = await import('tap');
 const { execFileSync } = await import('node:child_process');
-const { readFileSync } = await import('node:fs');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
 const { EGRESS, EGRESS_PORT, ROUTE_LEASE, SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
 const native = await import('../../lib/dataplane/native.js');
@@ -162,13 +161,15 @@ t.test('a packet larger than the kept MTU is looked up', async (t) => {
 });
 
 t.test('each direction keeps its own next hop; the port entry is the egress interface\'s', async (t) => {
+  execFileSync('ip', ['neigh', 'replace', '10.8.0.2', 'lladdr', '02:00:00:00:08:02', 'dev', 'in0', 'nud', 'permanent']);
   lease(11, native.monotonicNs() + HOUR);
   const reply: FrameSpec = { ...flow, src: flow.dst, dst: flow.src, sport: flow.dport, dport: flow.sport };
   t.equal(forward(), NEIGHBOUR, 'the client\'s packet is looked up');
   const back = native.progTestRun(dp.progs.rx, { data: frame(reply), ifindex: OUT, rxQueue: 0, dataOutSize: 200 });
   t.equal(back.retval, XDP_REDIRECT, 'the server\'s packet, arriving on out0, is forwarded to in0');
   t.same([kept(0).kept, kept(1, IN).kept], [1, 1], 'both directions kept under the generation');
-  t.equal(kept(1, IN).smac, readFileSync('/sys/class/net/in0/address', 'utf8').trim(), 'in0\'s port entry holds its MAC');
+  const in0 = JSON.parse(execFileSync('ip', ['-j', 'link', 'show', 'in0'], { encoding: 'utf8' })) as Array<{ address: string }>;
+  t.equal(kept(1, IN).smac, in0[0]!.address, 'in0\'s port entry holds its MAC');
   poke({ dmac: MARKER }, 1, IN);
   const again = native.progTestRun(dp.progs.rx, { data: frame(reply), ifindex: OUT, rxQueue: 0, dataOutSize: 200 });
   t.equal(hex(again.dataOut!, 0), MARKER, 'the server\'s next packet leaves by its own kept next hop');
