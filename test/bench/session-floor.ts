@@ -146,7 +146,7 @@ try {
       line('(fallback) re-inject with a live BPF_PROG_RUN', costs.live),
       ['new sessions per second one core can reach at most', `${fmt(floor.median)} (${fmt(floor.min)}–${fmt(floor.max)})`],
       line(`batched: route probe per packet (${ROUTE_BATCH_MAX} in one run of xdpfw_route_batch)`, batched.route),
-      line(`batched: install both entries per session (${BATCH} sessions in one batch update)`, batched.install),
+      line(`batched: install one entry per session (${BATCH} sessions in one batch update)`, batched.install),
       line('batched: rewrite the first packet (positional plain BPF_PROG_RUN)', batched.rewrite),
       line(`batched: send per packet (${BATCH} frames, one call)`, batched.transmit),
       line('batched: sum per new session', batchedSum),
