@@ -229,6 +229,40 @@ t.test('the route watch: a neighbour replaced reaches the next packet', async (t
   watch = null;
 });
 
+t.test('the route watch: while a rule selects by TOS, IPv4 packets are looked up every time', async (t) => {
+  const w = new RouteWatch(leaseFd, () => {});
+  watch = w;
+  const flags = () => {
+    const v = Buffer.alloc(ROUTE_LEASE.size);
+    native.mapLookup(leaseFd, Buffer.alloc(4), v);
+    return v.readUInt32LE(ROUTE_LEASE.offset.flags);
+  };
+  w.start();
+  await until(() => w.stats().leased && !w.checkingTos && flags() === 0, 'the rules read');
+  forward();
+  poke({ dmac: MARKER });
+  t.equal(forward(), MARKER, 'no rule selects by TOS: the kept next hop is used');
+  const before = readLease().generation;
+  execFileSync('ip', ['rule', 'add', 'tos', '0x10', 'table', 'main', 'priority', '100']);
+  try {
+    await until(() => readLease().generation !== before, 'a new generation');
+    t.equal(flags(), 1, 'the new generation comes with the flag set, before the rules are read');
+    await until(() => !w.checkingTos, 'the rules read');
+    t.equal(flags(), 1, 'and keeps it once they are: a rule selects by TOS');
+    forward();
+    poke({ dmac: MARKER });
+    t.equal(forward(), NEIGHBOUR, 'an IPv4 packet is looked up, not sent by the kept next hop');
+  } finally {
+    execFileSync('ip', ['rule', 'del', 'tos', '0x10', 'table', 'main', 'priority', '100']);
+  }
+  await until(() => !w.checkingTos && flags() === 0, 'the flag cleared');
+  forward();
+  poke({ dmac: MARKER });
+  t.equal(forward(), MARKER, 'the rule gone, kept next hops are used again');
+  w.close();
+  watch = null;
+});
+
 async function until(cond: () => boolean, what = 'condition'): Promise<void> {
   for (let i = 0; i < 600; i++) {
     if (cond()) return;
