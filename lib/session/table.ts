@@ -87,7 +87,6 @@ export interface NameResolver {
 export type CloseListener = (session: Session, reason: CloseReason, totals: DirectionTotals, logged: boolean) => void;
 
 const BPF_ANY = 0;
-const BPF_NOEXIST = 1;
 const BPF_EXIST = 2;
 const S = SESSION.offset;
 /** Offsets of the TCP connection's fields within an entry. */
@@ -346,12 +345,12 @@ export class SessionTable {
   }
 
   /**
-   * Writes a new session's entry. BPF_NOEXIST: an entry of this key would be another session of
-   * the same flow, which the table, mirroring the map and asked first, does not know.
+   * Writes a new session's entry. BPF_ANY, as the batch writes: the table mirrors the map and
+   * was asked first, so an entry of this key could only be an orphan the sweep has not removed.
    */
   private writeEntries(session: Session, row: number, lastSeen: bigint): void {
     this.encodeEntry(session, row, lastSeen, 0, this.entryKey, this.entryValue);
-    mapUpdate(this.mapFd, this.entryKey, this.entryValue, BPF_NOEXIST);
+    mapUpdate(this.mapFd, this.entryKey, this.entryValue, BPF_ANY);
   }
 
   /**
