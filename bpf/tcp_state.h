@@ -11,7 +11,7 @@
  * accepted only at the exact next sequence number (RFC 5961 3.2), or, while
  * the SYN is unanswered, when it acknowledges the SYN.
  *
- * Every packet is judged before it is forwarded, on a copy of the owner
+ * Every packet is judged before it is forwarded, on a copy of the session
  * entry's connection taken under the entry's spin lock (the two directions
  * arrive on different CPUs): an invalid one is dropped there. Only once the
  * packet was accepted (redirected or passed) is it judged again on a fresh
@@ -23,7 +23,7 @@
  * lock: the verifier walks it once, whatever its callers' states.
  *
  * When a session closes (both FINs acknowledged, or an accepted RST) XDP
- * records the reason and time in the owner entry and writes one
+ * records the reason and time in the session's entry and writes one
  * SESSION_CLOSE record with both directions' exact counters; the slow path
  * removes the entries after the closing timeout, and writes the record
  * itself only if the ring had no room (XDPFW_CLOSE_EVENT_WRITTEN unset).
@@ -361,7 +361,7 @@ write:
 	return TCP_ACCEPT | TCP_CLOSED;
 }
 
-/* A copy of the owner's connection, consistent (taken under its lock). */
+/* A copy of the entry's connection, consistent (taken under its lock). */
 static __always_inline void tcp_load(struct xdpfw_session *o, struct xdpfw_tcp_conn *t)
 {
 	bpf_spin_lock(&o->lock);
