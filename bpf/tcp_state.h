@@ -25,7 +25,7 @@
  * When a session closes (both FINs acknowledged, or an accepted RST) XDP
  * records the reason and time in the session's entry and writes one
  * SESSION_CLOSE record with both directions' exact counters; the slow path
- * removes the entries after the closing timeout, and writes the record
+ * removes the entry after the closing timeout, and writes the record
  * itself only if the ring had no room (XDPFW_CLOSE_EVENT_WRITTEN unset).
  *
  * Needs, from the includer: xdpfw_counters, count(), box_connection().
