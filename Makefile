@@ -19,7 +19,7 @@ DEBIAN_PACKAGES := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev pkg-co
 	systemd strace keepalived conntrackd libnetfilter-conntrack-dev libmnl-dev
 TEST_FILES ?= dist/test
 
-.PHONY: all deps debian-deps bpf native ts test fuzz demo bench clean
+.PHONY: all deps debian-deps bpf native ts test fuzz demo bench clean verifier-insns
 
 all: bpf native ts
 
@@ -94,3 +94,11 @@ dist/test/bench/tools/xsk-relay: test/bench/tools/xsk-relay.c
 dist/test/bench/tools/ct-inject: test/bench/tools/ct-inject.c
 	@mkdir -p $(dir $@)
 	gcc -O2 -g -Wall -Wextra -Werror -o $@ $< $$(pkg-config --libs libmnl)
+
+# Instructions the verifier processes per program (limit 1,000,000): run as root.
+dist/tools/verifier-insns: tools/verifier-insns.c
+	@mkdir -p dist/tools
+	gcc -O2 -Wall -o $@ $< -lbpf
+
+verifier-insns: dist/tools/verifier-insns bpf
+	dist/tools/verifier-insns $(BPF_OUT)/xdpfw.bpf.o

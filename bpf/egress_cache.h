@@ -14,10 +14,15 @@
  * renewing, and within the lease every packet is looked up again: a kept
  * egress is never used past a change the daemon could have missed.
  *
- * A packet the kept egress does not fit (larger than its MTU, another IPv4
- * DSCP, another table or egress interface in its entry) is looked up as
- * before, so every outcome of the lookup (no neighbour, route moved, MTU,
- * unreachable) is what it always was.
+ * A session keeps a next hop per direction (struct xdpfw_egress: the MAC
+ * alone); the source MAC and the MTU are the egress interface's, in its
+ * port entry (struct xdpfw_egress_port), shared by every session leaving
+ * there. The routing table and the egress interface are the session's
+ * (its verdict row and the other direction's ingress), which the daemon
+ * never changes without clearing the kept next hops. A packet they do not
+ * fit (larger than the port's MTU, an IPv4 packet while routes select by
+ * TOS) is looked up as before, so every outcome of the lookup (no
+ * neighbour, route moved, MTU, unreachable) is what it always was.
  */
 #ifndef XDPFW_EGRESS_CACHE_H
 #define XDPFW_EGRESS_CACHE_H
@@ -26,11 +31,19 @@
 #include <bpf/bpf_helpers.h>
 #include "xdpfw.h"
 #include "parse.h"
+#include "session_dir.h"
 
 /* The single entry of xdpfw_route_lease. */
+enum xdpfw_route_lease_flags {
+	/* A routing rule or an IPv4 route selects by TOS: an IPv4 packet's route
+	 * may depend on its DSCP, which a kept next hop does not record, so IPv4
+	 * packets are looked up every time. */
+	XDPFW_ROUTE_LEASE_TOS = 1,
+};
+
 struct xdpfw_route_lease {
 	__u32 generation;     /* bumped by the daemon after every route, neighbour, link or address change; 0: none */
-	__u32 pad;
+	__u32 flags;          /* enum xdpfw_route_lease_flags */
 	__u64 valid_until_ns; /* CLOCK_MONOTONIC: kept egresses are used until then (renewed by the daemon) */
 };
 
@@ -41,56 +54,101 @@ struct {
 	__type(value, struct xdpfw_route_lease);
 } xdpfw_route_lease SEC(".maps");
 
+enum xdpfw_route_lease_flags xdpfw_btf_route_lease_flags __attribute__((unused));
+
 static const __u32 route_lease_key = 0;
 
 /* The generation a kept egress may be used and written under now; 0: none
- * (no lease, or it ran out). `now`: the coarse clock, which trails
- * CLOCK_MONOTONIC by a tick at most. */
-static __always_inline __u32 route_generation(__u64 now)
+ * (no lease, or it ran out); *flags: the lease's. `now`: the coarse clock,
+ * which trails CLOCK_MONOTONIC by a tick at most. */
+static __always_inline __u32 route_generation(__u64 now, __u32 *flags)
 {
 	struct xdpfw_route_lease *l = bpf_map_lookup_elem(&xdpfw_route_lease, &route_lease_key);
+	*flags = 0;
 	if (!l)
 		return 0;
 	__u32 g = *(volatile __u32 *)&l->generation;
 	if (now >= *(volatile __u64 *)&l->valid_until_ns)
 		return 0;
+	*flags = l->flags;
 	return g;
 }
 
-/* What of the TOS the route lookup depends on: the DSCP (the kernel leaves
- * out the ECN bits, which may change within a flow). */
-static __always_inline __u8 egress_tos(const struct packet *pkt)
+/* Where each interface's kept next hops share their source MAC and MTU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XDPFW_MAX_IFACES);
+	__type(key, __u32); /* ifindex */
+	__type(value, struct xdpfw_egress_port);
+} xdpfw_egress_ports SEC(".maps");
+
+/*
+ * Whether direction dir's kept next hop holds for this packet under
+ * generation g, leaving by out_ifindex (the other direction's ingress):
+ * the port entry then gives the source MAC (*port). IPv4 packets use it
+ * only while the lease says no routing rule or route selects by TOS
+ * (XDPFW_ROUTE_LEASE_TOS): the entry keeps no DSCP to compare with.
+ */
+static __always_inline int egress_fits(struct xdpfw_session *sess, const struct packet *pkt, __u32 g,
+				       __u32 lease_flags, __u32 out_ifindex, struct xdpfw_egress_port **port)
 {
-	return pkt->ip4 ? pkt->ip4->tos & 0xfc : 0;
+	if (!g || sess->egress.generation != g || !(sess->egress_kept & (1 << (pkt->dir & 1))))
+		return 0;
+	if (pkt->ip4 && (lease_flags & XDPFW_ROUTE_LEASE_TOS))
+		return 0;
+	struct xdpfw_egress_port *p = bpf_map_lookup_elem(&xdpfw_egress_ports, &out_ifindex);
+	if (!p || *(volatile __u32 *)&p->generation != g || pkt->l3_len > p->mtu)
+		return 0;
+	*port = p;
+	return 1;
 }
 
-/* Whether the entry's kept egress holds for this packet under generation g. */
-static __always_inline int egress_fits(const struct xdpfw_session *sess, const struct packet *pkt,
-				       __u32 table_id, __u32 g)
+/* Notes a successful lookup's route MTU and source MAC in its port's entry
+ * under generation g; 0 when the entry could not take it (the table is
+ * full), and the next hop is then not kept. */
+static __always_inline int egress_port_keep(__u32 g, __u32 ifindex, __u16 mtu, const __u8 *smac)
 {
-	const struct xdpfw_egress *e = &sess->egress;
-	return g && e->generation == g && e->ifindex == sess->egress_ifindex &&
-	       e->table_id == table_id && pkt->l3_len <= e->mtu && e->tos == egress_tos(pkt);
+	struct xdpfw_egress_port *p = bpf_map_lookup_elem(&xdpfw_egress_ports, &ifindex);
+	if (!p) {
+		struct xdpfw_egress_port fresh = {};
+		bpf_map_update_elem(&xdpfw_egress_ports, &ifindex, &fresh, BPF_NOEXIST);
+		p = bpf_map_lookup_elem(&xdpfw_egress_ports, &ifindex);
+		if (!p)
+			return 0;
+	}
+	bpf_spin_lock(&p->lock);
+	if (p->generation != g) {
+		p->generation = g;
+		p->mtu = mtu;
+		__builtin_memcpy(p->smac, smac, ETH_ALEN);
+	} else if (mtu < p->mtu) {
+		p->mtu = mtu; /* the smallest of this generation's routes through it */
+	}
+	bpf_spin_unlock(&p->lock);
+	return 1;
 }
 
-/* Keeps a successful lookup's egress in the entry, found under generation
- * g (read before the lookup, so a change during it leaves the kept egress
- * under the older generation). The generation is written last. */
-static __always_inline void egress_keep(struct xdpfw_session *sess, const struct packet *pkt,
-					__u32 table_id, __u32 g, __u32 ifindex, __u16 mtu,
-					const __u8 *dmac, const __u8 *smac)
+/* Keeps a successful lookup's next hop for direction dir, found under
+ * generation g (read before the lookup, so a change during it leaves the
+ * next hop under the older generation). The other direction's kept next
+ * hop survives only under the same generation. */
+static __always_inline void egress_keep(struct xdpfw_session *sess, const struct packet *pkt, __u32 g,
+					__u32 ifindex, __u16 mtu, const __u8 *dmac, const __u8 *smac)
 {
+	if (!egress_port_keep(g, ifindex, mtu, smac))
+		return;
+	__u8 bit = 1 << (pkt->dir & 1);
 	struct xdpfw_egress *e = &sess->egress;
-	*(volatile __u32 *)&e->generation = 0;
-	asm volatile("" ::: "memory"); /* the fields after the generation is cleared */
-	e->ifindex = ifindex;
-	e->table_id = table_id;
-	e->mtu = mtu;
-	e->tos = egress_tos(pkt);
-	__builtin_memcpy(e->dmac, dmac, ETH_ALEN);
-	__builtin_memcpy(e->smac, smac, ETH_ALEN);
-	asm volatile("" ::: "memory"); /* and before it is set */
+	__u8 kept = *(volatile __u8 *)&sess->egress_kept;
+	if (*(volatile __u32 *)&e->generation != g)
+		kept = 0;
+	/* Not usable while it is written: its bit is cleared first. */
+	*(volatile __u8 *)&sess->egress_kept = kept & ~bit;
+	asm volatile("" ::: "memory");
+	__builtin_memcpy(session_at(__u8, sess, egress.dmac, pkt->dir), dmac, ETH_ALEN);
 	*(volatile __u32 *)&e->generation = g;
+	asm volatile("" ::: "memory");
+	*(volatile __u8 *)&sess->egress_kept = kept | bit;
 }
 
 #endif

@@ -98,6 +98,9 @@ struct packet {
 	 * five the walk follows) and how many; the screens judge them. */
 	__u8 ipv6_ext;
 	__u8 ipv6_ext_count;
+	/* Once its session is found (session_entry.h): 0 from the client, 1
+	 * from the server; in what was padding. */
+	__u8 dir;
 };
 
 /* linux/icmp.h drags in libc socket headers; the echo header is all we need. */

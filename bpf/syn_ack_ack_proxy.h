@@ -46,16 +46,17 @@ struct {
 	__type(value, struct proxy_scratch);
 } xdpfw_proxy_scratch SEC(".maps");
 
-static __always_inline struct proxy_scratch *proxy_key_of(__u16 zone, const struct xdpfw_session_key *client)
+/* client_addr: the session's client address (IPv4 in [0]). */
+static __always_inline struct proxy_scratch *proxy_key_of(__u16 zone, __u8 family, const __u32 *client_addr)
 {
 	__u32 zero = 0;
 	struct proxy_scratch *s = bpf_map_lookup_elem(&xdpfw_proxy_scratch, &zero);
 	if (!s)
 		return NULL;
 	s->key.zone = zone;
-	s->key.family = client->family;
+	s->key.family = family;
 	s->key.pad = 0;
-	__builtin_memcpy(s->key.addr, client->src_addr, sizeof(s->key.addr));
+	__builtin_memcpy(s->key.addr, client_addr, sizeof(s->key.addr));
 	s->one = 1;
 	return s;
 }
@@ -63,17 +64,21 @@ static __always_inline struct proxy_scratch *proxy_key_of(__u16 zone, const stru
 /* Whether the SYN's source already holds `threshold` handshake-only sessions in the zone. */
 static __always_inline int proxy_full(const struct packet *pkt, __u16 zone, __u32 threshold)
 {
-	struct proxy_scratch *s = proxy_key_of(zone, &pkt->key);
+	struct proxy_scratch *s = proxy_key_of(zone, pkt->key.family, pkt->key.src_addr);
 	if (!s)
 		return 0;
 	__s64 *n = bpf_map_lookup_elem(&xdpfw_proxy_pending, &s->key);
 	return n && *(volatile __s64 *)n >= (__s64)threshold;
 }
 
-/* Moves the count of the session's client (owner key `client`) in `zone` by delta (+1 or -1). */
-static __noinline void proxy_count(__u16 zone, const struct xdpfw_session_key *client, __s64 delta)
+/* Moves the count of the client of pkt's session in `zone` by delta (+1 or -1). */
+static __noinline void proxy_count(__u16 zone, const struct packet *pkt, __s64 delta)
 {
-	struct proxy_scratch *s = proxy_key_of(zone, client);
+	__u64 from_server = pkt->dir & 1;
+	asm volatile("" : "+r"(from_server));
+	/* The client is the packet's source, or its destination (the field after). */
+	const __u32 *client = (const void *)pkt->key.src_addr + from_server * 16;
+	struct proxy_scratch *s = proxy_key_of(zone, pkt->key.family, client);
 	if (!s)
 		return;
 	__s64 *n = bpf_map_lookup_elem(&xdpfw_proxy_pending, &s->key);

@@ -11,7 +11,7 @@
  * accepted only at the exact next sequence number (RFC 5961 3.2), or, while
  * the SYN is unanswered, when it acknowledges the SYN.
  *
- * Every packet is judged before it is forwarded, on a copy of the owner
+ * Every packet is judged before it is forwarded, on a copy of the session
  * entry's connection taken under the entry's spin lock (the two directions
  * arrive on different CPUs): an invalid one is dropped there. Only once the
  * packet was accepted (redirected or passed) is it judged again on a fresh
@@ -23,13 +23,12 @@
  * lock: the verifier walks it once, whatever its callers' states.
  *
  * When a session closes (both FINs acknowledged, or an accepted RST) XDP
- * records the reason and time in the owner entry and writes one
+ * records the reason and time in the session's entry and writes one
  * SESSION_CLOSE record with both directions' exact counters; the slow path
- * removes the entries after the closing timeout, and writes the record
+ * removes the entry after the closing timeout, and writes the record
  * itself only if the ring had no room (XDPFW_CLOSE_EVENT_WRITTEN unset).
  *
- * Needs, from the includer: xdpfw_sessions, xdpfw_counters, count(),
- * box_connection().
+ * Needs, from the includer: xdpfw_counters, count(), box_connection().
  */
 #ifndef XDPFW_TCP_STATE_H
 #define XDPFW_TCP_STATE_H
@@ -362,7 +361,7 @@ write:
 	return TCP_ACCEPT | TCP_CLOSED;
 }
 
-/* A copy of the owner's connection, consistent (taken under its lock). */
+/* A copy of the entry's connection, consistent (taken under its lock). */
 static __always_inline void tcp_load(struct xdpfw_session *o, struct xdpfw_tcp_conn *t)
 {
 	bpf_spin_lock(&o->lock);
@@ -371,7 +370,7 @@ static __always_inline void tcp_load(struct xdpfw_session *o, struct xdpfw_tcp_c
 }
 
 /* Writes *t back unless another CPU wrote since the copy of `version`. */
-static __always_inline int tcp_store(struct xdpfw_session *o, const struct xdpfw_tcp_conn *t, __u32 version)
+static __always_inline int tcp_store(struct xdpfw_session *o, const struct xdpfw_tcp_conn *t, __u16 version)
 {
 	int stored = 0;
 	bpf_spin_lock(&o->lock);
@@ -410,12 +409,7 @@ static __noinline int tcp_check_segment(struct xdp_md *ctx, const struct packet 
 	if (xdpfw_tcp_segment(ctx, pkt->l4_offset, pkt->l3_offset + pkt->l3_len, pkt->tcp_flags, &track->seg))
 		return count(XDPFW_CNT_DROP_MALFORMED, ctx, XDP_DROP);
 	struct xdpfw_session *owner = sess;
-	if (sess->flags & XDPFW_SESS_REVERSE) {
-		owner = bpf_map_lookup_elem(&xdpfw_sessions, &sess->peer);
-		if (!owner) /* the session is being removed */
-			return count(XDPFW_CNT_DROP_TCP_INVALID, ctx, XDP_DROP);
-	}
-	track->seg.dir = (sess->flags & XDPFW_SESS_REVERSE) ? 1 : 0;
+	track->seg.dir = pkt->dir & 1;
 	track->seg.settings = tcp_settings();
 	tcp_load(owner, &t);
 	switch (xdpfw_tcp_step(&t, &track->seg, owner->flags & XDPFW_SESS_LOCAL) & ~TCP_CLOSED) {
@@ -452,13 +446,14 @@ static __always_inline int tcp_check(struct xdp_md *ctx, const struct packet *pk
 }
 
 /* The SESSION_CLOSE record of a session XDP just closed, with both
- * directions' counters; marks the owner entry when it was written. */
+ * directions' counters, its tuple as the client sent it (pkt's reversed
+ * for a packet from the server); marks the entry when it was written. */
 static __noinline void tcp_emit_close(struct xdp_md *ctx, struct xdpfw_session *o,
-				    const struct xdpfw_session_key *owner_key)
+				      const struct packet *pkt)
 {
-	struct xdpfw_session *peer = NULL;
-	if (!(o->flags & XDPFW_SESS_LOCAL))
-		peer = bpf_map_lookup_elem(&xdpfw_sessions, &o->peer);
+	const struct xdpfw_session_key *key = &pkt->key;
+	__u64 from_server = pkt->dir & 1;
+	asm volatile("" : "+r"(from_server));
 	struct xdpfw_event *ev = bpf_ringbuf_reserve(&xdpfw_events, sizeof(*ev), 0);
 	if (!ev) {
 		count(XDPFW_CNT_EVENT_RESERVE_FAIL, ctx, 0);
@@ -467,28 +462,28 @@ static __noinline void tcp_emit_close(struct xdp_md *ctx, struct xdpfw_session *
 	__builtin_memset(ev, 0, sizeof(*ev));
 	ev->version = XDPFW_EVENT_VERSION;
 	ev->kind = XDPFW_EVENT_SESSION_CLOSE;
-	ev->family = owner_key->family;
-	ev->protocol = owner_key->protocol;
+	ev->family = key->family;
+	ev->protocol = key->protocol;
 	ev->action = XDPFW_ACTION_PERMIT;
 	ev->close_reason = o->tcp.close_reason;
-	ev->src_port = owner_key->src_port;
-	ev->dst_port = owner_key->dst_port;
-	ev->ingress_zone = o->from_zone;
-	ev->egress_zone = o->to_zone;
-	ev->ingress_ifindex = o->ingress_ifindex;
-	ev->egress_ifindex = peer ? peer->ingress_ifindex : 0;
+	/* The tuple's source and destination fields lie side by side: the
+	 * client's are at the offset of the packet's direction. */
+	ev->src_port = *(const __u16 *)((const void *)&key->src_port + from_server * 2);
+	ev->dst_port = *(const __u16 *)((const void *)&key->src_port + (from_server ^ 1) * 2);
+	__builtin_memcpy(ev->src_addr, (const void *)key->src_addr + from_server * 16, sizeof(ev->src_addr));
+	__builtin_memcpy(ev->dst_addr, (const void *)key->src_addr + (from_server ^ 1) * 16, sizeof(ev->dst_addr));
+	ev->ingress_zone = o->zone[0];
+	ev->egress_zone = o->zone[1];
+	ev->ingress_ifindex = o->ingress_ifindex[0];
+	ev->egress_ifindex = o->ingress_ifindex[1];
 	ev->policy_id = o->policy_id;
 	ev->monotonic_ns = bpf_ktime_get_ns();
-	ev->elapsed_s = (ev->monotonic_ns - o->created_ns) / NSEC_PER_SEC;
+	ev->elapsed_s = ev->monotonic_ns / NSEC_PER_SEC - o->created_s;
 	ev->session_id = o->session_id;
-	ev->packets_from_client = o->packets;
-	ev->bytes_from_client = o->bytes;
-	if (peer) {
-		ev->packets_from_server = peer->packets;
-		ev->bytes_from_server = peer->bytes;
-	}
-	__builtin_memcpy(ev->src_addr, owner_key->src_addr, sizeof(ev->src_addr));
-	__builtin_memcpy(ev->dst_addr, owner_key->dst_addr, sizeof(ev->dst_addr));
+	ev->packets_from_client = o->packets[0];
+	ev->bytes_from_client = o->bytes[0];
+	ev->packets_from_server = o->packets[1];
+	ev->bytes_from_server = o->bytes[1];
 	bpf_ringbuf_submit(ev, 0);
 	/* Only the CPU whose packet closed the session writes this byte. */
 	o->close_flags |= XDPFW_CLOSE_EVENT_WRITTEN;
@@ -514,30 +509,29 @@ static __noinline void tcp_commit_accepted(struct xdp_md *ctx, const struct pack
 	 * looked up only by a packet that may complete the handshake. */
 	__u32 proxy_facts = (track->seg.dir & 1 ? PROXY_FROM_SERVER : 0) | (track->seg.end != track->seg.seq ? PROXY_DATA : 0);
 	if (*(volatile __u8 *)&owner->tcp.state < XDPFW_TCP_ESTABLISHED && !(proxy_facts & (PROXY_FROM_SERVER | PROXY_DATA)) &&
-	    proxy_on(owner->from_zone))
+	    proxy_on(owner->zone[0]))
 		proxy_facts |= PROXY_COUNTING;
 	int proxy = 0;
 #pragma clang loop unroll(disable)
 	for (int i = 0; i < TCP_STORE_TRIES; i++) {
 		tcp_load(owner, &t);
-		__u32 version = t.version;
+		__u16 version = t.version;
 		__u32 was = t.state | proxy_facts;
 		r = xdpfw_tcp_step(&t, &track->seg, local);
 		if ((r & ~TCP_CLOSED) != TCP_ACCEPT)
 			return; /* no longer valid on a newer state: it changes nothing */
 		if (r & TCP_CLOSED)
-			t.closed_ns = bpf_ktime_get_ns();
+			t.closed_s = bpf_ktime_get_ns() / NSEC_PER_SEC;
 		proxy = xdpfw_proxy_step(&t, was);
 		if (tcp_store(owner, &t, version))
 			break;
 		if (i == TCP_STORE_TRIES - 1)
 			return;
 	}
-	const struct xdpfw_session_key *owner_key = owner == sess ? &pkt->key : &sess->peer;
 	if (proxy)
-		proxy_count(owner->from_zone, owner_key, proxy);
+		proxy_count(owner->zone[0], pkt, proxy);
 	if (r & TCP_CLOSED)
-		tcp_emit_close(ctx, owner, owner_key);
+		tcp_emit_close(ctx, owner, pkt);
 }
 
 static __always_inline void tcp_commit(struct xdp_md *ctx, const struct packet *pkt,

@@ -18,6 +18,7 @@
 #define XDPFW_VERIFY_H
 
 #include "parse.h"
+#include "session_dir.h"
 
 #define XDPFW_MAX_PASS_ETHERTYPES 64
 
@@ -39,17 +40,17 @@ static __always_inline int non_ip_passes(const struct packet *pkt)
 	return bpf_map_lookup_elem(&xdpfw_pass_ethertypes, &type) != NULL;
 }
 
-/* Whether the entry was made for packets arriving on this interface. */
-static __always_inline int session_bound_here(const struct xdpfw_session *sess, __u32 ingress_ifindex)
+/* Whether direction dir of the session arrives on this interface. */
+static __always_inline int session_bound_here(struct xdpfw_session *sess, __u8 dir, __u32 ingress_ifindex)
 {
-	return sess->ingress_ifindex == ingress_ifindex;
+	return *session_at(__u32, sess, ingress_ifindex, dir) == ingress_ifindex;
 }
 
 /* Whether a forwarded packet's route still leaves by the interface its
- * session's policy was checked for. */
-static __always_inline int route_unchanged(const struct xdpfw_session *sess, __u32 egress_ifindex)
+ * session's policy was checked for: the other direction's ingress. */
+static __always_inline int route_unchanged(struct xdpfw_session *sess, __u8 dir, __u32 egress_ifindex)
 {
-	return sess->egress_ifindex == egress_ifindex;
+	return *session_at(__u32, sess, ingress_ifindex, session_other(dir)) == egress_ifindex;
 }
 
 /* A route lookup of `dst` from the ingress interface, the next hop's

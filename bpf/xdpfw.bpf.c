@@ -58,9 +58,11 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, XDPFW_MAX_SESSION_ENTRIES);
-	__type(key, struct xdpfw_session_key);
+	__type(key, struct xdpfw_flow_key);
 	__type(value, struct xdpfw_session);
 } xdpfw_sessions SEC(".maps");
+
+#include "session_entry.h"
 
 /* The sessions' cached filter verdicts, shared by the flows judged alike
  * (struct xdpfw_verdict_row); written by the daemon only. */
@@ -128,6 +130,7 @@ struct xdpfw_rx_meta xdpfw_btf_rx_meta __attribute__((unused));
 enum xdpfw_counter xdpfw_btf_counter __attribute__((unused));
 enum xdpfw_constants xdpfw_btf_constants __attribute__((unused));
 enum xdpfw_session_flags xdpfw_btf_session_flags __attribute__((unused));
+enum xdpfw_egress_kept xdpfw_btf_egress_kept __attribute__((unused));
 enum xdpfw_tcp_state xdpfw_btf_tcp_state __attribute__((unused));
 enum xdpfw_close_flags xdpfw_btf_close_flags __attribute__((unused));
 enum xdpfw_tcp_dir_flags xdpfw_btf_tcp_dir_flags __attribute__((unused));
@@ -242,10 +245,10 @@ static __always_inline int box_connection(struct xdp_md *ctx, const struct xdpfw
  * source is to be told (fragmentation-needed / packet-too-big). */
 #define FORWARD_TOO_BIG (-4)
 
-/* This direction's cached filter verdicts, from the session's row; NULL
+/* Direction dir's cached filter verdicts, from the session's row; NULL
  * only for a row number past the table (never written so: dropped). */
 static __always_inline const struct xdpfw_direction_verdicts *
-verdicts_of(const struct xdpfw_session *sess)
+verdicts_of(const struct xdpfw_session *sess, __u8 dir_of_packet)
 {
 	__u32 row = sess->verdicts;
 	const struct xdpfw_verdict_row *r = bpf_map_lookup_elem(&xdpfw_verdict_rows, &row);
@@ -253,7 +256,7 @@ verdicts_of(const struct xdpfw_session *sess)
 		return NULL;
 	/* An offset, not a branch: one pointer state for the verifier to
 	 * follow instead of two (each doubling the paths after it). */
-	__u64 dir = sess->flags & XDPFW_SESS_REVERSE;
+	__u64 dir = dir_of_packet & 1;
 	asm volatile("" : "+r"(dir));
 	return (const void *)r + dir * sizeof(struct xdpfw_direction_verdicts);
 }
@@ -271,7 +274,7 @@ static __always_inline int replay_filter(struct xdp_md *ctx, struct packet *pkt,
 		return FILTER_GOES_ON;
 	/* Looked up where it is used: a pointer kept across the calls before
 	 * would cost xdpfw_rx a stack slot it does not have. */
-	const struct xdpfw_direction_verdicts *fv = verdicts_of(sess);
+	const struct xdpfw_direction_verdicts *fv = verdicts_of(sess, pkt->dir);
 	if (!fv)
 		return count(XDPFW_CNT_DROP_FILTER, ctx, XDP_DROP);
 	const struct xdpfw_filter_verdict *v = output ? &fv->output : &fv->input;
@@ -303,7 +306,6 @@ static __always_inline int replay_filter(struct xdp_md *ctx, struct packet *pkt,
 		}
 	}
 	if (v->flags & (XDPFW_FILTER_FLAG_LOG | XDPFW_FILTER_FLAG_SYSLOG)) {
-		int reverse = sess->flags & XDPFW_SESS_REVERSE;
 		emit_budgeted_event(ctx, &xdpfw_counters, &pkt->key, &(struct xdpfw_event_facts){
 			.kind = XDPFW_EVENT_FILTER_LOG,
 			.action = v->action == XDPFW_FILTER_ACTION_DISCARD ? XDPFW_ACTION_DISCARD
@@ -313,8 +315,8 @@ static __always_inline int replay_filter(struct xdp_md *ctx, struct packet *pkt,
 			.term_id = v->term_id,
 			.session_id = sess->session_id,
 			/* The zones the slow path judged the first packet in. */
-			.ingress_zone = reverse ? sess->to_zone : sess->from_zone,
-			.egress_zone = reverse ? sess->from_zone : sess->to_zone,
+			.ingress_zone = *session_at(const __u16, sess, zone, pkt->dir),
+			.egress_zone = *session_at(const __u16, sess, zone, session_other(pkt->dir)),
 			.egress_ifindex = egress_ifindex,
 			.icmp_type = pkt->icmp_type,
 		});
@@ -336,7 +338,7 @@ static __always_inline int to_kernel(struct xdp_md *ctx, struct packet *pkt,
 				     __u32 egress_ifindex)
 {
 	if (sess->verdicts) {
-		const struct xdpfw_direction_verdicts *fv = verdicts_of(sess);
+		const struct xdpfw_direction_verdicts *fv = verdicts_of(sess, pkt->dir);
 		if (!fv || fv->input.table_id)
 			return count(XDPFW_CNT_DROP_PBR_KERNEL, ctx, XDP_DROP);
 	}
@@ -371,16 +373,19 @@ static __noinline int next_hop_of(struct xdp_md *ctx, struct packet *pkt,
 {
 	__u32 table_id = 0;
 	if (sess->verdicts) {
-		const struct xdpfw_direction_verdicts *fv = verdicts_of(sess);
+		const struct xdpfw_direction_verdicts *fv = verdicts_of(sess, pkt->dir);
 		if (!fv) /* a row past the table: dropped */
 			return BPF_FIB_LKUP_RET_PROHIBIT;
 		table_id = fv->input.table_id;
 	}
-	__u32 g = cache ? route_generation(bpf_ktime_get_coarse_ns()) : 0;
-	if (egress_fits(sess, pkt, table_id, g)) {
-		out->ifindex = sess->egress.ifindex;
-		__builtin_memcpy(out->dmac, sess->egress.dmac, ETH_ALEN);
-		__builtin_memcpy(out->smac, sess->egress.smac, ETH_ALEN);
+	__u32 lease_flags = 0;
+	__u32 g = cache ? route_generation(bpf_ktime_get_coarse_ns(), &lease_flags) : 0;
+	__u32 out_ifindex = *session_at(__u32, sess, ingress_ifindex, session_other(pkt->dir));
+	struct xdpfw_egress_port *port = NULL;
+	if (egress_fits(sess, pkt, g, lease_flags, out_ifindex, &port) && port) {
+		out->ifindex = out_ifindex;
+		__builtin_memcpy(out->dmac, session_at(__u8, sess, egress.dmac, pkt->dir), ETH_ALEN);
+		__builtin_memcpy(out->smac, port->smac, ETH_ALEN);
 		return BPF_FIB_LKUP_RET_SUCCESS;
 	}
 	if (g) {
@@ -398,8 +403,8 @@ static __noinline int next_hop_of(struct xdp_md *ctx, struct packet *pkt,
 	out->mtu = fib.mtu_result; /* on success too: the route's MTU */
 	__builtin_memcpy(out->dmac, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(out->smac, fib.smac, ETH_ALEN);
-	if (g && rc == BPF_FIB_LKUP_RET_SUCCESS && route_unchanged(sess, fib.ifindex))
-		egress_keep(sess, pkt, table_id, g, fib.ifindex, fib.mtu_result, fib.dmac, fib.smac);
+	if (g && rc == BPF_FIB_LKUP_RET_SUCCESS && fib.ifindex == out_ifindex)
+		egress_keep(sess, pkt, g, fib.ifindex, fib.mtu_result, fib.dmac, fib.smac);
 	return rc;
 }
 
@@ -420,12 +425,12 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 		looked_up = 1;
 		/* Another egress may be another zone: never forwarded there unchecked. */
 		if ((rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH) &&
-		    !route_unchanged(sess, fib.ifindex))
+		    !route_unchanged(sess, pkt->dir, fib.ifindex))
 			return ROUTE_CHANGED;
 	}
 	__u32 in_program = 0, out_program = 0;
 	if (sess->verdicts) {
-		const struct xdpfw_direction_verdicts *fv = verdicts_of(sess);
+		const struct xdpfw_direction_verdicts *fv = verdicts_of(sess, pkt->dir);
 		if (!fv)
 			return count(XDPFW_CNT_DROP_FILTER, ctx, XDP_DROP);
 		in_program = fv->input.program;
@@ -445,8 +450,8 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 		/* The slow path judged this first packet; its policers are XDP's buckets. */
 		return count(XDPFW_CNT_DROP_POLICER, ctx, XDP_DROP);
 	}
-	__sync_fetch_and_add(&sess->packets, 1);
-	__sync_fetch_and_add(&sess->bytes, pkt->l3_len);
+	__sync_fetch_and_add(session_at(__u64, sess, packets, pkt->dir), 1);
+	__sync_fetch_and_add(session_at(__u64, sess, bytes, pkt->dir), pkt->l3_len);
 	/* The coarse clock (CLOCK_MONOTONIC_COARSE, one tick behind at most)
 	 * costs a fraction of the precise one; idle timeouts are in seconds. */
 	sess->last_seen_ns = bpf_ktime_get_coarse_ns();
@@ -620,11 +625,11 @@ static __always_inline int parse_verdict(struct xdp_md *ctx, int parsed)
 /* A re-injected packet too big for its egress link: the kernel answers, as
  * it does for every packet it forwards (it was filtered on the way here),
  * unless a routing instance routes the session, which the kernel would not. */
-static __always_inline int too_big_to_kernel(struct xdp_md *ctx, const struct xdpfw_session *sess,
-					     const struct path *path)
+static __always_inline int too_big_to_kernel(struct xdp_md *ctx, const struct packet *pkt,
+					     const struct xdpfw_session *sess, const struct path *path)
 {
 	if (sess->verdicts) {
-		const struct xdpfw_direction_verdicts *fv = verdicts_of(sess);
+		const struct xdpfw_direction_verdicts *fv = verdicts_of(sess, pkt->dir);
 		if (!fv || fv->input.table_id)
 			return count(XDPFW_CNT_DROP_PBR_KERNEL, ctx, XDP_DROP);
 	}
@@ -649,7 +654,7 @@ static __always_inline int later_fragment(struct xdp_md *ctx, struct packet *pkt
 	default:
 		return count(XDPFW_CNT_DROP_FRAGMENT, ctx, XDP_DROP);
 	}
-	struct xdpfw_session *sess = bpf_map_lookup_elem(&xdpfw_sessions, &pkt->key);
+	struct xdpfw_session *sess = session_lookup(&pkt->key, &pkt->dir);
 	if (!sess)
 		return count(XDPFW_CNT_DROP_FRAGMENT_NO_SESSION, ctx, XDP_DROP);
 	int verdict = forward_session(ctx, pkt, sess, path);
@@ -662,7 +667,7 @@ static __always_inline int later_fragment(struct xdp_md *ctx, struct packet *pkt
 		return count(XDPFW_CNT_DROP_REROUTED, ctx, XDP_DROP);
 	/* Too big: xdpfw_rx sends it up to be answered. */
 	if (verdict == FORWARD_TOO_BIG && !may_hold)
-		return too_big_to_kernel(ctx, sess, path);
+		return too_big_to_kernel(ctx, pkt, sess, path);
 	return verdict;
 }
 
@@ -727,9 +732,9 @@ static __always_inline int session_stage(struct xdp_md *ctx, struct packet *pkt,
 		}
 		fragment_note_first(pkt, ifindex, XDPFW_FRAGMENT_PENDING);
 	}
-	struct xdpfw_session *sess = bpf_map_lookup_elem(&xdpfw_sessions, &pkt->key);
+	struct xdpfw_session *sess = session_lookup(&pkt->key, &pkt->dir);
 	/* A session's tuple from another interface: an injection, never a new flow. */
-	if (sess && !session_bound_here(sess, ifindex))
+	if (sess && !session_bound_here(sess, pkt->dir, ifindex))
 		return count(XDPFW_CNT_DROP_WRONG_INTERFACE, ctx, XDP_DROP);
 	if (!sess) {
 		if (!tcp_may_open(ctx, pkt))
@@ -861,10 +866,10 @@ static __always_inline int inject(struct xdp_md *ctx, const struct path *path)
 		return verdict;
 	if (parsed == PARSE_FRAGMENT && !(pkt.flags & PKT_FRAGMENT_HEAD))
 		return later_fragment(ctx, &pkt, path, 0, ctx->ingress_ifindex);
-	struct xdpfw_session *sess = bpf_map_lookup_elem(&xdpfw_sessions, &pkt.key);
+	struct xdpfw_session *sess = session_lookup(&pkt.key, &pkt.dir);
 	if (!sess)
 		return count(XDPFW_CNT_INJECT_MISS, ctx, XDP_DROP);
-	if (!session_bound_here(sess, ctx->ingress_ifindex))
+	if (!session_bound_here(sess, pkt.dir, ctx->ingress_ifindex))
 		return count(XDPFW_CNT_DROP_WRONG_INTERFACE, ctx, XDP_DROP);
 	struct tcp_track track;
 	verdict = tcp_check(ctx, &pkt, sess, &track);
@@ -885,7 +890,7 @@ static __always_inline int inject(struct xdp_md *ctx, const struct path *path)
 	if (verdict == FORWARD_TO_SLOW_PATH)
 		return count(XDPFW_CNT_DROP_FILTER, ctx, XDP_DROP);
 	if (verdict == FORWARD_TOO_BIG)
-		return too_big_to_kernel(ctx, sess, path);
+		return too_big_to_kernel(ctx, &pkt, sess, path);
 	tcp_commit(ctx, &pkt, sess, &track, verdict);
 	return verdict;
 }
@@ -1020,7 +1025,7 @@ int xdpfw_icmp_error(struct xdp_md *ctx)
 		return count(XDPFW_CNT_DROP_ICMP_ERROR_INCONSISTENT, ctx, XDP_DROP);
 	if (rc != ICMP_ERROR_KEY)
 		return count(XDPFW_CNT_DROP_ICMP_ERROR_NO_SESSION, ctx, XDP_DROP);
-	struct xdpfw_session *sess = bpf_map_lookup_elem(&xdpfw_sessions, &key);
+	struct xdpfw_session *sess = session_lookup(&key, &pkt.dir);
 	if (!sess) {
 		if (box_connection(ctx, &key))
 			return count(XDPFW_CNT_ICMP_ERROR_LOCAL, ctx, XDP_PASS);
@@ -1028,7 +1033,8 @@ int xdpfw_icmp_error(struct xdp_md *ctx)
 	}
 	/* It comes from where the session's packets toward the quoted source do. */
 	__u32 ifindex = ctx->ingress_ifindex;
-	if (sess->ingress_ifindex && sess->ingress_ifindex != ifindex)
+	__u32 expected = *session_at(__u32, sess, ingress_ifindex, pkt.dir);
+	if (expected && expected != ifindex)
 		return count(XDPFW_CNT_DROP_ICMP_ERROR_INCONSISTENT, ctx, XDP_DROP);
 	int verdict = forward_session(ctx, &pkt, sess, &ICMP_ERROR_PATH);
 	/* A cached reject gets no answer: nothing ever answers an ICMP error. */

@@ -15,10 +15,10 @@
 enum xdpfw_constants {
 	/* Bumped whenever a pinned map's layout changes; stored in the meta
 	 * map so a new build refuses pinned maps written by an older one. */
-	XDPFW_LAYOUT_VERSION = 9,
+	XDPFW_LAYOUT_VERSION = 10,
 	XDPFW_MAX_IFACES = 64,  /* interfaces one daemon attaches to */
 	XDPFW_MAX_QUEUES = 64,  /* rx queues per interface with an AF_XDP socket */
-	XDPFW_MAX_SESSION_ENTRIES = 2 * 1048576, /* two entries per session */
+	XDPFW_MAX_SESSION_ENTRIES = 1048576, /* one entry per session */
 	/* Rows of xdpfw_verdict_rows: the distinct combinations of cached filter
 	 * verdicts the sessions hold at once (row 0: no filter anywhere). */
 	XDPFW_MAX_VERDICT_ROWS = 65536,
@@ -45,11 +45,12 @@ enum xdpfw_constants {
 	XDPFW_TOO_BIG_PER_SECOND = 200,
 };
 
-/* Session key: one entry per direction. Addresses and ports are in network
- * byte order as on the wire; IPv4 uses addr[0] and leaves the rest zero. For
- * ICMP echo the identifier stands in for a port: a request is keyed
- * (src_port = id, dst_port = 0), a reply (src_port = 0, dst_port = id), so a
- * reply matches the reverse entry of its request. */
+/* A packet's tuple as its sender sees it (parse.h fills it; events, the
+ * slow path's metadata and the fragment table carry it). Addresses and
+ * ports are in network byte order as on the wire; IPv4 uses addr[0] and
+ * leaves the rest zero. For ICMP echo the identifier stands in for a port:
+ * a request is (src_port = id, dst_port = 0), a reply (src_port = 0,
+ * dst_port = id), so a reply is its request's tuple reversed. */
 struct xdpfw_session_key {
 	__u8 family;   /* AF_INET or AF_INET6 */
 	__u8 protocol; /* IANA protocol number */
@@ -58,6 +59,22 @@ struct xdpfw_session_key {
 	__u16 dst_port;
 	__u32 src_addr[4];
 	__u32 dst_addr[4];
+};
+
+/* The key of a session in xdpfw_sessions: one entry per session, found by
+ * the packets of both directions. The two endpoints of the tuple are in a
+ * fixed order: the smaller address first (compared byte by byte, as on the
+ * wire), for equal addresses the smaller port (as a number); a packet whose
+ * source sorts after its destination swaps them. The entry's
+ * client_is_first says which endpoint is the client, so a packet's
+ * direction is (its source is endpoint 0) == client_is_first ? from the
+ * client : from the server. Byte order and ICMP echo as in the tuple. */
+struct xdpfw_flow_key {
+	__u8 family;
+	__u8 protocol;
+	__u16 pad;
+	__u16 port[2];    /* port[i] belongs to addr[i] */
+	__u32 addr[2][4];
 };
 
 /* ------------------------------------------------------------ filter verdicts
@@ -116,13 +133,12 @@ struct xdpfw_verdict_row {
 };
 
 enum xdpfw_session_flags {
-	XDPFW_SESS_REVERSE = 1, /* entry for server -> client packets */
 	XDPFW_SESS_LOCAL = 2,   /* destination is the box itself: XDP_PASS */
 	XDPFW_SESS_BOX_CONNECTION = 4, /* local, answering a connection the box opened (no host-inbound check) */
 };
 
-/* TCP connection states, tracked by XDP (bpf/tcp_state.h) in the owner
- * entry of a session. The slow path installs a session in NONE; its first
+/* TCP connection states, tracked by XDP (bpf/tcp_state.h) in the session's
+ * entry. The slow path installs a session in NONE; its first
  * packet, run through xdpfw_inject_new, moves it on. */
 enum xdpfw_tcp_state {
 	XDPFW_TCP_NONE = 0,
@@ -159,15 +175,14 @@ struct xdpfw_tcp_dir {
 	__u16 pad;
 };
 
-/* A session's TCP connection, in its owner entry. XDP copies it out under
- * the entry's lock, judges a packet on the copy, and writes it back under
- * the lock if `version` has not moved meanwhile (bpf/tcp_state.h). */
+/* A session's TCP connection. XDP copies it out under the entry's lock,
+ * judges a packet on the copy, and writes it back under the lock if
+ * `version` has not moved meanwhile (bpf/tcp_state.h). */
 struct xdpfw_tcp_conn {
 	__u8 state;        /* enum xdpfw_tcp_state */
 	__u8 close_reason; /* enum xdpfw_close_reason, once XDP closed the session */
-	__u16 pad;
-	__u32 version;     /* bumped by every write */
-	__u64 closed_ns;   /* when XDP closed the session (CLOCK_MONOTONIC) */
+	__u16 version;     /* bumped by every write (wraps: only equality matters) */
+	__u32 closed_s;    /* when XDP closed the session: seconds of CLOCK_MONOTONIC */
 	struct xdpfw_tcp_dir dir[2]; /* [0]: the client's side, [1]: the server's */
 };
 
@@ -177,64 +192,70 @@ enum xdpfw_close_flags {
 	XDPFW_CLOSE_EVENT_WRITTEN = 1,
 };
 
-/* This direction's egress as a route lookup found it, kept so the packets
- * after it are forwarded without one (bpf/egress_cache.h). It holds while
- * the route generation it was found under is current and the daemon's
- * lease on that generation runs (struct xdpfw_route_lease), and only for
- * the session's egress interface and routing table and (IPv4) the DSCP it
- * was looked up with; anything else looks the route up again. */
+/* The next hops of both directions as route lookups found them, kept so the
+ * packets after them are forwarded without a lookup (bpf/egress_cache.h).
+ * A direction's next hop holds while its bit is set in the entry's
+ * egress_kept, the route generation below is current and the daemon's
+ * lease on it runs (struct xdpfw_route_lease); it leaves by the other
+ * direction's ingress interface, whose source MAC and MTU the port entry
+ * of that interface holds (struct xdpfw_egress_port). */
 struct xdpfw_egress {
-	__u32 generation; /* xdpfw_route_lease generation it was found under; 0: empty */
-	__u32 ifindex;    /* the egress interface it leaves by */
-	__u32 table_id;   /* routing table it was looked up in (the input verdict's) */
-	__u16 mtu;        /* the route's MTU: a larger packet is looked up again */
-	__u8 tos;         /* IPv4 DSCP (TOS without ECN) it was looked up with (0 for IPv6) */
-	__u8 pad;
-	__u8 dmac[6];     /* the next hop's MAC */
-	__u8 smac[6];     /* the egress interface's MAC */
+	__u32 generation; /* xdpfw_route_lease generation both were found under; 0: none */
+	__u8 dmac[2][6];  /* the next hop's MAC, [0]: client -> server, [1]: back */
+};
+
+/* What every kept next hop leaving by one interface shares, the value of
+ * xdpfw_egress_ports (keyed by ifindex), written by XDP only: the
+ * interface's MAC, and the smallest route MTU of the next hops kept through
+ * it under `generation` (a packet larger is looked up again). */
+struct xdpfw_egress_port {
+	struct bpf_spin_lock lock; /* guards a change of generation and the MTU's minimum */
+	__u32 generation;          /* xdpfw_route_lease generation; 0: none */
+	__u16 mtu;
+	__u8 smac[6];
+};
+
+enum xdpfw_egress_kept {
+	XDPFW_EGRESS_KEPT_CLIENT = 1, /* dmac[0] holds under `generation` */
+	XDPFW_EGRESS_KEPT_SERVER = 2, /* dmac[1] holds */
 };
 
 /*
- * Value of one direction's entry. A session has two entries in
- * xdpfw_sessions, keyed by the tuple each direction's packets carry (one for
- * a session to the box itself). Each entry names the other's key in `peer`,
- * stored, never derived, so a translated (NAT) session works the same way.
- *
- * The client entry (no XDPFW_SESS_REVERSE) is the session's owner: it alone
- * holds the TCP connection (state, both sides' sequence tracking, the close
- * facts) under its spin lock, whichever CPU each direction arrives on. Session-level
- * facts (ids, zones, policy) are written identically into both entries; the
- * owner entry alone is enough to rebuild (or mirror) the whole session: its
- * key, its peer's key, and its facts (its cached filter verdicts in the row
- * `verdicts` names). Counters are this direction's only.
+ * The value of a session's one entry in xdpfw_sessions (key: struct
+ * xdpfw_flow_key), 144 bytes: a preallocated hash entry then costs about
+ * 249 bytes (the htab element, key, value, bucket). Every per-direction
+ * field is an array indexed by the direction ([0]: client -> server
+ * packets, [1]: server -> client), which XDP applies as an offset, never as
+ * a branch. The entry alone rebuilds (or mirrors) the whole session: its
+ * key, client_is_first, its facts, its TCP connection (its cached filter
+ * verdicts in the row `verdicts` names).
  */
 struct xdpfw_session {
 	__u64 session_id;
-	__u64 created_ns;   /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
-	__u64 last_seen_ns; /* updated by every packet of this direction */
-	__u64 packets;
-	__u64 bytes;
+	__u64 last_seen_ns;    /* CLOCK_MONOTONIC (coarse), updated by every packet */
+	__u64 packets[2];
+	__u64 bytes[2];
+	__u32 created_s;       /* seconds of CLOCK_MONOTONIC */
 	__u32 policy_id;
-	__u32 ingress_ifindex; /* where this direction's packets arrive; a packet of this
-	                        * key arriving elsewhere never uses the entry (dropped) */
-	__u32 egress_ifindex;  /* where the policy saw them leave (the other direction's
-	                        * ingress); 0 for a session to the box. A route that now
-	                        * leaves elsewhere sends the packet to the slow path,
-	                        * which checks the policy of the new zone pair */
-	__u16 from_zone;       /* zone ids of the session (client side first) */
-	__u16 to_zone;
+	/* Where each direction's packets arrive; a packet arriving elsewhere
+	 * never uses the entry (dropped). Each direction leaves by the other's
+	 * ingress, where its policy saw it leave: a route that now leaves
+	 * elsewhere sends the packet to the slow path, which checks the policy
+	 * of the new zone pair. [1] is 0 for a session to the box. */
+	__u32 ingress_ifindex[2];
+	__u16 zone[2];         /* [0]: the client's zone (from-zone), [1]: the server's */
 	__u8 flags;            /* enum xdpfw_session_flags */
-	__u8 close_flags;      /* enum xdpfw_close_flags (owner entry) */
-	__u16 pad;
-	/* Row of xdpfw_verdict_rows holding the session's cached filters (the
-	 * same in both entries; this direction's are its dir[] by
-	 * XDPFW_SESS_REVERSE); 0: no filter in either direction. */
+	__u8 close_flags;      /* enum xdpfw_close_flags */
+	__u8 client_is_first;  /* 1: the client is the key's endpoint 0 */
+	__u8 egress_kept;      /* enum xdpfw_egress_kept, written by XDP only */
+	/* Row of xdpfw_verdict_rows holding the session's cached filters; 0: no
+	 * filter in either direction. The daemon clears `egress` when it writes
+	 * another row or another ingress_ifindex: a kept next hop was found in
+	 * the routing table and toward the interface they named. */
 	__u32 verdicts;
-	struct xdpfw_session_key peer; /* key of the other direction's entry */
-	struct bpf_spin_lock lock;     /* guards `tcp` (owner entry) */
-	__u32 lock_pad;
-	struct xdpfw_tcp_conn tcp;     /* TCP state and both sides' tracking (owner entry) */
-	struct xdpfw_egress egress;    /* this direction's route, written by XDP only */
+	struct bpf_spin_lock lock; /* guards `tcp` */
+	struct xdpfw_tcp_conn tcp; /* TCP state and both sides' tracking */
+	struct xdpfw_egress egress;
 };
 
 /* `security flow tcp-session` as XDP applies it (xdpfw_tcp_settings). */

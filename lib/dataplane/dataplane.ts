@@ -48,7 +48,7 @@ const MAPS = [
   'xdpfw_flood_settings', 'xdpfw_deny_cache',
   'xdpfw_drop_watch', 'xdpfw_drop_budget', 'xdpfw_drops',
   'xdpfw_iface_generation',
-  'xdpfw_route_lease',
+  'xdpfw_route_lease', 'xdpfw_egress_ports',
   'xdpfw_neigh_proxies',
 ] as const;
 

@@ -76,6 +76,14 @@ export const SESSION_KEY = new StructLayout('xdpfw_session_key', [
   ['src_addr', 'bytes16'], ['dst_addr', 'bytes16'],
 ] as const);
 
+/**
+ * struct xdpfw_flow_key: a session's key in xdpfw_sessions, one entry found by both directions
+ * (endpoints in a fixed order: lib/session/entry.ts builds it).
+ */
+export const FLOW_KEY = new StructLayout('xdpfw_flow_key', [
+  ['family', 'u8'], ['protocol', 'u8'], ['pad', 'u16'], ['port', arrayOf('u16', 2)], ['addr', arrayOf('bytes16', 2)],
+] as const);
+
 /** struct xdpfw_filter_verdict: one filter's cached verdict (lib/filter/descriptor.ts reads and writes it). */
 export const FILTER_VERDICT = new StructLayout('xdpfw_filter_verdict', [
   ['filter_id', 'u32'], ['term_id', 'u16'], ['counter', 'u16'], ['table_id', 'u32'], ['action', 'u8'], ['flags', 'u8'],
@@ -95,29 +103,34 @@ export const TCP_DIR = new StructLayout('xdpfw_tcp_dir', [
   ['td_end', 'u32'], ['td_maxend', 'u32'], ['td_maxwin', 'u32'], ['td_maxack', 'u32'], ['td_scale', 'u8'], ['flags', 'u8'], ['pad', 'u16'],
 ] as const);
 
-/** struct xdpfw_tcp_conn: a session's TCP connection, at SESSION.offset.tcp of the owner entry. */
+/** struct xdpfw_tcp_conn: a session's TCP connection, at SESSION.offset.tcp of its entry. */
 export const TCP_CONN = new StructLayout('xdpfw_tcp_conn', [
-  ['state', 'u8'], ['close_reason', 'u8'], ['pad', 'u16'], ['version', 'u32'], ['closed_ns', 'u64'], ['dir', arrayOf(TCP_DIR, 2)],
+  ['state', 'u8'], ['close_reason', 'u8'], ['version', 'u16'], ['closed_s', 'u32'], ['dir', arrayOf(TCP_DIR, 2)],
 ] as const);
 
 /** struct xdpfw_tcp_settings: `security flow tcp-session` for XDP. */
 export const TCP_SETTINGS = new StructLayout('xdpfw_tcp_settings', [['flags', 'u32']] as const);
 
-/** struct xdpfw_egress: a direction's route as XDP keeps it (bpf/egress_cache.h); only XDP writes it. */
-export const EGRESS = new StructLayout('xdpfw_egress', [
-  ['generation', 'u32'], ['ifindex', 'u32'], ['table_id', 'u32'], ['mtu', 'u16'], ['tos', 'u8'], ['pad', 'u8'],
-  ['dmac', arrayOf('u8', 6)], ['smac', arrayOf('u8', 6)],
+/** struct xdpfw_egress: both directions' kept next hops (bpf/egress_cache.h); only XDP writes it. */
+export const EGRESS = new StructLayout('xdpfw_egress', [['generation', 'u32'], ['dmac', arrayOf('u8', 12)]] as const);
+
+/** struct xdpfw_egress_port (bpf/egress_cache.h): an interface's MAC and kept MTU, the value of xdpfw_egress_ports (XDP writes it). */
+export const EGRESS_PORT = new StructLayout('xdpfw_egress_port', [
+  ['lock', arrayOf('u32', 1)], ['generation', 'u32'], ['mtu', 'u16'], ['smac', arrayOf('u8', 6)],
 ] as const);
 
 /** struct xdpfw_route_lease (bpf/egress_cache.h): the value of xdpfw_route_lease (lib/routes/route-watch.ts writes it). */
-export const ROUTE_LEASE = new StructLayout('xdpfw_route_lease', [['generation', 'u32'], ['pad', 'u32'], ['valid_until_ns', 'u64']] as const);
+export const ROUTE_LEASE = new StructLayout('xdpfw_route_lease', [['generation', 'u32'], ['flags', 'u32'], ['valid_until_ns', 'u64']] as const);
 
+/**
+ * struct xdpfw_session: a session's one entry (lib/session/entry.ts encodes it). Per-direction
+ * fields are arrays: [0] client -> server, [1] back (entry.ts names their offsets).
+ */
 export const SESSION = new StructLayout('xdpfw_session', [
-  ['session_id', 'u64'], ['created_ns', 'u64'], ['last_seen_ns', 'u64'], ['packets', 'u64'], ['bytes', 'u64'],
-  ['policy_id', 'u32'], ['ingress_ifindex', 'u32'], ['egress_ifindex', 'u32'], ['from_zone', 'u16'], ['to_zone', 'u16'],
-  ['flags', 'u8'], ['close_flags', 'u8'], ['pad', 'u16'], ['verdicts', 'u32'],
-  ['peer', arrayOf(SESSION_KEY, 1)], ['lock', arrayOf('u32', 1)], ['lock_pad', 'u32'], ['tcp', arrayOf(TCP_CONN, 1)],
-  ['egress', arrayOf(EGRESS, 1)],
+  ['session_id', 'u64'], ['last_seen_ns', 'u64'], ['packets', arrayOf('u64', 2)], ['bytes', arrayOf('u64', 2)],
+  ['created_s', 'u32'], ['policy_id', 'u32'], ['ingress_ifindex', arrayOf('u32', 2)], ['zone', arrayOf('u16', 2)],
+  ['flags', 'u8'], ['close_flags', 'u8'], ['client_is_first', 'u8'], ['egress_kept', 'u8'], ['verdicts', 'u32'],
+  ['lock', arrayOf('u32', 1)], ['tcp', arrayOf(TCP_CONN, 1)], ['egress', arrayOf(EGRESS, 1)],
 ] as const);
 
 /** struct xdpfw_filter_term (bpf/filter_terms.h): one term of a residual filter program (lib/filter/programs.ts writes it). */
@@ -211,7 +224,7 @@ export const NEIGH_PROXY_KEY = new StructLayout('xdpfw_neigh_proxy_key', [
 ] as const);
 export const NEIGH_PROXY = new StructLayout('xdpfw_neigh_proxy', [['mac', arrayOf('u8', 6)], ['pad', 'u16']] as const);
 
-export const ALL_LAYOUTS = [SESSION_KEY, SESSION, DIRECTION_VERDICTS, VERDICT_ROW, TCP_CONN, TCP_DIR, TCP_SETTINGS, FILTER_VERDICT, FILTER_TERM, FILTER_PROGRAM, POLICER, IFACE, COUNTER_VALUE, RX_META,
+export const ALL_LAYOUTS = [SESSION_KEY, FLOW_KEY, SESSION, EGRESS_PORT, DIRECTION_VERDICTS, VERDICT_ROW, TCP_CONN, TCP_DIR, TCP_SETTINGS, FILTER_VERDICT, FILTER_TERM, FILTER_PROGRAM, POLICER, IFACE, COUNTER_VALUE, RX_META,
   ROUTE_QUERY, ROUTE_RESULT, ROUTE_ENTRY, META, EVENT, SCREEN_PROFILE, SCREEN_ALLOW_KEY, PROXY_KEY, SCREEN_COUNTER, FRAGMENT_KEY, FRAGMENT, VLAN_UNIT_KEY,
   EGRESS, ROUTE_LEASE,
   NEIGH_PROXY_KEY, NEIGH_PROXY];
@@ -229,7 +242,7 @@ export interface DataplaneConstants {
   slowPathMaxFrame: number;
   /** The largest frame one UMEM frame holds: all a socket without multi-buffer takes. */
   xskFrameData: number;
-  sessionFlags: { reverse: number; local: number; boxConnection: number };
+  sessionFlags: { local: number; boxConnection: number };
   /** enum xdpfw_tcp_state, enum xdpfw_close_reason and the flags of TCP tracking. */
   tcp: TcpCodes;
   /** Counter index by name, e.g. 'FAST_FORWARD' → 0 (prefix XDPFW_CNT_ removed). */
@@ -271,7 +284,7 @@ export function readConstants(objectPath: string): DataplaneConstants {
     slowPathMaxFrame: need(c, 'XDPFW_SLOW_PATH_MAX_FRAME'),
     xskFrameData: need(c, 'XDPFW_XSK_FRAME_DATA'),
     sessionFlags: {
-      reverse: need(flags, 'XDPFW_SESS_REVERSE'), local: need(flags, 'XDPFW_SESS_LOCAL'), boxConnection: need(flags, 'XDPFW_SESS_BOX_CONNECTION'),
+      local: need(flags, 'XDPFW_SESS_LOCAL'), boxConnection: need(flags, 'XDPFW_SESS_BOX_CONNECTION'),
     },
     counters,
     tcp: {

@@ -9,10 +9,30 @@
 // stops it (the listener's exit, the daemon's stop or death, an event loop
 // too busy to renew) lets the lease run out, after which XDP looks every
 // route up again.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { ROUTE_LEASE } from '../dataplane/layout.js';
 import { mapLookup, mapUpdate, monotonicNs } from '../dataplane/native.js';
+
+/** XDPFW_ROUTE_LEASE_TOS of enum xdpfw_route_lease_flags (bpf/egress_cache.h). */
+export const ROUTE_LEASE_TOS = 1;
+
+/** Whether `ip -j` output lists a rule or route that selects by TOS (iproute2 names it tos or dsfield). */
+export function selectsByTos(json: string): boolean {
+  let entries: unknown;
+  try {
+    entries = JSON.parse(json.trim() === '' ? '[]' : json);
+  } catch {
+    return true; // unreadable: assume it does
+  }
+  if (!Array.isArray(entries)) return true;
+  return entries.some((e) => {
+    if (typeof e !== 'object' || e === null) return false;
+    const r = e as Record<string, unknown>;
+    const tos = r.tos ?? r.dsfield;
+    return tos !== undefined && tos !== 0 && tos !== '0' && tos !== '0x00' && tos !== 'default';
+  });
+}
 
 /** How long a kept egress may be used after the last renewal. */
 export const LEASE_MS = 500;
@@ -49,6 +69,15 @@ export class RouteWatch {
   private listenerExits = 0;
   private readonly key = Buffer.alloc(4);
   private readonly value = Buffer.alloc(ROUTE_LEASE.size);
+  /**
+   * enum xdpfw_route_lease_flags: XDPFW_ROUTE_LEASE_TOS while an IPv4 rule or route selects by
+   * TOS (kept next hops do not record the DSCP), and from each new generation until the tables
+   * were read (so never a generation whose flag is not known to be clear).
+   */
+  private leaseFlags = ROUTE_LEASE_TOS;
+  /** The generation a TOS check is running for (0: none), and whether another is due after it. */
+  private tosCheckFor = 0;
+  private tosCheckAgain = false;
 
   /** leaseFd: xdpfw_route_lease. The generation goes on from the one a previous run left. */
   constructor(private readonly leaseFd: number, private readonly onError: (message: string) => void = () => {}) {
@@ -95,6 +124,11 @@ export class RouteWatch {
     child?.kill('SIGTERM');
   }
 
+  /** A read of the rules and routes for TOS (leaseFlags) is under way. */
+  get checkingTos(): boolean {
+    return this.tosCheckFor !== 0;
+  }
+
   /** The listener's process id while it runs. */
   get listenerPid(): number | undefined {
     return this.child?.pid;
@@ -125,7 +159,41 @@ export class RouteWatch {
   private bump(): void {
     this.generation = (this.generation + 1) >>> 0 || 1;
     this.bumps++;
+    this.leaseFlags = ROUTE_LEASE_TOS;
     this.extend(monotonicNs());
+    this.checkTos();
+  }
+
+  /** Reads the IPv4 rules and routes: whether any selects by TOS (see leaseFlags). */
+  private checkTos(): void {
+    if (this.tosCheckFor !== 0) {
+      this.tosCheckAgain = true;
+      return;
+    }
+    const generation = this.generation;
+    this.tosCheckFor = generation;
+    let pending = 2;
+    let selects = false;
+    let failed: string | null = null;
+    const done = (err: Error | null, out: string): void => {
+      if (err) failed ??= err.message;
+      else selects ||= selectsByTos(out);
+      if (--pending > 0) return;
+      this.tosCheckFor = 0;
+      if (failed) this.onError(`routing rules could not be read (${failed}): IPv4 routes are looked up for every packet`);
+      if (this.closed) return;
+      if (this.tosCheckAgain) {
+        this.tosCheckAgain = false;
+        this.checkTos();
+        return;
+      }
+      // Only for the generation it was read under: a change since bumped again (and checks again).
+      if (this.generation !== generation || failed) return;
+      this.leaseFlags = selects ? ROUTE_LEASE_TOS : 0;
+      if (this.leased) this.write(this.validUntil);
+    };
+    execFile('ip', ['-4', '-j', 'rule', 'show'], { encoding: 'utf8' }, (err, out) => done(err, out));
+    execFile('ip', ['-4', '-j', 'route', 'show', 'table', 'all'], { encoding: 'utf8' }, (err, out) => done(err, out));
   }
 
   /**
@@ -156,6 +224,7 @@ export class RouteWatch {
   private write(validUntil: bigint): void {
     this.value.fill(0);
     this.value.writeUInt32LE(this.generation, ROUTE_LEASE.offset.generation);
+    this.value.writeUInt32LE(this.leaseFlags, ROUTE_LEASE.offset.flags);
     this.value.writeBigUInt64LE(validUntil, ROUTE_LEASE.offset.valid_until_ns);
     try {
       mapUpdate(this.leaseFd, this.key, this.value);

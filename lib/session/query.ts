@@ -5,6 +5,7 @@
 // cursor is the last id shown), so memory stays bounded by the chunk and not
 // by the table.
 import { FILTER_PROGRAM_SLOW_PATH, SESSION, SESSION_KEY, TCP_CONN, TCP_DIR } from '../dataplane/layout.js';
+import { ENTRY, FROM_CLIENT, FROM_SERVER, type Direction } from './entry.js';
 import { monotonicNs } from '../dataplane/native.js';
 import { FILTER_ACTION_CODE, FILTER_FLAG_LOG, FILTER_FLAG_SYSLOG, type FilterDescriptor } from '../filter/descriptor.js';
 import { protocolName } from './flow-key.js';
@@ -184,15 +185,14 @@ export async function summarizeSessions(table: SessionTable, names: QueryNames, 
   const byProtocol = new Map<string, number>();
   const byFamily = new Map<string, number>();
   const byZonePair = new Map<string, { fromZone: string; toZone: string; sessions: number }>();
-  const owner = Buffer.alloc(SESSION.size);
-  const other = Buffer.alloc(SESSION.size);
+  const entry = Buffer.alloc(SESSION.size);
   let total = 0;
   const bump = (m: Map<string, number>, k: string): void => void m.set(k, (m.get(k) ?? 0) + 1);
   await walk(table, names, match, 0, (s) => {
     total++;
     let state = 'active';
     if (s.tcp) {
-      const e = table.readEntries(s, owner, other).client;
+      const e = table.readSessionEntry(s, entry);
       state = e ? table.endOfEntry(e).state : s.tcp;
     }
     bump(byState, state);
@@ -234,10 +234,9 @@ export async function clearSessions(table: SessionTable, names: QueryNames, matc
   return cleared;
 }
 
-/** Reads sessions' entries into views; one pair of buffers reused for all. */
+/** Reads sessions' entries into views; one buffer reused for all. */
 class SessionViewer {
-  private readonly owner = Buffer.alloc(SESSION.size);
-  private readonly other = Buffer.alloc(SESSION.size);
+  private readonly entry = Buffer.alloc(SESSION.size);
   private readonly now = monotonicNs();
   private readonly actions = new Map(Object.entries(FILTER_ACTION_CODE).map(([name, code]) => [code, name]));
   private readonly dirFlags: Array<[string, number]>;
@@ -247,16 +246,13 @@ class SessionViewer {
   }
 
   brief(s: Session): SessionView {
-    const { client, server } = this.table.readEntries(s, this.owner, this.other);
-    return this.briefFrom(s, client, server);
+    return this.briefFrom(s, this.table.readSessionEntry(s, this.entry));
   }
 
-  private briefFrom(s: Session, client: Buffer | null, server: Buffer | null): SessionView {
-    const last = [client, server].reduce((m, e) => {
-      const seen = e ? e.readBigUInt64LE(S.last_seen_ns) : 0n;
-      return seen > m ? seen : m;
-    }, s.createdNs);
-    const state = s.tcp ? (client ? this.table.endOfEntry(client).state : s.tcp) : 'active';
+  private briefFrom(s: Session, entry: Buffer | null): SessionView {
+    const seen = entry ? entry.readBigUInt64LE(S.last_seen_ns) : 0n;
+    const last = seen > s.createdNs ? seen : s.createdNs;
+    const state = s.tcp ? (entry ? this.table.endOfEntry(entry).state : s.tcp) : 'active';
     return {
       sessionId: s.id,
       family: s.tuple.family,
@@ -271,10 +267,10 @@ class SessionViewer {
       policyId: s.policyId,
       local: s.local,
       state,
-      packetsFromClient: client ? Number(client.readBigUInt64LE(S.packets)) : 0,
-      bytesFromClient: client ? Number(client.readBigUInt64LE(S.bytes)) : 0,
-      packetsFromServer: server ? Number(server.readBigUInt64LE(S.packets)) : 0,
-      bytesFromServer: server ? Number(server.readBigUInt64LE(S.bytes)) : 0,
+      packetsFromClient: entry ? Number(entry.readBigUInt64LE(ENTRY.packets(FROM_CLIENT))) : 0,
+      bytesFromClient: entry ? Number(entry.readBigUInt64LE(ENTRY.bytes(FROM_CLIENT))) : 0,
+      packetsFromServer: entry && !s.local ? Number(entry.readBigUInt64LE(ENTRY.packets(FROM_SERVER))) : 0,
+      bytesFromServer: entry && !s.local ? Number(entry.readBigUInt64LE(ENTRY.bytes(FROM_SERVER))) : 0,
       ageSeconds: Math.floor(Number(this.now - s.createdNs) / 1e9),
       idleSeconds: Math.floor(Number(this.now - last) / 1e9),
       timeoutSeconds: this.table.timeoutFor({ ...s, tcp: s.tcp ? (state as Session['tcp']) : null }),
@@ -282,18 +278,18 @@ class SessionViewer {
   }
 
   extensive(s: Session): ExtensiveSessionView {
-    const { client, server } = this.table.readEntries(s, this.owner, this.other);
-    const brief = this.briefFrom(s, client, server);
+    const entry = this.table.readSessionEntry(s, this.entry);
+    const brief = this.briefFrom(s, entry);
     const flags = [s.local ? 'local' : null, s.boxConnection ? 'box-connection' : null, s.logClose ? 'log-close' : null]
       .filter((f): f is string => f !== null);
     let tcp: ExtensiveSessionView['tcp'] = null;
-    if (s.tcp && client) {
-      const end = this.table.endOfEntry(client);
+    if (s.tcp && entry) {
+      const end = this.table.endOfEntry(entry);
       tcp = {
         state: end.state,
         closeReason: end.reason,
-        client: this.tcpDirection(client, 0),
-        server: this.tcpDirection(client, 1),
+        client: this.tcpDirection(entry, 0),
+        server: this.tcpDirection(entry, 1),
       };
     }
     return {
@@ -302,24 +298,26 @@ class SessionViewer {
       timeLeftSeconds: Math.max(0, brief.timeoutSeconds - brief.idleSeconds),
       flags,
       tcp,
-      client: this.direction(client, s.ingressIfindex, s.egressIfindex, s.filters.client),
-      server: s.local ? null : this.direction(server, s.egressIfindex, s.ingressIfindex, s.filters.server),
+      client: this.direction(entry, FROM_CLIENT, s.ingressIfindex, s.egressIfindex, s.filters.client),
+      server: s.local ? null : this.direction(entry, FROM_SERVER, s.egressIfindex, s.ingressIfindex, s.filters.server),
       translation: null,
     };
   }
 
-  private direction(entry: Buffer | null, ingress: number, egress: number, filters: Session['filters']['client']): DirectionView {
-    const seen = entry ? entry.readBigUInt64LE(S.last_seen_ns) : 0n;
-    const inIf = entry ? entry.readUInt32LE(S.ingress_ifindex) : ingress;
-    const outIf = entry ? entry.readUInt32LE(S.egress_ifindex) : egress;
+  private direction(entry: Buffer | null, d: Direction, ingress: number, egress: number, filters: Session['filters']['client']): DirectionView {
+    // One last-seen time for the session: the entry keeps no time per direction.
+    const seen = entry && entry.readBigUInt64LE(ENTRY.packets(d)) > 0n ? entry.readBigUInt64LE(S.last_seen_ns) : 0n;
+    const inIf = entry ? entry.readUInt32LE(ENTRY.ingressIfindex(d)) : ingress;
+    // Each direction leaves by the other's ingress (0 for a session to the box: local).
+    const outIf = entry ? entry.readUInt32LE(ENTRY.ingressIfindex(d === FROM_CLIENT ? FROM_SERVER : FROM_CLIENT)) : egress;
     return {
       ingressInterface: this.names.interfaceName(inIf),
       ingressIfindex: inIf,
       // A session to the box leaves by no interface: the host's stack takes it.
       egressInterface: outIf ? this.names.interfaceName(outIf) : 'local',
       egressIfindex: outIf,
-      packets: entry ? Number(entry.readBigUInt64LE(S.packets)) : 0,
-      bytes: entry ? Number(entry.readBigUInt64LE(S.bytes)) : 0,
+      packets: entry ? Number(entry.readBigUInt64LE(ENTRY.packets(d))) : 0,
+      bytes: entry ? Number(entry.readBigUInt64LE(ENTRY.bytes(d))) : 0,
       idleSeconds: seen > 0n ? Math.floor(Number(this.now - seen) / 1e9) : null,
       // The entry names a shared row of these verdicts (lib/session/verdict-rows.ts), written from them.
       inputFilter: this.verdict(filters.input),

@@ -1,11 +1,12 @@
 // The slow path's record of sessions, kept in step with the BPF session map
-// (two entries per session, one per direction). The BPF map is the truth for
+// (one entry per session, found by both directions: lib/session/entry.ts). The BPF map is the truth for
 // counters, last-seen times and TCP state (XDP tracks TCP, bpf/tcp_state.h);
 // this table adds what people read (zones, policy names) and owns
 // installation, expiry and closing. It keeps no object per session (the
 // typed arrays of store.ts): a Session it hands out is built on demand and
 // is the caller's; sessions are compared by id.
-import { SESSION, SESSION_KEY, TCP_CONN, TCP_DIR } from '../dataplane/layout.js';
+import { FLOW_KEY, SESSION, SESSION_KEY } from '../dataplane/layout.js';
+import { ENTRY, FROM_CLIENT, FROM_SERVER, clearKeptEgress, clientTupleOf, flowKeyOf } from './entry.js';
 import { type MapDump, mapDelete, mapDump, mapLookup, mapUpdate, mapUpdateBatch, monotonicNs } from '../dataplane/native.js';
 import {
   IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, describeKey, reverseKey,
@@ -86,14 +87,10 @@ export interface NameResolver {
 export type CloseListener = (session: Session, reason: CloseReason, totals: DirectionTotals, logged: boolean) => void;
 
 const BPF_ANY = 0;
-const BPF_NOEXIST = 1;
 const BPF_EXIST = 2;
 const S = SESSION.offset;
 /** Offsets of the TCP connection's fields within an entry. */
-const T = {
-  state: S.tcp + TCP_CONN.offset.state, closeReason: S.tcp + TCP_CONN.offset.close_reason,
-  clientFlags: S.tcp + TCP_CONN.offset.dir + TCP_DIR.offset.flags,
-};
+const T = { state: ENTRY.tcpState, closeReason: ENTRY.tcpCloseReason, clientFlags: ENTRY.tcpClientFlags };
 
 interface DirectionCounters {
   packets: number;
@@ -101,7 +98,7 @@ interface DirectionCounters {
   lastSeenNs: bigint;
 }
 
-/** What the owner entry says of the session's end (TCP only). */
+/** What the entry says of the session's end (TCP only). */
 export interface SessionEnd {
   state: TcpStateName;
   /** Why XDP closed it; null while open. */
@@ -127,9 +124,11 @@ export class SessionTable {
   /** lookup()'s key when given as a string. */
   private readonly lookupKey = Buffer.alloc(SESSION_KEY.size);
   private nextId = 1;
-  /** Keys and values of a new session's two entries, written in one batch. */
-  private readonly pairKeys = Buffer.alloc(2 * SESSION_KEY.size);
-  private readonly pairValues = Buffer.alloc(2 * SESSION.size);
+  /** Key and value of a new session's entry. */
+  private readonly entryKey = Buffer.alloc(FLOW_KEY.size);
+  private readonly entryValue = Buffer.alloc(SESSION.size);
+  /** The entry key of the session read or written last. */
+  private readonly scratchKey = Buffer.alloc(FLOW_KEY.size);
   /** The open batch of installs (beginBatch .. commitBatch); null: each install writes at once. */
   private batch: { keys: Buffer; values: Buffer; entries: number; sessions: Session[] } | null = null;
   /** The batch's buffers, kept between batches. */
@@ -147,7 +146,7 @@ export class SessionTable {
 
   constructor(
     private readonly mapFd: number,
-    private readonly flags: { reverse: number; local: number; boxConnection: number },
+    private readonly flags: { local: number; boxConnection: number },
     private timeouts: Timeouts,
     private maxSessions: number,
     private readonly tcpCodes: TcpCodes,
@@ -207,7 +206,7 @@ export class SessionTable {
     return this.store.slotOfId(session.id) >= 0;
   }
 
-  /** Installs both directions in the BPF map; the first packet may then be re-injected. */
+  /** Installs the session's entry in the BPF map; the first packet may then be re-injected. */
   install(key: Uint8Array, facts: SessionFacts, protocol: number): InstallResult {
     if (this.store.size >= this.maxSessions) {
       this.stats.refusedFull++;
@@ -245,10 +244,8 @@ export class SessionTable {
     };
     // In a batch the entries are written by commitBatch(), before the first packet goes on.
     if (this.batch && this.batch.sessions.length < INSTALL_BATCH_MAX) {
-      const slot = this.batch.entries;
-      this.encodeEntry(session, row, false, now, slot, this.batch.keys, this.batch.values);
-      if (!session.local) this.encodeEntry(session, row, true, now, slot + 1, this.batch.keys, this.batch.values);
-      this.batch.entries += session.local ? 1 : 2;
+      this.encodeEntry(session, row, now, this.batch.entries, this.batch.keys, this.batch.values);
+      this.batch.entries += 1;
       this.batch.sessions.push(session);
     } else {
       const refused = this.writeOrRefuse(session, row, now);
@@ -269,7 +266,6 @@ export class SessionTable {
       this.writeEntries(session, row, now);
       return null;
     } catch (err) {
-      mapDelete(this.mapFd, session.key);
       const code = (err as { code?: string }).code;
       if (code === 'E2BIG' || code === 'ENOSPC' || code === 'ENOMEM') {
         this.stats.refusedFull++;
@@ -285,7 +281,7 @@ export class SessionTable {
    */
   beginBatch(): void {
     this.batchRoom ??= {
-      keys: Buffer.alloc(2 * INSTALL_BATCH_MAX * SESSION_KEY.size), values: Buffer.alloc(2 * INSTALL_BATCH_MAX * SESSION.size),
+      keys: Buffer.alloc(INSTALL_BATCH_MAX * FLOW_KEY.size), values: Buffer.alloc(INSTALL_BATCH_MAX * SESSION.size),
       entries: 0, sessions: [],
     };
     this.batch = this.batchRoom;
@@ -317,8 +313,7 @@ export class SessionTable {
     }
     let entry = 0;
     for (const session of batch.sessions) {
-      const n = session.local ? 1 : 2;
-      entry += n;
+      entry += 1;
       if (entry <= done) continue;
       const slot = this.store.slotOfId(session.id);
       const failed = this.writeOrRefuse(session, slot < 0 ? 0 : this.store.verdictRowOf(slot), session.createdNs);
@@ -350,40 +345,42 @@ export class SessionTable {
   }
 
   /**
-   * Writes both entries of a new session with one syscall. The batch takes BPF_ANY only; no
-   * entry of these keys can exist, since the table mirrors the map and was asked first.
+   * Writes a new session's entry. BPF_ANY, as the batch writes: the table mirrors the map and
+   * was asked first, so an entry of this key could only be an orphan the sweep has not removed.
    */
   private writeEntries(session: Session, row: number, lastSeen: bigint): void {
-    const n = session.local ? 1 : 2;
-    this.encodeEntry(session, row, false, lastSeen, 0);
-    if (n === 2) this.encodeEntry(session, row, true, lastSeen, 1);
-    const done = mapUpdateBatch(this.mapFd, this.pairKeys, this.pairValues, n, BPF_ANY);
-    // A partial batch: write the rest alone to learn its error.
-    if (done < n) mapUpdate(this.mapFd, session.reverse, this.pairValues.subarray(SESSION.size), BPF_NOEXIST);
+    this.encodeEntry(session, row, lastSeen, 0, this.entryKey, this.entryValue);
+    mapUpdate(this.mapFd, this.entryKey, this.entryValue, BPF_ANY);
   }
 
   /**
-   * Entry `slot` (0: client direction, 1: server direction) of pairKeys / pairValues; `row`: the
-   * row of xdpfw_verdict_rows holding the session's filters (VerdictRows.acquire).
+   * Entry `slot` of keys / values (FLOW_KEY.size and SESSION.size each); `row`: the row of
+   * xdpfw_verdict_rows holding the session's filters (VerdictRows.acquire).
    */
-  private encodeEntry(session: Session, row: number, reverse: boolean, lastSeen: bigint, slot: number, keys: Buffer = this.pairKeys, values: Buffer = this.pairValues): void {
-    (reverse ? session.reverse : session.key).copy(keys, slot * SESSION_KEY.size);
+  private encodeEntry(session: Session, row: number, lastSeen: bigint, slot: number, keys: Buffer, values: Buffer): void {
+    const clientIsFirst = flowKeyOf(session.key, keys.subarray(slot * FLOW_KEY.size, (slot + 1) * FLOW_KEY.size));
     const v = values.subarray(slot * SESSION.size, (slot + 1) * SESSION.size);
     v.fill(0);
     v.writeBigUInt64LE(BigInt(session.id), S.session_id);
-    v.writeBigUInt64LE(session.createdNs, S.created_ns);
+    v.writeUInt32LE(Number(session.createdNs / 1_000_000_000n), S.created_s);
     v.writeBigUInt64LE(lastSeen, S.last_seen_ns);
     v.writeUInt32LE(session.policyId, S.policy_id);
-    v.writeUInt32LE(reverse ? session.egressIfindex : session.ingressIfindex, S.ingress_ifindex);
-    v.writeUInt32LE(reverse ? session.ingressIfindex : session.egressIfindex, S.egress_ifindex);
-    v.writeUInt16LE(session.fromZoneId, S.from_zone);
-    v.writeUInt16LE(session.toZoneId, S.to_zone);
+    v.writeUInt32LE(session.ingressIfindex, ENTRY.ingressIfindex(FROM_CLIENT));
+    v.writeUInt32LE(session.local ? 0 : session.egressIfindex, ENTRY.ingressIfindex(FROM_SERVER));
+    v.writeUInt16LE(session.fromZoneId, ENTRY.zone(FROM_CLIENT));
+    v.writeUInt16LE(session.toZoneId, ENTRY.zone(FROM_SERVER));
     const f = this.flags;
-    v.writeUInt8((reverse ? f.reverse : 0) | (session.local ? f.local : 0) | (session.boxConnection ? f.boxConnection : 0), S.flags);
+    v.writeUInt8((session.local ? f.local : 0) | (session.boxConnection ? f.boxConnection : 0), S.flags);
+    v.writeUInt8(clientIsFirst ? 1 : 0, S.client_is_first);
     // TCP state none: the first packet, run through xdpfw_inject_new, starts the tracking.
     v.writeUInt8(this.tcpStates.value('none'), T.state);
-    (reverse ? session.key : session.reverse).copy(v, S.peer);
     v.writeUInt32LE(row, S.verdicts);
+  }
+
+  /** The entry key of a session (into a scratch buffer, valid until the next call). */
+  private keyOf(session: Session): Buffer {
+    flowKeyOf(session.key, this.scratchKey);
+    return this.scratchKey;
   }
 
   /**
@@ -403,22 +400,16 @@ export class SessionTable {
   /** The TCP state XDP wrote for the session, and why it closed it; null for other protocols. */
   endOf(session: Session): SessionEnd | null {
     if (!session.tcp) return null;
-    const v = this.readEntry(session.key, this.scratch);
+    const v = this.readEntry(session, this.scratch);
     return v ? this.decodeEnd(v, 0) : null;
   }
 
-  /**
-   * The session's entries as the map holds them now, read into `client` and `server`
-   * (SESSION.size each); null where an entry is missing (a session to the box has one).
-   */
-  readEntries(session: Session, client: Buffer<ArrayBuffer>, server: Buffer<ArrayBuffer>): { client: Buffer | null; server: Buffer | null } {
-    return {
-      client: this.readEntry(session.key, client),
-      server: session.local ? null : this.readEntry(session.reverse, server),
-    };
+  /** The session's entry as the map holds it now, read into `into` (SESSION.size); null if it is gone. */
+  readSessionEntry(session: Session, into: Buffer<ArrayBuffer>): Buffer | null {
+    return this.readEntry(session, into);
   }
 
-  /** What an owner entry says of the TCP connection's end (see SessionEnd). */
+  /** What an entry says of the TCP connection's end (see SessionEnd). */
   endOfEntry(owner: Buffer): SessionEnd {
     return this.decodeEnd(owner, 0);
   }
@@ -440,17 +431,17 @@ export class SessionTable {
   relabel(session: Session, facts: Pick<SessionFacts, 'policyId' | 'policyName' | 'fromZone' | 'fromZoneId' | 'toZone' | 'toZoneId'>): void {
     Object.assign(session, facts);
     this.keep(session);
-    this.rewriteEntries(session, (v) => {
+    this.rewriteEntry(session, (v) => {
       v.writeUInt32LE(facts.policyId, S.policy_id);
-      v.writeUInt16LE(facts.fromZoneId, S.from_zone);
-      v.writeUInt16LE(facts.toZoneId, S.to_zone);
+      v.writeUInt16LE(facts.fromZoneId, ENTRY.zone(FROM_CLIENT));
+      v.writeUInt16LE(facts.toZoneId, ENTRY.zone(FROM_SERVER));
     });
   }
 
   /**
-   * The session's route moved and its policy was checked for the new zone pair: both entries
-   * take the new interfaces (each direction's ingress is the other's egress), zones, policy
-   * and the filters of the new interfaces.
+   * The session's route moved and its policy was checked for the new zone pair: its entry takes
+   * the new interfaces (each direction's ingress is the other's egress), zones, policy and the
+   * filters of the new interfaces; its kept next hops are forgotten.
    */
   reroute(
     session: Session,
@@ -460,13 +451,14 @@ export class SessionTable {
     if (row === null) return;
     Object.assign(session, facts);
     this.keep(session);
-    this.rewriteEntries(session, (v, reverse) => {
-      v.writeUInt32LE(reverse ? facts.egressIfindex : facts.ingressIfindex, S.ingress_ifindex);
-      v.writeUInt32LE(reverse ? facts.ingressIfindex : facts.egressIfindex, S.egress_ifindex);
+    this.rewriteEntry(session, (v) => {
+      v.writeUInt32LE(facts.ingressIfindex, ENTRY.ingressIfindex(FROM_CLIENT));
+      v.writeUInt32LE(session.local ? 0 : facts.egressIfindex, ENTRY.ingressIfindex(FROM_SERVER));
       v.writeUInt32LE(facts.policyId, S.policy_id);
-      v.writeUInt16LE(facts.fromZoneId, S.from_zone);
-      v.writeUInt16LE(facts.toZoneId, S.to_zone);
+      v.writeUInt16LE(facts.fromZoneId, ENTRY.zone(FROM_CLIENT));
+      v.writeUInt16LE(facts.toZoneId, ENTRY.zone(FROM_SERVER));
       v.writeUInt32LE(row.next, S.verdicts);
+      clearKeptEgress(v);
     });
     this.verdictRows.release(row.old);
   }
@@ -477,7 +469,11 @@ export class SessionTable {
     if (row === null) return;
     session.filters = filters;
     this.keep(session);
-    this.rewriteEntries(session, (v) => v.writeUInt32LE(row.next, S.verdicts));
+    // Another row may name another routing table: the kept next hops go too.
+    this.rewriteEntry(session, (v) => {
+      v.writeUInt32LE(row.next, S.verdicts);
+      clearKeptEgress(v);
+    });
     this.verdictRows.release(row.old);
   }
 
@@ -514,29 +510,26 @@ export class SessionTable {
   }
 
   /**
-   * The map has no partial update: each entry is read, edited and written
-   * back, so what the fast path counts between the read and the write of
-   * that one entry is the only thing that can be lost.
+   * The map has no partial update: the entry is read, edited and written
+   * back, so what the fast path counts between the read and the write is
+   * the only thing that can be lost.
    */
-  private rewriteEntries(session: Session, edit: (value: Buffer, reverse: boolean) => void, both = true): void {
-    const entries = session.local || !both ? [session.key] : [session.key, session.reverse];
-    for (const key of entries) {
-      const value = this.readEntry(key);
-      if (!value) continue;
-      edit(value, key === session.reverse);
-      try {
-        mapUpdate(this.mapFd, key, value, BPF_EXIST);
-      } catch {
-        // Entry vanished meanwhile (expired): nothing to record.
-      }
+  private rewriteEntry(session: Session, edit: (value: Buffer) => void): void {
+    const value = this.readEntry(session);
+    if (!value) return;
+    edit(value);
+    try {
+      mapUpdate(this.mapFd, this.keyOf(session), value, BPF_EXIST);
+    } catch {
+      // Entry vanished meanwhile (expired): nothing to record.
     }
   }
 
-  private readEntry(key: Buffer, into = Buffer.alloc(SESSION.size)): Buffer | null {
-    return mapLookup(this.mapFd, key, into) ? into : null;
+  private readEntry(session: Session, into = Buffer.alloc(SESSION.size)): Buffer | null {
+    return mapLookup(this.mapFd, this.keyOf(session), into) ? into : null;
   }
 
-  /** Ends a session: both BPF entries go, listeners hear of it with the final counters. */
+  /** Ends a session: its BPF entry goes, listeners hear of it with the final counters. */
   close(session: Session, reason: CloseReason, known?: SessionCounters): void {
     const slot = this.store.slotOfId(session.id);
     if (slot < 0) return;
@@ -545,8 +538,7 @@ export class SessionTable {
     const totals = counters ? totalsOf(counters) : null;
     // XDP's record stands for its own reason only: a session cleared before XDP closed it is logged here.
     const logged = counters?.end?.logged === true && counters.end.reason === reason;
-    mapDelete(this.mapFd, session.key);
-    if (!session.local) mapDelete(this.mapFd, session.reverse);
+    mapDelete(this.mapFd, this.keyOf(session));
     this.verdictRows.release(this.store.verdictRowOf(slot));
     this.expiry.forget(session.id);
     this.recent.delete(session.id);
@@ -567,19 +559,16 @@ export class SessionTable {
   }
 
   private countersOf(session: Session): SessionCounters {
-    const read = (key: Buffer): DirectionCounters | null => {
-      const v = this.readEntry(key, this.scratch);
-      return v && {
-        packets: Number(v.readBigUInt64LE(S.packets)),
-        bytes: Number(v.readBigUInt64LE(S.bytes)),
-        lastSeenNs: v.readBigUInt64LE(S.last_seen_ns),
-      };
-    };
-    const client = read(session.key);
-    // The scratch buffer still holds the owner entry when the server's is missing.
-    const end = client && session.tcp ? this.decodeEnd(this.scratch, 0) : null;
-    const handshakeOnly = end !== null && this.isHandshakeOnly(this.scratch, 0);
-    return { client: client ?? { packets: 0, bytes: 0, lastSeenNs: 0n }, end, handshakeOnly, server: session.local ? null : read(session.reverse) };
+    const v = this.readEntry(session, this.scratch);
+    if (!v) return { client: { packets: 0, bytes: 0, lastSeenNs: 0n }, end: null, handshakeOnly: false, server: session.local ? null : { packets: 0, bytes: 0, lastSeenNs: 0n } };
+    // One last-seen time for both directions: the entry's.
+    const lastSeenNs = v.readBigUInt64LE(S.last_seen_ns);
+    const direction = (d: 0 | 1): DirectionCounters => ({
+      packets: Number(v.readBigUInt64LE(ENTRY.packets(d))), bytes: Number(v.readBigUInt64LE(ENTRY.bytes(d))), lastSeenNs,
+    });
+    const end = session.tcp ? this.decodeEnd(v, 0) : null;
+    const handshakeOnly = end !== null && this.isHandshakeOnly(v, 0);
+    return { client: direction(FROM_CLIENT), end, handshakeOnly, server: session.local ? null : direction(FROM_SERVER) };
   }
 
   clear(): number {
@@ -660,33 +649,31 @@ export class SessionTable {
   /** Removes map entries no session owns (left by a daemon killed while installing one); returns how many. */
   sweepOrphans(): number {
     // Right after adopt(), its read of the map serves (a million sessions: one dump fewer).
-    const { keys, values, count } = this.adoptedDump ?? mapDump(this.mapFd, SESSION_KEY.size, SESSION.size);
+    const { keys, values, count } = this.adoptedDump ?? mapDump(this.mapFd, FLOW_KEY.size, SESSION.size);
     this.adoptedDump = null;
     let swept = 0;
     for (let i = 0; i < count; i++) {
       if (this.store.slotOfId(Number(values.readBigUInt64LE(i * SESSION.size + S.session_id))) >= 0) continue;
-      mapDelete(this.mapFd, keys.subarray(i * SESSION_KEY.size, (i + 1) * SESSION_KEY.size));
+      mapDelete(this.mapFd, keys.subarray(i * FLOW_KEY.size, (i + 1) * FLOW_KEY.size));
       swept++;
     }
     return swept;
   }
 
   /**
-   * Rebuilds the table from the pinned BPF map after a restart: the client
-   * entry of each session carries everything needed.
+   * Rebuilds the table from the pinned BPF map after a restart: each session's
+   * entry carries everything needed.
    */
   adopt(names: NameResolver, wallClockOffsetMs: number): number {
-    const dump = mapDump(this.mapFd, SESSION_KEY.size, SESSION.size);
+    const dump = mapDump(this.mapFd, FLOW_KEY.size, SESSION.size);
     const { keys, values, count } = dump;
-    // Owner entries, taken in id order as installs are: listings page by id and stop early.
+    // Entries, taken in id order as installs are: listings page by id and stop early.
     const owners: number[] = [];
-    for (let i = 0; i < count; i++) if ((values.readUInt8(i * SESSION.size + S.flags) & this.flags.reverse) === 0) owners.push(i);
+    for (let i = 0; i < count; i++) owners.push(i);
     const idAt = (i: number): number => Number(values.readBigUInt64LE(i * SESSION.size + S.session_id));
     const ids = Float64Array.from(owners, idAt);
     const order = Uint32Array.from(owners.keys()).sort((a, b) => ids[a]! - ids[b]!);
     this.store.reserve(this.store.size + owners.length);
-    // One buffer for every peer entry: what is kept of it is decoded before the next lookup.
-    const revValue = Buffer.alloc(SESSION.size);
     let adopted = 0;
     let lastId = 0;
     for (const o of order) {
@@ -695,16 +682,15 @@ export class SessionTable {
       if (id <= lastId) continue; // a second entry claiming an id already taken: left to the orphan sweep
       const at = i * SESSION.size;
       const flags = values.readUInt8(at + S.flags);
-      const key = keys.subarray(i * SESSION_KEY.size, (i + 1) * SESSION_KEY.size);
+      const flowKey = keys.subarray(i * FLOW_KEY.size, (i + 1) * FLOW_KEY.size);
+      const key = clientTupleOf(flowKey, values.readUInt8(at + S.client_is_first) !== 0, Buffer.alloc(SESSION_KEY.size)) as Buffer;
       const local = (flags & this.flags.local) !== 0;
       const boxConnection = (flags & this.flags.boxConnection) !== 0;
-      // The peer's key as stored (a translated session's is not the reverse of this one).
-      const reverse = local ? reverseKey(key, this.lookupKey) as Buffer : values.subarray(at + S.peer, at + S.peer + SESSION_KEY.size);
-      const hasReverse = !local && mapLookup(this.mapFd, reverse, revValue);
-      const fromZoneId = values.readUInt16LE(at + S.from_zone);
-      const toZoneId = values.readUInt16LE(at + S.to_zone);
+      const reverse = reverseKey(key, Buffer.alloc(SESSION_KEY.size)) as Buffer;
+      const fromZoneId = values.readUInt16LE(at + ENTRY.zone(FROM_CLIENT));
+      const toZoneId = values.readUInt16LE(at + ENTRY.zone(FROM_SERVER));
       const policyId = values.readUInt32LE(at + S.policy_id);
-      const createdNs = values.readBigUInt64LE(at + S.created_ns);
+      const createdNs = BigInt(values.readUInt32LE(at + S.created_s)) * 1_000_000_000n;
       const protocol = key[SESSION_KEY.offset.protocol];
       // Its verdicts' row, counted; a row outside the table: not adopted (the orphan sweep removes it).
       const row = values.readUInt32LE(at + S.verdicts);
@@ -715,14 +701,14 @@ export class SessionTable {
         fromZone: names.zoneName(fromZoneId), fromZoneId,
         toZone: local ? 'junos-host' : names.zoneName(toZoneId), toZoneId,
         policyId, policyName: local ? localAdmission(boxConnection) : names.policyName(policyId),
-        ingressIfindex: values.readUInt32LE(at + S.ingress_ifindex),
-        egressIfindex: hasReverse ? revValue.readUInt32LE(S.ingress_ifindex) : 0,
+        ingressIfindex: values.readUInt32LE(at + ENTRY.ingressIfindex(FROM_CLIENT)),
+        egressIfindex: local ? 0 : values.readUInt32LE(at + ENTRY.ingressIfindex(FROM_SERVER)),
         local, boxConnection,
         logClose: !local && names.logsClose(policyId),
         icmpType: protocol === IPPROTO_ICMP ? 8 : protocol === IPPROTO_ICMPV6 ? 128 : 0,
         inactivityTimeout: null, // not in the entry: after a restart, the protocol's timeout
         first: FIRST_PACKET_UNKNOWN,
-        filters: hasReverse || local ? filters : { client: filters.client, server: { input: NO_FILTER, output: NO_FILTER } },
+        filters,
         id, key, reverse, createdNs,
         createdAtMs: Math.round(Number(createdNs) / 1e6 + wallClockOffsetMs),
         tcp: protocol === IPPROTO_TCP ? this.tcpStates.name(values.readUInt8(at + T.state)) : null,

@@ -8,7 +8,8 @@
 // state and events as they were.
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { COUNTER_VALUE, SESSION, SESSION_KEY } from '../dataplane/layout.js';
+import { COUNTER_VALUE, FLOW_KEY, SESSION, SESSION_KEY } from '../dataplane/layout.js';
+import { flowKeyOf } from '../session/entry.js';
 import {
   type BpfObject, RingBuffer, btfEnum, closeFd, getPinned, mapDelete, mapLookup, mapUpdate, numPossibleCpus, openObject, pinObject, progTestRun,
 } from '../dataplane/native.js';
@@ -118,16 +119,12 @@ export class XdpTrace {
     };
   }
 
-  /** A running session entry and its peer's, to copy into this instance (none when no session). */
-  static sessionEntries(runningSessions: number, key: Buffer): Array<[Buffer, Buffer]> {
-    const out: Array<[Buffer, Buffer]> = [];
+  /** The running session entry of a packet's tuple (either direction), to copy into this instance (none when no session). */
+  static sessionEntries(runningSessions: number, tuple: Buffer): Array<[Buffer, Buffer]> {
+    const key = Buffer.alloc(FLOW_KEY.size);
+    flowKeyOf(tuple.subarray(0, SESSION_KEY.size), key);
     const value = Buffer.alloc(SESSION.size);
-    if (!mapLookup(runningSessions, key, value)) return out;
-    out.push([Buffer.from(key), Buffer.from(value)]);
-    const peerKey = Buffer.from(value.subarray(SESSION.offset.peer, SESSION.offset.peer + SESSION_KEY.size));
-    const peer = Buffer.alloc(SESSION.size);
-    if (!peerKey.equals(key) && mapLookup(runningSessions, peerKey, peer)) out.push([peerKey, peer]);
-    return out;
+    return mapLookup(runningSessions, key, value) ? [[key, value]] : [];
   }
 
   private readCounters(): Map<number, bigint> {

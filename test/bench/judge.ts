@@ -17,7 +17,8 @@ reexecInNetns(import.meta.url, TWO_PORTS);
 
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
-const { RX_META, SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
+const { FLOW_KEY, RX_META, SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
+const { flowKeyOf } = await import('../../lib/session/entry.js');
 const native = await import('../../lib/dataplane/native.js');
 const { compileText } = await import('../../lib/config/compile.js');
 const { VerdictRows } = await import('../../lib/session/verdict-rows.js');
@@ -175,8 +176,8 @@ try {
     const routes = new RouteBatch(dp.progs.routeBatch);
     const rewritten = Buffer.alloc(SLOT);
     const outLength = new Uint32Array(1);
-    const keys = Buffer.alloc(2 * batch * SESSION_KEY.size);
-    const values = Buffer.alloc(2 * batch * SESSION.size);
+    const keys = Buffer.alloc(batch * FLOW_KEY.size);
+    const values = Buffer.alloc(batch * SESSION.size);
     const flowKeys = Buffer.alloc(PACKETS * SESSION_KEY.size);
     for (let i = 0; i < PACKETS; i++) {
       rx.reader.read(descs[2 * i]!, descs[2 * i + 1]!);
@@ -201,20 +202,17 @@ try {
         routes.clear();
         for (let i = done; i < done + batch; i++) routes.add(flowKeys.subarray(i * SESSION_KEY.size, (i + 1) * SESSION_KEY.size), 0, 0);
         routes.resolve(IN, 0);
-        flowKeys.copy(keys, 0, done * SESSION_KEY.size, (done + batch) * SESSION_KEY.size);
-        flowKeys.copy(keys, batch * SESSION_KEY.size, done * SESSION_KEY.size, (done + batch) * SESSION_KEY.size);
-        for (let i = 0; i < batch; i++) keys[(batch + i) * SESSION_KEY.size + SESSION_KEY.offset.family] = 99; // distinct reverse keys
-        native.mapUpdateBatch(mapFd, keys, values, 2 * batch, 0);
+        // One entry per session (its key as long as the tuple: the tuples serve as distinct keys).
+        for (let i = done; i < done + batch; i++) flowKeyOf(flowKeys.subarray(i * SESSION_KEY.size, (i + 1) * SESSION_KEY.size), keys.subarray((i - done) * FLOW_KEY.size));
+        native.mapUpdateBatch(mapFd, keys, values, batch, 0);
         for (let i = done; i < done + batch; i++) native.progRunInto(dp.progs.injectNew, umem, descs[2 * i]!, descs[2 * i + 1]!, IN, 0, rewritten, outLength);
       }
       c = process.cpuUsage(c0);
       const kns = Number(process.hrtime.bigint() - t0);
       const kcns = c.user * 1e3;
       for (let done = 0; done < PACKETS; done += batch) {
-        flowKeys.copy(keys, 0, done * SESSION_KEY.size, (done + batch) * SESSION_KEY.size);
-        flowKeys.copy(keys, batch * SESSION_KEY.size, done * SESSION_KEY.size, (done + batch) * SESSION_KEY.size);
-        for (let i = 0; i < batch; i++) keys[(batch + i) * SESSION_KEY.size + SESSION_KEY.offset.family] = 99;
-        native.mapDeleteBatch(mapFd, keys, 2 * batch);
+        for (let i = done; i < done + batch; i++) flowKeyOf(flowKeys.subarray(i * SESSION_KEY.size, (i + 1) * SESSION_KEY.size), keys.subarray((i - done) * FLOW_KEY.size));
+        native.mapDeleteBatch(mapFd, keys, batch);
       }
       if (r === 0) continue; // warm-up
       wall.total.push(ns / PACKETS);

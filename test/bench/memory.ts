@@ -25,7 +25,7 @@ const DEADLINE_S = 120;
 const SAMPLES = 5;
 /**
  * Sessions written into the pinned map before the restart: with what the rate probes install,
- * about a million, within the map's 2 × 1,048,576 entries.
+ * about a million, within the map's 1,048,576 entries (one per session).
  */
 const ADOPTED = 900_000;
 /** New flows offered to measure the install rate: more than the slow path takes, for a second and a half. */
@@ -114,9 +114,9 @@ try {
     comparisons: [],
     facts: [
       ['sessions installed', `${fmt(have)} in ${fmt(loadedSeconds)} s`],
-      ['session map: max_entries (two per session)', fmt(maxEntries)],
+      ['session map: max_entries (one per session)', fmt(maxEntries)],
       ['session map: memlock (preallocated, whatever the use)', `${fmt(memlock / 2 ** 20)} MiB`],
-      ['session map: bytes per session (memlock / (max_entries / 2))', fmt(memlock / (maxEntries / 2))],
+      ['session map: bytes per session (memlock / max_entries)', fmt(memlock / maxEntries)],
       ['daemon RSS, no sessions', `${fmt(idleS.median / 2 ** 20)} MiB (${fmt(idleS.min / 2 ** 20)}–${fmt(idleS.max / 2 ** 20)})`],
       [`daemon RSS, ${fmt(have)} sessions`, `${fmt(fullS.median / 2 ** 20)} MiB (${fmt(fullS.min / 2 ** 20)}–${fmt(fullS.max / 2 ** 20)})`],
       ['daemon RSS ratio full / empty', fmt(fullS.median / idleS.median)],

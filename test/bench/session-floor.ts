@@ -15,7 +15,8 @@ reexecInNetns(import.meta.url, TWO_PORTS);
 
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
-const { SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
+const { FLOW_KEY, SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
+const { installSession } = await import('../helpers/session-entry.js');
 const native = await import('../../lib/dataplane/native.js');
 const { RouteProbe } = await import('../../lib/slowpath/route-probe.js');
 const { ROUTE_BATCH_MAX, RouteBatch } = await import('../../lib/slowpath/route-batch.js');
@@ -50,17 +51,14 @@ try {
   key.writeUInt16BE(9, SESSION_KEY.offset.dst_port);
   ipBytes('10.8.0.2').copy(key, SESSION_KEY.offset.src_addr);
   ipBytes('10.9.0.2').copy(key, SESSION_KEY.offset.dst_addr);
-  const value = Buffer.alloc(SESSION.size);
-  value.writeUInt32LE(IN, SESSION.offset.ingress_ifindex); // bound as the slow path binds it
-  value.writeUInt32LE(OUT, SESSION.offset.egress_ifindex);
-  native.mapUpdate(sessions, key, value, 0);
+  installSession(sessions, dp.objectPath, { client: key, ingress: IN, egress: OUT, tcp: false }); // bound as the slow path binds it
 
   const routes = new RouteProbe(dp.progs.route);
   const egress = new native.Xsk({ ifindex: OUT, ifname: 'out0', queue: 0 });
   const rewritten = Buffer.alloc(4096);
   const lengths = new Uint32Array(1);
-  const keys = Buffer.alloc(2 * SESSION_KEY.size);
-  const values = Buffer.alloc(2 * SESSION.size);
+  const keys = Buffer.alloc(FLOW_KEY.size);
+  const values = Buffer.alloc(SESSION.size);
   let next = 1;
 
   /** Microseconds per packet of `fn`, which handles `per` packets a call, run by run. */
@@ -76,8 +74,8 @@ try {
     return out;
   };
   const routeBatch = new RouteBatch(dp.progs.routeBatch);
-  const batchKeys = Buffer.alloc(2 * BATCH * SESSION_KEY.size);
-  const batchValues = Buffer.alloc(2 * BATCH * SESSION.size);
+  const batchKeys = Buffer.alloc(BATCH * FLOW_KEY.size);
+  const batchValues = Buffer.alloc(BATCH * SESSION.size);
   const staged = Buffer.alloc(BATCH * data.length);
   const stagedLengths = new Uint32Array(BATCH).fill(data.length);
   const outLength = new Uint32Array(1);
@@ -85,13 +83,12 @@ try {
   const costs = {
     route: time(() => routes.lookup(data, 0, data.length, IN, 0)),
     install: time(() => {
-      // Two distinct keys per session, as the slow path writes them.
-      keys.writeUInt32BE(next++, 12);
-      keys.writeUInt32BE(next++, 12 + SESSION_KEY.size);
-      native.mapUpdateBatch(sessions, keys, values, 2, 0);
+      // One entry per session, as the slow path writes it (a distinct first address each).
+      keys.writeUInt32BE(next++, FLOW_KEY.offset.addr);
+      native.mapUpdate(sessions, keys, values, 0);
       written.push(Buffer.from(keys));
     }, () => {
-      for (const k of written.splice(0)) native.mapDeleteBatch(sessions, k, 2);
+      for (const k of written.splice(0)) native.mapDelete(sessions, k);
     }),
     rewrite: time(() => native.progTestRun(dp.progs.injectNew, { data, ifindex: IN, rxQueue: 0, into: rewritten })),
     transmit: time(() => {
@@ -109,11 +106,11 @@ try {
       routeBatch.resolve(IN, 0);
     }, undefined, ROUTE_BATCH_MAX),
     install: time(() => {
-      for (let i = 0; i < 2 * BATCH; i++) batchKeys.writeUInt32BE(next++, i * SESSION_KEY.size + 12);
-      native.mapUpdateBatch(sessions, batchKeys, batchValues, 2 * BATCH, 0);
+      for (let i = 0; i < BATCH; i++) batchKeys.writeUInt32BE(next++, i * FLOW_KEY.size + FLOW_KEY.offset.addr);
+      native.mapUpdateBatch(sessions, batchKeys, batchValues, BATCH, 0);
       written.push(Buffer.from(batchKeys));
     }, () => {
-      for (const k of written.splice(0)) native.mapDeleteBatch(sessions, k, 2 * BATCH);
+      for (const k of written.splice(0)) native.mapDeleteBatch(sessions, k, BATCH);
     }, BATCH),
     rewrite: time(() => native.progRunInto(dp.progs.injectNew, data, 0, data.length, IN, 0, rewritten, outLength)),
     transmit: time(() => {
@@ -149,7 +146,7 @@ try {
       line('(fallback) re-inject with a live BPF_PROG_RUN', costs.live),
       ['new sessions per second one core can reach at most', `${fmt(floor.median)} (${fmt(floor.min)}–${fmt(floor.max)})`],
       line(`batched: route probe per packet (${ROUTE_BATCH_MAX} in one run of xdpfw_route_batch)`, batched.route),
-      line(`batched: install both entries per session (${BATCH} sessions in one batch update)`, batched.install),
+      line(`batched: install one entry per session (${BATCH} sessions in one batch update)`, batched.install),
       line('batched: rewrite the first packet (positional plain BPF_PROG_RUN)', batched.rewrite),
       line(`batched: send per packet (${BATCH} frames, one call)`, batched.transmit),
       line('batched: sum per new session', batchedSum),

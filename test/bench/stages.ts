@@ -19,7 +19,7 @@ const { XDP_DROP, XDP_REDIRECT } = await import('../../lib/dataplane/xdp-abi.js'
 const { applyScreens } = await import('../../lib/screens/apply.js');
 const { bpfObjectPath } = await import('../../lib/util/paths.js');
 const { frame, ipBytes } = await import('../helpers/packets.js');
-const { sessionEntry } = await import('../helpers/session-entry.js');
+const { installSession } = await import('../helpers/session-entry.js');
 const { compare, fmt, report } = await import('./lib/report.js');
 type FrameSpec = import('../helpers/packets.js').FrameSpec;
 
@@ -61,8 +61,7 @@ try {
     key.writeUInt16BE(spec.dport!, SESSION_KEY.offset.dst_port);
     ipBytes(spec.src).copy(key, SESSION_KEY.offset.src_addr);
     ipBytes(spec.dst).copy(key, SESSION_KEY.offset.dst_addr);
-    const v = sessionEntry(dp.objectPath, { ingress: IN, egress: OUT, tcp: spec.protocol === 'tcp' });
-    native.mapUpdate(dp.mapFd('xdpfw_sessions'), key, v, 0);
+    installSession(dp.mapFd('xdpfw_sessions'), dp.objectPath, { client: key, ingress: IN, egress: OUT, tcp: spec.protocol === 'tcp' });
   }
   const land = frame({ src: '10.0.0.1', dst: '10.0.0.1', protocol: 'tcp', tcpFlags: 0x02, sport: 1000, dport: 80 });
   const syn = frame({ src: '10.0.0.2', dst: '10.0.0.1', protocol: 'tcp', tcpFlags: 0x02, sport: 1000, dport: 80 });

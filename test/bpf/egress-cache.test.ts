@@ -2,7 +2,8 @@
 // on the real object under BPF_PROG_RUN: kept from the first packet looked up
 // under a leased route generation, used for the packets after it (shown by a
 // marker MAC written into the entry), never used under another generation,
-// after the lease ran out, or for a packet larger than its MTU; and the
+// after the lease ran out, or for a packet larger than its interface's kept
+// MTU (shared by the sessions leaving there), each direction on its own; and the
 // daemon's route watch (lib/routes/route-watch.ts) with a real `ip monitor`:
 // a neighbour replaced in the namespace takes effect for the next packet.
 import { insideTestNetns, reexecInNetns } from '../helpers/netns-reexec.js';
@@ -13,13 +14,14 @@ reexecInNetns(import.meta.url, [...TWO_PORTS]);
 const { default: t } = await import('tap');
 const { execFileSync } = await import('node:child_process');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
-const { EGRESS, ROUTE_LEASE, SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
+const { EGRESS, EGRESS_PORT, ROUTE_LEASE, SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { LEASE_MS, RouteWatch } = await import('../../lib/routes/route-watch.js');
 const { XDP_REDIRECT } = await import('../../lib/dataplane/xdp-abi.js');
 const { frame, ipBytes, mac } = await import('../helpers/packets.js');
-const { sessionEntry } = await import('../helpers/session-entry.js');
+const { installSession, sessionKey } = await import('../helpers/session-entry.js');
+const { reverseKey } = await import('../../lib/session/flow-key.js');
 type FrameSpec = import('../helpers/packets.js').FrameSpec;
 
 t.ok(insideTestNetns(), 'runs in its own namespace');
@@ -49,7 +51,8 @@ key.writeUInt16BE(flow.dport!, SESSION_KEY.offset.dst_port);
 ipBytes(flow.src).copy(key, SESSION_KEY.offset.src_addr);
 ipBytes(flow.dst).copy(key, SESSION_KEY.offset.dst_addr);
 const sessions = dp.mapFd('xdpfw_sessions');
-native.mapUpdate(sessions, key, sessionEntry(dp.objectPath, { ingress: IN, egress: OUT, tcp: false }), 0);
+const entryKey = installSession(sessions, dp.objectPath, { client: key, ingress: IN, egress: OUT, tcp: false });
+const ports = dp.mapFd('xdpfw_egress_ports');
 
 const leaseFd = dp.mapFd('xdpfw_route_lease');
 function lease(generation: number, validUntil: bigint): void {
@@ -65,25 +68,37 @@ function readLease(): { generation: number; validUntil: bigint } {
 }
 const HOUR = 3_600_000_000_000n;
 
-/** The entry's kept egress. */
-function kept() {
+const hex = (b: Buffer, at: number) => [...b.subarray(at, at + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
+const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
+
+/** The entry's kept next hop of direction `dir` (0: the client's packets), and the port entry of its egress. */
+function kept(dir: 0 | 1 = 0, port = OUT) {
   const v = Buffer.alloc(SESSION.size);
-  native.mapLookup(sessions, key, v);
-  const e = v.subarray(SESSION.offset.egress, SESSION.offset.egress + EGRESS.size);
-  const hex = (at: number) => [...e.subarray(at, at + 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
+  native.mapLookup(sessions, entryKey, v);
+  const e = SESSION.offset.egress;
+  const p = Buffer.alloc(EGRESS_PORT.size);
+  const hasPort = native.mapLookup(ports, u32(port), p);
   return {
-    generation: e.readUInt32LE(EGRESS.offset.generation), ifindex: e.readUInt32LE(EGRESS.offset.ifindex),
-    tableId: e.readUInt32LE(EGRESS.offset.table_id), mtu: e.readUInt16LE(EGRESS.offset.mtu),
-    dmac: hex(EGRESS.offset.dmac), smac: hex(EGRESS.offset.smac),
+    generation: v.readUInt32LE(e + EGRESS.offset.generation),
+    kept: (v.readUInt8(SESSION.offset.egress_kept) >> dir) & 1,
+    dmac: hex(v, e + EGRESS.offset.dmac + 6 * dir),
+    mtu: hasPort ? p.readUInt16LE(EGRESS_PORT.offset.mtu) : 0,
+    smac: hasPort ? hex(p, EGRESS_PORT.offset.smac) : '',
+    portGeneration: hasPort ? p.readUInt32LE(EGRESS_PORT.offset.generation) : 0,
   };
 }
-/** Writes into the entry's kept egress (as nothing but a test would). */
-function poke(edit: { dmac?: string; mtu?: number }): void {
+/** Writes into the entry's kept next hop or its port's MTU (as nothing but a test would). */
+function poke(edit: { dmac?: string; mtu?: number }, dir: 0 | 1 = 0, port = OUT): void {
   const v = Buffer.alloc(SESSION.size);
-  native.mapLookup(sessions, key, v);
-  if (edit.dmac) mac(edit.dmac).copy(v, SESSION.offset.egress + EGRESS.offset.dmac);
-  if (edit.mtu !== undefined) v.writeUInt16LE(edit.mtu, SESSION.offset.egress + EGRESS.offset.mtu);
-  native.mapUpdate(sessions, key, v, 0);
+  native.mapLookup(sessions, entryKey, v);
+  if (edit.dmac) mac(edit.dmac).copy(v, SESSION.offset.egress + EGRESS.offset.dmac + 6 * dir);
+  native.mapUpdate(sessions, entryKey, v, 0);
+  if (edit.mtu !== undefined) {
+    const p = Buffer.alloc(EGRESS_PORT.size);
+    native.mapLookup(ports, u32(port), p);
+    p.writeUInt16LE(edit.mtu, EGRESS_PORT.offset.mtu);
+    native.mapUpdate(ports, u32(port), p, 0);
+  }
 }
 /** Forwards one packet of the flow; the destination MAC it left with. */
 function forward(spec: FrameSpec = flow): string {
@@ -114,7 +129,7 @@ t.test('kept from the first packet under a lease, used by the next', async (t) =
   const before = lookups();
   t.equal(forward(), NEIGHBOUR, 'the first packet is looked up');
   t.equal(lookups() - before, 1, 'counted');
-  t.same(kept(), { generation: 7, ifindex: OUT, tableId: 0, mtu: 1500, dmac: NEIGHBOUR, smac: OUT_MAC }, 'its egress kept');
+  t.same(kept(), { generation: 7, kept: 1, dmac: NEIGHBOUR, mtu: 1500, smac: OUT_MAC, portGeneration: 7 }, 'its next hop kept, its port\'s MAC and MTU too');
   poke({ dmac: MARKER });
   t.equal(forward(), MARKER, 'the next packet leaves by the kept egress, not a lookup');
   t.equal(forward(), MARKER);
@@ -137,8 +152,40 @@ t.test('a packet larger than the kept MTU is looked up', async (t) => {
   forward();
   poke({ dmac: MARKER, mtu: 100 });
   t.equal(forward({ ...flow, payload: Buffer.alloc(200) }), NEIGHBOUR, 'looked up');
-  t.equal(kept().mtu, 1500, 'and kept again with the route MTU');
+  t.equal(kept().mtu, 100, 'the port keeps the smallest MTU of the generation');
+  poke({ dmac: MARKER });
+  t.equal(forward(), MARKER, 'a packet within it leaves by the kept next hop');
+  lease(10, native.monotonicNs() + HOUR);
+  t.equal(forward(), NEIGHBOUR, 'a new generation: looked up');
+  t.equal(kept().mtu, 1500, 'and the port takes the route MTU again');
+});
+
+t.test('each direction keeps its own next hop; the port entry is the egress interface\'s', async (t) => {
+  execFileSync('ip', ['neigh', 'replace', '10.8.0.2', 'lladdr', '02:00:00:00:08:02', 'dev', 'in0', 'nud', 'permanent']);
+  lease(11, native.monotonicNs() + HOUR);
+  const reply: FrameSpec = { ...flow, src: flow.dst, dst: flow.src, sport: flow.dport, dport: flow.sport };
+  t.equal(forward(), NEIGHBOUR, 'the client\'s packet is looked up');
+  const back = native.progTestRun(dp.progs.rx, { data: frame(reply), ifindex: OUT, rxQueue: 0, dataOutSize: 200 });
+  t.equal(back.retval, XDP_REDIRECT, 'the server\'s packet, arriving on out0, is forwarded to in0');
+  t.same([kept(0).kept, kept(1, IN).kept], [1, 1], 'both directions kept under the generation');
+  const in0 = JSON.parse(execFileSync('ip', ['-j', 'link', 'show', 'in0'], { encoding: 'utf8' })) as Array<{ address: string }>;
+  t.equal(kept(1, IN).smac, in0[0]!.address, 'in0\'s port entry holds its MAC');
+  poke({ dmac: MARKER }, 1, IN);
+  const again = native.progTestRun(dp.progs.rx, { data: frame(reply), ifindex: OUT, rxQueue: 0, dataOutSize: 200 });
+  t.equal(hex(again.dataOut!, 0), MARKER, 'the server\'s next packet leaves by its own kept next hop');
+  t.equal(forward(), NEIGHBOUR, 'the client\'s by its own');
+  t.ok(sessionKey(reverseKey(key, Buffer.alloc(SESSION_KEY.size)) as Buffer).equals(entryKey), 'both directions find the one entry');
+});
+
+t.test('while routes select by TOS, IPv4 packets are looked up every time', async (t) => {
+  const v = Buffer.alloc(ROUTE_LEASE.size);
+  v.writeUInt32LE(12, ROUTE_LEASE.offset.generation);
+  v.writeUInt32LE(1, ROUTE_LEASE.offset.flags); // XDPFW_ROUTE_LEASE_TOS
+  v.writeBigUInt64LE(native.monotonicNs() + HOUR, ROUTE_LEASE.offset.valid_until_ns);
+  native.mapUpdate(leaseFd, Buffer.alloc(4), v, 0);
   t.equal(forward(), NEIGHBOUR);
+  poke({ dmac: MARKER });
+  t.equal(forward(), NEIGHBOUR, 'not from the kept next hop');
 });
 
 t.test('the route watch: a neighbour replaced reaches the next packet', async (t) => {
@@ -179,6 +226,40 @@ t.test('the route watch: a neighbour replaced reaches the next packet', async (t
   t.ok(readLease().validUntil > native.monotonicNs(), 'leased again');
   watch.close();
   t.equal(readLease().validUntil, 0n, 'closing withdraws the lease');
+  watch = null;
+});
+
+t.test('the route watch: while a rule selects by TOS, IPv4 packets are looked up every time', async (t) => {
+  const w = new RouteWatch(leaseFd, () => {});
+  watch = w;
+  const flags = () => {
+    const v = Buffer.alloc(ROUTE_LEASE.size);
+    native.mapLookup(leaseFd, Buffer.alloc(4), v);
+    return v.readUInt32LE(ROUTE_LEASE.offset.flags);
+  };
+  w.start();
+  await until(() => w.stats().leased && !w.checkingTos && flags() === 0, 'the rules read');
+  forward();
+  poke({ dmac: MARKER });
+  t.equal(forward(), MARKER, 'no rule selects by TOS: the kept next hop is used');
+  const before = readLease().generation;
+  execFileSync('ip', ['rule', 'add', 'tos', '0x10', 'table', 'main', 'priority', '100']);
+  try {
+    await until(() => readLease().generation !== before, 'a new generation');
+    t.equal(flags(), 1, 'the new generation comes with the flag set, before the rules are read');
+    await until(() => !w.checkingTos, 'the rules read');
+    t.equal(flags(), 1, 'and keeps it once they are: a rule selects by TOS');
+    forward();
+    poke({ dmac: MARKER });
+    t.equal(forward(), NEIGHBOUR, 'an IPv4 packet is looked up, not sent by the kept next hop');
+  } finally {
+    execFileSync('ip', ['rule', 'del', 'tos', '0x10', 'table', 'main', 'priority', '100']);
+  }
+  await until(() => !w.checkingTos && flags() === 0, 'the flag cleared');
+  forward();
+  poke({ dmac: MARKER });
+  t.equal(forward(), MARKER, 'the rule gone, kept next hops are used again');
+  w.close();
   watch = null;
 });
 

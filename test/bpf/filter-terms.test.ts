@@ -23,7 +23,7 @@ reexecInNetns(import.meta.url, [
 const { default: t } = await import('tap');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
 const { SESSION, SESSION_KEY, FILTER_PROGRAM_SLOW_PATH, POLICER } = await import('../../lib/dataplane/layout.js');
-const { sessionEntry, setDirectionVerdicts } = await import('../helpers/session-entry.js');
+const { sessionEntry, sessionKey, setDirectionVerdicts } = await import('../helpers/session-entry.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { EventCodec, readEventConstants, realtimeOffsetNs } = await import('../../lib/events/record.js');
@@ -253,11 +253,11 @@ t.test('XDP runs per-packet terms as the engine judges each packet', async (t) =
         if (slow) slowSeen++;
         // Bound as the slow path binds it: the flow arrives on in0 and leaves by out0 (both tables).
         const v = sessionEntry(dp.objectPath, {
-          sessionId: BigInt(c * 100 + fl + 1), fromZone: 1, toZone: 2, ingress: IN, egress: OUT, tcp: flow.proto === 'tcp',
+          client: key, sessionId: BigInt(c * 100 + fl + 1), fromZone: 1, toZone: 2, ingress: IN, egress: OUT, tcp: flow.proto === 'tcp',
         });
         setDirectionVerdicts(dp.mapFd('xdpfw_verdict_rows'), ++verdictRow, 0, input, NO_FILTER);
         v.writeUInt32LE(verdictRow, SESSION.offset.verdicts);
-        native.mapUpdate(dp.mapFd('xdpfw_sessions'), key, v, 0);
+        native.mapUpdate(dp.mapFd('xdpfw_sessions'), sessionKey(key), v, 0);
         events();
         for (let i = 0; i < PACKETS; i++) {
           const p = i === 0 ? first : randomPacket(g, flow);
@@ -335,10 +335,10 @@ t.test('a term\'s policer is a token bucket in XDP: refills with time, discards 
     family: 2, protocol: 17, source: ipBytes(flow.src), destination: ipBytes(flow.dst), sourcePort: flow.sport, destinationPort: flow.dport, icmpType: 0,
   }, { tcpFlags: 0, icmpCode: 0, dscp: 0 }, IN, OUT, false).client.input;
   t.ok(input.program > 0 && input.program < FILTER_PROGRAM_SLOW_PATH, 'the flow runs a program in XDP: its verdict has a bucket');
-  const v = sessionEntry(dp.objectPath, { sessionId: 99001n, fromZone: 1, toZone: 2, ingress: IN, egress: OUT, tcp: false });
+  const v = sessionEntry(dp.objectPath, { client: key, sessionId: 99001n, fromZone: 1, toZone: 2, ingress: IN, egress: OUT, tcp: false });
   setDirectionVerdicts(dp.mapFd('xdpfw_verdict_rows'), ++verdictRow, 0, input, NO_FILTER);
   v.writeUInt32LE(verdictRow, SESSION.offset.verdicts);
-  native.mapUpdate(dp.mapFd('xdpfw_sessions'), key, v, 0);
+  native.mapUpdate(dp.mapFd('xdpfw_sessions'), sessionKey(key), v, 0);
   const packet = frame({ src: flow.src, dst: flow.dst, protocol: 'udp', sport: flow.sport, dport: flow.dport, payload: Buffer.alloc(1000 - 28) });
   t.equal(packet.length - 14, 1000, '1000 IP bytes');
   const send = (prog = dp.progs.rx): Record<string, number> => deltas(() => native.progTestRun(prog, { data: packet, ifindex: IN, rxQueue: 0, dataOutSize: packet.length + 64 }));

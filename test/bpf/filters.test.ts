@@ -30,7 +30,8 @@ const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { EventCodec, readEventConstants, realtimeOffsetNs } = await import('../../lib/events/record.js');
 const { FILTER_ACTION_CODE, FILTER_FLAG_LOG, NO_FILTER } = await import('../../lib/filter/descriptor.js');
-const { setDirectionVerdicts } = await import('../helpers/session-entry.js');
+const { sessionEntry, sessionKey, setDirectionVerdicts } = await import('../helpers/session-entry.js');
+const { reverseKey } = await import('../../lib/session/flow-key.js');
 const { RouteProbe } = await import('../../lib/slowpath/route-probe.js');
 
 /** The route of a whole frame, as the slow path asks for one. */
@@ -110,26 +111,27 @@ interface EntryOptions {
 
 let verdictRow = 0;
 
-/** Writes one direction's session entry for `spec`, as the slow path does. */
+/**
+ * Writes the session entry for `spec`, as the slow path does: `spec` is the client's packets
+ * (the server's, `reverse`), arriving on in0; forwarded ones leave by out0.
+ */
 function install(spec: FrameSpec, o: EntryOptions = {}): Buffer {
-  const key = keyOf(spec);
-  const v = Buffer.alloc(SESSION.size);
-  v.writeBigUInt64LE(SESSION_ID, SESSION.offset.session_id);
-  v.writeUInt16LE(o.fromZone ?? CLIENT_ZONE, SESSION.offset.from_zone);
-  v.writeUInt16LE(SERVER_ZONE, SESSION.offset.to_zone);
-  // Every test frame arrives on in0; forwarded ones leave by out0.
-  v.writeUInt32LE(IN, SESSION.offset.ingress_ifindex);
-  v.writeUInt32LE(o.local ? 0 : OUT, SESSION.offset.egress_ifindex);
+  const tuple = keyOf(spec);
+  const client = o.reverse ? reverseKey(tuple, Buffer.alloc(SESSION_KEY.size)) as Buffer : tuple;
   const flags = dp.constants.sessionFlags;
-  v.writeUInt8((o.reverse ? flags.reverse : 0) | (o.local ? flags.local : 0), SESSION.offset.flags);
+  const there = o.local ? 0 : OUT;
+  const v = sessionEntry(dp.objectPath, {
+    client, sessionId: SESSION_ID, fromZone: o.fromZone ?? CLIENT_ZONE, toZone: SERVER_ZONE,
+    ingress: o.reverse ? there : IN, egress: o.reverse ? IN : there, flags: o.local ? flags.local : 0, tcp: false,
+  });
   // Its verdicts in a row of their own (row 0: no filter).
   if (o.input || o.output) {
     const row = ++verdictRow;
     setDirectionVerdicts(dp.mapFd('xdpfw_verdict_rows'), row, o.reverse ? 1 : 0, o.input ?? NO_FILTER, o.output ?? NO_FILTER);
     v.writeUInt32LE(row, SESSION.offset.verdicts);
   }
-  native.mapUpdate(dp.mapFd('xdpfw_sessions'), key, v, 0);
-  return key;
+  native.mapUpdate(dp.mapFd('xdpfw_sessions'), sessionKey(tuple), v, 0);
+  return tuple;
 }
 
 function verdict(action: 'accept' | 'discard' | 'reject', extra: Partial<FilterDescriptor> = {}): FilterDescriptor {

@@ -12,7 +12,8 @@ reexecInNetns(import.meta.url, [...TWO_PORTS]);
 const { default: t } = await import('tap');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
 const { FRAGMENT, FRAGMENT_KEY, SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
-const { sessionEntry } = await import('../helpers/session-entry.js');
+const { sessionEntry, sessionKey } = await import('../helpers/session-entry.js');
+const { ENTRY } = await import('../../lib/session/entry.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { FrameReader } = await import('../../lib/slowpath/frame.js');
@@ -85,15 +86,15 @@ function keyOf(spec: FrameSpec): Buffer {
 /** Bound as the slow path binds it: test frames arrive on in0, forwarded ones leave by out0. */
 function installSession(spec: FrameSpec): Buffer {
   const key = keyOf(spec);
-  const v = sessionEntry(dp.objectPath, { sessionId: 99n, ingress: inIndex, egress: outIndex, tcp: spec.protocol === 'tcp' });
-  native.mapUpdate(dp.mapFd('xdpfw_sessions'), key, v, 0);
+  const v = sessionEntry(dp.objectPath, { client: key, sessionId: 99n, ingress: inIndex, egress: outIndex, tcp: spec.protocol === 'tcp' });
+  native.mapUpdate(dp.mapFd('xdpfw_sessions'), sessionKey(key), v, 0);
   return key;
 }
 
 function sessionCounters(key: Buffer): { packets: number; bytes: number } {
   const v = Buffer.alloc(SESSION.size);
-  if (!native.mapLookup(dp.mapFd('xdpfw_sessions'), key, v)) throw new Error('no session');
-  return { packets: Number(v.readBigUInt64LE(SESSION.offset.packets)), bytes: Number(v.readBigUInt64LE(SESSION.offset.bytes)) };
+  if (!native.mapLookup(dp.mapFd('xdpfw_sessions'), sessionKey(key), v)) throw new Error('no session');
+  return { packets: Number(v.readBigUInt64LE(ENTRY.packets(0))), bytes: Number(v.readBigUInt64LE(ENTRY.bytes(0))) };
 }
 
 /** The fragment table's key for the datagram `id` of `spec`'s addresses. */

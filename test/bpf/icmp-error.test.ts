@@ -18,8 +18,9 @@ reexecInNetns(import.meta.url, [
 
 const { default: t } = await import('tap');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
-const { SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
-const { sessionEntry } = await import('../helpers/session-entry.js');
+const { FLOW_KEY, SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
+const { sessionEntry, sessionKey } = await import('../helpers/session-entry.js');
+const { ENTRY } = await import('../../lib/session/entry.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { FrameReader } = await import('../../lib/slowpath/frame.js');
@@ -84,20 +85,20 @@ function install(spec: FrameSpec, opts: { flags?: number; ingress?: number; egre
   const key = keyOf(spec);
   const local = (opts.flags ?? 0) & dp.constants.sessionFlags.local;
   const v = sessionEntry(dp.objectPath, {
-    sessionId: 99n, flags: opts.flags ?? 0, ingress: opts.ingress ?? inIndex, egress: opts.egress ?? (local ? 0 : outIndex), tcp: spec.protocol === 'tcp',
+    client: key, sessionId: 99n, flags: opts.flags ?? 0, ingress: opts.ingress ?? inIndex, egress: opts.egress ?? (local ? 0 : outIndex), tcp: spec.protocol === 'tcp',
   });
-  native.mapUpdate(dp.mapFd('xdpfw_sessions'), key, v, 0);
+  native.mapUpdate(dp.mapFd('xdpfw_sessions'), sessionKey(key), v, 0);
   return key;
 }
 
 function packets(key: Buffer): number {
   const v = Buffer.alloc(SESSION.size);
-  if (!native.mapLookup(dp.mapFd('xdpfw_sessions'), key, v)) throw new Error('no session');
-  return Number(v.readBigUInt64LE(SESSION.offset.packets));
+  if (!native.mapLookup(dp.mapFd('xdpfw_sessions'), sessionKey(key), v)) throw new Error('no session');
+  return Number(v.readBigUInt64LE(ENTRY.packets(0)));
 }
 
 function sessionCount(): number {
-  return native.mapDump(dp.mapFd('xdpfw_sessions'), SESSION_KEY.size, SESSION.size).count;
+  return native.mapDump(dp.mapFd('xdpfw_sessions'), FLOW_KEY.size, SESSION.size).count;
 }
 
 /** The same tuple seen from the other end. */

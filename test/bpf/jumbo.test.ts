@@ -16,7 +16,8 @@ const { default: t } = await import('tap');
 const { execFileSync } = await import('node:child_process');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
 const { SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
-const { sessionEntry } = await import('../helpers/session-entry.js');
+const { sessionEntry, sessionKey } = await import('../helpers/session-entry.js');
+const { ENTRY } = await import('../../lib/session/entry.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { FrameReader } = await import('../../lib/slowpath/frame.js');
@@ -80,15 +81,15 @@ function keyOf(spec: FrameSpec): Buffer {
  * established and picked up mid-stream (windows learnt, not enforced): these tests are about size. */
 function installSession(spec: FrameSpec): Buffer {
   const key = keyOf(spec);
-  const v = sessionEntry(dp.objectPath, { sessionId: 0n, ingress: inIndex, egress: outIndex, tcp: spec.protocol === 'tcp' });
-  native.mapUpdate(dp.mapFd('xdpfw_sessions'), key, v, 0);
+  const v = sessionEntry(dp.objectPath, { client: key, sessionId: 0n, ingress: inIndex, egress: outIndex, tcp: spec.protocol === 'tcp' });
+  native.mapUpdate(dp.mapFd('xdpfw_sessions'), sessionKey(key), v, 0);
   return key;
 }
 
 function sessionBytes(key: Buffer): number {
   const v = Buffer.alloc(SESSION.size);
-  if (!native.mapLookup(dp.mapFd('xdpfw_sessions'), key, v)) throw new Error('no session');
-  return Number(v.readBigUInt64LE(SESSION.offset.bytes));
+  if (!native.mapLookup(dp.mapFd('xdpfw_sessions'), sessionKey(key), v)) throw new Error('no session');
+  return Number(v.readBigUInt64LE(ENTRY.bytes(0)));
 }
 
 const tcp4: FrameSpec = { src: '10.8.0.2', dst: '10.9.0.2', protocol: 'tcp', sport: 40000, dport: 443, tcpFlags: 0x10 };

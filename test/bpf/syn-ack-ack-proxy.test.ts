@@ -24,7 +24,7 @@ const { SCREENS } = await import('../../lib/events/screens.js');
 const { applyScreens } = await import('../../lib/screens/apply.js');
 const { screenStatsReport } = await import('../../lib/screens/stats.js');
 const { HandshakeOnlyCounts } = await import('../../lib/screens/syn-ack-ack-proxy.js');
-const { reverseKey } = await import('../../lib/session/flow-key.js');
+const { installSession, sessionKey } = await import('../helpers/session-entry.js');
 const { frame, ipBytes } = await import('../helpers/packets.js');
 const { XDP_REDIRECT } = await import('../../lib/dataplane/xdp-abi.js');
 
@@ -88,20 +88,9 @@ function connection(client = '10.8.0.2') {
   const server = client.includes(':') ? 'fd09::2' : '10.9.0.2';
   const sport = nextPort++;
   const key = clientKey(client, sport, server);
-  const rev = reverseKey(key, Buffer.alloc(SESSION_KEY.size)) as Buffer;
-  const entry = (reverse: boolean) => {
-    const v = Buffer.alloc(SESSION.size);
-    v.writeBigUInt64LE(BigInt(sport), SESSION.offset.session_id);
-    v.writeUInt32LE(reverse ? outIndex : inIndex, SESSION.offset.ingress_ifindex);
-    v.writeUInt32LE(reverse ? inIndex : outIndex, SESSION.offset.egress_ifindex);
-    v.writeUInt16LE(UNTRUST, SESSION.offset.from_zone);
-    v.writeUInt16LE(2, SESSION.offset.to_zone);
-    v.writeUInt8(reverse ? dp.constants.sessionFlags.reverse : 0, SESSION.offset.flags);
-    (reverse ? key : rev).copy(v, SESSION.offset.peer);
-    return v;
-  };
-  native.mapUpdate(sessions, key, entry(false), 0);
-  native.mapUpdate(sessions, rev, entry(true), 0);
+  installSession(sessions, dp.objectPath, {
+    client: key, sessionId: BigInt(sport), ingress: inIndex, egress: outIndex, fromZone: UNTRUST, toZone: 2, tcp: false,
+  });
   const c = {
     key,
     send(fromServer: boolean, flags: number, seq: number, ack: number, len = 0) {
@@ -120,7 +109,7 @@ function connection(client = '10.8.0.2') {
     /** The owner entry's client side is marked handshake-only. */
     marked(): boolean {
       const v = Buffer.alloc(SESSION.size);
-      if (!native.mapLookup(sessions, key, v)) throw new Error('no owner entry');
+      if (!native.mapLookup(sessions, sessionKey(key), v)) throw new Error('no entry');
       return (v[SESSION.offset.tcp + TCP_CONN.offset.dir + TCP_DIR.offset.flags]! & HANDSHAKE_ONLY) !== 0;
     },
   };

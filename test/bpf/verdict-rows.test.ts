@@ -12,6 +12,7 @@ reexecInNetns(import.meta.url, [...TWO_PORTS, 'ip neigh add 10.8.0.2 lladdr 02:0
 const { default: t } = await import('tap');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
 const { SESSION, SESSION_KEY, VERDICT_ROW } = await import('../../lib/dataplane/layout.js');
+const { sessionKey } = await import('../helpers/session-entry.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { FILTER_ACTION_CODE, NO_FILTER } = await import('../../lib/filter/descriptor.js');
@@ -67,7 +68,7 @@ function facts(filters: SessionFilters) {
 /** The row an entry names. */
 function rowOf(key: Buffer): number {
   const v = Buffer.alloc(SESSION.size);
-  if (!native.mapLookup(sessionsFd, key, v)) throw new Error('no entry');
+  if (!native.mapLookup(sessionsFd, sessionKey(key), v)) throw new Error('no entry');
   return v.readUInt32LE(SESSION.offset.verdicts);
 }
 
@@ -99,7 +100,7 @@ t.test('two flows through the same filters share one row; each direction replays
   const b = installed(table, 41002, { client: { ...SHARED.client }, server: { ...SHARED.server } });
   const row = rowOf(a.key);
   t.not(row, 0, 'the filtered flow names a row');
-  t.equal(rowOf(a.reverse), row, 'both entries of a session name it');
+  t.equal(rowOf(a.reverse), row, 'its one entry, found from either direction, names it');
   t.equal(rowOf(b.key), row, 'a second flow with the same verdicts names the same row');
   t.equal(rows.inUse, 1, 'one row for both');
   t.equal(rows.sessionsOn(row), 2, 'counting two sessions');
@@ -136,7 +137,7 @@ t.test('a reload that changes a session\'s filters moves it to another row and f
   table.setFilters(a, next);
   const after = rowOf(a.key);
   t.not(after, before, 'a row of the new verdicts');
-  t.equal(rowOf(a.reverse), after, 'named by both entries');
+  t.equal(rowOf(a.reverse), after, 'named by its entry');
   t.equal(rows.sessionsOn(before), 0, 'the old row is free');
   t.equal(rows.inUse, 1);
   t.equal(send(41101, false), XDP_DROP, 'the client direction meets its new discard');
@@ -171,7 +172,7 @@ t.test('with every row taken, a flow needing a new combination is refused (count
   const refused = table.install(keyOf(41303), facts({ client: { input: discard(22), output: NO_FILTER }, server: SHARED.server }), 17);
   t.same(refused, { ok: false, reason: 'session_table_full' }, 'a third combination has no row');
   t.equal(table.stats.refusedFull, 1, 'counted');
-  t.notOk(native.mapLookup(sessionsFd, keyOf(41303), Buffer.alloc(SESSION.size)), 'nothing of it in the map');
+  t.notOk(native.mapLookup(sessionsFd, sessionKey(keyOf(41303)), Buffer.alloc(SESSION.size)), 'nothing of it in the map');
   t.ok(installed(table, 41304, SHARED), 'a flow of a held combination still installs');
   t.equal(rows.inUse, 2);
   table.clear();

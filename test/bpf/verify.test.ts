@@ -12,7 +12,8 @@ reexecInNetns(import.meta.url, [...TWO_PORTS, 'ip route add 10.10.0.0/24 via 10.
 const { default: t } = await import('tap');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
 const { SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
-const { sessionEntry } = await import('../helpers/session-entry.js');
+const { sessionEntry, sessionKey } = await import('../helpers/session-entry.js');
+const { ENTRY } = await import('../../lib/session/entry.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { compileText } = await import('../../lib/config/compile.js');
@@ -73,14 +74,14 @@ function keyOf(spec: FrameSpec): Buffer {
 
 /** One direction's entry, bound to `ingress` and judged for leaving by `egress`. */
 function install(spec: FrameSpec, ingress: number, egress: number): void {
-  const v = sessionEntry(dp.objectPath, { sessionId: 9n, ingress, egress, tcp: spec.protocol === 'tcp' });
-  native.mapUpdate(dp.mapFd('xdpfw_sessions'), keyOf(spec), v, 0);
+  const v = sessionEntry(dp.objectPath, { client: keyOf(spec), sessionId: 9n, ingress, egress, tcp: spec.protocol === 'tcp' });
+  native.mapUpdate(dp.mapFd('xdpfw_sessions'), sessionKey(keyOf(spec)), v, 0);
 }
 
 function sessionPackets(spec: FrameSpec): bigint {
   const v = Buffer.alloc(SESSION.size);
-  if (!native.mapLookup(dp.mapFd('xdpfw_sessions'), keyOf(spec), v)) throw new Error('no session');
-  return v.readBigUInt64LE(SESSION.offset.packets);
+  if (!native.mapLookup(dp.mapFd('xdpfw_sessions'), sessionKey(keyOf(spec)), v)) throw new Error('no session');
+  return v.readBigUInt64LE(ENTRY.packets(0));
 }
 
 const ACK = 0x10;

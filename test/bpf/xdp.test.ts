@@ -15,8 +15,9 @@ reexecInNetns(import.meta.url, [
 
 const { default: t } = await import('tap');
 const { Dataplane } = await import('../../lib/dataplane/dataplane.js');
-const { SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
-const { sessionEntry } = await import('../helpers/session-entry.js');
+const { FLOW_KEY, SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
+const { execFileSync } = await import('node:child_process');
+const { directionCounters, installSession: installEntry } = await import('../helpers/session-entry.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { FrameReader } = await import('../../lib/slowpath/frame.js');
@@ -83,24 +84,20 @@ function keyOf(spec: FrameSpec): Buffer {
   return k;
 }
 
-/** Bound as the slow path binds it: test frames arrive on in0, forwarded ones leave by out0. */
+/** Bound as the slow path binds it: test frames (the client's) arrive on in0, forwarded ones leave by out0. */
 function installSession(spec: FrameSpec, flags = 0): Buffer {
-  const key = keyOf(spec);
-  const v = sessionEntry(dp.objectPath, {
-    sessionId: 77n, flags, ingress: inIndex, egress: flags & dp.constants.sessionFlags.local ? 0 : outIndex, tcp: spec.protocol === 'tcp',
+  const tuple = keyOf(spec);
+  installEntry(dp.mapFd('xdpfw_sessions'), dp.objectPath, {
+    client: tuple, sessionId: 77n, flags, ingress: inIndex, egress: flags & dp.constants.sessionFlags.local ? 0 : outIndex, tcp: spec.protocol === 'tcp',
   });
-  native.mapUpdate(dp.mapFd('xdpfw_sessions'), key, v, 0);
-  return key;
+  return tuple;
 }
 
-function sessionCounters(key: Buffer): { packets: number; bytes: number; lastSeen: bigint } {
-  const v = Buffer.alloc(SESSION.size);
-  if (!native.mapLookup(dp.mapFd('xdpfw_sessions'), key, v)) throw new Error('no session');
-  return {
-    packets: Number(v.readBigUInt64LE(SESSION.offset.packets)),
-    bytes: Number(v.readBigUInt64LE(SESSION.offset.bytes)),
-    lastSeen: v.readBigUInt64LE(SESSION.offset.last_seen_ns),
-  };
+/** The client direction's counters of the session of `tuple`. */
+function sessionCounters(tuple: Buffer): { packets: number; bytes: number; lastSeen: bigint } {
+  const c = directionCounters(dp.mapFd('xdpfw_sessions'), tuple, 0);
+  if (!c) throw new Error('no session');
+  return c;
 }
 
 const tcp4: FrameSpec = { src: '10.8.0.2', dst: '10.9.0.2', protocol: 'tcp', sport: 40000, dport: 443, tcpFlags: 0x10 };
@@ -182,6 +179,33 @@ t.test('a hit is rewritten (MACs, TTL, checksum), redirected and counted', async
   t.same(deltas(() => (r = run(dp.progs.rx, frame(spec6)))), { FAST_FORWARD: 1 });
   t.equal(r.dataOut![14 + 7], 9, 'IPv6 hop limit decremented');
   t.same(r.dataOut!.subarray(0, 6), mac('02:00:00:00:09:02'));
+});
+
+t.test('a session is one entry: both directions find it, each counted on its own side', async (t) => {
+  const sessions = dp.mapFd('xdpfw_sessions');
+  execFileSync('ip', ['neigh', 'replace', '10.8.0.9', 'lladdr', '02:00:00:00:08:09', 'dev', 'in0', 'nud', 'permanent']);
+  const entries = () => native.mapDump(sessions, FLOW_KEY.size, SESSION.size).count;
+  // Whichever endpoint sorts first: a client behind in0 (10.8 before 10.9), then one behind out0.
+  const cases: Array<{ client: FrameSpec; clientIn: number; serverIn: number; first: number }> = [
+    { client: { src: '10.8.0.9', dst: '10.9.0.2', protocol: 'udp', sport: 5001, dport: 53 }, clientIn: inIndex, serverIn: outIndex, first: 1 },
+    { client: { src: '10.9.0.2', dst: '10.8.0.9', protocol: 'udp', sport: 5002, dport: 53 }, clientIn: outIndex, serverIn: inIndex, first: 0 },
+  ];
+  for (const { client, clientIn, serverIn, first } of cases) {
+    const tuple = keyOf(client);
+    const before = entries();
+    const key = installEntry(sessions, dp.objectPath, { client: tuple, sessionId: 78n, ingress: clientIn, egress: serverIn, tcp: false });
+    t.equal(entries() - before, 1, `${client.src} -> ${client.dst}: one entry`);
+    const reply: FrameSpec = { ...client, src: client.dst, dst: client.src, sport: client.dport, dport: client.sport };
+    const value = Buffer.alloc(SESSION.size);
+    native.mapLookup(sessions, key, value);
+    t.equal(value[SESSION.offset.client_is_first], first, 'the entry says which endpoint is the client');
+    const at = (spec: FrameSpec, ifindex: number) => native.progTestRun(dp.progs.rx, { data: frame(spec), ifindex, rxQueue: 0, dataOutSize: 200 }).retval;
+    t.equal(at(client, clientIn), XDP_REDIRECT, 'the client\'s packet is forwarded');
+    t.equal(at(reply, serverIn), XDP_REDIRECT, 'the server\'s answer finds the same entry and is forwarded');
+    t.equal(at(reply, serverIn), XDP_REDIRECT);
+    t.same([directionCounters(sessions, tuple, 0)?.packets, directionCounters(sessions, tuple, 1)?.packets], [1, 2], 'counted per direction');
+    t.equal(at(reply, clientIn), XDP_DROP, 'the answer arriving on the client\'s side is dropped (each direction bound to its interface)');
+  }
 });
 
 t.test('hits the fast path cannot finish go to the kernel or are dropped, counted', async (t) => {

@@ -20,7 +20,9 @@ reexecInNetns(import.meta.url, [
 const { default: t } = await import('tap');
 const { compileText } = await import('../../lib/config/compile.js');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
-const { DIRECTION_VERDICTS, FILTER_VERDICT, SESSION, SESSION_KEY, VERDICT_ROW } = await import('../../lib/dataplane/layout.js');
+const { DIRECTION_VERDICTS, FILTER_VERDICT, FLOW_KEY, SESSION, SESSION_KEY, VERDICT_ROW } = await import('../../lib/dataplane/layout.js');
+const { ENTRY, flowKeyOf } = await import('../../lib/session/entry.js');
+const { sessionKey } = await import('../helpers/session-entry.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { applyScreens } = await import('../../lib/screens/apply.js');
@@ -102,9 +104,13 @@ function installSessions(rand: () => number): number {
               dst.copy(k, SESSION_KEY.offset.dst_addr);
               const v = Buffer.alloc(SESSION.size);
               v.writeBigUInt64LE(BigInt(++n), SESSION.offset.session_id);
-              v.writeUInt32LE(IN, SESSION.offset.ingress_ifindex); // every fuzzed frame arrives on in0
-              v.writeUInt32LE(OUT, SESSION.offset.egress_ifindex);
-              v[SESSION.offset.flags] = pick(rand, [0, 0, 0, dp.constants.sessionFlags.local, dp.constants.sessionFlags.reverse]);
+              // Every fuzzed frame arrives on in0: as the client's (usually) or the server's.
+              const fromServer = rand() < 0.2;
+              v.writeUInt32LE(fromServer ? OUT : IN, ENTRY.ingressIfindex(0));
+              v.writeUInt32LE(fromServer ? IN : OUT, ENTRY.ingressIfindex(1));
+              v[SESSION.offset.flags] = pick(rand, [0, 0, 0, dp.constants.sessionFlags.local]);
+              const clientIsFirst = flowKeyOf(k, Buffer.alloc(FLOW_KEY.size));
+              v[SESSION.offset.client_is_first] = (clientIsFirst ? 1 : 0) ^ (fromServer ? 1 : 0);
               // A row of random verdicts of its own (both directions'), none, or one past the table.
               const row = rand() < 0.2 ? 0 : rand() < 0.03 ? dp.constants.maxVerdictRows + n : 1 + (n % (dp.constants.maxVerdictRows - 1));
               if (row !== 0 && row < dp.constants.maxVerdictRows) {
@@ -119,7 +125,7 @@ function installSessions(rand: () => number): number {
                 native.mapUpdate(dp.mapFd('xdpfw_verdict_rows'), rk, r, 0);
               }
               v.writeUInt32LE(row, SESSION.offset.verdicts);
-              native.mapUpdate(fd, k, v, 0);
+              native.mapUpdate(fd, sessionKey(k), v, 0);
             }
           }
         }
