@@ -24,6 +24,7 @@ const { ENTRY } = await import('../../lib/session/entry.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { FrameReader, RX_PREFIX } = await import('../../lib/slowpath/frame.js');
+const { Wire } = await import('../helpers/wire.js');
 const { checksum, frame, ipBytes, mac } = await import('../helpers/packets.js');
 const { XDP_DROP, XDP_PASS, XDP_REDIRECT } = await import('../../lib/dataplane/xdp-abi.js');
 type FrameSpec = import('../helpers/packets.js').FrameSpec;
@@ -44,8 +45,8 @@ const smallIndex = native.ifNameToIndex('small0');
 dp.registerPort(inIndex, 0, 0);
 dp.registerPort(outIndex, 1, 0);
 
-function run(data: Buffer, live = false) {
-  return native.progTestRun(dp.progs.rx, { data, ifindex: inIndex, rxQueue: 0, live, dataOutSize: data.length + 64 });
+function run(data: Buffer) {
+  return native.progTestRun(dp.progs.rx, { data, ifindex: inIndex, rxQueue: 0, dataOutSize: data.length + 64 });
 }
 
 function deltas(fn: () => void): Record<string, number> {
@@ -238,11 +239,18 @@ t.test('a session packet too big for the egress link goes to the slow path, cut 
   let r = { retval: -1 };
   t.same(deltas(() => (r = run(big('10.11.0.2', false)))), { FAST_KERNEL: 1 }, 'IPv4 without DF: the kernel fragments it');
   t.equal(r.retval, XDP_PASS);
+  // Really redirected into the socket: xdpfw_rx attached to in0, the frames sent from its far end.
+  dp.attach('in0', 0, 0, 'native');
+  const wire = new Wire('in0p');
+  t.teardown(() => {
+    wire.close();
+    dp.detach('in0');
+  });
   for (const dst of ['10.11.0.2', 'fd11::2']) {
     const data = big(dst, true);
     t.same(deltas(() => (r = run(data))), { MTU_EXCEEDED: 1 }, `${dst}: not forwarded, counted`);
     t.equal(r.retval, XDP_REDIRECT, 'to the AF_XDP socket');
-    run(data, true);
+    wire.send(data);
     const descs = new Uint32Array(16);
     let n = 0;
     for (let i = 0; i < 100 && n === 0; i++) {

@@ -92,6 +92,7 @@ t.teardown(() => {
 const zones = new Map<number, Zone>([[inIndex, trust], [outIndex, untrust]]);
 const slowPath = new SlowPath(dp.progs, sessions, config, zones, () => undefined);
 slowPath.egressPort = (ifindex) => (ifindex === outIndex ? egress : undefined);
+slowPath.kernel = dp.kernelPath;
 
 function received(dev: string): { packets: number; bytes: number } {
   const [link] = JSON.parse(execFileSync('ip', ['-j', '-s', 'link', 'show', dev], { encoding: 'utf8' })) as Array<{ stats64: { rx: { packets: number; bytes: number } } }>;
@@ -148,5 +149,5 @@ t.test('a jumbo first packet only the kernel could send on is dropped and counte
   t.equal(drops(), 1, 'next hop not resolved: too_big_for_kernel');
   await throughSlowPath(sized({ src: '10.8.0.2', dst: '10.10.0.7', protocol: 'udp', sport: 4001, dport: 53 }, 1000));
   t.equal(drops(), 1, 'a small one goes to the kernel as ever');
-  t.equal(slowPath.stats.injected, 3, 'sent on by a live run');
+  t.equal(slowPath.stats.injected, 3, 'handed to the kernel');
 });

@@ -9,7 +9,6 @@ import { TWO_PORTS } from '../helpers/two-ports.js';
 reexecInNetns(import.meta.url, TWO_PORTS);
 
 const { default: t } = await import('tap');
-const native = await import('../../lib/dataplane/native.js');
 const { SlowPath } = await import('../../lib/slowpath/slowpath.js');
 const { slowPathRig } = await import('../helpers/slowpath-rig.js');
 const { Faults } = await import('../../lib/util/faults.js');
@@ -36,7 +35,7 @@ security {
 `;
 
 t.ok(insideTestNetns(), 'runs in its own namespace');
-const { config, dp, inIndex, trust, socket, sessions, zones } = slowPathRig(CONFIG, 'faults.conf', t);
+const { config, dp, inIndex, wire, trust, socket, sessions, zones } = slowPathRig(CONFIG, 'faults.conf', t);
 
 /** The event sink: events of flows from these source ports make it throw. */
 const explodeFor = new Set([1001, 1002]);
@@ -47,13 +46,14 @@ const slowPath = new SlowPath(dp.progs, sessions, config, zones, (ev) => {
   if (explodeFor.has(ev.sourcePort)) throw new TypeError(`sink exploded on port ${ev.sourcePort}`);
   emitted.push(ev);
 }, faults);
+slowPath.kernel = dp.kernelPath;
 
 const udp = (sport: number) => frame({ src: '10.8.0.2', dst: '10.9.0.2', protocol: 'udp', sport, dport: 53 });
 
 t.test('a frame whose stage throws is dropped and counted alone; the batch goes on; nothing is left half-done', async (t) => {
   // Three first packets from one source, in one batch: the limit of one session per source
   // makes the second and third alarms (alarm-without-drop admits them).
-  for (const sport of [1001, 1002, 1003]) native.progTestRun(dp.progs.rx, { data: udp(sport), ifindex: inIndex, rxQueue: 0, live: true });
+  for (const sport of [1001, 1002, 1003]) wire.send(udp(sport));
   let handled = 0;
   for (let i = 0; i < 500 && handled < 3; i++) {
     handled += socket.drain(slowPath); // never throws

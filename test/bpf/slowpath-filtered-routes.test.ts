@@ -9,7 +9,6 @@ import { TWO_PORTS } from '../helpers/two-ports.js';
 reexecInNetns(import.meta.url, TWO_PORTS);
 
 const { default: t } = await import('tap');
-const native = await import('../../lib/dataplane/native.js');
 const { SlowPath } = await import('../../lib/slowpath/slowpath.js');
 const { slowPathRig } = await import('../helpers/slowpath-rig.js');
 const { frame } = await import('../helpers/packets.js');
@@ -45,16 +44,17 @@ interfaces {
 `;
 
 t.ok(insideTestNetns(), 'runs in its own namespace');
-const { config, dp, inIndex, outIndex, socket, sessions, zones } = slowPathRig(CONFIG, 'filtered-routes.conf', t);
+const { config, dp, wire, outIndex, socket, sessions, zones } = slowPathRig(CONFIG, 'filtered-routes.conf', t);
 
 const emitted: SecurityEvent[] = [];
 const slowPath = new SlowPath(dp.progs, sessions, config, zones, (ev) => void emitted.push(ev));
+slowPath.kernel = dp.kernelPath;
 
 const udp = (sport: number, dport: number) => frame({ src: '10.8.0.2', dst: '10.9.0.2', protocol: 'udp', sport, dport });
 
 t.test('a batch on a filtered interface: filtered one by one, routed with one run', async (t) => {
   const sent = [[2001, 53], [2002, 23], [2003, 53]] as const;
-  for (const [sport, dport] of sent) native.progTestRun(dp.progs.rx, { data: udp(sport, dport), ifindex: inIndex, rxQueue: 0, live: true });
+  for (const [sport, dport] of sent) wire.send(udp(sport, dport));
   let handled = 0;
   for (let i = 0; i < 500 && handled < sent.length; i++) {
     handled += socket.drain(slowPath);

@@ -20,7 +20,8 @@ const { execFileSync } = await import('node:child_process');
 const { directionCounters, installSession: installEntry } = await import('../helpers/session-entry.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
-const { FrameReader } = await import('../../lib/slowpath/frame.js');
+const { FrameReader, RX_PREFIX } = await import('../../lib/slowpath/frame.js');
+const { Wire } = await import('../helpers/wire.js');
 const { RouteProbe } = await import('../../lib/slowpath/route-probe.js');
 
 /** The route of a whole frame, as the slow path asks for one. */
@@ -50,8 +51,8 @@ const outIndex = native.ifNameToIndex('out0');
 dp.registerPort(inIndex, 0, 0);
 dp.registerPort(outIndex, 1, 0);
 
-function run(prog: number, data: Buffer, live = false) {
-  return native.progTestRun(prog, { data, ifindex: inIndex, rxQueue: 0, live, dataOutSize: data.length + 64 });
+function run(prog: number, data: Buffer) {
+  return native.progTestRun(prog, { data, ifindex: inIndex, rxQueue: 0, dataOutSize: data.length + 64 });
 }
 
 /** Counter deltas (packets) produced by `fn`, by counter name. */
@@ -111,19 +112,26 @@ t.test('a miss with no AF_XDP socket on the queue is dropped and counted (fail c
 });
 
 t.test('a miss goes to the AF_XDP socket of its queue, with the parse result as metadata', async (t) => {
-  const sock = new native.Xsk({ ifindex: inIndex, ifname: 'in0', queue: 0 });
+  const sock = new native.Xsk({ ifindex: inIndex, ifname: 'in0', queue: 0, rxPrefix: RX_PREFIX });
   xsk = sock; // stays registered for the tests below
   dp.registerSocket(0, 0, sock.fd);
   let r = { retval: -1 };
   t.same(deltas(() => (r = run(dp.progs.rx, frame(syn4)))), { SLOW_PATH: 1 }, 'plain run: counted once');
   t.equal(r.retval, XDP_REDIRECT);
 
+  // Really redirected into the socket: xdpfw_rx attached to in0, the frames sent from its far end.
+  dp.attach('in0', 0, 0, 'native');
+  const wire = new Wire('in0p');
+  t.teardown(() => {
+    wire.close();
+    dp.detach('in0');
+  });
   for (const spec of [
     { ...tcp4, tcpFlags: 0x02 },
     { src: 'fd08::2', dst: 'fd09::2', protocol: 'udp', sport: 5353, dport: 53, ext: [0, 60] } as FrameSpec,
     { src: '10.8.0.2', dst: '10.9.0.2', protocol: 'icmp', icmpType: 8, icmpId: 0x1234 } as FrameSpec,
   ]) {
-    run(dp.progs.rx, frame(spec), true); // live: really redirected into the socket
+    wire.send(frame(spec));
     const descs = new Uint32Array(16);
     let n = 0;
     for (let i = 0; i < 50 && n === 0; i++) {
