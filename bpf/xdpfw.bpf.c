@@ -170,6 +170,20 @@ static __always_inline int count(__u32 idx, struct xdp_md *ctx, int verdict)
 	return count_detail(idx, ctx, verdict, 0);
 }
 
+/* A frame sent up to the slow path, counted as it arrived: without the
+ * metadata write_rx_meta() put in front of it. */
+__noinline int xdpfw_count_sent_up(struct xdp_md *ctx, __u32 idx)
+{
+	if (!ctx)
+		return 0;
+	struct xdpfw_counter_value *c = bpf_map_lookup_elem(&xdpfw_counters, &idx);
+	if (c) {
+		c->packets++;
+		c->bytes += frame_len(ctx) - sizeof(struct xdpfw_rx_meta);
+	}
+	return 0;
+}
+
 /* Fills the lookup for pkt; a table_id other than 0 looks up that routing
  * table only (policy-based routing), 0 follows the kernel's rules. Returns
  * the bpf_fib_lookup() flags to use. */
@@ -584,7 +598,10 @@ static __always_inline int to_slow_path_as(struct xdp_md *ctx, struct packet *pk
 	if (write_rx_meta(ctx, pkt))
 		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, XDP_DROP);
 	int verdict = bpf_redirect_map(&xdpfw_xsks, key, XDP_DROP);
-	return count(verdict == XDP_REDIRECT ? count_as : XDPFW_CNT_DROP_NO_SOCKET, ctx, verdict);
+	if (verdict != XDP_REDIRECT)
+		return count(XDPFW_CNT_DROP_NO_SOCKET, ctx, verdict);
+	xdpfw_count_sent_up(ctx, count_as);
+	return XDP_REDIRECT;
 }
 
 /* A packet of a known flow (or held behind one) the fast path cannot finish. */

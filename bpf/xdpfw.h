@@ -34,9 +34,11 @@ enum xdpfw_constants {
 	XDPFW_MAX_FILTER_COUNTERS = 65536, /* `count` counters of the whole configuration, 1-based */
 	XDPFW_XSK_FRAME_SIZE = 2048, /* UMEM frame of the slow path's AF_XDP sockets */
 	/* The largest frame one UMEM frame holds: the kernel keeps
-	 * XDP_PACKET_HEADROOM (256) in front of it. A socket without
-	 * multi-buffer support (XDP_USE_SG) takes nothing larger. */
-	XDPFW_XSK_FRAME_DATA = XDPFW_XSK_FRAME_SIZE - 256,
+	 * XDP_PACKET_HEADROOM (256) in front of it, and the slow path's
+	 * metadata (struct xdpfw_rx_meta, 24 bytes) sits in the frame ahead of
+	 * the packet. A socket without multi-buffer support (XDP_USE_SG) takes
+	 * nothing larger. */
+	XDPFW_XSK_FRAME_DATA = XDPFW_XSK_FRAME_SIZE - 256 - 24,
 	/* The largest frame the slow path takes: its sockets are multi-buffer,
 	 * a larger frame arrives in several UMEM frames (a 9000-byte MTU link
 	 * and VLAN tags fit). */
@@ -402,6 +404,7 @@ struct xdpfw_rx_meta {
 	 * times its own wake-up against it. */
 	__u64 rx_ns;
 };
+_Static_assert(sizeof(struct xdpfw_rx_meta) == 24, "XDPFW_XSK_FRAME_DATA counts 24 bytes of metadata");
 
 enum xdpfw_rx_meta_flags {
 	/* A later fragment (no transport header, ports 0) held back while its

@@ -20,7 +20,7 @@ const { sessionEntry, sessionKey } = await import('../helpers/session-entry.js')
 const { ENTRY } = await import('../../lib/session/entry.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
-const { FrameReader } = await import('../../lib/slowpath/frame.js');
+const { FrameReader, RX_PREFIX } = await import('../../lib/slowpath/frame.js');
 const { checksum, frame, ipBytes, mac } = await import('../helpers/packets.js');
 const { XDP_DROP, XDP_REDIRECT } = await import('../../lib/dataplane/xdp-abi.js');
 type FrameSpec = import('../helpers/packets.js').FrameSpec;
@@ -124,7 +124,7 @@ t.test('the IP total length is checked against the whole frame, not its linear p
 });
 
 t.test('a jumbo miss reaches the slow path socket whole; a socket sends one whole', async (t) => {
-  const rx = new native.Xsk({ ifindex: inIndex, ifname: 'in0', queue: 0 });
+  const rx = new native.Xsk({ ifindex: inIndex, ifname: 'in0', queue: 0, rxPrefix: RX_PREFIX });
   sockets.push(rx);
   t.ok(rx.multiBuffer, 'the socket is multi-buffer');
   dp.registerSocket(0, 0, rx.fd);
