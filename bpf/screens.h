@@ -452,8 +452,8 @@ static __always_inline struct screen_hit screen_check(struct xdp_md *ctx, const 
  * drop, or alarm for alarm-without-drop) goes out at most at the
  * screen-drop event rate (event_rate()) per (zone, screen) and second; the
  * rest are counted as suppressed, before any ring reservation, so a flood
- * cannot fill the ring. Inlined into the one call a screen's verdict makes
- * (xdpfw_screen_verdict(), xdpfw.bpf.c): on a flood every call counts.
+ * cannot fill the ring. Inlined into screen_verdict() (xdpfw.bpf.c) with
+ * the verdict's own counting: on a flood every call and helper counts.
  */
 static __always_inline int screen_account(__u32 zone, __u32 screen, __u32 log, __u32 alarm, __u32 len)
 {

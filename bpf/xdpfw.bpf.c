@@ -678,19 +678,19 @@ static __always_inline int zone_has_screens(__u32 zone)
 	return p && p->screens;
 }
 
-/* What xdpfw_screen_verdict() leaves to its caller. */
+/* What screen_verdict() leaves to its caller. */
 #define SCREEN_LOGGED 1  /* the SCREEN_DROP event fits in its budget */
 #define SCREEN_WATCHED 2 /* a packet-drop watcher is attached: record the drop */
 
 /*
- * Everything a screen's verdict counts, in one call: the zone's screen
+ * Everything a screen's verdict counts, without a call: the zone's screen
  * counters and event budget (screen_account()), and for a drop the
  * verdict's counter, as count_detail() would. The frame's length is asked
- * for once, for all of them. The event and the drop record are left to
- * the caller (SCREEN_LOGGED, SCREEN_WATCHED): called from here, they would
- * stack a fourth frame on xdpfw_rx's.
+ * for once, for all of them (the helper call costs as much as the rest).
+ * The event and the drop record, rare, are left to the caller
+ * (SCREEN_LOGGED, SCREEN_WATCHED).
  */
-__noinline int xdpfw_screen_verdict(struct xdp_md *ctx, __u32 zone, __u32 screen, __u32 log, __u32 alarm)
+static __always_inline int screen_verdict(struct xdp_md *ctx, __u32 zone, __u32 screen, __u32 log, __u32 alarm)
 {
 	if (!ctx)
 		return 0;
@@ -722,7 +722,7 @@ static __always_inline int screen_packet_in_zone(struct xdp_md *ctx, const struc
 	if (!hit.screen)
 		return -1;
 	int alarm = p->flags & XDPFW_SCREEN_ALARM_WITHOUT_DROP;
-	int done = xdpfw_screen_verdict(ctx, zone, hit.screen, hit.log, alarm);
+	int done = screen_verdict(ctx, zone, hit.screen, hit.log, alarm);
 	if (done & SCREEN_LOGGED)
 		screen_event(ctx, &xdpfw_counters, pkt, zone, hit, alarm);
 	if (done & SCREEN_WATCHED)
@@ -826,7 +826,8 @@ int xdpfw_rx(struct xdp_md *ctx)
 		struct iphdr *ip4 = pkt.ip4;
 		struct ipv6hdr *ip6 = pkt.ip6;
 		void *l4 = pkt.l4;
-		int screened = xdpfw_run_screens(ctx, &pkt, iface->zone_id);
+		/* A zone without screens makes no call (an array lookup inlined). */
+		int screened = zone_has_screens(iface->zone_id) ? xdpfw_run_screens(ctx, &pkt, iface->zone_id) : -1;
 		if (screened >= 0)
 			return screened;
 		pkt.ip4 = ip4;
