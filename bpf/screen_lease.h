@@ -187,9 +187,9 @@ __noinline __u32 flood_count_slow(struct screen_rate_key *k, __u32 win, __u32 ca
 }
 
 /* flood_count_slow() with its common case inlined: the packet counted in
- * the CPU's lease, or the window already full. On a flood that is every
- * packet but one in 2^LEASE_MAX_GROWTH, and a call costs as much as the
- * rest of it. */
+ * the CPU's lease, or the window already full. Past a threshold that is
+ * every packet of the window, under it all but the renewals; a call costs
+ * as much as the rest of it. */
 static __always_inline __u32 flood_count(struct screen_rate_key *k, __u32 win, __u32 cap)
 {
 	__u32 slot = lease_slot(k);

@@ -692,8 +692,6 @@ static __always_inline int zone_has_screens(__u32 zone)
  */
 static __always_inline int screen_verdict(struct xdp_md *ctx, __u32 zone, __u32 screen, __u32 log, __u32 alarm)
 {
-	if (!ctx)
-		return 0;
 	__u32 len = frame_len(ctx);
 	int logged = screen_account(zone, screen, log, alarm, len) ? SCREEN_LOGGED : 0;
 	if (alarm)
