@@ -79,9 +79,9 @@ _Static_assert(XDPFW_EVENT_FILTER_LOG < XDPFW_EVENT_KIND_SLOTS, "enum xdpfw_even
  * until; a global variable: per object, never pinned, rarely written. */
 __u64 xdpfw_second_word = 0;
 
-/* A global function: inlined, its registers would grow the stack frames of
- * callers already at the verifier's limit. */
-__noinline __u32 this_second(void)
+/* this_second()'s body, inlined where a caller's frame has room for it (a
+ * call costs as much as the rest of it). */
+static __always_inline __u32 second_now(void)
 {
 	__u32 j = (__u32)bpf_jiffies64();
 	__u64 word = *(volatile __u64 *)&xdpfw_second_word;
@@ -95,6 +95,13 @@ __noinline __u32 this_second(void)
 	if (span && next != word)
 		*(volatile __u64 *)&xdpfw_second_word = next;
 	return sec;
+}
+
+/* A global function: inlined, its registers would grow the stack frames of
+ * callers already at the verifier's limit. */
+__noinline __u32 this_second(void)
+{
+	return second_now();
 }
 
 /*
@@ -124,13 +131,20 @@ static __always_inline __u32 event_rate(__u32 kind)
 	return rate && *rate ? *rate : XDPFW_XDP_EVENTS_PER_SECOND;
 }
 
-static __always_inline void event_suppressed(struct xdp_md *ctx, __u32 kind)
+/* An event of `kind` not written, about a frame of len bytes (the whole
+ * frame, multi-buffer too). */
+static __always_inline void event_suppressed_len(__u32 kind, __u32 len)
 {
 	struct xdpfw_counter_value *c = bpf_map_lookup_elem(&xdpfw_event_suppressed, &kind);
 	if (c) {
 		c->packets++;
-		c->bytes += bpf_xdp_get_buff_len(ctx); /* the whole frame, multi-buffer too */
+		c->bytes += len;
 	}
+}
+
+static __always_inline void event_suppressed(struct xdp_md *ctx, __u32 kind)
+{
+	event_suppressed_len(kind, bpf_xdp_get_buff_len(ctx));
 }
 
 /* Whether an event of `kind` about a packet from zone `zone` fits in this

@@ -7,7 +7,8 @@
  * Multi-buffer frames (jumbo frames, programs loaded as xdp.frags): the
  * headers must be in the linear part (every multi-buffer driver puts at
  * least the first kilobyte there); the IP total length is checked against
- * the whole frame, bpf_xdp_get_buff_len(), not against data_end.
+ * the whole frame, bpf_xdp_get_buff_len(), when it is longer than the
+ * linear part (l3_fits()).
  *
  * Fragments come back as PARSE_FRAGMENT with their fragment facts filled in,
  * so the screens can judge them first; a first fragment also carries its
@@ -225,7 +226,25 @@ static __always_inline int parse_fragment(void *l4, __u32 l4_at, void *data_end,
 	return PARSE_FRAGMENT;
 }
 
-static __always_inline int parse_ipv4(void *l3, void *data_end, __u32 l3_room, struct packet *pkt)
+/* The whole frame: the linear part and, on a multi-buffer frame, its
+ * fragments (equal to data_end - data for a single buffer). A helper call,
+ * which costs as much as the rest of a parse: made only where needed. */
+static __always_inline __u32 frame_len(struct xdp_md *ctx)
+{
+	return (__u32)bpf_xdp_get_buff_len(ctx);
+}
+
+/* Whether the IP packet's tot bytes from l3 (at l3_offset in the frame) are
+ * all in the frame. Nearly always they are in the linear part, which needs
+ * no helper call; the whole frame is asked for only when they are not. */
+static __always_inline int l3_fits(struct xdp_md *ctx, void *l3, void *data_end, __u32 l3_offset, __u32 tot)
+{
+	if (tot <= (__u32)(data_end - l3))
+		return 1;
+	return tot <= frame_len(ctx) - l3_offset;
+}
+
+static __always_inline int parse_ipv4(struct xdp_md *ctx, void *l3, void *data_end, struct packet *pkt)
 {
 	struct iphdr *iph = l3;
 	if ((void *)(iph + 1) > data_end)
@@ -234,7 +253,7 @@ static __always_inline int parse_ipv4(void *l3, void *data_end, __u32 l3_room, s
 	__u32 tot = bpf_ntohs(iph->tot_len);
 	if (iph->version != 4 || hlen < sizeof(*iph) || tot < hlen)
 		return PARSE_MALFORMED;
-	if (l3 + hlen > data_end || tot > l3_room)
+	if (l3 + hlen > data_end || !l3_fits(ctx, l3, data_end, pkt->l3_offset, tot))
 		return PARSE_MALFORMED;
 	pkt->ip4 = iph;
 	pkt->l3_len = tot;
@@ -286,7 +305,7 @@ static __always_inline int ipv6_broken(const struct packet *pkt)
 	return pkt->flags & PKT_FRAGMENT ? PARSE_FRAGMENT : PARSE_MALFORMED;
 }
 
-static __always_inline int parse_ipv6(void *l3, void *data_end, __u32 l3_room, struct packet *pkt)
+static __always_inline int parse_ipv6(struct xdp_md *ctx, void *l3, void *data_end, struct packet *pkt)
 {
 	struct ipv6hdr *ip6 = l3;
 	if ((void *)(ip6 + 1) > data_end)
@@ -294,7 +313,7 @@ static __always_inline int parse_ipv6(void *l3, void *data_end, __u32 l3_room, s
 	if (ip6->version != 6)
 		return PARSE_MALFORMED;
 	__u32 tot = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
-	if (tot > l3_room)
+	if (!l3_fits(ctx, l3, data_end, pkt->l3_offset, tot))
 		return PARSE_MALFORMED;
 	pkt->ip6 = ip6;
 	pkt->l3_len = tot;
@@ -350,13 +369,6 @@ static __always_inline int parse_ipv6(void *l3, void *data_end, __u32 l3_room, s
 	return parse_l4(cursor, data_end, pkt);
 }
 
-/* The whole frame: the linear part and, on a multi-buffer frame, its
- * fragments (equal to data_end - data for a single buffer). */
-static __always_inline __u32 frame_len(struct xdp_md *ctx)
-{
-	return (__u32)bpf_xdp_get_buff_len(ctx);
-}
-
 static __always_inline int parse_packet(struct xdp_md *ctx, struct packet *pkt)
 {
 	void *data = (void *)(long)ctx->data;
@@ -381,12 +393,10 @@ static __always_inline int parse_packet(struct xdp_md *ctx, struct packet *pkt)
 	}
 	pkt->l3_offset = cursor - data;
 	pkt->ethertype = proto;
-	/* Bytes from the IP header to the end of the frame, fragments included. */
-	__u32 l3_room = frame_len(ctx) - pkt->l3_offset;
 	if (proto == bpf_htons(ETH_P_IP))
-		return parse_ipv4(cursor, data_end, l3_room, pkt);
+		return parse_ipv4(ctx, cursor, data_end, pkt);
 	if (proto == bpf_htons(ETH_P_IPV6))
-		return parse_ipv6(cursor, data_end, l3_room, pkt);
+		return parse_ipv6(ctx, cursor, data_end, pkt);
 	if (proto_is_vlan(proto))
 		return PARSE_MALFORMED; /* more tags than we walk */
 	return PARSE_NON_IP;

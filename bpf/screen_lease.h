@@ -166,7 +166,7 @@ static __noinline __u32 lease_renew(struct screen_rate_key *k, __u32 win, __u32 
 
 /* k's count of this packet in window `win`, capped as shared_count(). A
  * global function: verified once, not on every path of the screens. */
-__noinline __u32 flood_count(struct screen_rate_key *k, __u32 win, __u32 cap)
+__noinline __u32 flood_count_slow(struct screen_rate_key *k, __u32 win, __u32 cap)
 {
 	if (!k)
 		return 0;
@@ -184,6 +184,26 @@ __noinline __u32 flood_count(struct screen_rate_key *k, __u32 win, __u32 cap)
 		}
 	}
 	return lease_renew(k, win, cap, l);
+}
+
+/* flood_count_slow() with its common case inlined: the packet counted in
+ * the CPU's lease, or the window already full. Past a threshold that is
+ * every packet of the window, under it all but the renewals; a call costs
+ * as much as the rest of it. */
+static __always_inline __u32 flood_count(struct screen_rate_key *k, __u32 win, __u32 cap)
+{
+	__u32 slot = lease_slot(k);
+	struct screen_lease *l = bpf_map_lookup_elem(&xdpfw_screen_leases, &slot);
+	if (l && l->win == win && l->cap == cap && same_rate_key(&l->key, k)) {
+		__u32 n = l->next;
+		if (n > cap)
+			return n;
+		if (n < l->end) {
+			l->next = n + 1;
+			return n;
+		}
+	}
+	return flood_count_slow(k, win, cap);
 }
 
 #endif

@@ -341,7 +341,7 @@ static __always_inline struct screen_hit screen_rates(const struct packet *pkt, 
 			hit.screen = XDPFW_SCREEN_SYN_ACK_ACK_PROXY;
 			break;
 		}
-		sec = this_second();
+		sec = second_now();
 		if (p->flags & XDPFW_SCREEN_SYN_FLOOD_WHITE_LIST && syn_flood_exempt(pkt, zone))
 			goto scans;
 		if (on & SCREEN_BIT(XDPFW_SCREEN_SYN_FLOOD)) {
@@ -386,7 +386,7 @@ scans:
 	case IPPROTO_UDP:
 		if (on & SCREEN_BIT(XDPFW_SCREEN_UDP_FLOOD) &&
 		    !(p->flags & XDPFW_SCREEN_UDP_FLOOD_WHITE_LIST && udp_flood_exempt(pkt, zone)) &&
-		    flooded(&k, XDPFW_SCREEN_UDP_FLOOD, pkt->key.dst_addr, p->udp_flood, this_second())) {
+		    flooded(&k, XDPFW_SCREEN_UDP_FLOOD, pkt->key.dst_addr, p->udp_flood, second_now())) {
 			hit.screen = XDPFW_SCREEN_UDP_FLOOD;
 			break;
 		}
@@ -406,7 +406,7 @@ scans:
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
 		if (on & SCREEN_BIT(XDPFW_SCREEN_ICMP_FLOOD) &&
-		    flooded(&k, XDPFW_SCREEN_ICMP_FLOOD, pkt->key.dst_addr, p->icmp_flood, this_second())) {
+		    flooded(&k, XDPFW_SCREEN_ICMP_FLOOD, pkt->key.dst_addr, p->icmp_flood, second_now())) {
 			hit.screen = XDPFW_SCREEN_ICMP_FLOOD;
 			break;
 		}
@@ -447,15 +447,15 @@ static __always_inline struct screen_hit screen_check(struct xdp_md *ctx, const 
 }
 
 /*
- * Counts what a screen did in the zone's counters and logs it: a
- * SCREEN_DROP event (action drop, or alarm for alarm-without-drop), at most
- * the screen-drop event rate (event_rate()) per (zone, screen) and second,
- * the rest counted as suppressed so a flood cannot fill the ring.
+ * Counts what a screen did, on a frame of len bytes, in the zone's
+ * counters, and says whether it is logged: a SCREEN_DROP event (action
+ * drop, or alarm for alarm-without-drop) goes out at most at the
+ * screen-drop event rate (event_rate()) per (zone, screen) and second; the
+ * rest are counted as suppressed, before any ring reservation, so a flood
+ * cannot fill the ring. Inlined into screen_verdict() (xdpfw.bpf.c) with
+ * the verdict's own counting: on a flood every call and helper counts.
  */
-/* The counting half of screen_report(): whether the event fits in the
- * budget. A global function, verified once rather than on every path that
- * reaches a screen's verdict. */
-__noinline int screen_account(struct xdp_md *ctx, __u32 zone, __u32 screen, __u32 log, __u32 alarm)
+static __always_inline int screen_account(__u32 zone, __u32 screen, __u32 log, __u32 alarm, __u32 len)
 {
 	__u32 slot = zone * XDPFW_SCREEN_SLOTS + screen;
 	struct xdpfw_screen_counter *c = bpf_map_lookup_elem(&xdpfw_screen_stats, &slot);
@@ -469,21 +469,19 @@ __noinline int screen_account(struct xdp_md *ctx, __u32 zone, __u32 screen, __u3
 		return 0;
 	__u64 *budget = bpf_map_lookup_elem(&xdpfw_screen_budget, &slot);
 	__u32 rate = event_rate(XDPFW_EVENT_SCREEN_DROP);
-	if (!budget || window_count(budget, this_second(), rate) > rate) {
+	if (!budget || window_count(budget, second_now(), rate) > rate) {
 		if (c)
 			c->events_suppressed++;
-		if (ctx)
-			event_suppressed(ctx, XDPFW_EVENT_SCREEN_DROP);
+		event_suppressed_len(XDPFW_EVENT_SCREEN_DROP, len);
 		return 0;
 	}
 	return 1;
 }
 
-static __always_inline void screen_report(struct xdp_md *ctx, void *counters, const struct packet *pkt,
-					  __u16 zone, struct screen_hit hit, int alarm)
+/* The SCREEN_DROP event of a screen's verdict that fits in its budget. */
+static __always_inline void screen_event(struct xdp_md *ctx, void *counters, const struct packet *pkt,
+					 __u16 zone, struct screen_hit hit, int alarm)
 {
-	if (!screen_account(ctx, zone, hit.screen, hit.log, alarm))
-		return;
 	emit_event(ctx, counters, &pkt->key, &(struct xdpfw_event_facts){
 		.kind = XDPFW_EVENT_SCREEN_DROP,
 		.action = alarm ? XDPFW_ACTION_ALARM : XDPFW_ACTION_DROP,

@@ -694,6 +694,33 @@ static __always_inline int zone_has_screens(__u32 zone)
 	return p && p->screens;
 }
 
+/* What screen_verdict() leaves to its caller. */
+#define SCREEN_LOGGED 1  /* the SCREEN_DROP event fits in its budget */
+#define SCREEN_WATCHED 2 /* a packet-drop watcher is attached: record the drop */
+
+/*
+ * Everything a screen's verdict counts, without a call: the zone's screen
+ * counters and event budget (screen_account()), and for a drop the
+ * verdict's counter, as count_detail() would. The frame's length is asked
+ * for once, for all of them (the helper call costs as much as the rest).
+ * The event and the drop record, rare, are left to the caller
+ * (SCREEN_LOGGED, SCREEN_WATCHED).
+ */
+static __always_inline int screen_verdict(struct xdp_md *ctx, __u32 zone, __u32 screen, __u32 log, __u32 alarm)
+{
+	__u32 len = frame_len(ctx);
+	int logged = screen_account(zone, screen, log, alarm, len) ? SCREEN_LOGGED : 0;
+	if (alarm)
+		return logged;
+	__u32 idx = XDPFW_CNT_DROP_SCREEN;
+	struct xdpfw_counter_value *c = bpf_map_lookup_elem(&xdpfw_counters, &idx);
+	if (c) {
+		c->packets++;
+		c->bytes += len;
+	}
+	return logged | (drop_monitor_watched() ? SCREEN_WATCHED : 0);
+}
+
 /* The ingress zone's screens; -1 when the packet goes on (nothing tripped,
  * or alarm-without-drop). */
 static __always_inline int screen_packet_in_zone(struct xdp_md *ctx, const struct packet *pkt, __u32 zone)
@@ -709,8 +736,12 @@ static __always_inline int screen_packet_in_zone(struct xdp_md *ctx, const struc
 	if (!hit.screen)
 		return -1;
 	int alarm = p->flags & XDPFW_SCREEN_ALARM_WITHOUT_DROP;
-	screen_report(ctx, &xdpfw_counters, pkt, zone, hit, alarm);
-	return alarm ? -1 : count_detail(XDPFW_CNT_DROP_SCREEN, ctx, XDP_DROP, hit.screen);
+	int done = screen_verdict(ctx, zone, hit.screen, hit.log, alarm);
+	if (done & SCREEN_LOGGED)
+		screen_event(ctx, &xdpfw_counters, pkt, zone, hit, alarm);
+	if (done & SCREEN_WATCHED)
+		drop_monitor_record(ctx, XDPFW_CNT_DROP_SCREEN, hit.screen);
+	return alarm ? -1 : XDP_DROP;
 }
 
 /*
@@ -809,7 +840,8 @@ int xdpfw_rx(struct xdp_md *ctx)
 		struct iphdr *ip4 = pkt.ip4;
 		struct ipv6hdr *ip6 = pkt.ip6;
 		void *l4 = pkt.l4;
-		int screened = xdpfw_run_screens(ctx, &pkt, iface->zone_id);
+		/* A zone without screens makes no call (an array lookup inlined). */
+		int screened = zone_has_screens(iface->zone_id) ? xdpfw_run_screens(ctx, &pkt, iface->zone_id) : -1;
 		if (screened >= 0)
 			return screened;
 		pkt.ip4 = ip4;

@@ -428,6 +428,43 @@ t.test('the screen event budget is the configured screen-drop rate; suppressed e
   t.equal(budget.suppressed()['screen-drop'] - kindBase, 30, 'and among the XDP events suppressed, by kind');
 });
 
+t.test('a screen drop counts the whole frame, multi-buffer too, in its verdict and its suppressed event', async (t) => {
+  const { XdpEventBudget } = await import('../../lib/events/xdp-budget.js');
+  const { DEFAULT_EVENT_RATES } = await import('../../lib/events/rate-limit.js');
+  const { COUNTER_VALUE } = await import('../../lib/dataplane/layout.js');
+  const { XDP_DROP } = await import('../../lib/dataplane/xdp-abi.js');
+  const constants = readEventConstants(dp.objectPath);
+  const budget = new XdpEventBudget(dp, constants.kinds);
+  budget.setRates({ ...DEFAULT_EVENT_RATES, 'screen-drop': 1 });
+  t.teardown(() => budget.setRates(DEFAULT_EVENT_RATES));
+  useProfile('tcp { land; }');
+  const suppressedBytes = (): bigint => {
+    const value = Buffer.alloc(COUNTER_VALUE.size * dp.cpus);
+    const key = Buffer.alloc(4);
+    key.writeUInt32LE(constants.kinds.value('screen-drop'));
+    native.mapLookup(dp.mapFd('xdpfw_event_suppressed'), key, value);
+    let n = 0n;
+    for (let cpu = 0; cpu < dp.cpus; cpu++) n += value.readBigUInt64LE(cpu * COUNTER_VALUE.size + COUNTER_VALUE.offset.bytes);
+    return n;
+  };
+  await freshWindow(1000);
+  t.equal(judge(frame({ src: '10.9.0.2', dst: '10.9.0.2', protocol: 'tcp', tcpFlags: SYN })).events.length, 1, 'the one event of the second');
+  for (const length of [60, 1514, 9014]) {
+    const spec = { src: '10.9.0.2', dst: '10.9.0.2', protocol: 'tcp' as const, tcpFlags: SYN };
+    const data = frame({ ...spec, payload: Buffer.alloc(length - frame(spec).length) });
+    t.equal(data.length, length);
+    const before = dp.readCounters().get('DROP_SCREEN')!;
+    const suppressed = suppressedBytes();
+    const r = native.progTestRun(dp.progs.rx, { data, ifindex: IN, rxQueue: 0, dataOutSize: data.length + 64 });
+    t.equal(r.retval, XDP_DROP, `${length} bytes: dropped`);
+    const after = dp.readCounters().get('DROP_SCREEN')!;
+    t.equal(after.packets - before.packets, 1n, `${length} bytes: counted once`);
+    t.equal(after.bytes - before.bytes, BigInt(length), `${length} bytes: the verdict counts every byte of the frame`);
+    t.equal(suppressedBytes() - suppressed, BigInt(length), `${length} bytes: so does its suppressed event`);
+  }
+  t.same(drainEvents(), [], 'no more in the second');
+});
+
 t.test('a zone without a screen is not screened', async (t) => {
   applyScreens(dp, compiled('security { zones { security-zone untrust { interfaces { in0; } } } screen { ids-option S { tcp { land; } } } }'));
   passed(t, { src: '10.9.0.2', dst: '10.9.0.2', protocol: 'tcp', tcpFlags: SYN }, 'land without the screen');
