@@ -120,7 +120,7 @@ export function compile(tree: readonly Statement[], source = '<input>', options:
   if (errors.length) return { ok: false, errors: sortErrors(errors), warnings };
   const onBox = applyResolution(resolution, zones, ifaces.settings, firewall);
   const config: CompiledConfig = {
-    source, ...onBox, policies, defaultPolicy, dnsNames: dns.names, nameServers, flow, passEthertypes, neighborProxies, syslog, metrics, screens, routingInstances,
+    source, ...onBox, policies, defaultPolicy, dnsNames: dns.names, nameServers, flow, passEthertypes, neighborProxies, nat, syslog, metrics, screens, routingInstances,
     tree: root, warnings: warnings.map((w) => w.toString()),
   };
   return { ok: true, config, warnings, nat, ha };
