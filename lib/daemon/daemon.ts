@@ -2,6 +2,8 @@
 // sessions and answers the control socket. Restarting it with the same state
 // directory takes over the pinned links, maps and sessions without a gap in
 // forwarding.
+import { NatSessions } from '../nat/nat-sessions.js';
+import { natRefusalLog, sourceNatOf } from '../nat/daemon-nat.js';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { haOf } from '../ha/check.js';
 import { HaRoles, type HaStatus } from '../ha/roles.js';
@@ -209,6 +211,9 @@ export class Daemon {
       slowPath.onDeny = (flow) => denyCache.remember(flow);
       writePassEthertypes(dataplane, config.passEthertypes);
       writeNeighborProxies(dataplane, neighborProxyEntries(config.neighborProxies));
+      slowPath.nat = new NatSessions(dataplane.mapFd('xdpfw_nat_sessions'), dataplane.mapFd('xdpfw_nat_settings'), dataplane.constants.natActive);
+      slowPath.nat.configure(sourceNatOf(config));
+      slowPath.onNatRefused = natRefusalLog();
       const eventConstants = readEventConstants(dataplane.objectPath);
       daemon.xdpBudget = new XdpEventBudget(dataplane, eventConstants.kinds);
       daemon.xdpBudget.setRates(eventRates(config.syslog));
@@ -494,7 +499,9 @@ export class Daemon {
       writeNeighborProxies(this.dataplane, neighborProxyEntries(next.neighborProxies));
       undo.push(() => writeNeighborProxies(this.dataplane, oldProxies));
 
-      // Committed: from here on the new config runs.
+      // Committed: from here on the new config runs. Live translations keep their allocator.
+      this.slowPath.nat?.keepOwners();
+      this.slowPath.nat?.configure(sourceNatOf(next));
       undo.clear();
       this.config = next;
       this.nextConfig = null;

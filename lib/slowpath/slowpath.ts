@@ -6,7 +6,7 @@
 // fast path would send it. Later IP fragments held behind a first fragment
 // being judged are never judged themselves: re-injected after it, they follow
 // its verdict in XDP.
-import { ifNameToIndex, progRunInto, progTestRun } from '../dataplane/native.js';
+import { ifIndexToName, ifNameToIndex, progRunInto, progTestRun } from '../dataplane/native.js';
 import { XDP_DROP, XDP_REDIRECT } from '../dataplane/xdp-abi.js';
 import { FILTER_PROGRAM_SLOW_PATH } from '../dataplane/layout.js';
 import type { FilterResult } from '../filter/engine.js';
@@ -32,6 +32,8 @@ import { reroute } from './reroute.js';
 import { type FaultStage, Faults, frameDigest } from '../util/faults.js';
 import type { DeniedFlow } from '../flood/deny-cache.js';
 import { IDLE_DROP_TAP, type SlowPathDropTap } from '../monitor/slow-path-tap.js';
+import type { NatSessions } from '../nat/nat-sessions.js';
+import { translateSource } from '../nat/flow-translation.js';
 
 /** Why the slow path dropped a packet; each has a counter. */
 export type SlowPathDrop =
@@ -62,7 +64,9 @@ export type SlowPathDrop =
    */
   | 'too_big_for_kernel'
   /** An internal error while judging it (by stage in `faults`). */
-  | 'slow_path_error';
+  | 'slow_path_error'
+  /** Source NAT had no address and port left for it (its pool, overflow included, is exhausted). */
+  | 'nat_pool_exhausted';
 
 export const LOCAL_ZONE = 'junos-host';
 
@@ -102,6 +106,15 @@ export const LIVE_RUN_MAX_FRAME = 3072;
 const REWRITE_ROOM = 32768;
 
 /** An interface's ifindex, or null when it is not on this box (its filters cannot apply). */
+/** An interface's name for NAT rule-sets `from|to interface` ('' when it is gone). */
+function interfaceName(ifindex: number): string {
+  try {
+    return ifIndexToName(ifindex);
+  } catch {
+    return '';
+  }
+}
+
 function localIfindex(name: string): number | null {
   try {
     return ifNameToIndex(name);
@@ -200,6 +213,12 @@ export class SlowPath {
   private readonly rewrittenLength = new Uint32Array(1);
   /** The socket that sends out of an interface (set by the daemon, which owns the sockets). */
   egressPort: (ifindex: number) => TxPort | undefined = () => undefined;
+  /** Translated sessions and the source NAT new flows get; null: no NAT. */
+  nat: NatSessions | null = null;
+  /** New flows refused for want of a translation (pool exhausted). */
+  natRefusals = 0;
+  /** Told of each refused translation (the daemon logs it). */
+  onNatRefused: ((flow: ReturnType<typeof describeKey>, rule: string, pool: string | null, message: string) => void) | null = null;
   /** Told of every flow the policy denies (the daemon remembers it in XDP: lib/flood/deny-cache.ts). */
   onDeny: (flow: DeniedFlow) => void = () => undefined;
   private readonly egress = { ifindex: 0, zoneId: 0 };
@@ -262,6 +281,8 @@ export class SlowPath {
     this.tcpSession = config.flow.tcpSession;
     // Every session the table ends, however it ends, gives its place back.
     sessions.onClose((s) => this.limiter.release(s.fromZoneId, s.key));
+    // And its translation (entries and lease), however it ends.
+    sessions.onClose((s) => this.nat?.release(s.id));
   }
 
   /** Counts the sessions a restarted daemon found in the pinned map. */
@@ -422,6 +443,7 @@ export class SlowPath {
       try {
         const no = refused?.get(p.session);
         if (no) {
+          this.nat?.release(p.session.id);
           this.limiter.release(p.zoneId, p.session.key);
           this.drop(no.reason);
           continue;
@@ -549,7 +571,12 @@ export class SlowPath {
     const output = this.filters.judge(this.filters.output(route.egress, family), reader);
     if (output && !this.enforceFilter(rx, frame, output, 'output', ingress, egress)) return;
 
+    // Junos order: source NAT after policy and route.
+    const nat = this.nat?.sourceNat?.active ? this.translate(rx, fromZone, toZone, route.egress) : null;
+    if (nat === false) return;
     const first = firstPacket(facts);
+    const natId = this.sessions.nextSessionId;
+    if (nat) this.sessions.markTranslated(natId);
     const session = this.install(rx, fromZone, {
       fromZone: fromZone.name, fromZoneId: fromZone.id,
       toZone: toZone.name, toZoneId: toZone.id,
@@ -558,12 +585,37 @@ export class SlowPath {
       logClose: decision.policy?.logClose ?? false, icmpType: facts.icmpType, inactivityTimeout: decision.inactivityTimeout,
       first, filters: this.judgedFlow(reader, first, rx.ifindex, route.egress, false),
     });
+    if (nat && !session) this.nat!.release(natId);
     if (!session) return;
     if (this.batching) return this.defer(rx, frame, session, route, fromZone.id, logs);
     this.stage = 'inject';
     this.forwardFirst(rx, frame, route);
     this.stage = 'event';
     if (logs) this.emit(createEvent(session));
+  }
+
+  /**
+   * Source NAT of the flow the reader holds: its translation's entries written for the session
+   * about to be installed (the table's next id), true; nothing to translate, null; refused
+   * (dropped, counted, logged), false.
+   */
+  private translate(rx: RxQueue, fromZone: Zone, toZone: Zone, egressIfindex: number): boolean | null {
+    this.stage = 'nat';
+    const nat = this.nat!;
+    const reader = rx.reader;
+    const result = translateSource(nat.sourceNat!, reader.key,
+      { interface: interfaceName(rx.ifindex), zone: fromZone.name, routingInstance: 'default' },
+      { interface: interfaceName(egressIfindex), zone: toZone.name, routingInstance: 'default' },
+      () => this.boxAddresses.source(egressIfindex, reader.destinationAddress()));
+    if (result.kind === 'untranslated') return null;
+    if (result.kind === 'refused') {
+      this.natRefusals++;
+      this.onNatRefused?.(describeKey(reader.key), result.rule, result.pool, result.message);
+      this.drop('nat_pool_exhausted', result.rule);
+      return false;
+    }
+    nat.write(this.sessions.nextSessionId, result.session);
+    return true;
   }
 
   /** Sends the first packet on when the batch's sessions are written (finishBatch). */
