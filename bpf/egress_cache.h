@@ -74,53 +74,64 @@ static __always_inline __u32 route_generation(__u64 now, __u32 *flags)
 	return g;
 }
 
-/* Where each interface's kept next hops share their source MAC and MTU. */
+/* Where each interface's kept next hops share their source MAC and MTU:
+ * an array, so that the lookup on every forwarded packet is inlined. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, XDPFW_MAX_IFACES);
-	__type(key, __u32); /* ifindex */
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XDPFW_EGRESS_PORT_SLOTS);
+	__type(key, __u32); /* ifindex % XDPFW_EGRESS_PORT_SLOTS */
 	__type(value, struct xdpfw_egress_port);
 } xdpfw_egress_ports SEC(".maps");
+
+static __always_inline struct xdpfw_egress_port *egress_port_slot(__u32 ifindex)
+{
+	__u32 slot = ifindex & (XDPFW_EGRESS_PORT_SLOTS - 1);
+	return bpf_map_lookup_elem(&xdpfw_egress_ports, &slot);
+}
 
 /*
  * Whether direction dir's kept next hop holds for this packet under
  * generation g, leaving by out_ifindex (the other direction's ingress):
- * the port entry then gives the source MAC (*port). IPv4 packets use it
- * only while the lease says no routing rule or route selects by TOS
- * (XDPFW_ROUTE_LEASE_TOS): the entry keeps no DSCP to compare with.
+ * the port's slot then gives the source MAC (copied to smac). IPv4 packets
+ * use it only while the lease says no routing rule or route selects by TOS
+ * (XDPFW_ROUTE_LEASE_TOS): the entry keeps no DSCP to compare with. The
+ * slot is read without its lock, so its owner and generation are checked
+ * again after the copy: a takeover in between (the writer clears the owner
+ * first) sends the packet to a lookup instead.
  */
 static __always_inline int egress_fits(struct xdpfw_session *sess, const struct packet *pkt, __u32 g,
-				       __u32 lease_flags, __u32 out_ifindex, struct xdpfw_egress_port **port)
+				       __u32 lease_flags, __u32 out_ifindex, __u8 *smac)
 {
 	if (!g || sess->egress.generation != g || !(sess->egress_kept & (1 << (pkt->dir & 1))))
 		return 0;
 	if (pkt->ip4 && (lease_flags & XDPFW_ROUTE_LEASE_TOS))
 		return 0;
-	struct xdpfw_egress_port *p = bpf_map_lookup_elem(&xdpfw_egress_ports, &out_ifindex);
-	if (!p || *(volatile __u32 *)&p->generation != g || pkt->l3_len > p->mtu)
+	struct xdpfw_egress_port *p = egress_port_slot(out_ifindex);
+	if (!p || *(volatile __u32 *)&p->ifindex != out_ifindex ||
+	    *(volatile __u32 *)&p->generation != g || pkt->l3_len > p->mtu)
 		return 0;
-	*port = p;
-	return 1;
+	__builtin_memcpy(smac, p->smac, ETH_ALEN);
+	asm volatile("" ::: "memory");
+	return *(volatile __u32 *)&p->ifindex == out_ifindex && *(volatile __u32 *)&p->generation == g;
 }
 
-/* Notes a successful lookup's route MTU and source MAC in its port's entry
- * under generation g; 0 when the entry could not take it (the table is
- * full), and the next hop is then not kept. */
+/* Notes a successful lookup's route MTU and source MAC in its port's slot
+ * under generation g, taking the slot over from another interface. */
 static __always_inline int egress_port_keep(__u32 g, __u32 ifindex, __u16 mtu, const __u8 *smac)
 {
-	struct xdpfw_egress_port *p = bpf_map_lookup_elem(&xdpfw_egress_ports, &ifindex);
-	if (!p) {
-		struct xdpfw_egress_port fresh = {};
-		bpf_map_update_elem(&xdpfw_egress_ports, &ifindex, &fresh, BPF_NOEXIST);
-		p = bpf_map_lookup_elem(&xdpfw_egress_ports, &ifindex);
-		if (!p)
-			return 0;
-	}
+	struct xdpfw_egress_port *p = egress_port_slot(ifindex);
+	if (!p)
+		return 0;
 	bpf_spin_lock(&p->lock);
-	if (p->generation != g) {
+	if (p->ifindex != ifindex || p->generation != g) {
+		/* Not usable while it is written: readers check the owner after. */
+		*(volatile __u32 *)&p->ifindex = 0;
+		asm volatile("" ::: "memory");
 		p->generation = g;
 		p->mtu = mtu;
 		__builtin_memcpy(p->smac, smac, ETH_ALEN);
+		asm volatile("" ::: "memory");
+		*(volatile __u32 *)&p->ifindex = ifindex;
 	} else if (mtu < p->mtu) {
 		p->mtu = mtu; /* the smallest of this generation's routes through it */
 	}

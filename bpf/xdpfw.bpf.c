@@ -385,11 +385,9 @@ static __noinline int next_hop_of(struct xdp_md *ctx, struct packet *pkt,
 	__u32 lease_flags = 0;
 	__u32 g = cache ? route_generation(bpf_ktime_get_coarse_ns(), &lease_flags) : 0;
 	__u32 out_ifindex = *session_at(__u32, sess, ingress_ifindex, session_other(pkt->dir));
-	struct xdpfw_egress_port *port = NULL;
-	if (egress_fits(sess, pkt, g, lease_flags, out_ifindex, &port) && port) {
+	if (egress_fits(sess, pkt, g, lease_flags, out_ifindex, out->smac)) {
 		out->ifindex = out_ifindex;
 		__builtin_memcpy(out->dmac, session_at(__u8, sess, egress.dmac, pkt->dir), ETH_ALEN);
-		__builtin_memcpy(out->smac, port->smac, ETH_ALEN);
 		return BPF_FIB_LKUP_RET_SUCCESS;
 	}
 	if (g) {
@@ -536,16 +534,17 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 
 #include "flood_meter.h"
 
-/* Hand the parse result to userspace in the metadata area (see
- * struct xdpfw_rx_meta). Fails only on drivers without metadata support.
+/* Hand the parse result to userspace in front of the frame (see struct
+ * xdpfw_rx_meta): prepended with bpf_xdp_adjust_head(), which every kernel
+ * offers XDP (bpf_xdp_adjust_meta() is not offered by every build); the
+ * socket strips it (the Xsk's rxPrefix). Fails only without headroom.
  * Invalidates the packet pointers in *pkt. */
 static __always_inline int write_rx_meta(struct xdp_md *ctx, struct packet *pkt)
 {
-	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct xdpfw_rx_meta)))
+	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct xdpfw_rx_meta)))
 		return -1;
-	void *data = (void *)(long)ctx->data;
-	struct xdpfw_rx_meta *meta = (void *)(long)ctx->data_meta;
-	if ((void *)(meta + 1) > data)
+	struct xdpfw_rx_meta *meta = (void *)(long)ctx->data;
+	if ((void *)(meta + 1) > (void *)(long)ctx->data_end)
 		return -1;
 	meta->family = pkt->key.family;
 	meta->protocol = pkt->key.protocol;

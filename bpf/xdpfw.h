@@ -17,6 +17,9 @@ enum xdpfw_constants {
 	 * map so a new build refuses pinned maps written by an older one. */
 	XDPFW_LAYOUT_VERSION = 11,
 	XDPFW_MAX_IFACES = 64,  /* interfaces one daemon attaches to */
+	/* Slots of xdpfw_egress_ports, an array indexed by ifindex modulo this
+	 * (a power of two): an array lookup is inlined, a hash lookup is a call. */
+	XDPFW_EGRESS_PORT_SLOTS = 256,
 	XDPFW_MAX_QUEUES = 64,  /* rx queues per interface with an AF_XDP socket */
 	XDPFW_MAX_SESSION_ENTRIES = 1048576, /* one entry per session */
 	/* Rows of xdpfw_verdict_rows: the distinct combinations of cached filter
@@ -205,12 +208,15 @@ struct xdpfw_egress {
 	__u8 dmac[2][6];  /* the next hop's MAC, [0]: client -> server, [1]: back */
 };
 
-/* What every kept next hop leaving by one interface shares, the value of
- * xdpfw_egress_ports (keyed by ifindex), written by XDP only: the
- * interface's MAC, and the smallest route MTU of the next hops kept through
- * it under `generation` (a packet larger is looked up again). */
+/* What every kept next hop leaving by one interface shares, a slot of
+ * xdpfw_egress_ports (ifindex modulo XDPFW_EGRESS_PORT_SLOTS), written by
+ * XDP only: the interface's MAC, and the smallest route MTU of the next
+ * hops kept through it under `generation` (a packet larger is looked up
+ * again). Two interfaces with the same slot take it from each other; a
+ * packet whose interface does not hold its slot is looked up. */
 struct xdpfw_egress_port {
-	struct bpf_spin_lock lock; /* guards a change of generation and the MTU's minimum */
+	struct bpf_spin_lock lock; /* guards a change of owner, of generation and the MTU's minimum */
+	__u32 ifindex;             /* the interface holding the slot; 0: none */
 	__u32 generation;          /* xdpfw_route_lease generation; 0: none */
 	__u16 mtu;
 	__u8 smac[6];

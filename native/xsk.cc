@@ -126,6 +126,8 @@ class Xsk : public Napi::ObjectWrap<Xsk> {
     frameSize_ = OptU32(op, o, "frameSize", 2048);
     std::string mode = OptString(op, o, "mode", "auto");
     multiBuffer_ = OptBool(op, o, "multiBuffer", true);
+    rxPrefix_ = OptU32(op, o, "rxPrefix", 0);
+    if (rxPrefix_ > 256) ThrowInvalid(env, op, "rxPrefix above the kernel's 256 bytes of headroom");
 
     if (ifname.empty() || ifname.size() >= IFNAMSIZ) ThrowInvalid(env, op, "bad ifname");
     unsigned idx = if_nametoindex(ifname.c_str());
@@ -398,10 +400,13 @@ class Xsk : public Napi::ObjectWrap<Xsk> {
       if ((d->options & XDP_PKT_CONTD) == 0) {
         uint64_t addr = d->addr;
         consumed++;
-        if (addr >= umemSize_ || d->len > umemSize_ - addr) continue;  // never expected
+        if (addr >= umemSize_ || d->len > umemSize_ - addr || d->len <= rxPrefix_) {  // never expected
+          Recycle(addr);
+          continue;
+        }
         heldRx_.push_back(addr - addr % frameSize_);
-        descs.data[2 * out] = static_cast<uint32_t>(addr);
-        descs.data[2 * out + 1] = d->len;
+        descs.data[2 * out] = static_cast<uint32_t>(addr + rxPrefix_);
+        descs.data[2 * out + 1] = d->len - rxPrefix_;
         out++;
         continue;
       }
@@ -451,16 +456,27 @@ class Xsk : public Napi::ObjectWrap<Xsk> {
     for (uint32_t i = first; i <= last; i++) {
       const struct xdp_desc* d = xsk_ring_cons__rx_desc(&rx_, idx + i);
       uint64_t addr = d->addr;
-      if (addr >= umemSize_ || d->len > umemSize_ - addr || d->len > kJumboMax - len) {
+      uint32_t dlen = d->len;
+      if (addr >= umemSize_ || dlen > umemSize_ - addr) {
         fits = false;
-      } else if (fits) {
+      } else if (i == first) {  // the prefix stays in front, with the headroom
+        if (dlen <= rxPrefix_) {
+          fits = false;
+        } else {
+          addr += rxPrefix_;
+          dlen -= rxPrefix_;
+        }
+      }
+      if (!fits || dlen > kJumboMax - len) {
+        fits = false;
+      } else {
         if (i == first) {
           // The metadata XDP wrote sits in front of the first buffer.
           uint64_t head = addr % frameSize_ < kJumboHeadroom ? addr % frameSize_ : kJumboHeadroom;
           memcpy(base + at - head, base + addr - head, head);
         }
-        memcpy(base + at + len, base + addr, d->len);
-        len += d->len;
+        memcpy(base + at + len, base + addr, dlen);
+        len += dlen;
       }
       Recycle(addr);
     }
@@ -615,6 +631,10 @@ class Xsk : public Napi::ObjectWrap<Xsk> {
   uint32_t queue_ = 0;
   uint32_t frameCount_ = 0;
   uint32_t frameSize_ = 0;
+  // Bytes XDP put in front of every packet it sent up (bpf_xdp_adjust_head:
+  // its metadata; kernels without bpf_xdp_adjust_meta need this). rx()
+  // returns the packet after them; they stay in front of it in the frame.
+  uint32_t rxPrefix_ = 0;
   uint32_t rxFrames_ = 0;
   std::vector<uint64_t> heldRx_;       // handed to JS by the last rx()
   std::vector<uint64_t> pendingFill_;  // RX frames waiting for fill-ring room

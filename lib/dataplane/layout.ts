@@ -114,9 +114,9 @@ export const TCP_SETTINGS = new StructLayout('xdpfw_tcp_settings', [['flags', 'u
 /** struct xdpfw_egress: both directions' kept next hops (bpf/egress_cache.h); only XDP writes it. */
 export const EGRESS = new StructLayout('xdpfw_egress', [['generation', 'u32'], ['dmac', arrayOf('u8', 12)]] as const);
 
-/** struct xdpfw_egress_port (bpf/egress_cache.h): an interface's MAC and kept MTU, the value of xdpfw_egress_ports (XDP writes it). */
+/** struct xdpfw_egress_port (bpf/egress_cache.h): an interface's MAC and kept MTU, a slot of xdpfw_egress_ports (XDP writes it). */
 export const EGRESS_PORT = new StructLayout('xdpfw_egress_port', [
-  ['lock', arrayOf('u32', 1)], ['generation', 'u32'], ['mtu', 'u16'], ['smac', arrayOf('u8', 6)],
+  ['lock', arrayOf('u32', 1)], ['ifindex', 'u32'], ['generation', 'u32'], ['mtu', 'u16'], ['smac', arrayOf('u8', 6)],
 ] as const);
 
 /** struct xdpfw_route_lease (bpf/egress_cache.h): the value of xdpfw_route_lease (lib/routes/route-watch.ts writes it). */
@@ -249,6 +249,8 @@ export const ALL_LAYOUTS = [SESSION_KEY, FLOW_KEY, SESSION, EGRESS_PORT, DIRECTI
 export interface DataplaneConstants {
   layoutVersion: number;
   maxIfaces: number;
+  /** Slots of xdpfw_egress_ports (an array indexed by ifindex modulo this). */
+  egressPortSlots: number;
   maxQueues: number;
   /** Rows of xdpfw_verdict_rows (row 0: no filter). */
   maxVerdictRows: number;
@@ -296,6 +298,7 @@ export function readConstants(objectPath: string): DataplaneConstants {
   return {
     layoutVersion: need(c, 'XDPFW_LAYOUT_VERSION'),
     maxIfaces: need(c, 'XDPFW_MAX_IFACES'),
+    egressPortSlots: need(c, 'XDPFW_EGRESS_PORT_SLOTS'),
     maxQueues: need(c, 'XDPFW_MAX_QUEUES'),
     maxVerdictRows: need(c, 'XDPFW_MAX_VERDICT_ROWS'),
     xskFrameSize: need(c, 'XDPFW_XSK_FRAME_SIZE'),

@@ -186,6 +186,12 @@ export interface XskOptions {
    * received (assembled, see rx()) and sent in several frames
    */
   multiBuffer?: boolean;
+  /**
+   * default 0: bytes the XDP program puts in front of every packet it sends up (its metadata,
+   * with bpf_xdp_adjust_head); rx() returns each packet after them, so they sit right in front
+   * of the address it gives
+   */
+  rxPrefix?: number;
 }
 
 export interface XskStats {

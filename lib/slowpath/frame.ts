@@ -14,6 +14,9 @@ export function verifyRxMetaFlags(objectPath: string): void {
 }
 
 const M = RX_META.offset;
+
+/** Bytes XDP puts in front of each frame it sends up (struct xdpfw_rx_meta): every socket of the slow path strips them (XskOptions.rxPrefix). */
+export const RX_PREFIX = RX_META.size;
 const K = SESSION_KEY.offset;
 
 export interface FrameFacts {

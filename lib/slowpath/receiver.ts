@@ -3,7 +3,7 @@
 import type { Zone } from '../config/types.js';
 import { Xsk } from '../dataplane/native.js';
 import { frameDigest } from '../util/faults.js';
-import { FrameReader } from './frame.js';
+import { FrameReader, RX_PREFIX } from './frame.js';
 import type { RxQueue, SlowPath } from './slowpath.js';
 
 const BATCH = 64;
@@ -35,7 +35,7 @@ export class QueueSocket {
 
   /** frameSize: XDPFW_XSK_FRAME_SIZE, which XDP's size check for the slow path assumes. */
   constructor(readonly ifname: string, readonly ifindex: number, readonly queue: number, zone: Zone | null, frameSize?: number) {
-    this.xsk = new Xsk({ ifindex, ifname, queue, ...(frameSize === undefined ? {} : { frameSize }) });
+    this.xsk = new Xsk({ ifindex, ifname, queue, rxPrefix: RX_PREFIX, ...(frameSize === undefined ? {} : { frameSize }) });
     const lengths = new Uint32Array(1);
     this.rx = {
       ifindex, queue, zone, reader: new FrameReader(this.xsk.umem), frames: Buffer.from(this.xsk.umem),

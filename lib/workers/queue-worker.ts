@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Xsk } from '../dataplane/native.js';
 import { RX_META } from '../dataplane/layout.js';
-import { FrameReader } from '../slowpath/frame.js';
+import { FrameReader, RX_PREFIX } from '../slowpath/frame.js';
 import {
   BACKLOG_MAX, type RxBatch, SYNC_BACKLOG, SYNC_REPLY, type TxItem, type WorkerCommand, type WorkerData, type WorkerReply,
   type WorkerRequest, type WorkerSocketCounters,
@@ -36,7 +36,7 @@ function answer(reply: WorkerReply): void {
 
 function open(req: Extract<WorkerRequest, { kind: 'open' }>): void {
   try {
-    const xsk = new Xsk({ ifindex: req.ifindex, ifname: req.ifname, queue: req.queue, ...(req.frameSize === undefined ? {} : { frameSize: req.frameSize }) });
+    const xsk = new Xsk({ ifindex: req.ifindex, ifname: req.ifname, queue: req.queue, rxPrefix: RX_PREFIX, ...(req.frameSize === undefined ? {} : { frameSize: req.frameSize }) });
     sockets.set(req.id, {
       id: req.id, xsk, descs: new Uint32Array(BATCH * 2), reader: data.faultPort !== 0 ? new FrameReader(xsk.umem) : null,
       counters: {

@@ -14,7 +14,7 @@ reexecInNetns(import.meta.url, [...TWO_PORTS]);
 const { default: t } = await import('tap');
 const { execFileSync } = await import('node:child_process');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
-const { EGRESS, EGRESS_PORT, ROUTE_LEASE, SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
+const { EGRESS, EGRESS_PORT, ROUTE_LEASE, SESSION, SESSION_KEY, readConstants } = await import('../../lib/dataplane/layout.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { LEASE_MS, RouteWatch } = await import('../../lib/routes/route-watch.js');
@@ -70,6 +70,8 @@ const HOUR = 3_600_000_000_000n;
 
 const hex = (b: Buffer, at: number) => [...b.subarray(at, at + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
 const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
+const { egressPortSlots } = readConstants(dp.objectPath);
+const portSlot = (ifindex: number) => ifindex % egressPortSlots;
 
 /** The entry's kept next hop of direction `dir` (0: the client's packets), and the port entry of its egress. */
 function kept(dir: 0 | 1 = 0, port = OUT) {
@@ -77,7 +79,7 @@ function kept(dir: 0 | 1 = 0, port = OUT) {
   native.mapLookup(sessions, entryKey, v);
   const e = SESSION.offset.egress;
   const p = Buffer.alloc(EGRESS_PORT.size);
-  const hasPort = native.mapLookup(ports, u32(port), p);
+  const hasPort = native.mapLookup(ports, u32(portSlot(port)), p) && p.readUInt32LE(EGRESS_PORT.offset.ifindex) === port;
   return {
     generation: v.readUInt32LE(e + EGRESS.offset.generation),
     kept: (v.readUInt8(SESSION.offset.egress_kept) >> dir) & 1,
@@ -95,9 +97,9 @@ function poke(edit: { dmac?: string; mtu?: number }, dir: 0 | 1 = 0, port = OUT)
   native.mapUpdate(sessions, entryKey, v, 0);
   if (edit.mtu !== undefined) {
     const p = Buffer.alloc(EGRESS_PORT.size);
-    native.mapLookup(ports, u32(port), p);
+    native.mapLookup(ports, u32(portSlot(port)), p);
     p.writeUInt16LE(edit.mtu, EGRESS_PORT.offset.mtu);
-    native.mapUpdate(ports, u32(port), p, 0);
+    native.mapUpdate(ports, u32(portSlot(port)), p, 0);
   }
 }
 /** Forwards one packet of the flow; the destination MAC it left with. */
@@ -158,6 +160,24 @@ t.test('a packet larger than the kept MTU is looked up', async (t) => {
   lease(10, native.monotonicNs() + HOUR);
   t.equal(forward(), NEIGHBOUR, 'a new generation: looked up');
   t.equal(kept().mtu, 1500, 'and the port takes the route MTU again');
+});
+
+t.test('an interface that shares the port\'s slot takes it over: the next packet is looked up', async (t) => {
+  lease(31, native.monotonicNs() + HOUR);
+  forward();
+  poke({ dmac: MARKER });
+  t.equal(forward(), MARKER, 'kept');
+  const p = Buffer.alloc(EGRESS_PORT.size);
+  native.mapLookup(ports, u32(portSlot(OUT)), p);
+  p.writeUInt32LE(OUT + egressPortSlots, EGRESS_PORT.offset.ifindex); // another interface's, same slot
+  p.fill(0xee, EGRESS_PORT.offset.smac, EGRESS_PORT.offset.smac + 6);
+  native.mapUpdate(ports, u32(portSlot(OUT)), p, 0);
+  const before = lookups();
+  t.equal(forward(), NEIGHBOUR, 'looked up, not sent with the other interface\'s MAC');
+  t.equal(lookups() - before, 1, 'counted as a lookup');
+  t.same({ smac: kept().smac, mtu: kept().mtu }, { smac: OUT_MAC, mtu: 1500 }, 'the slot is the egress interface\'s again');
+  poke({ dmac: MARKER });
+  t.equal(forward(), MARKER, 'and kept next hops through it are used again');
 });
 
 t.test('each direction keeps its own next hop; the port entry is the egress interface\'s', async (t) => {

@@ -23,7 +23,7 @@ const { sessionEntry, sessionKey } = await import('../helpers/session-entry.js')
 const { ENTRY } = await import('../../lib/session/entry.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
-const { FrameReader } = await import('../../lib/slowpath/frame.js');
+const { FrameReader, RX_PREFIX } = await import('../../lib/slowpath/frame.js');
 const { checksum, frame, ipBytes, mac } = await import('../helpers/packets.js');
 const { XDP_DROP, XDP_PASS, XDP_REDIRECT } = await import('../../lib/dataplane/xdp-abi.js');
 type FrameSpec = import('../helpers/packets.js').FrameSpec;
@@ -231,7 +231,7 @@ function big(dst: string, df: boolean): Buffer {
 }
 
 t.test('a session packet too big for the egress link goes to the slow path, cut to a quote, with the MTU', async (t) => {
-  const sock = new native.Xsk({ ifindex: inIndex, ifname: 'in0', queue: 0 });
+  const sock = new native.Xsk({ ifindex: inIndex, ifname: 'in0', queue: 0, rxPrefix: RX_PREFIX });
   xsk = sock;
   dp.registerSocket(0, 0, sock.fd);
   t.same(deltas(() => run(big('10.9.0.2', true))), { FAST_FORWARD: 1 }, 'within the MTU of out0: forwarded');

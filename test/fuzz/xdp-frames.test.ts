@@ -21,6 +21,7 @@ const { default: t } = await import('tap');
 const { compileText } = await import('../../lib/config/compile.js');
 const { Dataplane, purgePins } = await import('../../lib/dataplane/dataplane.js');
 const { DIRECTION_VERDICTS, FILTER_VERDICT, FLOW_KEY, SESSION, SESSION_KEY, VERDICT_ROW } = await import('../../lib/dataplane/layout.js');
+const { RX_PREFIX } = await import('../../lib/slowpath/frame.js');
 const { ENTRY, flowKeyOf } = await import('../../lib/session/entry.js');
 const { sessionKey } = await import('../helpers/session-entry.js');
 const native = await import('../../lib/dataplane/native.js');
@@ -47,7 +48,7 @@ const UNREGISTERED = native.ifNameToIndex('in0p');
 const ZONE = 1;
 dp.registerPort(IN, 0, ZONE);
 dp.registerPort(OUT, 1, 2);
-const xsk = new native.Xsk({ ifindex: IN, ifname: 'in0', queue: 0 });
+const xsk = new native.Xsk({ ifindex: IN, ifname: 'in0', queue: 0, rxPrefix: RX_PREFIX });
 dp.registerSocket(0, 0, xsk.fd);
 t.teardown(() => {
   xsk.close();

@@ -26,7 +26,7 @@ const sockets: Xsk[] = [];
 
 const queues = readdirSync(`/sys/class/net/${inName}/queues`).filter((q) => q.startsWith('rx-')).length;
 for (let q = 0; q < queues; q++) {
-  const xsk = new Xsk({ ifindex: ifNameToIndex(inName), ifname: inName, queue: q });
+  const xsk = new Xsk({ ifindex: ifNameToIndex(inName), ifname: inName, queue: q, rxPrefix: 8 }); // struct relay_meta
   sockets.push(xsk);
   key.writeUInt32LE(q);
   value.writeUInt32LE(xsk.fd);
