@@ -120,7 +120,7 @@ export function compile(tree: readonly Statement[], source = '<input>', options:
   if (errors.length) return { ok: false, errors: sortErrors(errors), warnings };
   const onBox = applyResolution(resolution, zones, ifaces.settings, firewall);
   const config: CompiledConfig = {
-    source, ...onBox, policies, defaultPolicy, dnsNames: dns.names, nameServers, flow, passEthertypes, neighborProxies, nat, syslog, metrics, screens, routingInstances,
+    source, ...onBox, policies, defaultPolicy, dnsNames: dns.names, nameServers, flow, passEthertypes, neighborProxies, nat: appliedNat(nat), syslog, metrics, screens, routingInstances,
     tree: root, warnings: warnings.map((w) => w.toString()),
   };
   return { ok: true, config, warnings, nat, ha };
@@ -166,4 +166,10 @@ export function loadConfigFile(path: string, options: CompileOptions = {}, inter
     return { ok: false, errors: [new ConfigError(path, 1, 1, `cannot read configuration: ${e instanceof Error ? e.message : String(e)}`)], warnings: [] };
   }
   return compileText(text, path, { ...options, interfaceMap });
+}
+
+/** What the dataplane applies of `security nat` (source NAT; destination and static are refused or left out); null: nothing. */
+function appliedNat(nat: NatConfig | null): NatConfig | null {
+  if (!nat || (nat.source.pools.length === 0 && nat.source.ruleSets.length === 0)) return null;
+  return { ...nat, destination: { pools: [], ruleSets: [] }, static: { ruleSets: [] } };
 }
