@@ -15,7 +15,7 @@
 enum xdpfw_constants {
 	/* Bumped whenever a pinned map's layout changes; stored in the meta
 	 * map so a new build refuses pinned maps written by an older one. */
-	XDPFW_LAYOUT_VERSION = 11,
+	XDPFW_LAYOUT_VERSION = 12,
 	XDPFW_MAX_IFACES = 64,  /* interfaces one daemon attaches to */
 	/* Slots of xdpfw_egress_ports, an array indexed by ifindex modulo this
 	 * (a power of two): an array lookup is inlined, a hash lookup is a call. */
