@@ -4,6 +4,7 @@
 // forwarding.
 import { NatSessions } from '../nat/nat-sessions.js';
 import { natRefusalLog, sourceNatOf } from '../nat/daemon-nat.js';
+import { eventNat } from '../nat/event-nat.js';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { haOf } from '../ha/check.js';
 import { HaRoles, type HaStatus } from '../ha/roles.js';
@@ -220,9 +221,16 @@ export class Daemon {
       daemon.attachAll(opts.xdpMode ?? 'auto', zoneByIfindex);
       daemon.configureEvents();
       sessions.onClose((s, reason, totals, logged) => {
-        if (s.logClose && !logged) events.emit(sessionCloseEvent(s, reason, totals, monotonicNs()));
+        if (!s.logClose || logged) return;
+        const ev = sessionCloseEvent(s, reason, totals, monotonicNs());
+        const translated = eventNat(slowPath.nat, s.id);
+        if (translated) ev.nat = translated;
+        events.emit(ev);
       });
-      daemon.bpfEvents = new BpfEventSource(dataplane.mapFd('xdpfw_events'), new EventCodec(eventConstants), closesFromXdp(sessions, events), slowPath.faults);
+      // After the close event is written: a session's translation goes with it, however it ends.
+      sessions.onClose((s) => slowPath.nat?.release(s.id));
+      daemon.bpfEvents = new BpfEventSource(dataplane.mapFd('xdpfw_events'), new EventCodec(eventConstants),
+        closesFromXdp(sessions, events, (id) => eventNat(slowPath.nat, id)), slowPath.faults);
       daemon.dropMonitor = createDropMonitor(dataplane, (ifindex) => daemon!.ingressNames(ifindex));
       slowPath.dropTap = daemon.dropMonitor;
       daemon.routeWatch = new RouteWatch(dataplane.mapFd('xdpfw_route_lease'), (m) => process.stderr.write(`xdpfw: ${m}\n`)).start();

@@ -34,6 +34,7 @@ import type { DeniedFlow } from '../flood/deny-cache.js';
 import { IDLE_DROP_TAP, type SlowPathDropTap } from '../monitor/slow-path-tap.js';
 import type { NatSessions } from '../nat/nat-sessions.js';
 import { translateSource } from '../nat/flow-translation.js';
+import { eventNat } from '../nat/event-nat.js';
 
 /** Why the slow path dropped a packet; each has a counter. */
 export type SlowPathDrop =
@@ -71,8 +72,10 @@ export type SlowPathDrop =
 export const LOCAL_ZONE = 'junos-host';
 
 /** A new session's event; one to the box names junos-host as its destination zone. */
-function createEvent(s: Session): SecurityEvent {
+function createEvent(s: Session, nat: NatSessions | null): SecurityEvent {
   const ev = sessionCreateEvent(s);
+  const translated = eventNat(nat, s.id);
+  if (translated) ev.nat = translated;
   return s.local ? { ...ev, egressZone: JUNOS_HOST_ZONE_ID } : ev;
 }
 
@@ -281,8 +284,6 @@ export class SlowPath {
     this.tcpSession = config.flow.tcpSession;
     // Every session the table ends, however it ends, gives its place back.
     sessions.onClose((s) => this.limiter.release(s.fromZoneId, s.key));
-    // And its translation (entries and lease), however it ends.
-    sessions.onClose((s) => this.nat?.release(s.id));
   }
 
   /** Counts the sessions a restarted daemon found in the pinned map. */
@@ -461,7 +462,7 @@ export class SlowPath {
     this.stage = 'event';
     for (const session of this.created) {
       try {
-        this.emit(createEvent(session));
+        this.emit(createEvent(session, this.nat));
       } catch (err) {
         this.faults.record('event', err, () => `session ${session.id}`);
       }
@@ -591,7 +592,7 @@ export class SlowPath {
     this.stage = 'inject';
     this.forwardFirst(rx, frame, route);
     this.stage = 'event';
-    if (logs) this.emit(createEvent(session));
+    if (logs) this.emit(createEvent(session, this.nat));
   }
 
   /**
@@ -720,7 +721,7 @@ export class SlowPath {
     if (this.batching) return this.defer(rx, frame, session, null, zone.id, logs);
     this.inject(rx, frame, this.progs.injectNew);
     this.stage = 'event';
-    if (logs) this.emit(createEvent(session));
+    if (logs) this.emit(createEvent(session, this.nat));
   }
 
   /** The `to-zone junos-host` policy deciding a flow to the box, or null when none does. */
