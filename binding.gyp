@@ -18,7 +18,8 @@
         "native/btf.cc",
         "native/misc.cc",
         "native/sd_notify.cc",
-        "native/link_state.cc"
+        "native/link_state.cc",
+        "native/kernel_path.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

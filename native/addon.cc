@@ -21,6 +21,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterMisc(env, exports);
   RegisterSdNotify(env, exports);
   RegisterLinkState(env, exports);
+  RegisterKernelPath(env, exports);
   return exports;
 }
 

@@ -17,5 +17,6 @@ void RegisterBtf(Napi::Env env, Napi::Object exports);        // btf.cc
 void RegisterMisc(Napi::Env env, Napi::Object exports);       // misc.cc
 void RegisterSdNotify(Napi::Env env, Napi::Object exports);   // sd_notify.cc
 void RegisterLinkState(Napi::Env env, Napi::Object exports);  // link_state.cc
+void RegisterKernelPath(Napi::Env env, Napi::Object exports); // kernel_path.cc
 
 }  // namespace xdpfw

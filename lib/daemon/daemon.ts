@@ -195,6 +195,7 @@ export class Daemon {
       daemon.interfaceMap = opts.interfaceMap ?? null;
       daemon.identities = identities;
       identities.save();
+      slowPath.kernel = dataplane.kernelPath;
       slowPath.egressPort = (ifindex) => {
         const port = daemon?.queueWorkers.egressPort(ifindex);
         return port === undefined ? daemon?.sockets.find((s) => s.ifindex === ifindex) : port ?? undefined;

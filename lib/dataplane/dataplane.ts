@@ -2,6 +2,7 @@
 // a previous run, attaching through pinned bpf_links, and the typed map
 // operations the slow path needs. Everything here survives a daemon restart
 // through the pins; only unload() removes it.
+import { KernelPath } from './kernel-path.js';
 import { verifyFilterCodes } from '../filter/descriptor.js';
 import { verifyTermConds } from '../filter/residual.js';
 import { verifyRouteFlags } from '../slowpath/route-probe.js';
@@ -71,6 +72,8 @@ export class Dataplane {
   private readonly obj: BpfObject;
   private readonly fds: Record<MapName, number>;
   private readonly linkFds = new Map<string, number>();
+  /** The slow path's way to the kernel on the attached interfaces (lib/dataplane/kernel-path.ts). */
+  readonly kernelPath = new KernelPath();
 
   constructor(private readonly paths: StatePaths) {
     // Pins only on the host's bpffs: they, not this process, keep XDP attached.
@@ -183,6 +186,7 @@ export class Dataplane {
       if (linkInfo(fd).ifindex === ifindex) {
         linkUpdate(fd, this.progs.rx);
         this.linkFds.set(name, fd);
+        this.kernelPath.attach(ifindex);
         return { name, ifindex, slot, zoneId, mode: previousMode ?? 'native', reused: true };
       }
       // The interface was recreated since: that link is dead.
@@ -197,11 +201,15 @@ export class Dataplane {
       throw err;
     }
     this.linkFds.set(name, link.linkFd);
+    this.kernelPath.attach(ifindex);
     return { name, ifindex, slot, zoneId, mode: link.mode, reused: false };
   }
 
   /** Detaches one interface and removes its pinned link. */
   detach(name: string): void {
+    try {
+      this.kernelPath.detach(ifNameToIndex(name));
+    } catch { /* the interface is gone, and its attachment with it */ }
     const fd = this.linkFds.get(name);
     if (fd !== undefined) closeFd(fd);
     this.linkFds.delete(name);
@@ -365,6 +373,7 @@ export class Dataplane {
   close(): void {
     for (const fd of this.linkFds.values()) closeFd(fd);
     this.linkFds.clear();
+    this.kernelPath.close();
     this.obj.close();
   }
 }

@@ -284,6 +284,9 @@ interface NativeAddon {
   linkUpdate(linkFd: number, progFd: number): void;
   linkInfo(fd: number): LinkInfo;
   linkDetach(fd: number): void;
+  attachTcxEgress(progFd: number, ifindex: number): number;
+  packetSocket(mark: number): number;
+  packetSend(fd: number, ifindex: number, data: Uint8Array, offset: number, length: number): number;
   pinObject(fd: number, path: string): void;
   getPinned(path: string): number;
   closeFd(fd: number): void;
@@ -363,6 +366,21 @@ export function openObject(path: string, opts: OpenObjectOptions = {}): BpfObjec
 /** Attach an XDP program through a bpf_link; 'auto' tries native, then generic. */
 export function attachXdp(progFd: number, ifindex: number, mode: XdpAttachMode): XdpAttachment {
   return native().attachXdp(progFd, ifindex, mode);
+}
+
+/** Attaches a tc program to an interface's egress through a bpf_link (tcx); closing the fd detaches it. */
+export function attachTcxEgress(progFd: number, ifindex: number): number {
+  return native().attachTcxEgress(progFd, ifindex);
+}
+
+/** An AF_PACKET socket that only sends, each frame with skb->mark `mark`. */
+export function packetSocket(mark: number): number {
+  return native().packetSocket(mark);
+}
+
+/** Sends data[offset, offset + length) (an Ethernet frame) out of ifindex; 0, or the errno of the failure. */
+export function packetSend(fd: number, ifindex: number, data: Uint8Array, offset: number, length: number): number {
+  return native().packetSend(fd, ifindex, data, offset, length);
 }
 
 /** Atomically replace the program of a link. */

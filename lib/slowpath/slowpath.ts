@@ -7,7 +7,8 @@
 // being judged are never judged themselves: re-injected after it, they follow
 // its verdict in XDP.
 import { ifIndexToName, ifNameToIndex, progRunInto, progTestRun } from '../dataplane/native.js';
-import { XDP_DROP, XDP_REDIRECT } from '../dataplane/xdp-abi.js';
+import type { KernelDelivery } from '../dataplane/kernel-path.js';
+import { XDP_DROP, XDP_PASS, XDP_REDIRECT } from '../dataplane/xdp-abi.js';
 import { FILTER_PROGRAM_SLOW_PATH } from '../dataplane/layout.js';
 import type { FilterResult } from '../filter/engine.js';
 import type { CompiledConfig, Zone } from '../config/types.js';
@@ -60,7 +61,7 @@ export type SlowPathDrop =
   /** Too big for its egress link and not to be fragmented: answered with an ICMP error, not forwarded. */
   | 'mtu_exceeded'
   /**
-   * A frame too large for a live BPF_PROG_RUN (jumbo frames) that only the kernel could take on:
+   * A frame too large to send on in one buffer (jumbo frames) that only the kernel could take on:
    * delivery to the box, an unresolved next hop, an egress without a socket.
    */
   | 'too_big_for_kernel'
@@ -100,15 +101,16 @@ function* programsInUse(sessions: SessionTable): Iterable<number> {
 }
 
 /**
- * The largest frame a live BPF_PROG_RUN takes: the kernel refuses multi-buffer frames there (one
- * page, less its headroom, page head and tail room: about 3.3 KB). Larger ones are sent by a plain
- * run and the egress socket, or not at all.
+ * The largest frame the slow path sends on in one buffer (staged for a batch, or handed to the
+ * kernel through lib/dataplane/kernel-path.ts). Larger ones are sent by a plain run and the
+ * egress socket, or not at all.
  */
-export const LIVE_RUN_MAX_FRAME = 3072;
+export const ONE_BUFFER_MAX_FRAME = 3072;
 /** Room for a frame a plain run rewrote: the largest an AF_XDP socket assembles. */
 const REWRITE_ROOM = 32768;
 
-/** An interface's ifindex, or null when it is not on this box (its filters cannot apply). */
+const NO_KERNEL_PATH: KernelDelivery = { deliver: () => false, transmit: () => false };
+
 /** An interface's name for NAT rule-sets `from|to interface` ('' when it is gone). */
 function interfaceName(ifindex: number): string {
   try {
@@ -118,6 +120,7 @@ function interfaceName(ifindex: number): string {
   }
 }
 
+/** An interface's ifindex, or null when it is not on this box (its filters cannot apply). */
 function localIfindex(name: string): number | null {
   try {
     return ifNameToIndex(name);
@@ -222,6 +225,8 @@ export class SlowPath {
   natRefusals = 0;
   /** Told of each refused translation (the daemon logs it). */
   onNatRefused: ((flow: ReturnType<typeof describeKey>, rule: string, pool: string | null, message: string) => void) | null = null;
+  /** Where frames go that XDP would have passed to the kernel (set by the daemon: the dataplane's). */
+  kernel: KernelDelivery = NO_KERNEL_PATH;
   /** Told of every flow the policy denies (the daemon remembers it in XDP: lib/flood/deny-cache.ts). */
   onDeny: (flow: DeniedFlow) => void = () => undefined;
   private readonly egress = { ifindex: 0, zoneId: 0 };
@@ -477,7 +482,7 @@ export class SlowPath {
 
   /**
    * One send per egress socket for the first packets staged on it; those its tx ring had no room
-   * for are let to the kernel by a live run, as one by one.
+   * for go one by one (inject).
    */
   private sendStaged(frame: FrameRef): void {
     for (const port of this.stagedPorts) {
@@ -497,7 +502,7 @@ export class SlowPath {
         frame.bytes = p.first.rx.frames;
         frame.at = p.first.at;
         frame.length = p.first.length;
-        this.inject(p.first.rx, frame, this.progs.injectNew);
+        this.inject(p.first.rx, frame, this.progs.injectNew, p.first.route?.egress ?? 0);
       }
     }
     this.stagedPorts.clear();
@@ -798,13 +803,14 @@ export class SlowPath {
     if (judgedHere ? !this.judgeSessionPacket(rx, frame, session, fromServer) : !this.replayRejects(rx, frame, session, fromServer)) return;
     const prog = judgedHere ? this.progs.injectNew : this.progs.inject;
     // A jumbo frame goes on through the egress socket or not at all.
-    if (frame.length > LIVE_RUN_MAX_FRAME) {
+    if (frame.length > ONE_BUFFER_MAX_FRAME) {
       const egress = this.jumboEgress(rx, frame, session, fromServer);
       if (egress === undefined) return this.drop('too_big_for_kernel');
       this.sendRewritten(rx, frame, prog, egress);
       return;
     }
-    this.inject(rx, frame, prog);
+    // The route was just found unchanged: it leaves where the session was set up to.
+    this.inject(rx, frame, prog, session.local ? 0 : fromServer ? session.ingressIfindex : session.egressIfindex);
   }
 
   /**
@@ -882,21 +888,20 @@ export class SlowPath {
    * Sends a new forwarded session's first packet on. The cheap way, when the next hop is known
    * and the egress has a socket: xdpfw_inject_new in a plain run rewrites it exactly as the fast
    * path would (and counts it), and the egress's AF_XDP socket sends the result. Otherwise, or
-   * if the program did not redirect, a live run lets the kernel have it (a live run costs
-   * several plain runs: the kernel builds a page pool for every call).
+   * if the program did not redirect, inject() settles it (the kernel's socket or receive path).
    */
   private forwardFirst(rx: RxQueue, frame: FrameRef, route: Route, pending?: PendingFirst): void {
     const port = route.resolved ? this.egressPort(route.egress) : undefined;
     if (port && pending && port.stage && this.stageRewritten(rx, frame, port, pending)) return;
     if (port && this.sendRewritten(rx, frame, this.progs.injectNew, port)) return;
-    // Rare (tx ring full, an expiring TTL): the live run counts this packet a second time.
-    this.inject(rx, frame, this.progs.injectNew);
+    // Rare (tx ring full, an expiring TTL, no socket of ours): the second run counts this packet a second time.
+    this.inject(rx, frame, this.progs.injectNew, route.egress);
   }
 
   /**
    * Runs `prog` plain on the frame and sends what it rewrote from `port`, the egress socket.
    * true: settled (sent, or dropped by the program, which counted it); false: the kernel must
-   * take it (a live run), or for a jumbo frame nobody can, counted here.
+   * take it (inject), or for a jumbo frame nobody can, counted here.
    */
   private sendRewritten(rx: RxQueue, frame: FrameRef, prog: number, port: TxPort): boolean {
     this.stage = 'inject';
@@ -911,18 +916,18 @@ export class SlowPath {
       this.sent();
       return true;
     }
-    if (frame.length <= LIVE_RUN_MAX_FRAME) return false;
+    if (frame.length <= ONE_BUFFER_MAX_FRAME) return false;
     this.drop('too_big_for_kernel');
     return true;
   }
 
   /**
    * Runs xdpfw_inject_new plain on a first packet and stages what it rewrote on `port`, the egress
-   * socket, sent with the rest of the batch (sent alone, or by a live run, when it cannot be).
+   * socket, sent with the rest of the batch (sent alone, or by inject(), when it cannot be).
    * false: a jumbo frame, for sendRewritten.
    */
   private stageRewritten(rx: RxQueue, frame: FrameRef, port: TxPort, first: PendingFirst): boolean {
-    if (frame.length > LIVE_RUN_MAX_FRAME) return false;
+    if (frame.length > ONE_BUFFER_MAX_FRAME) return false;
     const retval = progRunInto(this.progs.injectNew, frame.bytes, frame.at, frame.length, rx.ifindex, rx.queue, this.rewritten, this.rewrittenLength);
     const length = this.rewrittenLength[0]!;
     if (retval === XDP_DROP) return true; // counted by the program
@@ -937,8 +942,8 @@ export class SlowPath {
         return true;
       }
     }
-    // Rare (tx ring full, an expiring TTL): the live run counts this packet a second time.
-    this.inject(rx, frame, this.progs.injectNew);
+    // Rare (tx ring full, an expiring TTL): the second run counts this packet a second time.
+    this.inject(rx, frame, this.progs.injectNew, first.route?.egress ?? 0);
     return true;
   }
 
@@ -956,20 +961,35 @@ export class SlowPath {
   }
 
   /**
-   * Sends the frame on through `prog` (live frames): forwarded as by the fast path. One frame
-   * per call, so a page pool of one page: the kernel builds the pool anew on every call, and
-   * its default of 64 pages cost more than the run itself.
+   * Sends the frame on through `prog`, run plain: dropped there (counted by the program), handed
+   * to the kernel as just received on its interface (XDP_PASS: local delivery, neighbour
+   * resolution, expiring TTLs, VLAN sub-interfaces), or forwarded out of `egress` (an ifindex;
+   * 0: the frame's route in the main table), by its socket or else by the kernel's.
    */
-  private inject(rx: RxQueue, frame: FrameRef, prog: number): void {
+  private inject(rx: RxQueue, frame: FrameRef, prog: number, egress = 0): void {
     this.stage = 'inject';
-    if (frame.length > LIVE_RUN_MAX_FRAME) return this.drop('too_big_for_kernel');
-    try {
-      progTestRun(prog, {
-        data: frame.bytes, offset: frame.at, length: frame.length, ifindex: rx.ifindex, rxQueue: rx.queue, live: true, batchSize: 1,
-      });
-      this.sent();
-    } catch {
-      this.drop('inject_failed');
+    if (frame.length > ONE_BUFFER_MAX_FRAME) return this.drop('too_big_for_kernel');
+    const retval = progRunInto(prog, frame.bytes, frame.at, frame.length, rx.ifindex, rx.queue, this.rewritten, this.rewrittenLength);
+    const length = this.rewrittenLength[0]!;
+    if (retval === XDP_DROP) {
+      this.settled = true; // counted by the program
+      return;
     }
+    if (retval === XDP_PASS) {
+      if (this.kernel.deliver(rx.ifindex, this.rewritten, length)) return this.sent();
+      return this.drop('inject_failed');
+    }
+    if (retval === XDP_REDIRECT) {
+      const out = egress || this.routedEgress(rx, frame);
+      if (out && (this.egressPort(out)?.transmit(this.rewritten, length) || this.kernel.transmit(out, this.rewritten, length))) return this.sent();
+      return this.drop('inject_failed');
+    }
+    this.drop('inject_failed');
+  }
+
+  /** The egress of the frame's route in the main table (0: none), for a forwarded frame whose session is not at hand. */
+  private routedEgress(rx: RxQueue, frame: FrameRef): number {
+    const route = this.routes.lookup(frame.bytes, frame.at, frame.length, rx.ifindex, rx.queue, 0);
+    return route.local ? 0 : route.egress;
   }
 }

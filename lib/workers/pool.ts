@@ -11,7 +11,7 @@ import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from '
 import type { Zone } from '../config/types.js';
 import { FrameReader } from '../slowpath/frame.js';
 import type { QueueSocketStats } from '../slowpath/receiver.js';
-import { LIVE_RUN_MAX_FRAME, type RxQueue, type SlowPath } from '../slowpath/slowpath.js';
+import { ONE_BUFFER_MAX_FRAME, type RxQueue, type SlowPath } from '../slowpath/slowpath.js';
 import { frameDigest } from '../util/faults.js';
 import {
   type RxBatch, SYNC_BACKLOG, type WorkerFatal, SYNC_REPLY, SYNC_SLOTS, type TxItem, type WorkerCommand, type WorkerData, type WorkerReply,
@@ -452,7 +452,7 @@ export class QueueWorkers {
   private readonly faultPort: number;
   /** The worker whose batch the slow path is judging. */
   private current: QueueWorker | null = null;
-  /** Frames in the batch being judged, and the length of the first (a live run takes up to LIVE_RUN_MAX_FRAME). */
+  /** Frames in the batch being judged, and the length of the first (sent on in one buffer up to ONE_BUFFER_MAX_FRAME). */
   private judgingCount = 0;
   private loneLength = 0;
 
@@ -479,11 +479,11 @@ export class QueueWorkers {
   /**
    * The socket a frame leaves an interface by: the judging worker's own (its thread sends it),
    * else any open one of that interface; undefined: no worker has a socket there. null: a lone
-   * frame, sent on by the slow path itself (a live run costs a few µs; handing it back to the
+   * frame, sent on by the slow path itself (the kernel's socket costs a few µs; handing it back to the
    * worker costs a thread wake-up, tens of µs, on a connect's critical path).
    */
   egressPort(ifindex: number): WorkerSocket | null | undefined {
-    if (this.current && this.judgingCount === 1 && this.loneLength <= LIVE_RUN_MAX_FRAME && this.ownsInterface(ifindex)) return null;
+    if (this.current && this.judgingCount === 1 && this.loneLength <= ONE_BUFFER_MAX_FRAME && this.ownsInterface(ifindex)) return null;
     const own = this.current?.socketFor(ifindex);
     if (own) return own;
     for (const w of this.workers.values()) {
