@@ -12,13 +12,14 @@
  * two pointers: each such branch would double the paths the verifier walks
  * after it.
  *
- * Needs, from the includer: xdpfw_sessions.
+ * Needs, from the includer: xdpfw_sessions, and nat_session.h.
  */
 #ifndef XDPFW_SESSION_ENTRY_H
 #define XDPFW_SESSION_ENTRY_H
 
 #include "parse.h"
 #include "session_dir.h"
+#include "nat_session.h"
 
 /* 1 when the tuple's destination endpoint sorts before its source (the key
  * holds them swapped): addresses byte by byte as on the wire, then ports
@@ -40,37 +41,59 @@ static __always_inline __u32 tuple_swapped(const struct xdpfw_session_key *t)
 	return bpf_ntohs(t->src_port) > bpf_ntohs(t->dst_port);
 }
 
+/* The flow key of tuple t, built in *k; returns tuple_swapped(t). */
+static __always_inline __u32 flow_key_of(const struct xdpfw_session_key *t, struct xdpfw_flow_key *k)
+{
+	__u32 swapped = tuple_swapped(t);
+	k->family = t->family;
+	k->protocol = t->protocol;
+	k->pad = 0;
+	if (swapped) {
+		k->port[0] = t->dst_port;
+		k->port[1] = t->src_port;
+		__builtin_memcpy(k->addr[0], t->dst_addr, 16);
+		__builtin_memcpy(k->addr[1], t->src_addr, 16);
+	} else {
+		k->port[0] = t->src_port;
+		k->port[1] = t->dst_port;
+		__builtin_memcpy(k->addr[0], t->src_addr, 16);
+		__builtin_memcpy(k->addr[1], t->dst_addr, 16);
+	}
+	return swapped;
+}
+
 /*
  * The session entry of a packet with tuple t, or NULL; *dir: the packet's
  * direction in it (0: from the client). A function of its own, so the
  * 40-byte key is built in its frame: xdpfw_rx's deepest call chain (through
  * the screens) already spends the whole 512 bytes of stack.
+ *
+ * A tuple no session has may be a translated session's (NAT, nat_session.h):
+ * looked up in xdpfw_nat_sessions only while NAT is configured, so traffic
+ * of a box without NAT pays one array read on a miss, nothing on a hit.
  */
 static __noinline struct xdpfw_session *session_lookup(const struct xdpfw_session_key *t, __u8 *dir)
 {
 	struct xdpfw_flow_key k;
-	__u32 swapped = tuple_swapped(t);
-	k.family = t->family;
-	k.protocol = t->protocol;
-	k.pad = 0;
-	if (swapped) {
-		k.port[0] = t->dst_port;
-		k.port[1] = t->src_port;
-		__builtin_memcpy(k.addr[0], t->dst_addr, 16);
-		__builtin_memcpy(k.addr[1], t->src_addr, 16);
-	} else {
-		k.port[0] = t->src_port;
-		k.port[1] = t->dst_port;
-		__builtin_memcpy(k.addr[0], t->src_addr, 16);
-		__builtin_memcpy(k.addr[1], t->dst_addr, 16);
-	}
+	__u32 swapped = flow_key_of(t, &k);
 	struct xdpfw_session *s = bpf_map_lookup_elem(&xdpfw_sessions, &k);
+	if (s) {
+		/* Source first and client first, or neither: from the client. Read
+		 * from the entry, the direction is a value the verifier does not know,
+		 * one state for both directions. */
+		*dir = (s->client_is_first ^ !swapped) & 1;
+		return s;
+	}
+	if (!nat_active())
+		return NULL;
+	const struct xdpfw_nat_session *n = bpf_map_lookup_elem(&xdpfw_nat_sessions, &k);
+	/* A translated tuple serves the packets of one direction only. */
+	if (!n || n->swapped != swapped)
+		return NULL;
+	s = bpf_map_lookup_elem(&xdpfw_sessions, &n->session);
 	if (!s)
 		return NULL;
-	/* Source first and client first, or neither: from the client. Read
-	 * from the entry, the direction is a value the verifier does not know,
-	 * one state for both directions. */
-	*dir = (s->client_is_first ^ !swapped) & 1;
+	*dir = n->dir & 1;
 	return s;
 }
 

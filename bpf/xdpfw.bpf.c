@@ -63,6 +63,7 @@ struct {
 } xdpfw_sessions SEC(".maps");
 
 #include "session_entry.h"
+#include "nat_translate.h"
 
 /* The sessions' cached filter verdicts, shared by the flows judged alike
  * (struct xdpfw_verdict_row); written by the daemon only. */
@@ -128,6 +129,7 @@ struct {
 struct xdpfw_route_result xdpfw_btf_route_result __attribute__((unused));
 struct xdpfw_rx_meta xdpfw_btf_rx_meta __attribute__((unused));
 enum xdpfw_counter xdpfw_btf_counter __attribute__((unused));
+enum xdpfw_nat_flags xdpfw_btf_nat_flags __attribute__((unused));
 enum xdpfw_constants xdpfw_btf_constants __attribute__((unused));
 enum xdpfw_session_flags xdpfw_btf_session_flags __attribute__((unused));
 enum xdpfw_egress_kept xdpfw_btf_egress_kept __attribute__((unused));
@@ -199,12 +201,13 @@ static __always_inline __u32 fib_params_from(struct packet *pkt, struct xdp_md *
 	if (pkt->ip4) {
 		fib->family = AF_INET;
 		fib->tos = pkt->ip4->tos;
-		fib->ipv4_src = pkt->key.src_addr[0];
-		fib->ipv4_dst = pkt->key.dst_addr[0];
-	} else {
+		/* From the header: a translated packet's addresses are not its tuple's. */
+		fib->ipv4_src = pkt->ip4->saddr;
+		fib->ipv4_dst = pkt->ip4->daddr;
+	} else if (pkt->ip6) {
 		fib->family = AF_INET6;
-		__builtin_memcpy(fib->ipv6_src, pkt->key.src_addr, 16);
-		__builtin_memcpy(fib->ipv6_dst, pkt->key.dst_addr, 16);
+		__builtin_memcpy(fib->ipv6_src, &pkt->ip6->saddr, 16);
+		__builtin_memcpy(fib->ipv6_dst, &pkt->ip6->daddr, 16);
 	}
 	if (!table_id)
 		return 0;
@@ -225,7 +228,8 @@ struct path {
 	__u32 forward, local, kernel; /* counters */
 	int replay;                   /* replay the cached filter verdicts */
 	int egress_cache;             /* the packet carries the session's own tuple: its kept egress
-	                               * (egress_cache.h) is used and written */
+	                               * (egress_cache.h) is used and written; and is translated
+	                               * as its session is (NAT) */
 };
 
 static const struct path FAST_PATH = {
@@ -427,6 +431,15 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 					   const struct path *path)
 {
 	int verdict;
+	/* A translated session's packet is rewritten first: its route is the
+	 * translated destination's. ICMP errors were rewritten by their program. */
+	if (path->egress_cache && sess->flags & XDPFW_SESS_NAT) {
+		int translated = xdpfw_nat_translate(ctx, &pkt->key, nat_where(pkt));
+		if (translated == NAT_BAD_FRAME)
+			return count(XDPFW_CNT_DROP_MALFORMED, ctx, XDP_DROP);
+		if (translated != NAT_TRANSLATED)
+			return count(XDPFW_CNT_DROP_NAT_NO_TRANSLATION, ctx, XDP_DROP);
+	}
 	/* The route first, before anything is counted: a packet whose route
 	 * moved goes to the slow path and comes back through here. */
 	struct next_hop fib;
@@ -681,7 +694,10 @@ static __always_inline int later_fragment(struct xdp_md *ctx, struct packet *pkt
 	 * judged; this one is dropped, never forwarded unchecked. */
 	if (verdict == ROUTE_CHANGED)
 		return count(XDPFW_CNT_DROP_REROUTED, ctx, XDP_DROP);
-	/* Too big: xdpfw_rx sends it up to be answered. */
+	/* Too big: xdpfw_rx sends it up to be answered; translated, it is
+	 * no packet the slow path knows. */
+	if (verdict == FORWARD_TOO_BIG && sess->flags & XDPFW_SESS_NAT)
+		return count(XDPFW_CNT_DROP_NAT_SLOW_PATH, ctx, XDP_DROP);
 	if (verdict == FORWARD_TOO_BIG && !may_hold)
 		return too_big_to_kernel(ctx, pkt, sess, path);
 	return verdict;
@@ -798,6 +814,10 @@ static __always_inline int session_stage(struct xdp_md *ctx, struct packet *pkt,
 	if (parsed == PARSE_FRAGMENT)
 		fragment_note_first(pkt, ifindex, XDPFW_FRAGMENT_JUDGED);
 	verdict = forward_session(ctx, pkt, sess, &FAST_PATH);
+	/* Rewritten already: the slow path would not know the packet. */
+	if ((verdict == FORWARD_TO_SLOW_PATH || verdict == FORWARD_TOO_BIG || verdict == ROUTE_CHANGED) &&
+	    sess->flags & XDPFW_SESS_NAT)
+		return count(XDPFW_CNT_DROP_NAT_SLOW_PATH, ctx, XDP_DROP);
 	if (verdict == FORWARD_TO_SLOW_PATH || verdict == FORWARD_TOO_BIG)
 		return to_slow_path(ctx, pkt, iface);
 	/* Not sent: the TCP state stays as it was until the slow path injects it. */
@@ -937,6 +957,8 @@ static __always_inline int inject(struct xdp_md *ctx, const struct path *path)
 	 * still arrives here (a reload in between) is dropped. */
 	if (verdict == FORWARD_TO_SLOW_PATH)
 		return count(XDPFW_CNT_DROP_FILTER, ctx, XDP_DROP);
+	if (verdict == FORWARD_TOO_BIG && sess->flags & XDPFW_SESS_NAT)
+		return count(XDPFW_CNT_DROP_NAT_SLOW_PATH, ctx, XDP_DROP);
 	if (verdict == FORWARD_TOO_BIG)
 		return too_big_to_kernel(ctx, &pkt, sess, path);
 	tcp_commit(ctx, &pkt, sess, &track, verdict);
@@ -1084,6 +1106,13 @@ int xdpfw_icmp_error(struct xdp_md *ctx)
 	__u32 expected = *session_at(__u32, sess, ingress_ifindex, pkt.dir);
 	if (expected && expected != ifindex)
 		return count(XDPFW_CNT_DROP_ICMP_ERROR_INCONSISTENT, ctx, XDP_DROP);
+	if (sess->flags & XDPFW_SESS_NAT) {
+		rc = xdpfw_nat_translate_icmp_error(ctx, &pkt.key, nat_where(&pkt), &key);
+		if (rc == NAT_BAD_FRAME)
+			return count(XDPFW_CNT_DROP_MALFORMED, ctx, XDP_DROP);
+		if (rc != NAT_TRANSLATED)
+			return count(XDPFW_CNT_DROP_NAT_NO_TRANSLATION, ctx, XDP_DROP);
+	}
 	int verdict = forward_session(ctx, &pkt, sess, &ICMP_ERROR_PATH);
 	/* A cached reject gets no answer: nothing ever answers an ICMP error. */
 	if (verdict < 0)

@@ -15,7 +15,7 @@
 enum xdpfw_constants {
 	/* Bumped whenever a pinned map's layout changes; stored in the meta
 	 * map so a new build refuses pinned maps written by an older one. */
-	XDPFW_LAYOUT_VERSION = 11,
+	XDPFW_LAYOUT_VERSION = 12,
 	XDPFW_MAX_IFACES = 64,  /* interfaces one daemon attaches to */
 	/* Slots of xdpfw_egress_ports, an array indexed by ifindex modulo this
 	 * (a power of two): an array lookup is inlined, a hash lookup is a call. */
@@ -140,6 +140,7 @@ struct xdpfw_verdict_row {
 enum xdpfw_session_flags {
 	XDPFW_SESS_LOCAL = 2,   /* destination is the box itself: XDP_PASS */
 	XDPFW_SESS_BOX_CONNECTION = 4, /* local, answering a connection the box opened (no host-inbound check) */
+	XDPFW_SESS_NAT = 8,     /* translated: its packets are rewritten (bpf/nat_translate.h) */
 };
 
 /* TCP connection states, tracked by XDP (bpf/tcp_state.h) in the session's
@@ -370,6 +371,9 @@ enum xdpfw_counter {
 	XDPFW_CNT_PROXY_ARP_ANSWER,   /* an ARP request for a proxied address: answered, sent back (XDP_TX) */
 	XDPFW_CNT_PROXY_NDP_ANSWER,   /* a neighbour solicitation for a proxied address: answered (XDP_TX) */
 	XDPFW_CNT_DROP_PROXY_NO_ROOM, /* a request for a proxied address whose answer did not fit the frame */
+	/* NAT (nat_translate.h). */
+	XDPFW_CNT_DROP_NAT_NO_TRANSLATION, /* a translated session's packet in an order it has no translation for */
+	XDPFW_CNT_DROP_NAT_SLOW_PATH,      /* a translated packet the slow path would have had to see again */
 	XDPFW_CNT__MAX,
 };
 

@@ -106,7 +106,10 @@ export function compile(tree: readonly Statement[], source = '<input>', options:
   const metrics = compileMetrics(root, d);
   const routingInstances = compileRoutingInstances(root, d);
   const firewall = compileFirewall(root, zones.zoneByInterface, routingInstances, d);
+  const natWarningsBefore = d.warnings.length;
   const nat = checkNat(expanded, { zones: zoneNames, books, apps }, options.ignoreUnsupported ?? false, d);
+  // Left out for its errors (--ignore-unsupported): the running tree has no source NAT either.
+  const natLeftOut = d.warnings.slice(natWarningsBefore).some((w) => w.message.endsWith(NAT_NOT_APPLIED));
   const ha = checkHa(root, d, (written) => zones.zoneByInterface.has(logicalInterfaceName(written, ifaces.trunks)));
   const resolution = resolveInterfaces(root, zones.interfaces, ifaces.trunks, options.interfaceMap ?? null, d, options.requireInterfaces ?? true);
   const members = new Set(zones.interfaces);
@@ -120,8 +123,8 @@ export function compile(tree: readonly Statement[], source = '<input>', options:
   if (errors.length) return { ok: false, errors: sortErrors(errors), warnings };
   const onBox = applyResolution(resolution, zones, ifaces.settings, firewall);
   const config: CompiledConfig = {
-    source, ...onBox, policies, defaultPolicy, dnsNames: dns.names, nameServers, flow, passEthertypes, neighborProxies, syslog, metrics, screens, routingInstances,
-    tree: root, warnings: warnings.map((w) => w.toString()),
+    source, ...onBox, policies, defaultPolicy, dnsNames: dns.names, nameServers, flow, passEthertypes, neighborProxies, nat: appliedNat(nat), syslog, metrics, screens, routingInstances,
+    tree: natLeftOut ? withoutSourceNat(root) : root, warnings: warnings.map((w) => w.toString()),
   };
   return { ok: true, config, warnings, nat, ha };
 }
@@ -166,4 +169,23 @@ export function loadConfigFile(path: string, options: CompileOptions = {}, inter
     return { ok: false, errors: [new ConfigError(path, 1, 1, `cannot read configuration: ${e instanceof Error ? e.message : String(e)}`)], warnings: [] };
   }
   return compileText(text, path, { ...options, interfaceMap });
+}
+
+/** What the dataplane applies of `security nat` (source NAT; destination and static are refused or left out); null: nothing. */
+function appliedNat(nat: NatConfig | null): NatConfig | null {
+  if (!nat || (nat.source.pools.length === 0 && nat.source.ruleSets.length === 0)) return null;
+  return { ...nat, destination: { pools: [], ruleSets: [] }, static: { ruleSets: [] } };
+}
+
+const NAT_NOT_APPLIED = '(security nat is not applied)';
+
+/** The tree without `security nat source` (the rest of `security nat` as it is). */
+function withoutSourceNat(tree: Statement[]): Statement[] {
+  const strip = (list: Statement[], path: readonly string[]): Statement[] =>
+    list.flatMap((st) => {
+      if (st.words[0]?.text !== path[0]) return [st];
+      if (path.length === 1) return [];
+      return [{ ...st, children: st.children ? strip(st.children, path.slice(1)) : st.children }];
+    });
+  return strip(tree, ['security', 'nat', 'source']);
 }

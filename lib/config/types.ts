@@ -1,3 +1,4 @@
+import type { NatConfig } from '../nat/types.js';
 import type { Prefix } from './ip.js';
 import type { Ipv6ExtensionHeader } from './screen-keywords.js';
 import type { Pos, Statement } from './ast.js';
@@ -271,6 +272,8 @@ export interface CompiledConfig {
   passEthertypes: number[];
   /** `security nat proxy-arp` / `proxy-ndp`: addresses XDP answers for, per Linux interface (lib/nat/proxy-targets.ts). */
   neighborProxies: NeighborProxy[];
+  /** `security nat` as checked (lib/nat/check.ts); null or absent: none. Source NAT is applied by the slow path. */
+  nat?: NatConfig | null;
   syslog: SyslogSettings;
   metrics: MetricsSettings;
   /** `security screen ids-option` profiles by name. */

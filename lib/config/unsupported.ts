@@ -35,4 +35,4 @@ export const SECURITY_UNSUPPORTED: Record<string, Shape> = {
  * Hierarchies the compiler checks in full (errors at their file:line:column) that the
  * dataplane does not apply yet: refused like the ones above, after their statements validated.
  */
-export const NOT_YET_APPLIED: ReadonlySet<string> = new Set(['security nat source', 'security nat destination', 'security nat static']);
+export const NOT_YET_APPLIED: ReadonlySet<string> = new Set(['security nat destination', 'security nat static']);

@@ -2,6 +2,9 @@
 // sessions and answers the control socket. Restarting it with the same state
 // directory takes over the pinned links, maps and sessions without a gap in
 // forwarding.
+import { NatSessions } from '../nat/nat-sessions.js';
+import { natRefusalLog, sourceNatOf } from '../nat/daemon-nat.js';
+import { eventNat } from '../nat/event-nat.js';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { haOf } from '../ha/check.js';
 import { HaRoles, type HaStatus } from '../ha/roles.js';
@@ -210,15 +213,25 @@ export class Daemon {
       slowPath.onDeny = (flow) => denyCache.remember(flow);
       writePassEthertypes(dataplane, config.passEthertypes);
       writeNeighborProxies(dataplane, neighborProxyEntries(config.neighborProxies));
+      slowPath.nat = new NatSessions(dataplane.mapFd('xdpfw_nat_sessions'), dataplane.mapFd('xdpfw_nat_settings'), dataplane.constants.natActive);
+      slowPath.nat.configure(sourceNatOf(config));
+      slowPath.onNatRefused = natRefusalLog();
       const eventConstants = readEventConstants(dataplane.objectPath);
       daemon.xdpBudget = new XdpEventBudget(dataplane, eventConstants.kinds);
       daemon.xdpBudget.setRates(eventRates(config.syslog));
       daemon.attachAll(opts.xdpMode ?? 'auto', zoneByIfindex);
       daemon.configureEvents();
       sessions.onClose((s, reason, totals, logged) => {
-        if (s.logClose && !logged) events.emit(sessionCloseEvent(s, reason, totals, monotonicNs()));
+        if (!s.logClose || logged) return;
+        const ev = sessionCloseEvent(s, reason, totals, monotonicNs());
+        const translated = eventNat(slowPath.nat, s.id);
+        if (translated) ev.nat = translated;
+        events.emit(ev);
       });
-      daemon.bpfEvents = new BpfEventSource(dataplane.mapFd('xdpfw_events'), new EventCodec(eventConstants), closesFromXdp(sessions, events), slowPath.faults);
+      // After the close event is written: a session's translation goes with it, however it ends.
+      sessions.onClose((s) => slowPath.nat?.release(s.id));
+      daemon.bpfEvents = new BpfEventSource(dataplane.mapFd('xdpfw_events'), new EventCodec(eventConstants),
+        closesFromXdp(sessions, events, (id) => eventNat(slowPath.nat, id)), slowPath.faults);
       daemon.dropMonitor = createDropMonitor(dataplane, (ifindex) => daemon!.ingressNames(ifindex));
       slowPath.dropTap = daemon.dropMonitor;
       daemon.routeWatch = new RouteWatch(dataplane.mapFd('xdpfw_route_lease'), (m) => process.stderr.write(`xdpfw: ${m}\n`)).start();
@@ -495,7 +508,9 @@ export class Daemon {
       writeNeighborProxies(this.dataplane, neighborProxyEntries(next.neighborProxies));
       undo.push(() => writeNeighborProxies(this.dataplane, oldProxies));
 
-      // Committed: from here on the new config runs.
+      // Committed: from here on the new config runs. Live translations keep their allocator.
+      this.slowPath.nat?.keepOwners();
+      this.slowPath.nat?.configure(sourceNatOf(next));
       undo.clear();
       this.config = next;
       this.nextConfig = null;

@@ -104,6 +104,8 @@ export const XDP_DROPS: Record<string, string> = {
   DENY_CACHE_HIT: 'deny_cache_hit',
   DROP_VLAN_TAG: 'vlan_tag_no_room',
   DROP_PROXY_NO_ROOM: 'proxy_answer_no_room',
+  DROP_NAT_NO_TRANSLATION: 'nat_no_translation',
+  DROP_NAT_SLOW_PATH: 'nat_slow_path',
 };
 
 function camel(name: string): string {

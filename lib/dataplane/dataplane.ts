@@ -51,6 +51,7 @@ const MAPS = [
   'xdpfw_iface_generation',
   'xdpfw_route_lease', 'xdpfw_egress_ports',
   'xdpfw_neigh_proxies',
+  'xdpfw_nat_sessions', 'xdpfw_nat_settings',
 ] as const;
 
 /** The program in each slot of xdpfw_tail_calls, by its name in enum xdpfw_tail_call. */

@@ -133,6 +133,22 @@ export const SESSION = new StructLayout('xdpfw_session', [
   ['lock', arrayOf('u32', 1)], ['tcp', arrayOf(TCP_CONN, 1)], ['egress', arrayOf(EGRESS, 1)],
 ] as const);
 
+/** struct xdpfw_nat_tuple (bpf/nat_rewrite.h): what one direction's packets of a translated session leave with. */
+export const NAT_TUPLE = new StructLayout('xdpfw_nat_tuple', [
+  ['src_addr', 'bytes16'], ['dst_addr', 'bytes16'], ['src_port', 'u16'], ['dst_port', 'u16'],
+] as const);
+
+/**
+ * struct xdpfw_nat_session (bpf/nat_session.h): the value of xdpfw_nat_sessions, one per tuple a
+ * translated session's packets arrive with (lib/nat/nat-sessions.ts writes them).
+ */
+export const NAT_SESSION = new StructLayout('xdpfw_nat_session', [
+  ['session', arrayOf(FLOW_KEY, 1)], ['to', arrayOf(NAT_TUPLE, 1)], ['dir', 'u8'], ['swapped', 'u8'], ['pad', 'u16'],
+] as const);
+
+/** struct xdpfw_nat_settings (bpf/nat_session.h): the one value of xdpfw_nat_settings. */
+export const NAT_SETTINGS = new StructLayout('xdpfw_nat_settings', [['flags', 'u32']] as const);
+
 /** struct xdpfw_filter_term (bpf/filter_terms.h): one term of a residual filter program (lib/filter/programs.ts writes it). */
 export const FILTER_TERM = new StructLayout('xdpfw_filter_term', [
   ['verdict', arrayOf(FILTER_VERDICT, 1)], ['conds', 'u32'], ['tcp_flags', arrayOf('u32', 2)], ['dscp', arrayOf('u32', 2)],
@@ -227,7 +243,7 @@ export const NEIGH_PROXY = new StructLayout('xdpfw_neigh_proxy', [['mac', arrayO
 export const ALL_LAYOUTS = [SESSION_KEY, FLOW_KEY, SESSION, EGRESS_PORT, DIRECTION_VERDICTS, VERDICT_ROW, TCP_CONN, TCP_DIR, TCP_SETTINGS, FILTER_VERDICT, FILTER_TERM, FILTER_PROGRAM, POLICER, IFACE, COUNTER_VALUE, RX_META,
   ROUTE_QUERY, ROUTE_RESULT, ROUTE_ENTRY, META, EVENT, SCREEN_PROFILE, SCREEN_ALLOW_KEY, PROXY_KEY, SCREEN_COUNTER, FRAGMENT_KEY, FRAGMENT, VLAN_UNIT_KEY,
   EGRESS, ROUTE_LEASE,
-  NEIGH_PROXY_KEY, NEIGH_PROXY];
+  NEIGH_PROXY_KEY, NEIGH_PROXY, NAT_TUPLE, NAT_SESSION, NAT_SETTINGS];
 
 /** Values the C side defines as enums; read from BTF, never copied here. */
 export interface DataplaneConstants {
@@ -244,7 +260,9 @@ export interface DataplaneConstants {
   slowPathMaxFrame: number;
   /** The largest frame one UMEM frame holds: all a socket without multi-buffer takes. */
   xskFrameData: number;
-  sessionFlags: { local: number; boxConnection: number };
+  sessionFlags: { local: number; boxConnection: number; nat: number };
+  /** XDPFW_NAT_ACTIVE of enum xdpfw_nat_flags: the config translates. */
+  natActive: number;
   /** enum xdpfw_tcp_state, enum xdpfw_close_reason and the flags of TCP tracking. */
   tcp: TcpCodes;
   /** Counter index by name, e.g. 'FAST_FORWARD' → 0 (prefix XDPFW_CNT_ removed). */
@@ -288,7 +306,9 @@ export function readConstants(objectPath: string): DataplaneConstants {
     xskFrameData: need(c, 'XDPFW_XSK_FRAME_DATA'),
     sessionFlags: {
       local: need(flags, 'XDPFW_SESS_LOCAL'), boxConnection: need(flags, 'XDPFW_SESS_BOX_CONNECTION'),
+      nat: need(flags, 'XDPFW_SESS_NAT'),
     },
+    natActive: need(btfEnum(objectPath, 'xdpfw_nat_flags'), 'XDPFW_NAT_ACTIVE'),
     counters,
     tcp: {
       states: btfEnum(objectPath, 'xdpfw_tcp_state'),

@@ -55,16 +55,32 @@ interface Egress {
   egressZone: number;
 }
 
+/** A translated session's tuple as it leaves toward the server, and the rules that translated it (Junos's nat-* fields). */
+export interface EventNat {
+  sourceAddress: string;
+  sourcePort: number;
+  destinationAddress: string;
+  destinationPort: number;
+  /** `source rule` when a source NAT rule translated it; null: none. */
+  sourceRuleType: string | null;
+  sourceRuleName: string | null;
+  destinationRuleType: string | null;
+  destinationRuleName: string | null;
+}
+
 export interface SessionCreateEvent extends EventBase, Egress {
   kind: 'session-create';
   sessionId: number;
   policyId: number;
+  /** Absent: not translated (the nat-* fields repeat the tuple). */
+  nat?: EventNat;
 }
 
 export interface SessionCloseEvent extends EventBase, Egress {
   kind: 'session-close';
   sessionId: number;
   policyId: number;
+  nat?: EventNat;
   reason: CloseReason;
   packetsFromClient: number;
   bytesFromClient: number;

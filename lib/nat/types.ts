@@ -1,10 +1,18 @@
 import type { Pos } from '../config/ast.js';
 import type { Family } from '../config/family.js';
-import type { ApplicationTerm } from '../config/types.js';
 
 /** The NAT statements of a configuration, validated and typed (lib/nat/config.ts). */
 
 export type { Family };
+
+/** What a rule's `application` matches of an application term (lib/config/types.ts ApplicationTerm has these fields). */
+export interface ApplicationTerm {
+  protocol: number;
+  sourcePortLow: number;
+  sourcePortHigh: number;
+  destinationPortLow: number;
+  destinationPortHigh: number;
+}
 
 /** Inclusive range of addresses of one family, as integers (IPv4: 32 bits, IPv6: 128). */
 export interface AddressRange {

@@ -135,6 +135,8 @@ export class SessionTable {
   private batchRoom: { keys: Buffer; values: Buffer; entries: number; sessions: Session[] } | null = null;
   readonly stats: SessionTableStats = { created: 0, closed: new Map(), refusedFull: 0 };
   private readonly closeListeners: CloseListener[] = [];
+  /** Sessions installed translated (XDPFW_SESS_NAT in their entries: lib/nat/nat-sessions.ts holds the rest). */
+  private readonly translated = new Set<number>();
   /** A session XDP still counted as handshake-only is removed (lib/screens/syn-ack-ack-proxy.ts gives its place back). */
   onHandshakeOnlyRemoved: ((session: Session) => void) | null = null;
   /** When each session is next due is kept in its slot (no Map entry per session). */
@@ -146,7 +148,7 @@ export class SessionTable {
 
   constructor(
     private readonly mapFd: number,
-    private readonly flags: { local: number; boxConnection: number },
+    private readonly flags: { local: number; boxConnection: number; nat?: number },
     private timeouts: Timeouts,
     private maxSessions: number,
     private readonly tcpCodes: TcpCodes,
@@ -208,6 +210,23 @@ export class SessionTable {
 
   /** Installs the session's entry in the BPF map; the first packet may then be re-injected. */
   install(key: Uint8Array, facts: SessionFacts, protocol: number): InstallResult {
+    const id = this.nextId;
+    const result = this.installEntry(key, facts, protocol);
+    if (!result.ok) this.translated.delete(id);
+    return result;
+  }
+
+  /** The id the next installed session gets: NAT writes its entries under it before install(). */
+  get nextSessionId(): number {
+    return this.nextId;
+  }
+
+  /** The next install() is of a translated session (its XDP entry says so). */
+  markTranslated(sessionId: number): void {
+    this.translated.add(sessionId);
+  }
+
+  private installEntry(key: Uint8Array, facts: SessionFacts, protocol: number): InstallResult {
     if (this.store.size >= this.maxSessions) {
       this.stats.refusedFull++;
       return { ok: false, reason: 'session_table_full' };
@@ -330,6 +349,7 @@ export class SessionTable {
   /** Drops a session the map never held from the table's memory. */
   private forget(session: Session): void {
     this.recent.delete(session.id);
+    this.translated.delete(session.id);
     this.expiry.forget(session.id);
     const slot = this.store.slotOfId(session.id);
     if (slot < 0) return;
@@ -370,7 +390,8 @@ export class SessionTable {
     v.writeUInt16LE(session.fromZoneId, ENTRY.zone(FROM_CLIENT));
     v.writeUInt16LE(session.toZoneId, ENTRY.zone(FROM_SERVER));
     const f = this.flags;
-    v.writeUInt8((session.local ? f.local : 0) | (session.boxConnection ? f.boxConnection : 0), S.flags);
+    v.writeUInt8((session.local ? f.local : 0) | (session.boxConnection ? f.boxConnection : 0) |
+      (this.translated.has(session.id) ? f.nat ?? 0 : 0), S.flags);
     v.writeUInt8(clientIsFirst ? 1 : 0, S.client_is_first);
     // TCP state none: the first packet, run through xdpfw_inject_new, starts the tracking.
     v.writeUInt8(this.tcpStates.value('none'), T.state);
@@ -539,6 +560,7 @@ export class SessionTable {
     // XDP's record stands for its own reason only: a session cleared before XDP closed it is logged here.
     const logged = counters?.end?.logged === true && counters.end.reason === reason;
     mapDelete(this.mapFd, this.keyOf(session));
+    this.translated.delete(session.id);
     this.verdictRows.release(this.store.verdictRowOf(slot));
     this.expiry.forget(session.id);
     this.recent.delete(session.id);

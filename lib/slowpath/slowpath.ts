@@ -6,7 +6,7 @@
 // fast path would send it. Later IP fragments held behind a first fragment
 // being judged are never judged themselves: re-injected after it, they follow
 // its verdict in XDP.
-import { ifNameToIndex, progRunInto, progTestRun } from '../dataplane/native.js';
+import { ifIndexToName, ifNameToIndex, progRunInto, progTestRun } from '../dataplane/native.js';
 import type { KernelDelivery } from '../dataplane/kernel-path.js';
 import { XDP_DROP, XDP_PASS, XDP_REDIRECT } from '../dataplane/xdp-abi.js';
 import { FILTER_PROGRAM_SLOW_PATH } from '../dataplane/layout.js';
@@ -33,6 +33,9 @@ import { reroute } from './reroute.js';
 import { type FaultStage, Faults, frameDigest } from '../util/faults.js';
 import type { DeniedFlow } from '../flood/deny-cache.js';
 import { IDLE_DROP_TAP, type SlowPathDropTap } from '../monitor/slow-path-tap.js';
+import type { NatSessions } from '../nat/nat-sessions.js';
+import { translateSource } from '../nat/flow-translation.js';
+import { eventNat } from '../nat/event-nat.js';
 
 /** Why the slow path dropped a packet; each has a counter. */
 export type SlowPathDrop =
@@ -63,13 +66,17 @@ export type SlowPathDrop =
    */
   | 'too_big_for_kernel'
   /** An internal error while judging it (by stage in `faults`). */
-  | 'slow_path_error';
+  | 'slow_path_error'
+  /** Source NAT had no address and port left for it (its pool, overflow included, is exhausted). */
+  | 'nat_pool_exhausted';
 
 export const LOCAL_ZONE = 'junos-host';
 
 /** A new session's event; one to the box names junos-host as its destination zone. */
-function createEvent(s: Session): SecurityEvent {
+function createEvent(s: Session, nat: NatSessions | null): SecurityEvent {
   const ev = sessionCreateEvent(s);
+  const translated = eventNat(nat, s.id);
+  if (translated) ev.nat = translated;
   return s.local ? { ...ev, egressZone: JUNOS_HOST_ZONE_ID } : ev;
 }
 
@@ -103,6 +110,15 @@ export const ONE_BUFFER_MAX_FRAME = 3072;
 const REWRITE_ROOM = 32768;
 
 const NO_KERNEL_PATH: KernelDelivery = { deliver: () => false, transmit: () => false };
+
+/** An interface's name for NAT rule-sets `from|to interface` ('' when it is gone). */
+function interfaceName(ifindex: number): string {
+  try {
+    return ifIndexToName(ifindex);
+  } catch {
+    return '';
+  }
+}
 
 /** An interface's ifindex, or null when it is not on this box (its filters cannot apply). */
 function localIfindex(name: string): number | null {
@@ -203,6 +219,12 @@ export class SlowPath {
   private readonly rewrittenLength = new Uint32Array(1);
   /** The socket that sends out of an interface (set by the daemon, which owns the sockets). */
   egressPort: (ifindex: number) => TxPort | undefined = () => undefined;
+  /** Translated sessions and the source NAT new flows get; null: no NAT. */
+  nat: NatSessions | null = null;
+  /** New flows refused for want of a translation (pool exhausted). */
+  natRefusals = 0;
+  /** Told of each refused translation (the daemon logs it). */
+  onNatRefused: ((flow: ReturnType<typeof describeKey>, rule: string, pool: string | null, message: string) => void) | null = null;
   /** Where frames go that XDP would have passed to the kernel (set by the daemon: the dataplane's). */
   kernel: KernelDelivery = NO_KERNEL_PATH;
   /** Told of every flow the policy denies (the daemon remembers it in XDP: lib/flood/deny-cache.ts). */
@@ -427,6 +449,7 @@ export class SlowPath {
       try {
         const no = refused?.get(p.session);
         if (no) {
+          this.nat?.release(p.session.id);
           this.limiter.release(p.zoneId, p.session.key);
           this.drop(no.reason);
           continue;
@@ -444,7 +467,7 @@ export class SlowPath {
     this.stage = 'event';
     for (const session of this.created) {
       try {
-        this.emit(createEvent(session));
+        this.emit(createEvent(session, this.nat));
       } catch (err) {
         this.faults.record('event', err, () => `session ${session.id}`);
       }
@@ -554,7 +577,12 @@ export class SlowPath {
     const output = this.filters.judge(this.filters.output(route.egress, family), reader);
     if (output && !this.enforceFilter(rx, frame, output, 'output', ingress, egress)) return;
 
+    // Junos order: source NAT after policy and route.
+    const nat = this.nat?.sourceNat?.active ? this.translate(rx, fromZone, toZone, route.egress) : null;
+    if (nat === false) return;
     const first = firstPacket(facts);
+    const natId = this.sessions.nextSessionId;
+    if (nat) this.sessions.markTranslated(natId);
     const session = this.install(rx, fromZone, {
       fromZone: fromZone.name, fromZoneId: fromZone.id,
       toZone: toZone.name, toZoneId: toZone.id,
@@ -563,12 +591,37 @@ export class SlowPath {
       logClose: decision.policy?.logClose ?? false, icmpType: facts.icmpType, inactivityTimeout: decision.inactivityTimeout,
       first, filters: this.judgedFlow(reader, first, rx.ifindex, route.egress, false),
     });
+    if (nat && !session) this.nat!.release(natId);
     if (!session) return;
     if (this.batching) return this.defer(rx, frame, session, route, fromZone.id, logs);
     this.stage = 'inject';
     this.forwardFirst(rx, frame, route);
     this.stage = 'event';
-    if (logs) this.emit(createEvent(session));
+    if (logs) this.emit(createEvent(session, this.nat));
+  }
+
+  /**
+   * Source NAT of the flow the reader holds: its translation's entries written for the session
+   * about to be installed (the table's next id), true; nothing to translate, null; refused
+   * (dropped, counted, logged), false.
+   */
+  private translate(rx: RxQueue, fromZone: Zone, toZone: Zone, egressIfindex: number): boolean | null {
+    this.stage = 'nat';
+    const nat = this.nat!;
+    const reader = rx.reader;
+    const result = translateSource(nat.sourceNat!, reader.key,
+      { interface: interfaceName(rx.ifindex), zone: fromZone.name, routingInstance: 'default' },
+      { interface: interfaceName(egressIfindex), zone: toZone.name, routingInstance: 'default' },
+      () => this.boxAddresses.source(egressIfindex, reader.destinationAddress()));
+    if (result.kind === 'untranslated') return null;
+    if (result.kind === 'refused') {
+      this.natRefusals++;
+      this.onNatRefused?.(describeKey(reader.key), result.rule, result.pool, result.message);
+      this.drop('nat_pool_exhausted', result.rule);
+      return false;
+    }
+    nat.write(this.sessions.nextSessionId, result.session);
+    return true;
   }
 
   /** Sends the first packet on when the batch's sessions are written (finishBatch). */
@@ -673,7 +726,7 @@ export class SlowPath {
     if (this.batching) return this.defer(rx, frame, session, null, zone.id, logs);
     this.inject(rx, frame, this.progs.injectNew);
     this.stage = 'event';
-    if (logs) this.emit(createEvent(session));
+    if (logs) this.emit(createEvent(session, this.nat));
   }
 
   /** The `to-zone junos-host` policy deciding a flow to the box, or null when none does. */

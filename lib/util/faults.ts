@@ -6,7 +6,7 @@
 
 /** Where an input loop broke: the stages of judging a frame, then the other loops. */
 export const FAULT_STAGES = [
-  'parse', 'session', 'filter', 'route', 'policy', 'reject', 'install', 'event', 'inject',
+  'parse', 'session', 'filter', 'route', 'policy', 'nat', 'reject', 'install', 'event', 'inject',
   'receive', 'xdp-events', 'expiry',
 ] as const;
 export type FaultStage = (typeof FAULT_STAGES)[number];

@@ -38,11 +38,11 @@ security {
         }
     }
     nat {
-        source {
-            rule-set out {
-                from zone trust;
-                to zone untrust;
-                rule all { match { source-address 0.0.0.0/0; } then { source-nat { interface; } } }
+        destination {
+            pool web { address { ${ADDR.server4}/32; } }
+            rule-set in {
+                from zone untrust;
+                rule web { match { destination-address ${ADDR.fwUntrust4}/32; } then { destination-nat { pool { web; } } } }
             }
         }
     }
@@ -91,22 +91,22 @@ const received = async (host: 'client' | 'server', dst: string): Promise<boolean
 t.test('check names each unsupported hierarchy once, with its place', async (t) => {
   const strict = await topo.xdpfw(['check', '-c', path]);
   t.not(strict.code, 0, 'NAT refuses the config');
-  t.match(strict.stderr, /xdpfw\.conf:34:9: security nat source not supported; it changes what passes or how/);
+  t.match(strict.stderr, /xdpfw\.conf:34:9: security nat destination not supported; it changes what passes or how/);
   t.match(strict.stderr, /xdpfw\.conf:20:5: system login not supported\n/);
   t.equal(strict.stderr.match(/not supported/g)?.length, 2, 'one line each: the warning and the refusal');
   const ignoring = await topo.xdpfw(['check', '-c', path, '--ignore-unsupported']);
   t.equal(ignoring.code, 0, ignoring.stderr);
-  t.match(ignoring.stderr, /security nat source not supported\n/);
+  t.match(ignoring.stderr, /security nat destination not supported\n/);
 });
 
 t.test('load is refused without --ignore-unsupported, and loads with it', async (t) => {
   const refused = await topo.xdpfw(['load', '-c', path]);
   t.not(refused.code, 0);
-  t.match(refused.stderr, /security nat source not supported/);
+  t.match(refused.stderr, /security nat destination not supported/);
   const loaded = await topo.xdpfw(['load', '-c', path, '--ignore-unsupported']);
   t.equal(loaded.code, 0, loaded.stderr);
   const status = await topo.xdpfwJson<StatusReport>(['status']);
-  t.same(status.configWarnings.map((w) => w.replace(/^.*xdpfw\.conf:/, '')), ['20:5: system login not supported', '34:9: security nat source not supported']);
+  t.same(status.configWarnings.map((w) => w.replace(/^.*xdpfw\.conf:/, '')), ['20:5: system login not supported', '34:9: security nat destination not supported']);
   t.match((await topo.xdpfw(['status'])).stdout, /Configuration not applied \(2\):\n {2}\S+xdpfw\.conf:20:5: system login not supported/);
 });
 
@@ -119,7 +119,7 @@ t.test('the group and the interface override decide what reaches the box', async
 t.test('reload asks again; show config re-checks without the flag', async (t) => {
   const refused = await topo.xdpfw(['reload', '-c', path]);
   t.not(refused.code, 0);
-  t.match(refused.stderr, /security nat source not supported/);
+  t.match(refused.stderr, /security nat destination not supported/);
   t.ok(await received('client', ADDR.fwTrust4), 'the running config stays');
   const reloaded = await topo.xdpfw(['reload', '-c', path, '--ignore-unsupported']);
   t.equal(reloaded.code, 0, reloaded.stderr);

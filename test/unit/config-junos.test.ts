@@ -159,18 +159,17 @@ t.test('statements xdpfw does not implement: one line each, refused or ignored',
   const text = `${ZONES}
 set system login user admin class super-user
 set system login user admin uid 2000
-set security nat source rule-set r from zone trust
-set security nat source rule-set r to zone untrust
+set security nat destination rule-set r from zone untrust
 ${POLICY('any', 'any')}`;
   const refused = result(text);
   t.same(refused.ok ? [] : refused.errors.map(String), [
-    'j.conf:7:18: security nat source not supported; it changes what passes or how: remove it, or load without it (--ignore-unsupported)',
+    'j.conf:7:18: security nat destination not supported; it changes what passes or how: remove it, or load without it (--ignore-unsupported)',
   ], 'NAT refuses the config, one line for its hierarchy');
   t.same(refused.warnings.map(String), ['j.conf:5:12: system login not supported'], 'login is only a warning');
   const ignored = result(text, { ignoreUnsupported: true });
   t.ok(ignored.ok, '--ignore-unsupported loads without it');
   if (ignored.ok) {
-    t.same(ignored.config.warnings, ['j.conf:5:12: system login not supported', 'j.conf:7:18: security nat source not supported'], 'and status lists both');
+    t.same(ignored.config.warnings, ['j.conf:5:12: system login not supported', 'j.conf:7:18: security nat destination not supported'], 'and status lists both');
     t.same(comparable(ignored.config), comparable(compiled(`${ZONES}${POLICY('any', 'any')}`)), 'what remains is what is enforced');
   }
   const services = result(`${ZONES}${POLICY('any', 'any')}set security policies from-zone trust to-zone untrust policy p then permit application-services idp`);

@@ -32,14 +32,18 @@ function text(ev: Exclude<SecurityEvent, FilterLogEvent>, ctx: FormatContext): s
   }
 }
 
-function tuple(ev: SecurityEvent): string {
+function tuple(ev: Pick<SecurityEvent, 'sourceAddress' | 'sourcePort' | 'destinationAddress' | 'destinationPort'>): string {
   return `${ev.sourceAddress}/${ev.sourcePort}->${ev.destinationAddress}/${ev.destinationPort}`;
 }
 
 /** From the tuple to the session id: src->dst service nat-src->nat-dst src-nat-rule dst-nat-rule proto policy zones id. */
 function session(ev: SessionCreateEvent | SessionCloseEvent, n: FlowNames): string {
   const t = tuple(ev);
-  return `${t} ${n.service} ${t} None None ${ev.protocol} ${n.policy} ${n.fromZone} ${n.toZone} ${ev.sessionId}`;
+  const nat = ev.nat;
+  const translated = nat ? tuple(nat) : t;
+  const src = nat?.sourceRuleName ? `${nat.sourceRuleType} ${nat.sourceRuleName}` : 'None';
+  const dst = nat?.destinationRuleName ? `${nat.destinationRuleType} ${nat.destinationRuleName}` : 'None';
+  return `${t} ${n.service} ${translated} ${src} ${dst} ${ev.protocol} ${n.policy} ${n.fromZone} ${n.toZone} ${ev.sessionId}`;
 }
 
 function close(ev: SessionCloseEvent, n: FlowNames): string {

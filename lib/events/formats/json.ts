@@ -54,6 +54,8 @@ export function formatJson(ev: SecurityEvent, ctx: FormatContext): string {
     return JSON.stringify(o);
   }
   if (ev.kind !== 'policy-deny') o.sessionId = ev.sessionId;
+  // The Junos nat-* fields: the tuple as it leaves translated (absent: untranslated).
+  if ((ev.kind === 'session-create' || ev.kind === 'session-close') && ev.nat) o.nat = ev.nat;
   o.policyId = ev.policyId;
   o.policy = n.policy(ev.policyId);
   o.policySet = n.policySet(ev.policyId);

@@ -51,14 +51,16 @@ function params(ev: SecurityEvent, ctx: FormatContext): string {
 
 /** From the tuple to session-id-32: what CREATE and CLOSE share (no NAT: translated = original). */
 function sessionHead(ev: SessionCreateEvent | SessionCloseEvent, n: FlowNames): string {
+  const nat = ev.nat;
   return (
     p('source-address', ev.sourceAddress) + p('source-port', ev.sourcePort) +
     p('destination-address', ev.destinationAddress) + p('destination-port', ev.destinationPort) +
     p('connection-tag', 0) + p('service-name', n.service) +
-    p('nat-source-address', ev.sourceAddress) + p('nat-source-port', ev.sourcePort) +
-    p('nat-destination-address', ev.destinationAddress) + p('nat-destination-port', ev.destinationPort) +
-    p('nat-connection-tag', 0) + p('src-nat-rule-type', NA) + p('src-nat-rule-name', NA) +
-    p('dst-nat-rule-type', NA) + p('dst-nat-rule-name', NA) + p('protocol-id', ev.protocol) +
+    p('nat-source-address', nat?.sourceAddress ?? ev.sourceAddress) + p('nat-source-port', nat?.sourcePort ?? ev.sourcePort) +
+    p('nat-destination-address', nat?.destinationAddress ?? ev.destinationAddress) +
+    p('nat-destination-port', nat?.destinationPort ?? ev.destinationPort) +
+    p('nat-connection-tag', 0) + p('src-nat-rule-type', nat?.sourceRuleType ?? NA) + p('src-nat-rule-name', nat?.sourceRuleName ?? NA) +
+    p('dst-nat-rule-type', nat?.destinationRuleType ?? NA) + p('dst-nat-rule-name', nat?.destinationRuleName ?? NA) + p('protocol-id', ev.protocol) +
     p('policy-name', n.policy) + p('source-zone-name', n.fromZone) + p('destination-zone-name', n.toZone) +
     p('session-id-32', ev.sessionId)
   );
