@@ -5,6 +5,9 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { haOf } from '../ha/check.js';
 import { HaRoles, type HaStatus } from '../ha/roles.js';
+import { HaSessions } from '../ha/sessions.js';
+import { RouteBatch } from '../slowpath/route-batch.js';
+import { TcpStates } from '../session/tcp.js';
 import type { Server } from 'node:net';
 import { type MetricsSource, createRegistry } from '../metrics/metrics.js';
 import { MetricsService } from '../metrics/endpoint.js';
@@ -80,6 +83,8 @@ export interface DaemonOptions {
   interfaceMap?: string | null;
   /** Shortest time a dns-name answer is kept, in seconds (default 10). */
   dnsMinTtl?: number;
+  /** conntrackd's configuration (high availability): committed from when this box becomes active. */
+  conntrackdConfig?: string | null;
 }
 
 interface RuntimeRecord {
@@ -217,6 +222,15 @@ export class Daemon {
       sessions.onClose((s, reason, totals, logged) => {
         if (s.logClose && !logged) events.emit(sessionCloseEvent(s, reason, totals, monotonicNs()));
       });
+      const d0 = daemon;
+      daemon.haSessions = new HaSessions({
+        sessions, mapFd: dataplane.mapFd('xdpfw_sessions'), tcpStates: new TcpStates(dataplane.constants.tcp.states),
+        localFlag: dataplane.constants.sessionFlags.local, routes: new RouteBatch(dataplane.progs.routeBatch),
+        judges: () => ({ policies: slowPath.policies, zones: slowPath.zones, filters: slowPath.flowFilters, logsClose: (id) => d0.names().logsClose(id) }),
+        conntrackdConfig: opts.conntrackdConfig ?? null,
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+      sessions.onClose((s) => d0.haSessions?.onClose(s));
       daemon.bpfEvents = new BpfEventSource(dataplane.mapFd('xdpfw_events'), new EventCodec(eventConstants), closesFromXdp(sessions, events), slowPath.faults);
       daemon.dropMonitor = createDropMonitor(dataplane, (ifindex) => daemon!.ingressNames(ifindex));
       slowPath.dropTap = daemon.dropMonitor;
@@ -227,6 +241,7 @@ export class Daemon {
       recheckAdopted(sessions, slowPath, zoneByIfindex);
       for (const s of daemon.sockets) s.start(slowPath);
       daemon.running = true;
+      daemon.haSessions.configure(haOf(config.tree));
       daemon.expiryTimer = setInterval(() => daemon?.expire(), EXPIRY_INTERVAL_MS);
       daemon.logLinkWarnings();
       daemon.linkCheckTimer = setInterval(() => daemon?.logLinkWarnings(), LINK_CHECK_INTERVAL_MS);
@@ -254,6 +269,7 @@ export class Daemon {
       daemon?.bpfEvents?.close();
       daemon?.dropMonitor?.close();
       daemon?.routeWatch?.close();
+      daemon?.haSessions?.close();
       for (const s of daemon?.sinks ?? []) s.close();
       for (const s of daemon?.sockets ?? []) s.close();
       daemon?.queueWorkers?.stop();
@@ -520,6 +536,7 @@ export class Daemon {
       this.dataplane.writePolicers(filters.engine.policers(), previous.policers().map((p) => p.index));
       this.slowPath.setConfig(next, zoneByIfindex, filters, policies);
       const rechecked = applyRecheck(this.sessions, recheck);
+      this.haSessions?.configure(haOf(next.tree));
       for (const name of removed) {
         try {
           this.detachInterface(name);
@@ -666,8 +683,13 @@ export class Daemon {
       case 'rollback': return this.commitsOrThrow().rollback(req.index, (r) => r as ReloadReport);
       case 'show-rollback': return this.commitsOrThrow().list();
       case 'diff': return configDiff(this.config, this.commitsOrThrow().archive, req);
-      case 'ha-role': return this.haRoles.report(req.group, req.role, req.startedTicks);
-      case 'show-ha': return this.haRoles.status(haOf(this.config.tree));
+      case 'ha-role': {
+        const r = this.haRoles.report(req.group, req.role, req.startedTicks);
+        // Adoption runs after the answer: the notify hook must not wait for it.
+        if (r.applied && r.role === 'active' && r.previous !== 'active') void this.haSessions?.becameActive();
+        return r;
+      }
+      case 'show-ha': return this.haStatus().ha ?? this.haRoles.status(haOf(this.config.tree));
       case 'unload':
         // Answer first; the caller waits for the pid to disappear.
         setImmediate(() => void this.stop({ purge: true }));
@@ -721,8 +743,12 @@ export class Daemon {
   /** The roles keepalived's notify hooks reported (lib/ha/). */
   readonly haRoles = new HaRoles();
 
+  /** Mirroring into the conntrack table and adoption from it (lib/ha/sessions.ts). */
+  private haSessions: HaSessions | null = null;
+
   private haStatus(): { ha?: HaStatus } {
     const ha = this.haRoles.status(haOf(this.config.tree));
+    if (this.haSessions && ha.configured) ha.sessions = this.haSessions.status();
     return ha.configured || ha.groups.length ? { ha } : {};
   }
 
@@ -772,6 +798,7 @@ export class Daemon {
       this.bpfEvents?.close();
       this.dropMonitor?.close();
       this.routeWatch?.close();
+      this.haSessions?.close();
       this.tracer?.close();
       for (const s of this.sinks) s.close();
       await new Promise<void>((resolve) => (this.control ? this.control.close(() => resolve()) : resolve()));
