@@ -149,8 +149,6 @@ export class HaSessions {
 
 /** `conntrackd -s cache`: the external cache's "active objects" (what the peer sent). */
 export function externalCacheEntries(text: string): number | null {
-  const at = text.indexOf('external cache');
-  if (at < 0) return null;
-  const m = /current active connections:\s+(\d+)/.exec(text.slice(at)) ?? /active objects:\s+(\d+)/.exec(text.slice(at));
+  const m = /cache:external\s+active objects:\s+(\d+)/.exec(text);
   return m ? Number(m[1]) : null;
 }
