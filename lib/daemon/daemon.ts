@@ -6,6 +6,9 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { haOf } from '../ha/check.js';
 import { HaRoles, type HaStatus } from '../ha/roles.js';
 import { HaSessions } from '../ha/sessions.js';
+import { NotifyFifo, ticksNow } from '../ha/notify-fifo.js';
+import { type HaRole, notifyFifoPath } from '../ha/keepalived.js';
+import type { HaConfig } from '../ha/types.js';
 import { RouteBatch } from '../slowpath/route-batch.js';
 import { TcpStates } from '../session/tcp.js';
 import type { Server } from 'node:net';
@@ -241,7 +244,7 @@ export class Daemon {
       recheckAdopted(sessions, slowPath, zoneByIfindex);
       for (const s of daemon.sockets) s.start(slowPath);
       daemon.running = true;
-      daemon.haSessions.configure(haOf(config.tree));
+      daemon.configureHa(haOf(config.tree));
       daemon.expiryTimer = setInterval(() => daemon?.expire(), EXPIRY_INTERVAL_MS);
       daemon.logLinkWarnings();
       daemon.linkCheckTimer = setInterval(() => daemon?.logLinkWarnings(), LINK_CHECK_INTERVAL_MS);
@@ -270,6 +273,7 @@ export class Daemon {
       daemon?.dropMonitor?.close();
       daemon?.routeWatch?.close();
       daemon?.haSessions?.close();
+      daemon?.notifyFifo?.close();
       for (const s of daemon?.sinks ?? []) s.close();
       for (const s of daemon?.sockets ?? []) s.close();
       daemon?.queueWorkers?.stop();
@@ -536,7 +540,7 @@ export class Daemon {
       this.dataplane.writePolicers(filters.engine.policers(), previous.policers().map((p) => p.index));
       this.slowPath.setConfig(next, zoneByIfindex, filters, policies);
       const rechecked = applyRecheck(this.sessions, recheck);
-      this.haSessions?.configure(haOf(next.tree));
+      this.configureHa(haOf(next.tree));
       for (const name of removed) {
         try {
           this.detachInterface(name);
@@ -683,12 +687,7 @@ export class Daemon {
       case 'rollback': return this.commitsOrThrow().rollback(req.index, (r) => r as ReloadReport);
       case 'show-rollback': return this.commitsOrThrow().list();
       case 'diff': return configDiff(this.config, this.commitsOrThrow().archive, req);
-      case 'ha-role': {
-        const r = this.haRoles.report(req.group, req.role, req.startedTicks);
-        // Adoption runs after the answer: the notify hook must not wait for it.
-        if (r.applied && r.role === 'active' && r.previous !== 'active') void this.haSessions?.becameActive();
-        return r;
-      }
+      case 'ha-role': return this.applyRole(req.group, req.role, req.startedTicks);
       case 'show-ha': return this.haStatus().ha ?? this.haRoles.status(haOf(this.config.tree));
       case 'unload':
         // Answer first; the caller waits for the pid to disappear.
@@ -745,6 +744,30 @@ export class Daemon {
 
   /** Mirroring into the conntrack table and adoption from it (lib/ha/sessions.ts). */
   private haSessions: HaSessions | null = null;
+  /** keepalived's transitions as it writes them (lib/ha/notify-fifo.ts). */
+  private notifyFifo: NotifyFifo | null = null;
+
+  /** The pair's parts that run while the config has a high-availability stanza. */
+  private configureHa(ha: HaConfig | null): void {
+    this.haSessions?.configure(ha);
+    if (ha && !this.notifyFifo) {
+      try {
+        this.notifyFifo = new NotifyFifo(notifyFifoPath(this.paths.stateDir), (group, role) => this.applyRole(group, role, ticksNow())).start();
+      } catch (err) {
+        process.stderr.write(`xdpfw: keepalived's notify FIFO not read (roles come from the notify hooks only): ${(err as Error).message}\n`);
+      }
+    } else if (!ha) {
+      this.notifyFifo?.close();
+      this.notifyFifo = null;
+    }
+  }
+
+  /** A role keepalived reported (FIFO or hook); becoming active adopts the peer's sessions, after the answer. */
+  private applyRole(group: number, role: HaRole, startedTicks?: number): ReturnType<HaRoles['report']> {
+    const r = this.haRoles.report(group, role, startedTicks);
+    if (r.applied && r.role === 'active' && r.previous !== 'active') void this.haSessions?.becameActive();
+    return r;
+  }
 
   private haStatus(): { ha?: HaStatus } {
     const ha = this.haRoles.status(haOf(this.config.tree));
@@ -799,6 +822,7 @@ export class Daemon {
       this.dropMonitor?.close();
       this.routeWatch?.close();
       this.haSessions?.close();
+      this.notifyFifo?.close();
       this.tracer?.close();
       for (const s of this.sinks) s.close();
       await new Promise<void>((resolve) => (this.control ? this.control.close(() => resolve()) : resolve()));
