@@ -118,6 +118,7 @@ export class HaPair {
       await this.sh('server', `ip link set sport-${box} master br1 && ip link set sport-${box} up && ethtool -K sport-${box} gro on`);
       await this.sh('client', `ethtool -K port-${box} gro on`);
       await this.sh(box, `ip link set untrust0 up && ip addr add ${BASE[box].trust}/24 dev trust0 && ip addr add ${BASE[box].untrust}/24 dev untrust0 && ` +
+        // The slow path's first packets go on through the kernel.
         'sysctl -qw net.ipv4.ip_forward=1');
     }
     // Checksums and segments made in software: XDP forwards frames as they are, without the offload's state.
@@ -162,7 +163,10 @@ export class HaPair {
     return conf;
   }
 
-  /** kill -9 of the box's daemon, and its XDP programs detached: the box forwards nothing more. */
+  /**
+   * kill -9 of the box's daemon, its XDP programs detached, and the kernel's forwarding off:
+   * the box forwards nothing more, as a dead box (else its kernel would route unfiltered).
+   */
   async killDaemon(box: Box): Promise<void> {
     const daemon = identifyDaemon(statePaths(this.stateDir(box)));
     if (daemon.kind === 'ours') process.kill(daemon.pid, 'SIGKILL');
@@ -176,6 +180,7 @@ export class HaPair {
       await this.sh(box, `ip link set dev ${dev} xdpgeneric off 2>/dev/null; ip link set dev ${dev} xdpdrv off 2>/dev/null; true`);
       if ((await this.sh(box, `ip -j link show dev ${dev}`)).includes('"xdp"')) throw new Error(`${box}: XDP still on ${dev}`);
     }
+    await this.sh(box, 'sysctl -qw net.ipv4.ip_forward=0');
   }
 
   /** kill -9 of the box's conntrackd. */
