@@ -19,9 +19,17 @@ DEBIAN_PACKAGES := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev pkg-co
 	systemd strace keepalived conntrackd libnetfilter-conntrack-dev libmnl-dev
 TEST_FILES ?= dist/test
 
-.PHONY: all deps debian-deps bpf native ts test fuzz demo bench clean verifier-insns
+.PHONY: all deps debian-deps bpf native ts ct-helper test fuzz demo bench clean verifier-insns
 
-all: bpf native ts
+all: bpf native ts ct-helper
+
+# The daemon's ctnetlink writer and reader (high-availability mirroring and adoption).
+CT_HELPER := dist/bin/xdpfw-ct
+ct-helper: $(CT_HELPER)
+
+$(CT_HELPER): native/ct/xdpfw-ct.c native/ct/ct_record.h
+	@mkdir -p $(dir $@)
+	gcc -O2 -g -Wall -Wextra -Werror -o $@ $< $$(pkg-config --cflags --libs libmnl)
 
 deps: debian-deps node_modules/.deps-stamp
 	@mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf

@@ -49,7 +49,7 @@ type DaemonMessage = { ready: true; status: StatusReport } | { ready: false; err
 
 class CliError extends Error {}
 
-async function runForeground(config: string, stateDir: string, xdpMode: 'auto' | 'native' | 'generic', compileOptions: CompileOptions, interfaceMap?: string, dnsMinTtl?: number): Promise<void> {
+async function runForeground(config: string, stateDir: string, xdpMode: 'auto' | 'native' | 'generic', compileOptions: CompileOptions, interfaceMap?: string, dnsMinTtl?: number, conntrackdConfig?: string): Promise<void> {
   // Under systemd (Type=notify): READY=1 at the point `load` reports ready, then watchdog pings.
   const service = ServiceNotifier.fromEnvironment();
   service.status('loading the dataplane');
@@ -58,6 +58,7 @@ async function runForeground(config: string, stateDir: string, xdpMode: 'auto' |
     requireDataplanePrivileges('run');
     daemon = await Daemon.start({
       configPath: resolve(config), stateDir, xdpMode, compileOptions, interfaceMap: interfaceMap === undefined ? null : resolve(interfaceMap), dnsMinTtl,
+      conntrackdConfig: conntrackdConfig === undefined ? null : resolve(conntrackdConfig),
     });
   } catch (err) {
     const message = err instanceof ConfigRejected ? `configuration rejected:\n${err.message}` : (err as Error).message;
@@ -92,7 +93,7 @@ async function runForeground(config: string, stateDir: string, xdpMode: 'auto' |
 }
 
 /** Starts `xdpfw run` detached and returns once it reports the dataplane ready. */
-async function load(config: string, stateDir: string, xdpMode: string, compileOptions: CompileOptions, interfaceMap?: string, dnsMinTtl?: number): Promise<void> {
+async function load(config: string, stateDir: string, xdpMode: string, compileOptions: CompileOptions, interfaceMap?: string, dnsMinTtl?: number, conntrackdConfig?: string): Promise<void> {
   requireDataplanePrivileges('load');
   checkConfigPath(resolve(config)); // a FIFO or device would only be refused by the daemon
   const paths = statePaths(stateDir);
@@ -105,6 +106,7 @@ async function load(config: string, stateDir: string, xdpMode: string, compileOp
       '--node', compileOptions.node ?? DEFAULT_NODE, ...(compileOptions.ignoreUnsupported ? ['--ignore-unsupported'] : []),
       ...(interfaceMap === undefined ? [] : ['--interface-map', resolve(interfaceMap)]),
       ...(dnsMinTtl === undefined ? [] : ['--dns-min-ttl', String(dnsMinTtl)]),
+      ...(conntrackdConfig === undefined ? [] : ['--conntrackd-config', resolve(conntrackdConfig)]),
     ],
     { detached: true, stdio: ['ignore', log, log, 'ipc'] },
   );
@@ -257,6 +259,7 @@ const withConfig = <T>(y: Argv<T>) =>
     .option('xdp-mode', { choices: ['auto', 'native', 'generic'] as const, default: 'auto' as const, describe: 'XDP attach mode (auto: native, else generic)' }));
 const withDaemonOptions = <T>(y: Argv<T>) =>
   y.option('dns-min-ttl', { type: 'number', describe: 'shortest time in seconds a dns-name answer is kept before it is asked again (default 10)' })
+    .option('conntrackd-config', { type: 'string', describe: 'conntrackd.conf of this box (high availability): its external cache is committed when keepalived makes the box active, before the sessions are adopted' })
     .check((a) => {
       const v = a['dns-min-ttl'];
       if (v !== undefined && !(Number.isFinite(v) && v >= 1 && v <= 86_400)) throw new CliError('--dns-min-ttl: give seconds from 1 to 86400');
@@ -274,9 +277,9 @@ export async function main(argv: string[]): Promise<void> {
     .scriptName('xdpfw')
     .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'pins, control socket and log', global: true })
     .command('load', 'attach to the configured interfaces and start the daemon', (y) => withDaemonOptions(withInterfaceMap(withConfig(y))),
-      (a) => load(a.config, a['state-dir'], a['xdp-mode'], compileOptionsOf(a), a['interface-map'], a['dns-min-ttl']))
+      (a) => load(a.config, a['state-dir'], a['xdp-mode'], compileOptionsOf(a), a['interface-map'], a['dns-min-ttl'], a['conntrackd-config']))
     .command('run', 'run the daemon in the foreground', (y) => withDaemonOptions(withInterfaceMap(withConfig(y))),
-      (a) => runForeground(a.config, a['state-dir'], a['xdp-mode'], compileOptionsOf(a), a['interface-map'], a['dns-min-ttl']))
+      (a) => runForeground(a.config, a['state-dir'], a['xdp-mode'], compileOptionsOf(a), a['interface-map'], a['dns-min-ttl'], a['conntrackd-config']))
     .command('unload', 'detach, remove pins and stop the daemon', (y) => y, (a) => unload(a['state-dir']))
     .command('install-service', 'install the systemd unit (Type=notify, watchdog, restart) for this installation', (y) => y
       .option('config', { alias: 'c', type: 'string', default: DEFAULT_SERVICE_CONFIG, describe: 'configuration file the service runs' })

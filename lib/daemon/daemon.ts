@@ -8,6 +8,12 @@ import { eventNat } from '../nat/event-nat.js';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { haOf } from '../ha/check.js';
 import { HaRoles, type HaStatus } from '../ha/roles.js';
+import { HaSessions } from '../ha/sessions.js';
+import { NotifyFifo, ticksNow } from '../ha/notify-fifo.js';
+import { type HaRole, notifyFifoPath } from '../ha/keepalived.js';
+import type { HaConfig } from '../ha/types.js';
+import { RouteBatch } from '../slowpath/route-batch.js';
+import { TcpStates } from '../session/tcp.js';
 import type { Server } from 'node:net';
 import { type MetricsSource, createRegistry } from '../metrics/metrics.js';
 import { MetricsService } from '../metrics/endpoint.js';
@@ -83,6 +89,8 @@ export interface DaemonOptions {
   interfaceMap?: string | null;
   /** Shortest time a dns-name answer is kept, in seconds (default 10). */
   dnsMinTtl?: number;
+  /** conntrackd's configuration (high availability): committed from when this box becomes active. */
+  conntrackdConfig?: string | null;
 }
 
 interface RuntimeRecord {
@@ -230,6 +238,15 @@ export class Daemon {
       });
       // After the close event is written: a session's translation goes with it, however it ends.
       sessions.onClose((s) => slowPath.nat?.release(s.id));
+      const d0 = daemon;
+      daemon.haSessions = new HaSessions({
+        sessions, mapFd: dataplane.mapFd('xdpfw_sessions'), tcpStates: new TcpStates(dataplane.constants.tcp.states),
+        localFlag: dataplane.constants.sessionFlags.local, routes: new RouteBatch(dataplane.progs.routeBatch),
+        judges: () => ({ policies: slowPath.policies, zones: slowPath.zones, filters: slowPath.flowFilters, logsClose: (id) => d0.names().logsClose(id) }),
+        conntrackdConfig: opts.conntrackdConfig ?? null,
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+      sessions.onClose((s) => d0.haSessions?.onClose(s));
       daemon.bpfEvents = new BpfEventSource(dataplane.mapFd('xdpfw_events'), new EventCodec(eventConstants),
         closesFromXdp(sessions, events, (id) => eventNat(slowPath.nat, id)), slowPath.faults);
       daemon.dropMonitor = createDropMonitor(dataplane, (ifindex) => daemon!.ingressNames(ifindex));
@@ -241,6 +258,7 @@ export class Daemon {
       recheckAdopted(sessions, slowPath, zoneByIfindex);
       for (const s of daemon.sockets) s.start(slowPath);
       daemon.running = true;
+      daemon.configureHa(haOf(config.tree));
       daemon.expiryTimer = setInterval(() => daemon?.expire(), EXPIRY_INTERVAL_MS);
       daemon.logLinkWarnings();
       daemon.linkCheckTimer = setInterval(() => daemon?.logLinkWarnings(), LINK_CHECK_INTERVAL_MS);
@@ -268,6 +286,8 @@ export class Daemon {
       daemon?.bpfEvents?.close();
       daemon?.dropMonitor?.close();
       daemon?.routeWatch?.close();
+      daemon?.haSessions?.close();
+      daemon?.notifyFifo?.close();
       for (const s of daemon?.sinks ?? []) s.close();
       for (const s of daemon?.sockets ?? []) s.close();
       daemon?.queueWorkers?.stop();
@@ -536,6 +556,7 @@ export class Daemon {
       this.dataplane.writePolicers(filters.engine.policers(), previous.policers().map((p) => p.index));
       this.slowPath.setConfig(next, zoneByIfindex, filters, policies);
       const rechecked = applyRecheck(this.sessions, recheck);
+      this.configureHa(haOf(next.tree));
       for (const name of removed) {
         try {
           this.detachInterface(name);
@@ -682,8 +703,8 @@ export class Daemon {
       case 'rollback': return this.commitsOrThrow().rollback(req.index, (r) => r as ReloadReport);
       case 'show-rollback': return this.commitsOrThrow().list();
       case 'diff': return configDiff(this.config, this.commitsOrThrow().archive, req);
-      case 'ha-role': return this.haRoles.report(req.group, req.role, req.startedTicks);
-      case 'show-ha': return this.haRoles.status(haOf(this.config.tree));
+      case 'ha-role': return this.applyRole(req.group, req.role, req.startedTicks);
+      case 'show-ha': return this.haStatus().ha ?? this.haRoles.status(haOf(this.config.tree));
       case 'unload':
         // Answer first; the caller waits for the pid to disappear.
         setImmediate(() => void this.stop({ purge: true }));
@@ -737,8 +758,36 @@ export class Daemon {
   /** The roles keepalived's notify hooks reported (lib/ha/). */
   readonly haRoles = new HaRoles();
 
+  /** Mirroring into the conntrack table and adoption from it (lib/ha/sessions.ts). */
+  private haSessions: HaSessions | null = null;
+  /** keepalived's transitions as it writes them (lib/ha/notify-fifo.ts). */
+  private notifyFifo: NotifyFifo | null = null;
+
+  /** The pair's parts that run while the config has a high-availability stanza. */
+  private configureHa(ha: HaConfig | null): void {
+    this.haSessions?.configure(ha);
+    if (ha && !this.notifyFifo) {
+      try {
+        this.notifyFifo = new NotifyFifo(notifyFifoPath(this.paths.stateDir), (group, role) => this.applyRole(group, role, ticksNow())).start();
+      } catch (err) {
+        process.stderr.write(`xdpfw: keepalived's notify FIFO not read (roles come from the notify hooks only): ${(err as Error).message}\n`);
+      }
+    } else if (!ha) {
+      this.notifyFifo?.close();
+      this.notifyFifo = null;
+    }
+  }
+
+  /** A role keepalived reported (FIFO or hook); becoming active adopts the peer's sessions, after the answer. */
+  private applyRole(group: number, role: HaRole, startedTicks?: number): ReturnType<HaRoles['report']> {
+    const r = this.haRoles.report(group, role, startedTicks);
+    if (r.applied && r.role === 'active' && r.previous !== 'active') void this.haSessions?.becameActive();
+    return r;
+  }
+
   private haStatus(): { ha?: HaStatus } {
     const ha = this.haRoles.status(haOf(this.config.tree));
+    if (this.haSessions && ha.configured) ha.sessions = this.haSessions.status();
     return ha.configured || ha.groups.length ? { ha } : {};
   }
 
@@ -788,6 +837,8 @@ export class Daemon {
       this.bpfEvents?.close();
       this.dropMonitor?.close();
       this.routeWatch?.close();
+      this.haSessions?.close();
+      this.notifyFifo?.close();
       this.tracer?.close();
       for (const s of this.sinks) s.close();
       await new Promise<void>((resolve) => (this.control ? this.control.close(() => resolve()) : resolve()));

@@ -278,6 +278,8 @@ export interface TcpCodes {
   closeEventWritten: number;
   /** XDPFW_TCP_DIR_HANDSHAKE_ONLY of enum xdpfw_tcp_dir_flags (the client side's flags). */
   handshakeOnly: number;
+  /** XDPFW_TCP_DIR_LIBERAL of enum xdpfw_tcp_dir_flags: a side picked up mid-stream, windows not enforced. */
+  liberal: number;
   /** enum xdpfw_tcp_settings_flags. */
   noSynCheck: number;
   noSequenceCheck: number;
@@ -315,6 +317,7 @@ export function readConstants(objectPath: string): DataplaneConstants {
       closeReasons: btfEnum(objectPath, 'xdpfw_close_reason'),
       closeEventWritten: need(btfEnum(objectPath, 'xdpfw_close_flags'), 'XDPFW_CLOSE_EVENT_WRITTEN'),
       handshakeOnly: need(btfEnum(objectPath, 'xdpfw_tcp_dir_flags'), 'XDPFW_TCP_DIR_HANDSHAKE_ONLY'),
+      liberal: need(btfEnum(objectPath, 'xdpfw_tcp_dir_flags'), 'XDPFW_TCP_DIR_LIBERAL'),
       noSynCheck: need(btfEnum(objectPath, 'xdpfw_tcp_settings_flags'), 'XDPFW_TCP_NO_SYN_CHECK'),
       noSequenceCheck: need(btfEnum(objectPath, 'xdpfw_tcp_settings_flags'), 'XDPFW_TCP_NO_SEQUENCE_CHECK'),
     },

@@ -7,6 +7,11 @@ export interface HookTarget {
   stateDir: string;
 }
 
+/** keepalived's notify FIFO in the daemon's state directory. */
+export function notifyFifoPath(stateDir: string): string {
+  return `${stateDir.replace(/\/+$/, '')}/keepalived.fifo`;
+}
+
 /** The roles keepalived reports through its notify hooks, as xdpfw names them. */
 export const HA_ROLES = ['active', 'backup', 'fault', 'stopped'] as const;
 export type HaRole = (typeof HA_ROLES)[number];
@@ -70,6 +75,9 @@ export function keepalivedConf(ha: HaConfig, hooks: HookTarget, source: string):
     // Gratuitous ARP / unsolicited NA at once on taking the VIPs, once more a second later.
     '    vrrp_garp_master_delay 1',
     '    vrrp_garp_master_repeat 1',
+    // Each transition, in order, to the daemon at once (lib/ha/notify-fifo.ts); the hooks stay for
+    // a daemon that starts later and for operators' own scripts.
+    `    notify_fifo ${arg(notifyFifoPath(hooks.stateDir))}`,
     '}',
     '',
     ...ha.groups.flatMap((g) => [...instance(ha, g, hooks), '']),

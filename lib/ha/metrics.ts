@@ -28,4 +28,47 @@ export function registerHaMetrics(r: Registry, read: () => HaStatus | null): voi
       }
     },
   });
+  const sessions = () => read()?.sessions;
+  new Counter({
+    name: 'xdpfw_ha_sessions_mirrored_total', help: 'Sessions written into the kernel conntrack table for the peer (new ones; refreshes apart)',
+    registers: [r], collect() { this.reset(); this.inc(sessions()?.mirror?.mirrored ?? 0); },
+  });
+  new Counter({
+    name: 'xdpfw_ha_sessions_not_mirrored_total', help: 'Mirror writes lost: queue full (the helper or kernel too slow), refused by the kernel, or a protocol without ports',
+    labelNames: ['reason'], registers: [r],
+    collect() {
+      this.reset();
+      const m = sessions()?.mirror;
+      if (!m) return;
+      this.inc({ reason: 'queue_full' }, m.queueDrops);
+      this.inc({ reason: 'kernel_error' }, m.kernelErrors);
+      this.inc({ reason: 'unsupported_protocol' }, m.unsupported);
+    },
+  });
+  new Gauge({
+    name: 'xdpfw_ha_sessions_received', help: 'Entries conntrackd\'s external cache holds from the peer',
+    registers: [r], collect() { this.reset(); const v = sessions()?.received; if (v !== null && v !== undefined) this.set(v); },
+  });
+  new Counter({
+    name: 'xdpfw_ha_sessions_adopted_total', help: 'Sessions of the peer adopted on becoming active, and refused (judged against the running config)',
+    labelNames: ['outcome'], registers: [r],
+    collect() {
+      this.reset();
+      const s = sessions();
+      if (!s) return;
+      this.inc({ outcome: 'adopted' }, s.adoptedTotal);
+      this.inc({ outcome: 'refused' }, s.refusedTotal);
+    },
+  });
+  new Gauge({
+    name: 'xdpfw_ha_conntrack_entries', help: 'The kernel conntrack table of the namespace: entries and nf_conntrack_max',
+    labelNames: ['of'], registers: [r],
+    collect() {
+      this.reset();
+      const t = sessions()?.mirror?.conntrack;
+      if (!t) return;
+      this.set({ of: 'count' }, t.count);
+      this.set({ of: 'max' }, t.max);
+    },
+  });
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { HaConfig } from './types.js';
 import type { HaRole } from './keepalived.js';
+import type { HaSessionsStatus } from './sessions.js';
 
 /** One redundancy group as the daemon knows it: configured here, and the role keepalived last reported. */
 export interface HaGroupStatus {
@@ -24,6 +25,8 @@ export interface HaStatus {
   localId: number | null;
   peer: { id: number; ip: string; interface: string; advertMs: number } | null;
   groups: HaGroupStatus[];
+  /** Sessions mirrored into the conntrack table, received from the peer, adopted (the daemon fills it in). */
+  sessions?: HaSessionsStatus;
 }
 
 /** When this process started, in clock ticks since boot (/proc/self/stat field 22): orders notify hooks. */
@@ -77,12 +80,37 @@ export function formatHa(s: HaStatus): string {
   const head = s.configured && s.peer
     ? `High availability: local-id ${s.localId}, peer-id ${s.peer.id} at ${s.peer.ip} on ${s.peer.interface}, adverts every ${s.peer.advertMs} ms`
     : 'High availability: not configured';
-  if (s.groups.length === 0) return head;
+  const sessions = s.sessions ? formatHaSessions(s.sessions) : [];
+  if (s.groups.length === 0 && sessions.length === 0) return head;
   return [
     head,
+    ...sessions,
     ...s.groups.map((g) => `  services-redundancy-group ${g.group}: ${g.role ?? 'no role reported'}` +
       `${g.since ? ` since ${g.since}` : ''}${g.priority !== null ? `, priority ${g.priority}${g.preemption ? ', preemption' : ''}` : ''}` +
       `${g.virtualIps.length ? `, virtual IPs ${g.virtualIps.join(', ')}` : ''}` +
       `${g.stale ? ` (${g.stale} out-of-order report${g.stale > 1 ? 's' : ''} not applied)` : ''}`),
   ].join('\n');
+}
+
+function formatHaSessions(s: HaSessionsStatus): string[] {
+  const lines: string[] = [];
+  const m = s.mirror;
+  if (m) {
+    lines.push(`  Sessions mirrored into the conntrack table: ${m.mirrored} (${m.tracked} now, ${m.refreshed} refreshes, ${m.deleted} deleted)` +
+      `; not mirrored: ${m.queueDrops} queue full, ${m.kernelErrors} refused by the kernel${m.lastErrno ? ` (last errno ${m.lastErrno})` : ''}, ${m.unsupported} without ports`);
+    lines.push(m.conntrack
+      ? `  Conntrack table: ${m.conntrack.count} of nf_conntrack_max ${m.conntrack.max}${m.conntrack.nearlyFull ? ' (NEARLY FULL: raise net.netfilter.nf_conntrack_max)' : ''}`
+      : '  Conntrack table: nf_conntrack not loaded');
+    if (m.helperError) lines.push(`  Mirror helper: ${m.helperError} (${m.helperRestarts} restarts)`);
+  } else {
+    lines.push(`  Sessions not mirrored${s.mirrorError ? `: ${s.mirrorError}` : ''}`);
+  }
+  lines.push(`  Received from the peer (conntrackd external cache): ${s.received ?? 'unknown'}`);
+  const a = s.adoption;
+  lines.push(a
+    ? `  Adopted on becoming active: ${s.adoptedTotal} (refused ${s.refusedTotal}) in ${s.adoptions} adoption${s.adoptions > 1 ? 's' : ''}; last at ${a.at}: ` +
+      `${a.entries} entries, ${a.adopted} adopted, ${a.present} already here, refused ${Object.entries(a.refused).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}, ` +
+      `commit ${a.committed === null ? 'not asked' : a.committed ? `${a.commitMs} ms` : `failed: ${a.commitError}`}, ${a.durationMs} ms in all`
+    : '  Adopted on becoming active: none yet');
+  return lines;
 }

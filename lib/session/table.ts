@@ -5,7 +5,7 @@
 // installation, expiry and closing. It keeps no object per session (the
 // typed arrays of store.ts): a Session it hands out is built on demand and
 // is the caller's; sessions are compared by id.
-import { FLOW_KEY, SESSION, SESSION_KEY } from '../dataplane/layout.js';
+import { FLOW_KEY, SESSION, SESSION_KEY, TCP_CONN, TCP_DIR } from '../dataplane/layout.js';
 import { ENTRY, FROM_CLIENT, FROM_SERVER, clearKeptEgress, clientTupleOf, flowKeyOf } from './entry.js';
 import { type MapDump, mapDelete, mapDump, mapLookup, mapUpdate, mapUpdateBatch, monotonicNs } from '../dataplane/native.js';
 import {
@@ -60,6 +60,16 @@ export interface SessionView {
   ageSeconds: number;
   idleSeconds: number;
   timeoutSeconds: number;
+}
+
+/**
+ * A TCP session taken over from the peer (lib/ha/adopt.ts) mid-stream: XDP starts it in this
+ * state with both sides picked up liberally (windows learnt, not enforced), as conntrack does.
+ */
+export interface AdoptedTcp {
+  state: TcpStateName;
+  /** Window scale of the client, of the server; 0xff: unknown (0 is used). */
+  wscale: readonly [number, number];
 }
 
 export type SessionInstallRefusal = 'session_table_full' | 'session_map_error';
@@ -209,12 +219,20 @@ export class SessionTable {
   }
 
   /** Installs the session's entry in the BPF map; the first packet may then be re-injected. */
-  install(key: Uint8Array, facts: SessionFacts, protocol: number): InstallResult {
+  install(key: Uint8Array, facts: SessionFacts, protocol: number, adopted?: AdoptedTcp): InstallResult {
     const id = this.nextId;
-    const result = this.installEntry(key, facts, protocol);
-    if (!result.ok) this.translated.delete(id);
-    return result;
+    this.adopting = adopted ?? null;
+    try {
+      const result = this.installEntry(key, facts, protocol);
+      if (!result.ok) this.translated.delete(id);
+      return result;
+    } finally {
+      this.adopting = null;
+    }
   }
+
+  /** The install() under way is of an adopted TCP session (encodeEntry starts its tracking so). */
+  private adopting: AdoptedTcp | null = null;
 
   /** The id the next installed session gets: NAT writes its entries under it before install(). */
   get nextSessionId(): number {
@@ -259,7 +277,7 @@ export class SessionTable {
       tuple: describeKey(fwd),
       createdNs: now,
       createdAtMs: Date.now(),
-      tcp: protocol === IPPROTO_TCP ? 'none' : null,
+      tcp: protocol === IPPROTO_TCP ? this.adopting?.state ?? 'none' : null,
     };
     // In a batch the entries are written by commitBatch(), before the first packet goes on.
     if (this.batch && this.batch.sessions.length < INSTALL_BATCH_MAX) {
@@ -395,6 +413,15 @@ export class SessionTable {
     v.writeUInt8(clientIsFirst ? 1 : 0, S.client_is_first);
     // TCP state none: the first packet, run through xdpfw_inject_new, starts the tracking.
     v.writeUInt8(this.tcpStates.value('none'), T.state);
+    if (this.adopting && session.tcp) {
+      v.writeUInt8(this.tcpStates.value(this.adopting.state), T.state);
+      for (let d = 0; d < 2; d++) {
+        const side = S.tcp + TCP_CONN.offset.dir + d * TCP_DIR.size;
+        const scale = this.adopting.wscale[d]!;
+        v.writeUInt8(scale <= 14 ? scale : 0, side + TCP_DIR.offset.td_scale);
+        v.writeUInt8(this.tcpCodes.liberal, side + TCP_DIR.offset.flags);
+      }
+    }
     v.writeUInt32LE(row, S.verdicts);
   }
 
@@ -601,6 +628,13 @@ export class SessionTable {
       if (slot >= 0) this.close(this.viewOf(slot, false), 'cleared');
     }
     return ids.length;
+  }
+
+  /** The idle timeout of a session of this protocol in this TCP state, without an application's own. */
+  timeoutOf(protocol: number, tcp: TcpStateName | null): number {
+    const key = Buffer.alloc(SESSION_KEY.size);
+    key[SESSION_KEY.offset.protocol] = protocol;
+    return this.timeoutFor({ inactivityTimeout: null, tcp, key } as Pick<StoredSession, 'inactivityTimeout' | 'tcp' | 'key'> as StoredSession);
   }
 
   timeoutFor(session: StoredSession): number {

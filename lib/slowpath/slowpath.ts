@@ -296,6 +296,11 @@ export class SlowPath {
     for (const s of this.sessions.sessions()) this.limiter.restore(s.fromZoneId, s.key);
   }
 
+  /** Zones by the ifindex of their attached interfaces, as the running config has them. */
+  get zones(): ReadonlyMap<number, Zone> {
+    return this.zoneByIfindex;
+  }
+
   get policies(): PolicyEngine {
     return this.engine;
   }

@@ -122,6 +122,7 @@ t.test('keepalived.conf: one VRRP v3 instance per group, unicast on the peer lin
   for (const [hook, role] of [['notify_master', 'active'], ['notify_backup', 'backup'], ['notify_fault', 'fault'], ['notify_stop', 'stopped']]) {
     t.match(inst, `${hook} "/opt/xdpfw/bin/xdpfw ha role ${role} --group 1 --state-dir /run/xdpfw"`);
   }
+  t.match(text, /global_defs \{[^}]*notify_fifo \/run\/xdpfw\/keepalived\.fifo\n/, 'each transition to the daemon through the FIFO in its state directory');
   const noPreempt = keepalivedConf({ ...pair, groups: pair.groups.map((g) => ({ ...g, preemption: false })) }, HOOKS, 'h.conf');
   t.match(noPreempt, /\n\s+nopreempt\n/);
 });
