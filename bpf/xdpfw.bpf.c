@@ -523,16 +523,18 @@ static __always_inline int forward_session(struct xdp_md *ctx, struct packet *pk
 
 #include "flood_meter.h"
 
-/* Hand the parse result to userspace in the metadata area (see
- * struct xdpfw_rx_meta). Fails only on drivers without metadata support.
- * Invalidates the packet pointers in *pkt. */
+/* Hand the parse result to userspace in front of the frame (see struct
+ * xdpfw_rx_meta): pushed as the first bytes of the packet, not into the
+ * metadata area, because some kernels refuse bpf_xdp_adjust_meta to every
+ * XDP program. The receiver takes them off again (lib/slowpath/rx-meta.ts),
+ * so userspace finds them right before the frame either way. Fails only
+ * without headroom. Invalidates the packet pointers in *pkt. */
 static __always_inline int write_rx_meta(struct xdp_md *ctx, struct packet *pkt)
 {
-	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct xdpfw_rx_meta)))
+	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct xdpfw_rx_meta)))
 		return -1;
-	void *data = (void *)(long)ctx->data;
-	struct xdpfw_rx_meta *meta = (void *)(long)ctx->data_meta;
-	if ((void *)(meta + 1) > data)
+	struct xdpfw_rx_meta *meta = (void *)(long)ctx->data;
+	if ((void *)(meta + 1) > (void *)(long)ctx->data_end)
 		return -1;
 	meta->family = pkt->key.family;
 	meta->protocol = pkt->key.protocol;

@@ -3,7 +3,7 @@
  * The minimal AF_XDP relay's XDP side (test/bench/tools/xsk-relay.c): the
  * minimal forwarder (route lookup, TTL, MACs, redirect), except that a TCP
  * SYN (no ACK) goes, rewritten, to the AF_XDP socket of its rx queue with
- * the time it arrived (bpf_ktime_get_ns, CLOCK_MONOTONIC) in the metadata.
+ * the time it arrived (bpf_ktime_get_ns, CLOCK_MONOTONIC) in front of the frame.
  * Userspace sends it on unjudged: what any userspace slow path's one
  * crossing per connection costs on this machine, wake-up included.
  * IPv4 only (the benchmark's traffic); anything else goes to the kernel.
@@ -55,10 +55,12 @@ int syn_relay(struct xdp_md *ctx)
 		return bpf_redirect(ifindex, 0);
 
 	__u64 now = bpf_ktime_get_ns();
-	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct relay_meta)))
+	/* In front of the frame, as its first bytes (as xdpfw_rx does: some kernels
+	 * refuse bpf_xdp_adjust_meta); the relay sends what follows it. */
+	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct relay_meta)))
 		return XDP_PASS;
-	struct relay_meta *meta = (void *)(long)ctx->data_meta;
-	if ((void *)(meta + 1) > (void *)(long)ctx->data)
+	struct relay_meta *meta = (void *)(long)ctx->data;
+	if ((void *)(meta + 1) > (void *)(long)ctx->data_end)
 		return XDP_PASS;
 	meta->xdp_ns = now;
 	return bpf_redirect_map(&relay_xsks, ctx->rx_queue_index, XDP_PASS);

@@ -4,6 +4,7 @@ import type { Zone } from '../config/types.js';
 import { Xsk } from '../dataplane/native.js';
 import { frameDigest } from '../util/faults.js';
 import { FrameReader } from './frame.js';
+import { stripRxMeta } from './rx-meta.js';
 import type { RxQueue, SlowPath } from './slowpath.js';
 
 const BATCH = 64;
@@ -107,6 +108,7 @@ export class QueueSocket {
         return total;
       }
       if (n === 0) return total;
+      stripRxMeta(this.descs, n);
       try {
         slowPath.handleBatch(this.rx, this.descs, n);
       } catch (err) {

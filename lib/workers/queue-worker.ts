@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Xsk } from '../dataplane/native.js';
 import { RX_META } from '../dataplane/layout.js';
+import { stripRxMeta } from '../slowpath/rx-meta.js';
 import { FrameReader } from '../slowpath/frame.js';
 import {
   BACKLOG_MAX, type RxBatch, SYNC_BACKLOG, SYNC_REPLY, type TxItem, type WorkerCommand, type WorkerData, type WorkerReply,
@@ -86,6 +87,7 @@ function drain(s: OwnedSocket): void {
       return; // the socket failed or closed; its statistics tell
     }
     if (n === 0) return;
+    stripRxMeta(s.descs, n);
     if (s.reader) checkFault(s, n);
     c.rxFrames += n;
     if (Atomics.load(shared, SYNC_BACKLOG) >= BACKLOG_MAX) {

@@ -36,10 +36,10 @@ for (let q = 0; q < queues; q++) {
     const n = xsk.rx(descs);
     const now = Number(process.hrtime.bigint());
     for (let i = 0; i < n; i++) {
-      const at = descs[2 * i]!;
-      // struct relay_meta in front of the frame: XDP's bpf_ktime_get_ns() (CLOCK_MONOTONIC).
+      // struct relay_meta, the frame's first 8 bytes: XDP's bpf_ktime_get_ns() (CLOCK_MONOTONIC).
+      const at = descs[2 * i]! + 8;
       waits.push(now - (umem.readUInt32LE(at - 4) * 2 ** 32 + umem.readUInt32LE(at - 8)));
-      lengths[0] = descs[2 * i + 1]!;
+      lengths[0] = descs[2 * i + 1]! - 8;
       out.tx(umem.subarray(at), lengths, 1);
     }
   });

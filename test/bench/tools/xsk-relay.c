@@ -128,10 +128,13 @@ static void relay(struct sock *in, struct sock *out)
 	for (uint32_t i = 0; i < n; i++) {
 		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&in->rx, idx + i);
 		char *frame = xsk_umem__get_data(in->area, d->addr);
-		uint64_t xdp_ns;
-		memcpy(&xdp_ns, frame - sizeof(xdp_ns), sizeof(xdp_ns));
-		send_frame(out, frame, d->len);
-		if (samples < MAX_SAMPLES) {
+		uint64_t xdp_ns = 0;
+		/* relay.bpf.c puts the time in front of every frame */
+		if (d->len >= sizeof(xdp_ns)) {
+			memcpy(&xdp_ns, frame, sizeof(xdp_ns));
+			send_frame(out, frame + sizeof(xdp_ns), d->len - sizeof(xdp_ns));
+		}
+		if (xdp_ns && samples < MAX_SAMPLES) {
 			wake_ns[samples] = taken - xdp_ns;
 			send_ns[samples] = now_ns() - taken;
 			samples++;
