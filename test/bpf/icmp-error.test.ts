@@ -24,6 +24,7 @@ const { ENTRY } = await import('../../lib/session/entry.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { FrameReader } = await import('../../lib/slowpath/frame.js');
+const { stripRxMeta } = await import('../../lib/slowpath/rx-meta.js');
 const { checksum, frame, ipBytes, mac } = await import('../helpers/packets.js');
 const { XDP_DROP, XDP_PASS, XDP_REDIRECT } = await import('../../lib/dataplane/xdp-abi.js');
 type FrameSpec = import('../helpers/packets.js').FrameSpec;
@@ -250,6 +251,7 @@ t.test('a session packet too big for the egress link goes to the slow path, cut 
       if (n === 0) await new Promise((resolve) => setTimeout(resolve, 10));
     }
     t.equal(n, 1, 'the frame arrived on the socket');
+    stripRxMeta(descs, n);
     const reader = new FrameReader(sock.umem);
     t.ok(reader.read(descs[0]!, descs[1]!), 'metadata readable');
     t.equal(reader.facts.mtu, 1280, 'the metadata carries the egress MTU');

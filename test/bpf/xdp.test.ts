@@ -15,12 +15,13 @@ reexecInNetns(import.meta.url, [
 
 const { default: t } = await import('tap');
 const { Dataplane } = await import('../../lib/dataplane/dataplane.js');
-const { FLOW_KEY, SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
+const { FLOW_KEY, RX_META, SESSION, SESSION_KEY } = await import('../../lib/dataplane/layout.js');
 const { execFileSync } = await import('node:child_process');
 const { directionCounters, installSession: installEntry } = await import('../helpers/session-entry.js');
 const native = await import('../../lib/dataplane/native.js');
 const { statePaths } = await import('../../lib/daemon/state-paths.js');
 const { FrameReader } = await import('../../lib/slowpath/frame.js');
+const { stripRxMeta } = await import('../../lib/slowpath/rx-meta.js');
 const { RouteProbe } = await import('../../lib/slowpath/route-probe.js');
 
 /** The route of a whole frame, as the slow path asks for one. */
@@ -131,6 +132,8 @@ t.test('a miss goes to the AF_XDP socket of its queue, with the parse result as 
       if (n === 0) await new Promise((r) => setTimeout(r, 10));
     }
     t.equal(n, 1, `${spec.protocol} frame arrived on the socket`);
+    t.ok(descs[1]! > RX_META.size, 'the metadata arrives as the first bytes of the frame');
+    stripRxMeta(descs, n);
     const reader = new FrameReader(sock.umem);
     t.ok(reader.read(descs[0]!, descs[1]!), 'metadata readable');
     t.same(reader.key, keyOf(spec), `key assembled from metadata matches (${JSON.stringify(describeKey(reader.key))})`);
