@@ -31,9 +31,11 @@ enum xdpfw_constants {
 	XDPFW_MAX_FILTER_COUNTERS = 65536, /* `count` counters of the whole configuration, 1-based */
 	XDPFW_XSK_FRAME_SIZE = 2048, /* UMEM frame of the slow path's AF_XDP sockets */
 	/* The largest frame one UMEM frame holds: the kernel keeps
-	 * XDP_PACKET_HEADROOM (256) in front of it. A socket without
-	 * multi-buffer support (XDP_USE_SG) takes nothing larger. */
-	XDPFW_XSK_FRAME_DATA = XDPFW_XSK_FRAME_SIZE - 256,
+	 * XDP_PACKET_HEADROOM (256) in front of it, and xdpfw_rx pushes its
+	 * struct xdpfw_rx_meta (24 bytes, asserted below) in front of the
+	 * frame. A socket without multi-buffer support (XDP_USE_SG) takes
+	 * nothing larger. */
+	XDPFW_XSK_FRAME_DATA = XDPFW_XSK_FRAME_SIZE - 256 - 24,
 	/* The largest frame the slow path takes: its sockets are multi-buffer,
 	 * a larger frame arrives in several UMEM frames (a 9000-byte MTU link
 	 * and VLAN tags fit). */
@@ -375,9 +377,10 @@ enum xdpfw_tail_call {
 	XDPFW_TAIL__MAX,
 };
 
-/* Written by xdpfw_rx into the XDP metadata area in front of every frame it
- * sends to the slow path, so userspace never parses headers a second time:
- * the key's addresses are read at l3_offset, everything else is here. */
+/* Written by xdpfw_rx in front of every frame it sends to the slow path (as
+ * the packet's first bytes: lib/slowpath/rx-meta.ts takes them off), so
+ * userspace never parses headers a second time: the key's addresses are read
+ * at l3_offset, everything else is here. */
 struct xdpfw_rx_meta {
 	__u8 family;
 	__u8 protocol;
@@ -396,6 +399,8 @@ struct xdpfw_rx_meta {
 	 * times its own wake-up against it. */
 	__u64 rx_ns;
 };
+
+_Static_assert(sizeof(struct xdpfw_rx_meta) == 24, "XDPFW_XSK_FRAME_DATA leaves 24 bytes for it");
 
 enum xdpfw_rx_meta_flags {
 	/* A later fragment (no transport header, ports 0) held back while its
