@@ -61,14 +61,14 @@ export interface FlowTuple {
 
 /** The tuple of a key as people read it (ports in host order). */
 export function describeKey(key: Uint8Array): FlowTuple {
-  const view = new DataView(key.buffer, key.byteOffset, SESSION_KEY.size);
+  // Read at offsets: no view or DataView per call (once per new session).
   const family = familyName(key[K.family]!);
   return {
     family,
     protocol: key[K.protocol]!,
-    sourceAddress: formatAddress(key.subarray(K.src_addr, K.src_addr + 16), family),
-    sourcePort: view.getUint16(K.src_port, false),
-    destinationAddress: formatAddress(key.subarray(K.dst_addr, K.dst_addr + 16), family),
-    destinationPort: view.getUint16(K.dst_port, false),
+    sourceAddress: formatAddress(key, family, K.src_addr),
+    sourcePort: (key[K.src_port]! << 8) | key[K.src_port + 1]!,
+    destinationAddress: formatAddress(key, family, K.dst_addr),
+    destinationPort: (key[K.dst_port]! << 8) | key[K.dst_port + 1]!,
   };
 }

@@ -86,6 +86,8 @@ export class SessionStore {
   private indexUsed = 0;
   private readonly strings = new Intern<string | null>();
   private readonly descriptors = new Intern<FilterDescriptor>();
+  /** Descriptor objects seen before, by identity (new ones are interned by name, as equal ones share an index). */
+  private readonly descriptorIndex = new WeakMap<FilterDescriptor, number>();
 
   constructor(private readonly keySize: number, initialSlots = INITIAL_SLOTS) {
     this.strings.index(null, '\0null');
@@ -118,8 +120,13 @@ export class SessionStore {
     const slot = this.used++;
     this.live++;
     this.ids[slot] = s.id;
-    this.keys.set(s.key.subarray(0, this.keySize), slot * this.keySize);
-    this.reverses.set(s.reverse.subarray(0, this.keySize), slot * this.keySize);
+    // Byte by byte: a view (subarray) per key cost more than the copy.
+    const k = this.keySize;
+    const at = slot * k;
+    for (let i = 0; i < k; i++) {
+      this.keys[at + i] = s.key[i]!;
+      this.reverses[at + i] = s.reverse[i]!;
+    }
     this.createdNs[slot] = s.createdNs;
     this.createdAtMs[slot] = s.createdAtMs;
     this.bits[slot] = LIVE | (s.local ? LOCAL : 0) | (s.boxConnection ? BOX_CONNECTION : 0) | (s.logClose ? LOG_CLOSE : 0);
@@ -198,7 +205,13 @@ export class SessionStore {
   }
 
   private descriptor(d: FilterDescriptor): number {
-    return this.descriptors.index(d, descriptorName(d));
+    // The filter engines hand out the same descriptor objects again: their index, without a name built.
+    let i = this.descriptorIndex.get(d);
+    if (i === undefined) {
+      i = this.descriptors.index(d, descriptorName(d));
+      this.descriptorIndex.set(d, i);
+    }
+    return i;
   }
 
   /** A Session object of the slot, the caller's own (changing it changes nothing here). */

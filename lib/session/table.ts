@@ -261,8 +261,10 @@ export class SessionTable {
       return { ok: false, reason: 'session_table_full' };
     }
     const now = monotonicNs();
-    const fwd = Buffer.from(key.subarray(0, SESSION_KEY.size));
-    const rev = reverseKey(fwd, Buffer.alloc(SESSION_KEY.size)) as Buffer;
+    // Pooled allocations filled in place: a view (subarray) per key cost more than the copy.
+    const fwd = Buffer.allocUnsafe(SESSION_KEY.size);
+    for (let i = 0; i < SESSION_KEY.size; i++) fwd[i] = key[i]!;
+    const rev = reverseKey(fwd, Buffer.allocUnsafe(SESSION_KEY.size)) as Buffer;
     // One literal with every field in a fixed order: Session objects share one shape.
     const session: Session = {
       fromZone: facts.fromZone, fromZoneId: facts.fromZoneId, toZone: facts.toZone, toZoneId: facts.toZoneId,
@@ -397,32 +399,34 @@ export class SessionTable {
    */
   private encodeEntry(session: Session, row: number, lastSeen: bigint, slot: number, keys: Buffer, values: Buffer): void {
     const clientIsFirst = flowKeyOf(session.key, keys.subarray(slot * FLOW_KEY.size, (slot + 1) * FLOW_KEY.size));
-    const v = values.subarray(slot * SESSION.size, (slot + 1) * SESSION.size);
-    v.fill(0);
-    v.writeBigUInt64LE(BigInt(session.id), S.session_id);
-    v.writeUInt32LE(Number(session.createdNs / 1_000_000_000n), S.created_s);
-    v.writeBigUInt64LE(lastSeen, S.last_seen_ns);
-    v.writeUInt32LE(session.policyId, S.policy_id);
-    v.writeUInt32LE(session.ingressIfindex, ENTRY.ingressIfindex(FROM_CLIENT));
-    v.writeUInt32LE(session.local ? 0 : session.egressIfindex, ENTRY.ingressIfindex(FROM_SERVER));
-    v.writeUInt16LE(session.fromZoneId, ENTRY.zone(FROM_CLIENT));
-    v.writeUInt16LE(session.toZoneId, ENTRY.zone(FROM_SERVER));
+    // Written at offsets into the batch's buffer: no view per entry.
+    const v = values;
+    const at = slot * SESSION.size;
+    v.fill(0, at, at + SESSION.size);
+    v.writeBigUInt64LE(BigInt(session.id), at + S.session_id);
+    v.writeUInt32LE(Number(session.createdNs / 1_000_000_000n), at + S.created_s);
+    v.writeBigUInt64LE(lastSeen, at + S.last_seen_ns);
+    v.writeUInt32LE(session.policyId, at + S.policy_id);
+    v.writeUInt32LE(session.ingressIfindex, at + ENTRY.ingressIfindex(FROM_CLIENT));
+    v.writeUInt32LE(session.local ? 0 : session.egressIfindex, at + ENTRY.ingressIfindex(FROM_SERVER));
+    v.writeUInt16LE(session.fromZoneId, at + ENTRY.zone(FROM_CLIENT));
+    v.writeUInt16LE(session.toZoneId, at + ENTRY.zone(FROM_SERVER));
     const f = this.flags;
-    v.writeUInt8((session.local ? f.local : 0) | (session.boxConnection ? f.boxConnection : 0) |
-      (this.translated.has(session.id) ? f.nat ?? 0 : 0), S.flags);
-    v.writeUInt8(clientIsFirst ? 1 : 0, S.client_is_first);
+    v[at + S.flags] = (session.local ? f.local : 0) | (session.boxConnection ? f.boxConnection : 0) |
+      (this.translated.has(session.id) ? f.nat ?? 0 : 0);
+    v[at + S.client_is_first] = clientIsFirst ? 1 : 0;
     // TCP state none: the first packet, run through xdpfw_inject_new, starts the tracking.
-    v.writeUInt8(this.tcpStates.value('none'), T.state);
+    v[at + T.state] = this.tcpStates.value('none');
     if (this.adopting && session.tcp) {
-      v.writeUInt8(this.tcpStates.value(this.adopting.state), T.state);
+      v[at + T.state] = this.tcpStates.value(this.adopting.state);
       for (let d = 0; d < 2; d++) {
-        const side = S.tcp + TCP_CONN.offset.dir + d * TCP_DIR.size;
+        const side = at + S.tcp + TCP_CONN.offset.dir + d * TCP_DIR.size;
         const scale = this.adopting.wscale[d]!;
-        v.writeUInt8(scale <= 14 ? scale : 0, side + TCP_DIR.offset.td_scale);
-        v.writeUInt8(this.tcpCodes.liberal, side + TCP_DIR.offset.flags);
+        v[side + TCP_DIR.offset.td_scale] = scale <= 14 ? scale : 0;
+        v[side + TCP_DIR.offset.flags] = this.tcpCodes.liberal;
       }
     }
-    v.writeUInt32LE(row, S.verdicts);
+    v.writeUInt32LE(row, at + S.verdicts);
   }
 
   /** The entry key of a session (into a scratch buffer, valid until the next call). */

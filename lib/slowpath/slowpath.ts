@@ -18,7 +18,7 @@ import { hostInboundAllows } from '../policy/host-inbound.js';
 import type { FilterLogSource, SecurityEvent } from '../events/types.js';
 import { filterLogEvent, policyDenyEvent, sessionCreateEvent, sessionLimitEvent } from '../session/flow-events.js';
 import { SessionLimiter } from '../screens/session-limit.js';
-import { AF_INET, IPPROTO_TCP, describeKey, familyName, keyId } from '../session/flow-key.js';
+import { AF_INET, IPPROTO_TCP, describeKey, familyName } from '../session/flow-key.js';
 import { type FirstPacket, INSTALL_BATCH_MAX, type InstallResult, type Session, type SessionFacts, type SessionFilters, type SessionTable, localAdmission } from '../session/table.js';
 import { POLICY_REJECT, REJECT_FRAME_MAX, type RejectCounters, type RejectReason, Rejecter } from './reject.js';
 import { isClosed, opensSession } from '../session/tcp.js';
@@ -528,7 +528,7 @@ export class SlowPath {
       return this.inject(rx, frame, this.progs.inject);
     }
 
-    const known = this.sessions.lookup(keyId(reader.key));
+    const known = this.sessions.lookup(reader.key);
     // A packet of a session this batch installs goes after that session's first packet.
     if (known && this.pending.length > 0 && this.sessions.pendingInBatch(known)) this.finishPending();
     if (known && !this.reopens(known, facts.tcpFlags)) return this.continueSession(rx, frame, known);
