@@ -192,7 +192,21 @@ function childTests(objPath: string, pins: string, xaMac: Buffer): void {
     t.end();
   });
 
-  t.test('live-frame BPF_PROG_RUN redirects into an AF_XDP socket', (t) => {
+  // Live frames are an option of the binding the product no longer needs; some kernel builds
+  // refuse them (EPERM) for every program, and there is nothing of ours to test then.
+  const liveRefused = ((): string | false => {
+    const obj = openObject(objPath);
+    try {
+      progTestRun(obj.progFd('xdp_main'), { data: Buffer.alloc(64), ifindex: xa, live: true });
+      return false;
+    } catch (err) {
+      return (err as { code?: string }).code === 'EPERM' ? 'this kernel refuses BPF_PROG_RUN live frames (EPERM)' : false;
+    } finally {
+      obj.close();
+    }
+  })();
+
+  t.test('live-frame BPF_PROG_RUN redirects into an AF_XDP socket', { skip: liveRefused }, (t) => {
     const obj = openObject(objPath);
     t.teardown(() => obj.close());
     const xsk = newXsk(t, 'xa', 64);
@@ -229,7 +243,7 @@ function childTests(objPath: string, pins: string, xaMac: Buffer): void {
     t.end();
   });
 
-  t.test('rx frames stay valid until the next rx()', (t) => {
+  t.test('rx frames stay valid until the next rx()', { skip: liveRefused }, (t) => {
     const obj = openObject(objPath);
     t.teardown(() => obj.close());
     const xsk = newXsk(t, 'xa', 4); // 2 RX frames
