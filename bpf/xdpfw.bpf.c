@@ -1049,8 +1049,9 @@ int xdpfw_route(struct xdp_md *ctx)
 	if (bpf_xdp_adjust_head(ctx, (int)sizeof(query)))
 		return XDP_ABORTED;
 	int parsed = parse_packet(ctx, &pkt);
-	/* A first fragment is judged, so routed, like a whole packet. */
-	if (parsed != PARSE_OK && !(parsed == PARSE_FRAGMENT && pkt.flags & PKT_FRAGMENT_HEAD))
+	/* A fragment is routed like a whole packet: a first one is judged, a
+	 * later one the slow path sends on behind it (by its addresses; ports 0). */
+	if (parsed != PARSE_OK && parsed != PARSE_FRAGMENT)
 		res.fib_rc = 0xffffffff;
 	else {
 		struct bpf_fib_lookup fib;
