@@ -6,7 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import {
-  type BpfObject, attachXdp, closeFd, ifNameToIndex, mapLookup, mapUpdate, numPossibleCpus, openObject, progTestRun,
+  type BpfObject, attachXdp, closeFd, ifNameToIndex, mapLookup, mapUpdate, numPossibleCpus, openObject, packetSend, packetSocket,
+  progRunInto, progTestRun,
 } from '../../../lib/dataplane/native.js';
 import { bpfObjectPath } from '../../../lib/util/paths.js';
 import { type AgentReply, type AgentRequest, type GenResult, type GenSpec, PROGRAMS, type ProgramName } from '../lib/agent-protocol.js';
@@ -91,10 +92,33 @@ function gen(spec: GenSpec): GenResult {
       }
       n = Math.min(due, MAX_CALL);
     }
-    progTestRun(prog, { data: frame, ifindex, live: true, repeat: n, batchSize: 64 });
+    sendFrames(prog, frame, ifindex, n);
     sent += n;
   }
   return { sent, seconds: elapsed() };
+}
+
+// Kernel builds that refuse live frames (EPERM) get each frame by a plain run and an AF_PACKET
+// send out of the interface: slower, still far above the slow path's budgets.
+let liveRefused = false;
+let packetFd = -1;
+const rewritten = Buffer.alloc(16384);
+const rewrittenLength = new Uint32Array(1);
+function sendFrames(prog: number, frame: Buffer, ifindex: number, n: number): void {
+  if (!liveRefused) {
+    try {
+      progTestRun(prog, { data: frame, ifindex, live: true, repeat: n, batchSize: 64 });
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EPERM') throw err;
+      liveRefused = true;
+    }
+  }
+  if (packetFd < 0) packetFd = packetSocket(0);
+  for (let i = 0; i < n; i++) {
+    progRunInto(prog, frame, 0, frame.length, ifindex, 0, rewritten, rewrittenLength);
+    packetSend(packetFd, ifindex, rewritten, 0, rewrittenLength[0]!);
+  }
 }
 
 function handle(req: AgentRequest): unknown {
