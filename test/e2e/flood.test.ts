@@ -1,6 +1,6 @@
 // Floods cannot starve the slow path, end to end with the real daemon: UDP
 // new-flow floods generated in the client namespace (the benchmarks' generator: BPF_PROG_RUN live frames, or plain runs and AF_PACKET sends where the kernel refuses live frames)
-// the benchmarks' generator) far above the slow path's budget while a
+// far above the slow path's budget while a
 // legitimate client keeps connecting through the firewall; a flow the policy
 // denied is then dropped in XDP on its repeats (deny cache) until a reload
 // permits it.
